@@ -1,0 +1,375 @@
+"""The keyspace: databases of keys, each key a typed CRDT value plus an expire register.
+
+``apply`` is the only way state changes. A local write (``emit``) and a replicated batch
+(``apply_batch``) both end in ``_apply(effect, tag, ctx)``:
+
+* ``tag`` is ``(hlc, origin, seq)``: the effect's dot and timestamp;
+* ``ctx`` is the origin's version vector just before the effect: what it had observed.
+
+Type shadows: a key written concurrently as two types keeps both contents; the visible type
+is the one whose latest live write has the greatest tag, and any later write to the key
+removes what it observed of the other types (SEMANTICS.md, "type conflicts").
+
+Expiry: a key whose expire time has passed reads as absent at once (reads take ``now_ms``,
+set by the server: this package never reads the clock). Removing its content is a normal
+``Delete`` the server emits (lazily before a write to it, or from the active expire cycle).
+
+An expire register whose key has no content is kept aside in ``Database.orphan_expiry`` until
+every region has observed it (``stable``): an EXPIRE concurrent with a DEL must still apply
+to a write that is concurrent with both, whatever order the three arrive in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from . import expiry
+from .clock import VV, HybridClock, Tag, covers, vv_leq
+from .conflicts import ConflictLog
+from .effects import (
+    KEEP_TTL,
+    Assign,
+    Batch,
+    Delete,
+    Effect,
+    Expire,
+    Flush,
+    HashDelete,
+    HashIncr,
+    HashSet,
+    Incr,
+    SetAdd,
+    SetRemove,
+)
+from .ormap import ORMap
+from .orset import ORSet
+from .strings import StrValue
+
+STRING, SET, HASH = "string", "set", "hash"
+
+
+class Entry:
+    """One key: at most one content per type (usually exactly one) and its expire entries."""
+
+    __slots__ = ("string", "oset", "omap", "expire")
+
+    def __init__(self) -> None:
+        self.string: StrValue | None = None
+        self.oset: ORSet | None = None
+        self.omap: ORMap | None = None
+        self.expire: list[expiry.ExpireEntry] | None = None
+
+    def parts(self) -> list[tuple[str, Any]]:
+        out: list[tuple[str, Any]] = []
+        if self.string is not None:
+            out.append((STRING, self.string))
+        if self.oset is not None:
+            out.append((SET, self.oset))
+        if self.omap is not None:
+            out.append((HASH, self.omap))
+        return out
+
+    @property
+    def kind(self) -> str:
+        """The visible type (the entry has content, or it would not be in the database)."""
+        if self.oset is None and self.omap is None:
+            return STRING
+        if self.string is None and self.omap is None:
+            return SET
+        if self.string is None and self.oset is None:
+            return HASH
+        return max(self.parts(), key=lambda p: p[1].latest())[0]
+
+    def value(self) -> Any:
+        """The visible content object (StrValue, ORSet or ORMap)."""
+        kind = self.kind
+        if kind == STRING:
+            return self.string
+        return self.oset if kind == SET else self.omap
+
+    def expire_at(self) -> int:
+        return expiry.resolve(self.expire)
+
+
+class Database:
+    __slots__ = ("entries", "expires", "orphan_expiry", "generation")
+
+    def __init__(self) -> None:
+        self.entries: dict[bytes, Entry] = {}  # keys with content
+        self.expires: dict[bytes, int] = {}  # keys with content and a finite expire time
+        self.orphan_expiry: dict[bytes, list[expiry.ExpireEntry]] = {}
+        self.generation = 0  # bumped when a key appears or disappears (SCAN caches)
+
+    def get(self, key: bytes, now_ms: int) -> Entry | None:
+        """The visible entry, or None when absent or expired."""
+        entry = self.entries.get(key)
+        if entry is not None and entry.expire is not None:
+            at = self.expires.get(key)
+            if at is not None and at <= now_ms:
+                return None
+        return entry
+
+    def is_expired(self, key: bytes, now_ms: int) -> bool:
+        at = self.expires.get(key)
+        return at is not None and at <= now_ms
+
+    def visible_count(self, now_ms: int) -> int:
+        expired = sum(1 for at in self.expires.values() if at <= now_ms)
+        return len(self.entries) - expired
+
+
+class Keyspace:
+    def __init__(self, region: str, databases: int = 16) -> None:
+        self.region = region
+        self.dbs = [Database() for _ in range(databases)]
+        self.vv: VV = {}
+        # Everything every region has applied. Without peers that is our own VV; the
+        # replication layer replaces it with the minimum over the regions.
+        self.stable: VV = self.vv
+        self.clock = HybridClock()
+        self.conflicts = ConflictLog()
+        self.now_ms = 0
+        # Called with (db, key) after every applied change to a key, and (db, None) after a
+        # flush (db -1 = all): WATCH and keyspace statistics hook in here.
+        self.on_change: Callable[[int, bytes | None], None] | None = None
+        self._open: Batch | None = None
+        self._dispatch: dict[type, Callable[[Any, Tag, VV], None]] = {
+            Assign: self._assign,
+            Incr: self._incr,
+            Delete: self._delete,
+            Expire: self._expire,
+            SetAdd: self._set_add,
+            SetRemove: self._set_remove,
+            HashSet: self._hash_set,
+            HashDelete: self._hash_delete,
+            HashIncr: self._hash_incr,
+            Flush: self._flush,
+        }
+
+    # -- the local write path -------------------------------------------------------------
+    def emit(self, effect: Effect) -> None:
+        """Apply a local effect now and add it to the open batch."""
+        batch = self._open
+        if batch is None:
+            seq0 = self.vv.get(self.region, 0) + 1
+            batch = self._open = Batch(
+                self.region, seq0, self.clock.now(self.now_ms), dict(self.vv), []
+            )
+        seq = self.vv.get(self.region, 0) + 1
+        self._apply(effect, (batch.hlc, self.region, seq), self.vv)
+        self.vv[self.region] = seq
+        batch.effects.append(effect)
+
+    def commit(self) -> Batch | None:
+        """Close the open batch (end of a command or of EXEC) and return it, if any."""
+        batch, self._open = self._open, None
+        return batch
+
+    def in_batch(self) -> bool:
+        return self._open is not None
+
+    # -- the replicated write path --------------------------------------------------------
+    def ready(self, batch: Batch) -> bool:
+        """Causal delivery: every effect the origin had observed has been applied here."""
+        deps = dict(batch.deps)
+        deps.pop(batch.origin, None)
+        return vv_leq(deps, self.vv) and self.vv.get(batch.origin, 0) >= batch.first_seq - 1
+
+    def apply_batch(self, batch: Batch) -> int:
+        """Apply a remote batch (caller checked ``ready``). Effects already applied are skipped
+        (exactly once). Returns how many effects were applied."""
+        if self._open is not None:
+            raise RuntimeError("a local batch is open")
+        origin = batch.origin
+        applied = 0
+        ctx = dict(batch.deps)
+        self.clock.observe(batch.hlc)
+        for i, effect in enumerate(batch.effects):
+            seq = batch.first_seq + i
+            if self.vv.get(origin, 0) >= seq:
+                continue
+            ctx[origin] = seq - 1
+            self._apply(effect, (batch.hlc, origin, seq), ctx)
+            self.vv[origin] = seq
+            applied += 1
+        return applied
+
+    def _apply(self, effect: Effect, tag: Tag, ctx: VV) -> None:
+        self._dispatch[type(effect)](effect, tag, ctx)
+        if self.on_change is not None:
+            self.on_change(effect.db, effect.key if type(effect) is not Flush else None)
+
+    # -- effect interpreters --------------------------------------------------------------
+    def _entry(self, db: Database, key: bytes) -> Entry:
+        entry = db.entries.get(key)
+        if entry is None:
+            entry = db.entries[key] = Entry()
+            entry.expire = db.orphan_expiry.pop(key, None)
+            db.generation += 1
+        return entry
+
+    def _clear_others(self, db: int, key: bytes, entry: Entry, kind: str, tag: Tag, ctx: VV) -> None:
+        """A write of type ``kind`` removes what it observed of the key's other types."""
+        for other, content in entry.parts():
+            if other == kind:
+                continue
+            content.remove_all(ctx) if other != STRING else content.remove(ctx)
+            if content.is_empty():
+                setattr(entry, _SLOT[other], None)
+            else:
+                self.conflicts.record(db, key, "type", tag, content.latest())
+
+    def _settle(self, db: Database, key: bytes, entry: Entry) -> None:
+        """Drop empty contents; move an entry without content out of the keyspace."""
+        if entry.string is not None and entry.string.is_empty():
+            entry.string = None
+        if entry.oset is not None and entry.oset.is_empty():
+            entry.oset = None
+        if entry.omap is not None and entry.omap.is_empty():
+            entry.omap = None
+        if entry.string is None and entry.oset is None and entry.omap is None:
+            del db.entries[key]
+            db.expires.pop(key, None)
+            db.generation += 1
+            if entry.expire:
+                kept = [e for e in entry.expire if not covers(self.stable, e)]
+                if kept:
+                    db.orphan_expiry[key] = kept
+            return
+        at = expiry.resolve(entry.expire)
+        if at:
+            db.expires[key] = at
+        else:
+            db.expires.pop(key, None)
+
+    def _write_expire(self, db: int, key: bytes, entry: Entry, tag: Tag, at: int, ctx: VV) -> None:
+        if at == expiry.PERSISTENT and self.stable is self.vv:
+            # Without peers nothing concurrent can arrive, and "never" is the default: remove
+            # what was observed instead of storing an entry (a SET costs no expire memory).
+            entry.expire = expiry.remove(entry.expire, ctx)
+            return
+        entry.expire, concurrent = expiry.write(entry.expire, tag, at, ctx)
+        if concurrent:
+            self.conflicts.record(db, key, "expire", tag, max(entry.expire[:-1]))
+
+    def _assign(self, e: Assign, tag: Tag, ctx: VV) -> None:
+        db = self.dbs[e.db]
+        entry = self._entry(db, e.key)
+        if entry.oset is not None or entry.omap is not None:
+            self._clear_others(e.db, e.key, entry, STRING, tag, ctx)
+        sv = entry.string
+        if sv is None:
+            sv = entry.string = StrValue()
+        if sv.assign(tag, e.value, ctx):
+            self.conflicts.record(e.db, e.key, "lww", tag, max(sv.regs[:-1]))
+        if e.expire_at != KEEP_TTL:
+            self._write_expire(e.db, e.key, entry, tag, e.expire_at, ctx)
+        self._settle(db, e.key, entry)
+
+    def _incr(self, e: Incr, tag: Tag, ctx: VV) -> None:
+        db = self.dbs[e.db]
+        entry = self._entry(db, e.key)
+        if entry.oset is not None or entry.omap is not None:
+            self._clear_others(e.db, e.key, entry, STRING, tag, ctx)
+        sv = entry.string
+        if sv is None:
+            sv = entry.string = StrValue()
+        sv.add(tag, e.delta, self.stable)
+        if tag[1] != self.region and sv.regs and sv.number()[1]:
+            self.conflicts.record(e.db, e.key, "counter_masked", tag, max(sv.regs))
+        self._settle(db, e.key, entry)
+
+    def _delete(self, e: Delete, tag: Tag, ctx: VV) -> None:
+        db = self.dbs[e.db]
+        self._remove_key(db, e.key, ctx)
+
+    def _remove_key(self, db: Database, key: bytes, ctx: VV) -> None:
+        entry = db.entries.get(key)
+        if entry is None:
+            orphan = expiry.remove(db.orphan_expiry.get(key), ctx)
+            if orphan:
+                db.orphan_expiry[key] = orphan
+            else:
+                db.orphan_expiry.pop(key, None)
+            return
+        for kind, content in entry.parts():
+            content.remove(ctx) if kind == STRING else content.remove_all(ctx)
+        entry.expire = expiry.remove(entry.expire, ctx)
+        self._settle(db, key, entry)
+
+    def _expire(self, e: Expire, tag: Tag, ctx: VV) -> None:
+        db = self.dbs[e.db]
+        entry = db.entries.get(e.key)
+        if entry is None:  # content removed concurrently: keep the write aside
+            entries, _ = expiry.write(db.orphan_expiry.get(e.key), tag, e.at_ms, ctx)
+            kept = [x for x in entries if not covers(self.stable, x)]
+            if kept:
+                db.orphan_expiry[e.key] = kept
+            else:
+                db.orphan_expiry.pop(e.key, None)
+            return
+        self._write_expire(e.db, e.key, entry, tag, e.at_ms, ctx)
+        self._settle(db, e.key, entry)
+
+    def _set_entry(self, e: SetAdd | SetRemove, tag: Tag, ctx: VV) -> tuple[Database, Entry, ORSet]:
+        db = self.dbs[e.db]
+        entry = self._entry(db, e.key)
+        if entry.string is not None or entry.omap is not None:
+            self._clear_others(e.db, e.key, entry, SET, tag, ctx)
+        if entry.oset is None:
+            entry.oset = ORSet()
+        return db, entry, entry.oset
+
+    def _set_add(self, e: SetAdd, tag: Tag, ctx: VV) -> None:
+        db, entry, oset = self._set_entry(e, tag, ctx)
+        oset.add(e.members, tag, ctx)
+        self._settle(db, e.key, entry)
+
+    def _set_remove(self, e: SetRemove, tag: Tag, ctx: VV) -> None:
+        db, entry, oset = self._set_entry(e, tag, ctx)
+        oset.remove(e.members, ctx)
+        self._settle(db, e.key, entry)
+
+    def _hash_entry(self, e: HashSet | HashDelete | HashIncr, tag: Tag, ctx: VV) -> tuple[Database, Entry, ORMap]:
+        db = self.dbs[e.db]
+        entry = self._entry(db, e.key)
+        if entry.string is not None or entry.oset is not None:
+            self._clear_others(e.db, e.key, entry, HASH, tag, ctx)
+        if entry.omap is None:
+            entry.omap = ORMap()
+        return db, entry, entry.omap
+
+    def _hash_set(self, e: HashSet, tag: Tag, ctx: VV) -> None:
+        db, entry, omap = self._hash_entry(e, tag, ctx)
+        if omap.assign(e.pairs, tag, ctx):
+            self.conflicts.record(e.db, e.key, "lww", tag, None)
+        self._settle(db, e.key, entry)
+
+    def _hash_delete(self, e: HashDelete, tag: Tag, ctx: VV) -> None:
+        db, entry, omap = self._hash_entry(e, tag, ctx)
+        omap.remove(e.fields, ctx)
+        self._settle(db, e.key, entry)
+
+    def _hash_incr(self, e: HashIncr, tag: Tag, ctx: VV) -> None:
+        db, entry, omap = self._hash_entry(e, tag, ctx)
+        omap.add(e.field, tag, e.delta, self.stable)
+        self._settle(db, e.key, entry)
+
+    def _flush(self, e: Flush, tag: Tag, ctx: VV) -> None:
+        targets = self.dbs if e.db < 0 else [self.dbs[e.db]]
+        observed_all = vv_leq(self.vv, ctx) or ctx is self.vv
+        for db in targets:
+            if observed_all:  # the flush saw everything we have: nothing can survive it
+                db.entries.clear()
+                db.expires.clear()
+                db.orphan_expiry.clear()
+                db.generation += 1
+                continue
+            for key in list(db.entries):
+                self._remove_key(db, key, ctx)
+            for key in list(db.orphan_expiry):
+                self._remove_key(db, key, ctx)
+
+
+_SLOT = {STRING: "string", SET: "oset", HASH: "omap"}

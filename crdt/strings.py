@@ -1,0 +1,162 @@
+"""The string value: a last-writer-wins register plus an observed-reset counter.
+
+Semantics (SEMANTICS.md, "Strings and counters"):
+
+* An **assignment** (SET, APPEND, SETRANGE, ...) writes the whole value. It removes every
+  assignment and every counter contribution it observed; concurrent assignments stay side by
+  side (a multi-value register) and the greatest tag wins the read. Keeping the losers until
+  they are observed is what makes a later observed-remove converge whatever the order.
+* An **increment** adds a contribution ``(tag, delta)``. The value is the winning assignment
+  (0 when there is none) plus the sum of the live contributions, so concurrent increments all
+  count and an increment concurrent with a SET or DEL survives it.
+* Integer deltas are ``int``; INCRBYFLOAT deltas are exact ``Decimal``s, so every region prints
+  the same digits whatever order it summed in. Any decimal makes the value a float.
+* If the winning assignment is not a number, the contributions are *masked*: reads return the
+  assignment unchanged (a ``counter_masked`` conflict).
+
+Contributions whose dots every region has applied (``stable``) are folded into one entry per
+region: any reset that can still arrive observes all of them, so folding never changes what a
+reset removes. Without that, a counter incremented a million times would hold a million
+entries.
+
+Known anomaly (as in Redis Enterprise): concurrent APPENDs keep one side; the other is lost.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import TypeAlias
+
+from .clock import VV, Tag, covers
+from .numbers import EXACT, format_number, parse_float, parse_int
+
+Number: TypeAlias = int | Decimal
+# (hlc, region, seq, value): an assignment; (hlc, region, seq, delta): a contribution.
+Assignment: TypeAlias = tuple[int, str, int, bytes]
+Contribution: TypeAlias = tuple[int, str, int, Number]
+
+
+class StrValue:
+    __slots__ = ("regs", "contribs")
+
+    def __init__(self) -> None:
+        self.regs: list[Assignment] = []
+        self.contribs: list[Contribution] | None = None
+
+    # -- effects ---------------------------------------------------------------------------
+    def assign(self, tag: Tag, value: bytes, ctx: VV) -> bool:
+        """Assign; returns True when a concurrent assignment remains (an LWW conflict)."""
+        regs = self.regs
+        if regs:
+            regs = [r for r in regs if not covers(ctx, r)]
+        concurrent = bool(regs)
+        regs.append((tag[0], tag[1], tag[2], value))
+        self.regs = regs
+        if self.contribs:
+            self._reset_contribs(ctx)
+        return concurrent
+
+    def add(self, tag: Tag, delta: Number, stable: VV) -> None:
+        contribs = self.contribs
+        entry = (tag[0], tag[1], tag[2], delta)
+        if contribs is None:
+            self.contribs = [entry]
+            return
+        contribs.append(entry)
+        if len(contribs) > 1:
+            self._fold(stable)
+
+    def remove(self, ctx: VV) -> None:
+        if self.regs:
+            self.regs = [r for r in self.regs if not covers(ctx, r)]
+        if self.contribs:
+            self._reset_contribs(ctx)
+
+    def _reset_contribs(self, ctx: VV) -> None:
+        kept = [c for c in self.contribs or () if not covers(ctx, c)]
+        self.contribs = kept or None
+
+    def _fold(self, stable: VV) -> None:
+        """Fold the stable contributions of each region into one entry."""
+        folded: dict[str, Contribution] = {}
+        rest: list[Contribution] = []
+        for c in self.contribs or ():
+            if covers(stable, c):
+                prev = folded.get(c[1])
+                if prev is None:
+                    folded[c[1]] = c
+                else:
+                    hi = c if c[2] > prev[2] else prev
+                    folded[c[1]] = (hi[0], hi[1], hi[2], _add(prev[3], c[3]))
+            else:
+                rest.append(c)
+        if len(folded) + len(rest) < len(self.contribs or ()):
+            self.contribs = sorted(folded.values()) + rest
+
+    def merge_from(self, other: StrValue, self_vv: VV, other_vv: VV) -> None:
+        """State merge (catch-up by snapshot): keep what both have, and what one side has
+        that the other has not observed."""
+        self.regs = _join(self.regs, other.regs, self_vv, other_vv)
+        joined = _join(self.contribs or [], other.contribs or [], self_vv, other_vv)
+        self.contribs = joined or None
+
+    # -- reads -----------------------------------------------------------------------------
+    def is_empty(self) -> bool:
+        return not self.regs and not self.contribs
+
+    def latest(self) -> tuple:  # type: ignore[type-arg]
+        best: tuple = max(self.regs) if self.regs else (0, "", 0)  # type: ignore[type-arg]
+        if self.contribs:
+            best = max(best, max(self.contribs))
+        return best[:3]
+
+    def winner(self) -> bytes | None:
+        regs = self.regs
+        if not regs:
+            return None
+        if len(regs) == 1:
+            return regs[0][3]
+        return max(regs)[3]
+
+    def number(self) -> tuple[Number | None, bool]:
+        """(numeric value, masked). None when the assignment is not a number."""
+        base_raw = self.winner()
+        base: Number | None
+        if base_raw is None:
+            base = 0
+        else:
+            base = parse_int(base_raw)
+            if base is None:
+                base = parse_float(base_raw)
+                if base is not None and not base.is_finite():
+                    base = None
+        if base is None:
+            return None, bool(self.contribs)
+        total: Number = base
+        for c in sorted(self.contribs or ()):
+            total = _add(total, c[3])
+        return total, False
+
+    def value(self) -> bytes:
+        """What GET returns."""
+        if not self.contribs:
+            return self.winner() or b""
+        total, masked = self.number()
+        if total is None:
+            return self.winner() or b""
+        return format_number(total)
+
+
+def _add(a: Number, b: Number) -> Number:
+    if type(a) is int and type(b) is int:
+        return a + b
+    return EXACT.add(Decimal(a), Decimal(b))
+
+
+def _join(mine: list, theirs: list, my_vv: VV, their_vv: VV) -> list:  # type: ignore[type-arg]
+    mine_set = set(mine)
+    theirs_set = set(theirs)
+    out = [x for x in mine if x in theirs_set or not covers(their_vv, x)]
+    out += [x for x in theirs if x not in mine_set and not covers(my_vv, x)]
+    out.sort()
+    return out
