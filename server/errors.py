@@ -1,0 +1,61 @@
+"""Every error reply, character for character as Redis 7 prints it (without the '-')."""
+
+from __future__ import annotations
+
+WRONGTYPE = "WRONGTYPE Operation against a key holding the wrong kind of value"
+NOAUTH = "NOAUTH Authentication required."
+WRONGPASS = "WRONGPASS invalid username-password pair or user is disabled."
+AUTH_NOT_CONFIGURED = (
+    "ERR AUTH <password> called without any password configured for the default user. "
+    "Are you sure your configuration is correct?"
+)
+SYNTAX = "ERR syntax error"
+NOT_INTEGER = "ERR value is not an integer or out of range"
+NOT_FLOAT = "ERR value is not a valid float"
+OVERFLOW = "ERR increment or decrement would overflow"
+NAN_OR_INF = "ERR increment would produce NaN or Infinity"
+NO_SUCH_KEY = "ERR no such key"
+DB_INDEX = "ERR DB index is out of range"
+INVALID_DB_INDEX = "ERR invalid DB index"
+INVALID_EXPIRE = "ERR invalid expire time in '%s' command"
+STRING_TOO_LONG = "ERR string exceeds maximum allowed size (proto-max-bulk-len)"
+BIT_OFFSET = "ERR bit offset is not an integer or out of range"
+BIT_VALUE = "ERR bit is not an integer or out of range"
+OFFSET_RANGE = "ERR offset is out of range"
+NOT_POSITIVE = "ERR value is out of range, must be positive"
+OUT_OF_RANGE = "ERR value is out of range"
+HASH_NOT_INTEGER = "ERR hash value is not an integer"
+HASH_NOT_FLOAT = "ERR hash value is not a float"
+INVALID_CURSOR = "ERR invalid cursor"
+MULTI_NESTED = "ERR MULTI calls can not be nested"
+EXEC_WITHOUT_MULTI = "ERR EXEC without MULTI"
+DISCARD_WITHOUT_MULTI = "ERR DISCARD without MULTI"
+WATCH_IN_MULTI = "ERR WATCH inside MULTI is not allowed"
+EXECABORT = "EXECABORT Transaction discarded because of previous errors."
+MAX_CLIENTS = "ERR max number of clients reached"
+NUMKEYS_POSITIVE = "ERR numkeys should be greater than 0"
+NUMKEYS_TOO_MANY = "ERR Number of keys can't be greater than number of args"
+LIMIT_NEGATIVE = "ERR LIMIT can't be negative"
+SOURCE_DEST_SAME = "ERR source and destination objects are the same"
+
+
+def unknown_command(argv: list[bytes]) -> str:
+    """Redis's processCommand: the name (128 chars) and its first args (128 chars)."""
+    args = ""
+    for arg in argv[1:]:
+        if len(args) >= 128:
+            break
+        args += "'%s' " % _text(arg)[: 128 - len(args)]
+    return "ERR unknown command '%s', with args beginning with: %s" % (_text(argv[0])[:128], args)
+
+
+def unknown_subcommand(sub: bytes, container: str) -> str:
+    return "ERR unknown subcommand '%s'. Try %s HELP." % (_text(sub)[:128], container.upper())
+
+
+def wrong_arity(name: str) -> str:
+    return "ERR wrong number of arguments for '%s' command" % name
+
+
+def _text(data: bytes) -> str:
+    return data.decode("utf-8", "replace").replace("\r", " ").replace("\n", " ")
