@@ -1,0 +1,75 @@
+"""``activekv-server [config-file] [--option value ...]``: the redis-server of a region."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+
+from server.config import ConfigError, load_config
+
+LOG_LEVELS = {
+    "debug": logging.DEBUG,
+    "verbose": logging.INFO,
+    "notice": logging.INFO,
+    "warning": logging.WARNING,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if args and args[0] in ("-h", "--help"):
+        print("Usage: activekv-server [/path/to/activekv.conf] [--port N] [--bind ADDR] "
+              "[--dir DIR] [--region NAME] [--requirepass PASS] [--databases N] ...")
+        return 0
+    if args and args[0] in ("-v", "--version"):
+        from server.info import ACTIVEKV_VERSION, REDIS_VERSION
+
+        print(f"activekv-server v={ACTIVEKV_VERSION} (redis protocol {REDIS_VERSION})")
+        return 0
+    try:
+        config = load_config(args)
+    except ConfigError as exc:
+        print(f"activekv-server: {exc}", file=sys.stderr)
+        return 1
+    handler: logging.Handler
+    if config.logfile:
+        handler = logging.FileHandler(config.logfile)
+    else:
+        handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter(
+        f"{os.getpid()}:{config.region} %(asctime)s.%(msecs)03d %(levelname)s %(message)s",
+        "%d %b %Y %H:%M:%S",
+    ))
+    root = logging.getLogger("activekv")
+    root.addHandler(handler)
+    root.setLevel(LOG_LEVELS.get(config.loglevel, logging.INFO))
+    try:
+        os.makedirs(config.dir, exist_ok=True)
+        os.chdir(config.dir)
+    except OSError as exc:
+        print(f"activekv-server: can't chdir to '{config.dir}': {exc.strerror}", file=sys.stderr)
+        return 1
+
+    from server.app import Server
+
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:  # pragma: no cover - uvloop is a dependency; plain asyncio still works
+        pass
+    server = Server(config)
+    try:
+        asyncio.run(server.serve_forever())
+    except OSError as exc:
+        print(f"activekv-server: could not listen on port {config.port}: {exc.strerror}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,99 @@
+"""Helpers shared by the command handlers: key lookup by type, argument parsing."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from crdt.keyspace import HASH, SET, STRING, Entry
+from crdt.numbers import parse_float, parse_int
+from crdt.ormap import ORMap
+from crdt.orset import ORSet
+from crdt.strings import StrValue
+from server import errors
+from server.resp import Error
+
+if TYPE_CHECKING:
+    from decimal import Decimal
+
+    from server.connection import Client
+
+
+def lookup(c: Client, key: bytes) -> Entry | None:
+    """The visible entry for reading (counts keyspace hits and misses)."""
+    entry = c.ks.dbs[c.db].get(key, c.ks.now_ms)
+    if entry is None:
+        c.server.stats.keyspace_misses += 1
+    else:
+        c.server.stats.keyspace_hits += 1
+    return entry
+
+
+def read_string(c: Client, key: bytes) -> StrValue | None:
+    entry = lookup(c, key)
+    if entry is None:
+        return None
+    if entry.kind != STRING:
+        raise Error(errors.WRONGTYPE)
+    return entry.string
+
+
+def read_set(c: Client, key: bytes) -> ORSet | None:
+    entry = lookup(c, key)
+    if entry is None:
+        return None
+    if entry.kind != SET:
+        raise Error(errors.WRONGTYPE)
+    return entry.oset
+
+
+def read_hash(c: Client, key: bytes) -> ORMap | None:
+    entry = lookup(c, key)
+    if entry is None:
+        return None
+    if entry.kind != HASH:
+        raise Error(errors.WRONGTYPE)
+    return entry.omap
+
+
+def prepare_write(c: Client, key: bytes, kind: str | None = None) -> Any:
+    """Before writing ``key``: remove it first if it has expired (in the same batch), then
+    return its visible content, or None. With ``kind``, a key of another type is WRONGTYPE."""
+    c.server.expire_if_needed(c.db, key)
+    entry = c.ks.dbs[c.db].get(key, c.ks.now_ms)
+    if entry is None:
+        return None
+    if kind is not None and entry.kind != kind:
+        raise Error(errors.WRONGTYPE)
+    return entry.value()
+
+
+def int_arg(arg: bytes, message: str = errors.NOT_INTEGER) -> int:
+    value = parse_int(arg)
+    if value is None:
+        raise Error(message)
+    return value
+
+
+def float_arg(arg: bytes, message: str = errors.NOT_FLOAT) -> Decimal:
+    value = parse_float(arg)
+    if value is None:
+        raise Error(message)
+    return value
+
+
+def double_arg(arg: bytes, message: str = errors.NOT_FLOAT) -> float:
+    """A double as Redis's getDoubleFromObject reads it (strtod; no spaces; no nan)."""
+    try:
+        text = arg.decode("ascii")
+        if not text or text[0].isspace() or text[-1].isspace() or "_" in text:
+            raise ValueError
+        value = float(text)
+    except (UnicodeDecodeError, ValueError):
+        raise Error(message) from None
+    if value != value:
+        raise Error(message)
+    return value
+
+
+def one_of(arg: bytes, *options: bytes) -> bool:
+    return arg.lower() in options

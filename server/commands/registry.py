@@ -1,0 +1,102 @@
+"""The command table: Redis's metadata (``command_spec.json``) joined with our handlers.
+
+Handlers register by name with ``@command("get")`` / ``@command("client|id")``; everything
+else a command is — arity, flags, key positions, COMMAND INFO/DOCS — comes from the spec, so
+COMMAND, the arity check, the auth check and MULTI queueing all read one source of truth.
+Only commands with a handler are in the table: COMMAND COUNT/LIST tell the truth about us.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from server.command_spec import CommandSpec, load_spec
+
+if TYPE_CHECKING:
+    from server.connection import Client
+
+Handler = Callable[["Client", list[bytes]], Any]
+
+_HANDLERS: dict[str, Handler] = {}
+# Hand-written specs for commands Redis 7.0.15 lacks (CLIENT SETINFO, our CRDT.* commands).
+EXTRA_SPECS: dict[str, CommandSpec] = {}
+
+
+def command(*names: str) -> Callable[[Handler], Handler]:
+    def register(fn: Handler) -> Handler:
+        for name in names:
+            if name in _HANDLERS:
+                raise ValueError(f"command {name!r} registered twice")
+            _HANDLERS[name] = fn
+        return fn
+
+    return register
+
+
+class Command:
+    """One entry of the dispatch table (a top-level command or a subcommand)."""
+
+    __slots__ = (
+        "name", "spec", "handler", "arity", "subcommands", "write", "noauth",
+        "no_multi_queue", "readonly", "first_key", "last_key", "step",
+    )
+
+    def __init__(self, spec: CommandSpec, handler: Handler | None) -> None:
+        self.name = spec.name
+        self.spec = spec
+        self.handler = handler
+        self.arity = spec.arity
+        self.subcommands: dict[bytes, Command] = {}
+        flags = set(spec.flags)
+        self.write = "write" in flags
+        self.readonly = "readonly" in flags
+        self.noauth = "no_auth" in flags
+        self.no_multi_queue = spec.name in _NOT_QUEUED
+        self.first_key = spec.first_key
+        self.last_key = spec.last_key
+        self.step = spec.step
+
+    def keys(self, argv: list[bytes]) -> list[bytes]:
+        """The key arguments (Redis's legacy first/last/step positions)."""
+        if self.first_key <= 0:
+            return []
+        last = self.last_key if self.last_key >= 0 else len(argv) + self.last_key
+        return argv[self.first_key : last + 1 : self.step or 1]
+
+
+# Commands executed immediately inside MULTI instead of being queued (Redis's processCommand).
+_NOT_QUEUED = {"exec", "discard", "multi", "watch", "quit", "reset"}
+
+
+def build_table() -> dict[bytes, Command]:
+    """Import every handler module, then build ``name -> Command`` for what has a handler."""
+    from server.commands import (  # noqa: F401  (imports register the handlers)
+        connection,
+        hashes,
+        keys,
+        server,
+        sets,
+        strings,
+        transactions,
+    )
+
+    spec = dict(load_spec())
+    table: dict[bytes, Command] = {}
+    top_names = dict.fromkeys(n.split("|", 1)[0] for n in _HANDLERS)
+    for name in top_names:
+        handler = _HANDLERS.get(name)  # None for a container: its subcommands have handlers
+        cmd_spec = EXTRA_SPECS.get(name) or spec.get(name)
+        if cmd_spec is None:
+            raise KeyError(f"no spec for command {name!r}")
+        subs = [n for n in _HANDLERS if n.startswith(name + "|")]
+        if subs:
+            cmd_spec = cmd_spec.with_subcommands(subs)
+        cmd = Command(cmd_spec, handler)
+        for sub in subs:
+            sub_spec = EXTRA_SPECS.get(sub) or cmd_spec.subcommands.get(sub)
+            if sub_spec is None:
+                raise KeyError(f"no spec for subcommand {sub!r}")
+            cmd.subcommands[sub.split("|", 1)[1].encode()] = Command(sub_spec, _HANDLERS[sub])
+        table[name.encode()] = cmd
+    return table

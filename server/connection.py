@@ -1,0 +1,198 @@
+"""One client connection: bytes in, commands dispatched, replies out.
+
+Per read: the request reader yields every complete command; each runs to completion (its
+effects applied and its batch handed to the replication sink) and its reply is encoded into
+one buffer; the buffer is written once. Flow control: when the socket's write buffer passes
+the transport's high-water mark (a client that pipelines without reading), we stop reading
+from that client until it drains, so it cannot make us buffer without bound.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import TYPE_CHECKING, Any
+
+from server import errors
+from server.commands.registry import Command
+from server.reqparse import ProtocolError, QueryBufferLimit, RequestReader
+from server.resp import QUEUED, Error, encode
+
+if TYPE_CHECKING:
+    from server.app import Server
+
+
+class Client(asyncio.Protocol):
+    def __init__(self, server: Server) -> None:
+        self.server = server
+        self.ks = server.ks
+        self.table = server.table
+        self.id = server.next_client_id()
+        self.db = 0
+        self.resp3 = False
+        self.name = b""
+        self.lib_name = b""
+        self.lib_ver = b""
+        self.authenticated = not server.config.requirepass
+        self.created = time.monotonic()
+        self.last_interaction = self.created
+        self.last_cmd = "NULL"
+        self.addr = "?:0"
+        self.laddr = "?:0"
+        self.fd = -1
+        self.transport: asyncio.Transport | None = None
+        self.closing = False
+        # MULTI state: queued (cmd, argv), an error seen while queueing, WATCHed keys.
+        self.multi: list[tuple[Command, list[bytes]]] | None = None
+        self.multi_error = False
+        self.watched: set[tuple[int, bytes]] = set()
+        self.watch_dirty = False
+        self.reader = RequestReader(
+            server.config.proto_max_bulk_len, server.config.client_query_buffer_limit
+        )
+        self.reader.requires_auth = not self.authenticated
+
+    # -- asyncio.Protocol ------------------------------------------------------------------
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        peer = transport.get_extra_info("peername")
+        sock = transport.get_extra_info("sockname")
+        self.addr = _fmt_addr(peer)
+        self.laddr = _fmt_addr(sock)
+        s = transport.get_extra_info("socket")
+        self.fd = s.fileno() if s is not None else -1
+        if not self.server.register(self):
+            transport.write(b"-%s\r\n" % errors.MAX_CLIENTS.encode())
+            self.closing = True
+            transport.close()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closing = True
+        self.server.unregister(self)
+
+    def pause_writing(self) -> None:
+        if self.transport is not None:
+            self.transport.pause_reading()
+
+    def resume_writing(self) -> None:
+        if self.transport is not None and not self.closing:
+            self.transport.resume_reading()
+
+    def data_received(self, data: bytes) -> None:
+        if self.closing:
+            return
+        server = self.server
+        server.tick()
+        self.last_interaction = time.monotonic()
+        error: ProtocolError | None = None
+        try:
+            commands = self.reader.feed(data)
+        except ProtocolError as exc:
+            commands = exc.commands
+            error = exc
+        out = bytearray()
+        for argv in commands:
+            self.execute(argv, out)
+            if self.closing:
+                break
+        if error is not None and not self.closing:
+            server.stats.protocol_errors += 1
+            if isinstance(error, QueryBufferLimit):
+                server.log.warning("Closing client that reached max query buffer length (id=%d)", self.id)
+            else:
+                encode(Error(error.message), out, self.resp3)
+            self.closing = True
+        if out and self.transport is not None:
+            self.transport.write(bytes(out))
+        if self.closing and self.transport is not None:
+            self.transport.close()
+
+    # -- dispatch --------------------------------------------------------------------------
+    def execute(self, argv: list[bytes], out: bytearray) -> None:
+        reply = self.dispatch(argv)
+        if reply is not _NO_REPLY:
+            if type(reply) is Error or isinstance(reply, Error):
+                self.server.stats.error_replies += 1
+            encode(reply, out, self.resp3)
+
+    def dispatch(self, argv: list[bytes]) -> Any:
+        cmd = self.table.get(argv[0].lower())
+        if cmd is None:
+            return self._reject(Error(errors.unknown_command(argv)))
+        if cmd.subcommands:
+            if len(argv) == 1:
+                return self._reject(cmd.spec.arity_error())
+            sub = cmd.subcommands.get(argv[1].lower())
+            if sub is None:
+                return self._reject(Error(errors.unknown_subcommand(argv[1], argv[0].decode("utf-8", "replace"))))
+            cmd = sub
+        argc = len(argv)
+        if argc != cmd.arity and (cmd.arity > 0 or argc < -cmd.arity):
+            if cmd.name == "exec" and self.multi is not None:
+                self.discard_multi()
+            return self._reject(cmd.spec.arity_error())
+        if not self.authenticated and not cmd.noauth:
+            return self._reject(Error(errors.NOAUTH))
+        if self.multi is not None and not cmd.no_multi_queue:
+            self.multi.append((cmd, argv))
+            return QUEUED
+        return self.call(cmd, argv)
+
+    def call(self, cmd: Command, argv: list[bytes]) -> Any:
+        """Run one command and ship its batch (EXEC calls the handlers itself)."""
+        self.last_cmd = cmd.name
+        server = self.server
+        server.stats.commands += 1
+        assert cmd.handler is not None
+        try:
+            reply = cmd.handler(self, argv)
+        except Error as exc:
+            reply = exc
+        batch = self.ks.commit()
+        if batch is not None:
+            server.ship(batch)
+        return reply
+
+    def _reject(self, error: Error) -> Error:
+        if self.multi is not None:
+            self.multi_error = True
+        server = self.server
+        server.stats.rejected_calls += 1
+        return error
+
+    # -- helpers for handlers --------------------------------------------------------------
+    def discard_multi(self) -> None:
+        self.multi = None
+        self.multi_error = False
+        self.unwatch_all()
+
+    def unwatch_all(self) -> None:
+        if self.watched:
+            self.server.unwatch(self)
+        self.watched = set()
+        self.watch_dirty = False
+
+    def close_after_reply(self) -> None:
+        self.closing = True
+
+    def write_now(self, reply: Any) -> None:
+        """Send a reply outside the request/response flow (e.g. a shutdown notice)."""
+        if self.transport is not None and not self.closing:
+            out = bytearray()
+            encode(reply, out, self.resp3)
+            self.transport.write(bytes(out))
+
+
+class _NoReply:
+    pass
+
+
+_NO_REPLY = _NoReply()
+
+
+def _fmt_addr(addr: Any) -> str:
+    if isinstance(addr, tuple) and len(addr) >= 2:
+        host = addr[0]
+        return f"[{host}]:{addr[1]}" if ":" in host else f"{host}:{addr[1]}"
+    return str(addr or "?:0")
