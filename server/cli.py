@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = load_config(args)
     except ConfigError as exc:
-        print(f"activekv-server: {exc}", file=sys.stderr)
+        print(str(exc), file=sys.stderr)
         return 1
     handler: logging.Handler
     if config.logfile:

@@ -1,0 +1,140 @@
+"""Connection commands: PING, ECHO, HELLO, AUTH, SELECT, QUIT, RESET (Redis's server.c,
+networking.c and acl.c, with the single "default" user that ``requirepass`` configures)."""
+
+from __future__ import annotations
+
+import hmac
+from typing import TYPE_CHECKING, Any
+
+from server import errors
+from server.commands.common import int_arg
+from server.commands.registry import command
+from server.resp import OK, PONG, Error, Map, Status
+
+if TYPE_CHECKING:
+    from server.connection import Client
+
+REDIS_VERSION = "7.0.15"
+
+
+@command("ping")
+def cmd_ping(c: Client, argv: list[bytes]) -> Any:
+    if len(argv) > 2:
+        raise Error(errors.wrong_arity("ping"))
+    return PONG if len(argv) == 1 else argv[1]
+
+
+@command("echo")
+def cmd_echo(c: Client, argv: list[bytes]) -> Any:
+    return argv[1]
+
+
+def check_password(c: Client, username: bytes, password: bytes) -> bool:
+    """The default user: nopass when no requirepass is set, else that password."""
+    required = c.server.config.requirepass
+    if username != b"default":
+        return False
+    if not required:
+        return True
+    return hmac.compare_digest(password, required.encode("utf-8", "surrogateescape"))
+
+
+def authenticate(c: Client, username: bytes, password: bytes) -> None:
+    if not check_password(c, username, password):
+        c.server.log.warning("AUTH failed for client id=%d addr=%s", c.id, c.addr)
+        raise Error(errors.WRONGPASS)
+    c.authenticated = True
+    c.reader.requires_auth = False
+
+
+@command("auth")
+def cmd_auth(c: Client, argv: list[bytes]) -> Any:
+    if len(argv) > 3:
+        raise Error(errors.SYNTAX)
+    if len(argv) == 2:
+        if not c.server.config.requirepass:
+            raise Error(errors.AUTH_NOT_CONFIGURED)
+        authenticate(c, b"default", argv[1])
+    else:
+        authenticate(c, argv[1], argv[2])
+    return OK
+
+
+def valid_client_name(name: bytes) -> bool:
+    return all(33 <= b <= 126 for b in name)
+
+
+@command("hello")
+def cmd_hello(c: Client, argv: list[bytes]) -> Any:
+    proto = 2 if not c.resp3 else 3
+    if len(argv) >= 2:
+        try:
+            proto = int_arg(argv[1])
+        except Error:
+            raise Error("NOPROTO unsupported protocol version") from None
+        if proto < 2 or proto > 3:
+            raise Error("NOPROTO unsupported protocol version")
+    auth: tuple[bytes, bytes] | None = None
+    name: bytes | None = None
+    i = 2
+    while i < len(argv):
+        opt = argv[i].lower()
+        more = len(argv) - i - 1
+        if opt == b"auth" and more >= 2:
+            auth = (argv[i + 1], argv[i + 2])
+            i += 3
+        elif opt == b"setname" and more >= 1:
+            name = argv[i + 1]
+            i += 2
+        else:
+            raise Error("ERR Syntax error in HELLO option '%s'" % argv[i].decode("utf-8", "replace"))
+    if auth is not None:
+        authenticate(c, *auth)
+    if not c.authenticated:
+        raise Error(
+            "NOAUTH HELLO must be called with the client already authenticated, otherwise the "
+            "HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and "
+            "select the RESP protocol version at the same time"
+        )
+    if name is not None:
+        if not valid_client_name(name):
+            raise Error("ERR Client names cannot contain spaces, newlines or special characters.")
+        c.name = name
+    c.resp3 = proto == 3
+    return Map([
+        ("server", "redis"),
+        ("version", REDIS_VERSION),
+        ("proto", proto),
+        ("id", c.id),
+        ("mode", "standalone"),
+        ("role", "master"),
+        ("modules", []),
+    ])
+
+
+@command("select")
+def cmd_select(c: Client, argv: list[bytes]) -> Any:
+    db = int_arg(argv[1])
+    if db < 0 or db >= len(c.ks.dbs):
+        raise Error(errors.DB_INDEX)
+    c.db = db
+    return OK
+
+
+@command("quit")
+def cmd_quit(c: Client, argv: list[bytes]) -> Any:
+    c.close_after_reply()
+    return OK
+
+
+@command("reset")
+def cmd_reset(c: Client, argv: list[bytes]) -> Any:
+    if c.multi is not None:
+        c.discard_multi()
+    c.unwatch_all()
+    c.db = 0
+    c.resp3 = False
+    c.name = b""
+    c.authenticated = not c.server.config.requirepass
+    c.reader.requires_auth = not c.authenticated
+    return Status("RESET")

@@ -1,0 +1,84 @@
+"""MULTI / EXEC / DISCARD / WATCH / UNWATCH (Redis's multi.c).
+
+The effects of every command of a transaction go into one batch, committed at EXEC: peers
+apply the whole transaction or none of it (G6). WATCH sees any change to the key in this
+region — local writes, replicated ones, expiry — through the keyspace's change hook.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from server import errors
+from server.commands.registry import command
+from server.resp import NULL_ARRAY, OK, Error
+
+if TYPE_CHECKING:
+    from server.connection import Client
+
+
+@command("multi")
+def cmd_multi(c: Client, argv: list[bytes]) -> Any:
+    if c.multi is not None:
+        raise Error(errors.MULTI_NESTED)
+    c.multi = []
+    c.multi_error = False
+    return OK
+
+
+@command("discard")
+def cmd_discard(c: Client, argv: list[bytes]) -> Any:
+    if c.multi is None:
+        raise Error(errors.DISCARD_WITHOUT_MULTI)
+    c.discard_multi()
+    return OK
+
+
+def _watched_key_expired(c: Client) -> bool:
+    """Redis 7 aborts EXEC if a watched key that existed at WATCH time has since expired."""
+    now = c.ks.now_ms
+    return any(c.ks.dbs[db].is_expired(key, now) for db, key in c.watched)
+
+
+@command("exec")
+def cmd_exec(c: Client, argv: list[bytes]) -> Any:
+    queued = c.multi
+    if queued is None:
+        raise Error(errors.EXEC_WITHOUT_MULTI)
+    if c.multi_error:
+        c.discard_multi()
+        raise Error(errors.EXECABORT)
+    c.server.tick()
+    if c.watch_dirty or _watched_key_expired(c):
+        c.discard_multi()
+        return NULL_ARRAY
+    c.multi = None
+    c.unwatch_all()
+    replies: list[Any] = []
+    stats = c.server.stats
+    for cmd, args in queued:
+        c.last_cmd = cmd.name
+        stats.commands += 1
+        assert cmd.handler is not None
+        try:
+            replies.append(cmd.handler(c, args))
+        except Error as exc:
+            stats.error_replies += 1
+            replies.append(exc)
+    # The caller (Client.call) commits the open batch: every effect of the transaction.
+    return replies
+
+
+@command("watch")
+def cmd_watch(c: Client, argv: list[bytes]) -> Any:
+    if c.multi is not None:
+        raise Error(errors.WATCH_IN_MULTI)
+    for key in argv[1:]:
+        c.server.watch(c, c.db, key)
+    return OK
+
+
+@command("unwatch")
+def cmd_unwatch(c: Client, argv: list[bytes]) -> Any:
+    c.unwatch_all()
+    return OK
