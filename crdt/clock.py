@@ -26,7 +26,7 @@ LOGICAL_BITS = 16
 LOGICAL_MASK = (1 << LOGICAL_BITS) - 1
 
 
-def covers(ctx: VV, tag: tuple) -> bool:  # type: ignore[type-arg]
+def covers(ctx: VV, tag: tuple) -> bool:
     """True when the context ``ctx`` has observed the dot of ``tag`` (tag[1], tag[2])."""
     return ctx.get(tag[1], 0) >= tag[2]
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import msgpack
 
-from .effects import EFFECT_CODES, EFFECT_TYPES, Batch, HashIncr, HashSet, Incr
+from .effects import EFFECT_CODES, EFFECT_TYPES, Batch, Effect, HashIncr, HashSet, Incr
 
 CODEC_VERSION = 1
 
@@ -49,7 +49,7 @@ def decode_batch(data: bytes) -> Batch:
         raise CodecError(f"malformed batch record: {exc}") from exc
     if version != CODEC_VERSION:
         raise CodecError(f"unsupported batch codec version {version}")
-    effects = []
+    effects: list[Effect] = []
     for raw in raw_effects:
         cls = EFFECT_TYPES.get(raw[0])
         if cls is None:

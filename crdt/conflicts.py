@@ -12,8 +12,8 @@ class Conflict(NamedTuple):
     db: int
     key: bytes
     kind: str
-    winner: tuple  # type: ignore[type-arg]  # (hlc, region, seq) of the winning write
-    loser: tuple | None  # type: ignore[type-arg]
+    winner: tuple  # (hlc, region, seq) of the winning write
+    loser: tuple | None
 
 
 class ConflictLog:
@@ -21,7 +21,7 @@ class ConflictLog:
         self.recent: deque[Conflict] = deque(maxlen=capacity)
         self.counts: dict[str, int] = dict.fromkeys(KINDS, 0)
 
-    def record(self, db: int, key: bytes, kind: str, a: tuple | None, b: tuple | None) -> None:  # type: ignore[type-arg]
+    def record(self, db: int, key: bytes, kind: str, a: tuple | None, b: tuple | None) -> None:
         """Record a conflict between writes tagged ``a`` and ``b``; the greater tag wins."""
         if a is not None and b is not None and b[:3] > a[:3]:
             a, b = b, a

@@ -76,8 +76,8 @@ class ORMap:
         for f, sv in self.fields.items():
             yield f, sv.value()
 
-    def latest(self) -> tuple:  # type: ignore[type-arg]
-        best: tuple = (0, "", 0)  # type: ignore[type-arg]
+    def latest(self) -> tuple:
+        best: tuple = (0, "", 0)
         for sv in self.fields.values():
             t = sv.latest()
             if t > best:

@@ -83,8 +83,8 @@ class ORSet:
     def __iter__(self) -> Iterator[bytes]:
         return iter(self.members)
 
-    def latest(self) -> tuple:  # type: ignore[type-arg]
-        best: tuple = (0, "", 0)  # type: ignore[type-arg]
+    def latest(self) -> tuple:
+        best: tuple = (0, "", 0)
         for tags in self.members.values():
             for t in _tags(tags):
                 if t > best:

@@ -104,8 +104,8 @@ class StrValue:
     def is_empty(self) -> bool:
         return not self.regs and not self.contribs
 
-    def latest(self) -> tuple:  # type: ignore[type-arg]
-        best: tuple = max(self.regs) if self.regs else (0, "", 0)  # type: ignore[type-arg]
+    def latest(self) -> tuple:
+        best: tuple = max(self.regs) if self.regs else (0, "", 0)
         if self.contribs:
             best = max(best, max(self.contribs))
         return best[:3]
@@ -153,7 +153,7 @@ def _add(a: Number, b: Number) -> Number:
     return EXACT.add(Decimal(a), Decimal(b))
 
 
-def _join(mine: list, theirs: list, my_vv: VV, their_vv: VV) -> list:  # type: ignore[type-arg]
+def _join(mine: list, theirs: list, my_vv: VV, their_vv: VV) -> list:
     mine_set = set(mine)
     theirs_set = set(theirs)
     out = [x for x in mine if x in theirs_set or not covers(their_vv, x)]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from server import errors
 from server.commands.registry import Command
@@ -54,7 +54,7 @@ class Client(asyncio.Protocol):
 
     # -- asyncio.Protocol ------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]  # uvloop's is not a subclass
+        self.transport = t = cast(Any, transport)  # uvloop's transport is not a subclass
         peer = transport.get_extra_info("peername")
         sock = transport.get_extra_info("sockname")
         self.addr = _fmt_addr(peer)
@@ -62,9 +62,9 @@ class Client(asyncio.Protocol):
         s = transport.get_extra_info("socket")
         self.fd = s.fileno() if s is not None else -1
         if not self.server.register(self):
-            transport.write(b"-%s\r\n" % errors.MAX_CLIENTS.encode())
+            t.write(b"-%s\r\n" % errors.MAX_CLIENTS.encode())
             self.closing = True
-            transport.close()
+            t.close()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closing = True

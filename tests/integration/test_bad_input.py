@@ -25,7 +25,7 @@ def exchange(port: int, data: bytes, timeout: float = 5.0) -> tuple[bytes, bool]
         while time.monotonic() < deadline:
             try:
                 chunk = s.recv(65536)
-            except socket.timeout:
+            except TimeoutError:
                 if out:
                     break
                 continue
