@@ -91,10 +91,21 @@ class Client(asyncio.Protocol):
             commands = exc.commands
             error = exc
         out = bytearray()
-        for argv in commands:
-            self.execute(argv, out)
-            if self.closing:
+        reader = self.reader
+        while True:
+            for argv in commands:
+                self.execute(argv, out)
+                if self.closing:
+                    break
+            # While a password is required, the reader stops before a command that would
+            # break the unauthenticated limits until the earlier ones (an AUTH) have run.
+            if self.closing or error is not None or not reader.deferred:
                 break
+            try:
+                commands = reader.feed(b"")
+            except ProtocolError as exc:
+                commands = exc.commands
+                error = exc
         if error is not None and not self.closing:
             server.stats.protocol_errors += 1
             if isinstance(error, QueryBufferLimit):

@@ -1,4 +1,4 @@
-"""server.config / server.glob against a real redis-server (skipped when it is not installed).
+"""server.config / server.glob against a real redis-server (make test installs it).
 
 One redis-server per module, on a free loopback port, no persistence, stopped at the end.
 """
@@ -15,15 +15,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import redis  # noqa: E402
 
 from server.config import Config, ConfigError, ConfigSetError, config_get, config_set, load_config
 from server.glob import matches
 from tests.unit.test_glob import CASES
 
-redis = pytest.importorskip("redis")
-
 REDIS_SERVER = shutil.which("redis-server")
-pytestmark = pytest.mark.skipif(REDIS_SERVER is None, reason="redis-server not installed")
 
 # Options both servers have, with the same defaults.
 SHARED_DEFAULTS = [

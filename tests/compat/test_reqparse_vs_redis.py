@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import socket
 import subprocess
 import time
@@ -11,8 +10,6 @@ from collections.abc import Iterator
 import pytest
 
 from server.reqparse import ProtocolError, RequestReader
-
-pytestmark = pytest.mark.skipif(shutil.which("redis-server") is None, reason="no redis-server")
 
 
 def _free_port() -> int:

@@ -25,10 +25,8 @@ def test_version_and_missing() -> None:
     assert cs.missing_commands() == ["client|setinfo"]
 
 
-@pytest.mark.parametrize("full", COMMANDS)
+@pytest.mark.parametrize("full", [c for c in COMMANDS if c not in cs.missing_commands()])
 def test_every_listed_command_present_and_sane(spec: dict[str, cs.CommandSpec], full: str) -> None:
-    if full in cs.missing_commands():
-        pytest.skip(f"{full} is not in Redis 7.0.15")
     top, _, sub = full.partition("|")
     cmd = spec[top]
     if sub:
