@@ -77,8 +77,13 @@ class StrValue:
         self.contribs = kept or None
 
     def _fold(self, stable: VV) -> None:
-        """Fold the stable contributions of each region into one entry."""
-        folded: dict[str, Contribution] = {}
+        """Fold the stable contributions of each region into one entry.
+
+        A folded entry is ``(hlc, region, seq, sum, lo)``: the tag of its newest contribution,
+        their sum, and the seq of its oldest, so that a state merge can tell it apart from the
+        single contribution that carries the same tag.
+        """
+        folded: dict[str, tuple] = {}
         rest: list[Contribution] = []
         for c in self.contribs or ():
             if covers(stable, c):
@@ -86,8 +91,9 @@ class StrValue:
                 if prev is None:
                     folded[c[1]] = c
                 else:
-                    hi = c if c[2] > prev[2] else prev
-                    folded[c[1]] = (hi[0], hi[1], hi[2], _add(prev[3], c[3]))
+                    hi, lo = (c, prev) if c[2] > prev[2] else (prev, c)
+                    low = min(_low(hi), _low(lo))
+                    folded[c[1]] = (hi[0], hi[1], hi[2], _add(prev[3], c[3]), low)
             else:
                 rest.append(c)
         if len(folded) + len(rest) < len(self.contribs or ()):
@@ -153,10 +159,23 @@ def _add(a: Number, b: Number) -> Number:
     return EXACT.add(Decimal(a), Decimal(b))
 
 
+def _low(c: tuple) -> int:
+    return c[4] if len(c) > 4 else c[2]
+
+
 def _join(mine: list, theirs: list, my_vv: VV, their_vv: VV) -> list:
-    mine_set = set(mine)
-    theirs_set = set(theirs)
-    out = [x for x in mine if x in theirs_set or not covers(their_vv, x)]
-    out += [x for x in theirs if x not in mine_set and not covers(my_vv, x)]
+    """Join two sets of tagged elements: keep what both have, and what one side has that the
+    other has not observed. Elements are keyed by tag; when both sides hold the same tag, the
+    one folded over more contributions (the smaller ``lo``) wins."""
+    by_tag = {x[:3]: x for x in mine}
+    other = {x[:3]: x for x in theirs}
+    out = []
+    for tag, x in by_tag.items():
+        y = other.get(tag)
+        if y is not None:
+            out.append(x if _low(x) <= _low(y) else y)
+        elif not covers(their_vv, x):
+            out.append(x)
+    out += [y for tag, y in other.items() if tag not in by_tag and not covers(my_vv, y)]
     out.sort()
     return out
