@@ -71,7 +71,7 @@ def _dec_str(data: Any, names: list[str]) -> StrValue | None:
     sv = StrValue()
     sv.regs = [(t[0], names[t[1]], t[2], t[3]) for t in data[0]]
     contribs = [(c[0], names[c[1]], c[2], _unnum(c[3]), *c[4:]) for c in data[1]]
-    sv.contribs = contribs or None  # type: ignore[assignment]
+    sv.contribs = contribs or None
     return sv
 
 
