@@ -1,0 +1,288 @@
+"""The op log: every effect batch this region applied, local or replicated, in apply order.
+
+Layout: ``<dir>/oplog/<first-lsn>.aol`` segments. A record is::
+
+    u8 version | u8 type | u32 length | u32 crc32(payload) | payload
+
+``type`` 1 is a batch (``crdt.codec`` bytes), 2 a segment header (msgpack: the VV of
+everything before the segment, so a peer's position can be found without reading old
+segments). LSNs (log sequence numbers) count batch records from 1 across segments.
+
+Durability follows Redis's ``appendfsync``: records are written to the file before the server
+replies to the client that caused them (``flush``); ``always`` also fsyncs then, ``everysec``
+fsyncs from a timer, ``no`` leaves it to the OS.
+
+Recovery (``open``): every segment is read and checked. A torn last record at the end of the
+last segment (a crash mid-write) is cut off with a log line; a bad record anywhere else stops
+start-up with an error naming the file and offset, unless the operator asked to truncate there.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import struct
+import zlib
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import msgpack
+
+log = logging.getLogger("activekv")
+
+LOG_VERSION = 1
+T_BATCH, T_SEGMENT = 1, 2
+HEADER = struct.Struct("<BBII")
+SEGMENT_BYTES = 64 * 1024 * 1024
+TAIL_CACHE_BYTES = 32 * 1024 * 1024
+
+
+class OpLogCorrupt(Exception):
+    def __init__(self, path: str, offset: int, reason: str) -> None:
+        super().__init__(
+            f"op log corrupt at {path} offset {offset}: {reason} "
+            f"(start with --oplog-truncate-corrupt yes to cut the log there)"
+        )
+        self.path = path
+        self.offset = offset
+
+
+@dataclass
+class Segment:
+    first_lsn: int
+    path: str
+    start_vv: dict[str, int]
+    size: int = 0
+    last_lsn: int = 0  # 0 while empty
+    max_vv: dict[str, int] = field(default_factory=dict)  # VV after its last record
+
+
+def _segment_name(first_lsn: int) -> str:
+    return f"{first_lsn:020d}.aol"
+
+
+def encode_record(rtype: int, payload: bytes) -> bytes:
+    return HEADER.pack(LOG_VERSION, rtype, len(payload), zlib.crc32(payload)) + payload
+
+
+class OpLog:
+    def __init__(self, directory: str, appendfsync: str = "everysec", segment_bytes: int = SEGMENT_BYTES,
+                 truncate_corrupt: bool = False) -> None:
+        self.dir = os.path.join(directory, "oplog")
+        self.appendfsync = appendfsync
+        self.segment_bytes = segment_bytes
+        self.truncate_corrupt = truncate_corrupt
+        self.segments: list[Segment] = []
+        self.next_lsn = 1
+        self._fd = -1
+        self._pending = bytearray()
+        self._dirty = False  # written but not fsynced
+        self.tail: deque[tuple[int, bytes]] = deque()  # recent (lsn, payload), bounded
+        self._tail_bytes = 0
+        self.bytes_written = 0
+        self.fsyncs = 0
+
+    # -- recovery ----------------------------------------------------------------------------
+    def open(self) -> Iterator[tuple[int, bytes]]:
+        """Check every segment and yield (lsn, payload) of every batch, oldest first. When the
+        iteration ends, the log is open for appends."""
+        os.makedirs(self.dir, exist_ok=True)
+        names = sorted(n for n in os.listdir(self.dir) if n.endswith(".aol"))
+        for i, name in enumerate(names):
+            path = os.path.join(self.dir, name)
+            last = i == len(names) - 1
+            seg = Segment(int(name[:-4]), path, {})
+            if self.segments and seg.first_lsn != self.next_lsn:
+                raise OpLogCorrupt(path, 0, f"segment starts at lsn {seg.first_lsn}, expected {self.next_lsn}")
+            self.next_lsn = seg.first_lsn
+            yield from self._read_segment(seg, last)
+            self.segments.append(seg)
+        if not self.segments:
+            self._new_segment({})
+        else:
+            seg = self.segments[-1]
+            self._fd = os.open(seg.path, os.O_WRONLY | os.O_APPEND)
+
+    def _read_segment(self, seg: Segment, last: bool) -> Iterator[tuple[int, bytes]]:
+        with open(seg.path, "rb") as f:
+            data = f.read()
+        off = 0
+        while off < len(data):
+            problem = None
+            if len(data) - off < HEADER.size:
+                problem = "truncated record header"
+            else:
+                version, rtype, length, crc = HEADER.unpack_from(data, off)
+                end = off + HEADER.size + length
+                if version != LOG_VERSION:
+                    problem = f"unknown record version {version}"
+                elif end > len(data):
+                    problem = "truncated record"
+                elif zlib.crc32(data[off + HEADER.size : end]) != crc:
+                    problem = "checksum mismatch"
+            if problem is not None:
+                torn_tail = last and problem.startswith("truncated")
+                if not torn_tail and not self.truncate_corrupt:
+                    raise OpLogCorrupt(seg.path, off, problem)
+                log.warning("op log: %s at %s offset %d; cutting the log there (%d bytes dropped)",
+                            problem, seg.path, off, len(data) - off)
+                with open(seg.path, "r+b") as f:
+                    f.truncate(off)
+                if not last:  # later segments follow a cut: they cannot be trusted in order
+                    raise OpLogCorrupt(seg.path, off, problem + "; later segments exist")
+                break
+            payload = bytes(data[off + HEADER.size : end])
+            if rtype == T_SEGMENT:
+                seg.start_vv = dict(msgpack.unpackb(payload, raw=False))
+                seg.max_vv = dict(seg.start_vv)
+            elif rtype == T_BATCH:
+                lsn = self.next_lsn
+                self.next_lsn += 1
+                seg.last_lsn = lsn
+                self._remember(lsn, payload)
+                yield lsn, payload
+            off = end
+        seg.size = off
+
+    # -- appends -----------------------------------------------------------------------------
+    def _new_segment(self, start_vv: dict[str, int]) -> None:
+        if self._fd >= 0:
+            self._write_pending()
+            os.fsync(self._fd)
+            os.close(self._fd)
+        path = os.path.join(self.dir, _segment_name(self.next_lsn))
+        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        seg = Segment(self.next_lsn, path, dict(start_vv), max_vv=dict(start_vv))
+        self.segments.append(seg)
+        header = encode_record(T_SEGMENT, msgpack.packb(start_vv))
+        self._pending += header
+        seg.size += len(header)
+        self._write_pending()
+        os.fsync(self._fd)
+        _fsync_dir(self.dir)
+
+    def append(self, payload: bytes, vv_after: dict[str, int]) -> int:
+        """Queue one batch record; it reaches the file at the next ``flush``."""
+        seg = self.segments[-1]
+        if seg.size >= self.segment_bytes:
+            self._new_segment(seg.max_vv)
+            seg = self.segments[-1]
+        lsn = self.next_lsn
+        self.next_lsn += 1
+        record = encode_record(T_BATCH, payload)
+        self._pending += record
+        seg.size += len(record)
+        seg.last_lsn = lsn
+        seg.max_vv = dict(vv_after)
+        self._remember(lsn, payload)
+        return lsn
+
+    def _remember(self, lsn: int, payload: bytes) -> None:
+        self.tail.append((lsn, payload))
+        self._tail_bytes += len(payload)
+        while self._tail_bytes > TAIL_CACHE_BYTES and len(self.tail) > 1:
+            self._tail_bytes -= len(self.tail.popleft()[1])
+
+    def _write_pending(self) -> None:
+        if self._pending:
+            data = bytes(self._pending)
+            self._pending.clear()
+            view = memoryview(data)
+            while view:
+                n = os.write(self._fd, view)
+                view = view[n:]
+            self.bytes_written += len(data)
+            self._dirty = True
+
+    def flush(self) -> None:
+        """Before replying: write queued records; with ``always``, fsync too."""
+        self._write_pending()
+        if self.appendfsync == "always" and self._dirty:
+            self.fsync()
+
+    def fsync(self) -> None:
+        if self._dirty and self._fd >= 0:
+            self._dirty = False
+            os.fsync(self._fd)
+            self.fsyncs += 1
+
+    def fileno(self) -> int:
+        return self._fd
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            self._write_pending()
+            os.fsync(self._fd)
+            os.close(self._fd)
+            self._fd = -1
+
+    # -- reading for peers -------------------------------------------------------------------
+    @property
+    def first_lsn(self) -> int:
+        return self.segments[0].first_lsn if self.segments else 1
+
+    def read_from(self, lsn: int) -> Iterator[tuple[int, bytes]]:
+        """Batches with LSN >= ``lsn``, oldest first (memory tail, else the segment files)."""
+        if self.tail and self.tail[0][0] <= lsn:
+            for item in list(self.tail):
+                if item[0] >= lsn:
+                    yield item
+            return
+        self._write_pending()
+        for seg in list(self.segments):
+            if seg.last_lsn and seg.last_lsn < lsn:
+                continue
+            next_lsn = seg.first_lsn
+            try:
+                with open(seg.path, "rb") as f:
+                    data = f.read()
+            except FileNotFoundError:  # truncated away meanwhile
+                continue
+            off = 0
+            while off + HEADER.size <= len(data):
+                _, rtype, length, _ = HEADER.unpack_from(data, off)
+                end = off + HEADER.size + length
+                if end > len(data):
+                    break
+                if rtype == T_BATCH:
+                    if next_lsn >= lsn:
+                        yield next_lsn, bytes(data[off + HEADER.size : end])
+                    next_lsn += 1
+                off = end
+
+    def segment_for(self, vv: dict[str, int]) -> int:
+        """The first LSN from which a reader at ``vv`` must start: the start of the last segment
+        whose start VV it covers. 0 when the log no longer reaches back that far."""
+        start = 0
+        for seg in self.segments:
+            if all(vv.get(r, 0) >= s for r, s in seg.start_vv.items()):
+                start = seg.first_lsn
+            else:
+                break
+        return start
+
+    def truncate_before(self, lsn: int) -> int:
+        """Delete whole segments that end before ``lsn`` (never the current one)."""
+        removed = 0
+        while len(self.segments) > 1 and self.segments[0].last_lsn and self.segments[0].last_lsn < lsn:
+            seg = self.segments.pop(0)
+            try:
+                os.unlink(seg.path)
+            except FileNotFoundError:
+                pass
+            removed += 1
+        if removed:
+            _fsync_dir(self.dir)
+        return removed
+
+    def total_bytes(self) -> int:
+        return sum(s.size for s in self.segments)
+
+
+def _fsync_dir(path: str) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
