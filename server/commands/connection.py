@@ -7,7 +7,7 @@ import hmac
 from typing import TYPE_CHECKING, Any
 
 from server import errors
-from server.commands.common import int_arg
+from server.commands.common import int32_arg, int_arg
 from server.commands.registry import command
 from server.resp import OK, PONG, Error, Map, Status
 
@@ -114,7 +114,7 @@ def cmd_hello(c: Client, argv: list[bytes]) -> Any:
 
 @command("select")
 def cmd_select(c: Client, argv: list[bytes]) -> Any:
-    db = int_arg(argv[1])
+    db = int32_arg(argv[1])
     if db < 0 or db >= len(c.ks.dbs):
         raise Error(errors.DB_INDEX)
     c.db = db
