@@ -46,6 +46,7 @@ class Client(asyncio.Protocol):
         self.multi: list[tuple[Command, list[bytes]]] | None = None
         self.multi_error = False
         self.watched: set[tuple[int, bytes]] = set()
+        self.watch_absent: set[tuple[int, bytes]] = set()  # watched keys missing at WATCH
         self.watch_dirty = False
         self.reader = RequestReader(
             server.config.proto_max_bulk_len, server.config.client_query_buffer_limit
@@ -170,6 +171,7 @@ class Client(asyncio.Protocol):
         if self.watched:
             self.server.unwatch(self)
         self.watched = set()
+        self.watch_absent = set()
         self.watch_dirty = False
 
     def close_after_reply(self) -> None:
