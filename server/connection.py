@@ -133,6 +133,10 @@ class Client(asyncio.Protocol):
                 self.discard_multi()
             return self._reject(cmd.spec.arity_error())
         if not self.authenticated and not cmd.noauth:
+            if cmd.name == "exec":  # Redis's rejectCommand: a refused EXEC aborts, always
+                if self.multi is not None:
+                    self.discard_multi()
+                return self._reject(Error(errors.EXECABORT_BECAUSE % errors.NOAUTH))
             return self._reject(Error(errors.NOAUTH))
         if self.multi is not None and not cmd.no_multi_queue:
             self.multi.append((cmd, argv))
