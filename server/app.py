@@ -104,10 +104,13 @@ class Server:
             for client in self._watchers.get((db, key), ()):
                 client.watch_dirty = True
             return
-        for (wdb, _), clients in self._watchers.items():
+        for (wdb, wkey), clients in self._watchers.items():
             if db < 0 or wdb == db:
                 for client in clients:
-                    client.watch_dirty = True
+                    # Redis touches only watched keys that existed: a key missing at WATCH
+                    # time that still is (else its creation made the client dirty) is not.
+                    if (wdb, wkey) not in client.watch_absent:
+                        client.watch_dirty = True
 
     # -- the write pipeline ----------------------------------------------------------------
     def ship(self, batch: Batch) -> None:

@@ -46,6 +46,7 @@ class Client(asyncio.Protocol):
         self.multi: list[tuple[Command, list[bytes]]] | None = None
         self.multi_error = False
         self.watched: set[tuple[int, bytes]] = set()
+        self.watch_absent: set[tuple[int, bytes]] = set()  # watched keys missing at WATCH
         self.watch_dirty = False
         self.reader = RequestReader(
             server.config.proto_max_bulk_len, server.config.client_query_buffer_limit
@@ -143,6 +144,10 @@ class Client(asyncio.Protocol):
                 self.discard_multi()
             return self._reject(cmd.spec.arity_error())
         if not self.authenticated and not cmd.noauth:
+            if cmd.name == "exec":  # Redis's rejectCommand: a refused EXEC aborts, always
+                if self.multi is not None:
+                    self.discard_multi()
+                return self._reject(Error(errors.EXECABORT_BECAUSE % errors.NOAUTH))
             return self._reject(Error(errors.NOAUTH))
         if self.multi is not None and not cmd.no_multi_queue:
             self.multi.append((cmd, argv))
@@ -181,6 +186,7 @@ class Client(asyncio.Protocol):
         if self.watched:
             self.server.unwatch(self)
         self.watched = set()
+        self.watch_absent = set()
         self.watch_dirty = False
 
     def close_after_reply(self) -> None:

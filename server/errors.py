@@ -32,6 +32,7 @@ EXEC_WITHOUT_MULTI = "ERR EXEC without MULTI"
 DISCARD_WITHOUT_MULTI = "ERR DISCARD without MULTI"
 WATCH_IN_MULTI = "ERR WATCH inside MULTI is not allowed"
 EXECABORT = "EXECABORT Transaction discarded because of previous errors."
+EXECABORT_BECAUSE = "EXECABORT Transaction discarded because of: %s"
 MAX_CLIENTS = "ERR max number of clients reached"
 NUMKEYS_POSITIVE = "ERR numkeys should be greater than 0"
 NUMKEYS_TOO_MANY = "ERR Number of keys can't be greater than number of args"
@@ -40,17 +41,22 @@ SOURCE_DEST_SAME = "ERR source and destination objects are the same"
 
 
 def unknown_command(argv: list[bytes]) -> str:
-    """Redis's processCommand: the name (128 chars) and its first args (128 chars)."""
-    args = ""
+    """Redis's processCommand: the name (128 bytes) and its first args (128 bytes), each
+    printed with %s, so a NUL byte ends it."""
+    args = b""
     for arg in argv[1:]:
         if len(args) >= 128:
             break
-        args += "'%s' " % _text(arg)[: 128 - len(args)]
-    return "ERR unknown command '%s', with args beginning with: %s" % (_text(argv[0])[:128], args)
+        args += b"'%s' " % _cstr(arg)[: 128 - len(args)]
+    return "ERR unknown command '%s', with args beginning with: %s" % (_text(_cstr(argv[0])[:128]), _text(args))
 
 
 def unknown_subcommand(sub: bytes, container: str) -> str:
-    return "ERR unknown subcommand '%s'. Try %s HELP." % (_text(sub)[:128], container.upper())
+    return "ERR unknown subcommand '%s'. Try %s HELP." % (_text(_cstr(sub)[:128]), container.upper())
+
+
+def _cstr(data: bytes) -> bytes:
+    return data.split(b"\0", 1)[0]
 
 
 def wrong_arity(name: str) -> str:

@@ -74,6 +74,17 @@ def int_arg(arg: bytes, message: str = errors.NOT_INTEGER) -> int:
     return value
 
 
+INT32_MIN, INT32_MAX = -(1 << 31), (1 << 31) - 1
+
+
+def int32_arg(arg: bytes) -> int:
+    """Redis's getIntFromObjectOrReply: a long long, then the C int range."""
+    value = int_arg(arg)
+    if value < INT32_MIN or value > INT32_MAX:
+        raise Error("ERR value is out of range, value must between %d and %d" % (INT32_MIN, INT32_MAX))
+    return value
+
+
 def float_arg(arg: bytes, message: str = errors.NOT_FLOAT) -> Decimal:
     value = parse_float(arg)
     if value is None:

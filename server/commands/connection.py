@@ -7,7 +7,7 @@ import hmac
 from typing import TYPE_CHECKING, Any
 
 from server import errors
-from server.commands.common import int_arg
+from server.commands.common import int32_arg, int_arg
 from server.commands.registry import command
 from server.resp import OK, PONG, Error, Map, Status
 
@@ -68,37 +68,33 @@ def valid_client_name(name: bytes) -> bool:
 def cmd_hello(c: Client, argv: list[bytes]) -> Any:
     proto = 2 if not c.resp3 else 3
     if len(argv) >= 2:
-        try:
-            proto = int_arg(argv[1])
-        except Error:
-            raise Error("NOPROTO unsupported protocol version") from None
+        proto = int_arg(argv[1], "ERR Protocol version is not an integer or out of range")
         if proto < 2 or proto > 3:
             raise Error("NOPROTO unsupported protocol version")
-    auth: tuple[bytes, bytes] | None = None
+    # Options are processed in order, as Redis 7.0 does: AUTH authenticates at once (even if
+    # a later option is then refused), SETNAME is validated where it appears.
     name: bytes | None = None
     i = 2
     while i < len(argv):
         opt = argv[i].lower()
         more = len(argv) - i - 1
         if opt == b"auth" and more >= 2:
-            auth = (argv[i + 1], argv[i + 2])
+            authenticate(c, argv[i + 1], argv[i + 2])
             i += 3
         elif opt == b"setname" and more >= 1:
             name = argv[i + 1]
+            if not valid_client_name(name):
+                raise Error("ERR Client names cannot contain spaces, newlines or special characters.")
             i += 2
         else:
             raise Error("ERR Syntax error in HELLO option '%s'" % argv[i].decode("utf-8", "replace"))
-    if auth is not None:
-        authenticate(c, *auth)
     if not c.authenticated:
         raise Error(
             "NOAUTH HELLO must be called with the client already authenticated, otherwise the "
-            "HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and "
+            "HELLO AUTH <user> <pass> option can be used to authenticate the client and "
             "select the RESP protocol version at the same time"
         )
     if name is not None:
-        if not valid_client_name(name):
-            raise Error("ERR Client names cannot contain spaces, newlines or special characters.")
         c.name = name
     c.resp3 = proto == 3
     return Map([
@@ -114,7 +110,7 @@ def cmd_hello(c: Client, argv: list[bytes]) -> Any:
 
 @command("select")
 def cmd_select(c: Client, argv: list[bytes]) -> Any:
-    db = int_arg(argv[1])
+    db = int32_arg(argv[1])
     if db < 0 or db >= len(c.ks.dbs):
         raise Error(errors.DB_INDEX)
     c.db = db

@@ -12,7 +12,7 @@ from crdt.effects import Assign, Delete, Expire, HashSet, SetAdd
 from crdt.keyspace import HASH, SET, STRING, Entry
 from crdt.numbers import INT64_MAX, INT64_MIN, parse_int
 from server import errors
-from server.commands.common import int_arg, lookup
+from server.commands.common import int32_arg, int_arg, lookup
 from server.commands.registry import command
 from server.commands.scan import ScanArgs, parse_cursor, scan
 from server.glob import matches
@@ -149,15 +149,13 @@ def cmd_copy(c: Client, argv: list[bytes]) -> Any:
         if opt == b"replace":
             replace = True
         elif opt == b"db" and i + 1 < len(argv):
-            dbid = int_arg(argv[i + 1])
-            if dbid < INT32_MIN or dbid > INT32_MAX:
-                raise Error(errors.NOT_INTEGER)
+            dbid = int32_arg(argv[i + 1])
+            if dbid < 0 or dbid >= len(c.ks.dbs):
+                raise Error(errors.DB_INDEX)  # checked at once, before later options
             i += 1
         else:
             raise Error(errors.SYNTAX)
         i += 1
-    if dbid < 0 or dbid >= len(c.ks.dbs):
-        raise Error(errors.DB_INDEX)
     if src == dst and dbid == c.db:
         raise Error(errors.SOURCE_DEST_SAME)
     entry = _visible(c, src)
@@ -169,9 +167,6 @@ def cmd_copy(c: Client, argv: list[bytes]) -> Any:
         return 0
     write_copy(c, dbid, dst, entry)
     return 1
-
-
-INT32_MIN, INT32_MAX = -(1 << 31), (1 << 31) - 1
 
 
 # -- expiry -----------------------------------------------------------------------------

@@ -30,16 +30,20 @@ def _position(name: bytes) -> int:
 
 
 def parse_cursor(arg: bytes) -> int:
-    try:
-        text = arg.decode("ascii")
-        if not text or not text.isdigit():
-            raise ValueError
-        cursor = int(text)
-    except (UnicodeDecodeError, ValueError):
-        raise Error(errors.INVALID_CURSOR) from None
+    """Redis's parseScanCursorOrReply: strtoul, base 10, no leading space, the whole
+    argument consumed. Like strtoul it takes a sign ("-1" is 2**64-1) and reads "" as 0."""
+    text = arg
+    negative = text[:1] == b"-"
+    if text[:1] in (b"-", b"+"):
+        text = text[1:]
+        if not text:
+            raise Error(errors.INVALID_CURSOR)
+    if text and not (text.isdigit() and text.isascii()):
+        raise Error(errors.INVALID_CURSOR)
+    cursor = int(text) if text else 0
     if cursor >= 1 << 64:
         raise Error(errors.INVALID_CURSOR)
-    return cursor
+    return (-cursor) % (1 << 64) if negative else cursor
 
 
 class ScanArgs:

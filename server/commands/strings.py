@@ -6,11 +6,21 @@ never the resulting value — so concurrent increments in other regions add up.
 
 from __future__ import annotations
 
+from decimal import Decimal
+from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 from crdt.effects import KEEP_TTL, Assign, Delete, Expire, Incr
 from crdt.keyspace import STRING
-from crdt.numbers import INT64_MAX, INT64_MIN, LONG_DOUBLE_MAX, format_float, parse_float, parse_int
+from crdt.numbers import (
+    EXACT,
+    INT64_MAX,
+    INT64_MIN,
+    LONG_DOUBLE_MAX,
+    format_float,
+    parse_float,
+    parse_int,
+)
 from crdt.strings import StrValue
 from server import errors
 from server.commands.common import int_arg, prepare_write, read_string
@@ -19,6 +29,10 @@ from server.resp import OK, Error
 
 if TYPE_CHECKING:
     from server.connection import Client
+
+
+# Smallest normal long double: below it strtold reports ERANGE (Redis refuses the input).
+LONG_DOUBLE_MIN = Decimal("3.36210314311209350626e-4932")
 
 
 # -- SET and friends ----------------------------------------------------------------------
@@ -70,7 +84,8 @@ def cmd_set(c: Client, argv: list[bytes]) -> Any:
             get = True
         elif opt == b"keepttl" and expire is None:
             keepttl = True
-        elif opt in _EXPIRE_UNITS and not keepttl and expire is None and has_next:
+        elif opt in _EXPIRE_UNITS and not keepttl and (expire is None or expire[0] == opt) and has_next:
+            # Redis accepts the same unit twice (the last value wins), not two units.
             expire = (opt, argv[i + 1])
             i += 1
         else:
@@ -157,7 +172,7 @@ def cmd_getex(c: Client, argv: list[bytes]) -> Any:
     i = 2
     while i < len(argv):
         opt = argv[i].lower()
-        if opt in _EXPIRE_UNITS and expire is None and not persist and i + 1 < len(argv):
+        if opt in _EXPIRE_UNITS and (expire is None or expire[0] == opt) and not persist and i + 1 < len(argv):
             expire = (opt, argv[i + 1])
             i += 1
         elif opt == b"persist" and expire is None:
@@ -165,13 +180,15 @@ def cmd_getex(c: Client, argv: list[bytes]) -> Any:
         else:
             raise Error(errors.SYNTAX)
         i += 1
+    # Redis 7.0 looks the key up before it validates the expire value: a missing key is
+    # nil whatever the value (only the option syntax above is checked first).
+    sv = read_string(c, argv[1])
+    if sv is None:
+        return None
     at: int | None = None
     if expire is not None:
         unit, absolute = _EXPIRE_UNITS[expire[0]]
         at = expire_at_ms(c, expire[1], unit, absolute, "getex")
-    sv = read_string(c, argv[1])
-    if sv is None:
-        return None
     value = sv.value()
     if at is not None:
         if at <= c.ks.now_ms:
@@ -255,7 +272,7 @@ def incr_generic(c: Client, key: bytes, delta: int) -> int:
         raw = sv.value()
         parsed = parse_int(raw)
         if parsed is None:
-            if raw[:1] in b"-0123456789" and raw.lstrip(b"-").isdigit() and len(raw) > 18:
+            if sv.contribs and isinstance(sv.number()[0], int):
                 raise Error(errors.OVERFLOW)  # a merged sum past 64 bits (SEMANTICS)
             raise Error(errors.NOT_INTEGER)
         current = parsed
@@ -289,19 +306,60 @@ def cmd_decrby(c: Client, argv: list[bytes]) -> Any:
     return incr_generic(c, argv[1], -delta)
 
 
+def _long_double(value: Decimal) -> Decimal:
+    """``value`` rounded to the nearest x87 long double (64-bit significand, ties to even):
+    Redis adds in long double, so 1e20 + 1 is 1e20 there."""
+    if not value or not value.is_finite():
+        return value
+    frac = abs(Fraction(value))
+    shift = frac.numerator.bit_length() - frac.denominator.bit_length() - 64
+    while frac / _pow2(shift) >= 1 << 64:
+        shift += 1
+    while frac / _pow2(shift) < 1 << 63:
+        shift -= 1
+    mantissa = round(frac / _pow2(shift))
+    exact = Fraction(mantissa) * _pow2(shift)
+    result = EXACT.divide(Decimal(exact.numerator), Decimal(exact.denominator))
+    return -result if value < 0 else result
+
+
+def _pow2(n: int) -> Fraction:
+    return Fraction(1 << n) if n >= 0 else Fraction(1, 1 << -n)
+
+
+def _ld_arg(data: bytes) -> Decimal | None:
+    """Redis's string2ld: strtold, refusing NaN and out-of-range (ERANGE) inputs; hex floats
+    are accepted as strtold accepts them."""
+    value = parse_float(data)
+    if value is None and data[:1] not in b" \t\r\n\v\f" and b"x" in data.lower():
+        try:
+            value = Decimal(float.fromhex(data.decode("ascii")))
+        except (UnicodeDecodeError, ValueError):
+            return None
+    if value is None or not value.is_finite():
+        return value
+    if abs(value) > LONG_DOUBLE_MAX or (value and abs(value) < LONG_DOUBLE_MIN):
+        return None
+    return _long_double(value)
+
+
 @command("incrbyfloat")
 def cmd_incrbyfloat(c: Client, argv: list[bytes]) -> Any:
     sv = prepare_write(c, argv[1], STRING)
-    current = parse_float(sv.value()) if sv is not None else parse_float(b"0")
-    delta = parse_float(argv[2])
+    current = _ld_arg(sv.value()) if sv is not None else Decimal(0)
+    delta = _ld_arg(argv[2])
     if current is None or delta is None:
         raise Error(errors.NOT_FLOAT)
     if not current.is_finite() or not delta.is_finite():
         raise Error(errors.NAN_OR_INF)
-    new = current + delta
+    new = _long_double(EXACT.add(current, delta))
     if abs(new) > LONG_DOUBLE_MAX:
         raise Error(errors.NAN_OR_INF)
-    c.ks.emit(Incr(c.db, argv[1], delta))
+    # Ship the difference between the rounded result and the exact stored number, so that
+    # the counter (assignment + exact sum of contributions) reads what Redis would store.
+    exact = sv.number()[0] if sv is not None else 0
+    base = Decimal(exact) if exact is not None else current
+    c.ks.emit(Incr(c.db, argv[1], EXACT.subtract(new, base)))
     return format_float(new)
 
 
@@ -372,16 +430,16 @@ def _unit(arg: bytes) -> bool:
 
 @command("bitcount")
 def cmd_bitcount(c: Client, argv: list[bytes]) -> Any:
+    # Redis 7.0 looks the key up first: a missing key is 0 even with bad arguments.
+    sv = read_string(c, argv[1])
+    if sv is None:
+        return 0
     if len(argv) == 2:
-        sv = read_string(c, argv[1])
-        return 0 if sv is None else int.from_bytes(sv.value(), "big").bit_count()
+        return int.from_bytes(sv.value(), "big").bit_count()
     if len(argv) not in (4, 5):
         raise Error(errors.SYNTAX)
     start, end = int_arg(argv[2]), int_arg(argv[3])
     isbit = _unit(argv[4]) if len(argv) == 5 else False
-    sv = read_string(c, argv[1])
-    if sv is None:
-        return 0
     data = sv.value()
     if start < 0 and end < 0 and start > end:
         return 0

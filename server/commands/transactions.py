@@ -74,6 +74,8 @@ def cmd_watch(c: Client, argv: list[bytes]) -> Any:
     if c.multi is not None:
         raise Error(errors.WATCH_IN_MULTI)
     for key in argv[1:]:
+        if (c.db, key) not in c.watched and c.ks.dbs[c.db].get(key, c.ks.now_ms) is None:
+            c.watch_absent.add((c.db, key))
         c.server.watch(c, c.db, key)
     return OK
 
