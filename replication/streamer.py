@@ -1,0 +1,173 @@
+"""The sending side of a peer link: stream our op log to one peer region.
+
+A peer connects, says what it has (its VV), and we stream every logged batch it lacks, in log
+order (which is causal order: we applied them in it). ``view`` is what the peer has or has been
+sent; its acknowledgements raise it.
+
+Relay without duplicates: while catching up, batches of every origin are sent (the peer may
+have missed them). Once live, a batch from a third region is usually on its way to the peer
+directly, so it is *deferred* instead of sent: it goes out only if one of our own batches needs
+it first (its dependencies), or if the peer still has not acknowledged it after ``relay_delay``
+(its origin cannot reach the peer). Memory stays bounded: the deferred list has a cap, and a
+peer that does not read only costs the socket's buffer — the cursor waits in the log.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
+
+import msgpack
+
+from crdt.clock import vv_leq, vv_merge
+
+from .wire import F_ACK, F_BATCH, F_HEARTBEAT, F_STATE_DATA, F_STATE_END, FrameReader, frame, unpack_vv
+
+if TYPE_CHECKING:
+    from .replicator import Meta, Replicator
+
+RELAY_DELAY_S = 1.0
+DEFERRED_MAX = 10000
+STATE_CHUNK = 256 * 1024
+
+
+class Streamer:
+    def __init__(self, rep: Replicator, peer: str, peer_vv: dict[str, int], start_lsn: int,
+                 write: Callable[[bytes], None], close: Callable[[], None],
+                 state_path: str | None = None) -> None:
+        self.rep = rep
+        self.peer = peer
+        self.view = dict(peer_vv)
+        self.cursor = start_lsn
+        self._write = write
+        self._close = close
+        self.paused = False
+        self.closed = False
+        self.live = False
+        self.deferred: deque[tuple[float, int, bytes, Meta]] = deque()
+        self.reader = FrameReader()
+        self.sent_batches = 0
+        self.sent_bytes = 0
+        self.acked: dict[str, int] = dict(peer_vv)
+        self.last_ack = time.monotonic()
+        self._state_file = open(state_path, "rb") if state_path else None  # noqa: SIM115
+
+    # -- transport callbacks (from the server's connection) ---------------------------------
+    def data_received(self, data: bytes) -> None:
+        try:
+            frames = self.reader.feed(data)
+        except ValueError as exc:
+            self.rep.log.warning("peer %s: bad frame (%s); closing the link", self.peer, exc)
+            self.close()
+            return
+        for ftype, payload in frames:
+            if ftype != F_ACK:
+                self.rep.log.warning("peer %s: unexpected frame type %d; closing", self.peer, ftype)
+                self.close()
+                return
+            try:
+                vv = unpack_vv(payload)
+            except Exception:
+                self.close()
+                return
+            vv_merge(self.acked, vv)
+            vv_merge(self.view, vv)
+            self.last_ack = time.monotonic()
+            self.rep.on_ack(self.peer, self.acked)
+
+    def pause(self) -> None:
+        self.paused = True
+
+    def resume(self) -> None:
+        self.paused = False
+        self.pump()
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            if self._state_file is not None:
+                self._state_file.close()
+            self._close()
+            self.rep.streamer_closed(self)
+
+    # -- sending ----------------------------------------------------------------------------
+    def _send(self, ftype: int, payload: bytes) -> None:
+        data = frame(ftype, payload)
+        self._write(data)
+        self.sent_bytes += len(data)
+
+    def _send_batch(self, raw: bytes, meta: Meta) -> None:
+        self._send(F_BATCH, raw)
+        self.sent_batches += 1
+        origin, _, last, _ = meta
+        if self.view.get(origin, 0) < last:
+            self.view[origin] = last
+
+    def pump(self) -> None:
+        """Send what we can until the socket pushes back or the log is exhausted."""
+        if self.closed:
+            return
+        if self._state_file is not None and not self._pump_state():
+            return
+        own = self.rep.region
+        records: Iterator[tuple[int, bytes, Meta]] = self.rep.read_log(self.cursor)
+        for lsn, raw, meta in records:
+            if self.paused or self.closed:
+                return
+            self.cursor = lsn + 1
+            origin, _, last, deps = meta
+            if self.view.get(origin, 0) >= last:
+                continue
+            if origin == own:
+                if self.deferred and not vv_leq(_without(deps, own), self.view):
+                    self._flush_deferred(force=True)
+                self._send_batch(raw, meta)
+            elif self.live:
+                self.deferred.append((time.monotonic(), lsn, raw, meta))
+                if len(self.deferred) > DEFERRED_MAX:
+                    self._flush_deferred(force=True)
+            else:
+                self._send_batch(raw, meta)
+        if not self.paused:
+            self.live = True
+
+    def _pump_state(self) -> bool:
+        """Send the snapshot (state-based catch-up) before the log. True when done."""
+        f = self._state_file
+        assert f is not None
+        while not self.paused and not self.closed:
+            chunk = f.read(STATE_CHUNK)
+            if not chunk:
+                f.close()
+                self._state_file = None
+                self._send(F_STATE_END, b"")
+                return True
+            self._send(F_STATE_DATA, chunk)
+        return False
+
+    def _flush_deferred(self, force: bool) -> None:
+        now = time.monotonic()
+        while self.deferred:
+            ts, _, raw, meta = self.deferred[0]
+            if not force and now - ts < RELAY_DELAY_S:
+                break
+            self.deferred.popleft()
+            if self.view.get(meta[0], 0) < meta[2]:
+                self._send_batch(raw, meta)
+
+    def tick(self) -> None:
+        """Periodic: relay deferred batches the peer still lacks; heartbeat when live."""
+        if self.closed or self.paused:
+            return
+        self._flush_deferred(force=False)
+        if self.live and self._state_file is None:
+            self._send(F_HEARTBEAT, msgpack.packb([self.rep.ks.vv, int(time.time() * 1000)]))
+
+
+def _without(vv: dict[str, int], region: str) -> dict[str, int]:
+    if region in vv:
+        vv = dict(vv)
+        del vv[region]
+    return vv

@@ -1,0 +1,65 @@
+"""The peer link wire format.
+
+A link starts as a client connection to the peer's normal port: ``AUTH`` (when the peer has a
+password), then ``CRDT.SYNC <wire-version> <region> <instance-id> <log-version> <vv>`` where
+``vv`` is msgpack. The peer answers ``+SYNC <region> <instance-id> <log|state>`` or an error,
+then the connection carries frames both ways::
+
+    u8 type | u32 length | payload
+
+peer -> puller: BATCH (a ``crdt.codec`` batch, exactly as logged), STATE_DATA (a chunk of a
+snapshot stream), STATE_END, HEARTBEAT (msgpack ``[vv_at_cursor, now_ms]``: the sender's VV as of
+the stream position, which tells what it had applied when it made anything that follows).
+puller -> peer: ACK (msgpack VV of everything the puller has applied and logged).
+"""
+
+from __future__ import annotations
+
+import struct
+
+import msgpack
+
+WIRE_VERSION = 1
+FRAME = struct.Struct("<BI")
+F_BATCH, F_STATE_DATA, F_STATE_END, F_HEARTBEAT, F_ACK = 1, 2, 3, 4, 5
+MAX_FRAME = 64 * 1024 * 1024
+
+
+def frame(ftype: int, payload: bytes) -> bytes:
+    return FRAME.pack(ftype, len(payload)) + payload
+
+
+def pack_vv(vv: dict[str, int]) -> bytes:
+    return msgpack.packb(vv)
+
+
+def unpack_vv(data: bytes) -> dict[str, int]:
+    vv = msgpack.unpackb(data, raw=False)
+    if not isinstance(vv, dict) or not all(
+        isinstance(k, str) and isinstance(v, int) and v >= 0 for k, v in vv.items()
+    ):
+        raise ValueError("malformed version vector")
+    return vv
+
+
+class FrameReader:
+    """Incremental frame parser for a protocol's data_received."""
+
+    def __init__(self) -> None:
+        self.buf = bytearray()
+
+    def feed(self, data: bytes) -> list[tuple[int, bytes]]:
+        self.buf += data
+        out: list[tuple[int, bytes]] = []
+        off = 0
+        while len(self.buf) - off >= FRAME.size:
+            ftype, length = FRAME.unpack_from(self.buf, off)
+            if length > MAX_FRAME:
+                raise ValueError(f"frame of {length} bytes is over the limit")
+            end = off + FRAME.size + length
+            if end > len(self.buf):
+                break
+            out.append((ftype, bytes(self.buf[off + FRAME.size : end])))
+            off = end
+        del self.buf[:off]
+        return out
