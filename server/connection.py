@@ -47,7 +47,6 @@ class Client(asyncio.Protocol):
         self.multi_error = False
         self.watched: set[tuple[int, bytes]] = set()
         self.watch_dirty = False
-        self.in_exec = False  # running EXEC's queued commands (Redis's CLIENT_DENY_BLOCKING)
         self.argv_mem = 0  # bytes of the arguments of the command running (CLIENT LIST argv-mem)
         self.reader = RequestReader(
             server.config.proto_max_bulk_len, server.config.client_query_buffer_limit
@@ -141,6 +140,8 @@ class Client(asyncio.Protocol):
             return self._reject(cmd.spec.arity_error())
         if not self.authenticated and not cmd.noauth:
             return self._reject(Error(errors.NOAUTH))
+        if self.multi is not None and cmd.no_multi:
+            return self._reject(Error(errors.NOT_IN_MULTI))
         if self.multi is not None and not cmd.no_multi_queue:
             self.multi.append((cmd, argv))
             return QUEUED

@@ -252,7 +252,8 @@ def cmd_shutdown(c: Client, argv: list[bytes]) -> Any:
 
     We keep no snapshot, so SAVE/NOSAVE/FORCE change nothing, and we never wait for
     replicas, so NOW changes nothing and no shutdown is ever "in progress" for ABORT.
-    On success nothing is replied: the server stops and the connection closes.
+    On success nothing is replied: the server stops and the connection closes. Inside MULTI
+    it is refused at dispatch (its ``no_multi`` flag), as in Redis.
     """
     opts: set[bytes] = set()
     abort = False
@@ -268,12 +269,10 @@ def cmd_shutdown(c: Client, argv: list[bytes]) -> Any:
         raise Error(errors.SYNTAX)
     if abort:
         raise Error("ERR No shutdown in progress.")
-    if b"now" not in opts and c.in_exec:
-        raise Error("ERR SHUTDOWN without NOW or ABORT isn't allowed for DENY BLOCKING client")
     c.server.log.warning("User requested shutdown...")
     c.server.request_shutdown("SHUTDOWN")
     c.close_after_reply()
-    return OK if c.in_exec else NO_REPLY
+    return NO_REPLY  # SHUTDOWN is refused inside MULTI (no_multi), so never inside EXEC
 
 
 # --------------------------------------------------------------------------------- OBJECT

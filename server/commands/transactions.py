@@ -56,19 +56,15 @@ def cmd_exec(c: Client, argv: list[bytes]) -> Any:
     c.unwatch_all()
     replies: list[Any] = []
     stats = c.server.stats
-    c.in_exec = True
-    try:
-        for cmd, args in queued:
-            c.last_cmd = cmd.name
-            stats.commands += 1
-            assert cmd.handler is not None
-            try:
-                replies.append(cmd.handler(c, args))
-            except Error as exc:
-                stats.add_error(exc.message)
-                replies.append(exc)
-    finally:
-        c.in_exec = False
+    for cmd, args in queued:
+        c.last_cmd = cmd.name
+        stats.commands += 1
+        assert cmd.handler is not None
+        try:
+            replies.append(cmd.handler(c, args))
+        except Error as exc:
+            stats.add_error(exc.message)
+            replies.append(exc)
     # The caller (Client.call) commits the open batch: every effect of the transaction.
     return replies
 
