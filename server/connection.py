@@ -63,7 +63,7 @@ class Client(asyncio.Protocol):
         s = transport.get_extra_info("socket")
         self.fd = s.fileno() if s is not None else -1
         if not self.server.register(self):
-            transport.write(b"-%s\r\n" % errors.MAX_CLIENTS.encode())
+            self.write_now(Error(errors.MAX_CLIENTS))
             self.closing = True
             transport.close()
 
