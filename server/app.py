@@ -9,14 +9,15 @@ import random
 import signal
 import socket
 import time
-from dataclasses import dataclass
+from collections import deque
+from dataclasses import dataclass, field
 from itertools import islice
 
 from crdt.effects import Batch, Delete
 from crdt.keyspace import Keyspace
 from replication.sink import NullSink, ReplicationSink
 from server.commands.registry import build_table
-from server.config import Config
+from server.config import Config, ConfigSetError
 from server.connection import Client
 
 log = logging.getLogger("activekv")
@@ -40,6 +41,29 @@ class Stats:
     keyspace_misses: int = 0
     batches: int = 0
     effects: int = 0
+    net_input_bytes: int = 0
+    net_output_bytes: int = 0
+    error_codes: dict[str, int] = field(default_factory=dict)  # INFO errorstats
+
+    def add_error(self, message: str) -> None:
+        """Count an error reply, by its code (the first word, as Redis's errorstats)."""
+        self.error_replies += 1
+        space = message.find(" ", 0, 32)
+        code = message[:space] if space > 0 else "ERR"
+        self.error_codes[code] = self.error_codes.get(code, 0) + 1
+
+    def reset(self) -> None:
+        """CONFIG RESETSTAT: the counters Redis's resetServerStats clears (not ours:
+        batches/effects describe the replication stream)."""
+        keep = (self.batches, self.effects)
+        self.__init__()  # type: ignore[misc]
+        self.batches, self.effects = keep
+
+
+# Instantaneous metrics, as Redis's trackInstantaneousMetric: a sample every 100 ms, the
+# average rate over the last 16 samples.
+METRIC_SAMPLES = 16
+METRIC_PERIOD_S = 0.1
 
 
 class Server:
@@ -59,6 +83,7 @@ class Server:
         self._servers: list[asyncio.AbstractServer] = []
         self._stopping: asyncio.Event | None = None
         self._expire_cursor = [0] * config.databases
+        self._samples: deque[tuple[float, int, int, int]] = deque(maxlen=METRIC_SAMPLES + 1)
         self.tick()
 
     # -- time ------------------------------------------------------------------------------
@@ -149,11 +174,90 @@ class Server:
 
     async def _expire_loop(self) -> None:
         while True:
-            await asyncio.sleep(1 / max(1, self.config.hz))
+            await asyncio.sleep(min(1 / max(1, self.config.hz), METRIC_PERIOD_S))
+            self.sample_metrics()
             try:
                 self.expire_cycle()
             except Exception:  # never let the cycle die silently
                 log.exception("active expire cycle failed")
+
+    # -- INFO's instantaneous metrics ------------------------------------------------------
+    def sample_metrics(self) -> None:
+        now = time.monotonic()
+        samples = self._samples
+        if samples and now - samples[-1][0] < METRIC_PERIOD_S:
+            return
+        st = self.stats
+        samples.append((now, st.commands, st.net_input_bytes, st.net_output_bytes))
+
+    def reset_metrics(self) -> None:
+        self._samples.clear()
+
+    def instantaneous(self) -> tuple[int, float, float]:
+        """(ops/sec, input kbps, output kbps) over the recent samples."""
+        samples = self._samples
+        if len(samples) < 2:
+            return 0, 0.0, 0.0
+        (t0, c0, i0, o0), (t1, c1, i1, o1) = samples[0], samples[-1]
+        dt = t1 - t0
+        if dt <= 0:
+            return 0, 0.0, 0.0
+        return int((c1 - c0) / dt), (i1 - i0) / dt / 1024, (o1 - o0) / dt / 1024
+
+    # -- CONFIG SET side effects -----------------------------------------------------------
+    def apply_config(self, config: Config, changed: list[str]) -> None:
+        """Act on options CONFIG SET changed (raise ConfigSetError to undo them all)."""
+        if "port" in changed or "bind" in changed:
+            self.rebind(config.bind, config.port, "port" if "port" in changed else "bind")
+        if "proto-max-bulk-len" in changed or "client-query-buffer-limit" in changed:
+            for client in self.clients.values():
+                client.reader.proto_max_bulk_len = config.proto_max_bulk_len
+                client.reader.query_buffer_limit = config.client_query_buffer_limit
+        if "loglevel" in changed:
+            from server.cli import LOG_LEVELS
+
+            logging.getLogger("activekv").setLevel(LOG_LEVELS.get(config.loglevel, logging.INFO))
+
+    def rebind(self, bind: list[str], port: int, option: str) -> None:
+        """Listen on ``bind``/``port`` instead (CONFIG SET port/bind), as Redis: the new
+        sockets are bound synchronously (a failure leaves the old listeners and replies
+        Redis's error), then the old listeners close; connected clients stay."""
+        socks: list[socket.socket] = []
+        try:
+            for host in bind if port else []:
+                family = socket.AF_INET6 if ":" in host else socket.AF_INET
+                sock = socket.socket(family, socket.SOCK_STREAM)
+                socks.append(sock)
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                if family == socket.AF_INET6:
+                    sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+                sock.bind((host, port))
+                sock.listen(511)
+                sock.setblocking(False)
+        except OSError as exc:
+            for sock in socks:
+                sock.close()
+            reason = (
+                "Unable to listen on this port" if option == "port"
+                else "Failed to bind to specified addresses."
+            )
+            log.warning("Failed to listen on %s port %d: %s", " ".join(bind), port, exc)
+            raise ConfigSetError(
+                f"ERR CONFIG SET failed (possibly related to argument '{option}') - {reason}"
+            ) from None
+        old, self._servers = self._servers, []
+        for srv in old:
+            srv.close()
+        loop = asyncio.get_running_loop()
+        for sock in socks:
+            loop.create_task(self._serve_socket(sock))
+
+    async def _serve_socket(self, sock: socket.socket) -> None:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        srv = await asyncio.get_running_loop().create_server(
+            lambda: Client(self), sock=sock, backlog=511
+        )
+        self._servers.append(srv)
 
     # -- lifecycle -------------------------------------------------------------------------
     async def start(self) -> None:
@@ -182,6 +286,10 @@ class Server:
         log.info("Received %s, shutting down", reason)
         if self._stopping is not None:
             self._stopping.set()
+
+    @property
+    def shutting_down(self) -> bool:
+        return self._stopping is not None and self._stopping.is_set()
 
     async def serve_forever(self) -> None:
         await self.start()

@@ -48,6 +48,7 @@ class Client(asyncio.Protocol):
         self.watched: set[tuple[int, bytes]] = set()
         self.watch_absent: set[tuple[int, bytes]] = set()  # watched keys missing at WATCH
         self.watch_dirty = False
+        self.argv_mem = 0  # bytes of the arguments of the command running (CLIENT LIST argv-mem)
         self.reader = RequestReader(
             server.config.proto_max_bulk_len, server.config.client_query_buffer_limit
         )
@@ -63,7 +64,7 @@ class Client(asyncio.Protocol):
         s = transport.get_extra_info("socket")
         self.fd = s.fileno() if s is not None else -1
         if not self.server.register(self):
-            t.write(b"-%s\r\n" % errors.MAX_CLIENTS.encode())
+            self.write_now(Error(errors.MAX_CLIENTS))
             self.closing = True
             t.close()
 
@@ -84,6 +85,7 @@ class Client(asyncio.Protocol):
             return
         server = self.server
         server.tick()
+        server.stats.net_input_bytes += len(data)
         self.last_interaction = time.monotonic()
         error: ProtocolError | None = None
         try:
@@ -112,9 +114,11 @@ class Client(asyncio.Protocol):
             if isinstance(error, QueryBufferLimit):
                 server.log.warning("Closing client that reached max query buffer length (id=%d)", self.id)
             else:
+                server.stats.add_error(error.message)
                 encode(Error(error.message), out, self.resp3)
             self.closing = True
         if out and self.transport is not None:
+            server.stats.net_output_bytes += len(out)
             self.transport.write(bytes(out))
         if self.closing and self.transport is not None:
             self.transport.close()
@@ -124,7 +128,7 @@ class Client(asyncio.Protocol):
         reply = self.dispatch(argv)
         if reply is not _NO_REPLY:
             if type(reply) is Error or isinstance(reply, Error):
-                self.server.stats.error_replies += 1
+                self.server.stats.add_error(reply.message)
             encode(reply, out, self.resp3)
 
     def dispatch(self, argv: list[bytes]) -> Any:
@@ -133,11 +137,14 @@ class Client(asyncio.Protocol):
             return self._reject(Error(errors.unknown_command(argv)))
         if cmd.subcommands:
             if len(argv) == 1:
-                return self._reject(cmd.spec.arity_error())
-            sub = cmd.subcommands.get(argv[1].lower())
-            if sub is None:
-                return self._reject(Error(errors.unknown_subcommand(argv[1], argv[0].decode("utf-8", "replace"))))
-            cmd = sub
+                # The container itself, checked against its own arity (COMMAND alone is valid).
+                if cmd.handler is None or not cmd.spec.arity_ok(1):
+                    return self._reject(cmd.spec.arity_error())
+            else:
+                sub = cmd.subcommands.get(argv[1].lower())
+                if sub is None:
+                    return self._reject(Error(errors.unknown_subcommand(argv[1], argv[0].decode("utf-8", "replace"))))
+                cmd = sub
         argc = len(argv)
         if argc != cmd.arity and (cmd.arity > 0 or argc < -cmd.arity):
             if cmd.name == "exec" and self.multi is not None:
@@ -149,6 +156,8 @@ class Client(asyncio.Protocol):
                     self.discard_multi()
                 return self._reject(Error(errors.EXECABORT_BECAUSE % errors.NOAUTH))
             return self._reject(Error(errors.NOAUTH))
+        if self.multi is not None and cmd.no_multi:
+            return self._reject(Error(errors.NOT_IN_MULTI))
         if self.multi is not None and not cmd.no_multi_queue:
             self.multi.append((cmd, argv))
             return QUEUED
@@ -160,10 +169,12 @@ class Client(asyncio.Protocol):
         server = self.server
         server.stats.commands += 1
         assert cmd.handler is not None
+        self.argv_mem = sum(map(len, argv))
         try:
             reply = cmd.handler(self, argv)
         except Error as exc:
             reply = exc
+        self.argv_mem = 0
         batch = self.ks.commit()
         if batch is not None:
             server.ship(batch)
@@ -192,6 +203,12 @@ class Client(asyncio.Protocol):
     def close_after_reply(self) -> None:
         self.closing = True
 
+    def kill(self) -> None:
+        """Close this connection now (CLIENT KILL from another client): no more replies."""
+        self.closing = True
+        if self.transport is not None:
+            self.transport.close()
+
     def write_now(self, reply: Any) -> None:
         """Send a reply outside the request/response flow (e.g. a shutdown notice)."""
         if self.transport is not None and not self.closing:
@@ -205,6 +222,7 @@ class _NoReply:
 
 
 _NO_REPLY = _NoReply()
+NO_REPLY = _NO_REPLY  # a handler's return value when nothing is to be sent (SHUTDOWN)
 
 
 def _fmt_addr(addr: Any) -> str:

@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from server.command_spec import CommandSpec, load_spec
+from server.command_spec import INFO_SUBCOMMANDS, CommandSpec, load_spec
+from server.resp import Map, RSet, Status
 
 if TYPE_CHECKING:
     from server.connection import Client
@@ -21,6 +22,56 @@ Handler = Callable[["Client", list[bytes]], Any]
 _HANDLERS: dict[str, Handler] = {}
 # Hand-written specs for commands Redis 7.0.15 lacks (CLIENT SETINFO, our CRDT.* commands).
 EXTRA_SPECS: dict[str, CommandSpec] = {}
+
+
+def _client_setinfo_spec() -> CommandSpec:
+    """CLIENT SETINFO (Redis 7.2): hand-written from Redis 7.2's COMMAND INFO / COMMAND DOCS
+    (``src/commands/client-setinfo.json``): arity -4, flags noscript loading stale, ACL
+    categories @slow @connection, tips request_policy:all_nodes response_policy:all_succeeded,
+    no keys.  Redis 7.0.15 (our reference for everything else) does not have it."""
+    info = [
+        "client|setinfo", -4, RSet([Status("noscript"), Status("loading"), Status("stale")]),
+        0, 0, 0, RSet([Status("@slow"), Status("@connection")]),
+        RSet(["request_policy:all_nodes", "response_policy:all_succeeded"]), RSet([]), RSet([]),
+    ]
+    docs = Map([
+        ("summary", "Sets information specific to the client or connection."),
+        ("since", "7.2.0"),
+        ("group", "connection"),
+        ("complexity", "O(1)"),
+        ("arguments", [Map([
+            ("name", "attr"),
+            ("type", "oneof"),
+            ("arguments", [
+                Map([("name", "libname"), ("type", "string"), ("token", "LIB-NAME")]),
+                Map([("name", "libver"), ("type", "string"), ("token", "LIB-VER")]),
+            ]),
+        ])]),
+    ])
+    return CommandSpec(
+        name="client|setinfo", arity=-4, flags=["noscript", "loading", "stale"],
+        first_key=0, last_key=0, step=0, acl_categories=["@slow", "@connection"],
+        tips=["request_policy:all_nodes", "response_policy:all_succeeded"], subcommands={},
+        info=info, docs=docs, container="client",
+    )
+
+
+EXTRA_SPECS["client|setinfo"] = _client_setinfo_spec()
+
+
+def _add_subcommand(container: CommandSpec, sub: CommandSpec) -> None:
+    """Add a hand-written subcommand to a (copied) container spec: dict, INFO, DOCS."""
+    container.subcommands[sub.name] = sub
+    old = container.info[INFO_SUBCOMMANDS]
+    members = list(old.members) if isinstance(old, RSet) else list(old)
+    container.info[INFO_SUBCOMMANDS] = members + [sub.info]
+    items = container.docs.items
+    for i, (k, v) in enumerate(items):
+        if k == "subcommands" and isinstance(v, Map):
+            items[i] = (k, Map(v.items + [(sub.name, sub.docs)]))
+            break
+    else:
+        items.append(("subcommands", Map([(sub.name, sub.docs)])))
 
 
 def command(*names: str) -> Callable[[Handler], Handler]:
@@ -39,7 +90,7 @@ class Command:
 
     __slots__ = (
         "name", "spec", "handler", "arity", "subcommands", "write", "noauth",
-        "no_multi_queue", "readonly", "first_key", "last_key", "step",
+        "no_multi_queue", "no_multi", "readonly", "first_key", "last_key", "step",
     )
 
     def __init__(self, spec: CommandSpec, handler: Handler | None) -> None:
@@ -53,6 +104,7 @@ class Command:
         self.readonly = "readonly" in flags
         self.noauth = "no_auth" in flags
         self.no_multi_queue = spec.name in _NOT_QUEUED
+        self.no_multi = "no_multi" in flags  # refused inside MULTI (SHUTDOWN)
         self.first_key = spec.first_key
         self.last_key = spec.last_key
         self.step = spec.step
@@ -72,6 +124,7 @@ _NOT_QUEUED = {"exec", "discard", "multi", "watch", "quit", "reset"}
 def build_table() -> dict[bytes, Command]:
     """Import every handler module, then build ``name -> Command`` for what has a handler."""
     from server.commands import (  # noqa: F401  (imports register the handlers)
+        client,
         connection,
         hashes,
         keys,
@@ -94,7 +147,10 @@ def build_table() -> dict[bytes, Command]:
             cmd_spec = cmd_spec.with_subcommands(subs)
         cmd = Command(cmd_spec, handler)
         for sub in subs:
-            sub_spec = EXTRA_SPECS.get(sub) or cmd_spec.subcommands.get(sub)
+            sub_spec = cmd_spec.subcommands.get(sub)
+            if sub_spec is None and sub in EXTRA_SPECS:
+                sub_spec = EXTRA_SPECS[sub]
+                _add_subcommand(cmd_spec, sub_spec)
             if sub_spec is None:
                 raise KeyError(f"no spec for subcommand {sub!r}")
             cmd.subcommands[sub.split("|", 1)[1].encode()] = Command(sub_spec, _HANDLERS[sub])

@@ -1,14 +1,21 @@
-"""Server commands: DBSIZE, FLUSHDB, FLUSHALL, TIME (more follow: COMMAND, CONFIG, INFO...)."""
+"""Server commands: DBSIZE, FLUSHDB, FLUSHALL, TIME, COMMAND, CONFIG, INFO, SHUTDOWN,
+OBJECT HELP."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from crdt.effects import Flush
-from server import errors
+from server import command_spec as cs
+from server import errors, helptext, info
+from server.command_spec import CommandSpec
 from server.commands.registry import command
-from server.resp import OK, Error
+from server.config import config_get, config_set
+from server.connection import NO_REPLY
+from server.glob import matches
+from server.resp import OK, Error, Map, Status, Verbatim
 
 if TYPE_CHECKING:
     from server.connection import Client
@@ -42,3 +49,235 @@ def cmd_dbsize(c: Client, argv: list[bytes]) -> Any:
 def cmd_time(c: Client, argv: list[bytes]) -> Any:
     now = time.time_ns() // 1000
     return [b"%d" % (now // 1_000_000), b"%d" % (now % 1_000_000)]
+
+
+# -------------------------------------------------------------------------------- COMMAND
+#
+# Everything comes from the dispatch table (``c.server.table``): the specs of the commands
+# and subcommands we have handlers for, so COMMAND describes exactly what we implement.
+
+
+def _specs(c: Client) -> dict[str, CommandSpec]:
+    return {name.decode(): cmd.spec for name, cmd in c.server.table.items()}
+
+
+@command("command")
+def cmd_command(c: Client, argv: list[bytes]) -> Any:
+    return [cmd.spec.info for cmd in c.server.table.values()]
+
+
+@command("command|count")
+def cmd_command_count(c: Client, argv: list[bytes]) -> Any:
+    return len(c.server.table)
+
+
+@command("command|info")
+def cmd_command_info(c: Client, argv: list[bytes]) -> Any:
+    if len(argv) == 2:
+        return cmd_command(c, argv)
+    return cs.command_info_reply(_specs(c), argv[2:])
+
+
+@command("command|docs")
+def cmd_command_docs(c: Client, argv: list[bytes]) -> Any:
+    specs = _specs(c)
+    if len(argv) == 2:
+        return Map([(spec.name, spec.docs) for spec in specs.values()])
+    return cs.command_docs_reply(specs, argv[2:])
+
+
+def _list_filter(kind: bytes, value: bytes) -> Callable[[CommandSpec], bool]:
+    kind = kind.lower()
+    if kind == b"pattern":
+        return lambda spec: matches(value, spec.name.encode(), True)
+    if kind == b"aclcat":
+        cat = "@" + value.decode("utf-8", "replace").lower()
+        return lambda spec: cat in spec.acl_categories
+    if kind == b"module":
+        return lambda spec: False  # no modules here
+    raise Error(errors.SYNTAX)
+
+
+@command("command|list")
+def cmd_command_list(c: Client, argv: list[bytes]) -> Any:
+    names = cs.all_names(_specs(c))
+    if len(argv) == 2:
+        return names
+    if len(argv) != 5 or argv[2].lower() != b"filterby":
+        raise Error(errors.SYNTAX)
+    keep = _list_filter(argv[3], argv[4])
+    specs = _specs(c)
+    out: list[str] = []
+    for spec in specs.values():
+        for s in (spec, *spec.subcommands.values()):
+            if keep(s):
+                out.append(s.name)
+    return out
+
+
+def _key_specs(spec: CommandSpec) -> list[Map]:
+    return [ks for ks in cs.to_list(spec.info[cs.INFO_KEY_SPECS]) if isinstance(ks, Map)]
+
+
+def _is_key_spec(ks: Map) -> bool:
+    return "not_key" not in cs.to_plain_flags(cs.map_get(ks, "flags", []))
+
+
+def keys_from_specs(spec: CommandSpec, argv: list[bytes]) -> list[bytes] | None:
+    """Redis 7.0's getKeysUsingKeySpecs (keys only); None when the arguments do not fit."""
+    argc = len(argv)
+    out: list[bytes] = []
+    for ks in _key_specs(spec):
+        if not _is_key_spec(ks):
+            continue
+        bs, fk = cs.map_get(ks, "begin_search"), cs.map_get(ks, "find_keys")
+        bs_type, bs_spec = cs.map_get(bs, "type"), cs.map_get(bs, "spec")
+        first = 0
+        if bs_type == "index":
+            first = cs.map_get(bs_spec, "index")
+        elif bs_type == "keyword":
+            keyword = cs.map_get(bs_spec, "keyword").encode().lower()
+            start_from = cs.map_get(bs_spec, "startfrom")
+            start = start_from if start_from > 0 else argc + start_from
+            end = argc - 1 if start_from > 0 else 0
+            i = start
+            while 1 <= i < argc:
+                if argv[i].lower() == keyword:
+                    first = i + 1
+                    break
+                if i == end:
+                    break
+                i += 1 if start <= end else -1
+            if not first:
+                continue
+        else:
+            return None
+        fk_type, fk_spec = cs.map_get(fk, "type"), cs.map_get(fk, "spec")
+        if fk_type == "range":
+            step = cs.map_get(fk_spec, "keystep")
+            lastkey, limit = cs.map_get(fk_spec, "lastkey"), cs.map_get(fk_spec, "limit")
+            if lastkey >= 0:
+                last = first + lastkey
+            elif not limit:
+                last = argc + lastkey
+            else:
+                last = first + ((argc - first) // limit + lastkey)
+        elif fk_type == "keynum":
+            step = cs.map_get(fk_spec, "keystep")
+            idx = cs.map_get(fk_spec, "keynumidx")
+            if idx >= argc - first:
+                return None
+            try:
+                numkeys = int(argv[first + idx])
+            except ValueError:
+                return None
+            if numkeys < 0:
+                return None
+            first += cs.map_get(fk_spec, "firstkey")
+            last = first + numkeys - 1
+        else:
+            return None
+        if last >= argc or last < first or first >= argc:
+            return None
+        out.extend(argv[first : last + 1 : step or 1])
+    return out
+
+
+@command("command|getkeys")
+def cmd_command_getkeys(c: Client, argv: list[bytes]) -> Any:
+    args = argv[2:]
+    cmd = c.server.table.get(args[0].lower())
+    if cmd is not None and cmd.subcommands and len(args) > 1:
+        cmd = cmd.subcommands.get(args[1].lower())
+    if cmd is None:
+        raise Error("ERR Invalid command specified")
+    if not any(_is_key_spec(ks) for ks in _key_specs(cmd.spec)):
+        raise Error("ERR The command has no key arguments")
+    if not cmd.spec.arity_ok(len(args)):
+        raise Error("ERR Invalid number of arguments specified for command")
+    keys = keys_from_specs(cmd.spec, args)
+    if not keys:
+        if keys is not None or "no_mandatory_keys" in cmd.spec.flags:
+            return []
+        raise Error("ERR Invalid arguments specified for command")
+    return keys
+
+
+@command("command|help")
+def cmd_command_help(c: Client, argv: list[bytes]) -> Any:
+    return [Status(line) for line in helptext.COMMAND_HELP]
+
+
+# --------------------------------------------------------------------------------- CONFIG
+
+
+@command("config|get")
+def cmd_config_get(c: Client, argv: list[bytes]) -> Any:
+    return Map(config_get(c.server.config, argv[2:]))
+
+
+@command("config|set")
+def cmd_config_set(c: Client, argv: list[bytes]) -> Any:
+    config_set(c.server.config, argv[2:], apply=c.server.apply_config)
+    return OK
+
+
+@command("config|resetstat")
+def cmd_config_resetstat(c: Client, argv: list[bytes]) -> Any:
+    c.server.stats.reset()
+    c.server.reset_metrics()
+    return OK
+
+
+@command("config|help")
+def cmd_config_help(c: Client, argv: list[bytes]) -> Any:
+    return [Status(line) for line in helptext.CONFIG_HELP]
+
+
+# ----------------------------------------------------------------------------------- INFO
+
+
+@command("info")
+def cmd_info(c: Client, argv: list[bytes]) -> Any:
+    c.server.tick()
+    return Verbatim(info.render(c.server, argv[1:]))
+
+
+# ------------------------------------------------------------------------------- SHUTDOWN
+
+
+@command("shutdown")
+def cmd_shutdown(c: Client, argv: list[bytes]) -> Any:
+    """SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT] (Redis 7.0's option checks).
+
+    We keep no snapshot, so SAVE/NOSAVE/FORCE change nothing, and we never wait for
+    replicas, so NOW changes nothing and no shutdown is ever "in progress" for ABORT.
+    On success nothing is replied: the server stops and the connection closes. Inside MULTI
+    it is refused at dispatch (its ``no_multi`` flag), as in Redis.
+    """
+    opts: set[bytes] = set()
+    abort = False
+    for arg in argv[1:]:
+        opt = arg.lower()
+        if opt in (b"nosave", b"save", b"now", b"force"):
+            opts.add(opt)
+        elif opt == b"abort":
+            abort = True
+        else:
+            raise Error(errors.SYNTAX)
+    if (abort and opts) or {b"nosave", b"save"} <= opts:
+        raise Error(errors.SYNTAX)
+    if abort:
+        raise Error("ERR No shutdown in progress.")
+    c.server.log.warning("User requested shutdown...")
+    c.server.request_shutdown("SHUTDOWN")
+    c.close_after_reply()
+    return NO_REPLY  # SHUTDOWN is refused inside MULTI (no_multi), so never inside EXEC
+
+
+# --------------------------------------------------------------------------------- OBJECT
+
+
+@command("object|help")
+def cmd_object_help(c: Client, argv: list[bytes]) -> Any:
+    return [Status(line) for line in helptext.OBJECT_HELP]

@@ -63,7 +63,7 @@ def cmd_exec(c: Client, argv: list[bytes]) -> Any:
         try:
             replies.append(cmd.handler(c, args))
         except Error as exc:
-            stats.error_replies += 1
+            stats.add_error(exc.message)
             replies.append(exc)
     # The caller (Client.call) commits the open batch: every effect of the transaction.
     return replies

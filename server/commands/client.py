@@ -1,0 +1,202 @@
+"""CLIENT ID/SETNAME/GETNAME/LIST/INFO/KILL/SETINFO/HELP (Redis 7.0's networking.c).
+
+Every connection is a "normal" client of the single ``default`` user: there are no
+replicas, masters or pub/sub clients here, so ``TYPE normal`` matches every client and the
+other types none.
+
+CLIENT LIST / CLIENT INFO lines have Redis 7.0.15's fields in Redis's order; the values
+that describe Redis's internal buffers are ours: ``qbuf`` is what the request reader still
+holds, ``qbuf-free`` 0, ``argv-mem`` the size of the arguments of the command running,
+``multi-mem`` the size of the queued MULTI commands' arguments, ``rbs``/``rbp`` 0 (no reply
+buffer: replies are written once per read), ``omem`` the transport's write buffer, ``tot-mem``
+the sum of those. ``flags``: ``x`` in MULTI, ``d`` a WATCHed key changed, ``c`` closing after
+the reply, else ``N``.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from server import errors, helptext
+from server.commands.common import int_arg
+from server.commands.connection import valid_client_name
+from server.commands.registry import command
+from server.resp import OK, Error, Status, Verbatim
+
+if TYPE_CHECKING:
+    from server.connection import Client
+
+CLIENT_TYPES = {b"normal", b"slave", b"replica", b"pubsub", b"master"}
+NAME_ERROR = "ERR Client names cannot contain spaces, newlines or special characters."
+
+
+def client_type(name: bytes) -> str:
+    t = name.lower()
+    if t not in CLIENT_TYPES:
+        raise Error("ERR Unknown client type '%s'" % name.decode("utf-8", "replace"))
+    return "replica" if t == b"slave" else t.decode()
+
+
+def client_info_line(c: Client, now: float | None = None) -> str:
+    """One CLIENT LIST line (with its trailing newline)."""
+    now = time.monotonic() if now is None else now
+    flags = ""
+    if c.multi is not None:
+        flags += "x"
+    if c.watch_dirty:
+        flags += "d"
+    if c.closing:
+        flags += "c"
+    qbuf = c.reader.pending_bytes()
+    multi_mem = sum(len(a) for _, argv in c.multi for a in argv) if c.multi is not None else 0
+    omem = c.transport.get_write_buffer_size() if c.transport is not None else 0
+    return (
+        f"id={c.id} addr={c.addr} laddr={c.laddr} fd={c.fd} "
+        f"name={c.name.decode('ascii', 'replace')} "
+        f"age={int(now - c.created)} idle={int(now - c.last_interaction)} "
+        f"flags={flags or 'N'} db={c.db} sub=0 psub=0 ssub=0 "
+        f"multi={len(c.multi) if c.multi is not None else -1} "
+        f"qbuf={qbuf} qbuf-free=0 argv-mem={c.argv_mem} multi-mem={multi_mem} "
+        f"rbs=0 rbp=0 obl=0 oll=0 omem={omem} "
+        f"tot-mem={qbuf + c.argv_mem + multi_mem + omem} events={'rw' if omem else 'r'} "
+        f"cmd={c.last_cmd} user=default redir=-1 resp={3 if c.resp3 else 2}\n"
+    )
+
+
+@command("client|id")
+def cmd_client_id(c: Client, argv: list[bytes]) -> Any:
+    return c.id
+
+
+@command("client|setname")
+def cmd_client_setname(c: Client, argv: list[bytes]) -> Any:
+    if not valid_client_name(argv[2]):
+        raise Error(NAME_ERROR)
+    c.name = argv[2]
+    return OK
+
+
+@command("client|getname")
+def cmd_client_getname(c: Client, argv: list[bytes]) -> Any:
+    return c.name or None
+
+
+@command("client|info")
+def cmd_client_info(c: Client, argv: list[bytes]) -> Any:
+    return Verbatim(client_info_line(c))
+
+
+@command("client|list")
+def cmd_client_list(c: Client, argv: list[bytes]) -> Any:
+    clients = c.server.clients
+    now = time.monotonic()
+    if len(argv) == 2:
+        chosen = list(clients.values())
+    elif len(argv) == 4 and argv[2].lower() == b"type":
+        chosen = list(clients.values()) if client_type(argv[3]) == "normal" else []
+    elif len(argv) > 3 and argv[2].lower() == b"id":
+        chosen = []
+        for arg in argv[3:]:
+            other = clients.get(int_arg(arg, "ERR Invalid client ID"))
+            if other is not None:
+                chosen.append(other)
+    else:
+        raise Error(errors.SYNTAX)
+    return Verbatim("".join(client_info_line(other, now) for other in chosen))
+
+
+def _client_id_arg(arg: bytes) -> int:
+    try:
+        cid = int_arg(arg)
+    except Error:
+        cid = 0
+    if cid < 1 or cid > 2**63 - 1:
+        raise Error("ERR client-id should be greater than 0")
+    return cid
+
+
+@command("client|kill")
+def cmd_client_kill(c: Client, argv: list[bytes]) -> Any:
+    """CLIENT KILL addr (old form: OK or "No such client", may kill the caller) or
+    CLIENT KILL <filter> <value> ... (ID ADDR LADDR TYPE USER SKIPME: the number killed)."""
+    addr = laddr = None
+    cid = 0
+    ctype: str | None = None
+    skipme = True
+    if len(argv) == 3:
+        addr = argv[2].decode("utf-8", "surrogateescape")
+        skipme = False  # with the old form you can kill yourself
+    else:
+        i = 2
+        while i < len(argv):
+            opt, more = argv[i].lower(), i + 1 < len(argv)
+            if opt == b"id" and more:
+                cid = _client_id_arg(argv[i + 1])
+            elif opt == b"type" and more:
+                ctype = client_type(argv[i + 1])
+            elif opt == b"addr" and more:
+                addr = argv[i + 1].decode("utf-8", "surrogateescape")
+            elif opt == b"laddr" and more:
+                laddr = argv[i + 1].decode("utf-8", "surrogateescape")
+            elif opt == b"user" and more:
+                if argv[i + 1] != b"default":
+                    raise Error("ERR No such user '%s'" % argv[i + 1].decode("utf-8", "replace"))
+            elif opt == b"skipme" and more:
+                value = argv[i + 1].lower()
+                if value not in (b"yes", b"no"):
+                    raise Error(errors.SYNTAX)
+                skipme = value == b"yes"
+            else:
+                raise Error(errors.SYNTAX)
+            i += 2
+    killed = 0
+    for other in list(c.server.clients.values()):
+        if addr is not None and other.addr != addr:
+            continue
+        if laddr is not None and other.laddr != laddr:
+            continue
+        if ctype is not None and ctype != "normal":
+            continue
+        if cid and other.id != cid:
+            continue
+        if other is c and skipme:
+            continue
+        if other is c:
+            c.close_after_reply()
+        else:
+            other.kill()
+        killed += 1
+    if len(argv) == 3:
+        if not killed:
+            raise Error("ERR No such client")
+        return OK
+    return killed
+
+
+@command("client|setinfo")
+def cmd_client_setinfo(c: Client, argv: list[bytes]) -> Any:
+    """CLIENT SETINFO LIB-NAME|LIB-VER value (Redis 7.2; spec hand-written in registry)."""
+    if len(argv) != 4:
+        raise Error(
+            "ERR unknown subcommand or wrong number of arguments for '%s'. Try CLIENT HELP."
+            % argv[1].decode("utf-8", "replace")[:128]
+        )
+    attr = argv[2].lower()
+    if attr not in (b"lib-name", b"lib-ver"):
+        raise Error("ERR Unrecognized option '%s'" % argv[2].decode("utf-8", "replace"))
+    if not valid_client_name(argv[3]):
+        raise Error(
+            "ERR %s cannot contain spaces, newlines or special characters."
+            % argv[2].decode("utf-8", "replace")
+        )
+    if attr == b"lib-name":
+        c.lib_name = argv[3]
+    else:
+        c.lib_ver = argv[3]
+    return OK
+
+
+@command("client|help")
+def cmd_client_help(c: Client, argv: list[bytes]) -> Any:
+    return [Status(line) for line in helptext.CLIENT_HELP]

@@ -1,0 +1,314 @@
+"""INFO: Redis 7.0.15's text format, with the fields that describe us.
+
+Format (Redis's ``genRedisInfoString``): each section is ``# Name\\r\\n`` then
+``field:value\\r\\n`` lines; sections are separated by one empty line (``\\r\\n``); the text
+ends with the last field's ``\\r\\n``. Sections always come in Redis's order, whatever the
+order asked; names are case-insensitive; unknown names are ignored (``INFO nosuch`` is an
+empty string). ``INFO`` / ``INFO default``: server, clients, memory, persistence, stats,
+replication, cpu, modules, errorstats, cluster, keyspace. ``all`` and ``everything`` add
+Redis's commandstats and latencystats, which we do not keep (no per-command timing on the
+hot path), so for us they are the same as ``default``.
+
+Field names are Redis's, in Redis's order; we emit a subset (fields about machinery we do not
+have — jemalloc, fork/COW, Lua, IO threads, tracking, defrag — are left out, except for the
+constant ones clients and tools commonly read, which keep Redis's "nothing here" values).
+Our own fields: ``activekv_version`` and ``region`` at the end of the server section.
+
+Memory: ``used_memory`` is the process's resident set size (``/proc/self/statm``), the same
+number as ``used_memory_rss``: CPython gives no cheap exact count of the bytes it allocated
+(tracemalloc would slow every allocation), and RSS is what the operator pays for.
+``mem_allocator`` is ``pymalloc``.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import sys
+import time
+from itertools import islice
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from server.app import Server
+
+ACTIVEKV_VERSION = "0.1.0"
+REDIS_VERSION = "7.0.15"
+
+# Redis's order (genRedisInfoString); commandstats/latencystats are not implemented.
+SECTIONS = (
+    "server", "clients", "memory", "persistence", "stats", "replication", "cpu",
+    "modules", "errorstats", "cluster", "keyspace",
+)
+DEFAULT_SECTIONS = frozenset(SECTIONS)
+_TITLES = {"cpu": "CPU"}
+_ALL_NAMES = {b"all", b"everything", b"default"}
+
+
+def _page_size() -> int:
+    try:
+        return os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):  # pragma: no cover
+        return 4096
+
+
+_PAGE = _page_size()
+_peak_memory = 0
+
+
+def rss_bytes() -> int:
+    """Resident set size of this process (bytes)."""
+    try:
+        with open("/proc/self/statm", "rb") as f:
+            return int(f.read().split()[1]) * _PAGE
+    except (OSError, ValueError, IndexError):  # not Linux: the peak is the best we have
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def total_system_memory() -> int:
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * _PAGE
+    except (ValueError, OSError, AttributeError):  # pragma: no cover
+        return 0
+
+
+def bytes_to_human(n: int) -> str:
+    """Redis's bytesToHuman."""
+    if n < 1024:
+        return f"{n}B"
+    for unit, power in (("K", 1), ("M", 2), ("G", 3), ("T", 4), ("P", 5)):
+        if n < 1024 ** (power + 1) or unit == "P":
+            return f"{n / 1024**power:.2f}{unit}"
+    raise AssertionError  # pragma: no cover
+
+
+def wanted_sections(args: list[bytes]) -> set[str]:
+    """The sections ``INFO args...`` asks for (Redis 7: several names allowed)."""
+    if not args:
+        return set(DEFAULT_SECTIONS)
+    wanted: set[str] = set()
+    for arg in args:
+        name = arg.lower()
+        if name in _ALL_NAMES:
+            wanted |= DEFAULT_SECTIONS
+        else:
+            wanted.add(name.decode("utf-8", "replace"))
+    return wanted
+
+
+def render(server: Server, args: list[bytes]) -> str:
+    """The INFO text for ``INFO args...``."""
+    wanted = wanted_sections(args)
+    parts: list[str] = []
+    for name in SECTIONS:
+        if name in wanted:
+            lines = _SECTION_FUNCS[name](server)
+            parts.append("# " + _TITLES.get(name, name.capitalize()) + "\r\n" + "".join(f"{k}:{v}\r\n" for k, v in lines))
+    return "\r\n".join(parts)
+
+
+Fields = list[tuple[str, object]]
+
+
+def _server(s: Server) -> Fields:
+    uname = os.uname()
+    uptime = int(time.time() - s.start_time)
+    cfg = s.config
+    return [
+        ("redis_version", REDIS_VERSION),
+        ("redis_git_sha1", "00000000"),
+        ("redis_git_dirty", 0),
+        ("redis_build_id", "0"),
+        ("redis_mode", "standalone"),
+        ("os", f"{uname.sysname} {uname.release} {uname.machine}"),
+        ("arch_bits", 64 if sys.maxsize > 2**32 else 32),
+        ("monotonic_clock", "POSIX clock_gettime"),
+        ("multiplexing_api", "epoll" if sys.platform.startswith("linux") else "kqueue"),
+        ("process_id", os.getpid()),
+        ("process_supervised", "no"),
+        ("run_id", s.run_id),
+        ("tcp_port", cfg.port),
+        ("server_time_usec", time.time_ns() // 1000),
+        ("uptime_in_seconds", uptime),
+        ("uptime_in_days", uptime // 86400),
+        ("hz", cfg.hz),
+        ("configured_hz", cfg.hz),
+        ("executable", os.path.abspath(sys.argv[0]) if sys.argv and sys.argv[0] else sys.executable),
+        ("config_file", cfg.config_file or ""),
+        ("io_threads_active", 0),
+        ("activekv_version", ACTIVEKV_VERSION),
+        ("region", cfg.region),
+    ]
+
+
+def _clients(s: Server) -> Fields:
+    max_in = max((c.reader.pending_bytes() for c in s.clients.values()), default=0)
+    max_out = 0
+    for c in s.clients.values():
+        if c.transport is not None:
+            max_out = max(max_out, c.transport.get_write_buffer_size())
+    return [
+        ("connected_clients", len(s.clients)),
+        ("cluster_connections", 0),
+        ("maxclients", s.config.maxclients),
+        ("client_recent_max_input_buffer", max_in),
+        ("client_recent_max_output_buffer", max_out),
+        ("blocked_clients", 0),
+        ("tracking_clients", 0),
+        ("clients_in_timeout_table", 0),
+    ]
+
+
+def _memory(s: Server) -> Fields:
+    global _peak_memory
+    used = rss_bytes()
+    _peak_memory = max(_peak_memory, used)
+    system = total_system_memory()
+    return [
+        ("used_memory", used),
+        ("used_memory_human", bytes_to_human(used)),
+        ("used_memory_rss", used),
+        ("used_memory_rss_human", bytes_to_human(used)),
+        ("used_memory_peak", _peak_memory),
+        ("used_memory_peak_human", bytes_to_human(_peak_memory)),
+        ("used_memory_peak_perc", f"{used * 100 / _peak_memory:.2f}%"),
+        ("total_system_memory", system),
+        ("total_system_memory_human", bytes_to_human(system)),
+        ("maxmemory", 0),
+        ("maxmemory_human", "0B"),
+        ("maxmemory_policy", "noeviction"),
+        ("mem_fragmentation_ratio", "1.00"),
+        ("mem_allocator", "pymalloc"),
+        ("lazyfree_pending_objects", 0),
+    ]
+
+
+def _persistence(s: Server) -> Fields:
+    return [
+        ("loading", 0),
+        ("async_loading", 0),
+        ("rdb_changes_since_last_save", 0),
+        ("rdb_bgsave_in_progress", 0),
+        ("rdb_last_save_time", int(s.start_time)),
+        ("rdb_last_bgsave_status", "ok"),
+        ("rdb_last_bgsave_time_sec", -1),
+        ("rdb_current_bgsave_time_sec", -1),
+        ("rdb_saves", 0),
+        ("aof_enabled", 0),
+        ("aof_rewrite_in_progress", 0),
+        ("aof_rewrite_scheduled", 0),
+        ("aof_last_rewrite_time_sec", -1),
+        ("aof_current_rewrite_time_sec", -1),
+        ("aof_last_bgrewrite_status", "ok"),
+        ("aof_rewrites", 0),
+        ("aof_last_write_status", "ok"),
+    ]
+
+
+def _stats(s: Server) -> Fields:
+    st = s.stats
+    ops, in_kbps, out_kbps = s.instantaneous()
+    return [
+        ("total_connections_received", st.connections),
+        ("total_commands_processed", st.commands),
+        ("instantaneous_ops_per_sec", ops),
+        ("total_net_input_bytes", st.net_input_bytes),
+        ("total_net_output_bytes", st.net_output_bytes),
+        ("instantaneous_input_kbps", f"{in_kbps:.2f}"),
+        ("instantaneous_output_kbps", f"{out_kbps:.2f}"),
+        ("rejected_connections", st.rejected_connections),
+        ("expired_keys", st.expired_keys),
+        ("evicted_keys", 0),
+        ("keyspace_hits", st.keyspace_hits),
+        ("keyspace_misses", st.keyspace_misses),
+        ("pubsub_channels", 0),
+        ("pubsub_patterns", 0),
+        ("unexpected_error_replies", 0),
+        ("total_error_replies", st.error_replies),
+    ]
+
+
+def _replication(s: Server) -> Fields:
+    return [
+        ("role", "master"),
+        ("connected_slaves", 0),
+        ("master_failover_state", "no-failover"),
+        ("master_replid", s.run_id),
+        ("master_replid2", "0" * 40),
+        ("master_repl_offset", 0),
+        ("second_repl_offset", -1),
+        ("repl_backlog_active", 0),
+        ("repl_backlog_size", 1048576),
+        ("repl_backlog_first_byte_offset", 0),
+        ("repl_backlog_histlen", 0),
+    ]
+
+
+def _timeval(seconds: float) -> str:
+    """Redis prints rusage times as ``%ld.%06ld``."""
+    usec = int(round(seconds * 1_000_000))
+    return f"{usec // 1_000_000}.{usec % 1_000_000:06d}"
+
+
+def _cpu(s: Server) -> Fields:
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    fields: Fields = [
+        ("used_cpu_sys", _timeval(me.ru_stime)),
+        ("used_cpu_user", _timeval(me.ru_utime)),
+        ("used_cpu_sys_children", _timeval(kids.ru_stime)),
+        ("used_cpu_user_children", _timeval(kids.ru_utime)),
+    ]
+    thread = getattr(resource, "RUSAGE_THREAD", None)
+    if thread is not None:
+        main = resource.getrusage(thread)  # INFO runs on the event loop: the main thread
+        fields += [
+            ("used_cpu_sys_main_thread", _timeval(main.ru_stime)),
+            ("used_cpu_user_main_thread", _timeval(main.ru_utime)),
+        ]
+    return fields
+
+
+def _modules(s: Server) -> Fields:
+    return []
+
+
+def _errorstats(s: Server) -> Fields:
+    return [(f"errorstat_{code}", f"count={n}") for code, n in s.stats.error_codes.items()]
+
+
+def _cluster(s: Server) -> Fields:
+    return [("cluster_enabled", 0)]
+
+
+# avg_ttl: Redis keeps a running estimate from its expire cycle's samples; we average the TTLs
+# of up to this many keys with an expire time.
+AVG_TTL_SAMPLE = 1000
+
+
+def _keyspace(s: Server) -> Fields:
+    now = s.ks.now_ms
+    fields: Fields = []
+    for i, db in enumerate(s.ks.dbs):
+        keys = len(db.entries)
+        if not keys:
+            continue
+        ttls = [at - now for at in islice(db.expires.values(), AVG_TTL_SAMPLE) if at > now]
+        avg = sum(ttls) // len(ttls) if ttls else 0
+        fields.append((f"db{i}", f"keys={keys},expires={len(db.expires)},avg_ttl={avg}"))
+    return fields
+
+
+_SECTION_FUNCS = {
+    "server": _server,
+    "clients": _clients,
+    "memory": _memory,
+    "persistence": _persistence,
+    "stats": _stats,
+    "replication": _replication,
+    "cpu": _cpu,
+    "modules": _modules,
+    "errorstats": _errorstats,
+    "cluster": _cluster,
+    "keyspace": _keyspace,
+}
