@@ -30,16 +30,17 @@ def _position(name: bytes) -> int:
 
 
 def parse_cursor(arg: bytes) -> int:
-    try:
-        text = arg.decode("ascii")
-        if not text or not text.isdigit():
-            raise ValueError
-        cursor = int(text)
-    except (UnicodeDecodeError, ValueError):
-        raise Error(errors.INVALID_CURSOR) from None
+    """Redis's parseScanCursorOrReply, which is strtoul: an optional sign (a negative cursor
+    wraps around 64 bits), and an empty string is cursor 0."""
+    if not arg:
+        return 0
+    digits = arg[1:] if arg[:1] in (b"+", b"-") else arg
+    if not digits or not digits.isdigit():
+        raise Error(errors.INVALID_CURSOR)
+    cursor = int(digits)
     if cursor >= 1 << 64:
         raise Error(errors.INVALID_CURSOR)
-    return cursor
+    return (-cursor) % (1 << 64) if arg[:1] == b"-" else cursor
 
 
 class ScanArgs:
