@@ -6,6 +6,7 @@ size, membership, distinctness, and the state they leave.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -287,4 +288,19 @@ def test_sscan(diff: Differential) -> None:
         ("SSCAN", "s1", "0", "FOO", "bar"),
         ("SSCAN", "nosuch", "0", "COUNT", "0"),  # a missing key replies before parsing options
         ("SSCAN", "nosuch", "0", "FOO"),
+    )
+
+
+def test_expired_keys(diff: Differential) -> None:
+    setup(
+        diff,
+        ("SADD", "s", "a", "b"), ("PEXPIRE", "s", "1"),
+        ("SADD", "src", "a"), ("PEXPIRE", "src", "1"),
+        ("SADD", "keep", "k"),
+    )
+    time.sleep(0.01)
+    diff.check_all(
+        ("SCARD", "s"), ("SISMEMBER", "s", "a"), ("SMOVE", "src", "keep", "a"),
+        ("SINTERCARD", "1", "s"), ("SUNIONSTORE", "d", "s", "keep"), ("SADD", "s", "c"),
+        ("TTL", "s"), ("SMEMBERS", "s"), ("SMEMBERS", "d"), ("EXISTS", "src"),
     )
