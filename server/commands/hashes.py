@@ -1,1 +1,212 @@
-"""(being written)"""
+"""Hash commands (Redis's t_hash.c), on the observed-remove map (SEMANTICS.md, "Hashes").
+
+HSET/HSETNX/HMSET assign fields (``HashSet``); HINCRBY/HINCRBYFLOAT add a contribution to a
+field's counter (``HashIncr`` with the delta, never the result), so concurrent increments add
+up; HDEL emits ``HashDelete``, or ``Delete`` when it removes every field, since Redis then
+deletes the key (its TTL included).
+"""
+
+from __future__ import annotations
+
+import random
+from typing import TYPE_CHECKING, Any
+
+from crdt.effects import Delete, HashDelete, HashIncr, HashSet
+from crdt.keyspace import HASH
+from crdt.numbers import INT64_MAX, INT64_MIN, LONG_DOUBLE_MAX, format_float, parse_float, parse_int
+from crdt.ormap import ORMap
+from server import errors
+from server.commands.common import float_arg, int_arg, prepare_write, read_hash
+from server.commands.registry import command
+from server.commands.scan import SMALL, ScanArgs, parse_cursor, scan
+from server.commands.sets import LONG_MAX, random_count
+from server.resp import OK, Error, Map
+
+if TYPE_CHECKING:
+    from server.connection import Client
+
+
+def _write_hash(c: Client, key: bytes) -> ORMap | None:
+    omap: ORMap | None = prepare_write(c, key, HASH)
+    return omap
+
+
+# -- writes ---------------------------------------------------------------------------------
+
+
+@command("hset", "hmset")
+def cmd_hset(c: Client, argv: list[bytes]) -> Any:
+    if len(argv) % 2 == 1:
+        raise Error(errors.wrong_arity(argv[0].lower().decode("utf-8", "replace")))
+    key = argv[1]
+    omap = _write_hash(c, key)
+    # One value per field (the last one given, as Redis ends up with): two assignments of
+    # one field in one effect would share a tag.
+    pairs = dict(zip(argv[2::2], argv[3::2], strict=True))
+    added = len(pairs) if omap is None else sum(1 for f in pairs if omap.get(f) is None)
+    c.ks.emit(HashSet(c.db, key, tuple(pairs.items())))
+    return added if argv[0].lower() == b"hset" else OK
+
+
+@command("hsetnx")
+def cmd_hsetnx(c: Client, argv: list[bytes]) -> Any:
+    key, field = argv[1], argv[2]
+    omap = _write_hash(c, key)
+    if omap is not None and omap.get(field) is not None:
+        return 0
+    c.ks.emit(HashSet(c.db, key, ((field, argv[3]),)))
+    return 1
+
+
+@command("hdel")
+def cmd_hdel(c: Client, argv: list[bytes]) -> Any:
+    key = argv[1]
+    omap = _write_hash(c, key)
+    if omap is None:
+        return 0
+    present = [f for f in dict.fromkeys(argv[2:]) if omap.get(f) is not None]
+    if not present:
+        return 0
+    if len(present) >= len(omap):
+        c.ks.emit(Delete(c.db, key))
+    else:
+        c.ks.emit(HashDelete(c.db, key, tuple(present)))
+    return len(present)
+
+
+@command("hincrby")
+def cmd_hincrby(c: Client, argv: list[bytes]) -> Any:
+    key, field = argv[1], argv[2]
+    delta = int_arg(argv[3])
+    omap = _write_hash(c, key)
+    raw = None if omap is None else omap.get(field)
+    current = 0
+    if raw is not None:
+        parsed = parse_int(raw)
+        if parsed is None:
+            if raw.lstrip(b"-").isdigit() and len(raw) > 18:
+                raise Error(errors.OVERFLOW)  # a merged sum past 64 bits (SEMANTICS)
+            raise Error(errors.HASH_NOT_INTEGER)
+        current = parsed
+    new = current + delta
+    if new < INT64_MIN or new > INT64_MAX:
+        raise Error(errors.OVERFLOW)
+    c.ks.emit(HashIncr(c.db, key, field, delta))
+    return new
+
+
+@command("hincrbyfloat")
+def cmd_hincrbyfloat(c: Client, argv: list[bytes]) -> Any:
+    key, field = argv[1], argv[2]
+    delta = float_arg(argv[3])
+    if not delta.is_finite():
+        raise Error("ERR value is NaN or Infinity")
+    omap = _write_hash(c, key)
+    raw = None if omap is None else omap.get(field)
+    current = parse_float(b"0") if raw is None else parse_float(raw)
+    if current is None:
+        raise Error(errors.HASH_NOT_FLOAT)
+    if not current.is_finite():
+        raise Error(errors.NAN_OR_INF)
+    new = current + delta
+    if abs(new) > LONG_DOUBLE_MAX:
+        raise Error(errors.NAN_OR_INF)
+    c.ks.emit(HashIncr(c.db, key, field, delta))
+    return format_float(new)
+
+
+# -- reads ----------------------------------------------------------------------------------
+
+
+@command("hget")
+def cmd_hget(c: Client, argv: list[bytes]) -> Any:
+    omap = read_hash(c, argv[1])
+    return None if omap is None else omap.get(argv[2])
+
+
+@command("hmget")
+def cmd_hmget(c: Client, argv: list[bytes]) -> Any:
+    omap = read_hash(c, argv[1])
+    return [None if omap is None else omap.get(f) for f in argv[2:]]
+
+
+@command("hgetall")
+def cmd_hgetall(c: Client, argv: list[bytes]) -> Any:
+    omap = read_hash(c, argv[1])
+    return Map(() if omap is None else omap.items())
+
+
+@command("hkeys")
+def cmd_hkeys(c: Client, argv: list[bytes]) -> Any:
+    omap = read_hash(c, argv[1])
+    return [] if omap is None else list(omap)
+
+
+@command("hvals")
+def cmd_hvals(c: Client, argv: list[bytes]) -> Any:
+    omap = read_hash(c, argv[1])
+    return [] if omap is None else [v for _, v in omap.items()]
+
+
+@command("hexists")
+def cmd_hexists(c: Client, argv: list[bytes]) -> Any:
+    omap = read_hash(c, argv[1])
+    return int(omap is not None and omap.get(argv[2]) is not None)
+
+
+@command("hlen")
+def cmd_hlen(c: Client, argv: list[bytes]) -> Any:
+    omap = read_hash(c, argv[1])
+    return 0 if omap is None else len(omap)
+
+
+@command("hstrlen")
+def cmd_hstrlen(c: Client, argv: list[bytes]) -> Any:
+    omap = read_hash(c, argv[1])
+    value = None if omap is None else omap.get(argv[2])
+    return 0 if value is None else len(value)
+
+
+@command("hrandfield")
+def cmd_hrandfield(c: Client, argv: list[bytes]) -> Any:
+    if len(argv) == 2:
+        omap = read_hash(c, argv[1])
+        return None if omap is None else random.choice(list(omap))
+    count = random_count(argv[2])
+    withvalues = False
+    if len(argv) > 4 or (len(argv) == 4 and argv[3].lower() != b"withvalues"):
+        raise Error(errors.SYNTAX)
+    if len(argv) == 4:
+        withvalues = True
+        if count < -LONG_MAX // 2 or count > LONG_MAX // 2:
+            raise Error(errors.OUT_OF_RANGE)
+    omap = read_hash(c, argv[1])
+    if omap is None or count == 0:
+        return []
+    fields = list(omap)
+    if count < 0:
+        chosen = random.choices(fields, k=-count)
+    else:
+        chosen = fields if count >= len(fields) else random.sample(fields, count)
+    if not withvalues:
+        return chosen
+    pairs = [[f, omap.get(f)] for f in chosen]
+    if c.resp3:
+        return pairs
+    return [x for pair in pairs for x in pair]
+
+
+@command("hscan")
+def cmd_hscan(c: Client, argv: list[bytes]) -> Any:
+    cursor = parse_cursor(argv[2])
+    omap = read_hash(c, argv[1])
+    if omap is None:
+        return [b"0", []]
+    args = ScanArgs(argv, 3, allow_type=False)
+    if len(omap) <= SMALL:
+        cursor = 0  # a compact encoding in Redis: returned whole, whatever the cursor
+    next_cursor, fields = scan(omap.fields, cursor, args.count, keep=args.accepts)
+    out: list[bytes | None] = []
+    for f in fields:
+        out += (f, omap.get(f))
+    return [b"%d" % next_cursor, out]
