@@ -23,7 +23,16 @@ import msgpack
 
 from crdt.clock import vv_leq, vv_merge
 
-from .wire import F_ACK, F_BATCH, F_HEARTBEAT, F_STATE_DATA, F_STATE_END, FrameReader, frame, unpack_vv
+from .wire import (
+    F_ACK,
+    F_BATCH,
+    F_HEARTBEAT,
+    F_STATE_DATA,
+    F_STATE_END,
+    FrameReader,
+    frame,
+    unpack_vv,
+)
 
 if TYPE_CHECKING:
     from .replicator import Meta, Replicator
