@@ -9,14 +9,16 @@ deletes the key (its TTL included).
 from __future__ import annotations
 
 import random
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from crdt.effects import Delete, HashDelete, HashIncr, HashSet
 from crdt.keyspace import HASH
-from crdt.numbers import INT64_MAX, INT64_MIN, LONG_DOUBLE_MAX, format_float, parse_float, parse_int
+from crdt.numbers import EXACT, INT64_MAX, INT64_MIN, LONG_DOUBLE_MAX, format_float, parse_int
 from crdt.ormap import ORMap
 from server import errors
-from server.commands.common import float_arg, int_arg, prepare_write, read_hash
+from server.commands.common import int_arg, prepare_write, read_hash
+from server.commands.floats import ld_arg, long_double
 from server.commands.registry import command
 from server.commands.scan import SMALL, ScanArgs, parse_cursor, scan
 from server.commands.sets import LONG_MAX, random_count
@@ -98,20 +100,24 @@ def cmd_hincrby(c: Client, argv: list[bytes]) -> Any:
 @command("hincrbyfloat")
 def cmd_hincrbyfloat(c: Client, argv: list[bytes]) -> Any:
     key, field = argv[1], argv[2]
-    delta = float_arg(argv[3])
+    delta = ld_arg(argv[3])
+    if delta is None:
+        raise Error(errors.NOT_FLOAT)
     if not delta.is_finite():
         raise Error("ERR value is NaN or Infinity")
     omap = _write_hash(c, key)
-    raw = None if omap is None else omap.get(field)
-    current = parse_float(b"0") if raw is None else parse_float(raw)
+    sv = None if omap is None else omap.fields.get(field)
+    current = Decimal(0) if sv is None else ld_arg(sv.value())
     if current is None:
         raise Error(errors.HASH_NOT_FLOAT)
     if not current.is_finite():
         raise Error(errors.NAN_OR_INF)
-    new = current + delta
+    new = long_double(EXACT.add(current, delta))
     if abs(new) > LONG_DOUBLE_MAX:
         raise Error(errors.NAN_OR_INF)
-    c.ks.emit(HashIncr(c.db, key, field, delta))
+    exact = sv.number()[0] if sv is not None else 0
+    base = Decimal(exact) if exact is not None else current
+    c.ks.emit(HashIncr(c.db, key, field, EXACT.subtract(new, base)))
     return format_float(new)
 
 

@@ -6,24 +6,20 @@ never the resulting value — so concurrent increments in other regions add up.
 
 from __future__ import annotations
 
-from decimal import Decimal
-from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 from crdt.effects import KEEP_TTL, Assign, Delete, Expire, Incr
 from crdt.keyspace import STRING
 from crdt.numbers import (
-    EXACT,
     INT64_MAX,
     INT64_MIN,
-    LONG_DOUBLE_MAX,
     format_float,
-    parse_float,
     parse_int,
 )
 from crdt.strings import StrValue
 from server import errors
 from server.commands.common import int_arg, prepare_write, read_string
+from server.commands.floats import float_increment
 from server.commands.registry import command
 from server.resp import OK, Error
 
@@ -31,8 +27,6 @@ if TYPE_CHECKING:
     from server.connection import Client
 
 
-# Smallest normal long double: below it strtold reports ERANGE (Redis refuses the input).
-LONG_DOUBLE_MIN = Decimal("3.36210314311209350626e-4932")
 
 
 # -- SET and friends ----------------------------------------------------------------------
@@ -306,60 +300,11 @@ def cmd_decrby(c: Client, argv: list[bytes]) -> Any:
     return incr_generic(c, argv[1], -delta)
 
 
-def _long_double(value: Decimal) -> Decimal:
-    """``value`` rounded to the nearest x87 long double (64-bit significand, ties to even):
-    Redis adds in long double, so 1e20 + 1 is 1e20 there."""
-    if not value or not value.is_finite():
-        return value
-    frac = abs(Fraction(value))
-    shift = frac.numerator.bit_length() - frac.denominator.bit_length() - 64
-    while frac / _pow2(shift) >= 1 << 64:
-        shift += 1
-    while frac / _pow2(shift) < 1 << 63:
-        shift -= 1
-    mantissa = round(frac / _pow2(shift))
-    exact = Fraction(mantissa) * _pow2(shift)
-    result = EXACT.divide(Decimal(exact.numerator), Decimal(exact.denominator))
-    return -result if value < 0 else result
-
-
-def _pow2(n: int) -> Fraction:
-    return Fraction(1 << n) if n >= 0 else Fraction(1, 1 << -n)
-
-
-def _ld_arg(data: bytes) -> Decimal | None:
-    """Redis's string2ld: strtold, refusing NaN and out-of-range (ERANGE) inputs; hex floats
-    are accepted as strtold accepts them."""
-    value = parse_float(data)
-    if value is None and data[:1] not in b" \t\r\n\v\f" and b"x" in data.lower():
-        try:
-            value = Decimal(float.fromhex(data.decode("ascii")))
-        except (UnicodeDecodeError, ValueError):
-            return None
-    if value is None or not value.is_finite():
-        return value
-    if abs(value) > LONG_DOUBLE_MAX or (value and abs(value) < LONG_DOUBLE_MIN):
-        return None
-    return _long_double(value)
-
-
 @command("incrbyfloat")
 def cmd_incrbyfloat(c: Client, argv: list[bytes]) -> Any:
     sv = prepare_write(c, argv[1], STRING)
-    current = _ld_arg(sv.value()) if sv is not None else Decimal(0)
-    delta = _ld_arg(argv[2])
-    if current is None or delta is None:
-        raise Error(errors.NOT_FLOAT)
-    if not current.is_finite() or not delta.is_finite():
-        raise Error(errors.NAN_OR_INF)
-    new = _long_double(EXACT.add(current, delta))
-    if abs(new) > LONG_DOUBLE_MAX:
-        raise Error(errors.NAN_OR_INF)
-    # Ship the difference between the rounded result and the exact stored number, so that
-    # the counter (assignment + exact sum of contributions) reads what Redis would store.
-    exact = sv.number()[0] if sv is not None else 0
-    base = Decimal(exact) if exact is not None else current
-    c.ks.emit(Incr(c.db, argv[1], EXACT.subtract(new, base)))
+    delta, new = float_increment(sv, argv[2], errors.NOT_FLOAT)
+    c.ks.emit(Incr(c.db, argv[1], delta))
     return format_float(new)
 
 

@@ -282,3 +282,13 @@ def test_expired_keys(diff: Differential) -> None:
         ("HLEN", "h"), ("HGET", "h", "a"), ("HGETALL", "h"), ("HSETNX", "h", "a", "9"),
         ("HINCRBY", "h", "b", "5"), ("TTL", "h"), ("HGETALL", "h"),
     )
+
+
+def test_hincrbyfloat_prints_long_double_digits_like_redis(diff: Differential) -> None:
+    diff.check("HSET", "h", "f", "10000")
+    diff.check("HINCRBYFLOAT", "h", "f", "2345.678")
+    diff.check("HGET", "h", "f")
+    diff.check("HINCRBYFLOAT", "h", "g", "1e20")
+    diff.check("HINCRBYFLOAT", "h", "g", "1")
+    diff.check("HINCRBYFLOAT", "h", "f", "0x10")
+    diff.check("HGETALL", "h", unordered=True)
