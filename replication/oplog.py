@@ -25,6 +25,7 @@ import struct
 import zlib
 from collections import deque
 from collections.abc import Iterator
+from typing import Any
 from dataclasses import dataclass, field
 
 import msgpack
@@ -78,7 +79,7 @@ class OpLog:
         self._fd = -1
         self._pending = bytearray()
         self._dirty = False  # written but not fsynced
-        self.tail: deque[tuple[int, bytes]] = deque()  # recent (lsn, payload), bounded
+        self.tail: deque[tuple[int, bytes, Any]] = deque()  # recent (lsn, payload, meta), bounded
         self._tail_bytes = 0
         self.bytes_written = 0
         self.fsyncs = 0
@@ -140,7 +141,7 @@ class OpLog:
                 lsn = self.next_lsn
                 self.next_lsn += 1
                 seg.last_lsn = lsn
-                self._remember(lsn, payload)
+                self._remember(lsn, payload, None)
                 yield lsn, payload
             off = end
         seg.size = off
@@ -162,7 +163,7 @@ class OpLog:
         os.fsync(self._fd)
         _fsync_dir(self.dir)
 
-    def append(self, payload: bytes, vv_after: dict[str, int]) -> int:
+    def append(self, payload: bytes, vv_after: dict[str, int], meta: Any = None) -> int:
         """Queue one batch record; it reaches the file at the next ``flush``."""
         seg = self.segments[-1]
         if seg.size >= self.segment_bytes:
@@ -175,11 +176,11 @@ class OpLog:
         seg.size += len(record)
         seg.last_lsn = lsn
         seg.max_vv = dict(vv_after)
-        self._remember(lsn, payload)
+        self._remember(lsn, payload, meta)
         return lsn
 
-    def _remember(self, lsn: int, payload: bytes) -> None:
-        self.tail.append((lsn, payload))
+    def _remember(self, lsn: int, payload: bytes, meta: Any) -> None:
+        self.tail.append((lsn, payload, meta))
         self._tail_bytes += len(payload)
         while self._tail_bytes > TAIL_CACHE_BYTES and len(self.tail) > 1:
             self._tail_bytes -= len(self.tail.popleft()[1])
@@ -222,8 +223,9 @@ class OpLog:
     def first_lsn(self) -> int:
         return self.segments[0].first_lsn if self.segments else 1
 
-    def read_from(self, lsn: int) -> Iterator[tuple[int, bytes]]:
-        """Batches with LSN >= ``lsn``, oldest first (memory tail, else the segment files)."""
+    def read_from(self, lsn: int) -> Iterator[tuple[int, bytes, Any]]:
+        """(lsn, payload, meta or None) of batches with LSN >= ``lsn``, oldest first (from the
+        memory tail when it reaches back, else from the segment files)."""
         if self.tail and self.tail[0][0] <= lsn:
             for item in list(self.tail):
                 if item[0] >= lsn:
@@ -247,7 +249,7 @@ class OpLog:
                     break
                 if rtype == T_BATCH:
                     if next_lsn >= lsn:
-                        yield next_lsn, bytes(data[off + HEADER.size : end])
+                        yield next_lsn, bytes(data[off + HEADER.size : end]), None
                     next_lsn += 1
                 off = end
 

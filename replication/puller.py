@@ -1,0 +1,213 @@
+"""The receiving side of a peer link: connect to a peer region and pull its op log.
+
+One puller per configured peer address, for the life of the server: connect, authenticate,
+``CRDT.SYNC`` with our VV, then read frames — batches go to the replicator (causal buffer,
+de-duplication, apply, log), a snapshot stream is merged, heartbeats feed GC stability — and
+acknowledge what we applied. Any failure closes the link and it reconnects with exponential
+backoff; the handshake's VV makes the peer resume from exactly what we lack.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import tempfile
+import time
+from typing import TYPE_CHECKING
+
+import msgpack
+
+from crdt.clock import vv_merge
+from crdt.codec import CodecError, decode_batch
+
+from .wire import (
+    F_BATCH,
+    F_HEARTBEAT,
+    F_STATE_DATA,
+    F_STATE_END,
+    FRAME,
+    MAX_FRAME,
+    WIRE_VERSION,
+    F_ACK,
+    frame,
+    pack_vv,
+    unpack_vv,
+)
+
+if TYPE_CHECKING:
+    from .replicator import Replicator
+
+BACKOFF_MIN_S = 0.05
+BACKOFF_MAX_S = 2.0
+ACK_INTERVAL_S = 0.02
+CONNECT_TIMEOUT_S = 3.0
+
+
+class HandshakeRefused(Exception):
+    """The peer refused us for a reason that retrying will not fix by itself."""
+
+
+def _resp_command(*args: bytes | str) -> bytes:
+    out = [b"*%d\r\n" % len(args)]
+    for a in args:
+        data = a.encode() if isinstance(a, str) else a
+        out.append(b"$%d\r\n%s\r\n" % (len(data), data))
+    return b"".join(out)
+
+
+class Puller:
+    def __init__(self, rep: Replicator, host: str, port: int) -> None:
+        self.rep = rep
+        self.host = host
+        self.port = port
+        self.address = f"{host}:{port}"
+        self.peer: str | None = None  # region name, learned at the handshake
+        self.connected = False
+        self.last_error = ""
+        self.last_frame = 0.0
+        self.received_batches = 0
+        self.received_bytes = 0
+        self.connects = 0
+        self.heartbeat_vv: dict[str, int] = {}
+        self.heartbeat_ms = 0
+        self._task: asyncio.Task[None] | None = None
+        self._writer: asyncio.StreamWriter | None = None
+        self._stop = False
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def stop(self) -> None:
+        self._stop = True
+        if self._writer is not None:
+            self._writer.close()
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except (asyncio.CancelledError, Exception):
+                pass
+
+    def kick(self) -> None:
+        """Drop the current connection (it reconnects): used when catch-up must restart."""
+        if self._writer is not None:
+            self._writer.close()
+
+    async def _run(self) -> None:
+        backoff = BACKOFF_MIN_S
+        while not self._stop:
+            try:
+                await self._session()
+                backoff = BACKOFF_MIN_S
+            except asyncio.CancelledError:
+                raise
+            except HandshakeRefused as exc:
+                self._note_error(str(exc), warn=True)
+                backoff = BACKOFF_MAX_S
+            except (OSError, asyncio.IncompleteReadError, asyncio.TimeoutError, ValueError, CodecError) as exc:
+                self._note_error(f"{type(exc).__name__}: {exc}", warn=False)
+            finally:
+                if self.connected:
+                    self.rep.log.info("peer link to %s (%s) down", self.peer or "?", self.address)
+                self.connected = False
+                self.rep.puller_state_changed(self)
+                if self._writer is not None:
+                    self._writer.close()
+                    self._writer = None
+            if self._stop:
+                return
+            await asyncio.sleep(backoff * (0.5 + random.random()))
+            backoff = min(BACKOFF_MAX_S, backoff * 2)
+
+    def _note_error(self, message: str, warn: bool) -> None:
+        if message != self.last_error or warn:
+            log = self.rep.log.warning if warn else self.rep.log.info
+            log("peer link to %s: %s", self.address, message)
+        self.last_error = message
+
+    async def _session(self) -> None:
+        reader, writer = await asyncio.wait_for(
+            asyncio.open_connection(self.host, self.port), CONNECT_TIMEOUT_S
+        )
+        self._writer = writer
+        rep = self.rep
+        if rep.peer_password:
+            writer.write(_resp_command("AUTH", rep.peer_password))
+            line = await asyncio.wait_for(reader.readline(), CONNECT_TIMEOUT_S)
+            if not line.startswith(b"+OK"):
+                raise HandshakeRefused(f"authentication refused: {line.decode(errors='replace').strip()}")
+        mode = b"state" if rep.needs_state_from(self.address) else b"log"
+        writer.write(_resp_command(
+            "CRDT.SYNC", str(WIRE_VERSION), rep.region, rep.instance_id, str(rep.log_version),
+            pack_vv(rep.ks.vv), mode,
+        ))
+        line = await asyncio.wait_for(reader.readline(), CONNECT_TIMEOUT_S)
+        if not line.startswith(b"+SYNC "):
+            text = line.decode(errors="replace").strip().lstrip("-")
+            raise HandshakeRefused(f"peer refused the link: {text}")
+        _, peer, instance, _mode = line.decode().split()
+        problem = rep.check_peer_identity(peer, instance, self)
+        if problem:
+            raise HandshakeRefused(problem)
+        self.peer = peer
+        self.connected = True
+        self.connects += 1
+        self.last_error = ""
+        rep.log.info("peer link to %s (%s) up", peer, self.address)
+        rep.puller_state_changed(self)
+        ack_task = asyncio.get_running_loop().create_task(self._ack_loop(writer))
+        state_file = None
+        try:
+            while True:
+                header = await reader.readexactly(FRAME.size)
+                ftype, length = FRAME.unpack(header)
+                if length > MAX_FRAME:
+                    raise ValueError(f"frame of {length} bytes")
+                payload = await reader.readexactly(length)
+                self.last_frame = time.monotonic()
+                self.received_bytes += FRAME.size + length
+                if ftype == F_BATCH:
+                    self.received_batches += 1
+                    if not rep.receive(decode_batch(payload), payload):
+                        raise ValueError("causal buffer full; reconnecting to catch up from the log")
+                elif ftype == F_HEARTBEAT:
+                    vv, now_ms = msgpack.unpackb(payload, raw=False)
+                    vv_merge(self.heartbeat_vv, vv)
+                    self.heartbeat_ms = now_ms
+                    rep.on_heartbeat(peer, self.heartbeat_vv, now_ms)
+                elif ftype == F_STATE_DATA:
+                    if state_file is None:
+                        state_file = tempfile.NamedTemporaryFile(
+                            dir=rep.directory, prefix="peer-state-", delete=False)
+                    state_file.write(payload)
+                elif ftype == F_STATE_END:
+                    if state_file is not None:
+                        state_file.close()
+                        try:
+                            rep.merge_state_file(peer, state_file.name)
+                        finally:
+                            os.unlink(state_file.name)
+                        state_file = None
+                else:
+                    raise ValueError(f"unexpected frame type {ftype}")
+        finally:
+            ack_task.cancel()
+            if state_file is not None:
+                state_file.close()
+                os.unlink(state_file.name)
+
+    async def _ack_loop(self, writer: asyncio.StreamWriter) -> None:
+        last: dict[str, int] = {}
+        quiet = 0.0
+        while True:
+            await asyncio.sleep(ACK_INTERVAL_S)
+            quiet += ACK_INTERVAL_S
+            vv = self.rep.ks.vv
+            if vv != last or quiet >= 1.0:
+                last = dict(vv)
+                quiet = 0.0
+                writer.write(frame(F_ACK, pack_vv(last)))
+
+
+__all__ = ["Puller", "HandshakeRefused", "unpack_vv"]

@@ -1,0 +1,362 @@
+"""A region's replication: the op log, the peer links, and what each peer has.
+
+The server hands every committed local batch to ``append`` (this is its replication sink);
+pullers hand every batch received from a peer to ``receive``. Both end in the op log and wake
+the streamers; remote batches are applied through the keyspace's one ``apply_batch`` after
+the causal buffer and de-duplication (G2, G3).
+
+Identity. A region has a *name* (``--region``) and an *origin id* used in its dots:
+``name/epoch``. The epoch is chosen when the data directory is created and again after every
+unclean stop: effects the crash lost locally may already be at peers (they flow back), so the
+new life must never reuse their sequence numbers.
+
+GC stability. ``ks.stable`` is what every region has applied: the minimum of our VV and, for
+each peer, the VV in its latest heartbeat, taken only once we have applied everything that peer
+had made by then (so no effect of theirs that could still arrive predates it). A peer that has
+been unreachable for ``peer_timeout`` no longer holds it back; it must then catch up by state.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import TypeAlias
+
+from crdt import state
+from crdt.clock import vv_merge
+from crdt.codec import decode_batch, encode_batch
+from crdt.effects import Batch
+from crdt.keyspace import Keyspace
+
+from . import snapshot
+from .causal import CausalBuffer
+from .oplog import LOG_VERSION, OpLog
+from .puller import Puller
+from .streamer import Streamer
+
+log = logging.getLogger("activekv")
+
+Meta: TypeAlias = tuple[str, int, int, dict[str, int]]  # origin, first seq, last seq, deps
+SNAPSHOT_EVERY_BATCHES = 50_000
+SNAPSHOT_MIN_INTERVAL_S = 10.0
+
+
+def batch_meta(batch: Batch) -> Meta:
+    return (batch.origin, batch.first_seq, batch.first_seq + len(batch.effects) - 1, batch.deps)
+
+
+@dataclass
+class PeerInfo:
+    region: str
+    address: str = ""
+    acked: dict[str, int] = field(default_factory=dict)  # what it told our streamer it has
+    report: dict[str, int] = field(default_factory=dict)  # its latest usable heartbeat VV
+    pending_report: dict[str, int] = field(default_factory=dict)
+    last_seen: float = field(default_factory=time.monotonic)
+    heartbeat_ms: int = 0
+    timed_out: bool = False
+
+
+class Replicator:
+    def __init__(self, ks: Keyspace, name: str, directory: str, *, appendfsync: str = "everysec",
+                 peers: list[tuple[str, int]] | None = None, peer_password: str = "",
+                 peer_timeout_s: float = 3600.0, log_retention_bytes: int = 1 << 30,
+                 truncate_corrupt: bool = False) -> None:
+        self.ks = ks
+        self.name = name
+        self.directory = directory
+        self.log = log
+        self.peer_password = peer_password
+        self.peer_timeout_s = peer_timeout_s
+        self.log_retention_bytes = log_retention_bytes
+        self.log_version = LOG_VERSION
+        self.oplog = OpLog(directory, appendfsync, truncate_corrupt=truncate_corrupt)
+        self.buffer = CausalBuffer()
+        self.streamers: set[Streamer] = set()
+        self.pullers = [Puller(self, host, port) for host, port in peers or []]
+        self.peers: dict[str, PeerInfo] = {}
+        self.instance_id, self.region, self.unclean = self._identity()
+        self.snapshot_lsn = 0
+        self._snapshot_pid = 0
+        self._snapshot_pending_lsn = 0
+        self._last_snapshot = time.monotonic()
+        self.applied_remote = 0
+        self.duplicates = 0
+        self.state_merges = 0
+        self.started = time.monotonic()
+        if self.pullers:
+            ks.stable = {}  # peers exist: nothing is stable until they say so
+
+    # -- identity and recovery ------------------------------------------------------------
+    def _identity(self) -> tuple[str, str, bool]:
+        """(instance id, origin id, whether the last stop was unclean)."""
+        os.makedirs(self.directory, exist_ok=True)
+        id_path = os.path.join(self.directory, "region.id")
+        clean_path = os.path.join(self.directory, "clean-shutdown")
+        if os.path.exists(id_path):
+            with open(id_path) as f:
+                fields = f.read().split()
+            if len(fields) != 3 or fields[0] != self.name:
+                raise RuntimeError(
+                    f"{id_path} belongs to region {fields[0] if fields else '?'}, not {self.name}")
+            instance, epoch = fields[1], fields[2]
+            unclean = not os.path.exists(clean_path)
+        else:
+            instance, epoch, unclean = secrets.token_hex(8), "", True
+        if unclean or not epoch:
+            epoch = secrets.token_hex(3)
+            _write_durably(id_path, f"{self.name} {instance} {epoch}\n")
+        try:
+            os.unlink(clean_path)
+        except FileNotFoundError:
+            pass
+        return instance, f"{self.name}/{epoch}", unclean
+
+    def recover(self) -> int:
+        """Load the snapshot and replay the log tail. Returns the number of batches replayed."""
+        self.snapshot_lsn = snapshot.load(self.ks, self.directory)
+        replayed = 0
+        for lsn, payload in self.oplog.open():
+            if lsn <= self.snapshot_lsn:
+                continue
+            batch = decode_batch(payload)
+            if self.ks.ready(batch):
+                self.ks.apply_batch(batch)
+                replayed += 1
+        self.ks.region = self.region
+        return replayed
+
+    # -- the sink: local batches ----------------------------------------------------------
+    def append(self, batch: Batch) -> None:
+        self._log(encode_batch(batch), batch_meta(batch))
+
+    def _log(self, raw: bytes, meta: Meta) -> None:
+        self.oplog.append(raw, self.ks.vv, meta)
+        for s in list(self.streamers):
+            if s.live and not s.paused:
+                s.pump()
+
+    def flush(self) -> None:
+        """Before replies go out: the log reaches the file (and the disk with ``always``)."""
+        self.oplog.flush()
+
+    def close(self) -> None:
+        self.oplog.close()
+        _write_durably(os.path.join(self.directory, "clean-shutdown"), "clean\n")
+
+    # -- remote batches -------------------------------------------------------------------
+    def receive(self, batch: Batch, raw: bytes) -> bool:
+        """A batch from a peer link. False when the causal buffer is full (drop the link)."""
+        ks = self.ks
+        last = batch.first_seq + len(batch.effects) - 1
+        if ks.vv.get(batch.origin, 0) >= last:
+            self.duplicates += 1
+            return True
+        if not ks.ready(batch):
+            self.buffer.add(batch, raw)
+            return not self.buffer.full()
+        self._apply(batch, raw)
+        while self.buffer:
+            item = self.buffer.pop_ready(ks)
+            if item is None:
+                break
+            self._apply(*item)
+        return True
+
+    def _apply(self, batch: Batch, raw: bytes) -> None:
+        self.ks.apply_batch(batch)
+        self.applied_remote += 1
+        self._log(raw, batch_meta(batch))
+
+    def merge_state_file(self, peer: str, path: str) -> None:
+        lsn, records = snapshot.records(path)
+        keys = state.merge(self.ks, records)
+        self.state_merges += 1
+        # The merge changed state without log records: a snapshot makes it durable.
+        self.snapshot_now(blocking=True)
+        log.info("merged the state of peer %s (%d keys); VV now %s", peer, keys, self.ks.vv)
+        while self.buffer:
+            item = self.buffer.pop_ready(self.ks)
+            if item is None:
+                break
+            self._apply(*item)
+
+    # -- streaming to peers ---------------------------------------------------------------
+    def read_log(self, lsn: int) -> Iterator[tuple[int, bytes, Meta]]:
+        for item_lsn, raw, meta in self.oplog.read_from(lsn):
+            if meta is None:
+                meta = batch_meta(decode_batch(raw))
+            yield item_lsn, raw, meta
+
+    def open_stream(self, peer: str, peer_vv: dict[str, int], want_state: bool,
+                    write: Callable[[bytes], None], close: Callable[[], None]) -> tuple[Streamer, str]:
+        """A peer asked for our log from ``peer_vv``: from the log when it reaches back that
+        far, else a snapshot first. Returns the streamer and the mode."""
+        self.oplog.flush()
+        start = self.oplog.segment_for(peer_vv)
+        state_path = None
+        if want_state or start == 0:
+            if self._snapshot_pid:
+                self._wait_snapshot(block=True)
+            self.snapshot_now(blocking=True)
+            state_path = os.path.join(self.directory, snapshot.FILENAME)
+            start = self.snapshot_lsn + 1
+        streamer = Streamer(self, peer, peer_vv, start, write, close, state_path)
+        self.streamers.add(streamer)
+        info = self.peers.setdefault(peer, PeerInfo(peer))
+        info.last_seen = time.monotonic()
+        info.timed_out = False
+        vv_merge(info.acked, peer_vv)
+        return streamer, "state" if state_path else "log"
+
+    def streamer_closed(self, streamer: Streamer) -> None:
+        self.streamers.discard(streamer)
+
+    def on_ack(self, peer: str, vv: dict[str, int]) -> None:
+        info = self.peers.setdefault(peer, PeerInfo(peer))
+        vv_merge(info.acked, vv)
+        info.last_seen = time.monotonic()
+
+    # -- pullers --------------------------------------------------------------------------
+    def check_peer_identity(self, peer: str, instance: str, puller: Puller) -> str:
+        if peer == self.name:
+            return f"peer at {puller.address} has our own region name '{peer}'"
+        for other in self.pullers:
+            if other is not puller and other.connected and other.peer == peer:
+                return f"peers {other.address} and {puller.address} both claim region name '{peer}'"
+        return ""
+
+    def needs_state_from(self, address: str) -> bool:
+        for p in self.pullers:
+            if p.address == address and p.peer and self.peers.get(p.peer, PeerInfo(p.peer)).timed_out:
+                return True
+        return False
+
+    def puller_state_changed(self, puller: Puller) -> None:
+        if puller.peer:
+            info = self.peers.setdefault(puller.peer, PeerInfo(puller.peer))
+            info.address = puller.address
+            info.last_seen = time.monotonic()
+
+    def on_heartbeat(self, peer: str, vv: dict[str, int], now_ms: int) -> None:
+        info = self.peers.setdefault(peer, PeerInfo(peer))
+        info.pending_report = dict(vv)
+        info.heartbeat_ms = now_ms
+        info.last_seen = time.monotonic()
+
+    # -- periodic work --------------------------------------------------------------------
+    def tick(self) -> None:
+        """Every ~100 ms: relays and heartbeats, stability, snapshots and log truncation."""
+        for s in list(self.streamers):
+            s.tick()
+        self._update_stability()
+        self._wait_snapshot(block=False)
+        since = self.oplog.next_lsn - 1 - self.snapshot_lsn
+        if (since >= SNAPSHOT_EVERY_BATCHES and not self._snapshot_pid
+                and time.monotonic() - self._last_snapshot > SNAPSHOT_MIN_INTERVAL_S):
+            self.snapshot_now(blocking=False)
+        self._truncate_log()
+
+    def fsync(self) -> None:
+        self.oplog.fsync()
+
+    def _update_stability(self) -> None:
+        if not self.pullers:
+            return
+        now = time.monotonic()
+        stable = self.ks.stable
+        reporters: list[dict[str, int]] = [self.ks.vv]
+        for puller in self.pullers:
+            info = self.peers.get(puller.peer) if puller.peer else None
+            if info is None:  # never reached: holds GC back until the timeout
+                if now - self.started < self.peer_timeout_s:
+                    stable.clear()
+                    return
+                continue
+            if info.pending_report:
+                own = [o for o in info.pending_report if o.split("/", 1)[0] == info.region]
+                if all(self.ks.vv.get(o, 0) >= info.pending_report[o] for o in own):
+                    info.report = info.pending_report
+                    info.pending_report = {}
+            if now - info.last_seen > self.peer_timeout_s:
+                if not info.timed_out:
+                    log.warning("peer %s unreachable for %.0fs: it no longer holds back GC; "
+                                "it will need a state merge when it returns",
+                                info.region, now - info.last_seen)
+                info.timed_out = True
+                continue
+            if not info.report:
+                stable.clear()
+                return
+            reporters.append(info.report)
+        regions = set().union(*reporters)
+        stable.clear()
+        for r in regions:
+            low = min(v.get(r, 0) for v in reporters)
+            if low:
+                stable[r] = low
+
+    def snapshot_now(self, blocking: bool) -> None:
+        self.oplog.flush()
+        lsn = self.oplog.next_lsn - 1
+        if blocking:
+            snapshot.write(self.ks, self.directory, lsn)
+            self.snapshot_lsn = lsn
+            self._last_snapshot = time.monotonic()
+        else:
+            pid = snapshot.write_in_child(self.ks, self.directory, lsn)
+            if pid == 0:
+                self.snapshot_lsn = lsn
+            else:
+                self._snapshot_pid = pid
+                self._snapshot_pending_lsn = lsn
+            self._last_snapshot = time.monotonic()
+
+    def _wait_snapshot(self, block: bool) -> None:
+        if not self._snapshot_pid:
+            return
+        pid, status = os.waitpid(self._snapshot_pid, 0 if block else os.WNOHANG)
+        if pid == 0:
+            return
+        self._snapshot_pid = 0
+        if os.waitstatus_to_exitcode(status) == 0:
+            self.snapshot_lsn = self._snapshot_pending_lsn
+        else:
+            log.warning("background snapshot failed (exit status %d)", status)
+
+    def _truncate_log(self) -> None:
+        """Drop segments the snapshot covers and every peer has (or past the retention)."""
+        oplog = self.oplog
+        if len(oplog.segments) < 2:
+            return
+        limit = self.snapshot_lsn + 1
+        over = oplog.total_bytes() > self.log_retention_bytes
+        for seg in oplog.segments[:-1]:
+            if seg.last_lsn >= limit:
+                break
+            everyone = all(
+                all(info.acked.get(o, 0) >= s for o, s in seg.max_vv.items())
+                for info in self.peers.values() if not info.timed_out
+            ) and len(self.peers) >= len(self.pullers)
+            if not (everyone or over):
+                break
+            oplog.truncate_before(seg.last_lsn + 1)
+            over = oplog.total_bytes() > self.log_retention_bytes
+
+
+def _write_durably(path: str, text: str) -> None:
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    fd = os.open(os.path.dirname(path) or ".", os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
