@@ -25,8 +25,8 @@ import struct
 import zlib
 from collections import deque
 from collections.abc import Iterator
-from typing import Any
 from dataclasses import dataclass, field
+from typing import Any
 
 import msgpack
 

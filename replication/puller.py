@@ -22,6 +22,7 @@ from crdt.clock import vv_merge
 from crdt.codec import CodecError, decode_batch
 
 from .wire import (
+    F_ACK,
     F_BATCH,
     F_HEARTBEAT,
     F_STATE_DATA,
@@ -29,7 +30,6 @@ from .wire import (
     FRAME,
     MAX_FRAME,
     WIRE_VERSION,
-    F_ACK,
     frame,
     pack_vv,
     unpack_vv,
@@ -105,7 +105,7 @@ class Puller:
             except HandshakeRefused as exc:
                 self._note_error(str(exc), warn=True)
                 backoff = BACKOFF_MAX_S
-            except (OSError, asyncio.IncompleteReadError, asyncio.TimeoutError, ValueError, CodecError) as exc:
+            except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError, CodecError) as exc:
                 self._note_error(f"{type(exc).__name__}: {exc}", warn=False)
             finally:
                 if self.connected:

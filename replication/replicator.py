@@ -88,6 +88,7 @@ class Replicator:
         self.duplicates = 0
         self.state_merges = 0
         self.started = time.monotonic()
+        self.on_progress: Callable[[], None] = lambda: None  # blocked clients may be ready
         if self.pullers:
             ks.stable = {}  # peers exist: nothing is stable until they say so
 
@@ -165,6 +166,7 @@ class Replicator:
             if item is None:
                 break
             self._apply(*item)
+        self.on_progress()
         return True
 
     def _apply(self, batch: Batch, raw: bytes) -> None:
@@ -193,7 +195,8 @@ class Replicator:
             yield item_lsn, raw, meta
 
     def open_stream(self, peer: str, peer_vv: dict[str, int], want_state: bool,
-                    write: Callable[[bytes], None], close: Callable[[], None]) -> tuple[Streamer, str]:
+                    write: Callable[[bytes], None], close: Callable[[], None],
+                    buffer_size: Callable[[], int] | None = None) -> tuple[Streamer, str]:
         """A peer asked for our log from ``peer_vv``: from the log when it reaches back that
         far, else a snapshot first. Returns the streamer and the mode."""
         self.oplog.flush()
@@ -205,7 +208,7 @@ class Replicator:
             self.snapshot_now(blocking=True)
             state_path = os.path.join(self.directory, snapshot.FILENAME)
             start = self.snapshot_lsn + 1
-        streamer = Streamer(self, peer, peer_vv, start, write, close, state_path)
+        streamer = Streamer(self, peer, peer_vv, start, write, close, state_path, buffer_size)
         self.streamers.add(streamer)
         info = self.peers.setdefault(peer, PeerInfo(peer))
         info.last_seen = time.monotonic()
@@ -220,6 +223,7 @@ class Replicator:
         info = self.peers.setdefault(peer, PeerInfo(peer))
         vv_merge(info.acked, vv)
         info.last_seen = time.monotonic()
+        self.on_progress()
 
     # -- pullers --------------------------------------------------------------------------
     def check_peer_identity(self, peer: str, instance: str, puller: Puller) -> str:

@@ -1,8 +1,7 @@
 """Where committed effect batches go after they were applied locally.
 
-The server hands every committed batch to one sink, in commit order. This issue ships two:
-``NullSink`` (a single region) and ``RecordingSink`` (tests). The op log and the peer links
-of the replication issue are one more implementation of the same small interface.
+The server hands every committed batch to one sink, in commit order. ``replication.replicator.Replicator``
+(op log and peer links) is the real one; ``NullSink`` and ``RecordingSink`` serve tests.
 """
 
 from __future__ import annotations
@@ -16,12 +15,18 @@ class ReplicationSink(Protocol):
     def append(self, batch: Batch) -> None:
         """Take a committed batch (already applied locally). Must not block."""
 
+    def flush(self) -> None:
+        """Called before replies are written: make what was appended durable per policy."""
+
     def close(self) -> None:
         """Flush and release resources at shutdown."""
 
 
 class NullSink:
     def append(self, batch: Batch) -> None:
+        pass
+
+    def flush(self) -> None:
         pass
 
     def close(self) -> None:
@@ -34,6 +39,9 @@ class RecordingSink:
 
     def append(self, batch: Batch) -> None:
         self.batches.append(batch)
+
+    def flush(self) -> None:
+        pass
 
     def close(self) -> None:
         pass

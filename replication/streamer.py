@@ -45,13 +45,16 @@ STATE_CHUNK = 256 * 1024
 class Streamer:
     def __init__(self, rep: Replicator, peer: str, peer_vv: dict[str, int], start_lsn: int,
                  write: Callable[[bytes], None], close: Callable[[], None],
-                 state_path: str | None = None) -> None:
+                 state_path: str | None = None,
+                 buffer_size: Callable[[], int] | None = None) -> None:
         self.rep = rep
         self.peer = peer
+        self.instance = ""
         self.view = dict(peer_vv)
         self.cursor = start_lsn
         self._write = write
         self._close = close
+        self._buffer_size = buffer_size
         self.paused = False
         self.closed = False
         self.live = False
@@ -85,6 +88,10 @@ class Streamer:
             vv_merge(self.view, vv)
             self.last_ack = time.monotonic()
             self.rep.on_ack(self.peer, self.acked)
+
+    def buffered_bytes(self) -> int:
+        """Bytes queued in the socket's write buffer (bounded by flow control)."""
+        return self._buffer_size() if self._buffer_size is not None else 0
 
     def pause(self) -> None:
         self.paused = True

@@ -15,7 +15,9 @@ from itertools import islice
 
 from crdt.effects import Batch, Delete
 from crdt.keyspace import Keyspace
-from replication.sink import NullSink, ReplicationSink
+from replication.replicator import Replicator
+from replication.sink import ReplicationSink
+from server.blocking import Blocked
 from server.commands.registry import build_table
 from server.config import Config, ConfigSetError
 from server.connection import Client
@@ -72,7 +74,20 @@ class Server:
         self.log = log
         self.ks = Keyspace(config.region, config.databases)
         self.ks.on_change = self._on_change
-        self.sink: ReplicationSink = sink or NullSink()
+        # Without an explicit sink (tests), the region logs and replicates: replication/.
+        self.replicator: Replicator | None = None
+        if sink is None:
+            self.replicator = Replicator(
+                self.ks, config.region, config.dir, appendfsync=config.appendfsync,
+                peers=config.peer, peer_password=config.peer_password or config.requirepass,
+                peer_timeout_s=config.peer_timeout, log_retention_bytes=config.repl_log_retention,
+                truncate_corrupt=config.oplog_truncate_corrupt,
+            )
+            self.replicator.on_progress = self.poll_waiters
+            sink = self.replicator
+        self.sink: ReplicationSink = sink
+        self.waiters: set[Blocked] = set()
+        self.clients_streaming = 0
         self.table = build_table()
         self.clients: dict[int, Client] = {}
         self.stats = Stats()
@@ -142,6 +157,45 @@ class Server:
         self.stats.batches += 1
         self.stats.effects += len(batch.effects)
         self.sink.append(batch)
+
+    # -- blocking commands -----------------------------------------------------------------
+    def block_waiter(self, waiter: Blocked) -> None:
+        self.waiters.add(waiter)
+
+    def unblock_waiter(self, waiter: Blocked) -> None:
+        self.waiters.discard(waiter)
+
+    def poll_waiters(self) -> None:
+        if not self.waiters:
+            return
+        now = time.monotonic()
+        for waiter in list(self.waiters):
+            done, reply = waiter.poll(now)
+            if done:
+                self.waiters.discard(waiter)
+                waiter.client.unblock(reply)
+
+    async def _replication_loop(self) -> None:
+        """Every 10 ms: timeouts of blocked clients; every 100 ms: the replicator's periodic
+        work; every second: fsync (everysec) in a thread, so the loop never waits on the disk."""
+        rep = self.replicator
+        loop = asyncio.get_running_loop()
+        n = 0
+        fsyncing: asyncio.Future[None] | None = None
+        while True:
+            await asyncio.sleep(0.01)
+            n += 1
+            self.tick()
+            self.poll_waiters()
+            if rep is None or n % 10:
+                continue
+            try:
+                rep.flush()
+                rep.tick()
+                if n % 100 == 0 and rep.oplog.appendfsync == "everysec" and (fsyncing is None or fsyncing.done()):
+                    fsyncing = loop.run_in_executor(None, rep.fsync)
+            except Exception:
+                log.exception("replication periodic work failed")
 
     # -- expiry ----------------------------------------------------------------------------
     def expire_cycle(self) -> None:
@@ -272,6 +326,10 @@ class Server:
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             self._servers.append(srv)
         self._expire_task = loop.create_task(self._expire_loop())
+        self._repl_task = loop.create_task(self._replication_loop())
+        if self.replicator is not None:
+            for puller in self.replicator.pullers:
+                puller.start()
         for sig in (signal.SIGTERM, signal.SIGINT):
             try:
                 loop.add_signal_handler(sig, self.request_shutdown, sig.name)
@@ -292,13 +350,30 @@ class Server:
         return self._stopping is not None and self._stopping.is_set()
 
     async def serve_forever(self) -> None:
+        self.recover()
         await self.start()
         assert self._stopping is not None
         await self._stopping.wait()
         await self.stop()
 
+    def recover(self) -> None:
+        """Before listening: the snapshot and the op log tail rebuild the state."""
+        rep = self.replicator
+        if rep is None:
+            return
+        started = time.monotonic()
+        replayed = rep.recover()
+        keys = sum(len(db.entries) for db in self.ks.dbs)
+        log.info("recovered %d keys (snapshot lsn %d, %d batches replayed) in %.3fs; origin %s%s",
+                 keys, rep.snapshot_lsn, replayed, time.monotonic() - started, rep.region,
+                 " (new epoch after an unclean stop)" if rep.unclean else "")
+
     async def stop(self) -> None:
         self._expire_task.cancel()
+        self._repl_task.cancel()
+        if self.replicator is not None:
+            for puller in self.replicator.pullers:
+                await puller.stop()
         for srv in self._servers:
             srv.close()
         for client in list(self.clients.values()):

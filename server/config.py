@@ -264,7 +264,25 @@ class BindType:
         return " ".join(v)
 
 
-ValueType = IntType | EnumType | BoolType | StringType | DirType | BindType
+class PeerType:
+    """``peer host:port``: one peer region's address; repeatable (each line adds one)."""
+
+    def parse(self, args: list[str]) -> list[tuple[str, int]]:
+        out = []
+        for arg in args:
+            host, sep, port = arg.rpartition(":")
+            host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+            number = string2ll(port) if sep else None
+            if not host or number is None or not 0 < number < 65536:
+                raise _Bad(f"'{arg}' is not a host:port address")
+            out.append((host, number))
+        return out
+
+    def render(self, v: Any) -> str:
+        return " ".join(f"[{h}]:{p}" if ":" in h else f"{h}:{p}" for h, p in v)
+
+
+ValueType = IntType | EnumType | BoolType | StringType | DirType | BindType | PeerType
 
 
 # --------------------------------------------------------------------------------------------
@@ -281,6 +299,7 @@ class Option:
     protected: bool = False  # Redis PROTECTED_CONFIG: refused by CONFIG SET, as with the
     # default enable-protected-configs no ("can't set protected config")
     multi_arg: bool = False  # Redis MULTI_ARG_CONFIG: takes several arguments
+    repeatable: bool = False  # each occurrence adds to a list (``peer``)
 
     @property
     def attr(self) -> str:
@@ -317,6 +336,13 @@ OPTIONS: tuple[Option, ...] = (
     Option("tcp-keepalive", IntType(0, INT_MAX), _const(300)),
     # Redis accepts 0..INT_MAX and clamps the stored value to 1..500 (CONFIG GET shows it).
     Option("hz", IntType(0, INT_MAX, clamp=(1, 500)), _const(10)),
+    # Active-active replication (activekv's own options).
+    Option("peer", PeerType(), lambda: [], mutable=False, repeatable=True),
+    Option("peer-password", StringType(), _const(""), mutable=False),
+    Option("appendfsync", EnumType("always", "everysec", "no"), _const("everysec")),
+    Option("repl-log-retention", MemoryType(1024**2, LONG_MAX), _const(1024**3)),
+    Option("peer-timeout", IntType(1, INT_MAX), _const(3600)),
+    Option("oplog-truncate-corrupt", BoolType(), _const(False), mutable=False),
 )
 
 _BY_NAME: dict[str, Option] = {o.name: o for o in OPTIONS}
@@ -349,6 +375,12 @@ class Config:
     timeout: int = field(default_factory=_default("timeout"))
     tcp_keepalive: int = field(default_factory=_default("tcp-keepalive"))
     hz: int = field(default_factory=_default("hz"))
+    peer: list[tuple[str, int]] = field(default_factory=_default("peer"))
+    peer_password: str = field(default_factory=_default("peer-password"))
+    appendfsync: str = field(default_factory=_default("appendfsync"))
+    repl_log_retention: int = field(default_factory=_default("repl-log-retention"))
+    peer_timeout: int = field(default_factory=_default("peer-timeout"))
+    oplog_truncate_corrupt: bool = field(default_factory=_default("oplog-truncate-corrupt"))
     config_file: str | None = None  # absolute path of the config file, or None
 
     def get(self, name: str) -> Any:
@@ -462,7 +494,10 @@ def _apply_directive(values: dict[str, Any], args: list[str], where: str) -> Non
             if split is None:  # Redis passes a NULL vector: zero arguments
                 split = []
             argv = [_dec(a) for a in split]
-        values[opt.name] = opt.parse(argv)
+        if opt.repeatable:
+            values.setdefault(opt.name, []).extend(opt.parse(argv))
+        else:
+            values[opt.name] = opt.parse(argv)
     except _Bad as e:
         raise ConfigError(f"{PROG}: bad value for '{opt.name}' ({where}): {e}") from None
 

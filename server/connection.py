@@ -14,6 +14,7 @@ import time
 from typing import TYPE_CHECKING, Any, cast
 
 from server import errors
+from server.blocking import Blocked
 from server.commands.registry import Command
 from server.reqparse import ProtocolError, QueryBufferLimit, RequestReader
 from server.resp import QUEUED, Error, encode
@@ -53,6 +54,12 @@ class Client(asyncio.Protocol):
             server.config.proto_max_bulk_len, server.config.client_query_buffer_limit
         )
         self.reader.requires_auth = not self.authenticated
+        self.stream: Any = None  # a replication Streamer once CRDT.SYNC succeeded
+        self.blocked: Blocked | None = None  # a blocking command waiting (WAIT, CRDT.WAITTOKEN)
+        self._held: list[list[bytes]] = []  # commands that arrived while blocked
+        self._held_error: ProtocolError | None = None
+        self.in_exec = False  # running a transaction: blocking commands answer at once
+        self.last_write_vv: dict[str, int] = {}  # CRDT.TOKEN / WAIT: after our last write
 
     # -- asyncio.Protocol ------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -70,17 +77,29 @@ class Client(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closing = True
+        if self.stream is not None:
+            self.stream.close()
+        if self.blocked is not None:
+            self.server.unblock_waiter(self.blocked)
+            self.blocked = None
         self.server.unregister(self)
 
     def pause_writing(self) -> None:
-        if self.transport is not None:
+        if self.stream is not None:
+            self.stream.pause()
+        elif self.transport is not None:
             self.transport.pause_reading()
 
     def resume_writing(self) -> None:
-        if self.transport is not None and not self.closing:
+        if self.stream is not None:
+            self.stream.resume()
+        elif self.transport is not None and not self.closing:
             self.transport.resume_reading()
 
     def data_received(self, data: bytes) -> None:
+        if self.stream is not None:  # a peer region's replication link
+            self.stream.data_received(data)
+            return
         if self.closing:
             return
         server = self.server
@@ -93,22 +112,34 @@ class Client(asyncio.Protocol):
         except ProtocolError as exc:
             commands = exc.commands
             error = exc
+        if self.blocked is not None:  # replies must stay in order: hold until unblocked
+            self._held.extend(commands)
+            self._held_error = self._held_error or error
+            return
+        self._run(commands, error)
+
+    def _run(self, commands: list[list[bytes]], error: ProtocolError | None) -> None:
         out = bytearray()
         reader = self.reader
         while True:
-            for argv in commands:
+            for i, argv in enumerate(commands):
                 self.execute(argv, out)
+                if self.blocked is not None:
+                    self._held.extend(commands[i + 1 :])
+                    self._held_error, error = error, None
+                    break
                 if self.closing:
                     break
             # While a password is required, the reader stops before a command that would
             # break the unauthenticated limits until the earlier ones (an AUTH) have run.
-            if self.closing or error is not None or not reader.deferred:
+            if self.blocked is not None or self.closing or error is not None or not reader.deferred:
                 break
             try:
                 commands = reader.feed(b"")
             except ProtocolError as exc:
                 commands = exc.commands
                 error = exc
+        server = self.server
         if error is not None and not self.closing:
             server.stats.protocol_errors += 1
             if isinstance(error, QueryBufferLimit):
@@ -117,15 +148,42 @@ class Client(asyncio.Protocol):
                 server.stats.add_error(error.message)
                 encode(Error(error.message), out, self.resp3)
             self.closing = True
+        self._send(out)
+
+    def _send(self, out: bytearray) -> None:
+        server = self.server
         if out and self.transport is not None:
+            server.sink.flush()  # the op log reaches the file before the client hears "OK"
             server.stats.net_output_bytes += len(out)
             self.transport.write(bytes(out))
         if self.closing and self.transport is not None:
             self.transport.close()
 
+    def unblock(self, reply: Any) -> None:
+        """A blocked command finished: send its reply, then run what arrived meanwhile."""
+        self.blocked = None
+        if self.closing:
+            return
+        out = bytearray()
+        encode(reply, out, self.resp3)
+        self._send(out)
+        commands, error = self._held, self._held_error
+        self._held, self._held_error = [], None
+        if commands or error is not None:
+            self._run(commands, error)
+
+    def attach_stream(self, stream: Any) -> None:
+        """From now on this connection carries a peer's replication stream, not commands."""
+        self.stream = stream
+        self.server.clients_streaming += 1
+
     # -- dispatch --------------------------------------------------------------------------
     def execute(self, argv: list[bytes], out: bytearray) -> None:
         reply = self.dispatch(argv)
+        if type(reply) is Blocked:
+            self.blocked = reply
+            self.server.block_waiter(reply)
+            return
         if reply is not _NO_REPLY:
             if type(reply) is Error or isinstance(reply, Error):
                 self.server.stats.add_error(reply.message)
@@ -178,6 +236,9 @@ class Client(asyncio.Protocol):
         batch = self.ks.commit()
         if batch is not None:
             server.ship(batch)
+            vv = dict(batch.deps)
+            vv[batch.origin] = batch.first_seq + len(batch.effects) - 1
+            self.last_write_vv = vv
         return reply
 
     def _reject(self, error: Error) -> Error:

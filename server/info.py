@@ -29,6 +29,8 @@ import time
 from itertools import islice
 from typing import TYPE_CHECKING
 
+from server.commands.activeactive import peer_rows
+
 if TYPE_CHECKING:
     from server.app import Server
 
@@ -38,10 +40,10 @@ REDIS_VERSION = "7.0.15"
 # Redis's order (genRedisInfoString); commandstats/latencystats are not implemented.
 SECTIONS = (
     "server", "clients", "memory", "persistence", "stats", "replication", "cpu",
-    "modules", "errorstats", "cluster", "keyspace",
+    "modules", "errorstats", "cluster", "keyspace", "crdt",
 )
-DEFAULT_SECTIONS = frozenset(SECTIONS)
-_TITLES = {"cpu": "CPU"}
+DEFAULT_SECTIONS = frozenset(SECTIONS) - {"crdt"}
+_TITLES = {"cpu": "CPU", "crdt": "CRDT"}
 _ALL_NAMES = {b"all", b"everything", b"default"}
 
 
@@ -90,7 +92,7 @@ def wanted_sections(args: list[bytes]) -> set[str]:
     for arg in args:
         name = arg.lower()
         if name in _ALL_NAMES:
-            wanted |= DEFAULT_SECTIONS
+            wanted |= DEFAULT_SECTIONS if name == b"default" else set(SECTIONS)
         else:
             wanted.add(name.decode("utf-8", "replace"))
     return wanted
@@ -229,19 +231,73 @@ def _stats(s: Server) -> Fields:
 
 
 def _replication(s: Server) -> Fields:
-    return [
-        ("role", "master"),
+    rep = s.replicator
+    rows = peer_rows(rep) if rep is not None else []
+    fields: Fields = [
+        ("role", "active-active"),
         ("connected_slaves", 0),
+        ("region", s.config.region),
+        ("connected_peers", sum(1 for r in rows if r["state"] == "up")),
+    ]
+    for i, row in enumerate(rows):
+        fields.append((f"peer{i}", f"region={row['region']},address={row['address']},"
+                       f"state={row['state']},lag_ops={row['lag_ops']},lag_ms={row['lag_ms']}"))
+    fields += [
         ("master_failover_state", "no-failover"),
         ("master_replid", s.run_id),
         ("master_replid2", "0" * 40),
-        ("master_repl_offset", 0),
+        ("master_repl_offset", rep.oplog.next_lsn - 1 if rep is not None else 0),
         ("second_repl_offset", -1),
-        ("repl_backlog_active", 0),
-        ("repl_backlog_size", 1048576),
-        ("repl_backlog_first_byte_offset", 0),
-        ("repl_backlog_histlen", 0),
+        ("repl_backlog_active", 1 if rep is not None else 0),
+        ("repl_backlog_size", rep.log_retention_bytes if rep is not None else 0),
+        ("repl_backlog_first_byte_offset", rep.oplog.first_lsn if rep is not None else 0),
+        ("repl_backlog_histlen", rep.oplog.total_bytes() if rep is not None else 0),
     ]
+    return fields
+
+
+def _crdt(s: Server) -> Fields:
+    ks = s.ks
+    rep = s.replicator
+    vv = ",".join(f"{o}={n}" for o, n in sorted(ks.vv.items()))
+    stable = ",".join(f"{o}={n}" for o, n in sorted(ks.stable.items()))
+    fields: Fields = [
+        ("region", s.config.region),
+        ("origin", ks.region),
+        ("vv", vv),
+    ]
+    if rep is not None:
+        for i, row in enumerate(peer_rows(rep)):
+            fields.append((f"peer{i}", ",".join(f"{k}={v}" for k, v in row.items() if k != "last_error")))
+    counts = ks.conflicts.counts
+    fields += [(f"conflicts_{kind}", n) for kind, n in counts.items()]
+    orphans = sum(len(db.orphan_expiry) for db in ks.dbs)
+    fields += [
+        ("gc_stable_vv", stable),
+        ("gc_peer_timeout_s", s.config.peer_timeout),
+        ("gc_pending_expire_registers", orphans),
+    ]
+    if rep is not None:
+        buffered = sum(len(st.deferred) for st in rep.streamers)
+        fields += [
+            ("gc_timed_out_peers", sum(1 for p in rep.peers.values() if p.timed_out)),
+            ("oplog_segments", len(rep.oplog.segments)),
+            ("oplog_bytes", rep.oplog.total_bytes()),
+            ("oplog_first_lsn", rep.oplog.first_lsn),
+            ("oplog_last_lsn", rep.oplog.next_lsn - 1),
+            ("oplog_fsyncs", rep.oplog.fsyncs),
+            ("appendfsync", rep.oplog.appendfsync),
+            ("snapshot_lsn", rep.snapshot_lsn),
+            ("applied_remote_batches", rep.applied_remote),
+            ("duplicate_batches", rep.duplicates),
+            ("state_merges", rep.state_merges),
+            ("causal_buffer_batches", len(rep.buffer)),
+            ("causal_buffer_bytes", rep.buffer.bytes),
+            ("causal_buffer_limit_bytes", rep.buffer.max_bytes),
+            ("link_deferred_relay_batches", buffered),
+            ("link_output_buffer_bytes", sum(st.buffered_bytes() for st in rep.streamers)),
+        ]
+    return fields
 
 
 def _timeval(seconds: float) -> str:
@@ -311,4 +367,5 @@ _SECTION_FUNCS = {
     "errorstats": _errorstats,
     "cluster": _cluster,
     "keyspace": _keyspace,
+    "crdt": _crdt,
 }

@@ -124,6 +124,7 @@ _NOT_QUEUED = {"exec", "discard", "multi", "watch", "quit", "reset"}
 def build_table() -> dict[bytes, Command]:
     """Import every handler module, then build ``name -> Command`` for what has a handler."""
     from server.commands import (  # noqa: F401  (imports register the handlers)
+        activeactive,
         client,
         connection,
         hashes,

@@ -7,6 +7,8 @@ CLIENT LIST and INFO the structure is compared (field names, section headers, re
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.conftest import Differential
@@ -137,7 +139,8 @@ def test_config_get_several(diff: Differential) -> None:
         # except those that depend on the process (port, dir) or that only we have.
         ref_map = dict(ref_pairs)
         for name, value in our_pairs:
-            if name in (b"port", b"dir", b"bind", b"region"):
+            if name in (b"port", b"dir", b"bind", b"region", b"peer", b"peer-password",
+                        b"peer-timeout", b"repl-log-retention", b"oplog-truncate-corrupt"):
                 continue
             assert ref_map.get(name) == value, name
         if args == ("hz", "timeout", "databases"):
@@ -265,6 +268,8 @@ def _sections(text: bytes) -> list[tuple[str, list[str]]]:
 
 
 OUR_OWN_FIELDS = {"activekv_version", "region"}
+# Fields of INFO replication that exist because we are a region of an active-active set.
+OUR_REPLICATION_FIELDS = {"region", "connected_peers"}
 
 
 def _is_subsequence(small: list[str], big: list[str]) -> bool:
@@ -282,9 +287,14 @@ def test_info_structure(diff: Differential, args: tuple[str, ...]) -> None:
     our_sections = _sections(our_text)
     # Redis's all/everything add commandstats and latencystats, which we do not keep.
     expected = [h for h in ref_sections if h not in ("# Commandstats", "# Latencystats")]
+    if set(args) & {"all", "everything"}:
+        expected.append("# CRDT")  # ours (SEMANTICS.md: INFO crdt), only in all/everything
     assert [h for h, _ in our_sections] == expected
     for header, names in our_sections:
-        ours_only = [n for n in names if n not in OUR_OWN_FIELDS]
+        if header == "# CRDT":
+            continue
+        ours_only = [n for n in names if n not in OUR_OWN_FIELDS | OUR_REPLICATION_FIELDS
+                     and not re.fullmatch(r"peer\d+", n)]
         if header == "# Errorstats":
             continue  # one line per error code seen: differs with history
         assert _is_subsequence(ours_only, ref_sections[header]), header
@@ -329,7 +339,7 @@ def test_info_fields(diff: Differential) -> None:
     )
     assert fields["redis_version"] == "7.0.15"
     assert fields["redis_mode"] == "standalone"
-    assert fields["role"] == "master"
+    assert fields["role"] == "active-active"  # SEMANTICS.md: INFO replication
     assert fields["activekv_version"] == "0.1.0"
     assert fields["region"] == "test"
     assert fields["maxmemory"] == "0" and fields["aof_enabled"] == "0" and fields["loading"] == "0"

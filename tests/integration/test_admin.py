@@ -165,7 +165,7 @@ def test_info_parses_with_redis_py(srv: ServerProcess) -> None:
         r.set("c", 3)
         info = r.info()
         assert info["redis_version"] == "7.0.15"
-        assert info["role"] == "master"
+        assert info["role"] == "active-active"
         assert info["tcp_port"] == srv.port
         assert info["region"] == "test"
         assert info["db0"]["keys"] == 2 and info["db0"]["expires"] == 1

@@ -1,0 +1,34 @@
+"""Blocking commands (WAIT, CRDT.WAITTOKEN): a reply that is not ready yet.
+
+A handler returns ``Blocked(check, timeout_s, on_timeout)``. The connection stops running its
+later commands (replies stay in order) and the server re-evaluates ``check`` whenever
+something it may depend on changes (a peer's acknowledgement, a replicated batch) and on a
+timer; ``check`` returns the reply once it is ready, ``None`` meanwhile. At the deadline the
+reply is ``on_timeout()``. Inside MULTI/EXEC the handlers answer at once instead, as Redis's
+blocking commands do in a transaction.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+
+class Blocked:
+    __slots__ = ("check", "deadline", "on_timeout", "client")
+
+    def __init__(self, check: Callable[[], Any], timeout_s: float | None, on_timeout: Callable[[], Any]) -> None:
+        self.check = check
+        self.deadline = None if not timeout_s else time.monotonic() + timeout_s
+        self.on_timeout = on_timeout
+        self.client: Any = None
+
+    def poll(self, now: float) -> tuple[bool, Any]:
+        """(done, reply)."""
+        reply = self.check()
+        if reply is not None:
+            return True, reply
+        if self.deadline is not None and now >= self.deadline:
+            return True, self.on_timeout()
+        return False, None

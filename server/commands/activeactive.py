@@ -1,0 +1,252 @@
+"""Commands that exist because of active-active (SEMANTICS.md, last table), and CRDT.SYNC, the
+handshake that turns a connection into a peer region's replication link."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import time
+from typing import TYPE_CHECKING, Any
+
+import msgpack
+
+from crdt.clock import physical_ms, vv_leq
+from crdt.digest import key_digest, keyspace_digest
+from replication.oplog import LOG_VERSION
+from replication.wire import WIRE_VERSION, unpack_vv
+from server import errors
+from server.blocking import Blocked
+from server.command_spec import CommandSpec
+from server.commands.common import int_arg
+from server.commands.registry import EXTRA_SPECS, command
+from server.resp import Error, Map, RSet, Status
+
+if TYPE_CHECKING:
+    from server.connection import Client
+
+
+def _spec(name: str, arity: int, flags: list[str], summary: str, args: list[tuple[str, str]],
+          first_key: int = 0, complexity: str = "O(1)") -> CommandSpec:
+    """A COMMAND INFO / DOCS entry written the way Redis 7 describes its own commands."""
+    acl = ["@slow", "@connection"] if first_key == 0 else ["@read", "@slow"]
+    info = [name, arity, RSet([Status(f) for f in flags]), first_key, first_key, 1 if first_key else 0,
+            RSet([Status(a) for a in acl]), RSet([]), RSet([]), RSet([])]
+    docs = Map([
+        ("summary", summary), ("since", "0.1.0"), ("group", "server"), ("complexity", complexity),
+        ("arguments", [Map([("name", n), ("type", t)]) for n, t in args]),
+    ])
+    return CommandSpec(name=name, arity=arity, flags=flags, first_key=first_key, last_key=first_key,
+                       step=1 if first_key else 0, acl_categories=acl, tips=[], subcommands={},
+                       info=info, docs=docs)
+
+
+EXTRA_SPECS.update({
+    "crdt.sync": _spec("crdt.sync", -6, ["admin", "noscript", "loading", "stale"],
+                       "Turns this connection into a peer region's replication link.",
+                       [("version", "integer"), ("region", "string"), ("instance", "string"),
+                        ("log-version", "integer"), ("vv", "string")]),
+    "crdt.digest": _spec("crdt.digest", -1, ["readonly", "loading", "stale"],
+                         "A hex digest of the visible state, or of one key.", [("key", "key")],
+                         complexity="O(N) for the whole keyspace"),
+    "crdt.conflicts": _spec("crdt.conflicts", -1, ["readonly", "loading", "stale"],
+                            "The most recent resolved conflicts, newest first.",
+                            [("count", "integer")]),
+    "crdt.token": _spec("crdt.token", 1, ["readonly", "fast", "loading", "stale"],
+                        "A causal token covering every write this connection made.", []),
+    "crdt.waittoken": _spec("crdt.waittoken", 3, ["readonly", "noscript"],
+                            "Blocks until this region has applied everything a token covers.",
+                            [("token", "string"), ("timeout", "integer")]),
+    "crdt.peers": _spec("crdt.peers", 1, ["readonly", "loading", "stale"],
+                        "The peer regions and their links.", []),
+})
+
+
+def _rep(c: Client) -> Any:
+    rep = c.server.replicator
+    if rep is None:
+        raise Error("ERR replication is not enabled in this process")
+    return rep
+
+
+# -- the replication handshake --------------------------------------------------------------
+
+
+@command("crdt.sync")
+def cmd_crdt_sync(c: Client, argv: list[bytes]) -> Any:
+    rep = _rep(c)
+    if len(argv) not in (6, 7):
+        raise Error(errors.SYNTAX)
+    version, region, instance, log_version = int_arg(argv[1]), argv[2].decode(), argv[3].decode(), int_arg(argv[4])
+    if version != WIRE_VERSION:
+        raise Error(f"CRDTERR incompatible wire version {version} (this region speaks {WIRE_VERSION})")
+    if log_version != LOG_VERSION:
+        raise Error(f"CRDTERR incompatible log version {log_version} (this region writes {LOG_VERSION})")
+    if region == rep.name:
+        rep.log.warning("refused a peer link from %s: it claims our own region name '%s'", c.addr, region)
+        raise Error(f"CRDTERR duplicate region name '{region}': it is this region's own name")
+    for other in rep.streamers:
+        if other.peer == region and other.instance != instance and not other.closed:
+            rep.log.warning("refused a peer link from %s: region name '%s' is already in use by "
+                            "another instance", c.addr, region)
+            raise Error(f"CRDTERR duplicate region name '{region}': another instance is connected")
+    try:
+        peer_vv = unpack_vv(argv[5])
+    except Exception:
+        raise Error("CRDTERR malformed version vector") from None
+    want_state = len(argv) == 7 and argv[6] == b"state"
+    transport = c.transport
+    assert transport is not None
+    streamer, mode = rep.open_stream(region, peer_vv, want_state, transport.write, transport.close,
+                                     transport.get_write_buffer_size)
+    streamer.instance = instance
+    c.attach_stream(streamer)
+    asyncio.get_running_loop().call_soon(streamer.pump)  # after the +SYNC reply is written
+    rep.log.info("peer %s (%s) pulls our log (%s mode)", region, c.addr, mode)
+    return Status(f"SYNC {rep.name} {rep.instance_id} {mode}")
+
+
+# -- digests and conflicts ------------------------------------------------------------------
+
+
+@command("crdt.digest")
+def cmd_crdt_digest(c: Client, argv: list[bytes]) -> Any:
+    if len(argv) > 2:
+        raise Error(errors.SYNTAX)
+    if len(argv) == 1:
+        return keyspace_digest(c.ks).encode()
+    db = c.ks.dbs[c.db]
+    return b"%032x" % key_digest(c.db, argv[1], db.get(argv[1], c.ks.now_ms))
+
+
+def _region_of(origin: str) -> str:
+    return origin.split("/", 1)[0]
+
+
+@command("crdt.conflicts")
+def cmd_crdt_conflicts(c: Client, argv: list[bytes]) -> Any:
+    count = 10
+    if len(argv) == 3 and argv[1].lower() == b"count":
+        count = int_arg(argv[2])
+        if count < 0:
+            raise Error(errors.NOT_POSITIVE)
+    elif len(argv) != 1:
+        raise Error(errors.SYNTAX)
+    out = []
+    for conflict in list(c.ks.conflicts.recent)[:count]:
+        win, lose = conflict.winner, conflict.loser
+        out.append(Map([
+            ("db", conflict.db), ("key", conflict.key), ("kind", conflict.kind),
+            ("winner_region", _region_of(win[1])), ("winner_time_ms", physical_ms(win[0])),
+            ("loser_region", _region_of(lose[1]) if lose else None),
+            ("loser_time_ms", physical_ms(lose[0]) if lose else None),
+        ]))
+    return out
+
+
+# -- causal tokens and waiting --------------------------------------------------------------
+
+
+def encode_token(vv: dict[str, int]) -> bytes:
+    return b"t1:" + base64.urlsafe_b64encode(msgpack.packb(vv)).rstrip(b"=")
+
+
+def decode_token(token: bytes) -> dict[str, int]:
+    if not token.startswith(b"t1:"):
+        raise Error("ERR invalid token")
+    data = token[3:]
+    try:
+        return unpack_vv(base64.urlsafe_b64decode(data + b"=" * (-len(data) % 4)))
+    except Exception:
+        raise Error("ERR invalid token") from None
+
+
+@command("crdt.token")
+def cmd_crdt_token(c: Client, argv: list[bytes]) -> Any:
+    return encode_token(c.last_write_vv)
+
+
+def _timeout_s(arg: bytes) -> float:
+    ms = int_arg(arg)
+    if ms < 0:
+        raise Error("ERR timeout is negative")
+    return ms / 1000.0
+
+
+@command("crdt.waittoken")
+def cmd_crdt_waittoken(c: Client, argv: list[bytes]) -> Any:
+    wanted = decode_token(argv[1])
+    timeout = _timeout_s(argv[2])
+    ks = c.ks
+
+    def check() -> int | None:
+        return 1 if vv_leq(wanted, ks.vv) else None
+
+    if check() or c.in_exec:
+        return check() or 0
+    blocked = Blocked(check, timeout, lambda: 0)
+    blocked.client = c
+    return blocked
+
+
+@command("wait")
+def cmd_wait(c: Client, argv: list[bytes]) -> Any:
+    wanted = int_arg(argv[1])
+    timeout = _timeout_s(argv[2])
+    rep = c.server.replicator
+    mine = {o: s for o, s in c.last_write_vv.items() if o == c.ks.region}
+
+    def acked() -> int:
+        if rep is None or not mine:
+            return 0 if rep is None else len(rep.peers)
+        return sum(1 for info in rep.peers.values() if vv_leq(mine, info.acked))
+
+    if acked() >= wanted or c.in_exec:
+        return acked()
+    blocked = Blocked(lambda: acked() if acked() >= wanted else None, timeout, acked)
+    blocked.client = c
+    return blocked
+
+
+# -- peers --------------------------------------------------------------------------------
+
+
+@command("crdt.peers")
+def cmd_crdt_peers(c: Client, argv: list[bytes]) -> Any:
+    rep = c.server.replicator
+    return [Map(list(row.items())) for row in peer_rows(rep)] if rep is not None else []
+
+
+def peer_rows(rep: Any) -> list[dict[str, Any]]:
+    """One row per peer region (configured address, or one that connected to us)."""
+    rows = []
+    now = time.monotonic()
+    own = rep.region
+    seen = set()
+    for puller in rep.pullers:
+        name = puller.peer or ""
+        seen.add(name)
+        rows.append(_row(rep, name, puller.address, puller, own, now))
+    for name in sorted(rep.peers):
+        if name not in seen:
+            rows.append(_row(rep, name, rep.peers[name].address, None, own, now))
+    return rows
+
+
+def _row(rep: Any, name: str, address: str, puller: Any, own: str, now: float) -> dict[str, Any]:
+    info = rep.peers.get(name)
+    streaming = any(s.peer == name and not s.closed for s in rep.streamers)
+    acked = info.acked.get(own, 0) if info else 0
+    lag_ops = rep.ks.vv.get(own, 0) - acked
+    hb = info.heartbeat_ms if info else 0
+    return {
+        "region": name or "?",
+        "address": address,
+        "state": "up" if (puller is None or puller.connected) and streaming else "down",
+        "link_in": "up" if puller is not None and puller.connected else "down",
+        "link_out": "up" if streaming else "down",
+        "lag_ops": max(0, lag_ops),
+        "lag_ms": max(0, int(time.time() * 1000) - hb) if hb and puller is not None and puller.connected else -1,
+        "last_ack_ms_ago": int((now - info.last_seen) * 1000) if info else -1,
+        "timed_out": "yes" if info and info.timed_out else "no",
+        "last_error": puller.last_error if puller is not None else "",
+    }
