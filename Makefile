@@ -18,7 +18,7 @@ redis-tools:
 	  { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q redis-tools redis-server; }
 
 run: $(STAMP)
-	$(VENV)/bin/activekv-server --port 6379
+	$(PY) -m server.localrun --base-port 6379 --data ./data
 
 test: $(STAMP) redis-tools
 	$(PY) -m pytest -q tests

@@ -139,7 +139,7 @@ class Puller:
                 raise HandshakeRefused(f"authentication refused: {line.decode(errors='replace').strip()}")
         mode = b"state" if rep.needs_state_from(self.address) else b"log"
         writer.write(_resp_command(
-            "CRDT.SYNC", str(WIRE_VERSION), rep.region, rep.instance_id, str(rep.log_version),
+            "CRDT.SYNC", str(WIRE_VERSION), rep.name, rep.instance_id, str(rep.log_version),
             pack_vv(rep.ks.vv), mode,
         ))
         line = await asyncio.wait_for(reader.readline(), CONNECT_TIMEOUT_S)
