@@ -83,6 +83,9 @@ class OpLog:
         self._tail_bytes = 0
         self.bytes_written = 0
         self.fsyncs = 0
+        # Peers are only sent records up to here: written (and fsynced with ``always``), so a
+        # crash can never make us forget an effect a peer already has.
+        self.durable_lsn = 0
 
     # -- recovery ----------------------------------------------------------------------------
     def open(self) -> Iterator[tuple[int, bytes]]:
@@ -99,6 +102,7 @@ class OpLog:
             self.next_lsn = seg.first_lsn
             yield from self._read_segment(seg, last)
             self.segments.append(seg)
+        self.durable_lsn = self.next_lsn - 1
         if not self.segments:
             self._new_segment({})
         else:
@@ -201,6 +205,7 @@ class OpLog:
         self._write_pending()
         if self.appendfsync == "always" and self._dirty:
             self.fsync()
+        self.durable_lsn = self.next_lsn - 1
 
     def fsync(self) -> None:
         if self._dirty and self._fd >= 0:

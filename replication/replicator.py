@@ -18,6 +18,7 @@ been unreachable for ``peer_timeout`` no longer holds it back; it must then catc
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import secrets
@@ -89,6 +90,7 @@ class Replicator:
         self.state_merges = 0
         self.started = time.monotonic()
         self.on_progress: Callable[[], None] = lambda: None  # blocked clients may be ready
+        self._flush_scheduled = False
         if self.pullers:
             ks.stable = {}  # peers exist: nothing is stable until they say so
 
@@ -137,13 +139,21 @@ class Replicator:
 
     def _log(self, raw: bytes, meta: Meta) -> None:
         self.oplog.append(raw, self.ks.vv, meta)
+        if not self._flush_scheduled:  # once per event loop iteration, whatever the source
+            self._flush_scheduled = True
+            try:
+                asyncio.get_running_loop().call_soon(self.flush)
+            except RuntimeError:  # no loop running (recovery, tests): the caller flushes
+                self._flush_scheduled = False
+
+    def flush(self) -> None:
+        """Before replies go out: the log reaches the file (and the disk with ``always``);
+        then, and only then, peers are sent the new records."""
+        self._flush_scheduled = False
+        self.oplog.flush()
         for s in list(self.streamers):
             if s.live and not s.paused:
                 s.pump()
-
-    def flush(self) -> None:
-        """Before replies go out: the log reaches the file (and the disk with ``always``)."""
-        self.oplog.flush()
 
     def close(self) -> None:
         self.oplog.close()
@@ -189,7 +199,11 @@ class Replicator:
 
     # -- streaming to peers ---------------------------------------------------------------
     def read_log(self, lsn: int) -> Iterator[tuple[int, bytes, Meta]]:
+        """Durable records from ``lsn`` on, with their metadata."""
+        durable = self.oplog.durable_lsn
         for item_lsn, raw, meta in self.oplog.read_from(lsn):
+            if item_lsn > durable:
+                return
             if meta is None:
                 meta = batch_meta(decode_batch(raw))
             yield item_lsn, raw, meta
