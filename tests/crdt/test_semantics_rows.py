@@ -175,6 +175,19 @@ def test_non_numeric_assignment_masks_a_concurrent_increment() -> None:
     assert us.conflicts.counts["counter_masked"] == 1
 
 
+def test_masked_increments_are_counted_alike_in_every_region() -> None:
+    regions, base = shared_base(Assign(0, K, b"1"), names=("ap", "eu", "us"))
+    ap, eu, us = regions
+    batches = [write(ap, T0 + 100, Assign(0, K, b"abc")),
+               write(eu, T0 + 50, Incr(0, K, 5)),
+               write(us, T0 + 60, Incr(0, K, 2))]
+    for ks, own in zip(regions, batches, strict=True):
+        deliver(ks, *[b for b in batches if b is not own])
+    for ks in regions:
+        assert get(ks) == b"abc"
+        assert ks.conflicts.counts["counter_masked"] == 2, ks.region
+
+
 def test_incrbyfloat_decimals_print_identically_in_both_orders() -> None:
     deltas = [Decimal("0.1"), Decimal("0.2"), Decimal("-1e-17"), Decimal("3")]
     names = ("ap", "eu", "us", "za")
