@@ -261,8 +261,15 @@ class Keyspace:
         sv = entry.string
         if sv is None:
             sv = entry.string = StrValue()
+        # Contributions this assignment did not observe survive it; if it makes them masked,
+        # that is a counter_masked conflict here too, not only where the increment arrives
+        # last (_incr), so every region counts it whatever the delivery order.
+        masked_before = bool(sv.contribs) and sv.number()[1]
         if sv.assign(tag, e.value, ctx):
             self.conflicts.record(e.db, e.key, "lww", tag, max(sv.regs[:-1]))
+        if sv.contribs and not masked_before and sv.number()[1]:
+            for c in sv.contribs:
+                self.conflicts.record(e.db, e.key, "counter_masked", tag, c)
         if e.expire_at != KEEP_TTL:
             self._write_expire(e.db, e.key, entry, tag, e.expire_at, ctx)
         self._settle(db, e.key, entry)
