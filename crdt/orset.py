@@ -32,6 +32,8 @@ class ORSet:
                 store[m] = tag
             else:
                 kept = [t for t in _tags(old) if not covers(ctx, t)]
+                if tag in kept:
+                    continue  # already applied
                 kept.append(tag)
                 store[m] = kept[0] if len(kept) == 1 else sorted(kept)
 

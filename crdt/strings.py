@@ -45,8 +45,11 @@ class StrValue:
 
     # -- effects ---------------------------------------------------------------------------
     def assign(self, tag: Tag, value: bytes, ctx: VV) -> bool:
-        """Assign; returns True when a concurrent assignment remains (an LWW conflict)."""
+        """Assign; returns True when a concurrent assignment remains (an LWW conflict).
+        Applying the same assignment again changes nothing."""
         regs = self.regs
+        if any(r[2] == tag[2] and r[1] == tag[1] for r in regs):
+            return False
         if regs:
             regs = [r for r in regs if not covers(ctx, r)]
         concurrent = bool(regs)
@@ -59,6 +62,8 @@ class StrValue:
     def add(self, tag: Tag, delta: Number, stable: VV) -> None:
         contribs = self.contribs
         entry = (tag[0], tag[1], tag[2], delta)
+        if contribs is not None and any(c[2] == tag[2] and c[1] == tag[1] for c in contribs):
+            return  # already applied (a folded entry carries its newest contribution's tag)
         if contribs is None:
             self.contribs = [entry]
             return

@@ -341,3 +341,24 @@ def test_del_removes_only_what_it_observed() -> None:
     assert members(eu) == members(us) == {b"b"}
     assert get(eu, b"s") == get(us, b"s") == b"new"
     assert_same(eu, us)
+
+
+def test_each_type_ignores_an_effect_applied_twice() -> None:
+    """ARCHITECTURE.md: every type's apply is idempotent on its own, not only behind the
+    keyspace's version-vector check."""
+    from crdt.orset import ORSet
+    from crdt.strings import StrValue
+
+    tag, ctx = (100, "r", 1), {"r": 0}
+    sv = StrValue()
+    assert sv.assign(tag, b"v", ctx) is False
+    assert sv.assign(tag, b"v", ctx) is False  # no false conflict, no duplicate
+    assert sv.regs == [(100, "r", 1, b"v")]
+    sv.add((101, "r", 2), 5, {})
+    sv.add((101, "r", 2), 5, {})
+    assert sv.value() == b"v"  # a non-numeric assignment masks the contribution
+    assert len(sv.contribs or []) == 1
+    s = ORSet()
+    s.add([b"x"], tag, ctx)
+    s.add([b"x"], tag, ctx)
+    assert s.tags_of(b"x") == [tag]
