@@ -59,7 +59,8 @@ class PeerInfo:
     pending_report: dict[str, int] = field(default_factory=dict)
     last_seen: float = field(default_factory=time.monotonic)
     heartbeat_ms: int = 0
-    timed_out: bool = False
+    timed_out: bool = False  # unreachable for longer than peer_timeout: not holding GC back
+    needs_state: bool = False  # GC went on without it: catch up with it by state, not by log
 
 
 class Replicator:
@@ -188,6 +189,8 @@ class Replicator:
         lsn, records = snapshot.records(path)
         keys = state.merge(self.ks, records)
         self.state_merges += 1
+        if peer in self.peers:
+            self.peers[peer].needs_state = False
         # The merge changed state without log records: a snapshot makes it durable.
         self.snapshot_now(blocking=True)
         log.info("merged the state of peer %s (%d keys); VV now %s", peer, keys, self.ks.vv)
@@ -250,7 +253,7 @@ class Replicator:
 
     def needs_state_from(self, address: str) -> bool:
         for p in self.pullers:
-            if p.address == address and p.peer and self.peers.get(p.peer, PeerInfo(p.peer)).timed_out:
+            if p.address == address and p.peer and self.peers.get(p.peer, PeerInfo(p.peer)).needs_state:
                 return True
         return False
 
@@ -305,7 +308,7 @@ class Replicator:
                     log.warning("peer %s unreachable for %.0fs: it no longer holds back GC; "
                                 "it will need a state merge when it returns",
                                 info.region, now - info.last_seen)
-                info.timed_out = True
+                info.timed_out = info.needs_state = True
                 continue
             if not info.report:
                 stable.clear()

@@ -1,0 +1,63 @@
+"""Metadata GC stability (SEMANTICS.md, "tombstones"): what every region has observed becomes
+stable; an unreachable peer holds that back only until --peer-timeout, after which INFO crdt
+says so, and on its return the others catch up with it by merging its state."""
+
+from __future__ import annotations
+
+import time
+
+from tests.regions import Cluster
+
+
+def _stable(cluster: Cluster, i: int) -> dict[str, int]:
+    text = cluster.client(i).info("crdt")["gc_stable_vv"]
+    if not text:
+        return {}
+    if isinstance(text, dict):
+        return {k: int(v) for k, v in text.items()}
+    return {k: int(v) for k, v in (part.split("=") for part in str(text).split(","))}
+
+
+def _own_origin(cluster: Cluster, i: int) -> str:
+    return str(cluster.client(i).info("crdt")["origin"])
+
+
+def _wait(predicate, timeout: float = 15.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError("condition not reached in time")
+
+
+def test_stability_follows_every_region_and_skips_a_timed_out_peer() -> None:
+    with Cluster(3, "--peer-timeout", "2") as cluster:
+        cluster.wait_linked()
+        origin = _own_origin(cluster, 0)
+        for _ in range(5):
+            cluster.call(0, "INCR", "gc-counter")
+        cluster.wait_converged()
+        # Everyone has applied region 0's five writes: they become stable everywhere.
+        _wait(lambda: all(_stable(cluster, i).get(origin, 0) >= 5 for i in range(3)))
+
+        cluster.isolate(2)
+        for _ in range(5):
+            cluster.call(0, "INCR", "gc-counter")
+        time.sleep(0.5)
+        # Region 2 has not seen the new writes: they are not stable, not even at region 0.
+        assert _stable(cluster, 0).get(origin, 0) < 10
+        assert int(cluster.client(0).info("crdt")["gc_timed_out_peers"]) == 0
+
+        # Past --peer-timeout the unreachable region stops holding GC back, and INFO says so.
+        _wait(lambda: int(cluster.client(0).info("crdt")["gc_timed_out_peers"]) == 1, 10)
+        _wait(lambda: _stable(cluster, 0).get(origin, 0) >= 10, 10)
+
+        # Region 2 wrote meanwhile; on its return the others merge its state and all converge.
+        cluster.call(2, "INCRBY", "gc-counter", 100)
+        cluster.heal_all()
+        cluster.wait_converged(30)
+        assert [cluster.call(i, "GET", "gc-counter") for i in range(3)] == [b"110"] * 3
+        merges = sum(int(cluster.client(i).info("crdt")["state_merges"]) for i in range(2))
+        assert merges >= 1
+        _wait(lambda: int(cluster.client(0).info("crdt")["gc_timed_out_peers"]) == 0, 10)
