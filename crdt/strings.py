@@ -31,6 +31,9 @@ from .clock import VV, Tag, covers
 from .numbers import EXACT, format_number, parse_float, parse_int
 
 Number: TypeAlias = int | Decimal
+# Fold contributions once there are more than this many: folding is O(n), so doing it every
+# few increments instead of every one keeps INCR cheap and the list short.
+FOLD_AFTER = 8
 # (hlc, region, seq, value): an assignment; (hlc, region, seq, delta): a contribution.
 Assignment: TypeAlias = tuple[int, str, int, bytes]
 Contribution: TypeAlias = tuple[int, str, int, Number]
@@ -68,7 +71,7 @@ class StrValue:
             self.contribs = [entry]
             return
         contribs.append(entry)
-        if len(contribs) > 1:
+        if len(contribs) > FOLD_AFTER:
             self._fold(stable)
 
     def remove(self, ctx: VV) -> None:
