@@ -49,6 +49,10 @@ def batch_meta(batch: Batch) -> Meta:
     return (batch.origin, batch.first_seq, batch.first_seq + len(batch.effects) - 1, batch.deps)
 
 
+class RecoveryError(RuntimeError):
+    """The data directory cannot be used by this region (start-up must stop)."""
+
+
 @dataclass
 class PeerInfo:
     region: str
@@ -106,7 +110,7 @@ class Replicator:
             with open(id_path) as f:
                 fields = f.read().split()
             if len(fields) != 3 or fields[0] != self.name:
-                raise RuntimeError(
+                raise RecoveryError(
                     f"{id_path} belongs to region {fields[0] if fields else '?'}, not {self.name}")
             instance, epoch = fields[1], fields[2]
             unclean = not os.path.exists(clean_path)
