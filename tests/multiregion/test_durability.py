@@ -130,7 +130,7 @@ def test_corrupt_middle_record_refuses_to_start_then_truncate_corrupt_starts() -
     workdir = tempfile.mkdtemp(prefix="akv-corrupt-")
     proc = start_activekv(port=port, workdir=workdir)
     with redis.Redis(port=port, socket_timeout=10) as r:
-        for i in range(20):
+        for _ in range(20):
             r.incr("n")
     assert proc.stop() == 0
     (path,) = glob.glob(os.path.join(workdir, "oplog", "*.aol"))

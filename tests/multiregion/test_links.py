@@ -14,7 +14,7 @@ from crdt.codec import encode_batch
 from crdt.effects import Assign, Batch
 from replication.wire import F_BATCH, WIRE_VERSION, frame, pack_vv
 from tests.regions import Cluster, _field
-from tests.servers import free_port, start_activekv
+from tests.servers import start_activekv
 
 
 def _wait(pred: Any, timeout: float, what: str) -> None:
