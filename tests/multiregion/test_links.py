@@ -50,13 +50,18 @@ def test_duplicate_region_name_is_refused_on_both_sides() -> None:
     with Cluster(3) as c:
         c.wait_linked()
         before = c.call(0, "CRDT.PEERS")
-        # a fourth process claiming an existing region name, peered to region 0
-        dup = start_activekv("--region", "us-east", "--peer", f"127.0.0.1:{c.ports[0]}")
+        # a fourth process claiming an existing region name, peered to the whole cluster
+        peers = [a for port in c.ports for a in ("--peer", f"127.0.0.1:{port}")]
+        dup = start_activekv("--region", "us-east", *peers)
         try:
-            _wait(lambda: "duplicate region name 'us-east'" in dup.log(), 10, "the newcomer's log")
+            _wait(lambda: dup.log().count("duplicate region name 'us-east'") >= 3, 10, "the newcomer's log")
             assert "refused the link" in dup.log()
             _wait(lambda: "region name 'us-east' is already in use" in c.procs[0].log(),  # type: ignore[union-attr]
                   5, "region 0's log")
+            _wait(lambda: "region name 'us-east' is already in use" in c.procs[2].log(),  # type: ignore[union-attr]
+                  5, "region 2's log")
+            _wait(lambda: "claims our own region name 'us-east'" in c.procs[1].log(),  # type: ignore[union-attr]
+                  5, "region 1's log")
             # the cluster is unaffected
             c.call(1, "SET", "after-dup", "ok")
             _replicated(c, "after-dup", b"ok")
@@ -64,8 +69,8 @@ def test_duplicate_region_name_is_refused_on_both_sides() -> None:
             with redis.Redis(port=dup.port, socket_timeout=5) as r:
                 assert r.get("after-dup") is None
                 rows = r.execute_command("CRDT.PEERS")
-                assert [_field(row, b"state") for row in rows] == [b"down"]
-                assert b"duplicate region name" in _field(rows[0], b"last_error")
+                assert [_field(row, b"state") for row in rows] == [b"down"] * 3
+                assert all(b"duplicate region name" in _field(row, b"last_error") for row in rows)
             assert len(c.call(0, "CRDT.PEERS")) == len(before) == 2
             c.wait_linked(timeout=5)
         finally:
