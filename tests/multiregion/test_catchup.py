@@ -123,3 +123,36 @@ def test_restarted_region_rejoins_and_catches_up(how: str) -> None:
             assert c.call(i, "GET", "n") == b"47"
             assert c.call(i, "SCARD", "s") == 41
             assert _info(c, i)["state_merges"] == 0
+
+
+def test_isolated_region_beyond_its_own_log_is_merged_by_the_others() -> None:
+    """The other direction: the isolated region writes past its own retention, so the others
+    catch up on it by state merge, and keep their own writes made meanwhile."""
+    opts = ("--repl-log-retention", "1mb", "--repl-log-segment-size", "64kb",
+            "--snapshot-every", "20", "--snapshot-min-interval", "0")
+    with Cluster(3, *opts) as c:
+        c.wait_linked()
+        c.call(1, "INCRBY", "n", 100)
+        c.wait_converged(timeout=10)
+        c.isolate(2)
+        c.call(0, "SADD", "s", "from-west")
+        c.call(1, "INCRBY", "n", 5)
+        c.call(1, "HSET", "h", "east", "1")
+        blob = "z" * 5000
+        with c.client(2) as r2:
+            pipe = r2.pipeline(transaction=False)
+            for i in range(320):
+                pipe.set(f"big:{i}", blob)
+            pipe.execute()
+            r2.sadd("s", "from-isolated")
+            r2.incrby("n", 3)
+        _wait(lambda: _info(c, 2)["oplog_first_lsn"] > 2, 15, "the isolated region to truncate its log")
+        c.heal_all()
+        _wait(lambda: _info(c, 0)["state_merges"] > 0 and _info(c, 1)["state_merges"] > 0, 15,
+              "state merges at regions 0 and 1")
+        c.wait_converged(timeout=15)
+        for i in range(3):
+            assert sorted(c.call(i, "SMEMBERS", "s")) == [b"from-isolated", b"from-west"]
+            assert c.call(i, "GET", "n") == b"108"
+            assert c.call(i, "HGET", "h", "east") == b"1"
+            assert c.call(i, "DBSIZE") == 320 + 3
