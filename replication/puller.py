@@ -56,6 +56,15 @@ def _resp_command(*args: bytes | str) -> bytes:
     return b"".join(out)
 
 
+async def _reply_line(reader: asyncio.StreamReader) -> bytes:
+    """One handshake reply. A connection closed before it (the peer, or something on the way
+    to it, is not up) is a network failure to retry soon, not a refusal."""
+    line = await asyncio.wait_for(reader.readline(), CONNECT_TIMEOUT_S)
+    if not line.endswith(b"\n"):
+        raise ConnectionError("connection closed during the handshake")
+    return line
+
+
 class Puller:
     def __init__(self, rep: Replicator, host: str, port: int) -> None:
         self.rep = rep
@@ -110,6 +119,9 @@ class Puller:
             finally:
                 if self.connected:
                     self.rep.log.info("peer link to %s (%s) down", self.peer or "?", self.address)
+                    # The link was up: this is a new failure, not more of the same one.
+                    # (_session never returns normally, so the reset above never ran.)
+                    backoff = BACKOFF_MIN_S
                 self.connected = False
                 self.rep.puller_state_changed(self)
                 if self._writer is not None:
@@ -134,7 +146,7 @@ class Puller:
         rep = self.rep
         if rep.peer_password:
             writer.write(_resp_command("AUTH", rep.peer_password))
-            line = await asyncio.wait_for(reader.readline(), CONNECT_TIMEOUT_S)
+            line = await _reply_line(reader)
             if not line.startswith(b"+OK"):
                 raise HandshakeRefused(f"authentication refused: {line.decode(errors='replace').strip()}")
         mode = b"state" if rep.needs_state_from(self.address) else b"log"
@@ -142,7 +154,7 @@ class Puller:
             "CRDT.SYNC", str(WIRE_VERSION), rep.name, rep.instance_id, str(rep.log_version),
             pack_vv(rep.ks.vv), mode,
         ))
-        line = await asyncio.wait_for(reader.readline(), CONNECT_TIMEOUT_S)
+        line = await _reply_line(reader)
         if not line.startswith(b"+SYNC "):
             text = line.decode(errors="replace").strip().lstrip("-")
             raise HandshakeRefused(f"peer refused the link: {text}")

@@ -35,7 +35,7 @@ from crdt.keyspace import Keyspace
 
 from . import snapshot
 from .causal import CausalBuffer
-from .oplog import LOG_VERSION, OpLog
+from .oplog import LOG_VERSION, SEGMENT_BYTES, OpLog
 from .puller import Puller
 from .streamer import Streamer
 
@@ -48,6 +48,10 @@ SNAPSHOT_MIN_INTERVAL_S = 10.0
 
 def batch_meta(batch: Batch) -> Meta:
     return (batch.origin, batch.first_seq, batch.first_seq + len(batch.effects) - 1, batch.deps)
+
+
+class RecoveryError(RuntimeError):
+    """The data directory cannot be used by this region (start-up must stop)."""
 
 
 @dataclass
@@ -67,7 +71,9 @@ class Replicator:
     def __init__(self, ks: Keyspace, name: str, directory: str, *, appendfsync: str = "everysec",
                  peers: list[tuple[str, int]] | None = None, peer_password: str = "",
                  peer_timeout_s: float = 3600.0, log_retention_bytes: int = 1 << 30,
-                 truncate_corrupt: bool = False) -> None:
+                 truncate_corrupt: bool = False, segment_bytes: int = SEGMENT_BYTES,
+                 snapshot_every: int = SNAPSHOT_EVERY_BATCHES,
+                 snapshot_min_interval_s: float = SNAPSHOT_MIN_INTERVAL_S) -> None:
         self.ks = ks
         self.name = name
         self.directory = directory
@@ -76,7 +82,9 @@ class Replicator:
         self.peer_timeout_s = peer_timeout_s
         self.log_retention_bytes = log_retention_bytes
         self.log_version = LOG_VERSION
-        self.oplog = OpLog(directory, appendfsync, truncate_corrupt=truncate_corrupt)
+        self.snapshot_every = snapshot_every
+        self.snapshot_min_interval_s = snapshot_min_interval_s
+        self.oplog = OpLog(directory, appendfsync, segment_bytes, truncate_corrupt=truncate_corrupt)
         self.buffer = CausalBuffer()
         self.streamers: set[Streamer] = set()
         self.pullers = [Puller(self, host, port) for host, port in peers or []]
@@ -105,7 +113,7 @@ class Replicator:
             with open(id_path) as f:
                 fields = f.read().split()
             if len(fields) != 3 or fields[0] != self.name:
-                raise RuntimeError(
+                raise RecoveryError(
                     f"{id_path} belongs to region {fields[0] if fields else '?'}, not {self.name}")
             instance, epoch = fields[1], fields[2]
             unclean = not os.path.exists(clean_path)
@@ -277,8 +285,8 @@ class Replicator:
         self._update_stability()
         self._wait_snapshot(block=False)
         since = self.oplog.next_lsn - 1 - self.snapshot_lsn
-        if (since >= SNAPSHOT_EVERY_BATCHES and not self._snapshot_pid
-                and time.monotonic() - self._last_snapshot > SNAPSHOT_MIN_INTERVAL_S):
+        if (since >= self.snapshot_every and not self._snapshot_pid
+                and time.monotonic() - self._last_snapshot >= self.snapshot_min_interval_s):
             self.snapshot_now(blocking=False)
         self._truncate_log()
 

@@ -82,6 +82,9 @@ class Server:
                 peers=config.peer, peer_password=config.peer_password or config.requirepass,
                 peer_timeout_s=config.peer_timeout, log_retention_bytes=config.repl_log_retention,
                 truncate_corrupt=config.oplog_truncate_corrupt,
+                segment_bytes=config.repl_log_segment_size,
+                snapshot_every=config.snapshot_every,
+                snapshot_min_interval_s=config.snapshot_min_interval / 1000,
             )
             self.replicator.on_progress = self.poll_waiters
             sink = self.replicator

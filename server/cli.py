@@ -60,9 +60,18 @@ def main(argv: list[str] | None = None) -> int:
         uvloop.install()
     except ImportError:  # pragma: no cover - uvloop is a dependency; plain asyncio still works
         pass
-    server = Server(config)
+    from replication.oplog import OpLogCorrupt
+    from replication.replicator import RecoveryError
+    from replication.snapshot import SnapshotError
+
     try:
+        server = Server(config)
         asyncio.run(server.serve_forever())
+    except (OpLogCorrupt, SnapshotError, RecoveryError) as exc:
+        # A data directory we cannot trust: one clear line, no traceback, non-zero exit.
+        root.error("can't start: %s", exc)
+        print(f"activekv-server: can't start: {exc}", file=sys.stderr)
+        return 1
     except OSError as exc:
         print(f"activekv-server: could not listen on port {config.port}: {exc.strerror}", file=sys.stderr)
         return 1

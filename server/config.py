@@ -343,6 +343,11 @@ OPTIONS: tuple[Option, ...] = (
     Option("repl-log-retention", MemoryType(1024**2, LONG_MAX), _const(1024**3)),
     Option("peer-timeout", IntType(1, INT_MAX), _const(3600)),
     Option("oplog-truncate-corrupt", BoolType(), _const(False), mutable=False),
+    # Tuning (mostly for tests): op log segment size, and the snapshot cadence (a snapshot
+    # after this many logged batches, at most once per min-interval milliseconds).
+    Option("repl-log-segment-size", MemoryType(4096, LONG_MAX), _const(64 * 1024**2), mutable=False),
+    Option("snapshot-every", IntType(1, INT_MAX), _const(50_000)),
+    Option("snapshot-min-interval", IntType(0, INT_MAX), _const(10_000)),
 )
 
 _BY_NAME: dict[str, Option] = {o.name: o for o in OPTIONS}
@@ -381,6 +386,9 @@ class Config:
     repl_log_retention: int = field(default_factory=_default("repl-log-retention"))
     peer_timeout: int = field(default_factory=_default("peer-timeout"))
     oplog_truncate_corrupt: bool = field(default_factory=_default("oplog-truncate-corrupt"))
+    repl_log_segment_size: int = field(default_factory=_default("repl-log-segment-size"))
+    snapshot_every: int = field(default_factory=_default("snapshot-every"))
+    snapshot_min_interval: int = field(default_factory=_default("snapshot-min-interval"))
     config_file: str | None = None  # absolute path of the config file, or None
 
     def get(self, name: str) -> Any:

@@ -4,6 +4,8 @@ One ``FaultProxy`` forwards one listening port on 127.0.0.1 to one target port, 
 its own asyncio loop in a background thread, and can be told at any time to:
 
 * ``set_delay(ms)``: hold every chunk for ``ms`` milliseconds in each direction (order kept);
+* ``set_bandwidth(bps)``: forward at most ``bps`` bytes per second per direction (0 = no
+  limit); the proxy buffers only a few chunks, so a slow link pushes back on the sender;
 * ``set_drop(p)``: cut each connection abruptly with probability ``p`` per forwarded chunk;
 * ``partition()``: cut every connection and refuse new ones until ``heal()``;
 * ``heal()``: forward again.
@@ -19,12 +21,16 @@ import threading
 import time
 from typing import Any
 
+CHUNK = 65536
+QUEUE_CHUNKS = 64
+
 
 class FaultProxy:
     def __init__(self, target_port: int, listen_port: int = 0, seed: int | None = None) -> None:
         self.target_port = target_port
         self.delay_s = 0.0
         self.drop_p = 0.0
+        self.bandwidth = 0.0
         self.partitioned = False
         self.bytes_forwarded = 0
         self.connections_cut = 0
@@ -40,6 +46,9 @@ class FaultProxy:
     # -- control (any thread) -------------------------------------------------------------
     def set_delay(self, ms: float) -> None:
         self.delay_s = ms / 1000.0
+
+    def set_bandwidth(self, bytes_per_s: float) -> None:
+        self.bandwidth = bytes_per_s
 
     def set_drop(self, probability: float) -> None:
         self.drop_p = probability
@@ -121,7 +130,9 @@ class FaultProxy:
 
     async def _pump(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
                     pair: tuple[asyncio.StreamWriter, asyncio.StreamWriter]) -> None:
-        queue: asyncio.Queue[tuple[float, bytes]] = asyncio.Queue()
+        # Bounded, as a real link's buffering: when delivery lags, reading stops and the
+        # sender's socket fills up.
+        queue: asyncio.Queue[tuple[float, bytes]] = asyncio.Queue(QUEUE_CHUNKS)
 
         async def deliver() -> None:
             while True:
@@ -134,11 +145,13 @@ class FaultProxy:
                 writer.write(data)
                 self.bytes_forwarded += len(data)
                 await writer.drain()
+                if self.bandwidth:
+                    await asyncio.sleep(len(data) / self.bandwidth)
 
         sender = asyncio.get_running_loop().create_task(deliver())
         try:
             while True:
-                data = await reader.read(65536)
+                data = await reader.read(CHUNK if not self.bandwidth else 4096)
                 if not data or pair not in self._conns:
                     break
                 if self.partitioned or (self.drop_p and self._rng.random() < self.drop_p):
