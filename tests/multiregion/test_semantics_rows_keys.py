@@ -160,6 +160,7 @@ def test_rename_and_copy_concurrent_with_writes(rows: Rows) -> None:
 def test_concurrent_expires_longest_lifetime_wins(rows: Rows) -> None:
     rows.call(W, "SET", "k:e1", "v")
     rows.call(W, "SET", "k:e2", "v", "EX", 1000)
+    rows.call(W, "SET", "k:e3", "v")
     before = rows.all_counts()
     with rows.partitioned():
         rows.call(W, "EXPIRE", "k:e1", 100)
@@ -167,10 +168,18 @@ def test_concurrent_expires_longest_lifetime_wins(rows: Rows) -> None:
         rows.call(EU, "EXPIRE", "k:e1", 300)
         rows.call(W, "EXPIRE", "k:e2", 50)
         rows.call(E, "PERSIST", "k:e2")  # infinite beats any EXPIRE
+        # an EXPIRE concurrent with a DEL survives it, like any concurrent write, and applies
+        # to a third write concurrent with both, whatever order they arrive in
+        rows.call(W, "DEL", "k:e3")
+        rows.call(E, "EXPIRE", "k:e3", 200)
+        rows.call(EU, "APPEND", "k:e3", "-x")
     at = rows.same("PEXPIRETIME", "k:e1")
     ttl = rows.call(W, "TTL", "k:e1")
     assert 450 < ttl <= 500 and at > int(time.time() * 1000) + 450_000
     assert rows.same("TTL", "k:e2") == -1
+    assert rows.same("GET", "k:e3") == b"v-x"
+    assert 150 < rows.call(EU, "TTL", "k:e3") <= 200
+    rows.same("PEXPIRETIME", "k:e3")
     assert all(g >= 1 for g in grew(before, rows.all_counts(), "expire"))
 
 
@@ -193,7 +202,7 @@ def test_causally_later_expire_shortens(rows: Rows) -> None:
 
 def test_expiry_passing_removes_the_key_but_not_a_concurrent_write(rows: Rows) -> None:
     db = 5
-    at = int(time.time() * 1000) + 1200
+    at = int(time.time() * 1000) + 1500
     rows.call(W, "SET", "k:x1", "v", db=db)
     rows.call(W, "SADD", "k:x2", "a", db=db)
     rows.call(W, "SET", "k:x3", "stays", db=db)
@@ -205,6 +214,7 @@ def test_expiry_passing_removes_the_key_but_not_a_concurrent_write(rows: Rows) -
         rows.call(E, "SET", "k:x1", "survivor", db=db)
         rows.call(E, "SADD", "k:x2", "b", db=db)
         rows.call(E, "PERSIST", "k:x2", db=db)
+        assert time.time() * 1000 < at - 100, "too slow: the writes were not made before the expiry"
         time.sleep(max(0.0, at / 1000 - time.time()) + 0.01)
         # at once in the other regions: absent for every read
         for i in (W, EU):
@@ -329,6 +339,22 @@ def test_multi_key_commands_are_atomic_at_peers(rows: Rows) -> None:
     rows.heal()
 
 
+def test_watch_sees_replicated_modifications(rows: Rows) -> None:
+    rows.call(W, "SET", "k:wt", "0")
+    rows.c.wait_converged()
+    with rows.c.client(E) as r:
+        pipe = r.pipeline(transaction=True)
+        pipe.watch("k:wt")
+        rows.call(W, "SET", "k:wt", "1")  # made in another region
+        assert poll(lambda: r.get("k:wt") == b"1", timeout=5)
+        pipe.multi()
+        pipe.set("k:wt", "from-east")
+        with pytest.raises(redis.WatchError):
+            pipe.execute()
+    rows.c.wait_converged()
+    assert rows.same("GET", "k:wt") == b"1"
+
+
 # -- G4: local read-your-writes -------------------------------------------------------------
 
 
@@ -383,8 +409,9 @@ def test_counters_exact_across_repeated_cuts(rows: Rows) -> None:
         t.start()
     rng = random.Random(7)
     proxies = list(rows.c.proxies.values())
+    cut_before = sum(p.connections_cut for p in proxies)
     cuts = 0
-    while any(t.is_alive() for t in threads):
+    while any(t.is_alive() for t in threads) or cuts < 10:
         rng.choice(proxies).cut()
         cuts += 1
         time.sleep(0.02)
@@ -395,7 +422,7 @@ def test_counters_exact_across_repeated_cuts(rows: Rows) -> None:
         for p in proxies:
             p.cut()
         time.sleep(0.05)
-    assert cuts >= 5
+    assert sum(p.connections_cut for p in proxies) - cut_before >= 3  # links really were cut
     rows.heal()
     total = 3 * per_region
     assert rows.same("GET", "k:g3") == str(total).encode()
