@@ -118,6 +118,9 @@ class Puller:
                 self._note_error(f"{type(exc).__name__}: {exc}", warn=False)
             finally:
                 if self.connected:
+                    # The link was up: this is a new failure, not the same one persisting,
+                    # so retry from the shortest backoff (``_session`` only ends by raising).
+                    backoff = BACKOFF_MIN_S
                     self.rep.log.info("peer link to %s (%s) down", self.peer or "?", self.address)
                     # The link was up: this is a new failure, not more of the same one.
                     # (_session never returns normally, so the reset above never ran.)
