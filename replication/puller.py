@@ -122,9 +122,6 @@ class Puller:
                     # so retry from the shortest backoff (``_session`` only ends by raising).
                     backoff = BACKOFF_MIN_S
                     self.rep.log.info("peer link to %s (%s) down", self.peer or "?", self.address)
-                    # The link was up: this is a new failure, not more of the same one.
-                    # (_session never returns normally, so the reset above never ran.)
-                    backoff = BACKOFF_MIN_S
                 self.connected = False
                 self.rep.puller_state_changed(self)
                 if self._writer is not None:
