@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test check lint typecheck redis-tools clean
+.PHONY: run test check lint typecheck redis-tools clean bench-throughput
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,9 @@ run: $(STAMP)
 
 test: $(STAMP) redis-tools
 	$(PY) -m pytest -q tests
+
+bench-throughput: $(STAMP) redis-tools
+	$(PY) -m benchmarks.throughput $(BENCH_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check server crdt replication tests benchmarks

@@ -23,7 +23,6 @@ import logging
 import os
 import struct
 import zlib
-from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,7 +35,8 @@ LOG_VERSION = 1
 T_BATCH, T_SEGMENT = 1, 2
 HEADER = struct.Struct("<BBII")
 SEGMENT_BYTES = 64 * 1024 * 1024
-TAIL_CACHE_BYTES = 32 * 1024 * 1024
+TAIL_CACHE_BYTES = 16 * 1024 * 1024
+TAIL_RECORD_OVERHEAD = 200  # the tuple, the metadata and the list slot, roughly
 
 
 class OpLogCorrupt(Exception):
@@ -79,7 +79,11 @@ class OpLog:
         self._fd = -1
         self._pending = bytearray()
         self._dirty = False  # written but not fsynced
-        self.tail: deque[tuple[int, bytes, Any]] = deque()  # recent (lsn, payload, meta), bounded
+        # Recent records for live peers: (lsn, payload, meta), oldest first, from index
+        # ``_tail_start`` on (a list, so a reader positions by LSN in O(1)). Bounded in bytes
+        # and in count; older records are read back from the segment files.
+        self.tail: list[tuple[int, bytes, Any]] = []
+        self._tail_start = 0
         self._tail_bytes = 0
         self.bytes_written = 0
         self.fsyncs = 0
@@ -184,10 +188,15 @@ class OpLog:
         return lsn
 
     def _remember(self, lsn: int, payload: bytes, meta: Any) -> None:
-        self.tail.append((lsn, payload, meta))
-        self._tail_bytes += len(payload)
-        while self._tail_bytes > TAIL_CACHE_BYTES and len(self.tail) > 1:
-            self._tail_bytes -= len(self.tail.popleft()[1])
+        tail = self.tail
+        tail.append((lsn, payload, meta))
+        self._tail_bytes += len(payload) + TAIL_RECORD_OVERHEAD
+        while self._tail_bytes > TAIL_CACHE_BYTES and len(tail) - self._tail_start > 1:
+            self._tail_bytes -= len(tail[self._tail_start][1]) + TAIL_RECORD_OVERHEAD
+            self._tail_start += 1
+        if self._tail_start > 4096 and self._tail_start * 2 > len(tail):
+            del tail[: self._tail_start]
+            self._tail_start = 0
 
     def _write_pending(self) -> None:
         if self._pending:
@@ -231,10 +240,11 @@ class OpLog:
     def read_from(self, lsn: int) -> Iterator[tuple[int, bytes, Any]]:
         """(lsn, payload, meta or None) of batches with LSN >= ``lsn``, oldest first (from the
         memory tail when it reaches back, else from the segment files)."""
-        if self.tail and self.tail[0][0] <= lsn:
-            for item in list(self.tail):
-                if item[0] >= lsn:
-                    yield item
+        tail, start = self.tail, self._tail_start
+        if len(tail) > start and tail[start][0] <= lsn:
+            i = start + lsn - tail[start][0]
+            # A copy of what is there now: the caller may append while it iterates.
+            yield from tail[i:]
             return
         self._write_pending()
         for seg in list(self.segments):

@@ -22,13 +22,14 @@ def _own_origin(cluster: Cluster, i: int) -> str:
     return str(cluster.client(i).info("crdt")["origin"])
 
 
-def _wait(predicate, timeout: float = 15.0) -> None:  # type: ignore[no-untyped-def]
+def _wait(cluster: Cluster, predicate, timeout: float = 15.0) -> None:  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
             return
         time.sleep(0.05)
-    raise AssertionError("condition not reached in time")
+    infos = [cluster.client(i).info("crdt") for i in range(cluster.n) if cluster.procs[i]]
+    raise AssertionError(f"condition not reached in {timeout}s; INFO crdt: {infos}")
 
 
 def test_stability_follows_every_region_and_skips_a_timed_out_peer() -> None:
@@ -39,7 +40,7 @@ def test_stability_follows_every_region_and_skips_a_timed_out_peer() -> None:
             cluster.call(0, "INCR", "gc-counter")
         cluster.wait_converged()
         # Everyone has applied region 0's five writes: they become stable everywhere.
-        _wait(lambda: all(_stable(cluster, i).get(origin, 0) >= 5 for i in range(3)))
+        _wait(cluster, lambda: all(_stable(cluster, i).get(origin, 0) >= 5 for i in range(3)))
 
         cluster.isolate(2)
         for _ in range(5):
@@ -50,8 +51,8 @@ def test_stability_follows_every_region_and_skips_a_timed_out_peer() -> None:
         assert int(cluster.client(0).info("crdt")["gc_timed_out_peers"]) == 0
 
         # Past --peer-timeout the unreachable region stops holding GC back, and INFO says so.
-        _wait(lambda: int(cluster.client(0).info("crdt")["gc_timed_out_peers"]) == 1, 10)
-        _wait(lambda: _stable(cluster, 0).get(origin, 0) >= 10, 10)
+        _wait(cluster, lambda: int(cluster.client(0).info("crdt")["gc_timed_out_peers"]) == 1, 10)
+        _wait(cluster, lambda: _stable(cluster, 0).get(origin, 0) >= 10, 10)
 
         # Region 2 wrote meanwhile; on its return the others merge its state and all converge.
         cluster.call(2, "INCRBY", "gc-counter", 100)
@@ -60,4 +61,4 @@ def test_stability_follows_every_region_and_skips_a_timed_out_peer() -> None:
         assert [cluster.call(i, "GET", "gc-counter") for i in range(3)] == [b"110"] * 3
         merges = sum(int(cluster.client(i).info("crdt")["state_merges"]) for i in range(2))
         assert merges >= 1
-        _wait(lambda: int(cluster.client(0).info("crdt")["gc_timed_out_peers"]) == 0, 10)
+        _wait(cluster, lambda: int(cluster.client(0).info("crdt")["gc_timed_out_peers"]) == 0, 10)

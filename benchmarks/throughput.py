@@ -1,0 +1,292 @@
+"""What active-active costs against plain Redis: ``make bench-throughput``.
+
+    python -m benchmarks.throughput [--requests 50000] [--rounds 1] [--keys 1000000] [--out DIR]
+
+Runs ``redis-benchmark`` (SET, GET, INCR, SADD, HSET; ``-c 50``; pipeline 1 and 16) against,
+alternating in the same run: a real ``redis-server``, activekv alone, and activekv as one of
+three peered regions (``appendfsync everysec``). The server under test is pinned to core 0 and
+the client (and, for the three-region case, the two peer regions) to the other core, so the
+client is not starved. For each it reports ops/s, p50/p99 latency and the server's CPU time per
+operation (from ``/proc/<pid>/stat``), each also as a ratio to ``redis-server``; then memory per
+key (used memory and RSS after loading 1,000,000 small string keys, and 100,000 sets and
+100,000 hashes of 10 members) as a ratio to ``redis-server``. Results: JSON and a PNG chart in
+``benchmarks/results/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import redis
+
+from benchmarks.common import git_commit, results_path, save_png
+from tests.servers import ServerProcess, free_port, start_activekv, start_redis
+
+TESTS = "set,get,incr,sadd,hset"
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+SERVER_CORE, CLIENT_CORE = "0", "1"
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of a process (and its reaped children, e.g. snapshot writers)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    utime, stime, cutime, cstime = (int(x) for x in fields[11:15])
+    return (utime + stime + cutime + cstime) / CLK_TCK
+
+
+def rss_bytes(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def pin(pid: int, core: str) -> None:
+    if shutil.which("taskset"):
+        subprocess.run(["taskset", "-a", "-p", "-c", core, str(pid)], capture_output=True, check=False)
+
+
+@dataclass
+class System:
+    name: str
+    procs: list[ServerProcess] = field(default_factory=list)
+
+    @property
+    def port(self) -> int:
+        return self.procs[0].port
+
+    @property
+    def pid(self) -> int:
+        return self.procs[0].proc.pid
+
+    def stop(self) -> None:
+        for p in self.procs:
+            p.stop()
+
+
+def start_system(name: str) -> System:
+    if name == "redis-server":
+        system = System(name, [start_redis()])
+    elif name == "activekv":
+        system = System(name, [start_activekv("--appendfsync", "everysec")])
+    else:  # activekv with two peers
+        ports = [free_port() for _ in range(3)]
+        procs = []
+        for i, port in enumerate(ports):
+            peers = [a for j, p in enumerate(ports) if j != i for a in ("--peer", f"127.0.0.1:{p}")]
+            procs.append(start_activekv("--region", f"r{i}", "--appendfsync", "everysec", *peers, port=port))
+        system = System(name, procs)
+        try:
+            _wait_linked(ports[0], 2)
+        except Exception:
+            system.stop()
+            raise
+    pin(system.pid, SERVER_CORE)
+    for extra in system.procs[1:]:
+        pin(extra.proc.pid, CLIENT_CORE)
+    return system
+
+
+def _wait_linked(port: int, peers: int, timeout: float = 20.0) -> None:
+    r = redis.Redis(port=port)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        rows = [row if isinstance(row, dict) else dict(zip(row[::2], row[1::2], strict=True))
+                for row in r.execute_command("CRDT.PEERS")]
+        if len(rows) == peers and all(row[b"state"] == b"up" for row in rows):
+            return
+        time.sleep(0.1)
+    raise RuntimeError("peer links did not come up")
+
+
+def run_redis_benchmark(port: int, pipeline: int, requests: int) -> dict[str, dict[str, float]]:
+    cmd = ["redis-benchmark", "-p", str(port), "-t", TESTS, "-c", "50", "-P", str(pipeline),
+           "-n", str(requests), "-r", "100000", "--csv"]
+    if shutil.which("taskset"):
+        cmd = ["taskset", "-c", CLIENT_CORE, *cmd]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=1800, check=True).stdout
+    rows: dict[str, dict[str, float]] = {}
+    for row in csv.DictReader(io.StringIO(out)):
+        name = row["test"].split()[0]
+        rows[name] = {k: float(v) for k, v in row.items() if k != "test"}
+    return rows
+
+
+def measure(system: System, pipeline: int, requests: int) -> dict[str, Any]:
+    redis.Redis(port=system.port).flushall()
+    cpu0 = cpu_seconds(system.pid)
+    rows = run_redis_benchmark(system.port, pipeline, requests)
+    cpu = cpu_seconds(system.pid) - cpu0
+    total_ops = requests * len(rows)
+    return {"tests": rows, "cpu_us_per_op": cpu * 1e6 / total_ops if total_ops else 0.0}
+
+
+def load_memory(system: System, keys: int) -> dict[str, float]:
+    """Bytes per key after loading small strings, then sets and hashes of 10 members."""
+    r = redis.Redis(port=system.port)
+    r.flushall()
+    time.sleep(0.5)
+    out: dict[str, float] = {}
+    for kind, count in (("string", keys), ("set", keys // 10), ("hash", keys // 10)):
+        r.flushall()
+        time.sleep(0.5)
+        base_used, base_rss = int(r.info("memory")["used_memory"]), rss_bytes(system.pid)
+        pipe = r.pipeline(transaction=False)
+        for i in range(count):
+            if kind == "string":
+                pipe.set(f"key:{i:012d}", "xxx")
+            elif kind == "set":
+                pipe.sadd(f"set:{i:010d}", *(f"m{j}" for j in range(10)))
+            else:
+                pipe.hset(f"hash:{i:010d}", mapping={f"f{j}": "v" for j in range(10)})
+            if i % 2000 == 1999:
+                pipe.execute()
+        pipe.execute()
+        time.sleep(0.5)
+        used, rss = int(r.info("memory")["used_memory"]), rss_bytes(system.pid)
+        out[f"{kind}_used_bytes_per_key"] = (used - base_used) / count
+        out[f"{kind}_rss_bytes_per_key"] = (rss - base_rss) / count
+        print(f"  {system.name}: {count} {kind} keys: {(rss - base_rss) / count:.0f} B/key RSS", flush=True)
+    r.flushall()
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.throughput")
+    parser.add_argument("--requests", type=int, default=50000, help="per test at pipeline 1 (x4 at 16)")
+    parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--keys", type=int, default=1_000_000)
+    parser.add_argument("--systems", default="redis-server,activekv,activekv-3-regions")
+    parser.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results"))
+    args = parser.parse_args(argv)
+    systems = args.systems.split(",")
+    results: dict[str, Any] = {
+        "parameters": vars(args), "commit": git_commit(), "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "runs": {s: {} for s in systems}, "memory": {},
+    }
+    for rnd in range(args.rounds):
+        for pipeline in (1, 16):
+            for name in systems:  # alternate systems within each round
+                print(f"round {rnd + 1}/{args.rounds}, pipeline {pipeline}: {name} ...", flush=True)
+                system = start_system(name)
+                try:
+                    n = args.requests * (4 if pipeline == 16 else 1)
+                    run = measure(system, pipeline, n)
+                finally:
+                    system.stop()
+                results["runs"][name].setdefault(str(pipeline), []).append(run)
+                line = ", ".join(f"{t} {v['rps']:.0f}/s" for t, v in run["tests"].items())
+                print(f"  {line}; {run['cpu_us_per_op']:.1f} us CPU/op", flush=True)
+    for name in systems:
+        print(f"memory: {name} ...", flush=True)
+        system = start_system(name)
+        try:
+            results["memory"][name] = load_memory(system, args.keys)
+        finally:
+            system.stop()
+    summary = summarize(results, systems)
+    results["summary"] = summary
+    print_table(summary, systems)
+    path = results_path(args.out, "throughput")
+    with open(path + ".json", "w") as f:
+        json.dump(results, f, indent=2)
+    chart(summary, systems, path + ".png")
+    for ext in (".json", ".png"):
+        shutil.copyfile(path + ext, os.path.join(args.out, "throughput-latest" + ext))
+    print(f"results: {path}.json, {path}.png")
+    return 0
+
+
+def summarize(results: dict[str, Any], systems: list[str]) -> dict[str, Any]:
+    """Averages over rounds, and ratios to redis-server (the first system)."""
+    base = systems[0]
+    summary: dict[str, Any] = {"pipelines": {}, "memory": {}}
+    for pipeline in ("1", "16"):
+        per: dict[str, Any] = {}
+        for name in systems:
+            runs = results["runs"][name][pipeline]
+            tests = runs[0]["tests"].keys()
+            per[name] = {
+                "rps": {t: _mean(r["tests"][t]["rps"] for r in runs) for t in tests},
+                "p50_ms": {t: _mean(r["tests"][t]["p50_latency_ms"] for r in runs) for t in tests},
+                "p99_ms": {t: _mean(r["tests"][t]["p99_latency_ms"] for r in runs) for t in tests},
+                "cpu_us_per_op": _mean(r["cpu_us_per_op"] for r in runs),
+            }
+        for name in systems:
+            p = per[name]
+            p["rps_ratio"] = {t: p["rps"][t] / per[base]["rps"][t] for t in p["rps"]}
+            p["cpu_ratio"] = p["cpu_us_per_op"] / per[base]["cpu_us_per_op"]
+        summary["pipelines"][pipeline] = per
+    for name in systems:
+        mem = results["memory"][name]
+        summary["memory"][name] = {
+            k: {"bytes": v, "ratio": v / results["memory"][base][k] if results["memory"][base][k] else 0.0}
+            for k, v in mem.items()
+        }
+    return summary
+
+
+def _mean(values: Any) -> float:
+    vals = list(values)
+    return sum(vals) / len(vals)
+
+
+def print_table(summary: dict[str, Any], systems: list[str]) -> None:
+    for pipeline, per in summary["pipelines"].items():
+        print(f"\npipeline {pipeline}: ops/s (ratio to {systems[0]}), p50/p99 ms, server CPU us/op")
+        for name in systems:
+            p = per[name]
+            cells = "  ".join(f"{t} {p['rps'][t]:>8.0f} ({p['rps_ratio'][t]:.2f}x) {p['p50_ms'][t]:.2f}/{p['p99_ms'][t]:.2f}"
+                              for t in p["rps"])
+            print(f"  {name:<20} {cells}  cpu {p['cpu_us_per_op']:.1f} ({p['cpu_ratio']:.2f}x)")
+    print("\nmemory per key: RSS bytes (ratio)")
+    for name in systems:
+        m = summary["memory"][name]
+        cells = "  ".join(f"{k.replace('_bytes_per_key', '')} {v['bytes']:.0f} ({v['ratio']:.2f}x)" for k, v in m.items())
+        print(f"  {name:<20} {cells}")
+
+
+def chart(summary: dict[str, Any], systems: list[str], path: str) -> None:
+    def draw(plt: Any) -> Any:
+        fig, axes = plt.subplots(1, 3, figsize=(16, 5))
+        for ax, pipeline in zip(axes[:2], ("1", "16"), strict=True):
+            per = summary["pipelines"][pipeline]
+            tests = list(per[systems[0]]["rps"])
+            width = 0.8 / len(systems)
+            for k, name in enumerate(systems):
+                ax.bar([i + k * width for i in range(len(tests))], [per[name]["rps"][t] for t in tests],
+                       width, label=name)
+            ax.set_xticks([i + width * (len(systems) - 1) / 2 for i in range(len(tests))], tests)
+            ax.set_title(f"ops/s, pipeline {pipeline}, 50 clients")
+            ax.legend()
+        ax = axes[2]
+        kinds = ["string_rss_bytes_per_key", "set_rss_bytes_per_key", "hash_rss_bytes_per_key"]
+        width = 0.8 / len(systems)
+        for k, name in enumerate(systems):
+            ax.bar([i + k * width for i in range(len(kinds))],
+                   [summary["memory"][name][kd]["bytes"] for kd in kinds], width, label=name)
+        ax.set_xticks([i + width * (len(systems) - 1) / 2 for i in range(len(kinds))],
+                      ["string", "set of 10", "hash of 10"])
+        ax.set_title("RSS bytes per key")
+        ax.legend()
+        fig.tight_layout()
+        return fig
+
+    save_png(draw, path)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+
