@@ -40,24 +40,49 @@ Contribution: TypeAlias = tuple[int, str, int, Number]
 
 
 class StrValue:
-    __slots__ = ("regs", "contribs")
+    # ``_r`` holds the assignments: None, the one assignment tuple (the common case: no list
+    # to allocate per key), or a list of concurrent ones. ``regs`` is the list view.
+    __slots__ = ("_r", "contribs")
 
     def __init__(self) -> None:
-        self.regs: list[Assignment] = []
+        self._r: Assignment | list[Assignment] | None = None
         self.contribs: list[Contribution] | None = None
+
+    @property
+    def regs(self) -> list[Assignment]:
+        r = self._r
+        if r is None:
+            return []
+        return list(r) if isinstance(r, list) else [r]
+
+    @regs.setter
+    def regs(self, value: list[Assignment]) -> None:
+        self._r = None if not value else (value[0] if len(value) == 1 else list(value))
 
     # -- effects ---------------------------------------------------------------------------
     def assign(self, tag: Tag, value: bytes, ctx: VV) -> bool:
         """Assign; returns True when a concurrent assignment remains (an LWW conflict).
         Applying the same assignment again changes nothing."""
-        regs = self.regs
-        if any(r[2] == tag[2] and r[1] == tag[1] for r in regs):
-            return False
-        if regs:
-            regs = [r for r in regs if not covers(ctx, r)]
-        concurrent = bool(regs)
-        regs.append((tag[0], tag[1], tag[2], value))
-        self.regs = regs
+        new = (tag[0], tag[1], tag[2], value)
+        r = self._r
+        concurrent = False
+        if r is None:
+            self._r = new
+        elif isinstance(r, list):
+            if any(x[2] == tag[2] and x[1] == tag[1] for x in r):
+                return False
+            kept = [x for x in r if not covers(ctx, x)]
+            concurrent = bool(kept)
+            kept.append(new)
+            self.regs = kept
+        else:
+            if r[2] == tag[2] and r[1] == tag[1]:
+                return False
+            if covers(ctx, r):
+                self._r = new
+            else:
+                self._r = [r, new]
+                concurrent = True
         if self.contribs:
             self._reset_contribs(ctx)
         return concurrent
@@ -75,8 +100,11 @@ class StrValue:
             self._fold(stable)
 
     def remove(self, ctx: VV) -> None:
-        if self.regs:
-            self.regs = [r for r in self.regs if not covers(ctx, r)]
+        r = self._r
+        if isinstance(r, list):
+            self.regs = [x for x in r if not covers(ctx, x)]
+        elif r is not None and covers(ctx, r):
+            self._r = None
         if self.contribs:
             self._reset_contribs(ctx)
 
@@ -116,7 +144,7 @@ class StrValue:
 
     # -- reads -----------------------------------------------------------------------------
     def is_empty(self) -> bool:
-        return not self.regs and not self.contribs
+        return self._r is None and not self.contribs
 
     def latest(self) -> tuple:
         best: tuple = max(self.regs) if self.regs else (0, "", 0)
@@ -125,12 +153,12 @@ class StrValue:
         return best[:3]
 
     def winner(self) -> bytes | None:
-        regs = self.regs
-        if not regs:
+        r = self._r
+        if r is None:
             return None
-        if len(regs) == 1:
-            return regs[0][3]
-        return max(regs)[3]
+        if isinstance(r, list):
+            return max(r)[3]
+        return r[3]
 
     def number(self) -> tuple[Number | None, bool]:
         """(numeric value, masked). None when the assignment is not a number."""

@@ -35,8 +35,8 @@ LOG_VERSION = 1
 T_BATCH, T_SEGMENT = 1, 2
 HEADER = struct.Struct("<BBII")
 SEGMENT_BYTES = 64 * 1024 * 1024
-TAIL_CACHE_BYTES = 16 * 1024 * 1024
-TAIL_RECORD_OVERHEAD = 200  # the tuple, the metadata and the list slot, roughly
+TAIL_CACHE_BYTES = 8 * 1024 * 1024
+TAIL_RECORD_OVERHEAD = 400  # the tuple, the metadata (with its dependency VV), the list slot
 
 
 class OpLogCorrupt(Exception):
