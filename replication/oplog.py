@@ -26,6 +26,7 @@ import zlib
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Any
 
 import msgpack
@@ -231,10 +232,16 @@ class OpLog:
     def read_from(self, lsn: int) -> Iterator[tuple[int, bytes, Any]]:
         """(lsn, payload, meta or None) of batches with LSN >= ``lsn``, oldest first (from the
         memory tail when it reaches back, else from the segment files)."""
-        if self.tail and self.tail[0][0] <= lsn:
-            for item in list(self.tail):
-                if item[0] >= lsn:
-                    yield item
+        tail = self.tail
+        if tail and tail[0][0] <= lsn:
+            # The tail's LSNs are contiguous and readers ask for the newest records: take just
+            # the suffix from ``lsn`` (O(records read), not O(tail): the tail holds up to 32 MB
+            # of records and every flush pumps every streamer).
+            items = list(islice(reversed(tail), max(0, tail[-1][0] - lsn + 1)))
+            items.reverse()
+            if items and items[0][0] != lsn:  # not contiguous after all: scan it
+                items = [item for item in tail if item[0] >= lsn]
+            yield from items
             return
         self._write_pending()
         for seg in list(self.segments):
