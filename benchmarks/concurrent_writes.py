@@ -837,8 +837,7 @@ def chart(results: list[dict[str, Any]], params: dict[str, Any], path: Path) -> 
     ax.set_yscale("log")
     ax.set_xticks(range(3), REGIONS)
     ax.set_ylabel("ms (log)")
-    ax.set_title("write latency per region: p50 (solid) / p99 (light)")
-    ax.legend(fontsize=8, loc="upper left")
+    ax.set_title("write latency per region: p50 (solid) / p99 (light), labels p50 over p99")
     ax.set_ylim(top=ax.get_ylim()[1] * 4)
 
     ax = axes[0][1]
@@ -873,7 +872,6 @@ def chart(results: list[dict[str, Any]], params: dict[str, Any], path: Path) -> 
     ax.set_ylabel("ms")
     ax.set_title("replication lag (ack → visible elsewhere) and convergence\n"
                  "(single primary: one copy, lag 0 by construction)", fontsize=10)
-    ax.legend(fontsize=8, loc="upper left")
 
     ax = axes[1][1]
     names = ["lost increments %", "lost set adds %", "regions disagreeing"]
@@ -888,10 +886,13 @@ def chart(results: list[dict[str, Any]], params: dict[str, Any], path: Path) -> 
     ax.set_xticks(range(len(names)), names)
     ax.set_title("correctness vs acknowledged-op oracles (0 is right; raw counts in brackets)",
                  fontsize=10)
-    ax.legend(fontsize=8, loc="upper left")
     ax.set_ylim(top=max(1.0, ax.get_ylim()[1] * 1.25))
 
-    fig.tight_layout(rect=(0, 0, 1, 0.96))
+    from matplotlib.patches import Patch
+
+    fig.legend(handles=[Patch(color=c, label=lab) for c, lab in zip(colors, labels, strict=True)],
+               loc="upper center", ncol=len(results), bbox_to_anchor=(0.5, 0.955), fontsize=10)
+    fig.tight_layout(rect=(0, 0, 1, 0.92))
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
