@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test check lint typecheck redis-tools clean bench-throughput
+.PHONY: run test check lint typecheck redis-tools clean bench-throughput bench-conflicts
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,11 @@ test: $(STAMP) redis-tools
 
 bench-throughput: $(STAMP) redis-tools
 	$(PY) -m benchmarks.throughput $(BENCH_ARGS)
+
+# three regions with a 40 ms one-way delay: activekv vs a single primary vs key-level LWW;
+# options: make bench-conflicts BENCH_ARGS='--delay-ms 80 --seconds 10'
+bench-conflicts: $(STAMP) redis-tools
+	$(PY) -m benchmarks.concurrent_writes $(BENCH_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check server crdt replication tests benchmarks

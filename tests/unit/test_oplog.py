@@ -186,6 +186,17 @@ def test_read_from_memory_tail_and_from_disk_agree(tmp_path: Path) -> None:
     log.close()
 
 
+def test_read_from_memory_tail_takes_just_the_suffix(tmp_path: Path) -> None:
+    log, _ = _reopen(tmp_path)
+    payloads = _fill(log, 2000)
+    assert log.tail[0][0] == 1
+    assert [(lsn, p) for lsn, p, _ in log.read_from(1)] == list(enumerate(payloads, 1))
+    assert [(lsn, p) for lsn, p, _ in log.read_from(2000)] == [(2000, payloads[-1])]
+    assert [lsn for lsn, _, _ in log.read_from(1995)] == list(range(1995, 2001))
+    assert list(log.read_from(2001)) == []
+    log.close()
+
+
 def test_segment_for_finds_where_a_reader_must_start(tmp_path: Path) -> None:
     log, _ = _reopen(tmp_path, segment_bytes=200)
     _fill(log, 30, size=40)
