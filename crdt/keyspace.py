@@ -250,7 +250,9 @@ class Keyspace:
             entry.expire = expiry.remove(entry.expire, ctx)
             return
         entry.expire, concurrent = expiry.write(entry.expire, tag, at, ctx)
-        if concurrent:
+        # A conflict only when concurrent writes disagree on the time (two SETs without a TTL
+        # both write "never": nothing to resolve).
+        if concurrent and any(e[3] != at for e in entry.expire[:-1]):
             self.conflicts.record(db, key, "expire", tag, max(entry.expire[:-1]))
 
     def _assign(self, e: Assign, tag: Tag, ctx: VV) -> None:

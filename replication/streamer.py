@@ -5,11 +5,11 @@ order (which is causal order: we applied them in it). ``view`` is what the peer 
 sent; its acknowledgements raise it.
 
 Relay without duplicates: while catching up, batches of every origin are sent (the peer may
-have missed them). Once live, a batch from a third region is usually on its way to the peer
-directly, so it is *deferred* instead of sent: it goes out only if one of our own batches needs
-it first (its dependencies), or if the peer still has not acknowledged it after ``relay_delay``
-(its origin cannot reach the peer). Memory stays bounded: the deferred list has a cap, and a
-peer that does not read only costs the socket's buffer — the cursor waits in the log.
+have missed them). Once live, a batch from a third region is on its way to the peer directly,
+so it is *deferred* instead of sent, and goes out only if the peer still has not acknowledged it
+after ``relay_delay`` (its origin cannot reach the peer). One of our own batches that depends on
+it waits in the peer's causal buffer meanwhile. Memory stays bounded: the deferred list has a
+cap, and a peer that does not read only costs the socket's buffer — the cursor waits in the log.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 import msgpack
 
-from crdt.clock import vv_leq, vv_merge
+from crdt.clock import vv_merge
 
 from .wire import (
     F_ACK,
@@ -137,8 +137,6 @@ class Streamer:
             if self.view.get(origin, 0) >= last:
                 continue
             if origin == own:
-                if self.deferred and not vv_leq(_without(deps, own), self.view):
-                    self._flush_deferred(force=True)
                 self._send_batch(raw, meta)
             elif self.live:
                 self.deferred.append((time.monotonic(), lsn, raw, meta))
