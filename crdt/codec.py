@@ -16,6 +16,7 @@ import msgpack
 from .effects import EFFECT_CODES, EFFECT_TYPES, Batch, Effect, HashIncr, HashSet, Incr
 
 CODEC_VERSION = 1
+_pack = msgpack.Packer(use_bin_type=True).pack  # one packer, reused (packb builds one per call)
 
 
 class CodecError(ValueError):
@@ -35,10 +36,7 @@ def encode_batch(batch: Batch) -> bytes:
             effects.append([EFFECT_CODES[HashSet], e.db, e.key, [x for p in e.pairs for x in p]])
         else:
             effects.append([EFFECT_CODES[type(e)], *map(_enc_field, e)])
-    return msgpack.packb(
-        [CODEC_VERSION, batch.origin, batch.first_seq, batch.hlc, batch.deps, effects],
-        use_bin_type=True,
-    )
+    return _pack([CODEC_VERSION, batch.origin, batch.first_seq, batch.hlc, batch.deps, effects])
 
 
 def decode_batch(data: bytes) -> Batch:

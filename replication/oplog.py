@@ -179,9 +179,10 @@ class OpLog:
             seg = self.segments[-1]
         lsn = self.next_lsn
         self.next_lsn += 1
-        record = encode_record(T_BATCH, payload)
-        self._pending += record
-        seg.size += len(record)
+        pending = self._pending
+        pending += HEADER.pack(LOG_VERSION, T_BATCH, len(payload), zlib.crc32(payload))
+        pending += payload
+        seg.size += HEADER.size + len(payload)
         seg.last_lsn = lsn
         seg.max_vv = dict(vv_after)
         self._remember(lsn, payload, meta)
@@ -199,14 +200,14 @@ class OpLog:
             self._tail_start = 0
 
     def _write_pending(self) -> None:
-        if self._pending:
-            data = bytes(self._pending)
-            self._pending.clear()
-            view = memoryview(data)
-            while view:
-                n = os.write(self._fd, view)
-                view = view[n:]
-            self.bytes_written += len(data)
+        pending = self._pending
+        if pending:
+            size = len(pending)
+            n = os.write(self._fd, pending)
+            while n < size:  # a partial write (a full disk, a signal): write the rest
+                n += os.write(self._fd, memoryview(pending)[n:])
+            pending.clear()
+            self.bytes_written += size
             self._dirty = True
 
     def flush(self) -> None:

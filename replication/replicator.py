@@ -148,17 +148,21 @@ class Replicator:
 
     def _log(self, raw: bytes, meta: Meta) -> None:
         self.oplog.append(raw, self.ks.vv, meta)
-        if not self._flush_scheduled:  # once per event loop iteration, whatever the source
+        if not self._flush_scheduled:  # at most once per event loop iteration
             self._flush_scheduled = True
             try:
-                asyncio.get_running_loop().call_soon(self.flush)
+                asyncio.get_running_loop().call_soon(self._scheduled_flush)
             except RuntimeError:  # no loop running (recovery, tests): the caller flushes
                 self._flush_scheduled = False
 
+    def _scheduled_flush(self) -> None:
+        self._flush_scheduled = False
+        self.flush()
+
     def flush(self) -> None:
         """Before replies go out: the log reaches the file (and the disk with ``always``);
-        then, and only then, peers are sent the new records."""
-        self._flush_scheduled = False
+        then, and only then, peers are sent the new records. Batches applied from peers or
+        by the expire cycle, with no client waiting, are flushed once per loop iteration."""
         self.oplog.flush()
         for s in list(self.streamers):
             if s.live and not s.paused:

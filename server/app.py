@@ -90,6 +90,7 @@ class Server:
             sink = self.replicator
         self.sink: ReplicationSink = sink
         self.waiters: set[Blocked] = set()
+        self._reply_queue: list[Client] = []
         self.clients_streaming = 0
         self.table = build_table()
         self.clients: dict[int, Client] = {}
@@ -160,6 +161,22 @@ class Server:
         self.stats.batches += 1
         self.stats.effects += len(batch.effects)
         self.sink.append(batch)
+
+    # -- replies ---------------------------------------------------------------------------
+    def queue_reply(self, client: Client) -> None:
+        """Replies go out once per loop iteration, after one op log flush for all of them."""
+        self._reply_queue.append(client)
+        if len(self._reply_queue) == 1:
+            try:
+                asyncio.get_running_loop().call_soon(self.write_replies)
+            except RuntimeError:  # no loop (in-process tests): write at once
+                self.write_replies()
+
+    def write_replies(self) -> None:
+        queue, self._reply_queue = self._reply_queue, []
+        self.sink.flush()  # the op log reaches the file before any client hears "OK"
+        for client in queue:
+            client.write_out()
 
     # -- blocking commands -----------------------------------------------------------------
     def block_waiter(self, waiter: Blocked) -> None:

@@ -54,6 +54,8 @@ class Client(asyncio.Protocol):
             server.config.proto_max_bulk_len, server.config.client_query_buffer_limit
         )
         self.reader.requires_auth = not self.authenticated
+        self._out = bytearray()  # replies waiting for the end of this loop iteration
+        self._queued = False
         self.stream: Any = None  # a replication Streamer once CRDT.SYNC succeeded
         self.blocked: Blocked | None = None  # a blocking command waiting (WAIT, CRDT.WAITTOKEN)
         self._held: list[list[bytes]] = []  # commands that arrived while blocked
@@ -151,13 +153,28 @@ class Client(asyncio.Protocol):
         self._send(out)
 
     def _send(self, out: bytearray) -> None:
-        server = self.server
-        if out and self.transport is not None:
-            server.sink.flush()  # the op log reaches the file before the client hears "OK"
-            server.stats.net_output_bytes += len(out)
-            self.transport.write(bytes(out))
-        if self.closing and self.transport is not None:
-            self.transport.close()
+        """Queue replies; the server writes them once this loop iteration's commands are done,
+        after one op log write for all of them (Redis's beforeSleep: AOF, then replies)."""
+        if self.transport is None:
+            return
+        if out:
+            self._out += out
+        if (self._out or self.closing) and not self._queued:
+            self._queued = True
+            self.server.queue_reply(self)
+
+    def write_out(self) -> None:
+        """Called by the server after the op log was flushed: write queued replies."""
+        self._queued = False
+        transport = self.transport
+        if transport is None:
+            return
+        if self._out:
+            self.server.stats.net_output_bytes += len(self._out)
+            transport.write(bytes(self._out))
+            self._out.clear()
+        if self.closing:
+            transport.close()
 
     def unblock(self, reply: Any) -> None:
         """A blocked command finished: send its reply, then run what arrived meanwhile."""
