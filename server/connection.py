@@ -57,6 +57,7 @@ class Client(asyncio.Protocol):
         self._out = bytearray()  # replies waiting for the end of this loop iteration
         self._queued = False
         self.stream: Any = None  # a replication Streamer once CRDT.SYNC succeeded
+        self._stream_started = False
         self.blocked: Blocked | None = None  # a blocking command waiting (WAIT, CRDT.WAITTOKEN)
         self._held: list[list[bytes]] = []  # commands that arrived while blocked
         self._held_error: ProtocolError | None = None
@@ -175,6 +176,9 @@ class Client(asyncio.Protocol):
             self._out.clear()
         if self.closing:
             transport.close()
+        elif self.stream is not None and not self._stream_started:
+            self._stream_started = True  # CRDT.SYNC's reply is out: the peer's stream begins
+            self.stream.pump()
 
     def unblock(self, reply: Any) -> None:
         """A blocked command finished: send its reply, then run what arrived meanwhile."""

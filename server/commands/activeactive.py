@@ -3,7 +3,6 @@ handshake that turns a connection into a peer region's replication link."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import time
 from typing import TYPE_CHECKING, Any
@@ -99,8 +98,7 @@ def cmd_crdt_sync(c: Client, argv: list[bytes]) -> Any:
     streamer, mode = rep.open_stream(region, peer_vv, want_state, transport.write, transport.close,
                                      transport.get_write_buffer_size)
     streamer.instance = instance
-    c.attach_stream(streamer)
-    asyncio.get_running_loop().call_soon(streamer.pump)  # after the +SYNC reply is written
+    c.attach_stream(streamer)  # the stream starts once the +SYNC reply is written
     rep.log.info("peer %s (%s) pulls our log (%s mode)", region, c.addr, mode)
     return Status(f"SYNC {rep.name} {rep.instance_id} {mode}")
 
