@@ -29,8 +29,8 @@ from .wire import (
     F_HEARTBEAT,
     F_STATE_DATA,
     F_STATE_END,
+    FRAME,
     FrameReader,
-    frame,
     unpack_vv,
 )
 
@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 RELAY_DELAY_S = 1.0
 DEFERRED_MAX = 10000
 STATE_CHUNK = 256 * 1024
+WRITE_CHUNK = 256 * 1024
 
 
 class Streamer:
@@ -60,6 +61,7 @@ class Streamer:
         self.live = False
         self.deferred: deque[tuple[float, int, bytes, Meta]] = deque()
         self.reader = FrameReader()
+        self._buf = bytearray()  # frames queued by this pump, written together
         self.sent_batches = 0
         self.sent_bytes = 0
         self.acked: dict[str, int] = dict(peer_vv)
@@ -110,9 +112,18 @@ class Streamer:
 
     # -- sending ----------------------------------------------------------------------------
     def _send(self, ftype: int, payload: bytes) -> None:
-        data = frame(ftype, payload)
-        self._write(data)
-        self.sent_bytes += len(data)
+        """Queue a frame; ``_flush`` writes the queued frames in one go."""
+        self._buf += FRAME.pack(ftype, len(payload))
+        self._buf += payload
+        self.sent_bytes += FRAME.size + len(payload)
+        if len(self._buf) >= WRITE_CHUNK:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._buf and not self.closed:
+            data = bytes(self._buf)
+            self._buf.clear()
+            self._write(data)  # may pause us (flow control) synchronously
 
     def _send_batch(self, raw: bytes, meta: Meta) -> None:
         self._send(F_BATCH, raw)
@@ -144,6 +155,7 @@ class Streamer:
                     self._flush_deferred(force=True)
             else:
                 self._send_batch(raw, meta)
+        self._flush()
         if not self.paused:
             self.live = True
 
@@ -157,8 +169,10 @@ class Streamer:
                 f.close()
                 self._state_file = None
                 self._send(F_STATE_END, b"")
+                self._flush()
                 return True
             self._send(F_STATE_DATA, chunk)
+            self._flush()
         return False
 
     def _flush_deferred(self, force: bool) -> None:
@@ -178,6 +192,7 @@ class Streamer:
         self._flush_deferred(force=False)
         if self.live and self._state_file is None:
             self._send(F_HEARTBEAT, msgpack.packb([self.rep.ks.vv, int(time.time() * 1000)]))
+        self._flush()
 
 
 def _without(vv: dict[str, int], region: str) -> dict[str, int]:
