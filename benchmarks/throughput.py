@@ -133,14 +133,12 @@ def measure(system: System, pipeline: int, requests: int) -> dict[str, Any]:
     return {"tests": rows, "cpu_us_per_op": cpu * 1e6 / total_ops if total_ops else 0.0}
 
 
-def load_memory(system: System, keys: int) -> dict[str, float]:
-    """Bytes per key after loading small strings, then sets and hashes of 10 members."""
-    r = redis.Redis(port=system.port)
-    r.flushall()
-    time.sleep(0.5)
-    out: dict[str, float] = {}
-    for kind, count in (("string", keys), ("set", keys // 10), ("hash", keys // 10)):
-        r.flushall()
+def load_memory(name: str, kind: str, count: int) -> dict[str, float]:
+    """Bytes per key after loading ``count`` keys of one kind into a fresh server (a fresh
+    process per kind: freed memory is not reliably given back to the OS, in either server)."""
+    system = start_system(name)
+    try:
+        r = redis.Redis(port=system.port)
         time.sleep(0.5)
         base_used, base_rss = int(r.info("memory")["used_memory"]), rss_bytes(system.pid)
         pipe = r.pipeline(transaction=False)
@@ -154,13 +152,15 @@ def load_memory(system: System, keys: int) -> dict[str, float]:
             if i % 2000 == 1999:
                 pipe.execute()
         pipe.execute()
-        time.sleep(0.5)
+        time.sleep(1.0)
         used, rss = int(r.info("memory")["used_memory"]), rss_bytes(system.pid)
-        out[f"{kind}_used_bytes_per_key"] = (used - base_used) / count
-        out[f"{kind}_rss_bytes_per_key"] = (rss - base_rss) / count
-        print(f"  {system.name}: {count} {kind} keys: {(rss - base_rss) / count:.0f} B/key RSS", flush=True)
-    r.flushall()
-    return out
+        r.close()
+    finally:
+        system.stop()
+    print(f"  {name}: {count} {kind} keys: {(rss - base_rss) / count:.0f} B/key RSS, "
+          f"{(used - base_used) / count:.0f} B/key used_memory", flush=True)
+    return {f"{kind}_used_bytes_per_key": (used - base_used) / count,
+            f"{kind}_rss_bytes_per_key": (rss - base_rss) / count}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -169,6 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--keys", type=int, default=1_000_000)
     parser.add_argument("--systems", default="redis-server,activekv,activekv-3-regions")
+    parser.add_argument("--skip-throughput", action="store_true", help="memory figures only")
     parser.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results"))
     args = parser.parse_args(argv)
     systems = args.systems.split(",")
@@ -176,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
         "parameters": vars(args), "commit": git_commit(), "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
         "runs": {s: {} for s in systems}, "memory": {},
     }
-    for rnd in range(args.rounds):
+    for rnd in range(0 if args.skip_throughput else args.rounds):
         for pipeline in (1, 16):
             for name in systems:  # alternate systems within each round
                 print(f"round {rnd + 1}/{args.rounds}, pipeline {pipeline}: {name} ...", flush=True)
@@ -191,11 +192,9 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  {line}; {run['cpu_us_per_op']:.1f} us CPU/op", flush=True)
     for name in systems:
         print(f"memory: {name} ...", flush=True)
-        system = start_system(name)
-        try:
-            results["memory"][name] = load_memory(system, args.keys)
-        finally:
-            system.stop()
+        results["memory"][name] = {}
+        for kind, count in (("string", args.keys), ("set", args.keys // 10), ("hash", args.keys // 10)):
+            results["memory"][name].update(load_memory(name, kind, count))
     summary = summarize(results, systems)
     results["summary"] = summary
     print_table(summary, systems)
@@ -213,7 +212,7 @@ def summarize(results: dict[str, Any], systems: list[str]) -> dict[str, Any]:
     """Averages over rounds, and ratios to redis-server (the first system)."""
     base = systems[0]
     summary: dict[str, Any] = {"pipelines": {}, "memory": {}}
-    for pipeline in ("1", "16"):
+    for pipeline in [p for p in ("1", "16") if p in results["runs"][base]]:
         per: dict[str, Any] = {}
         for name in systems:
             runs = results["runs"][name][pipeline]
@@ -262,6 +261,8 @@ def chart(summary: dict[str, Any], systems: list[str], path: str) -> None:
     def draw(plt: Any) -> Any:
         fig, axes = plt.subplots(1, 3, figsize=(16, 5))
         for ax, pipeline in zip(axes[:2], ("1", "16"), strict=True):
+            if pipeline not in summary["pipelines"]:
+                continue
             per = summary["pipelines"][pipeline]
             tests = list(per[systems[0]]["rps"])
             width = 0.8 / len(systems)

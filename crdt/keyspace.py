@@ -93,13 +93,16 @@ class Entry:
 
 
 class Database:
-    __slots__ = ("entries", "expires", "orphan_expiry", "generation")
+    __slots__ = ("entries", "expires", "orphan_expiry", "generation", "gc_pending")
 
     def __init__(self) -> None:
         self.entries: dict[bytes, Entry] = {}  # keys with content
         self.expires: dict[bytes, int] = {}  # keys with content and a finite expire time
         self.orphan_expiry: dict[bytes, list[expiry.ExpireEntry]] = {}
         self.generation = 0  # bumped when a key appears or disappears (SCAN caches)
+        # Keys holding metadata that can go once every region has observed it ("never"
+        # expire entries, expire registers without content), oldest first: see ``collect``.
+        self.gc_pending: dict[bytes, None] = {}
 
     def get(self, key: bytes, now_ms: int) -> Entry | None:
         """The visible entry, or None when absent or expired."""
@@ -134,6 +137,7 @@ class Keyspace:
         # flush (db -1 = all): WATCH and keyspace statistics hook in here.
         self.on_change: Callable[[int, bytes | None], None] | None = None
         self._open: Batch | None = None
+        self._deleted: set[tuple[int, bytes]] = set()  # keys deleted in the open batch
         self._dispatch: dict[type, Callable[[Any, Tag, VV], None]] = {
             Assign: self._assign,
             Incr: self._incr,
@@ -149,7 +153,22 @@ class Keyspace:
 
     # -- the local write path -------------------------------------------------------------
     def emit(self, effect: Effect) -> None:
-        """Apply a local effect now and add it to the open batch."""
+        """Apply a local effect now and add it to the open batch.
+
+        A write that creates a key (it has no content here) first observed-removes what
+        this region saw of the key, whenever other regions exist: an expire register kept
+        from an EXPIRE concurrent with a delete must not attach to a key created after both
+        were seen, in any region, whatever order they arrive in and whether or not a region
+        has already collected that register as stable."""
+        if (type(effect) in _CREATES and self.stable is not self.vv
+                and effect.key not in self.dbs[effect.db].entries
+                and (effect.db, effect.key) not in self._deleted):
+            self._emit(Delete(effect.db, effect.key))
+        self._emit(effect)
+
+    def _emit(self, effect: Effect) -> None:
+        if type(effect) is Delete:
+            self._deleted.add((effect.db, effect.key))
         batch = self._open
         if batch is None:
             seq0 = self.vv.get(self.region, 0) + 1
@@ -164,6 +183,8 @@ class Keyspace:
     def commit(self) -> Batch | None:
         """Close the open batch (end of a command or of EXEC) and return it, if any."""
         batch, self._open = self._open, None
+        if self._deleted:
+            self._deleted.clear()
         return batch
 
     def in_batch(self) -> bool:
@@ -199,6 +220,48 @@ class Keyspace:
         self._dispatch[type(effect)](effect, tag, ctx)
         if self.on_change is not None:
             self.on_change(effect.db, effect.key if type(effect) is not Flush else None)
+
+    # -- metadata GC ----------------------------------------------------------------------
+    def collect(self, budget: int) -> int:
+        """Drop metadata every region has observed (covered by ``stable``), for up to
+        ``budget`` pending keys: "never" expire entries (once all of a key's expire entries
+        are stable and resolve to never, the register is empty-equivalent: any later write
+        observes them) and expire registers of keys without content. Keys whose metadata is
+        not stable yet go back to the end of the queue. Returns how many keys were cleaned."""
+        stable = self.stable
+        cleaned = 0
+        for db in self.dbs:
+            pending = db.gc_pending
+            n = min(budget, len(pending))
+            for _ in range(n):
+                key = next(iter(pending))
+                del pending[key]
+                entry = db.entries.get(key)
+                if entry is None:
+                    orphan = db.orphan_expiry.get(key)
+                    if not orphan:
+                        continue
+                    kept = [e for e in orphan if not covers(stable, e)]
+                    if kept:
+                        db.orphan_expiry[key] = kept
+                        pending[key] = None
+                    else:
+                        del db.orphan_expiry[key]
+                        cleaned += 1
+                    continue
+                exp = entry.expire
+                if not exp:
+                    continue
+                if all(covers(stable, e) for e in exp):
+                    if expiry.resolve(exp) == expiry.PERSISTENT:
+                        entry.expire = None
+                        cleaned += 1
+                else:
+                    pending[key] = None
+            budget -= n
+            if budget <= 0:
+                break
+        return cleaned
 
     # -- effect interpreters --------------------------------------------------------------
     def _entry(self, db: Database, key: bytes) -> Entry:
@@ -236,6 +299,7 @@ class Keyspace:
                 kept = [e for e in entry.expire if not covers(self.stable, e)]
                 if kept:
                     db.orphan_expiry[key] = kept
+                    db.gc_pending[key] = None
             return
         at = expiry.resolve(entry.expire)
         if at:
@@ -250,6 +314,8 @@ class Keyspace:
             entry.expire = expiry.remove(entry.expire, ctx)
             return
         entry.expire, concurrent = expiry.write(entry.expire, tag, at, ctx)
+        if at == expiry.PERSISTENT:
+            self.dbs[db].gc_pending[key] = None
         # A conflict only when concurrent writes disagree on the time (two SETs without a TTL
         # both write "never": nothing to resolve).
         if concurrent and any(e[3] != at for e in entry.expire[:-1]):
@@ -382,3 +448,5 @@ class Keyspace:
 
 
 _SLOT = {STRING: "string", SET: "oset", HASH: "omap"}
+# Effects that can give a key content (and so create it).
+_CREATES = (Assign, Incr, SetAdd, HashSet, HashIncr)

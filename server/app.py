@@ -28,6 +28,8 @@ log = logging.getLogger("activekv")
 # repeat while more than a quarter of the sample was expired, within a time budget.
 EXPIRE_SAMPLE = 20
 EXPIRE_BUDGET_S = 0.025
+# Keys whose stable replication metadata is collected per 100 ms (Keyspace.collect).
+GC_BUDGET = 5000
 
 
 @dataclass
@@ -43,6 +45,7 @@ class Stats:
     keyspace_misses: int = 0
     batches: int = 0
     effects: int = 0
+    gc_collected: int = 0
     net_input_bytes: int = 0
     net_output_bytes: int = 0
     error_codes: dict[str, int] = field(default_factory=dict)  # INFO errorstats
@@ -57,9 +60,9 @@ class Stats:
     def reset(self) -> None:
         """CONFIG RESETSTAT: the counters Redis's resetServerStats clears (not ours:
         batches/effects describe the replication stream)."""
-        keep = (self.batches, self.effects)
+        keep = (self.batches, self.effects, self.gc_collected)
         self.__init__()  # type: ignore[misc]
-        self.batches, self.effects = keep
+        self.batches, self.effects, self.gc_collected = keep
 
 
 # Instantaneous metrics, as Redis's trackInstantaneousMetric: a sample every 100 ms, the
@@ -212,6 +215,8 @@ class Server:
             try:
                 rep.flush()
                 rep.tick()
+                if rep.pullers:
+                    self.stats.gc_collected += self.ks.collect(GC_BUDGET)
                 if n % 100 == 0 and rep.oplog.appendfsync == "everysec" and (fsyncing is None or fsyncing.done()):
                     fsyncing = loop.run_in_executor(None, rep.fsync)
             except Exception:
@@ -241,9 +246,8 @@ class Server:
     def expire_if_needed(self, db: int, key: bytes) -> None:
         """Before a local write: remove an expired key's content (same batch as the write)."""
         database = self.ks.dbs[db]
-        if key in database.orphan_expiry or database.is_expired(key, self.ks.now_ms):
-            if database.is_expired(key, self.ks.now_ms):
-                self.stats.expired_keys += 1
+        if database.is_expired(key, self.ks.now_ms):
+            self.stats.expired_keys += 1
             self.ks.emit(Delete(db, key))
 
     async def _expire_loop(self) -> None:

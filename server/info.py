@@ -276,6 +276,8 @@ def _crdt(s: Server) -> Fields:
         ("gc_stable_vv", stable),
         ("gc_peer_timeout_s", s.config.peer_timeout),
         ("gc_pending_expire_registers", orphans),
+        ("gc_pending_keys", sum(len(db.gc_pending) for db in ks.dbs)),
+        ("gc_collected_keys", s.stats.gc_collected),
     ]
     if rep is not None:
         buffered = sum(len(st.deferred) for st in rep.streamers)

@@ -22,6 +22,14 @@ def _own_origin(cluster: Cluster, i: int) -> str:
     return str(cluster.client(i).info("crdt")["origin"])
 
 
+def _own_seq(cluster: Cluster, i: int) -> int:
+    vv = cluster.client(i).info("crdt")["vv"]
+    origin = _own_origin(cluster, i)
+    if isinstance(vv, dict):
+        return int(vv[origin])
+    return int(dict(p.split("=") for p in str(vv).split(","))[origin])
+
+
 def _wait(cluster: Cluster, predicate, timeout: float = 15.0) -> None:  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -38,21 +46,30 @@ def test_stability_follows_every_region_and_skips_a_timed_out_peer() -> None:
         origin = _own_origin(cluster, 0)
         for _ in range(5):
             cluster.call(0, "INCR", "gc-counter")
+        for k in range(20):
+            cluster.call(k % 3, "SET", f"gc-string:{k}", k)
         cluster.wait_converged()
-        # Everyone has applied region 0's five writes: they become stable everywhere.
-        _wait(cluster, lambda: all(_stable(cluster, i).get(origin, 0) >= 5 for i in range(3)))
+        # Every region collects the "never expires" entries of those SETs once stable.
+        _wait(cluster, lambda: all(
+            int(cluster.client(i).info("crdt")["gc_pending_keys"]) == 0
+            and int(cluster.client(i).info("crdt")["gc_collected_keys"]) >= 20 for i in range(3)))
+        assert [cluster.call(i, "TTL", "gc-string:7") for i in range(3)] == [-1, -1, -1]
+        # Everyone has applied all of region 0's writes: they become stable everywhere.
+        seq = _own_seq(cluster, 0)
+        _wait(cluster, lambda: all(_stable(cluster, i).get(origin, 0) >= seq for i in range(3)))
 
         cluster.isolate(2)
         for _ in range(5):
             cluster.call(0, "INCR", "gc-counter")
+        seq = _own_seq(cluster, 0)
         time.sleep(0.5)
         # Region 2 has not seen the new writes: they are not stable, not even at region 0.
-        assert _stable(cluster, 0).get(origin, 0) < 10
+        assert _stable(cluster, 0).get(origin, 0) < seq
         assert int(cluster.client(0).info("crdt")["gc_timed_out_peers"]) == 0
 
         # Past --peer-timeout the unreachable region stops holding GC back, and INFO says so.
         _wait(cluster, lambda: int(cluster.client(0).info("crdt")["gc_timed_out_peers"]) == 1, 10)
-        _wait(cluster, lambda: _stable(cluster, 0).get(origin, 0) >= 10, 10)
+        _wait(cluster, lambda: _stable(cluster, 0).get(origin, 0) >= seq, 10)
 
         # Region 2 wrote meanwhile; on its return the others merge its state and all converge.
         cluster.call(2, "INCRBY", "gc-counter", 100)
