@@ -273,7 +273,8 @@ class Replicator:
         if puller.peer:
             info = self.peers.setdefault(puller.peer, PeerInfo(puller.peer))
             info.address = puller.address
-            info.last_seen = time.monotonic()
+            if puller.connected:  # a failed attempt is not a sign of life
+                info.last_seen = time.monotonic()
 
     def on_heartbeat(self, peer: str, vv: dict[str, int], now_ms: int) -> None:
         info = self.peers.setdefault(peer, PeerInfo(peer))
