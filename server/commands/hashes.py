@@ -20,7 +20,7 @@ from server import errors
 from server.commands.common import int_arg, prepare_write, read_hash
 from server.commands.floats import ld_arg, long_double
 from server.commands.registry import command
-from server.commands.scan import SMALL, ScanArgs, parse_cursor, scan
+from server.commands.scan import parse_cursor, scan_collection
 from server.commands.sets import LONG_MAX, random_count
 from server.resp import OK, Error, Map
 
@@ -204,15 +204,12 @@ def cmd_hrandfield(c: Client, argv: list[bytes]) -> Any:
 
 @command("hscan")
 def cmd_hscan(c: Client, argv: list[bytes]) -> Any:
-    cursor = parse_cursor(argv[2])
+    parse_cursor(argv[2])  # an invalid cursor is an error even for a missing key
     omap = read_hash(c, argv[1])
     if omap is None:
         return [b"0", []]
-    args = ScanArgs(argv, 3, allow_type=False)
-    if len(omap) <= SMALL:
-        cursor = 0  # a compact encoding in Redis: returned whole, whatever the cursor
-    next_cursor, fields = scan(omap.fields, cursor, args.count, keep=args.accepts)
+    next_cursor, fields = scan_collection(argv, omap.fields)
     out: list[bytes | None] = []
     for f in fields:
         out += (f, omap.get(f))
-    return [b"%d" % next_cursor, out]
+    return [next_cursor, out]

@@ -101,3 +101,14 @@ def _ordered(names: Collection[bytes], cache_id: int | None, generation: int) ->
     if cache_id is not None:
         _cache[cache_id] = (names, generation, positions, ordered)
     return positions, ordered
+
+
+def scan_collection(argv: list[bytes], names: Collection[bytes]) -> tuple[bytes, list[bytes]]:
+    """SSCAN/HSCAN key cursor [MATCH p] [COUNT n]: one step over a set's members or a hash's
+    fields (the caller looked the key up and checked its type)."""
+    cursor = parse_cursor(argv[2])
+    args = ScanArgs(argv, 3, allow_type=False)
+    if len(names) <= SMALL:
+        cursor = 0  # a compact encoding in Redis: returned whole, whatever the cursor
+    next_cursor, step = scan(names, cursor, args.count, keep=args.accepts)
+    return b"%d" % next_cursor, step

@@ -18,7 +18,7 @@ from crdt.orset import ORSet
 from server import errors
 from server.commands.common import int_arg, prepare_write, read_set
 from server.commands.registry import command
-from server.commands.scan import SMALL, ScanArgs, parse_cursor, scan
+from server.commands.scan import parse_cursor, scan_collection
 from server.resp import Error, RSet
 
 if TYPE_CHECKING:
@@ -165,15 +165,11 @@ def cmd_smove(c: Client, argv: list[bytes]) -> Any:
 
 @command("sscan")
 def cmd_sscan(c: Client, argv: list[bytes]) -> Any:
-    cursor = parse_cursor(argv[2])
+    parse_cursor(argv[2])  # an invalid cursor is an error even for a missing key
     oset = read_set(c, argv[1])
     if oset is None:
         return [b"0", []]
-    args = ScanArgs(argv, 3, allow_type=False)
-    if len(oset) <= SMALL:
-        cursor = 0  # a compact encoding in Redis: returned whole, whatever the cursor
-    next_cursor, members = scan(oset.members, cursor, args.count, keep=args.accepts)
-    return [b"%d" % next_cursor, members]
+    return list(scan_collection(argv, oset.members))
 
 
 # -- multi-key commands --------------------------------------------------------------------
