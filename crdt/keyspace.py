@@ -160,7 +160,7 @@ class Keyspace:
         from an EXPIRE concurrent with a delete must not attach to a key created after both
         were seen, in any region, whatever order they arrive in and whether or not a region
         has already collected that register as stable."""
-        if (type(effect) in _CREATES and self.stable is not self.vv
+        if (self.stable is not self.vv and type(effect) in _CREATES
                 and effect.key not in self.dbs[effect.db].entries
                 and (effect.db, effect.key) not in self._deleted):
             self._emit(Delete(effect.db, effect.key))

@@ -13,6 +13,7 @@ import asyncio
 import time
 from typing import TYPE_CHECKING, Any, cast
 
+from crdt.effects import Batch
 from server import errors
 from server.blocking import Blocked
 from server.commands.registry import Command
@@ -62,7 +63,7 @@ class Client(asyncio.Protocol):
         self._held: list[list[bytes]] = []  # commands that arrived while blocked
         self._held_error: ProtocolError | None = None
         self.in_exec = False  # running a transaction: blocking commands answer at once
-        self.last_write_vv: dict[str, int] = {}  # CRDT.TOKEN / WAIT: after our last write
+        self.last_batch: Batch | None = None  # CRDT.TOKEN / WAIT: this connection's last write
 
     # -- asyncio.Protocol ------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -257,10 +258,18 @@ class Client(asyncio.Protocol):
         batch = self.ks.commit()
         if batch is not None:
             server.ship(batch)
-            vv = dict(batch.deps)
-            vv[batch.origin] = batch.first_seq + len(batch.effects) - 1
-            self.last_write_vv = vv
+            self.last_batch = batch
         return reply
+
+    @property
+    def last_write_vv(self) -> dict[str, int]:
+        """What this connection's last write covers: its dots and everything it observed."""
+        batch = self.last_batch
+        if batch is None:
+            return {}
+        vv = dict(batch.deps)
+        vv[batch.origin] = batch.first_seq + len(batch.effects) - 1
+        return vv
 
     def _reject(self, error: Error) -> Error:
         if self.multi is not None:
