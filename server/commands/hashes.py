@@ -45,7 +45,7 @@ def cmd_hset(c: Client, argv: list[bytes]) -> Any:
     # One value per field (the last one given, as Redis ends up with): two assignments of
     # one field in one effect would share a tag.
     pairs = dict(zip(argv[2::2], argv[3::2], strict=True))
-    added = len(pairs) if omap is None else sum(1 for f in pairs if omap.get(f) is None)
+    added = len(pairs) if omap is None else sum(1 for f in pairs if f not in omap.fields)
     c.ks.emit(HashSet(c.db, key, tuple(pairs.items())))
     return added if argv[0].lower() == b"hset" else OK
 
@@ -54,7 +54,7 @@ def cmd_hset(c: Client, argv: list[bytes]) -> Any:
 def cmd_hsetnx(c: Client, argv: list[bytes]) -> Any:
     key, field = argv[1], argv[2]
     omap = _write_hash(c, key)
-    if omap is not None and omap.get(field) is not None:
+    if omap is not None and field in omap.fields:
         return 0
     c.ks.emit(HashSet(c.db, key, ((field, argv[3]),)))
     return 1
@@ -66,7 +66,7 @@ def cmd_hdel(c: Client, argv: list[bytes]) -> Any:
     omap = _write_hash(c, key)
     if omap is None:
         return 0
-    present = [f for f in dict.fromkeys(argv[2:]) if omap.get(f) is not None]
+    present = [f for f in dict.fromkeys(argv[2:]) if f in omap.fields]
     if not present:
         return 0
     if len(present) >= len(omap):
