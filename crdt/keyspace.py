@@ -162,7 +162,9 @@ class Keyspace:
         has already collected that register as stable."""
         if (self.stable is not self.vv and type(effect) in _CREATES
                 and effect.key not in self.dbs[effect.db].entries
-                and (effect.db, effect.key) not in self._deleted):
+                and (effect.db, effect.key) not in self._deleted
+                # A SET that writes the TTL removes what it observed of the register itself.
+                and not (type(effect) is Assign and effect.expire_at != KEEP_TTL)):
             self._emit(Delete(effect.db, effect.key))
         self._emit(effect)
 
