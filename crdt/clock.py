@@ -67,10 +67,3 @@ def vv_leq(a: VV, b: VV) -> bool:
     """True when every dot covered by ``a`` is covered by ``b``."""
     return all(seq <= b.get(region, 0) for region, seq in a.items())
 
-
-def vv_min(vvs: list[VV]) -> VV:
-    """The pointwise minimum: what every one of them covers."""
-    if not vvs:
-        return {}
-    regions = set().union(*vvs)
-    return {r: min(v.get(r, 0) for v in vvs) for r in regions}

@@ -98,11 +98,6 @@ class Puller:
             except (asyncio.CancelledError, Exception):
                 pass
 
-    def kick(self) -> None:
-        """Drop the current connection (it reconnects): used when catch-up must restart."""
-        if self._writer is not None:
-            self._writer.close()
-
     async def _run(self) -> None:
         backoff = BACKOFF_MIN_S
         while not self._stop:

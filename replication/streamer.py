@@ -194,9 +194,3 @@ class Streamer:
             self._send(F_HEARTBEAT, msgpack.packb([self.rep.ks.vv, int(time.time() * 1000)]))
         self._flush()
 
-
-def _without(vv: dict[str, int], region: str) -> dict[str, int]:
-    if region in vv:
-        vv = dict(vv)
-        del vv[region]
-    return vv

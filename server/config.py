@@ -45,6 +45,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from server.glob import matches
+from server.reqparse import splitargs
 from server.resp import Error
 
 __all__ = [
@@ -408,79 +409,7 @@ assert {f.name for f in dataclasses.fields(Config)} == {o.attr for o in OPTIONS}
 # Config file / command line
 # --------------------------------------------------------------------------------------------
 
-_SPACE = b" \t\n\v\f\r"  # C isspace()
-_HEX = b"0123456789abcdefABCDEF"
-_ESC = {ord("n"): 10, ord("r"): 13, ord("t"): 9, ord("b"): 8, ord("a"): 7}
-
-
-def split_args(line: bytes) -> list[bytes] | None:
-    """Redis ``sdssplitargs``: split a line into arguments; None on unbalanced quotes.
-
-    ``"..."`` supports ``\\xHH``, ``\\n``, ``\\r``, ``\\t``, ``\\b``, ``\\a`` and ``\\c``;
-    ``'...'`` supports ``\\'``; a closing quote must be followed by a space or the end.
-    """
-    nul = line.find(b"\x00")  # a C string ends at the first NUL
-    if nul >= 0:
-        line = line[:nul]
-    n = len(line)
-
-    def at(i: int) -> int:
-        return line[i] if i < n else 0
-
-    out: list[bytes] = []
-    i = 0
-    while True:
-        while i < n and line[i] in _SPACE:
-            i += 1
-        if i >= n:
-            return out
-        cur = bytearray()
-        inq = insq = False
-        while True:
-            c = at(i)
-            if inq:
-                if c == 0x5C and at(i + 1) == 0x78 and at(i + 2) in _HEX and at(i + 3) in _HEX:
-                    cur.append(int(line[i + 2 : i + 4], 16))
-                    i += 3
-                elif c == 0x5C and at(i + 1):
-                    i += 1
-                    cur.append(_ESC.get(line[i], line[i]))
-                elif c == 0x22:
-                    if at(i + 1) and at(i + 1) not in _SPACE:
-                        return None
-                    i += 1
-                    break
-                elif c == 0:
-                    return None
-                else:
-                    cur.append(c)
-            elif insq:
-                if c == 0x5C and at(i + 1) == 0x27:
-                    i += 1
-                    cur.append(0x27)
-                elif c == 0x27:
-                    if at(i + 1) and at(i + 1) not in _SPACE:
-                        return None
-                    i += 1
-                    break
-                elif c == 0:
-                    return None
-                else:
-                    cur.append(c)
-            else:
-                if c in b" \n\r\t" or c == 0:
-                    if c:
-                        i += 1
-                    break
-                if c == 0x22:
-                    inq = True
-                elif c == 0x27:
-                    insq = True
-                else:
-                    cur.append(c)
-            if c:
-                i += 1
-        out.append(bytes(cur))
+split_args = splitargs  # Redis's sdssplitargs, as the request reader splits inline commands
 
 
 def _apply_directive(values: dict[str, Any], args: list[str], where: str) -> None:

@@ -95,10 +95,16 @@ def _string2ll(buf: bytearray, start: int, end: int) -> int | None:
 
 
 def splitargs(line: bytes) -> list[bytes] | None:
-    """Redis's ``sdssplitargs``: split an inline request; None on unbalanced quotes.
+    """Redis's ``sdssplitargs``: split a line into arguments; None on unbalanced quotes.
+    Shared by inline requests and the config file / command line (server/config.py).
 
-    ``line`` must not contain NUL (Redis never sees past one).
+    ``"..."`` supports ``\\xHH``, ``\\n``, ``\\r``, ``\\t``, ``\\b``, ``\\a`` and ``\\c``;
+    ``'...'`` supports ``\\'``; a closing quote must be followed by a space or the end. The
+    line is a C string: it ends at the first NUL.
     """
+    nul = line.find(b"\x00")
+    if nul >= 0:
+        line = line[:nul]
     if _QUOTES_OR_ODD_SPACE.search(line) is None:
         return line.split()  # same as sdssplitargs when only " \t\r\n" separate tokens
     out: list[bytes] = []

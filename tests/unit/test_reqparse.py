@@ -396,3 +396,12 @@ def test_pending_bytes_counts_unparsed_only() -> None:
     assert r.pending_bytes() == 2  # GET is parsed; "$3\r\n" too
     r.feed(b"c\r\n")
     assert r.pending_bytes() == 0
+
+
+def test_splitargs_stops_at_nul_like_a_c_string() -> None:
+    """The config file shares this splitter; a NUL must end the line, not hang the loop."""
+    from server.reqparse import splitargs
+
+    assert splitargs(b" \x00''\t") == []
+    assert splitargs(b"a b\x00c d") == [b"a", b"b"]
+    assert splitargs(b'"open\x00"') is None
