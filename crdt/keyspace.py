@@ -49,16 +49,39 @@ from .strings import StrValue
 STRING, SET, HASH = "string", "set", "hash"
 
 
-class Entry:
-    """One key: at most one content per type (usually exactly one) and its expire entries."""
+class Entry(StrValue):
+    """One key: at most one content per type (usually exactly one) and its expire entries.
 
-    __slots__ = ("string", "oset", "omap", "expire")
+    The string content lives in the entry's own slots (an Entry *is* its StrValue, so a
+    string key costs one object): ``entry.string`` is the entry itself when it holds an
+    assignment or a contribution, else None."""
+
+    __slots__ = ("oset", "omap", "expire")
 
     def __init__(self) -> None:
-        self.string: StrValue | None = None
+        self.hlc = 0
+        self.org = ""
+        self.seq = 0
+        self.val = None
+        self.more = None
+        self.contribs = None
         self.oset: ORSet | None = None
         self.omap: ORMap | None = None
         self.expire: list[expiry.ExpireEntry] | None = None
+
+    @property
+    def string(self) -> StrValue | None:
+        return self if self.val is not None or self.contribs else None
+
+    @string.setter
+    def string(self, sv: StrValue | None) -> None:
+        if sv is self:
+            return
+        if sv is None:
+            self.val = self.more = self.contribs = None
+            return
+        self.hlc, self.org, self.seq, self.val = sv.hlc, sv.org, sv.seq, sv.val
+        self.more, self.contribs = sv.more, sv.contribs
 
     def parts(self) -> list[tuple[str, Any]]:
         out: list[tuple[str, Any]] = []
@@ -81,7 +104,7 @@ class Entry:
             return HASH
         return max(self.parts(), key=lambda p: p[1].latest())[0]
 
-    def value(self) -> Any:
+    def content(self) -> Any:
         """The visible content object (StrValue, ORSet or ORMap)."""
         kind = self.kind
         if kind == STRING:
@@ -287,13 +310,11 @@ class Keyspace:
 
     def _settle(self, db: Database, key: bytes, entry: Entry) -> None:
         """Drop empty contents; move an entry without content out of the keyspace."""
-        if entry.string is not None and entry.string.is_empty():
-            entry.string = None
         if entry.oset is not None and entry.oset.is_empty():
             entry.oset = None
         if entry.omap is not None and entry.omap.is_empty():
             entry.omap = None
-        if entry.string is None and entry.oset is None and entry.omap is None:
+        if entry.val is None and not entry.contribs and entry.oset is None and entry.omap is None:
             del db.entries[key]
             db.expires.pop(key, None)
             db.generation += 1
@@ -328,15 +349,13 @@ class Keyspace:
         entry = self._entry(db, e.key)
         if entry.oset is not None or entry.omap is not None:
             self._clear_others(e.db, e.key, entry, STRING, tag, ctx)
-        sv = entry.string
-        if sv is None:
-            sv = entry.string = StrValue()
+        sv = entry
         # Contributions this assignment did not observe survive it; if it makes them masked,
         # that is a counter_masked conflict here too, not only where the increment arrives
         # last (_incr), so every region counts it whatever the delivery order.
         masked_before = bool(sv.contribs) and sv.number()[1]
         if sv.assign(tag, e.value, ctx):
-            self.conflicts.record(e.db, e.key, "lww", tag, max(sv.regs[:-1]))
+            self.conflicts.record(e.db, e.key, "lww", tag, max(r for r in sv.regs if r[2] != tag[2] or r[1] != tag[1]))
         if sv.contribs and not masked_before and sv.number()[1]:
             for c in sv.contribs:
                 self.conflicts.record(e.db, e.key, "counter_masked", tag, c)
@@ -349,9 +368,7 @@ class Keyspace:
         entry = self._entry(db, e.key)
         if entry.oset is not None or entry.omap is not None:
             self._clear_others(e.db, e.key, entry, STRING, tag, ctx)
-        sv = entry.string
-        if sv is None:
-            sv = entry.string = StrValue()
+        sv = entry
         sv.add(tag, e.delta, self.stable)
         if tag[1] != self.region and sv.regs and sv.number()[1]:
             self.conflicts.record(e.db, e.key, "counter_masked", tag, max(sv.regs))

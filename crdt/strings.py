@@ -40,49 +40,58 @@ Contribution: TypeAlias = tuple[int, str, int, Number]
 
 
 class StrValue:
-    # ``_r`` holds the assignments: None, the one assignment tuple (the common case: no list
-    # to allocate per key), or a list of concurrent ones. ``regs`` is the list view.
-    __slots__ = ("_r", "contribs")
+    """The winning assignment lives in four slots (no tuple per key: a plain string costs one
+    object); concurrent assignments that lost the read are kept in ``more``, as tuples.
+    ``val`` is None when there is no assignment. ``regs`` is the list view of all of them."""
+
+    __slots__ = ("hlc", "org", "seq", "val", "more", "contribs")
 
     def __init__(self) -> None:
-        self._r: Assignment | list[Assignment] | None = None
+        self.hlc = 0
+        self.org = ""
+        self.seq = 0
+        self.val: bytes | None = None
+        self.more: list[Assignment] | None = None
         self.contribs: list[Contribution] | None = None
 
     @property
     def regs(self) -> list[Assignment]:
-        r = self._r
-        if r is None:
+        if self.val is None:
             return []
-        return list(r) if isinstance(r, list) else [r]
+        top = (self.hlc, self.org, self.seq, self.val)
+        return [top] if self.more is None else [*self.more, top]
 
     @regs.setter
     def regs(self, value: list[Assignment]) -> None:
-        self._r = None if not value else (value[0] if len(value) == 1 else list(value))
+        if not value:
+            self.val = None
+            self.more = None
+            return
+        i = value.index(max(value))
+        self.hlc, self.org, self.seq, self.val = value[i]
+        self.more = value[:i] + value[i + 1 :] or None
 
     # -- effects ---------------------------------------------------------------------------
     def assign(self, tag: Tag, value: bytes, ctx: VV) -> bool:
         """Assign; returns True when a concurrent assignment remains (an LWW conflict).
         Applying the same assignment again changes nothing."""
-        new = (tag[0], tag[1], tag[2], value)
-        r = self._r
         concurrent = False
-        if r is None:
-            self._r = new
-        elif isinstance(r, list):
-            if any(x[2] == tag[2] and x[1] == tag[1] for x in r):
-                return False
-            kept = [x for x in r if not covers(ctx, x)]
-            concurrent = bool(kept)
-            kept.append(new)
-            self.regs = kept
+        if self.val is None:
+            self.hlc, self.org, self.seq = tag
+            self.val = value
+        elif self.seq == tag[2] and self.org == tag[1]:
+            return False
+        elif self.more is None and ctx.get(self.org, 0) >= self.seq:  # observed: replace
+            self.hlc, self.org, self.seq = tag
+            self.val = value
         else:
-            if r[2] == tag[2] and r[1] == tag[1]:
+            regs = self.regs
+            if any(x[2] == tag[2] and x[1] == tag[1] for x in regs):
                 return False
-            if covers(ctx, r):
-                self._r = new
-            else:
-                self._r = [r, new]
-                concurrent = True
+            kept = [x for x in regs if not covers(ctx, x)]
+            concurrent = bool(kept)
+            kept.append((tag[0], tag[1], tag[2], value))
+            self.regs = kept
         if self.contribs:
             self._reset_contribs(ctx)
         return concurrent
@@ -100,11 +109,11 @@ class StrValue:
             self._fold(stable)
 
     def remove(self, ctx: VV) -> None:
-        r = self._r
-        if isinstance(r, list):
-            self.regs = [x for x in r if not covers(ctx, x)]
-        elif r is not None and covers(ctx, r):
-            self._r = None
+        if self.val is not None:
+            if self.more is not None:
+                self.regs = [x for x in self.regs if not covers(ctx, x)]
+            elif ctx.get(self.org, 0) >= self.seq:
+                self.val = None
         if self.contribs:
             self._reset_contribs(ctx)
 
@@ -144,21 +153,19 @@ class StrValue:
 
     # -- reads -----------------------------------------------------------------------------
     def is_empty(self) -> bool:
-        return self._r is None and not self.contribs
+        return self.val is None and not self.contribs
 
     def latest(self) -> tuple:
-        best: tuple = max(self.regs) if self.regs else (0, "", 0)
+        """The greatest tag of the value (the winning assignment is the greatest one)."""
+        best: tuple = (self.hlc, self.org, self.seq) if self.val is not None else (0, "", 0)
         if self.contribs:
-            best = max(best, max(self.contribs))
-        return best[:3]
+            c = max(self.contribs)[:3]
+            if c > best:
+                best = c
+        return best
 
     def winner(self) -> bytes | None:
-        r = self._r
-        if r is None:
-            return None
-        if isinstance(r, list):
-            return max(r)[3]
-        return r[3]
+        return self.val
 
     def number(self) -> tuple[Number | None, bool]:
         """(numeric value, masked). None when the assignment is not a number."""

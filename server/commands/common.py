@@ -64,7 +64,7 @@ def prepare_write(c: Client, key: bytes, kind: str | None = None) -> Any:
         return None
     if kind is not None and entry.kind != kind:
         raise Error(errors.WRONGTYPE)
-    return entry.value()
+    return entry.content()
 
 
 def int_arg(arg: bytes, message: str = errors.NOT_INTEGER) -> int:

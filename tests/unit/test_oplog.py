@@ -287,8 +287,8 @@ def test_state_merge_keeps_both_sides_unreplicated_writes(tmp_path: Path) -> Non
     state.merge(b, recs)
     db = b.dbs[0]
     now = int(time.time() * 1000)
-    assert sorted(db.get(b"set", now).value()) == [b"base", b"from-a", b"from-b"]  # type: ignore[union-attr]
-    assert db.get(b"n", now).value().value() == b"111"  # type: ignore[union-attr]
+    assert sorted(db.get(b"set", now).content()) == [b"base", b"from-a", b"from-b"]  # type: ignore[union-attr]
+    assert db.get(b"n", now).content().value() == b"111"  # type: ignore[union-attr]
     assert db.get(b"only-a", now) is not None and db.get(b"only-b", now) is not None
     assert b.vv == {"a/1": a.vv["a/1"], "b/1": b.vv["b/1"]}
     # merging the other way gives the same state (a join)
@@ -312,5 +312,5 @@ def test_state_merge_applies_removals_the_peer_observed(tmp_path: Path) -> None:
     snapshot.write(a, str(tmp_path), 2)
     state.merge(b, snapshot.records(str(tmp_path / snapshot.FILENAME))[1])
     now = int(time.time() * 1000)
-    assert sorted(b.dbs[0].get(b"set", now).value()) == [b"y", b"z"]  # type: ignore[union-attr]
+    assert sorted(b.dbs[0].get(b"set", now).content()) == [b"y", b"z"]  # type: ignore[union-attr]
     assert b.dbs[0].get(b"gone", now) is None

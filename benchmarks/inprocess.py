@@ -1,0 +1,133 @@
+"""CPU cost of the command path, in-process: no sockets, no client, just the server's work.
+
+Fifty mock clients each send one command per "loop iteration" (pipeline 1) or sixteen
+(pipeline 16); the server then writes the replies once, as the event loop does. With
+``--peers 2`` the op log and two peer streams (to mock sockets) are live, so the cost of
+logging and streaming every write is counted, and the region behaves as one with peers
+(metadata kept until every region has observed it). Prints microseconds of CPU per command;
+``--profile`` prints the cProfile table, the tool to find what to make faster next.
+
+    python -m benchmarks.inprocess [--command set] [--requests 200000] [--pipeline 1]
+                                   [--peers 2] [--profile]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import pstats
+import random
+import tempfile
+import time
+from typing import Any
+
+from replication.streamer import Streamer
+from server.app import Server
+from server.config import Config
+from server.connection import Client
+
+CLIENTS = 50
+
+
+class _Transport:
+    def __init__(self) -> None:
+        self.bytes = 0
+
+    def write(self, data: bytes) -> None:
+        self.bytes += len(data)
+
+    def close(self) -> None:
+        pass
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return {"peername": ("127.0.0.1", 50000), "sockname": ("127.0.0.1", 6379)}.get(name, default)
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass
+
+
+def _request(command: str, n: int) -> bytes:
+    key = b"key:%012d" % n
+    argv = {
+        "set": [b"SET", key, b"xxx"],
+        "get": [b"GET", key],
+        "incr": [b"INCR", b"counter:%d" % (n % 1000)],
+        "sadd": [b"SADD", b"myset", b"element:%d" % n],
+        "hset": [b"HSET", b"myhash", b"element:%d" % n, b"xxx"],
+    }[command]
+    return b"*%d\r\n" % len(argv) + b"".join(b"$%d\r\n%s\r\n" % (len(a), a) for a in argv)
+
+
+def run(command: str, requests: int, pipeline: int, peers: int, profile: bool) -> float:
+    with tempfile.TemporaryDirectory() as tmp:
+        peer_list = [("127.0.0.1", 1 + i) for i in range(peers)]
+        server = Server(Config(region="bench", dir=tmp, peer=peer_list, appendfsync="no"))
+        rep = server.replicator
+        assert rep is not None
+        rep.recover()
+        written = [0]
+
+        def sink(data: bytes) -> None:
+            written[0] += len(data)
+
+        for i in range(peers):
+            s = Streamer(rep, f"peer{i}", {}, 1, sink, lambda: None)
+            rep.streamers.add(s)
+        clients = []
+        for _ in range(CLIENTS):
+            c = Client(server)
+            c.connection_made(_Transport())  # type: ignore[arg-type]
+            clients.append(c)
+        rng = random.Random(1)
+        rounds = max(1, requests // (CLIENTS * pipeline))
+        payloads = [
+            [b"".join(_request(command, rng.randrange(100_000)) for _ in range(pipeline))
+             for _ in range(CLIENTS)]
+            for _ in range(min(rounds, 64))
+        ]
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+
+        async def body() -> None:
+            for r in range(rounds):
+                batch = payloads[r % len(payloads)]
+                for c, data in zip(clients, batch, strict=True):
+                    c.data_received(data)
+                await asyncio.sleep(0)  # the iteration ends: op log flush, replies written
+                if peers and r % 20 == 19:  # the peers report what they applied
+                    server.ks.stable = dict(server.ks.vv)
+
+        prof = cProfile.Profile() if profile else None
+        t0 = time.process_time()
+        if prof is not None:
+            prof.runcall(loop.run_until_complete, body())
+        else:
+            loop.run_until_complete(body())
+        cpu = time.process_time() - t0
+        loop.close()
+        total = rounds * CLIENTS * pipeline
+        if prof is not None:
+            pstats.Stats(prof).sort_stats("tottime").print_stats(25)
+        return cpu / total * 1e6
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--command", default="set,get,incr,sadd,hset")
+    ap.add_argument("--requests", type=int, default=200_000)
+    ap.add_argument("--pipeline", type=int, default=1)
+    ap.add_argument("--peers", type=int, default=2)
+    ap.add_argument("--profile", action="store_true")
+    args = ap.parse_args()
+    for command in args.command.split(","):
+        us = run(command, args.requests, args.pipeline, args.peers, args.profile)
+        print(f"{command:5} pipeline {args.pipeline:2} peers {args.peers}: {us:6.2f} µs CPU per command",
+              flush=True)
+
+
+if __name__ == "__main__":
+    main()
