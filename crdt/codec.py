@@ -19,24 +19,31 @@ CODEC_VERSION = 1
 _pack = msgpack.Packer(use_bin_type=True).pack  # one packer, reused (packb builds one per call)
 
 
+_CODES = EFFECT_CODES
+_HSET = EFFECT_CODES[HashSet]
+
+
 class CodecError(ValueError):
     pass
 
 
-def _enc_field(value: Any) -> Any:
-    if type(value) is Decimal:
-        return str(value)
-    return value
+def _enc_effect(e: Effect) -> tuple:
+    """``(code, *fields)``; msgpack packs the tuple as an array."""
+    t = type(e)
+    if t is HashSet:
+        return (_HSET, e.db, e.key, [x for p in e.pairs for x in p])  # type: ignore[union-attr]
+    if (t is Incr or t is HashIncr) and type(e[-1]) is Decimal:
+        return (_CODES[t], *e[:-1], str(e[-1]))
+    return (_CODES[t], *e)
 
 
 def encode_batch(batch: Batch) -> bytes:
-    effects = []
-    for e in batch.effects:
-        if type(e) is HashSet:
-            effects.append([EFFECT_CODES[HashSet], e.db, e.key, [x for p in e.pairs for x in p]])
-        else:
-            effects.append([EFFECT_CODES[type(e)], *map(_enc_field, e)])
-    return _pack([CODEC_VERSION, batch.origin, batch.first_seq, batch.hlc, batch.deps, effects])
+    effects = batch.effects
+    if len(effects) == 1:
+        enc = [_enc_effect(effects[0])]
+    else:
+        enc = [_enc_effect(e) for e in effects]
+    return _pack((CODEC_VERSION, batch.origin, batch.first_seq, batch.hlc, batch.deps, enc))
 
 
 def decode_batch(data: bytes) -> Batch:

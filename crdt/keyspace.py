@@ -192,17 +192,19 @@ class Keyspace:
         self._emit(effect)
 
     def _emit(self, effect: Effect) -> None:
-        if type(effect) is Delete:
+        t = type(effect)
+        if t is Delete:
             self._deleted.add((effect.db, effect.key))
+        vv = self.vv
+        region = self.region
+        seq = vv.get(region, 0) + 1
         batch = self._open
         if batch is None:
-            seq0 = self.vv.get(self.region, 0) + 1
-            batch = self._open = Batch(
-                self.region, seq0, self.clock.now(self.now_ms), dict(self.vv), []
-            )
-        seq = self.vv.get(self.region, 0) + 1
-        self._apply(effect, (batch.hlc, self.region, seq), self.vv)
-        self.vv[self.region] = seq
+            batch = self._open = Batch(region, seq, self.clock.now(self.now_ms), dict(vv), [])
+        self._dispatch[t](effect, (batch.hlc, region, seq), vv)
+        if self.on_change is not None:
+            self.on_change(effect.db, effect.key if t is not Flush else None)
+        vv[region] = seq
         batch.effects.append(effect)
 
     def commit(self) -> Batch | None:
@@ -346,22 +348,47 @@ class Keyspace:
 
     def _assign(self, e: Assign, tag: Tag, ctx: VV) -> None:
         db = self.dbs[e.db]
-        entry = self._entry(db, e.key)
-        if entry.oset is not None or entry.omap is not None:
-            self._clear_others(e.db, e.key, entry, STRING, tag, ctx)
-        sv = entry
-        # Contributions this assignment did not observe survive it; if it makes them masked,
-        # that is a counter_masked conflict here too, not only where the increment arrives
-        # last (_incr), so every region counts it whatever the delivery order.
-        masked_before = bool(sv.contribs) and sv.number()[1]
-        if sv.assign(tag, e.value, ctx):
-            self.conflicts.record(e.db, e.key, "lww", tag, max(r for r in sv.regs if r[2] != tag[2] or r[1] != tag[1]))
-        if sv.contribs and not masked_before and sv.number()[1]:
-            for c in sv.contribs:
-                self.conflicts.record(e.db, e.key, "counter_masked", tag, c)
-        if e.expire_at != KEEP_TTL:
-            self._write_expire(e.db, e.key, entry, tag, e.expire_at, ctx)
-        self._settle(db, e.key, entry)
+        key = e.key
+        entry = db.entries.get(key)
+        if entry is None:
+            entry = self._entry(db, key)
+        elif entry.oset is not None or entry.omap is not None:
+            self._clear_others(e.db, key, entry, STRING, tag, ctx)
+        if entry.contribs is None:  # a plain register (the common case)
+            if entry.assign(tag, e.value, ctx):
+                self._lww_conflict(e, entry, tag)
+        else:
+            # Contributions this assignment did not observe survive it; if it makes them
+            # masked, that is a counter_masked conflict here too, not only where the increment
+            # arrives last (_incr), so every region counts it whatever the delivery order.
+            masked_before = entry.number()[1]
+            if entry.assign(tag, e.value, ctx):
+                self._lww_conflict(e, entry, tag)
+            if entry.contribs and not masked_before and entry.number()[1]:
+                for c in entry.contribs:
+                    self.conflicts.record(e.db, key, "counter_masked", tag, c)
+        at = e.expire_at
+        if at != KEEP_TTL:
+            if at == expiry.PERSISTENT and self.stable is self.vv:
+                # Without peers nothing concurrent can arrive, and "never" is the default:
+                # remove what was observed instead of storing an entry.
+                if entry.expire is not None:
+                    entry.expire = expiry.remove(entry.expire, ctx)
+            else:
+                self._write_expire(e.db, key, entry, tag, at, ctx)
+        # The entry has content now: only its expire time can need updating.
+        exp = entry.expire
+        if exp:
+            at = expiry.resolve(exp)
+            if at:
+                db.expires[key] = at
+                return
+        if db.expires:
+            db.expires.pop(key, None)
+
+    def _lww_conflict(self, e: Assign, sv: StrValue, tag: Tag) -> None:
+        loser = max(r for r in sv.regs if r[2] != tag[2] or r[1] != tag[1])
+        self.conflicts.record(e.db, e.key, "lww", tag, loser)
 
     def _incr(self, e: Incr, tag: Tag, ctx: VV) -> None:
         db = self.dbs[e.db]

@@ -106,6 +106,8 @@ class OpLog:
             self.next_lsn = seg.first_lsn
             yield from self._read_segment(seg, last)
             self.segments.append(seg)
+        for older, newer in zip(self.segments, self.segments[1:]):
+            older.max_vv = dict(newer.start_vv)  # everything before the next segment
         self.durable_lsn = self.next_lsn - 1
         if not self.segments:
             self._new_segment({})
@@ -172,26 +174,35 @@ class OpLog:
         _fsync_dir(self.dir)
 
     def append(self, payload: bytes, vv_after: dict[str, int], meta: Any = None) -> int:
-        """Queue one batch record; it reaches the file at the next ``flush``."""
+        """Queue one batch record; it reaches the file at the next ``flush``. ``vv_after`` is
+        the live VV of the keyspace: the open segment refers to it, a closed one keeps a copy."""
         seg = self.segments[-1]
         if seg.size >= self.segment_bytes:
+            seg.max_vv = dict(seg.max_vv)
             self._new_segment(seg.max_vv)
             seg = self.segments[-1]
         lsn = self.next_lsn
-        self.next_lsn += 1
+        self.next_lsn = lsn + 1
+        size = len(payload)
         pending = self._pending
-        pending += HEADER.pack(LOG_VERSION, T_BATCH, len(payload), zlib.crc32(payload))
+        pending += HEADER.pack(LOG_VERSION, T_BATCH, size, zlib.crc32(payload))
         pending += payload
-        seg.size += HEADER.size + len(payload)
+        seg.size += HEADER.size + size
         seg.last_lsn = lsn
-        seg.max_vv = dict(vv_after)
-        self._remember(lsn, payload, meta)
+        seg.max_vv = vv_after
+        self.tail.append((lsn, payload, meta))
+        self._tail_bytes += size + TAIL_RECORD_OVERHEAD
+        if self._tail_bytes > TAIL_CACHE_BYTES:
+            self._trim_tail()
         return lsn
 
     def _remember(self, lsn: int, payload: bytes, meta: Any) -> None:
-        tail = self.tail
-        tail.append((lsn, payload, meta))
+        self.tail.append((lsn, payload, meta))
         self._tail_bytes += len(payload) + TAIL_RECORD_OVERHEAD
+        self._trim_tail()
+
+    def _trim_tail(self) -> None:
+        tail = self.tail
         while self._tail_bytes > TAIL_CACHE_BYTES and len(tail) - self._tail_start > 1:
             self._tail_bytes -= len(tail[self._tail_start][1]) + TAIL_RECORD_OVERHEAD
             self._tail_start += 1

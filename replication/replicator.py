@@ -144,7 +144,8 @@ class Replicator:
 
     # -- the sink: local batches ----------------------------------------------------------
     def append(self, batch: Batch) -> None:
-        self._log(encode_batch(batch), batch_meta(batch))
+        first = batch.first_seq
+        self._log(encode_batch(batch), (batch.origin, first, first + len(batch.effects) - 1, batch.deps))
 
     def _log(self, raw: bytes, meta: Meta) -> None:
         self.oplog.append(raw, self.ks.vv, meta)

@@ -50,7 +50,7 @@ class Client(asyncio.Protocol):
         self.watched: set[tuple[int, bytes]] = set()
         self.watch_absent: set[tuple[int, bytes]] = set()  # watched keys missing at WATCH
         self.watch_dirty = False
-        self.argv_mem = 0  # bytes of the arguments of the command running (CLIENT LIST argv-mem)
+        self.argv: list[bytes] | None = None  # the command running (CLIENT LIST argv-mem)
         self.reader = RequestReader(
             server.config.proto_max_bulk_len, server.config.client_query_buffer_limit
         )
@@ -249,12 +249,12 @@ class Client(asyncio.Protocol):
         server = self.server
         server.stats.commands += 1
         assert cmd.handler is not None
-        self.argv_mem = sum(map(len, argv))
+        self.argv = argv
         try:
             reply = cmd.handler(self, argv)
         except Error as exc:
             reply = exc
-        self.argv_mem = 0
+        self.argv = None
         batch = self.ks.commit()
         if batch is not None:
             server.ship(batch)
@@ -270,6 +270,11 @@ class Client(asyncio.Protocol):
         vv = dict(batch.deps)
         vv[batch.origin] = batch.first_seq + len(batch.effects) - 1
         return vv
+
+    @property
+    def argv_mem(self) -> int:
+        """Bytes of the arguments of the command running (CLIENT LIST ``argv-mem``)."""
+        return sum(map(len, self.argv)) if self.argv is not None else 0
 
     def _reject(self, error: Error) -> Error:
         if self.multi is not None:

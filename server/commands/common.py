@@ -58,10 +58,15 @@ def read_hash(c: Client, key: bytes) -> ORMap | None:
 def prepare_write(c: Client, key: bytes, kind: str | None = None) -> Any:
     """Before writing ``key``: remove it first if it has expired (in the same batch), then
     return its visible content, or None. With ``kind``, a key of another type is WRONGTYPE."""
-    c.server.expire_if_needed(c.db, key)
-    entry = c.ks.dbs[c.db].get(key, c.ks.now_ms)
+    ks = c.ks
+    entry = ks.dbs[c.db].entries.get(key)
     if entry is None:
         return None
+    if entry.expire is not None:
+        c.server.expire_if_needed(c.db, key)
+        entry = ks.dbs[c.db].get(key, ks.now_ms)
+        if entry is None:
+            return None
     if kind is not None and entry.kind != kind:
         raise Error(errors.WRONGTYPE)
     return entry.content()
