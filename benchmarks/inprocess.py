@@ -78,6 +78,7 @@ def run(command: str, requests: int, pipeline: int, peers: int, profile: bool) -
         for i in range(peers):
             s = Streamer(rep, f"peer{i}", {}, 1, sink, lambda: None)
             rep.streamers.add(s)
+            s.pump()  # caught up: live from now on
         clients = []
         for _ in range(CLIENTS):
             c = Client(server)

@@ -9,7 +9,6 @@ version it does not know rather than guessing.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
 
 import msgpack
 

@@ -22,7 +22,9 @@ ExpireEntry: TypeAlias = tuple[int, str, int, int]  # (hlc, region, seq, at_ms)
 
 def write(entries: list[ExpireEntry] | None, tag: Tag, at_ms: int, ctx: VV) -> tuple[list[ExpireEntry], bool]:
     """Returns the new entries and whether a concurrent entry remained (a conflict)."""
-    kept = [e for e in entries or () if not covers(ctx, e)]
+    if not entries:
+        return [(tag[0], tag[1], tag[2], at_ms)], False
+    kept = [e for e in entries if not covers(ctx, e)]
     concurrent = bool(kept)
     kept.append((tag[0], tag[1], tag[2], at_ms))
     return kept, concurrent

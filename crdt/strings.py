@@ -98,13 +98,14 @@ class StrValue:
 
     def add(self, tag: Tag, delta: Number, stable: VV) -> None:
         contribs = self.contribs
-        entry = (tag[0], tag[1], tag[2], delta)
-        if contribs is not None and any(c[2] == tag[2] and c[1] == tag[1] for c in contribs):
-            return  # already applied (a folded entry carries its newest contribution's tag)
         if contribs is None:
-            self.contribs = [entry]
+            self.contribs = [(tag[0], tag[1], tag[2], delta)]
             return
-        contribs.append(entry)
+        org, seq = tag[1], tag[2]
+        for c in contribs:
+            if c[2] == seq and c[1] == org:
+                return  # already applied (a folded entry carries its newest contribution's tag)
+        contribs.append((tag[0], org, seq, delta))
         if len(contribs) > FOLD_AFTER:
             self._fold(stable)
 
@@ -169,7 +170,7 @@ class StrValue:
 
     def number(self) -> tuple[Number | None, bool]:
         """(numeric value, masked). None when the assignment is not a number."""
-        base_raw = self.winner()
+        base_raw = self.val
         base: Number | None
         if base_raw is None:
             base = 0
@@ -181,10 +182,21 @@ class StrValue:
                     base = None
         if base is None:
             return None, bool(self.contribs)
-        total: Number = base
-        for c in sorted(self.contribs or ()):
-            total = _add(total, c[3])
-        return total, False
+        contribs = self.contribs
+        if not contribs:
+            return base, False
+        if type(base) is int:  # integers add exactly in any order
+            total = base
+            for c in contribs:
+                if type(c[3]) is not int:
+                    break
+                total += c[3]
+            else:
+                return total, False
+        exact: Number = base
+        for c in sorted(contribs):
+            exact = _add(exact, c[3])
+        return exact, False
 
     def value(self) -> bytes:
         """What GET returns."""

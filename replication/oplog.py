@@ -106,8 +106,8 @@ class OpLog:
             self.next_lsn = seg.first_lsn
             yield from self._read_segment(seg, last)
             self.segments.append(seg)
-        for older, newer in zip(self.segments, self.segments[1:]):
-            older.max_vv = dict(newer.start_vv)  # everything before the next segment
+        for i in range(1, len(self.segments)):  # a closed segment holds what precedes the next
+            self.segments[i - 1].max_vv = dict(self.segments[i].start_vv)
         self.durable_lsn = self.next_lsn - 1
         if not self.segments:
             self._new_segment({})

@@ -139,16 +139,24 @@ class Streamer:
         if self._state_file is not None and not self._pump_state():
             return
         own = self.rep.region
+        view = self.view
         records: Iterator[tuple[int, bytes, Meta]] = self.rep.read_log(self.cursor)
         for lsn, raw, meta in records:
             if self.paused or self.closed:
                 return
             self.cursor = lsn + 1
             origin, _, last, deps = meta
-            if self.view.get(origin, 0) >= last:
+            if view.get(origin, 0) >= last:
                 continue
-            if origin == own:
-                self._send_batch(raw, meta)
+            if origin == own:  # _send_batch, inlined: this is the hot loop of a live link
+                buf = self._buf
+                buf += FRAME.pack(F_BATCH, len(raw))
+                buf += raw
+                self.sent_bytes += FRAME.size + len(raw)
+                self.sent_batches += 1
+                view[origin] = last
+                if len(buf) >= WRITE_CHUNK:
+                    self._flush()
             elif self.live:
                 self.deferred.append((time.monotonic(), lsn, raw, meta))
                 if len(self.deferred) > DEFERRED_MAX:

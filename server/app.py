@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import random
@@ -391,6 +392,10 @@ class Server:
         log.info("recovered %d keys (snapshot lsn %d, %d batches replayed) in %.3fs; origin %s%s",
                  keys, rep.snapshot_lsn, replayed, time.monotonic() - started, rep.region,
                  " (new epoch after an unclean stop)" if rep.unclean else "")
+        # What was loaded lives until overwritten: keep the cyclic GC from rescanning it on
+        # every full collection (with a million keys, ~0.2 s each).
+        gc.collect()
+        gc.freeze()
 
     async def stop(self) -> None:
         self._expire_task.cancel()

@@ -262,6 +262,11 @@ def cmd_setrange(c: Client, argv: list[bytes]) -> Any:
 def incr_generic(c: Client, key: bytes, delta: int) -> int:
     sv = prepare_write(c, key, STRING)
     current = 0
+    if sv is not None and sv.contribs:  # a counter: its sum, if it fits
+        total = sv.number()[0]
+        if type(total) is int and INT64_MIN <= total <= INT64_MAX:
+            sv = None
+            current = total
     if sv is not None:
         raw = sv.value()
         parsed = parse_int(raw)
