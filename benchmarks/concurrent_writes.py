@@ -378,6 +378,10 @@ class System:
         """The regions holding a copy of the data."""
         return [0, 1, 2]
 
+    def ports(self) -> list[int]:
+        """Each region's own copy (the lag sampler writes and polls them directly)."""
+        raise NotImplementedError
+
     def on_ack(self, region: int, key: str) -> None:
         pass
 
@@ -405,6 +409,9 @@ class ActiveKV(System):
 
     def reader(self, region: int) -> redis.Redis:
         return connect(self.cluster.ports[region])
+
+    def ports(self) -> list[int]:
+        return list(self.cluster.ports)
 
     def quiescent(self) -> bool:
         vvs = self.cluster.vvs()
@@ -509,6 +516,9 @@ class LWWModel(_Redises):
     def reader(self, region: int) -> redis.Redis:
         return connect(self.servers[region].port)
 
+    def ports(self) -> list[int]:
+        return [srv.port for srv in self.servers]
+
     def on_ack(self, region: int, key: str) -> None:
         with self.locks[region]:
             held = self.ts[region].get(key, (0, -1))
@@ -600,57 +610,91 @@ class LWWModel(_Redises):
 
 
 # -- lag sampler ----------------------------------------------------------------------------
-class LagSampler(threading.Thread):
-    """Writes a unique marker in one region (rotating), then polls the two others until it is
-    visible there: the lag is from the write's acknowledgement to its visibility."""
+def _sample_lag(ports: list[int], tag: str, stop: Any, acks: Any, results: Any) -> None:
+    """In its own process, so that the client threads' GIL does not delay its polls: writes a
+    unique marker in one region (rotating), then polls the two others until it is visible
+    there. The lag is from the write's acknowledgement to its visibility. Each marker write is
+    reported on ``acks`` (the LWW model ships keys on acknowledgement)."""
+    writers = [connect(p) for p in ports]
+    readers = [connect(p) for p in ports]
+    samples: list[tuple[float, int, int, float]] = []  # (s since start, from, to, lag s)
+    timeouts = 0
+    t_start = time.perf_counter()
+    try:
+        n = 0
+        deadline = time.monotonic() + 3600
+        while not stop.is_set() and time.monotonic() < deadline:
+            started = time.monotonic()
+            origin = n % 3
+            key = f"lag:{tag}:{n}"
+            n += 1
+            writers[origin].set(key, str(time.time()))
+            acked = time.perf_counter()
+            acks.put((origin, key))
+            pending = {j for j in range(3) if j != origin}
+            while pending:
+                for j in list(pending):
+                    if readers[j].exists(key):
+                        samples.append((round(acked - t_start, 3), origin, j, time.perf_counter() - acked))
+                        pending.discard(j)
+                if time.perf_counter() - acked > LAG_TIMEOUT_S:
+                    timeouts += len(pending)
+                    break
+                time.sleep(0.001)
+            stop.wait(max(0.0, LAG_INTERVAL_S - (time.monotonic() - started)))
+    except redis.RedisError:
+        timeouts += 1
+    finally:
+        for c in writers + readers:
+            c.close()
+        results.put((samples, timeouts))
 
-    def __init__(self, system: System, stop: threading.Event, tag: str) -> None:
-        super().__init__(daemon=True, name="lag-sampler")
+
+class LagSampler:
+    """Runs ``_sample_lag`` in a child process; forwards its acknowledgements to the system."""
+
+    def __init__(self, system: System, tag: str) -> None:
+        ctx = multiprocessing.get_context("spawn")
         self.system = system
-        self.stop_event = stop
-        self.tag = tag
+        self.stop_event = ctx.Event()
+        self.acks: Any = ctx.Queue()
+        self.results: Any = ctx.Queue()
+        self.proc = ctx.Process(target=_sample_lag, daemon=True,
+                                args=(system.ports(), tag, self.stop_event, self.acks, self.results))
+        self.forwarder = threading.Thread(target=self._forward, daemon=True)
         self.samples: list[float] = []
         self.raw: list[tuple[float, str, str, float]] = []  # (s since start, from, to, lag ms)
         self.per_link: dict[str, list[float]] = collections.defaultdict(list)
         self.timeouts = 0
+        self.count = 0  # markers written so far (progress lines)
 
-    def run(self) -> None:
-        writers = [self.system.client(i) for i in range(3)]
-        readers = [self.system.reader(i) for i in range(3)]
-        for c in writers + readers:
-            c.ping()
-        t_start = time.perf_counter()
+    def start(self) -> None:
+        self.proc.start()
+        self.forwarder.start()
+
+    def _forward(self) -> None:
+        while True:
+            item = self.acks.get()
+            if item is None:
+                return
+            self.count += 1
+            self.system.on_ack(*item)
+
+    def join(self, timeout: float) -> None:
+        self.stop_event.set()
         try:
-            n = 0
-            deadline = time.monotonic() + 3600
-            while not self.stop_event.is_set() and time.monotonic() < deadline:
-                started = time.monotonic()
-                origin = n % 3
-                key = f"lag:{self.tag}:{n}"
-                n += 1
-                writers[origin].set(key, str(time.time()))
-                acked = time.perf_counter()
-                self.system.on_ack(origin, key)
-                pending = {j for j in range(3) if j != origin}
-                while pending:
-                    for j in list(pending):
-                        if readers[j].exists(key):
-                            lag = time.perf_counter() - acked
-                            self.samples.append(lag)
-                            self.per_link[f"{REGIONS[origin]}->{REGIONS[j]}"].append(lag)
-                            self.raw.append((round(acked - t_start, 3), REGIONS[origin],
-                                             REGIONS[j], round(lag * 1000, 2)))
-                            pending.discard(j)
-                    if time.perf_counter() - acked > LAG_TIMEOUT_S:
-                        self.timeouts += len(pending)
-                        break
-                    time.sleep(0.001)
-                self.stop_event.wait(max(0.0, LAG_INTERVAL_S - (time.monotonic() - started)))
-        except redis.RedisError:
-            self.timeouts += 1
-        finally:
-            for c in writers + readers:
-                c.close()
+            samples, self.timeouts = self.results.get(timeout=timeout)
+        except queue.Empty:
+            samples, self.timeouts = [], 1
+        self.proc.join(timeout)
+        if self.proc.is_alive():
+            self.proc.kill()
+        self.acks.put(None)
+        self.forwarder.join(timeout)
+        for at, origin, to, lag in samples:
+            self.samples.append(lag)
+            self.per_link[f"{REGIONS[origin]}->{REGIONS[to]}"].append(lag)
+            self.raw.append((at, REGIONS[origin], REGIONS[to], round(lag * 1000, 2)))
 
 
 # -- one run of one system ------------------------------------------------------------------
@@ -676,7 +720,7 @@ def run_system(system: System, args: argparse.Namespace) -> dict[str, Any]:
           f"{args.clients_per_region} clients x 3 regions for {args.seconds:g}s", flush=True)
     workers = [Worker(system, region, region * args.clients_per_region + k, ks, args.seed, stop)
                for region in range(3) for k in range(args.clients_per_region)]
-    sampler = LagSampler(system, stop, system.name) if system.lag_measured else None
+    sampler = LagSampler(system, system.name) if system.lag_measured else None
     for w in workers:
         w.connect()
     t0 = time.monotonic()
@@ -692,7 +736,7 @@ def run_system(system: System, args: argparse.Namespace) -> dict[str, Any]:
         elapsed = time.monotonic() - t0
         per = [sum(w.ops for w in workers if w.region == i) for i in range(3)]
         errs = sum(w.errors for w in workers)
-        lag = f"  lag samples {len(sampler.samples)}" if sampler else ""
+        lag = f"  lag markers {sampler.count}" if sampler else ""
         print(f"  [{system.name:8s} {elapsed:5.1f}s] " +
               "  ".join(f"{REGIONS[i]} {per[i]:7d}" for i in range(3)) +
               f"  = {sum(per):8d} ops ({sum(per) / elapsed:7.0f}/s)  errors {errs}{lag}",
