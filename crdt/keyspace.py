@@ -22,6 +22,7 @@ to a write that is concurrent with both, whatever order the three arrive in.
 from __future__ import annotations
 
 from collections.abc import Callable
+from itertools import islice
 from typing import Any
 
 from . import expiry
@@ -259,9 +260,11 @@ class Keyspace:
         cleaned = 0
         for db in self.dbs:
             pending = db.gc_pending
-            n = min(budget, len(pending))
-            for _ in range(n):
-                key = next(iter(pending))
+            # One iterator per call: ``next(iter(pending))`` per key would rescan the deleted
+            # slots at the front of the dict every time (quadratic: seconds for 100k keys).
+            batch = list(islice(pending, budget))
+            n = len(batch)
+            for key in batch:
                 del pending[key]
                 entry = db.entries.get(key)
                 if entry is None:
