@@ -86,7 +86,7 @@ def start_system(name: str) -> System:
         procs = []
         for i, port in enumerate(ports):
             peers = [a for j, p in enumerate(ports) if j != i for a in ("--peer", f"127.0.0.1:{p}")]
-            procs.append(start_activekv("--region", f"r{i}", "--appendfsync", os.environ.get("AKV_FSYNC", "everysec"), *peers, port=port))
+            procs.append(start_activekv("--region", f"r{i}", "--appendfsync", "everysec", *peers, port=port))
         system = System(name, procs)
         try:
             _wait_linked(ports[0], 2)
