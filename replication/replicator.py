@@ -165,8 +165,9 @@ class Replicator:
         then, and only then, peers are sent the new records. Batches applied from peers or
         by the expire cycle, with no client waiting, are flushed once per loop iteration."""
         self.oplog.flush()
+        durable = self.oplog.durable_lsn
         for s in list(self.streamers):
-            if s.live and not s.paused:
+            if s.live and not s.paused and s.cursor <= durable:  # something new to send
                 s.pump()
 
     def close(self) -> None:
