@@ -18,7 +18,6 @@ CODEC_VERSION = 1
 _pack = msgpack.Packer(use_bin_type=True).pack  # one packer, reused (packb builds one per call)
 
 
-_CODES = EFFECT_CODES
 _HSET = EFFECT_CODES[HashSet]
 
 
@@ -32,16 +31,12 @@ def _enc_effect(e: Effect) -> tuple:
     if t is HashSet:
         return (_HSET, e.db, e.key, [x for p in e.pairs for x in p])  # type: ignore[union-attr]
     if (t is Incr or t is HashIncr) and type(e[-1]) is Decimal:
-        return (_CODES[t], *e[:-1], str(e[-1]))
-    return (_CODES[t], *e)
+        return (EFFECT_CODES[t], *e[:-1], str(e[-1]))
+    return (EFFECT_CODES[t], *e)
 
 
 def encode_batch(batch: Batch) -> bytes:
-    effects = batch.effects
-    if len(effects) == 1:
-        enc = [_enc_effect(effects[0])]
-    else:
-        enc = [_enc_effect(e) for e in effects]
+    enc = [_enc_effect(e) for e in batch.effects]
     return _pack((CODEC_VERSION, batch.origin, batch.first_seq, batch.hlc, batch.deps, enc))
 
 

@@ -60,12 +60,7 @@ class Entry(StrValue):
     __slots__ = ("oset", "omap", "expire")
 
     def __init__(self) -> None:
-        self.hlc = 0
-        self.org = ""
-        self.seq = 0
-        self.val = None
-        self.more = None
-        self.contribs = None
+        super().__init__()
         self.oset: ORSet | None = None
         self.omap: ORMap | None = None
         self.expire: list[expiry.ExpireEntry] | None = None
@@ -329,17 +324,23 @@ class Keyspace:
                     db.orphan_expiry[key] = kept
                     db.gc_pending[key] = None
             return
+        self._index_expire(db, key, entry)
+
+    @staticmethod
+    def _index_expire(db: Database, key: bytes, entry: Entry) -> None:
+        """Keep ``db.expires`` (keys with content and a finite expire time) in step."""
         at = expiry.resolve(entry.expire)
         if at:
             db.expires[key] = at
-        else:
+        elif db.expires:
             db.expires.pop(key, None)
 
     def _write_expire(self, db: int, key: bytes, entry: Entry, tag: Tag, at: int, ctx: VV) -> None:
         if at == expiry.PERSISTENT and self.stable is self.vv:
             # Without peers nothing concurrent can arrive, and "never" is the default: remove
             # what was observed instead of storing an entry (a SET costs no expire memory).
-            entry.expire = expiry.remove(entry.expire, ctx)
+            if entry.expire is not None:
+                entry.expire = expiry.remove(entry.expire, ctx)
             return
         entry.expire, concurrent = expiry.write(entry.expire, tag, at, ctx)
         if at == expiry.PERSISTENT:
@@ -370,24 +371,9 @@ class Keyspace:
             if entry.contribs and not masked_before and entry.number()[1]:
                 for c in entry.contribs:
                     self.conflicts.record(e.db, key, "counter_masked", tag, c)
-        at = e.expire_at
-        if at != KEEP_TTL:
-            if at == expiry.PERSISTENT and self.stable is self.vv:
-                # Without peers nothing concurrent can arrive, and "never" is the default:
-                # remove what was observed instead of storing an entry.
-                if entry.expire is not None:
-                    entry.expire = expiry.remove(entry.expire, ctx)
-            else:
-                self._write_expire(e.db, key, entry, tag, at, ctx)
-        # The entry has content now: only its expire time can need updating.
-        exp = entry.expire
-        if exp:
-            at = expiry.resolve(exp)
-            if at:
-                db.expires[key] = at
-                return
-        if db.expires:
-            db.expires.pop(key, None)
+        if e.expire_at != KEEP_TTL:
+            self._write_expire(e.db, key, entry, tag, e.expire_at, ctx)
+        self._index_expire(db, key, entry)  # the entry has content: nothing else to settle
 
     def _lww_conflict(self, e: Assign, sv: StrValue, tag: Tag) -> None:
         loser = max(r for r in sv.regs if r[2] != tag[2] or r[1] != tag[1])
@@ -398,10 +384,9 @@ class Keyspace:
         entry = self._entry(db, e.key)
         if entry.oset is not None or entry.omap is not None:
             self._clear_others(e.db, e.key, entry, STRING, tag, ctx)
-        sv = entry
-        sv.add(tag, e.delta, self.stable)
-        if tag[1] != self.region and sv.regs and sv.number()[1]:
-            self.conflicts.record(e.db, e.key, "counter_masked", tag, max(sv.regs))
+        entry.add(tag, e.delta, self.stable)
+        if tag[1] != self.region and entry.regs and entry.number()[1]:
+            self.conflicts.record(e.db, e.key, "counter_masked", tag, max(entry.regs))
         self._settle(db, e.key, entry)
 
     def _delete(self, e: Delete, tag: Tag, ctx: VV) -> None:

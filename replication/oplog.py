@@ -190,19 +190,13 @@ class OpLog:
         seg.size += HEADER.size + size
         seg.last_lsn = lsn
         seg.max_vv = vv_after
-        self.tail.append((lsn, payload, meta))
-        self._tail_bytes += size + TAIL_RECORD_OVERHEAD
-        if self._tail_bytes > TAIL_CACHE_BYTES:
-            self._trim_tail()
+        self._remember(lsn, payload, meta)
         return lsn
 
     def _remember(self, lsn: int, payload: bytes, meta: Any) -> None:
-        self.tail.append((lsn, payload, meta))
-        self._tail_bytes += len(payload) + TAIL_RECORD_OVERHEAD
-        self._trim_tail()
-
-    def _trim_tail(self) -> None:
         tail = self.tail
+        tail.append((lsn, payload, meta))
+        self._tail_bytes += len(payload) + TAIL_RECORD_OVERHEAD
         while self._tail_bytes > TAIL_CACHE_BYTES and len(tail) - self._tail_start > 1:
             self._tail_bytes -= len(tail[self._tail_start][1]) + TAIL_RECORD_OVERHEAD
             self._tail_start += 1

@@ -144,8 +144,7 @@ class Replicator:
 
     # -- the sink: local batches ----------------------------------------------------------
     def append(self, batch: Batch) -> None:
-        first = batch.first_seq
-        self._log(encode_batch(batch), (batch.origin, first, first + len(batch.effects) - 1, batch.deps))
+        self._log(encode_batch(batch), batch_meta(batch))
 
     def _log(self, raw: bytes, meta: Meta) -> None:
         self.oplog.append(raw, self.ks.vv, meta)

@@ -148,15 +148,8 @@ class Streamer:
             origin, _, last, deps = meta
             if view.get(origin, 0) >= last:
                 continue
-            if origin == own:  # _send_batch, inlined: this is the hot loop of a live link
-                buf = self._buf
-                buf += FRAME.pack(F_BATCH, len(raw))
-                buf += raw
-                self.sent_bytes += FRAME.size + len(raw)
-                self.sent_batches += 1
-                view[origin] = last
-                if len(buf) >= WRITE_CHUNK:
-                    self._flush()
+            if origin == own:
+                self._send_batch(raw, meta)
             elif self.live:
                 self.deferred.append((time.monotonic(), lsn, raw, meta))
                 if len(self.deferred) > DEFERRED_MAX:

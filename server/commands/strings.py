@@ -262,19 +262,17 @@ def cmd_setrange(c: Client, argv: list[bytes]) -> Any:
 def incr_generic(c: Client, key: bytes, delta: int) -> int:
     sv = prepare_write(c, key, STRING)
     current = 0
-    if sv is not None and sv.contribs:  # a counter: its sum, if it fits
-        total = sv.number()[0]
-        if type(total) is int and INT64_MIN <= total <= INT64_MAX:
-            sv = None
-            current = total
     if sv is not None:
-        raw = sv.value()
-        parsed = parse_int(raw)
-        if parsed is None:
-            if sv.contribs and isinstance(sv.number()[0], int):
-                raise Error(errors.OVERFLOW)  # a merged sum past 64 bits (SEMANTICS)
-            raise Error(errors.NOT_INTEGER)
-        current = parsed
+        # A counter's integer sum is read directly; anything else (a plain value, a decimal
+        # sum that prints as an integer) is parsed from what GET returns, as Redis does.
+        total = sv.number()[0] if sv.contribs else None
+        if type(total) is not int:
+            total = parse_int(sv.value())
+            if total is None:
+                raise Error(errors.NOT_INTEGER)
+        if total < INT64_MIN or total > INT64_MAX:
+            raise Error(errors.OVERFLOW)  # a merged sum past 64 bits (SEMANTICS)
+        current = total
     new = current + delta
     if new < INT64_MIN or new > INT64_MAX:
         raise Error(errors.OVERFLOW)

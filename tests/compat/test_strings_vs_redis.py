@@ -391,6 +391,11 @@ def test_incrbyfloat_against_key_originally_set_with_set(diff: Differential) -> 
     diff.check_all(("SET", "n", "1.5"), ("INCRBYFLOAT", "n", "1.5"), ("INCRBYFLOAT", "n", "-3"), ("GET", "n"))
 
 
+def test_incr_after_incrbyfloat_that_lands_on_an_integer(diff: Differential) -> None:
+    diff.check_all(("SET", "n", "1.0"), ("INCRBYFLOAT", "n", "1"), ("GET", "n"), ("INCR", "n"),
+                   ("INCRBYFLOAT", "n", "0.5"), ("INCR", "n"), ("INCRBY", "n", "9223372036854775807"))
+
+
 def test_incrbyfloat_inf_and_nan(diff: Differential) -> None:
     for delta in ("inf", "-inf", "+inf", "nan", "NaN", "infinity", "1e5000"):
         diff.check("SET", "k", "1")

@@ -63,6 +63,8 @@ def test_flush_writes_before_close(tmp_path: Path) -> None:
 def test_segments_rotate_and_reopen_in_order(tmp_path: Path) -> None:
     log, _ = _reopen(tmp_path, segment_bytes=300)
     payloads = _fill(log, 40, size=50)
+    # a closed segment's max VV covers its records (log truncation waits for peers to have it)
+    assert all(seg.max_vv == {"a/1": seg.last_lsn} for seg in log.segments[:-1])
     log.close()
     files = _segment_files(tmp_path)
     assert len(files) > 3
@@ -73,6 +75,7 @@ def test_segments_rotate_and_reopen_in_order(tmp_path: Path) -> None:
     for seg in log2.segments[1:]:
         assert seg.start_vv == {"a/1": seg.first_lsn - 1}
     assert log2.segments[0].start_vv == {}
+    assert all(seg.max_vv == {"a/1": seg.last_lsn} for seg in log2.segments[:-1])  # also reopened
 
 
 def test_torn_last_record_is_dropped_and_the_log_stays_appendable(
