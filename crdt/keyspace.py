@@ -45,25 +45,87 @@ from .effects import (
 )
 from .ormap import ORMap
 from .orset import ORSet
-from .strings import StrValue
+from .strings import Extra, StrValue
 
 STRING, SET, HASH = "string", "set", "hash"
+
+
+class EntryExtra(Extra):
+    """An entry's rarer parts: a set or hash content, and its expire entries."""
+
+    __slots__ = ("oset", "omap", "expire")
+
+    def __init__(self, expire: list[expiry.ExpireEntry] | None) -> None:
+        super().__init__()
+        self.oset: ORSet | None = None
+        self.omap: ORMap | None = None
+        self.expire = expire
 
 
 class Entry(StrValue):
     """One key: at most one content per type (usually exactly one) and its expire entries.
 
     The string content lives in the entry's own slots (an Entry *is* its StrValue, so a
-    string key costs one object): ``entry.string`` is the entry itself when it holds an
-    assignment or a contribution, else None."""
+    plain string key costs one 64-byte object): ``entry.string`` is the entry itself when it
+    holds an assignment or a contribution, else None. Everything else hangs off ``x``: None,
+    the expire entries alone (a list), or an ``EntryExtra``."""
 
-    __slots__ = ("oset", "omap", "expire")
+    __slots__ = ()
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.oset: ORSet | None = None
-        self.omap: ORMap | None = None
-        self.expire: list[expiry.ExpireEntry] | None = None
+    def _extra(self) -> EntryExtra:
+        x = self.x
+        if x is None or type(x) is list:
+            x = self.x = EntryExtra(x)
+        return x
+
+    @property
+    def expire(self) -> list[expiry.ExpireEntry] | None:
+        x = self.x
+        return x if x is None or type(x) is list else x.expire
+
+    @expire.setter
+    def expire(self, value: list[expiry.ExpireEntry] | None) -> None:
+        x = self.x
+        if x is None or type(x) is list:
+            self.x = value
+        else:
+            x.expire = value
+
+    @property
+    def oset(self) -> ORSet | None:
+        x = self.x
+        return None if x is None or type(x) is list else x.oset
+
+    @oset.setter
+    def oset(self, value: ORSet | None) -> None:
+        if value is not None:
+            self._extra().oset = value
+        elif self.x is not None and type(self.x) is not list:
+            self.x.oset = None
+
+    @property
+    def omap(self) -> ORMap | None:
+        x = self.x
+        return None if x is None or type(x) is list else x.omap
+
+    @omap.setter
+    def omap(self, value: ORMap | None) -> None:
+        if value is not None:
+            self._extra().omap = value
+        elif self.x is not None and type(self.x) is not list:
+            self.x.omap = None
+
+    def compact(self) -> None:
+        """Drop an ``EntryExtra`` that holds nothing but the expire entries (or nothing)."""
+        x = self.x
+        if (type(x) is EntryExtra and x.more is None and not x.contribs
+                and x.oset is None and x.omap is None):
+            self.x = x.expire
+
+    def has_other_types(self) -> bool:
+        """True when the entry holds a set or a hash (fast: the common string entry has none)."""
+        x = self.x
+        return x is not None and type(x) is not list and (x.oset is not None or x.omap is not None)
 
     @property
     def string(self) -> StrValue | None:
@@ -76,7 +138,7 @@ class Entry(StrValue):
         if sv is None:
             self.val = self.more = self.contribs = None
             return
-        self.hlc, self.org, self.seq, self.val = sv.hlc, sv.org, sv.seq, sv.val
+        self.stamp, self.org, self.val = sv.stamp, sv.org, sv.val
         self.more, self.contribs = sv.more, sv.contribs
 
     def parts(self) -> list[tuple[str, Any]]:
@@ -92,20 +154,22 @@ class Entry(StrValue):
     @property
     def kind(self) -> str:
         """The visible type (the entry has content, or it would not be in the database)."""
-        if self.oset is None and self.omap is None:
+        x = self.x
+        if x is None or type(x) is list or (x.oset is None and x.omap is None):
             return STRING
-        if self.string is None and self.omap is None:
-            return SET
-        if self.string is None and self.oset is None:
-            return HASH
+        if self.val is None and not x.contribs:  # no string content
+            if x.omap is None:
+                return SET
+            if x.oset is None:
+                return HASH
         return max(self.parts(), key=lambda p: p[1].latest())[0]
 
     def content(self) -> Any:
         """The visible content object (StrValue, ORSet or ORMap)."""
         kind = self.kind
         if kind == STRING:
-            return self.string
-        return self.oset if kind == SET else self.omap
+            return self
+        return self.x.oset if kind == SET else self.x.omap
 
     def expire_at(self) -> int:
         return expiry.resolve(self.expire)
@@ -126,7 +190,7 @@ class Database:
     def get(self, key: bytes, now_ms: int) -> Entry | None:
         """The visible entry, or None when absent or expired."""
         entry = self.entries.get(key)
-        if entry is not None and entry.expire is not None:
+        if entry is not None and entry.x is not None:  # it may have expire entries
             at = self.expires.get(key)
             if at is not None and at <= now_ms:
                 return None
@@ -293,7 +357,7 @@ class Keyspace:
         entry = db.entries.get(key)
         if entry is None:
             entry = db.entries[key] = Entry()
-            entry.expire = db.orphan_expiry.pop(key, None)
+            entry.x = db.orphan_expiry.pop(key, None)  # the expire entries, if any
             db.generation += 1
         return entry
 
@@ -310,16 +374,20 @@ class Keyspace:
 
     def _settle(self, db: Database, key: bytes, entry: Entry) -> None:
         """Drop empty contents; move an entry without content out of the keyspace."""
-        if entry.oset is not None and entry.oset.is_empty():
-            entry.oset = None
-        if entry.omap is not None and entry.omap.is_empty():
-            entry.omap = None
-        if entry.val is None and not entry.contribs and entry.oset is None and entry.omap is None:
+        x = entry.x
+        if type(x) is EntryExtra:
+            if x.oset is not None and x.oset.is_empty():
+                x.oset = None
+            if x.omap is not None and x.omap.is_empty():
+                x.omap = None
+            entry.compact()
+            x = entry.x
+        if entry.val is None and (x is None or type(x) is list):  # no content left
             del db.entries[key]
             db.expires.pop(key, None)
             db.generation += 1
-            if entry.expire:
-                kept = [e for e in entry.expire if not covers(self.stable, e)]
+            if x:
+                kept = [e for e in x if not covers(self.stable, e)]
                 if kept:
                     db.orphan_expiry[key] = kept
                     db.gc_pending[key] = None
@@ -329,7 +397,13 @@ class Keyspace:
     @staticmethod
     def _index_expire(db: Database, key: bytes, entry: Entry) -> None:
         """Keep ``db.expires`` (keys with content and a finite expire time) in step."""
-        at = expiry.resolve(entry.expire)
+        x = entry.x
+        exp = x if x is None or type(x) is list else x.expire
+        if exp is None:  # no expire entries: the common case
+            if db.expires:
+                db.expires.pop(key, None)
+            return
+        at = expiry.resolve(exp)
         if at:
             db.expires[key] = at
         elif db.expires:
@@ -339,7 +413,7 @@ class Keyspace:
         if at == expiry.PERSISTENT and self.stable is self.vv:
             # Without peers nothing concurrent can arrive, and "never" is the default: remove
             # what was observed instead of storing an entry (a SET costs no expire memory).
-            if entry.expire is not None:
+            if entry.x is not None and entry.expire is not None:
                 entry.expire = expiry.remove(entry.expire, ctx)
             return
         entry.expire, concurrent = expiry.write(entry.expire, tag, at, ctx)
@@ -356,9 +430,10 @@ class Keyspace:
         entry = db.entries.get(key)
         if entry is None:
             entry = self._entry(db, key)
-        elif entry.oset is not None or entry.omap is not None:
+        elif entry.x is not None and entry.has_other_types():
             self._clear_others(e.db, key, entry, STRING, tag, ctx)
-        if entry.contribs is None:  # a plain register (the common case)
+        x = entry.x
+        if x is None or type(x) is list or x.contribs is None:  # a plain register (common)
             if entry.assign(tag, e.value, ctx):
                 self._lww_conflict(e, entry, tag)
         else:
@@ -371,6 +446,8 @@ class Keyspace:
             if entry.contribs and not masked_before and entry.number()[1]:
                 for c in entry.contribs:
                     self.conflicts.record(e.db, key, "counter_masked", tag, c)
+        if type(entry.x) is EntryExtra:  # rare: other types' content, losers, contributions
+            entry.compact()  # (the assignment may have replaced all of them)
         if e.expire_at != KEEP_TTL:
             self._write_expire(e.db, key, entry, tag, e.expire_at, ctx)
         self._index_expire(db, key, entry)  # the entry has content: nothing else to settle
@@ -382,7 +459,7 @@ class Keyspace:
     def _incr(self, e: Incr, tag: Tag, ctx: VV) -> None:
         db = self.dbs[e.db]
         entry = self._entry(db, e.key)
-        if entry.oset is not None or entry.omap is not None:
+        if entry.has_other_types():
             self._clear_others(e.db, e.key, entry, STRING, tag, ctx)
         entry.add(tag, e.delta, self.stable)
         if tag[1] != self.region and entry.regs and entry.number()[1]:
@@ -424,11 +501,12 @@ class Keyspace:
     def _set_entry(self, e: SetAdd | SetRemove, tag: Tag, ctx: VV) -> tuple[Database, Entry, ORSet]:
         db = self.dbs[e.db]
         entry = self._entry(db, e.key)
-        if entry.string is not None or entry.omap is not None:
+        x = entry._extra()
+        if x.omap is not None or entry.val is not None or x.contribs:
             self._clear_others(e.db, e.key, entry, SET, tag, ctx)
-        if entry.oset is None:
-            entry.oset = ORSet()
-        return db, entry, entry.oset
+        if x.oset is None:
+            x.oset = ORSet()
+        return db, entry, x.oset
 
     def _set_add(self, e: SetAdd, tag: Tag, ctx: VV) -> None:
         db, entry, oset = self._set_entry(e, tag, ctx)
@@ -443,11 +521,12 @@ class Keyspace:
     def _hash_entry(self, e: HashSet | HashDelete | HashIncr, tag: Tag, ctx: VV) -> tuple[Database, Entry, ORMap]:
         db = self.dbs[e.db]
         entry = self._entry(db, e.key)
-        if entry.string is not None or entry.oset is not None:
+        x = entry._extra()
+        if x.oset is not None or entry.val is not None or x.contribs:
             self._clear_others(e.db, e.key, entry, HASH, tag, ctx)
-        if entry.omap is None:
-            entry.omap = ORMap()
-        return db, entry, entry.omap
+        if x.omap is None:
+            x.omap = ORMap()
+        return db, entry, x.omap
 
     def _hash_set(self, e: HashSet, tag: Tag, ctx: VV) -> None:
         db, entry, omap = self._hash_entry(e, tag, ctx)

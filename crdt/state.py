@@ -161,6 +161,7 @@ def restore(ks: Keyspace, records: Iterable[Any]) -> None:
 
 
 def _install(db: Database, key: bytes, entry: Entry) -> None:
+    entry.compact()
     if entry.string is None and entry.oset is None and entry.omap is None:
         if entry.expire:
             db.orphan_expiry[key] = entry.expire

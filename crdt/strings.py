@@ -25,7 +25,7 @@ Known anomaly (as in Redis Enterprise): concurrent APPENDs keep one side; the ot
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 from .clock import VV, Tag, covers
 from .numbers import EXACT, format_number, parse_float, parse_int
@@ -39,27 +39,95 @@ Assignment: TypeAlias = tuple[int, str, int, bytes]
 Contribution: TypeAlias = tuple[int, str, int, Number]
 
 
-class StrValue:
-    """The winning assignment lives in four slots (no tuple per key: a plain string costs one
-    object); concurrent assignments that lost the read are kept in ``more``, as tuples.
-    ``val`` is None when there is no assignment. ``regs`` is the list view of all of them."""
+# A winning assignment's hlc and seq share one int, ``stamp`` (one object instead of two).
+SEQ_BITS = 64
+SEQ_MASK = (1 << SEQ_BITS) - 1
 
-    __slots__ = ("hlc", "org", "seq", "val", "more", "contribs")
+
+class Extra:
+    """What a value holds beyond one plain assignment, which is rare: concurrent assignments
+    that lost the read (``more``, as tuples) and counter contributions."""
+
+    __slots__ = ("more", "contribs")
 
     def __init__(self) -> None:
-        self.hlc = 0
-        self.org = ""
-        self.seq = 0
-        self.val: bytes | None = None
         self.more: list[Assignment] | None = None
         self.contribs: list[Contribution] | None = None
+
+
+class StrValue:
+    """A plain string costs one small object: the winning assignment lives in three slots
+    (``stamp`` packs its hlc and seq, ``org`` is its region, ``val`` its value, None when there
+    is no assignment) and ``x`` holds the rest, usually nothing:
+
+    * None, or a list: no losing assignments, no contributions (an ``Entry`` keeps its expire
+      entries there when they are all it has beyond its string);
+    * an ``Extra``: the losing assignments and the contributions (and, in an ``Entry``, more).
+
+    ``regs`` is the list view of all the assignments, as ``(hlc, region, seq, value)``."""
+
+    __slots__ = ("stamp", "org", "val", "x")
+
+    def __init__(self) -> None:
+        self.stamp = 0
+        self.org = ""
+        self.val: bytes | None = None
+        self.x: Any = None
+
+    def _extra(self) -> Any:
+        x = self.x
+        if x is None:
+            x = self.x = Extra()
+        return x
+
+    @property
+    def hlc(self) -> int:
+        return self.stamp >> SEQ_BITS
+
+    @property
+    def seq(self) -> int:
+        return self.stamp & SEQ_MASK
+
+    @property
+    def more(self) -> list[Assignment] | None:
+        x = self.x
+        return None if x is None or type(x) is list else x.more
+
+    @more.setter
+    def more(self, value: list[Assignment] | None) -> None:
+        if value is not None:
+            self._extra().more = value
+        elif self.x is not None and type(self.x) is not list:
+            self.x.more = None
+            self._compact()
+
+    @property
+    def contribs(self) -> list[Contribution] | None:
+        x = self.x
+        return None if x is None or type(x) is list else x.contribs
+
+    @contribs.setter
+    def contribs(self, value: list[Contribution] | None) -> None:
+        if value is not None:
+            self._extra().contribs = value
+        elif self.x is not None and type(self.x) is not list:
+            self.x.contribs = None
+            self._compact()
+
+    def _compact(self) -> None:
+        """Drop an ``Extra`` that holds nothing (an ``Entry`` compacts in ``compact``)."""
+        x = self.x
+        if type(x) is Extra and x.more is None and x.contribs is None:
+            self.x = None
 
     @property
     def regs(self) -> list[Assignment]:
         if self.val is None:
             return []
-        top = (self.hlc, self.org, self.seq, self.val)
-        return [top] if self.more is None else [*self.more, top]
+        stamp = self.stamp
+        top = (stamp >> SEQ_BITS, self.org, stamp & SEQ_MASK, self.val)
+        more = self.more
+        return [top] if more is None else [*more, top]
 
     @regs.setter
     def regs(self, value: list[Assignment]) -> None:
@@ -68,31 +136,36 @@ class StrValue:
             self.more = None
             return
         i = value.index(max(value))
-        self.hlc, self.org, self.seq, self.val = value[i]
+        hlc, self.org, seq, self.val = value[i]
+        self.stamp = hlc << SEQ_BITS | seq
         self.more = value[:i] + value[i + 1 :] or None
 
     # -- effects ---------------------------------------------------------------------------
     def assign(self, tag: Tag, value: bytes, ctx: VV) -> bool:
         """Assign; returns True when a concurrent assignment remains (an LWW conflict).
         Applying the same assignment again changes nothing."""
+        x = self.x
+        plain = x is None or type(x) is list  # no losing assignments, no contributions
         concurrent = False
         if self.val is None:
-            self.hlc, self.org, self.seq = tag
+            self.stamp = tag[0] << SEQ_BITS | tag[2]
+            self.org = tag[1]
             self.val = value
-        elif self.seq == tag[2] and self.org == tag[1]:
+        elif self.stamp & SEQ_MASK == tag[2] and self.org == tag[1]:
             return False
-        elif self.more is None and ctx.get(self.org, 0) >= self.seq:  # observed: replace
-            self.hlc, self.org, self.seq = tag
+        elif (plain or x.more is None) and ctx.get(self.org, 0) >= self.stamp & SEQ_MASK:
+            self.stamp = tag[0] << SEQ_BITS | tag[2]  # observed: replace
+            self.org = tag[1]
             self.val = value
         else:
             regs = self.regs
-            if any(x[2] == tag[2] and x[1] == tag[1] for x in regs):
+            if any(r[2] == tag[2] and r[1] == tag[1] for r in regs):
                 return False
-            kept = [x for x in regs if not covers(ctx, x)]
+            kept = [r for r in regs if not covers(ctx, r)]
             concurrent = bool(kept)
             kept.append((tag[0], tag[1], tag[2], value))
             self.regs = kept
-        if self.contribs:
+        if not plain and x.contribs:
             self._reset_contribs(ctx)
         return concurrent
 
@@ -112,8 +185,8 @@ class StrValue:
     def remove(self, ctx: VV) -> None:
         if self.val is not None:
             if self.more is not None:
-                self.regs = [x for x in self.regs if not covers(ctx, x)]
-            elif ctx.get(self.org, 0) >= self.seq:
+                self.regs = [r for r in self.regs if not covers(ctx, r)]
+            elif ctx.get(self.org, 0) >= self.stamp & SEQ_MASK:
                 self.val = None
         if self.contribs:
             self._reset_contribs(ctx)
@@ -159,8 +232,9 @@ class StrValue:
     def latest(self) -> tuple:
         """The greatest tag of the value (the winning assignment is the greatest one)."""
         best: tuple = (self.hlc, self.org, self.seq) if self.val is not None else (0, "", 0)
-        if self.contribs:
-            c = max(self.contribs)[:3]
+        contribs = self.contribs
+        if contribs:
+            c = max(contribs)[:3]
             if c > best:
                 best = c
         return best
@@ -200,8 +274,9 @@ class StrValue:
 
     def value(self) -> bytes:
         """What GET returns."""
-        if not self.contribs:
-            return self.winner() or b""
+        x = self.x
+        if x is None or type(x) is list or not x.contribs:
+            return self.val or b""
         total, masked = self.number()
         if total is None:
             return self.winner() or b""

@@ -62,7 +62,7 @@ def prepare_write(c: Client, key: bytes, kind: str | None = None) -> Any:
     entry = ks.dbs[c.db].entries.get(key)
     if entry is None:
         return None
-    if entry.expire is not None:
+    if entry.x is not None and entry.expire is not None:
         c.server.expire_if_needed(c.db, key)
         entry = ks.dbs[c.db].get(key, ks.now_ms)
         if entry is None:

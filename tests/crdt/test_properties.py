@@ -21,7 +21,7 @@ from crdt.clock import vv_merge
 from crdt.codec import decode_batch, encode_batch
 from crdt.digest import keyspace_digest
 from crdt.effects import Flush, HashIncr, Incr
-from crdt.keyspace import SET, Keyspace
+from crdt.keyspace import SET, Entry, EntryExtra, Keyspace
 from crdt.numbers import EXACT, format_number
 from crdt.ormap import ORMap
 from crdt.orset import ORSet
@@ -221,8 +221,23 @@ def test_every_region_holds_exactly_the_live_dots_of_its_history(
                 assert held == oracle.expire(dbi, key), where
                 if e is None:
                     assert key not in db.expires
+                else:
+                    assert_compact(e, where)
             for now in (s.time, s.time + 60):
                 assert sim.visible_state(ks, now) == sim.expected_visible(oracle, now), name
+
+
+def assert_compact(e: Entry, where: object) -> None:
+    """A plain string (maybe with expire entries) keeps nothing but its own slots: the
+    EntryExtra object exists only while something needs it."""
+    x = e.x
+    if type(x) is EntryExtra:
+        needed = x.more is not None or x.contribs or x.oset is not None or x.omap is not None
+        assert needed, where
+        assert x.oset is None or not x.oset.is_empty(), where
+        assert x.omap is None or not x.omap.is_empty(), where
+    else:
+        assert x is None or (type(x) is list and x), where
 
 
 # -- state merge (catch-up by snapshot) equals op replay --------------------------------------
