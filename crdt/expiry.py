@@ -19,6 +19,13 @@ from .clock import VV, Tag, covers
 PERSISTENT = 0
 ExpireEntry: TypeAlias = tuple[int, str, int, int]  # (hlc, region, seq, at_ms)
 
+# What every SET without a TTL writes when peers exist is one "never" entry carrying the tag of
+# the assignment it came with. A key stores that case as this marker instead of a list and a
+# tuple of its own (``keyspace.Entry`` turns it back into the entry when it is read, and
+# before its assignment changes). It is an empty list, so it passes wherever a list of
+# entries is expected by type, and ``resolve`` reads it as PERSISTENT; it is never mutated.
+OWN_NEVER: list[ExpireEntry] = []
+
 
 def write(entries: list[ExpireEntry] | None, tag: Tag, at_ms: int, ctx: VV) -> tuple[list[ExpireEntry], bool]:
     """Returns the new entries and whether a concurrent entry remained (a conflict)."""

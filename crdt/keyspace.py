@@ -45,7 +45,7 @@ from .effects import (
 )
 from .ormap import ORMap
 from .orset import ORSet
-from .strings import Extra, StrValue
+from .strings import SEQ_BITS, SEQ_MASK, Assignment, Extra, StrValue
 
 STRING, SET, HASH = "string", "set", "hash"
 
@@ -75,13 +75,40 @@ class Entry(StrValue):
     def _extra(self) -> EntryExtra:
         x = self.x
         if x is None or type(x) is list:
-            x = self.x = EntryExtra(x)
+            x = self.x = EntryExtra(self._pin() if x is expiry.OWN_NEVER else x)
         return x
+
+    def _own_never(self) -> list[expiry.ExpireEntry]:
+        """What the ``OWN_NEVER`` marker stands for."""
+        stamp = self.stamp
+        return [(stamp >> SEQ_BITS, self.org, stamp & SEQ_MASK, expiry.PERSISTENT)]
+
+    def _pin(self) -> list[expiry.ExpireEntry]:
+        """Replace the ``OWN_NEVER`` marker by the entry it stands for."""
+        x = self.x = self._own_never()
+        return x
+
+    def assign(self, tag: Tag, value: bytes, ctx: VV) -> bool:
+        if self.x is expiry.OWN_NEVER:  # the assignment may change: pin its "never" entry
+            self._pin()
+        return StrValue.assign(self, tag, value, ctx)
+
+    @property
+    def regs(self) -> list[Assignment]:
+        return StrValue.regs.fget(self)  # type: ignore[attr-defined]
+
+    @regs.setter
+    def regs(self, value: list[Assignment]) -> None:
+        if self.x is expiry.OWN_NEVER:
+            self._pin()
+        StrValue.regs.fset(self, value)  # type: ignore[attr-defined]
 
     @property
     def expire(self) -> list[expiry.ExpireEntry] | None:
         x = self.x
-        return x if x is None or type(x) is list else x.expire
+        if x is None or type(x) is list:
+            return self._own_never() if x is expiry.OWN_NEVER else x
+        return x.expire
 
     @expire.setter
     def expire(self, value: list[expiry.ExpireEntry] | None) -> None:
@@ -138,6 +165,8 @@ class Entry(StrValue):
         if sv is None:
             self.val = self.more = self.contribs = None
             return
+        if self.x is expiry.OWN_NEVER:
+            self._pin()
         self.stamp, self.org, self.val = sv.stamp, sv.org, sv.val
         self.more, self.contribs = sv.more, sv.contribs
 
@@ -172,7 +201,8 @@ class Entry(StrValue):
         return self.x.oset if kind == SET else self.x.omap
 
     def expire_at(self) -> int:
-        return expiry.resolve(self.expire)
+        x = self.x
+        return expiry.resolve(x if x is None or type(x) is list else x.expire)  # OWN_NEVER: 0
 
 
 class Database:
@@ -383,6 +413,8 @@ class Keyspace:
             entry.compact()
             x = entry.x
         if entry.val is None and (x is None or type(x) is list):  # no content left
+            if x is expiry.OWN_NEVER:
+                x = entry._pin()
             del db.entries[key]
             db.expires.pop(key, None)
             db.generation += 1
@@ -418,6 +450,10 @@ class Keyspace:
             return
         entry.expire, concurrent = expiry.write(entry.expire, tag, at, ctx)
         if at == expiry.PERSISTENT:
+            if (not concurrent and entry.stamp == tag[0] << SEQ_BITS | tag[2]
+                    and entry.org == tag[1] and type(entry.x) is list):
+                entry.x = expiry.OWN_NEVER  # a SET's own "never": no object per key, no GC
+                return
             self.dbs[db].gc_pending[key] = None
         # A conflict only when concurrent writes disagree on the time (two SETs without a TTL
         # both write "never": nothing to resolve).

@@ -59,10 +59,11 @@ def prepare_write(c: Client, key: bytes, kind: str | None = None) -> Any:
     """Before writing ``key``: remove it first if it has expired (in the same batch), then
     return its visible content, or None. With ``kind``, a key of another type is WRONGTYPE."""
     ks = c.ks
-    entry = ks.dbs[c.db].entries.get(key)
+    db = ks.dbs[c.db]
+    entry = db.entries.get(key)
     if entry is None:
         return None
-    if entry.x is not None and entry.expire is not None:
+    if entry.x is not None and key in db.expires:  # it has a finite expire time
         c.server.expire_if_needed(c.db, key)
         entry = ks.dbs[c.db].get(key, ks.now_ms)
         if entry is None:

@@ -46,10 +46,13 @@ def test_stability_follows_every_region_and_skips_a_timed_out_peer() -> None:
         origin = _own_origin(cluster, 0)
         for _ in range(5):
             cluster.call(0, "INCR", "gc-counter")
+        cluster.call(0, "SET", "gc-plain", "v")  # a SET's own "never" entry needs no GC
+        assert int(cluster.client(0).info("crdt")["gc_pending_keys"]) == 0
         for k in range(20):
-            cluster.call(k % 3, "SET", f"gc-string:{k}", k)
+            cluster.call(k % 3, "SET", f"gc-string:{k}", k, "EX", 1000)
+            cluster.call(k % 3, "PERSIST", f"gc-string:{k}")
         cluster.wait_converged()
-        # Every region collects the "never expires" entries of those SETs once stable.
+        # Every region collects the "never expires" entries of those PERSISTs once stable.
         _wait(cluster, lambda: all(
             int(cluster.client(i).info("crdt")["gc_pending_keys"]) == 0
             and int(cluster.client(i).info("crdt")["gc_collected_keys"]) >= 20 for i in range(3)))
