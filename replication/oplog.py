@@ -23,6 +23,7 @@ import logging
 import os
 import struct
 import zlib
+from bisect import bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,6 +38,11 @@ HEADER = struct.Struct("<BBII")
 SEGMENT_BYTES = 64 * 1024 * 1024
 TAIL_CACHE_BYTES = 8 * 1024 * 1024
 TAIL_RECORD_OVERHEAD = 400  # the tuple, the metadata (with its dependency VV), the list slot
+# A reader past the memory tail seeks to the nearest indexed record (one in this many) and
+# reads the segment in chunks from there: a lagging peer costs what it is sent, not a scan
+# of the whole segment on every resume.
+INDEX_EVERY = 1024
+READ_CHUNK = 1024 * 1024
 
 
 class OpLogCorrupt(Exception):
@@ -57,10 +63,42 @@ class Segment:
     size: int = 0
     last_lsn: int = 0  # 0 while empty
     max_vv: dict[str, int] = field(default_factory=dict)  # VV after its last record
+    index: list[tuple[int, int]] = field(default_factory=list)  # (lsn, offset), sparse
+
+    def note(self, lsn: int, offset: int) -> None:
+        """A batch record ``lsn`` starts at ``offset``: index one in ``INDEX_EVERY``."""
+        if not self.index or lsn - self.index[-1][0] >= INDEX_EVERY:
+            self.index.append((lsn, offset))
 
 
 def _segment_name(first_lsn: int) -> str:
     return f"{first_lsn:020d}.aol"
+
+
+def _scan(path: str, offset: int, next_lsn: int, lsn: int) -> Iterator[tuple[int, bytes, Any]]:
+    """The batch records of a segment from ``offset`` (the record of ``next_lsn`` or the start
+    of the file) on, skipping those before ``lsn``; read in chunks."""
+    try:
+        f = open(path, "rb")  # noqa: SIM115 (closed by the with below, also mid-iteration)
+    except FileNotFoundError:  # truncated away meanwhile
+        return
+    with f:
+        f.seek(offset)
+        rest = b""
+        while chunk := f.read(READ_CHUNK):
+            data = rest + chunk if rest else chunk
+            off = 0
+            while off + HEADER.size <= len(data):
+                _, rtype, length, _ = HEADER.unpack_from(data, off)
+                end = off + HEADER.size + length
+                if end > len(data):
+                    break
+                if rtype == T_BATCH:
+                    if next_lsn >= lsn:
+                        yield next_lsn, data[off + HEADER.size : end], None
+                    next_lsn += 1
+                off = end
+            rest = data[off:]
 
 
 def encode_record(rtype: int, payload: bytes) -> bytes:
@@ -151,6 +189,7 @@ class OpLog:
                 lsn = self.next_lsn
                 self.next_lsn += 1
                 seg.last_lsn = lsn
+                seg.note(lsn, off)
                 self._remember(lsn, payload, None)
                 yield lsn, payload
             off = end
@@ -184,6 +223,7 @@ class OpLog:
         lsn = self.next_lsn
         self.next_lsn = lsn + 1
         size = len(payload)
+        seg.note(lsn, seg.size)
         pending = self._pending
         pending += HEADER.pack(LOG_VERSION, T_BATCH, size, zlib.crc32(payload))
         pending += payload
@@ -256,23 +296,11 @@ class OpLog:
         for seg in list(self.segments):
             if seg.last_lsn and seg.last_lsn < lsn:
                 continue
-            next_lsn = seg.first_lsn
-            try:
-                with open(seg.path, "rb") as f:
-                    data = f.read()
-            except FileNotFoundError:  # truncated away meanwhile
-                continue
-            off = 0
-            while off + HEADER.size <= len(data):
-                _, rtype, length, _ = HEADER.unpack_from(data, off)
-                end = off + HEADER.size + length
-                if end > len(data):
-                    break
-                if rtype == T_BATCH:
-                    if next_lsn >= lsn:
-                        yield next_lsn, bytes(data[off + HEADER.size : end]), None
-                    next_lsn += 1
-                off = end
+            next_lsn, offset = seg.first_lsn, 0
+            i = bisect_right(seg.index, lsn, key=lambda entry: entry[0]) - 1
+            if i >= 0:
+                next_lsn, offset = seg.index[i]
+            yield from _scan(seg.path, offset, next_lsn, lsn)
 
     def segment_for(self, vv: dict[str, int]) -> int:
         """The first LSN from which a reader at ``vv`` must start: the start of the last segment

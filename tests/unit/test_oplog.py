@@ -13,7 +13,7 @@ import pytest
 from crdt import state
 from crdt.effects import Assign, Incr, SetAdd
 from crdt.keyspace import Keyspace
-from replication import snapshot
+from replication import oplog, snapshot
 from replication.oplog import HEADER, OpLog, OpLogCorrupt
 
 
@@ -186,6 +186,37 @@ def test_read_from_memory_tail_and_from_disk_agree(tmp_path: Path) -> None:
     log.append(b"pending", {"a/1": 51})
     log.tail.clear()
     assert list(log.read_from(51)) == [(51, b"pending", None)]
+    log.close()
+
+
+@pytest.mark.parametrize("chunk", [7, 100, 1 << 20])
+def test_read_from_disk_seeks_by_the_sparse_index_and_reads_in_chunks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int
+) -> None:
+    monkeypatch.setattr(oplog, "INDEX_EVERY", 16)
+    monkeypatch.setattr(oplog, "READ_CHUNK", chunk)  # records straddle chunk boundaries
+    log, _ = _reopen(tmp_path, segment_bytes=3000)
+    payloads = _fill(log, 300, size=20)
+    assert len(log.segments) > 2
+    assert all(len(seg.index) > 1 for seg in log.segments[:-1])
+    log.tail.clear()
+    opened: list[int] = []
+    real_scan = oplog._scan
+    def scan(path: str, offset: int, next_lsn: int, lsn: int):  # type: ignore[no-untyped-def]
+        opened.append(offset)
+        return real_scan(path, offset, next_lsn, lsn)
+    monkeypatch.setattr(oplog, "_scan", scan)
+    for start in (1, 2, 16, 17, 33, 150, 299, 300, 301):
+        opened.clear()
+        got = [(lsn, p) for lsn, p, _ in log.read_from(start)]
+        assert got == list(enumerate(payloads, 1))[start - 1 :], start
+        if 1 < start <= 300:  # the reader started near its record, not at the segment's start
+            assert opened and opened[0] > 0, start
+    # the index is rebuilt on reopen, and the same reads come back
+    log.close()
+    log, _ = _reopen(tmp_path, segment_bytes=3000)
+    log.tail.clear()
+    assert [(lsn, p) for lsn, p, _ in log.read_from(150)] == list(enumerate(payloads, 1))[149:]
     log.close()
 
 
