@@ -65,3 +65,15 @@ def decode_batch(data: bytes) -> Batch:
             fields[2] = tuple(fields[2])
         effects.append(cls(*fields))
     return Batch(origin, first_seq, hlc, dict(deps), effects)
+
+
+def decode_meta(data: bytes) -> tuple[str, int, int, dict[str, int]]:
+    """``(origin, first_seq, last_seq, deps)`` of an encoded batch, without building its
+    effects (a peer stream reading old records from the log needs no more)."""
+    try:
+        version, origin, first_seq, _, deps, raw_effects = msgpack.unpackb(data, raw=False, strict_map_key=False)
+    except Exception as exc:
+        raise CodecError(f"malformed batch record: {exc}") from exc
+    if version != CODEC_VERSION:
+        raise CodecError(f"unsupported batch codec version {version}")
+    return origin, first_seq, first_seq + len(raw_effects) - 1, dict(deps)

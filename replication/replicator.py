@@ -29,7 +29,7 @@ from typing import TypeAlias
 
 from crdt import state
 from crdt.clock import vv_merge
-from crdt.codec import decode_batch, encode_batch
+from crdt.codec import decode_batch, decode_meta, encode_batch
 from crdt.effects import Batch
 from crdt.keyspace import Keyspace
 
@@ -221,7 +221,7 @@ class Replicator:
             if item_lsn > durable:
                 return
             if meta is None:
-                meta = batch_meta(decode_batch(raw))
+                meta = decode_meta(raw)
             yield item_lsn, raw, meta
 
     def open_stream(self, peer: str, peer_vv: dict[str, int], want_state: bool,

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from crdt.clock import vv_merge
-from crdt.codec import decode_batch, encode_batch
+from crdt.codec import decode_batch, decode_meta, encode_batch
 from crdt.digest import keyspace_digest
 from crdt.effects import Flush, HashIncr, Incr
 from crdt.expiry import OWN_NEVER
@@ -109,6 +109,7 @@ def test_codec_round_trips_every_batch_exactly(data: st.DataObject) -> None:
         assert back == b
         assert sim.typed(back) == sim.typed(b)  # Decimal stays Decimal, tuples stay tuples
         assert encode_batch(back) == wire
+        assert decode_meta(wire) == (b.origin, b.first_seq, b.first_seq + len(b.effects) - 1, b.deps)
 
 
 # -- (d) order independence --------------------------------------------------------------
