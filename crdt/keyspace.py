@@ -448,11 +448,15 @@ class Keyspace:
             if entry.x is not None and entry.expire is not None:
                 entry.expire = expiry.remove(entry.expire, ctx)
             return
+        own = (at == expiry.PERSISTENT and entry.stamp == tag[0] << SEQ_BITS | tag[2]
+               and entry.org == tag[1])  # "never", written with the winning assignment
+        if own and entry.x is None:  # a SET's own "never" and nothing else: no object, no GC
+            entry.x = expiry.OWN_NEVER
+            return
         entry.expire, concurrent = expiry.write(entry.expire, tag, at, ctx)
         if at == expiry.PERSISTENT:
-            if (not concurrent and entry.stamp == tag[0] << SEQ_BITS | tag[2]
-                    and entry.org == tag[1] and type(entry.x) is list):
-                entry.x = expiry.OWN_NEVER  # a SET's own "never": no object per key, no GC
+            if own and not concurrent and type(entry.x) is list:
+                entry.x = expiry.OWN_NEVER
                 return
             self.dbs[db].gc_pending[key] = None
         # A conflict only when concurrent writes disagree on the time (two SETs without a TTL
@@ -466,6 +470,9 @@ class Keyspace:
         entry = db.entries.get(key)
         if entry is None:
             entry = self._entry(db, key)
+        elif entry.x is expiry.OWN_NEVER:
+            if e.expire_at != KEEP_TTL and ctx.get(entry.org, 0) >= entry.stamp & SEQ_MASK:
+                entry.x = None  # this write observed that "never" entry: it replaces it below
         elif entry.x is not None and entry.has_other_types():
             self._clear_others(e.db, key, entry, STRING, tag, ctx)
         x = entry.x
