@@ -68,7 +68,9 @@ class Entry(StrValue):
     The string content lives in the entry's own slots (an Entry *is* its StrValue, so a
     plain string key costs one 64-byte object): ``entry.string`` is the entry itself when it
     holds an assignment or a contribution, else None. Everything else hangs off ``x``: None,
-    the expire entries alone (a list), or an ``EntryExtra``."""
+    the expire entries alone (a list, or ``expiry.OWN_NEVER`` for the "never" entry written
+    with the winning assignment, which ``_pin`` turns back into a list before that assignment
+    changes), or an ``EntryExtra``."""
 
     __slots__ = ()
 
