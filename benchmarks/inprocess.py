@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
+import gc
 import pstats
 import random
 import tempfile
@@ -24,7 +25,7 @@ import time
 from typing import Any
 
 from replication.streamer import Streamer
-from server.app import Server
+from server.app import GC_THRESHOLDS, Server
 from server.config import Config
 from server.connection import Client
 
@@ -126,6 +127,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3, help="runs per command; the fastest is shown")
     ap.add_argument("--profile", action="store_true")
     args = ap.parse_args()
+    gc.set_threshold(*GC_THRESHOLDS)  # as the server process does
     for command in args.command.split(","):
         us = min(run(command, args.requests, args.pipeline, args.peers, args.profile)
                  for _ in range(1 if args.profile else args.repeat))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import sys
@@ -52,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"activekv-server: can't chdir to '{config.dir}': {exc.strerror}", file=sys.stderr)
         return 1
 
-    from server.app import Server
+    from server.app import GC_THRESHOLDS, Server
 
     try:
         import uvloop
@@ -60,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
         uvloop.install()
     except ImportError:  # pragma: no cover - uvloop is a dependency; plain asyncio still works
         pass
+    gc.set_threshold(*GC_THRESHOLDS)
     from replication.oplog import OpLogCorrupt
     from replication.replicator import RecoveryError
     from replication.snapshot import SnapshotError
