@@ -7,37 +7,18 @@ the same expire entries, the same outcome when concurrent writes arrive later.
 
 from __future__ import annotations
 
-from crdt.effects import KEEP_TTL, Assign, Batch, Expire, SetAdd
+from crdt.effects import KEEP_TTL, Assign, Expire, SetAdd
 from crdt.expiry import OWN_NEVER, PERSISTENT
 from crdt.keyspace import EntryExtra, Keyspace
+
+from .test_semantics_rows import T0, deliver, region, write
 
 K = b"k"
 
 
-def region(name: str, peers: bool = True) -> Keyspace:
-    ks = Keyspace(name, 1)
-    if peers:
-        ks.stable = {}  # other regions exist: nothing is stable yet
-    return ks
-
-
-def write(ks: Keyspace, *effects: object) -> Batch:
-    for e in effects:
-        ks.emit(e)  # type: ignore[arg-type]
-    batch = ks.commit()
-    assert batch is not None
-    return batch
-
-
-def deliver(ks: Keyspace, *batches: Batch) -> None:
-    for b in batches:
-        assert ks.ready(b)
-        ks.apply_batch(b)
-
-
 def test_a_plain_string_without_peers_is_one_object() -> None:
-    ks = region("us", peers=False)
-    write(ks, Assign(0, K, b"v"))
+    ks = Keyspace("us", 1)  # no peers
+    write(ks, T0, Assign(0, K, b"v"))
     entry = ks.dbs[0].entries[K]
     assert entry.x is None and entry.expire is None
     assert entry.value() == b"v" and (entry.hlc, entry.org, entry.seq) == (entry.latest())
@@ -45,54 +26,54 @@ def test_a_plain_string_without_peers_is_one_object() -> None:
 
 def test_a_set_with_peers_stores_its_never_entry_as_the_shared_marker() -> None:
     ks = region("us")
-    b = write(ks, Assign(0, K, b"v"))
+    b = write(ks, T0, Assign(0, K, b"v"))
     entry = ks.dbs[0].entries[K]
     assert entry.x is OWN_NEVER
     assert entry.expire == [(b.hlc, "us", b.first_seq, PERSISTENT)]  # what it stands for
     assert entry.expire_at() == PERSISTENT
     assert K not in ks.dbs[0].gc_pending  # nothing to collect later
     # an overwrite that observed it replaces it, and is stored the same way
-    b2 = write(ks, Assign(0, K, b"w"))
+    b2 = write(ks, T0, Assign(0, K, b"w"))
     assert entry.x is OWN_NEVER and entry.expire == [(b2.hlc, "us", b2.first_seq, PERSISTENT)]
 
 
 def test_a_keepttl_assignment_keeps_the_earlier_never_entry_with_its_own_tag() -> None:
     us, eu = region("us"), region("eu")
-    first = write(us, Assign(0, K, b"v"))
+    first = write(us, T0, Assign(0, K, b"v"))
     deliver(eu, first)
     # eu expires the key having seen the first SET; us overwrites with KEEPTTL meanwhile
-    exp = write(eu, Expire(0, K, 10_000))
-    keep = write(us, Assign(0, K, b"w", KEEP_TTL))
+    exp = write(eu, T0, Expire(0, K, T0 + 10_000))
+    keep = write(us, T0, Assign(0, K, b"w", KEEP_TTL))
     entry = us.dbs[0].entries[K]
     assert entry.expire == [(first.hlc, "us", first.first_seq, PERSISTENT)]
     deliver(us, exp)  # EXPIRE observed the first SET's "never" entry: it replaces it
     deliver(eu, keep)
     for ks in (us, eu):
         e = ks.dbs[0].entries[K]
-        assert e.value() == b"w" and e.expire_at() == 10_000, ks.region
+        assert e.value() == b"w" and e.expire_at() == T0 + 10_000, ks.region
 
 
 def test_a_never_entry_concurrent_with_an_expire_still_wins() -> None:
     us, eu = region("us"), region("eu")
-    base = write(us, Assign(0, K, b"v"))
+    base = write(us, T0, Assign(0, K, b"v"))
     deliver(eu, base)
-    exp = write(eu, Expire(0, K, 10_000))  # concurrent with the SET below
-    again = write(us, Assign(0, K, b"w"))
+    exp = write(eu, T0, Expire(0, K, T0 + 10_000))  # concurrent with the SET below
+    again = write(us, T0, Assign(0, K, b"w"))
     assert us.dbs[0].entries[K].x is OWN_NEVER
     deliver(us, exp)
     deliver(eu, again)
     for ks in (us, eu):  # PERSIST (a SET without TTL) beats a concurrent EXPIRE
         e = ks.dbs[0].entries[K]
         assert e.expire_at() == PERSISTENT and e.value() == b"w", ks.region
-        assert sorted(e.expire or ()) == sorted([(exp.hlc, "eu", exp.first_seq, 10_000),
+        assert sorted(e.expire or ()) == sorted([(exp.hlc, "eu", exp.first_seq, T0 + 10_000),
                                                  (again.hlc, "us", again.first_seq, PERSISTENT)])
 
 
 def test_a_string_losing_its_content_to_a_set_keeps_its_never_entry_aside() -> None:
     us, eu = region("us"), region("eu")
-    s = write(us, Assign(0, K, b"v"))
+    s = write(us, T0, Assign(0, K, b"v"))
     deliver(eu, s)
-    add = write(eu, SetAdd(0, K, (b"m",)))  # observed the string: replaces it
+    add = write(eu, T0, SetAdd(0, K, (b"m",)))  # observed the string: replaces it
     deliver(us, add)
     entry = us.dbs[0].entries[K]
     assert entry.kind == "set" and entry.string is None
@@ -101,10 +82,10 @@ def test_a_string_losing_its_content_to_a_set_keeps_its_never_entry_aside() -> N
 
 def test_extras_exist_only_while_needed() -> None:
     us, eu = region("us"), region("eu")
-    a, b = write(us, Assign(0, K, b"a")), write(eu, Assign(0, K, b"b"))
+    a, b = write(us, T0, Assign(0, K, b"a")), write(eu, T0, Assign(0, K, b"b"))
     deliver(us, b)
     entry = us.dbs[0].entries[K]
     assert type(entry.x) is EntryExtra and entry.x.more is not None  # two concurrent values
-    write(us, Assign(0, K, b"c"))  # observes both: one value again
+    write(us, T0, Assign(0, K, b"c"))  # observes both: one value again
     assert entry.x is OWN_NEVER
     deliver(eu, a)
