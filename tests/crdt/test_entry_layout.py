@@ -7,9 +7,12 @@ the same expire entries, the same outcome when concurrent writes arrive later.
 
 from __future__ import annotations
 
+import pytest
+
 from crdt.effects import KEEP_TTL, Assign, Expire, SetAdd
 from crdt.expiry import OWN_NEVER, PERSISTENT
 from crdt.keyspace import EntryExtra, Keyspace
+from crdt.strings import FOLD_AFTER, StrValue
 
 from .test_semantics_rows import T0, deliver, region, write
 
@@ -89,3 +92,27 @@ def test_extras_exist_only_while_needed() -> None:
     write(us, T0, Assign(0, K, b"c"))  # observes both: one value again
     assert entry.x is OWN_NEVER
     deliver(eu, a)
+
+
+def test_counter_contributions_fold_when_stable_and_cost_o1_per_increment_when_not(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sv = StrValue()
+    for seq in range(1, 1001):  # every contribution is stable as soon as it is made
+        sv.add((seq, "us", seq), 1, {"us": seq})
+        assert len(sv.contribs or ()) < 2 * FOLD_AFTER
+    assert sv.number()[0] == 1000
+    attempts = 0
+    fold = StrValue._fold
+
+    def counting_fold(self: StrValue, stable: dict[str, int]) -> None:
+        nonlocal attempts
+        attempts += 1
+        fold(self, stable)
+
+    monkeypatch.setattr(StrValue, "_fold", counting_fold)
+    lagging = StrValue()
+    for seq in range(1, 1001):  # the peers lag: nothing is stable, nothing can fold
+        lagging.add((seq, "us", seq), 1, {})
+    assert lagging.number()[0] == 1000 and len(lagging.contribs or ()) == 1000
+    assert attempts <= 7  # at 16, 32, ..., 512, 1024: not once per increment
