@@ -45,7 +45,7 @@ from .effects import (
 )
 from .ormap import ORMap
 from .orset import ORSet
-from .strings import SEQ_BITS, SEQ_MASK, Assignment, Extra, StrValue
+from .strings import SEQ_BITS, SEQ_MASK, Extra, StrValue
 
 STRING, SET, HASH = "string", "set", "hash"
 
@@ -95,15 +95,9 @@ class Entry(StrValue):
             self._pin()
         return StrValue.assign(self, tag, value, ctx)
 
-    @property
-    def regs(self) -> list[Assignment]:
-        return StrValue.regs.fget(self)  # type: ignore[attr-defined]
-
-    @regs.setter
-    def regs(self, value: list[Assignment]) -> None:
+    def _will_change(self) -> None:
         if self.x is expiry.OWN_NEVER:
             self._pin()
-        StrValue.regs.fset(self, value)  # type: ignore[attr-defined]
 
     @property
     def expire(self) -> list[expiry.ExpireEntry] | None:

@@ -36,9 +36,10 @@ Number: TypeAlias = int | Decimal
 # per increment made INCR on a hot counter O(n); at 16, 32, 64... it costs O(1) per increment
 # and the list stays within twice what cannot be folded yet.
 FOLD_AFTER = 8
-# (hlc, region, seq, value): an assignment; (hlc, region, seq, delta): a contribution.
+# (hlc, region, seq, value): an assignment; (hlc, region, seq, delta): a contribution, or
+# (hlc, region, seq, sum, lo) once folded (see ``_fold``).
 Assignment: TypeAlias = tuple[int, str, int, bytes]
-Contribution: TypeAlias = tuple[int, str, int, Number]
+Contribution: TypeAlias = tuple[int, str, int, Number] | tuple[int, str, int, Number, int]
 
 
 # A winning assignment's hlc and seq share one int, ``stamp`` (one object instead of two).
@@ -116,6 +117,10 @@ class StrValue:
             self.x.contribs = None
             self._compact()
 
+    def _will_change(self) -> None:
+        """Called before ``regs`` replaces the assignments (an ``Entry`` pins what refers to
+        its winning one)."""
+
     def _compact(self) -> None:
         """Drop an ``Extra`` that holds nothing (an ``Entry`` compacts in ``compact``)."""
         x = self.x
@@ -133,6 +138,7 @@ class StrValue:
 
     @regs.setter
     def regs(self, value: list[Assignment]) -> None:
+        self._will_change()
         if not value:
             self.val = None
             self.more = None

@@ -7,12 +7,16 @@ the same expire entries, the same outcome when concurrent writes arrive later.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from crdt import state
 from crdt.effects import KEEP_TTL, Assign, Expire, SetAdd
 from crdt.expiry import OWN_NEVER, PERSISTENT
 from crdt.keyspace import EntryExtra, Keyspace
 from crdt.strings import FOLD_AFTER, StrValue
+from replication import snapshot
 
 from .test_semantics_rows import T0, deliver, region, write
 
@@ -116,3 +120,20 @@ def test_counter_contributions_fold_when_stable_and_cost_o1_per_increment_when_n
         lagging.add((seq, "us", seq), 1, {})
     assert lagging.number()[0] == 1000 and len(lagging.contribs or ()) == 1000
     assert attempts <= 7  # at 16, 32, ..., 512, 1024: not once per increment
+
+
+def test_a_state_merge_that_changes_the_assignment_keeps_the_never_entry_tag(
+    tmp_path: Path,
+) -> None:
+    us, eu = region("us"), region("eu")
+    first = write(us, T0, Assign(0, K, b"v"))
+    assert us.dbs[0].entries[K].x is OWN_NEVER
+    deliver(eu, first)
+    write(eu, T0, Assign(0, K, b"w", KEEP_TTL))  # observed the SET; keeps its "never" entry
+    snapshot.write(eu, str(tmp_path), 1)  # us catches up by merging eu's state
+    _, records = snapshot.records(str(tmp_path / snapshot.FILENAME))
+    state.merge(us, records)
+    never = [(first.hlc, "us", first.first_seq, PERSISTENT)]
+    for ks in (us, eu):
+        e = ks.dbs[0].entries[K]
+        assert e.value() == b"w" and e.expire == never, ks.region
