@@ -55,7 +55,7 @@ class EntryExtra(Extra):
 
     __slots__ = ("oset", "omap", "expire")
 
-    def __init__(self, expire: list[expiry.ExpireEntry] | None) -> None:
+    def __init__(self, expire: list[expiry.ExpireEntry] | None = None) -> None:
         super().__init__()
         self.oset: ORSet | None = None
         self.omap: ORMap | None = None
