@@ -95,7 +95,7 @@ class Entry(StrValue):
             self._pin()
         return StrValue.assign(self, tag, value, ctx)
 
-    def _will_change(self) -> None:
+    def _will_change(self) -> None:  # (StrValue's hook, called before ``regs`` changes)
         if self.x is expiry.OWN_NEVER:
             self._pin()
 
@@ -161,8 +161,7 @@ class Entry(StrValue):
         if sv is None:
             self.val = self.more = self.contribs = None
             return
-        if self.x is expiry.OWN_NEVER:
-            self._pin()
+        self._will_change()
         self.stamp, self.org, self.val = sv.stamp, sv.org, sv.val
         self.more, self.contribs = sv.more, sv.contribs
 
