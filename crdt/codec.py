@@ -9,6 +9,7 @@ version it does not know rather than guessing.
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import msgpack
 
@@ -40,14 +41,22 @@ def encode_batch(batch: Batch) -> bytes:
     return _pack((CODEC_VERSION, batch.origin, batch.first_seq, batch.hlc, batch.deps, enc))
 
 
-def decode_batch(data: bytes) -> Batch:
+def _unpack(data: bytes) -> list[Any]:
+    """``[version, origin, first_seq, hlc, deps, raw_effects]``, checked."""
     try:
         rec = msgpack.unpackb(data, raw=False, strict_map_key=False)
-        version, origin, first_seq, hlc, deps, raw_effects = rec
+        version = rec[0]
+        if len(rec) != 6:
+            raise ValueError(f"{len(rec)} fields")
     except Exception as exc:  # msgpack raises several types for malformed input
         raise CodecError(f"malformed batch record: {exc}") from exc
     if version != CODEC_VERSION:
         raise CodecError(f"unsupported batch codec version {version}")
+    return rec
+
+
+def decode_batch(data: bytes) -> Batch:
+    _, origin, first_seq, hlc, deps, raw_effects = _unpack(data)
     effects: list[Effect] = []
     for raw in raw_effects:
         cls = EFFECT_TYPES.get(raw[0])
@@ -70,10 +79,5 @@ def decode_batch(data: bytes) -> Batch:
 def decode_meta(data: bytes) -> tuple[str, int, int, dict[str, int]]:
     """``(origin, first_seq, last_seq, deps)`` of an encoded batch, without building its
     effects (a peer stream reading old records from the log needs no more)."""
-    try:
-        version, origin, first_seq, _, deps, raw_effects = msgpack.unpackb(data, raw=False, strict_map_key=False)
-    except Exception as exc:
-        raise CodecError(f"malformed batch record: {exc}") from exc
-    if version != CODEC_VERSION:
-        raise CodecError(f"unsupported batch codec version {version}")
+    _, origin, first_seq, _, deps, raw_effects = _unpack(data)
     return origin, first_seq, first_seq + len(raw_effects) - 1, dict(deps)

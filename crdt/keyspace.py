@@ -90,14 +90,13 @@ class Entry(StrValue):
         x = self.x = self._own_never()
         return x
 
-    def assign(self, tag: Tag, value: bytes, ctx: VV) -> bool:
-        if self.x is expiry.OWN_NEVER:  # the assignment may change: pin its "never" entry
-            self._pin()
-        return StrValue.assign(self, tag, value, ctx)
-
     def _will_change(self) -> None:  # (StrValue's hook, called before ``regs`` changes)
         if self.x is expiry.OWN_NEVER:
             self._pin()
+
+    def assign(self, tag: Tag, value: bytes, ctx: VV) -> bool:
+        self._will_change()  # the assignment may change: pin its "never" entry first
+        return StrValue.assign(self, tag, value, ctx)
 
     @property
     def expire(self) -> list[expiry.ExpireEntry] | None:

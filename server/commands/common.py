@@ -65,7 +65,7 @@ def prepare_write(c: Client, key: bytes, kind: str | None = None) -> Any:
         return None
     if entry.x is not None and key in db.expires:  # it has a finite expire time
         c.server.expire_if_needed(c.db, key)
-        entry = ks.dbs[c.db].get(key, ks.now_ms)
+        entry = db.get(key, ks.now_ms)
         if entry is None:
             return None
     if kind is not None and entry.kind != kind:
