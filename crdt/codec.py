@@ -8,36 +8,24 @@ version it does not know rather than guessing.
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 import msgpack
 
-from .effects import EFFECT_CODES, EFFECT_TYPES, Batch, Effect, HashIncr, HashSet, Incr
+from .effects import EFFECT_TYPES, EFFECTS, Batch, Effect
+from .types import registered
 
 CODEC_VERSION = 1
 _pack = msgpack.Packer(use_bin_type=True).pack  # one packer, reused (packb builds one per call)
-
-
-_HSET = EFFECT_CODES[HashSet]
+registered()  # every type's effects are registered before the first record is read
 
 
 class CodecError(ValueError):
     pass
 
 
-def _enc_effect(e: Effect) -> tuple:
-    """``(code, *fields)``; msgpack packs the tuple as an array."""
-    t = type(e)
-    if t is HashSet:
-        return (_HSET, e.db, e.key, [x for p in e.pairs for x in p])  # type: ignore[union-attr]
-    if (t is Incr or t is HashIncr) and type(e[-1]) is Decimal:
-        return (EFFECT_CODES[t], *e[:-1], str(e[-1]))
-    return (EFFECT_CODES[t], *e)
-
-
 def encode_batch(batch: Batch) -> bytes:
-    enc = [_enc_effect(e) for e in batch.effects]
+    enc = [EFFECTS[type(e)].encode(e) for e in batch.effects]
     return _pack((CODEC_VERSION, batch.origin, batch.first_seq, batch.hlc, batch.deps, enc))
 
 
@@ -62,17 +50,10 @@ def decode_batch(data: bytes) -> Batch:
         cls = EFFECT_TYPES.get(raw[0])
         if cls is None:
             raise CodecError(f"unknown effect code {raw[0]}")
-        fields = raw[1:]
-        if cls is HashSet:
-            flat = fields[2]
-            effects.append(HashSet(fields[0], fields[1], tuple(zip(flat[::2], flat[1::2], strict=True))))
-            continue
-        if cls is Incr or cls is HashIncr:
-            delta = fields[-1]
-            fields[-1] = Decimal(delta) if type(delta) is str else delta
-        elif len(fields) > 2 and type(fields[2]) is list:
-            fields[2] = tuple(fields[2])
-        effects.append(cls(*fields))
+        try:
+            effects.append(EFFECTS[cls].decode(raw[1:]))
+        except (TypeError, ValueError, IndexError) as exc:
+            raise CodecError(f"malformed {cls.__name__} effect: {exc}") from exc
     return Batch(origin, first_seq, hlc, dict(deps), effects)
 
 

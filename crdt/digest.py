@@ -10,22 +10,13 @@ from __future__ import annotations
 import msgpack
 import xxhash
 
-from .keyspace import HASH, SET, STRING, Database, Entry, Keyspace
+from .entry import Database, Entry
+from .keyspace import Keyspace
 
 
 def canonical(dbi: int, key: bytes, entry: Entry) -> bytes:
-    kind = entry.kind
-    value: object
-    if kind == STRING:
-        assert entry.string is not None
-        value = entry.string.value()
-    elif kind == SET:
-        assert entry.oset is not None
-        value = sorted(entry.oset.members)
-    else:
-        assert kind == HASH and entry.omap is not None
-        value = sorted(entry.omap.items())
-    return msgpack.packb([dbi, key, kind, value, entry.expire_at()], use_bin_type=True)
+    content = entry.content()
+    return msgpack.packb([dbi, key, content.type_name, content.visible(), entry.expire_at()], use_bin_type=True)
 
 
 def key_digest(dbi: int, key: bytes, entry: Entry | None) -> int:

@@ -1,36 +1,30 @@
 """Effects: the deterministic result of a write command, computed at its origin and applied
-unchanged everywhere (SEMANTICS.md, "effect"). Pure data; ``keyspace.apply`` interprets them.
+unchanged everywhere (SEMANTICS.md, "effect"). Pure data; the keyspace interprets them.
 
 Every effect names its database and key. Its dot, timestamp and causal context are not part
 of it: they come from the batch that carries it (see ``Batch``).
+
+The key-level effects (``Delete``, ``Expire``, ``Flush``) are defined here; each content type
+defines its own in its module under ``crdt/types/`` and registers it with ``register_effect``:
+its stable wire code and, where the default ``(code, *fields)`` does not fit, how it encodes.
 """
 
 from __future__ import annotations
 
-from decimal import Decimal
-from typing import NamedTuple, TypeAlias
+from collections.abc import Callable
+from typing import Any, NamedTuple, Protocol
 
 from .clock import VV
 
-# Expire-time field of Assign: KEEP_TTL leaves the TTL alone; 0 writes "no expiry".
-KEEP_TTL = -1
 
+class Effect(Protocol):
+    """What every effect is: a NamedTuple whose first two fields are ``db`` and ``key``."""
 
-class Assign(NamedTuple):
-    """SET and every whole-value string write."""
+    @property
+    def db(self) -> int: ...
 
-    db: int
-    key: bytes
-    value: bytes
-    expire_at: int = 0  # absolute ms, 0 = no expiry, KEEP_TTL = unchanged
-
-
-class Incr(NamedTuple):
-    """INCR/DECR/INCRBY/DECRBY (int delta) and INCRBYFLOAT (Decimal delta)."""
-
-    db: int
-    key: bytes
-    delta: int | Decimal
+    @property
+    def key(self) -> bytes: ...
 
 
 class Delete(NamedTuple):
@@ -48,37 +42,6 @@ class Expire(NamedTuple):
     at_ms: int
 
 
-class SetAdd(NamedTuple):
-    db: int
-    key: bytes
-    members: tuple[bytes, ...]
-
-
-class SetRemove(NamedTuple):
-    db: int
-    key: bytes
-    members: tuple[bytes, ...]
-
-
-class HashSet(NamedTuple):
-    db: int
-    key: bytes
-    pairs: tuple[tuple[bytes, bytes], ...]
-
-
-class HashDelete(NamedTuple):
-    db: int
-    key: bytes
-    fields: tuple[bytes, ...]
-
-
-class HashIncr(NamedTuple):
-    db: int
-    key: bytes
-    field: bytes
-    delta: int | Decimal
-
-
 class Flush(NamedTuple):
     """FLUSHDB (db >= 0) / FLUSHALL (db = -1): observed-remove of every key."""
 
@@ -86,24 +49,49 @@ class Flush(NamedTuple):
     key: bytes = b""
 
 
-Effect: TypeAlias = (
-    Assign | Incr | Delete | Expire | SetAdd | SetRemove | HashSet | HashDelete | HashIncr | Flush
-)
+class EffectInfo(NamedTuple):
+    """How an effect class travels and what it does to a key's existence.
 
-# Stable wire codes: never renumber, only append.
-EFFECT_CODES: dict[type, int] = {
-    Assign: 1,
-    Incr: 2,
-    Delete: 3,
-    Expire: 4,
-    SetAdd: 5,
-    SetRemove: 6,
-    HashSet: 7,
-    HashDelete: 8,
-    HashIncr: 9,
-    Flush: 10,
-}
-EFFECT_TYPES: dict[int, type] = {code: cls for cls, code in EFFECT_CODES.items()}
+    ``encode`` returns ``(code, *fields)`` as msgpack packs it; ``decode`` takes the fields
+    after the code. ``creates``, for effects that can give a key content, tells whether this
+    one needs the key's remains observed-removed first when it creates the key (see
+    ``Keyspace.emit``); None for effects that never create a key."""
+
+    code: int
+    encode: Callable[[Any], tuple]
+    decode: Callable[[list[Any]], Any]
+    creates: Callable[[Any], bool] | None
+
+
+EFFECTS: dict[type, EffectInfo] = {}
+EFFECT_TYPES: dict[int, type] = {}  # wire code -> effect class
+
+
+def _always(effect: Any) -> bool:
+    return True
+
+
+def register_effect(
+    cls: type,
+    code: int,
+    *,
+    encode: Callable[[Any], tuple] | None = None,
+    decode: Callable[[list[Any]], Any] | None = None,
+    creates: bool | Callable[[Any], bool] = False,
+) -> None:
+    """Register an effect class under its wire code. Codes are stable: never renumber."""
+    if code in EFFECT_TYPES or cls in EFFECTS:
+        raise ValueError(f"effect code {code} or class {cls.__name__} registered twice")
+    enc = encode or (lambda e: (code, *e))
+    dec = decode or (lambda fields: cls(*fields))
+    pred = _always if creates is True else (creates or None)
+    EFFECTS[cls] = EffectInfo(code, enc, dec, pred)
+    EFFECT_TYPES[code] = cls
+
+
+register_effect(Delete, 3)
+register_effect(Expire, 4)
+register_effect(Flush, 10)
 
 
 class Batch(NamedTuple):

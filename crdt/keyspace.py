@@ -1,10 +1,16 @@
 """The keyspace: databases of keys, each key a typed CRDT value plus an expire register.
 
-``apply`` is the only way state changes. A local write (``emit``) and a replicated batch
-(``apply_batch``) both end in ``_apply(effect, tag, ctx)``:
+Every change goes through ``_apply(effect, tag, ctx)``: a local write (``emit``) and a
+replicated batch (``apply_batch``) both call it, and it hands the effect to its interpreter
+(the content types' live in their modules under ``crdt/types/``; the key-level ``Delete``,
+``Expire`` and ``Flush`` here):
 
 * ``tag`` is ``(hlc, origin, seq)``: the effect's dot and timestamp;
 * ``ctx`` is the origin's version vector just before the effect: what it had observed.
+
+State that arrives whole (a snapshot at start-up, a peer's state to merge) goes through
+``clear``/``install``/``merge_entry``, which keep the same indexes true as effects do: the
+expire index, the orphan expire registers and the GC queue.
 
 Type shadows: a key written concurrently as two types keeps both contents; the visible type
 is the one whose latest live write has the greatest tag, and any later write to the key
@@ -23,210 +29,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from itertools import islice
+from types import MethodType
 from typing import Any
 
 from . import expiry
 from .clock import VV, HybridClock, Tag, covers, vv_leq
 from .conflicts import ConflictLog
-from .effects import (
-    KEEP_TTL,
-    Assign,
-    Batch,
-    Delete,
-    Effect,
-    Expire,
-    Flush,
-    HashDelete,
-    HashIncr,
-    HashSet,
-    Incr,
-    SetAdd,
-    SetRemove,
-)
-from .ormap import ORMap
-from .orset import ORSet
-from .strings import SEQ_BITS, SEQ_MASK, Extra, StrValue
-
-STRING, SET, HASH = "string", "set", "hash"
-
-
-class EntryExtra(Extra):
-    """An entry's rarer parts: a set or hash content, and its expire entries."""
-
-    __slots__ = ("oset", "omap", "expire")
-
-    def __init__(self, expire: list[expiry.ExpireEntry] | None = None) -> None:
-        super().__init__()
-        self.oset: ORSet | None = None
-        self.omap: ORMap | None = None
-        self.expire = expire
-
-
-class Entry(StrValue):
-    """One key: at most one content per type (usually exactly one) and its expire entries.
-
-    The string content lives in the entry's own slots (an Entry *is* its StrValue, so a
-    plain string key costs one 64-byte object): ``entry.string`` is the entry itself when it
-    holds an assignment or a contribution, else None. Everything else hangs off ``x``: None,
-    the expire entries alone (a list, or ``expiry.OWN_NEVER`` for the "never" entry written
-    with the winning assignment, which ``_pin`` turns back into a list before that assignment
-    changes), or an ``EntryExtra``."""
-
-    __slots__ = ()
-
-    def _extra(self) -> EntryExtra:
-        x = self.x
-        if x is None or type(x) is list:
-            x = self.x = EntryExtra(self._pin() if x is expiry.OWN_NEVER else x)
-        return x
-
-    def _own_never(self) -> list[expiry.ExpireEntry]:
-        """What the ``OWN_NEVER`` marker stands for."""
-        stamp = self.stamp
-        return [(stamp >> SEQ_BITS, self.org, stamp & SEQ_MASK, expiry.PERSISTENT)]
-
-    def _pin(self) -> list[expiry.ExpireEntry]:
-        """Replace the ``OWN_NEVER`` marker by the entry it stands for."""
-        x = self.x = self._own_never()
-        return x
-
-    def _will_change(self) -> None:  # (StrValue's hook, called before ``regs`` changes)
-        if self.x is expiry.OWN_NEVER:
-            self._pin()
-
-    def assign(self, tag: Tag, value: bytes, ctx: VV) -> bool:
-        self._will_change()  # the assignment may change: pin its "never" entry first
-        return StrValue.assign(self, tag, value, ctx)
-
-    @property
-    def expire(self) -> list[expiry.ExpireEntry] | None:
-        x = self.x
-        if x is None or type(x) is list:
-            return self._own_never() if x is expiry.OWN_NEVER else x
-        return x.expire
-
-    @expire.setter
-    def expire(self, value: list[expiry.ExpireEntry] | None) -> None:
-        x = self.x
-        if x is None or type(x) is list:
-            self.x = value
-        else:
-            x.expire = value
-
-    @property
-    def oset(self) -> ORSet | None:
-        x = self.x
-        return None if x is None or type(x) is list else x.oset
-
-    @oset.setter
-    def oset(self, value: ORSet | None) -> None:
-        if value is not None:
-            self._extra().oset = value
-        elif self.x is not None and type(self.x) is not list:
-            self.x.oset = None
-
-    @property
-    def omap(self) -> ORMap | None:
-        x = self.x
-        return None if x is None or type(x) is list else x.omap
-
-    @omap.setter
-    def omap(self, value: ORMap | None) -> None:
-        if value is not None:
-            self._extra().omap = value
-        elif self.x is not None and type(self.x) is not list:
-            self.x.omap = None
-
-    def compact(self) -> None:
-        """Drop an ``EntryExtra`` that holds nothing but the expire entries (or nothing)."""
-        x = self.x
-        if (type(x) is EntryExtra and x.more is None and not x.contribs
-                and x.oset is None and x.omap is None):
-            self.x = x.expire
-
-    def has_other_types(self) -> bool:
-        """True when the entry holds a set or a hash (fast: the common string entry has none)."""
-        x = self.x
-        return x is not None and type(x) is not list and (x.oset is not None or x.omap is not None)
-
-    @property
-    def string(self) -> StrValue | None:
-        return self if self.val is not None or self.contribs else None
-
-    @string.setter
-    def string(self, sv: StrValue | None) -> None:
-        if sv is self:
-            return
-        if sv is None:
-            self.val = self.more = self.contribs = None
-            return
-        self._will_change()
-        self.stamp, self.org, self.val = sv.stamp, sv.org, sv.val
-        self.more, self.contribs = sv.more, sv.contribs
-
-    def parts(self) -> list[tuple[str, Any]]:
-        out: list[tuple[str, Any]] = []
-        if self.string is not None:
-            out.append((STRING, self.string))
-        if self.oset is not None:
-            out.append((SET, self.oset))
-        if self.omap is not None:
-            out.append((HASH, self.omap))
-        return out
-
-    @property
-    def kind(self) -> str:
-        """The visible type (the entry has content, or it would not be in the database)."""
-        x = self.x
-        if x is None or type(x) is list or (x.oset is None and x.omap is None):
-            return STRING
-        if self.val is None and not x.contribs:  # no string content
-            if x.omap is None:
-                return SET
-            if x.oset is None:
-                return HASH
-        return max(self.parts(), key=lambda p: p[1].latest())[0]
-
-    def content(self) -> Any:
-        """The visible content object (StrValue, ORSet or ORMap)."""
-        kind = self.kind
-        if kind == STRING:
-            return self
-        return self.x.oset if kind == SET else self.x.omap
-
-    def expire_at(self) -> int:
-        x = self.x
-        return expiry.resolve(x if x is None or type(x) is list else x.expire)  # OWN_NEVER: 0
-
-
-class Database:
-    __slots__ = ("entries", "expires", "orphan_expiry", "generation", "gc_pending")
-
-    def __init__(self) -> None:
-        self.entries: dict[bytes, Entry] = {}  # keys with content
-        self.expires: dict[bytes, int] = {}  # keys with content and a finite expire time
-        self.orphan_expiry: dict[bytes, list[expiry.ExpireEntry]] = {}
-        self.generation = 0  # bumped when a key appears or disappears (SCAN caches)
-        # Keys holding metadata that can go once every region has observed it ("never"
-        # expire entries, expire registers without content), oldest first: see ``collect``.
-        self.gc_pending: dict[bytes, None] = {}
-
-    def get(self, key: bytes, now_ms: int) -> Entry | None:
-        """The visible entry, or None when absent or expired."""
-        entry = self.entries.get(key)
-        if entry is not None and entry.x is not None:  # it may have expire entries
-            at = self.expires.get(key)
-            if at is not None and at <= now_ms:
-                return None
-        return entry
-
-    def is_expired(self, key: bytes, now_ms: int) -> bool:
-        at = self.expires.get(key)
-        return at is not None and at <= now_ms
-
-    def visible_count(self, now_ms: int) -> int:
-        expired = sum(1 for at in self.expires.values() if at <= now_ms)
-        return len(self.entries) - expired
+from .effects import EFFECTS, Batch, Delete, Effect, Expire, Flush
+from .entry import Database, Entry, EntryExtra
+from .types import interpreter_table, registered
+from .types.strings import SEQ_BITS, StrValue
 
 
 class Keyspace:
@@ -234,9 +46,10 @@ class Keyspace:
         self.region = region
         self.dbs = [Database() for _ in range(databases)]
         self.vv: VV = {}
-        # Everything every region has applied. Without peers that is our own VV; the
-        # replication layer replaces it with the minimum over the regions.
+        # Everything every region has applied: our own VV until ``expect_peers``; then the
+        # replication layer keeps it the minimum over the regions.
         self.stable: VV = self.vv
+        self.has_peers = False
         self.clock = HybridClock()
         self.conflicts = ConflictLog()
         self.now_ms = 0
@@ -245,20 +58,22 @@ class Keyspace:
         self.on_change: Callable[[int, bytes | None], None] | None = None
         self._open: Batch | None = None
         self._deleted: set[tuple[int, bytes]] = set()  # keys deleted in the open batch
+        self._types = registered()
+        # effect class -> interpreter(effect, tag, ctx), bound to this keyspace
         self._dispatch: dict[type, Callable[[Any, Tag, VV], None]] = {
-            Assign: self._assign,
-            Incr: self._incr,
-            Delete: self._delete,
-            Expire: self._expire,
-            SetAdd: self._set_add,
-            SetRemove: self._set_remove,
-            HashSet: self._hash_set,
-            HashDelete: self._hash_delete,
-            HashIncr: self._hash_incr,
-            Flush: self._flush,
+            cls: MethodType(fn, self) for cls, fn in interpreter_table().items()
         }
+        self._dispatch.update({Delete: self._delete, Expire: self._expire, Flush: self._flush})
+        self._creates = {cls: info.creates for cls, info in EFFECTS.items() if info.creates}
 
-    # -- the local write path -------------------------------------------------------------
+    def expect_peers(self) -> None:
+        """Other regions exist: keep the metadata they may still need until ``stable`` (which
+        the replication layer now maintains) says every region has observed it."""
+        self.has_peers = True
+        if self.stable is self.vv:
+            self.stable = {}
+
+    # -- the one write path -----------------------------------------------------------------
     def emit(self, effect: Effect) -> None:
         """Apply a local effect now and add it to the open batch.
 
@@ -267,17 +82,15 @@ class Keyspace:
         from an EXPIRE concurrent with a delete must not attach to a key created after both
         were seen, in any region, whatever order they arrive in and whether or not a region
         has already collected that register as stable."""
-        if (self.stable is not self.vv and type(effect) in _CREATES
-                and effect.key not in self.dbs[effect.db].entries
-                and (effect.db, effect.key) not in self._deleted
-                # A SET that writes the TTL removes what it observed of the register itself.
-                and not (type(effect) is Assign and effect.expire_at != KEEP_TTL)):
-            self._emit(Delete(effect.db, effect.key))
+        if self.has_peers:
+            creates = self._creates.get(type(effect))
+            if (creates is not None and effect.key not in self.dbs[effect.db].entries
+                    and (effect.db, effect.key) not in self._deleted and creates(effect)):
+                self._emit(Delete(effect.db, effect.key))
         self._emit(effect)
 
     def _emit(self, effect: Effect) -> None:
-        t = type(effect)
-        if t is Delete:
+        if type(effect) is Delete:
             self._deleted.add((effect.db, effect.key))
         vv = self.vv
         region = self.region
@@ -285,10 +98,7 @@ class Keyspace:
         batch = self._open
         if batch is None:
             batch = self._open = Batch(region, seq, self.clock.now(self.now_ms), dict(vv), [])
-        self._dispatch[t](effect, (batch.hlc, region, seq), vv)
-        if self.on_change is not None:
-            self.on_change(effect.db, effect.key if t is not Flush else None)
-        vv[region] = seq
+        self._apply(effect, (batch.hlc, region, seq), vv)  # our VV is the effect's context
         batch.effects.append(effect)
 
     def commit(self) -> Batch | None:
@@ -298,10 +108,6 @@ class Keyspace:
             self._deleted.clear()
         return batch
 
-    def in_batch(self) -> bool:
-        return self._open is not None
-
-    # -- the replicated write path --------------------------------------------------------
     def ready(self, batch: Batch) -> bool:
         """Causal delivery: every effect the origin had observed has been applied here."""
         deps = dict(batch.deps)
@@ -317,20 +123,24 @@ class Keyspace:
         applied = 0
         ctx = dict(batch.deps)
         self.clock.observe(batch.hlc)
+        vv = self.vv
         for i, effect in enumerate(batch.effects):
             seq = batch.first_seq + i
-            if self.vv.get(origin, 0) >= seq:
+            if vv.get(origin, 0) >= seq:
                 continue
             ctx[origin] = seq - 1
             self._apply(effect, (batch.hlc, origin, seq), ctx)
-            self.vv[origin] = seq
             applied += 1
         return applied
 
     def _apply(self, effect: Effect, tag: Tag, ctx: VV) -> None:
-        self._dispatch[type(effect)](effect, tag, ctx)
+        """Interpret one effect and count its dot as applied (``ctx`` may be our own VV: it
+        is read before the dot is added)."""
+        t = type(effect)
+        self._dispatch[t](effect, tag, ctx)
+        self.vv[tag[1]] = tag[2]
         if self.on_change is not None:
-            self.on_change(effect.db, effect.key if type(effect) is not Flush else None)
+            self.on_change(effect.db, effect.key if t is not Flush else None)
 
     # -- metadata GC ----------------------------------------------------------------------
     def collect(self, budget: int) -> int:
@@ -376,8 +186,9 @@ class Keyspace:
                 break
         return cleaned
 
-    # -- effect interpreters --------------------------------------------------------------
-    def _entry(self, db: Database, key: bytes) -> Entry:
+    # -- what interpreters use ----------------------------------------------------------------
+    def entry(self, db: Database, key: bytes) -> Entry:
+        """The key's entry, created (with its orphan expire entries, if any) when absent."""
         entry = db.entries.get(key)
         if entry is None:
             entry = db.entries[key] = Entry()
@@ -385,25 +196,46 @@ class Keyspace:
             db.generation += 1
         return entry
 
-    def _clear_others(self, db: int, key: bytes, entry: Entry, kind: str, tag: Tag, ctx: VV) -> None:
-        """A write of type ``kind`` removes what it observed of the key's other types."""
-        for other, content in entry.parts():
-            if other == kind:
+    def open(self, dbi: int, key: bytes, name: str, tag: Tag, ctx: VV) -> tuple[Database, Entry, Any]:
+        """For a write of type ``name`` (not string) to ``key``: its database, entry and content
+        of that type (created empty if absent), after removing what the write observed of
+        the key's other types. The interpreter calls ``settle`` when done."""
+        db = self.dbs[dbi]
+        entry = self.entry(db, key)
+        x = entry._extra()
+        other = x.other
+        if type(other) is not list and other is not None and other.type_name == name:
+            content = other
+            if entry.val is not None or x.contribs:
+                self.clear_others(dbi, key, entry, name, tag, ctx)
+        else:
+            if entry.val is not None or x.contribs or other is not None:
+                self.clear_others(dbi, key, entry, name, tag, ctx)
+            content = entry.part(name)
+            if content is None:
+                content = self._types[name].new()
+                entry.put(content)
+        return db, entry, content
+
+    def clear_others(self, db: int, key: bytes, entry: Entry, name: str, tag: Tag, ctx: VV) -> None:
+        """A write of type ``name`` removes what it observed of the key's other types."""
+        for content in entry.parts():
+            if content.type_name == name:
                 continue
-            content.remove_all(ctx) if other != STRING else content.remove(ctx)
+            content.remove_observed(ctx)
             if content.is_empty():
-                setattr(entry, _SLOT[other], None)
+                entry.drop(content)
             else:
                 self.conflicts.record(db, key, "type", tag, content.latest())
 
-    def _settle(self, db: Database, key: bytes, entry: Entry) -> None:
+    def settle(self, db: Database, key: bytes, entry: Entry) -> None:
         """Drop empty contents; move an entry without content out of the keyspace."""
         x = entry.x
         if type(x) is EntryExtra:
-            if x.oset is not None and x.oset.is_empty():
-                x.oset = None
-            if x.omap is not None and x.omap.is_empty():
-                x.omap = None
+            if x.other is not None:
+                for content in entry.others():
+                    if content.is_empty():
+                        entry.drop(content)
             entry.compact()
             x = entry.x
         if entry.val is None and (x is None or type(x) is list):  # no content left
@@ -413,15 +245,21 @@ class Keyspace:
             db.expires.pop(key, None)
             db.generation += 1
             if x:
-                kept = [e for e in x if not covers(self.stable, e)]
-                if kept:
-                    db.orphan_expiry[key] = kept
-                    db.gc_pending[key] = None
+                self._keep_orphan(db, key, x)
             return
-        self._index_expire(db, key, entry)
+        self.index_expire(db, key, entry)
+
+    def _keep_orphan(self, db: Database, key: bytes, entries: list[expiry.ExpireEntry]) -> None:
+        """Keep an expire register without content until every region has observed it."""
+        kept = [e for e in entries if not covers(self.stable, e)]
+        if kept:
+            db.orphan_expiry[key] = kept
+            db.gc_pending[key] = None
+        else:
+            db.orphan_expiry.pop(key, None)
 
     @staticmethod
-    def _index_expire(db: Database, key: bytes, entry: Entry) -> None:
+    def index_expire(db: Database, key: bytes, entry: Entry) -> None:
         """Keep ``db.expires`` (keys with content and a finite expire time) in step."""
         x = entry.x
         exp = x if x is None or type(x) is list else x.expire
@@ -435,8 +273,8 @@ class Keyspace:
         elif db.expires:
             db.expires.pop(key, None)
 
-    def _write_expire(self, db: int, key: bytes, entry: Entry, tag: Tag, at: int, ctx: VV) -> None:
-        if at == expiry.PERSISTENT and self.stable is self.vv:
+    def write_expire(self, db: int, key: bytes, entry: Entry, tag: Tag, at: int, ctx: VV) -> None:
+        if at == expiry.PERSISTENT and not self.has_peers:
             # Without peers nothing concurrent can arrive, and "never" is the default: remove
             # what was observed instead of storing an entry (a SET costs no expire memory).
             if entry.x is not None and entry.expire is not None:
@@ -458,54 +296,9 @@ class Keyspace:
         if concurrent and any(e[3] != at for e in entry.expire[:-1]):
             self.conflicts.record(db, key, "expire", tag, max(entry.expire[:-1]))
 
-    def _assign(self, e: Assign, tag: Tag, ctx: VV) -> None:
-        db = self.dbs[e.db]
-        key = e.key
-        entry = db.entries.get(key)
-        if entry is None:
-            entry = self._entry(db, key)
-        elif entry.x is expiry.OWN_NEVER:
-            if e.expire_at != KEEP_TTL and ctx.get(entry.org, 0) >= entry.stamp & SEQ_MASK:
-                entry.x = None  # this write observed that "never" entry: it replaces it below
-        elif entry.x is not None and entry.has_other_types():
-            self._clear_others(e.db, key, entry, STRING, tag, ctx)
-        x = entry.x
-        if x is None or type(x) is list or x.contribs is None:  # a plain register (common)
-            if entry.assign(tag, e.value, ctx):
-                self._lww_conflict(e, entry, tag)
-        else:
-            # Contributions this assignment did not observe survive it; if it makes them
-            # masked, that is a counter_masked conflict here too, not only where the increment
-            # arrives last (_incr), so every region counts it whatever the delivery order.
-            masked_before = entry.number()[1]
-            if entry.assign(tag, e.value, ctx):
-                self._lww_conflict(e, entry, tag)
-            if entry.contribs and not masked_before and entry.number()[1]:
-                for c in entry.contribs:
-                    self.conflicts.record(e.db, key, "counter_masked", tag, c)
-        if type(entry.x) is EntryExtra:  # rare: other types' content, losers, contributions
-            entry.compact()  # (the assignment may have replaced all of them)
-        if e.expire_at != KEEP_TTL:
-            self._write_expire(e.db, key, entry, tag, e.expire_at, ctx)
-        self._index_expire(db, key, entry)  # the entry has content: nothing else to settle
-
-    def _lww_conflict(self, e: Assign, sv: StrValue, tag: Tag) -> None:
-        loser = max(r for r in sv.regs if r[2] != tag[2] or r[1] != tag[1])
-        self.conflicts.record(e.db, e.key, "lww", tag, loser)
-
-    def _incr(self, e: Incr, tag: Tag, ctx: VV) -> None:
-        db = self.dbs[e.db]
-        entry = self._entry(db, e.key)
-        if entry.has_other_types():
-            self._clear_others(e.db, e.key, entry, STRING, tag, ctx)
-        entry.add(tag, e.delta, self.stable)
-        if tag[1] != self.region and entry.regs and entry.number()[1]:
-            self.conflicts.record(e.db, e.key, "counter_masked", tag, max(entry.regs))
-        self._settle(db, e.key, entry)
-
+    # -- key-level effects --------------------------------------------------------------------
     def _delete(self, e: Delete, tag: Tag, ctx: VV) -> None:
-        db = self.dbs[e.db]
-        self._remove_key(db, e.key, ctx)
+        self._remove_key(self.dbs[e.db], e.key, ctx)
 
     def _remove_key(self, db: Database, key: bytes, ctx: VV) -> None:
         entry = db.entries.get(key)
@@ -516,70 +309,20 @@ class Keyspace:
             else:
                 db.orphan_expiry.pop(key, None)
             return
-        for kind, content in entry.parts():
-            content.remove(ctx) if kind == STRING else content.remove_all(ctx)
+        for content in entry.parts():
+            content.remove_observed(ctx)
         entry.expire = expiry.remove(entry.expire, ctx)
-        self._settle(db, key, entry)
+        self.settle(db, key, entry)
 
     def _expire(self, e: Expire, tag: Tag, ctx: VV) -> None:
         db = self.dbs[e.db]
         entry = db.entries.get(e.key)
         if entry is None:  # content removed concurrently: keep the write aside
             entries, _ = expiry.write(db.orphan_expiry.get(e.key), tag, e.at_ms, ctx)
-            kept = [x for x in entries if not covers(self.stable, x)]
-            if kept:
-                db.orphan_expiry[e.key] = kept
-            else:
-                db.orphan_expiry.pop(e.key, None)
+            self._keep_orphan(db, e.key, entries)
             return
-        self._write_expire(e.db, e.key, entry, tag, e.at_ms, ctx)
-        self._settle(db, e.key, entry)
-
-    def _set_entry(self, e: SetAdd | SetRemove, tag: Tag, ctx: VV) -> tuple[Database, Entry, ORSet]:
-        db = self.dbs[e.db]
-        entry = self._entry(db, e.key)
-        x = entry._extra()
-        if x.omap is not None or entry.val is not None or x.contribs:
-            self._clear_others(e.db, e.key, entry, SET, tag, ctx)
-        if x.oset is None:
-            x.oset = ORSet()
-        return db, entry, x.oset
-
-    def _set_add(self, e: SetAdd, tag: Tag, ctx: VV) -> None:
-        db, entry, oset = self._set_entry(e, tag, ctx)
-        oset.add(e.members, tag, ctx)
-        self._settle(db, e.key, entry)
-
-    def _set_remove(self, e: SetRemove, tag: Tag, ctx: VV) -> None:
-        db, entry, oset = self._set_entry(e, tag, ctx)
-        oset.remove(e.members, ctx)
-        self._settle(db, e.key, entry)
-
-    def _hash_entry(self, e: HashSet | HashDelete | HashIncr, tag: Tag, ctx: VV) -> tuple[Database, Entry, ORMap]:
-        db = self.dbs[e.db]
-        entry = self._entry(db, e.key)
-        x = entry._extra()
-        if x.oset is not None or entry.val is not None or x.contribs:
-            self._clear_others(e.db, e.key, entry, HASH, tag, ctx)
-        if x.omap is None:
-            x.omap = ORMap()
-        return db, entry, x.omap
-
-    def _hash_set(self, e: HashSet, tag: Tag, ctx: VV) -> None:
-        db, entry, omap = self._hash_entry(e, tag, ctx)
-        if omap.assign(e.pairs, tag, ctx):
-            self.conflicts.record(e.db, e.key, "lww", tag, None)
-        self._settle(db, e.key, entry)
-
-    def _hash_delete(self, e: HashDelete, tag: Tag, ctx: VV) -> None:
-        db, entry, omap = self._hash_entry(e, tag, ctx)
-        omap.remove(e.fields, ctx)
-        self._settle(db, e.key, entry)
-
-    def _hash_incr(self, e: HashIncr, tag: Tag, ctx: VV) -> None:
-        db, entry, omap = self._hash_entry(e, tag, ctx)
-        omap.add(e.field, tag, e.delta, self.stable)
-        self._settle(db, e.key, entry)
+        self.write_expire(e.db, e.key, entry, tag, e.at_ms, ctx)
+        self.settle(db, e.key, entry)
 
     def _flush(self, e: Flush, tag: Tag, ctx: VV) -> None:
         targets = self.dbs if e.db < 0 else [self.dbs[e.db]]
@@ -596,7 +339,64 @@ class Keyspace:
             for key in list(db.orphan_expiry):
                 self._remove_key(db, key, ctx)
 
+    # -- state that arrives whole (snapshot restore, state merge) ------------------------------
+    def clear(self) -> None:
+        """Forget every key and the VV (before restoring a snapshot)."""
+        for db in self.dbs:
+            db.entries.clear()
+            db.expires.clear()
+            db.orphan_expiry.clear()
+            db.gc_pending.clear()
+            db.generation += 1
+        self.vv.clear()
 
-_SLOT = {STRING: "string", SET: "oset", HASH: "omap"}
-# Effects that can give a key content (and so create it).
-_CREATES = (Assign, Incr, SetAdd, HashSet, HashIncr)
+    def install(self, dbi: int, key: bytes, entry: Entry) -> None:
+        """Put a decoded entry (contents and expire entries, maybe neither) in place of
+        whatever ``key`` holds, with every index as the same history applied as effects would
+        leave it."""
+        db = self.dbs[dbi]
+        if db.entries.pop(key, None) is not None:
+            db.generation += 1
+        db.orphan_expiry.pop(key, None)
+        db.expires.pop(key, None)
+        for content in entry.others():
+            if content.is_empty():
+                entry.drop(content)
+        entry.compact()
+        exp = entry.expire
+        if exp:
+            if type(entry.x) is list and entry.is_own_never(exp):
+                entry.x = expiry.OWN_NEVER  # as the SET that wrote it stores it: nothing to collect
+            else:
+                db.gc_pending[key] = None  # ``collect`` drops what every region has observed
+        db.entries[key] = entry
+        db.generation += 1
+        self.settle(db, key, entry)  # (an entry without content becomes an orphan register)
+        if self.on_change is not None:
+            self.on_change(dbi, key)
+
+    def merge_entry(self, dbi: int, key: bytes, other: Entry, theirs: VV, mine: VV) -> None:
+        """State merge of one key: join our entry with a peer's (``theirs`` is the peer's VV,
+        ``mine`` ours before the merge began), then ``install`` the result."""
+        db = self.dbs[dbi]
+        entry = db.entries.get(key)
+        if entry is None:
+            entry = Entry()
+            entry.expire = db.orphan_expiry.get(key)
+        merged = Entry()
+        names = dict.fromkeys([c.type_name for c in entry.parts()] + [c.type_name for c in other.parts()])
+        for name in names:
+            new = self._types[name].new
+            content = entry.part(name)
+            if content is entry:  # the string content: copy it out of the entry being replaced
+                content = StrValue()
+                content.regs, content.contribs = entry.regs, entry.contribs
+            content = content if content is not None else new()
+            theirs_part = other.part(name)
+            content.merge_from(theirs_part if theirs_part is not None else new(), mine, theirs)
+            if not content.is_empty():
+                merged.put(content)
+        a, b = entry.expire or [], other.expire or []
+        kept = [e for e in a if e in b or not covers(theirs, e)] + [e for e in b if e not in a and not covers(mine, e)]
+        merged.expire = sorted(kept) or None
+        self.install(dbi, key, merged)

@@ -101,7 +101,7 @@ class Replicator:
         self.on_progress: Callable[[], None] = lambda: None  # blocked clients may be ready
         self._flush_scheduled = False
         if self.pullers:
-            ks.stable = {}  # peers exist: nothing is stable until they say so
+            ks.expect_peers()  # nothing is stable until they say so
 
     # -- identity and recovery ------------------------------------------------------------
     def _identity(self) -> tuple[str, str, bool]:

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from crdt.keyspace import HASH, SET, STRING, Entry
+from crdt.entry import Entry
 from crdt.numbers import parse_float, parse_int
-from crdt.ormap import ORMap
-from crdt.orset import ORSet
-from crdt.strings import StrValue
 from server import errors
 from server.resp import Error
 
@@ -28,31 +26,27 @@ def lookup(c: Client, key: bytes) -> Entry | None:
     return entry
 
 
-def read_string(c: Client, key: bytes) -> StrValue | None:
+def read(c: Client, key: bytes, kind: str) -> Any:
+    """The visible content of ``key`` for reading, or None when absent; WRONGTYPE when the key
+    holds another type."""
     entry = lookup(c, key)
     if entry is None:
         return None
-    if entry.kind != STRING:
+    if entry.kind != kind:
         raise Error(errors.WRONGTYPE)
-    return entry.string
+    return entry.content()
 
 
-def read_set(c: Client, key: bytes) -> ORSet | None:
-    entry = lookup(c, key)
-    if entry is None:
-        return None
-    if entry.kind != SET:
-        raise Error(errors.WRONGTYPE)
-    return entry.oset
+class TypeCommands(NamedTuple):
+    """What the generic key commands need of a type's command module (which registers it)."""
+
+    # effects that make (db, key) hold ``content``'s visible value with expire time ``at``
+    # (COPY, RENAME, MOVE): the key has just been deleted in the same batch
+    recreate: Callable[[int, bytes, Any, int], list[Any]]
+    encoding: Callable[[Any], bytes]  # OBJECT ENCODING
 
 
-def read_hash(c: Client, key: bytes) -> ORMap | None:
-    entry = lookup(c, key)
-    if entry is None:
-        return None
-    if entry.kind != HASH:
-        raise Error(errors.WRONGTYPE)
-    return entry.omap
+TYPE_COMMANDS: dict[str, TypeCommands] = {}
 
 
 def prepare_write(c: Client, key: bytes, kind: str | None = None) -> Any:

@@ -13,7 +13,7 @@ from decimal import Decimal
 from fractions import Fraction
 
 from crdt.numbers import EXACT, LONG_DOUBLE_MAX, parse_float
-from crdt.strings import StrValue
+from crdt.types.strings import StrValue
 from server import errors
 from server.resp import Error
 

@@ -12,12 +12,11 @@ import random
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from crdt.effects import Delete, HashDelete, HashIncr, HashSet
-from crdt.keyspace import HASH
+from crdt.effects import Delete, Expire
 from crdt.numbers import EXACT, INT64_MAX, INT64_MIN, LONG_DOUBLE_MAX, format_float, parse_int
-from crdt.ormap import ORMap
+from crdt.types.ormap import HASH, HashDelete, HashIncr, HashSet, ORMap
 from server import errors
-from server.commands.common import int_arg, prepare_write, read_hash
+from server.commands.common import TYPE_COMMANDS, TypeCommands, int_arg, prepare_write, read
 from server.commands.floats import ld_arg, long_double
 from server.commands.registry import command
 from server.commands.scan import parse_cursor, scan_collection
@@ -27,6 +26,24 @@ from server.resp import OK, Error, Map
 if TYPE_CHECKING:
     from server.connection import Client
 
+
+
+def read_hash(c: Client, key: bytes) -> ORMap | None:
+    omap: ORMap | None = read(c, key, HASH)
+    return omap
+
+
+def _recreate(db: int, key: bytes, omap: ORMap, at: int) -> list[Any]:
+    return [HashSet(db, key, tuple(omap.items())), *([Expire(db, key, at)] if at else [])]
+
+
+def _encoding(omap: ORMap) -> bytes:
+    if len(omap) <= 128 and all(len(f) <= 64 and len(v) <= 64 for f, v in omap.items()):
+        return b"listpack"
+    return b"hashtable"
+
+
+TYPE_COMMANDS[HASH] = TypeCommands(_recreate, _encoding)
 
 def _write_hash(c: Client, key: bytes) -> ORMap | None:
     omap: ORMap | None = prepare_write(c, key, HASH)

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from crdt.effects import Assign, Delete, Expire, HashSet, SetAdd
-from crdt.keyspace import HASH, SET, STRING, Entry
-from crdt.numbers import INT64_MAX, INT64_MIN, parse_int
+from crdt.effects import Delete, Expire
+from crdt.entry import Entry
+from crdt.numbers import INT64_MAX, INT64_MIN
 from server import errors
-from server.commands.common import int32_arg, int_arg, lookup
+from server.commands.common import TYPE_COMMANDS, int32_arg, int_arg, lookup
 from server.commands.registry import command
 from server.commands.scan import ScanArgs, parse_cursor, scan
 from server.glob import matches
@@ -95,21 +95,9 @@ def cmd_randomkey(c: Client, argv: list[bytes]) -> Any:
 
 def write_copy(c: Client, db: int, key: bytes, entry: Entry) -> None:
     """Emit effects that make ``key`` in ``db`` hold exactly ``entry``'s visible content."""
-    at = entry.expire_at()
-    kind = entry.kind
     c.ks.emit(Delete(db, key))
-    if kind == STRING:
-        assert entry.string is not None
-        c.ks.emit(Assign(db, key, entry.string.value(), at))
-        return
-    if kind == SET:
-        assert entry.oset is not None
-        c.ks.emit(SetAdd(db, key, tuple(entry.oset.members)))
-    else:
-        assert kind == HASH and entry.omap is not None
-        c.ks.emit(HashSet(db, key, tuple(entry.omap.items())))
-    if at:
-        c.ks.emit(Expire(db, key, at))
+    for effect in TYPE_COMMANDS[entry.kind].recreate(db, key, entry.content(), entry.expire_at()):
+        c.ks.emit(effect)
 
 
 def _rename(c: Client, argv: list[bytes], nx: bool) -> Any:
@@ -287,20 +275,4 @@ def cmd_object_encoding(c: Client, argv: list[bytes]) -> Any:
     entry = _visible(c, argv[2])
     if entry is None:
         return None
-    kind = entry.kind
-    if kind == STRING:
-        assert entry.string is not None
-        value = entry.string.value()
-        if len(value) <= 20 and parse_int(value) is not None:
-            return b"int"
-        return b"embstr" if len(value) <= 44 else b"raw"
-    if kind == SET:
-        assert entry.oset is not None
-        members = entry.oset.members
-        if len(members) <= 512 and all(parse_int(m) is not None for m in members):
-            return b"intset"
-        return b"hashtable"
-    assert entry.omap is not None
-    if len(entry.omap) <= 128 and all(len(f) <= 64 and len(v) <= 64 for f, v in entry.omap.items()):
-        return b"listpack"
-    return b"hashtable"
+    return TYPE_COMMANDS[entry.kind].encoding(entry.content())

@@ -12,11 +12,11 @@ from __future__ import annotations
 import random
 from typing import TYPE_CHECKING, Any
 
-from crdt.effects import Delete, SetAdd, SetRemove
-from crdt.keyspace import SET
-from crdt.orset import ORSet
+from crdt.effects import Delete, Expire
+from crdt.numbers import parse_int
+from crdt.types.orset import SET, ORSet, SetAdd, SetRemove
 from server import errors
-from server.commands.common import int_arg, prepare_write, read_set
+from server.commands.common import TYPE_COMMANDS, TypeCommands, int_arg, prepare_write, read
 from server.commands.registry import command
 from server.commands.scan import parse_cursor, scan_collection
 from server.resp import Error, RSet
@@ -25,6 +25,25 @@ if TYPE_CHECKING:
     from server.connection import Client
 
 LONG_MAX = (1 << 63) - 1
+
+
+def read_set(c: Client, key: bytes) -> ORSet | None:
+    oset: ORSet | None = read(c, key, SET)
+    return oset
+
+
+def _recreate(db: int, key: bytes, oset: ORSet, at: int) -> list[Any]:
+    return [SetAdd(db, key, tuple(oset.members)), *([Expire(db, key, at)] if at else [])]
+
+
+def _encoding(oset: ORSet) -> bytes:
+    members = oset.members
+    if len(members) <= 512 and all(parse_int(m) is not None for m in members):
+        return b"intset"
+    return b"hashtable"
+
+
+TYPE_COMMANDS[SET] = TypeCommands(_recreate, _encoding)
 
 
 def _write_set(c: Client, key: bytes) -> ORSet | None:

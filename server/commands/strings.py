@@ -8,17 +8,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from crdt.effects import KEEP_TTL, Assign, Delete, Expire, Incr
-from crdt.keyspace import STRING
+from crdt.effects import Delete, Expire
 from crdt.numbers import (
     INT64_MAX,
     INT64_MIN,
     format_float,
     parse_int,
 )
-from crdt.strings import StrValue
+from crdt.types.strings import KEEP_TTL, STRING, Assign, Incr, StrValue
 from server import errors
-from server.commands.common import int_arg, prepare_write, read_string
+from server.commands.common import TYPE_COMMANDS, TypeCommands, int_arg, prepare_write, read
 from server.commands.floats import float_increment
 from server.commands.registry import command
 from server.resp import OK, Error
@@ -27,6 +26,23 @@ if TYPE_CHECKING:
     from server.connection import Client
 
 
+def read_string(c: Client, key: bytes) -> StrValue | None:
+    sv: StrValue | None = read(c, key, STRING)
+    return sv
+
+
+def _recreate(db: int, key: bytes, sv: StrValue, at: int) -> list[Any]:
+    return [Assign(db, key, sv.value(), at)]
+
+
+def _encoding(sv: StrValue) -> bytes:
+    value = sv.value()
+    if len(value) <= 20 and parse_int(value) is not None:
+        return b"int"
+    return b"embstr" if len(value) <= 44 else b"raw"
+
+
+TYPE_COMMANDS[STRING] = TypeCommands(_recreate, _encoding)
 
 
 # -- SET and friends ----------------------------------------------------------------------

@@ -25,26 +25,12 @@ from hypothesis import strategies as st
 
 from crdt.clock import VV, Tag, covers
 from crdt.codec import decode_batch, encode_batch
-from crdt.effects import (
-    KEEP_TTL,
-    Assign,
-    Batch,
-    Delete,
-    Effect,
-    Expire,
-    Flush,
-    HashDelete,
-    HashIncr,
-    HashSet,
-    Incr,
-    SetAdd,
-    SetRemove,
-)
-from crdt.keyspace import HASH, SET, STRING, Keyspace
+from crdt.effects import Batch, Delete, Effect, Expire, Flush
+from crdt.keyspace import Keyspace
 from crdt.numbers import INT64_MAX, INT64_MIN, format_float, parse_float, parse_int
-from crdt.ormap import ORMap
-from crdt.orset import ORSet
-from crdt.strings import StrValue
+from crdt.types.ormap import HASH, HashDelete, HashIncr, HashSet, ORMap
+from crdt.types.orset import SET, ORSet, SetAdd, SetRemove
+from crdt.types.strings import KEEP_TTL, STRING, Assign, Incr, StrValue
 
 Draw = Callable[[st.SearchStrategy[Any]], Any]
 BOOLS = st.booleans()
@@ -132,7 +118,7 @@ def command(ks: Keyspace, draw: Draw, cmds: tuple[str, ...]) -> None:
             if _incr_ok(None if entry is None else entry.string.value(), delta):
                 ks.emit(Incr(db, key, delta))
         else:
-            cur = None if entry is None else entry.omap.get(b"n")
+            cur = None if entry is None else entry.part(HASH).get(b"n")
             if _incr_ok(cur, delta):
                 ks.emit(HashIncr(db, key, b"n", delta))
         return
@@ -180,7 +166,7 @@ def command(ks: Keyspace, draw: Draw, cmds: tuple[str, ...]) -> None:
     elif cmd in ("hincrby", "hincrbyfloat"):
         field = draw(choice(FIELDS))
         delta = draw(choice(INT_DELTAS if cmd == "hincrby" else DEC_DELTAS))
-        if kind in (None, HASH) and _incr_ok(None if entry is None else entry.omap.get(field), delta):
+        if kind in (None, HASH) and _incr_ok(None if entry is None else entry.part(HASH).get(field), delta):
             ks.emit(HashIncr(db, key, field, delta))
     else:  # pragma: no cover
         raise AssertionError(cmd)
@@ -189,7 +175,7 @@ def command(ks: Keyspace, draw: Draw, cmds: tuple[str, ...]) -> None:
 # -- the network ---------------------------------------------------------------------------
 def new_region(name: str) -> Keyspace:
     ks = Keyspace(name, DATABASES)
-    ks.stable = {}  # peers exist; nothing is known stable (so nothing is folded or dropped)
+    ks.expect_peers()  # nothing is known stable (so nothing is folded or dropped)
     return ks
 
 
@@ -341,8 +327,8 @@ def internal_state(ks: Keyspace) -> Any:
         entries = {}
         for key, e in db.entries.items():
             entries[key] = (str_state(e.string) if e.string is not None else None,
-                            set_state(e.oset) if e.oset is not None else None,
-                            map_state(e.omap) if e.omap is not None else None,
+                            set_state(e.part(SET)) if e.part(SET) is not None else None,
+                            map_state(e.part(HASH)) if e.part(HASH) is not None else None,
                             tuple(sorted(e.expire or ())))
         orphans = {k: tuple(sorted(v)) for k, v in db.orphan_expiry.items() if v}
         out.append((entries, orphans, dict(db.expires)))
@@ -362,9 +348,9 @@ def visible_state(ks: Keyspace, now_ms: int) -> dict[tuple[int, bytes], tuple]: 
             if kind == STRING:
                 value = e.string.value()  # type: ignore[union-attr]
             elif kind == SET:
-                value = tuple(sorted(e.oset.members))  # type: ignore[union-attr]
+                value = tuple(sorted(e.part(SET).members))  # type: ignore[union-attr]
             else:
-                value = tuple(sorted(e.omap.items()))  # type: ignore[union-attr]
+                value = tuple(sorted(e.part(HASH).items()))  # type: ignore[union-attr]
             out[(dbi, key)] = (kind, value, e.expire_at())
     return out
 

@@ -12,10 +12,12 @@ from pathlib import Path
 import pytest
 
 from crdt import state
-from crdt.effects import KEEP_TTL, Assign, Expire, SetAdd
+from crdt.effects import Expire
+from crdt.entry import EntryExtra
 from crdt.expiry import OWN_NEVER, PERSISTENT
-from crdt.keyspace import EntryExtra, Keyspace
-from crdt.strings import FOLD_AFTER, StrValue
+from crdt.keyspace import Keyspace
+from crdt.types.orset import SetAdd
+from crdt.types.strings import FOLD_AFTER, KEEP_TTL, Assign, StrValue
 from replication import snapshot
 
 from .test_semantics_rows import T0, deliver, region, write

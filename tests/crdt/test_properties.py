@@ -20,13 +20,14 @@ from hypothesis import strategies as st
 from crdt.clock import vv_merge
 from crdt.codec import decode_batch, decode_meta, encode_batch
 from crdt.digest import keyspace_digest
-from crdt.effects import Flush, HashIncr, Incr
+from crdt.effects import Flush
+from crdt.entry import Entry, EntryExtra
 from crdt.expiry import OWN_NEVER
-from crdt.keyspace import SET, Entry, EntryExtra, Keyspace
+from crdt.keyspace import Keyspace
 from crdt.numbers import EXACT, format_number
-from crdt.ormap import ORMap
-from crdt.orset import ORSet
-from crdt.strings import StrValue
+from crdt.types.ormap import HASH, HashIncr, ORMap
+from crdt.types.orset import SET, ORSet
+from crdt.types.strings import Incr, StrValue
 
 from . import sim
 
@@ -174,7 +175,7 @@ def test_a_hash_field_only_incremented_holds_the_sum(data: st.DataObject) -> Non
             assert entry is None
             continue
         assert entry is not None
-        assert entry.omap.get(b"n") == _expected_sum(deltas)
+        assert entry.part(HASH).get(b"n") == _expected_sum(deltas)
 
 
 # -- (f) add-wins, and the oracle for every type --------------------------------------------
@@ -194,10 +195,10 @@ def test_set_member_present_iff_an_add_is_unobserved_by_every_remove(
             for key in sim.KEYS:
                 expected = oracle.set(0, key)
                 entry = ks.dbs[0].entries.get(key)
-                assert sim.set_state(entry.oset if entry else None) == expected, (name, key)
+                assert sim.set_state(entry.part(SET) if entry else None) == expected, (name, key)
                 visible = ks.dbs[0].get(key, s.time)
                 if visible is not None and visible.kind == SET:
-                    assert set(visible.oset.members) == set(expected)
+                    assert set(visible.part(SET).members) == set(expected)
 
 
 @pytest.mark.parametrize("profile", ["all", "types"])
@@ -217,8 +218,8 @@ def test_every_region_holds_exactly_the_live_dots_of_its_history(
                 e = db.entries.get(key)
                 where = (name, dbi, key)
                 assert sim.str_state(e.string if e else None) == oracle.string(dbi, key), where
-                assert sim.set_state(e.oset if e else None) == oracle.set(dbi, key), where
-                assert sim.map_state(e.omap if e else None) == oracle.hash(dbi, key), where
+                assert sim.set_state(e.part(SET) if e else None) == oracle.set(dbi, key), where
+                assert sim.map_state(e.part(HASH) if e else None) == oracle.hash(dbi, key), where
                 held = tuple(sorted((e.expire or []) if e else db.orphan_expiry.get(key, [])))
                 assert held == oracle.expire(dbi, key), where
                 if e is None:
@@ -234,10 +235,9 @@ def assert_compact(e: Entry, where: object) -> None:
     EntryExtra object exists only while something needs it."""
     x = e.x
     if type(x) is EntryExtra:
-        needed = x.more is not None or x.contribs or x.oset is not None or x.omap is not None
+        needed = x.more is not None or x.contribs or x.other is not None
         assert needed, where
-        assert x.oset is None or not x.oset.is_empty(), where
-        assert x.omap is None or not x.omap.is_empty(), where
+        assert all(not c.is_empty() for c in e.others()), where
     elif x is OWN_NEVER:  # stands for the winning assignment's own "never" (oracle-checked)
         assert e.val is not None, where
     else:
@@ -250,8 +250,8 @@ def _contents(ks: Keyspace, dbi: int, key: bytes) -> tuple:  # type: ignore[type
     if e is None:
         return StrValue(), ORSet(), ORMap()
     return (sim.deepcopy(e.string) if e.string is not None else StrValue(),
-            sim.deepcopy(e.oset) if e.oset is not None else ORSet(),
-            sim.deepcopy(e.omap) if e.omap is not None else ORMap())
+            sim.deepcopy(e.part(SET)) if e.part(SET) is not None else ORSet(),
+            sim.deepcopy(e.part(HASH)) if e.part(HASH) is not None else ORMap())
 
 
 def _states(parts: tuple) -> tuple:  # type: ignore[type-arg]

@@ -10,20 +10,11 @@ import itertools
 from decimal import Decimal
 
 from crdt.digest import keyspace_digest
-from crdt.effects import (
-    Assign,
-    Batch,
-    Delete,
-    Effect,
-    Expire,
-    Flush,
-    HashDelete,
-    HashSet,
-    Incr,
-    SetAdd,
-    SetRemove,
-)
-from crdt.keyspace import SET, STRING, Keyspace
+from crdt.effects import Batch, Delete, Effect, Expire, Flush
+from crdt.keyspace import Keyspace
+from crdt.types.ormap import HASH, HashDelete, HashSet
+from crdt.types.orset import SET, SetAdd, SetRemove
+from crdt.types.strings import STRING, Assign, Incr
 
 from .sim import internal_state
 
@@ -33,7 +24,7 @@ T0 = 1_000_000  # wall clock of the shared history, ms
 
 def region(name: str) -> Keyspace:
     ks = Keyspace(name, 2)
-    ks.stable = {}  # peers exist
+    ks.expect_peers()
     return ks
 
 
@@ -85,12 +76,12 @@ def members(ks: Keyspace, key: bytes = K) -> set[bytes] | None:
     if e is None:
         return None
     assert e.kind == SET
-    return set(e.oset.members)  # type: ignore[union-attr]
+    return set(e.part(SET).members)  # type: ignore[union-attr]
 
 
 def fields(ks: Keyspace, key: bytes = K) -> dict[bytes, bytes] | None:
     e = ks.dbs[0].get(key, T0 + 10_000)
-    return None if e is None else dict(e.omap.items())  # type: ignore[union-attr]
+    return None if e is None else dict(e.part(HASH).items())  # type: ignore[union-attr]
 
 
 def ttl_at(ks: Keyspace, key: bytes = K) -> int:
@@ -252,7 +243,7 @@ def test_set_x_concurrent_with_sadd_x_greater_timestamp_visible_other_hidden() -
             e = ks.dbs[0].get(K, T0 + 10_000)
             assert e is not None
             assert e.kind == (STRING if string_later else SET)
-            assert e.string is not None and e.oset is not None  # the loser is hidden, kept
+            assert e.string is not None and e.part(SET) is not None  # the loser is hidden, kept
             assert ks.conflicts.counts["type"] == 1
         assert_same(eu, us)
         # a later write (of the visible type, as a server allows) that observed both removes
@@ -265,7 +256,7 @@ def test_set_x_concurrent_with_sadd_x_greater_timestamp_visible_other_hidden() -
             e = ks.dbs[0].get(K, T0 + 10_000)
             assert e is not None
             if string_later:
-                assert e.kind == STRING and e.oset is None and get(ks) == b"w"
+                assert e.kind == STRING and e.part(SET) is None and get(ks) == b"w"
             else:
                 assert e.kind == SET and e.string is None and members(ks) == {b"m", b"n"}
         assert_same(eu, us)
@@ -346,8 +337,8 @@ def test_del_removes_only_what_it_observed() -> None:
 def test_each_type_ignores_an_effect_applied_twice() -> None:
     """ARCHITECTURE.md: every type's apply is idempotent on its own, not only behind the
     keyspace's version-vector check."""
-    from crdt.orset import ORSet
-    from crdt.strings import StrValue
+    from crdt.types.orset import ORSet
+    from crdt.types.strings import StrValue
 
     tag, ctx = (100, "r", 1), {"r": 0}
     sv = StrValue()

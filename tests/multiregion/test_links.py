@@ -11,7 +11,8 @@ from typing import Any
 import redis
 
 from crdt.codec import encode_batch
-from crdt.effects import Assign, Batch
+from crdt.effects import Batch
+from crdt.types.strings import Assign
 from replication.wire import F_BATCH, WIRE_VERSION, frame, pack_vv
 from tests.regions import Cluster, _field
 from tests.servers import start_activekv

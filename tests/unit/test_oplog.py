@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from crdt import state
-from crdt.effects import Assign, Incr, SetAdd
 from crdt.keyspace import Keyspace
+from crdt.types.orset import SetAdd
+from crdt.types.strings import Assign, Incr
 from replication import oplog, snapshot
 from replication.oplog import HEADER, OpLog, OpLogCorrupt
 
@@ -335,7 +336,8 @@ def test_state_merge_keeps_both_sides_unreplicated_writes(tmp_path: Path) -> Non
 
 
 def test_state_merge_applies_removals_the_peer_observed(tmp_path: Path) -> None:
-    from crdt.effects import Delete, SetRemove
+    from crdt.effects import Delete
+    from crdt.types.orset import SetRemove
 
     a, b = Keyspace("a/1"), Keyspace("b/1")
     _write(a, SetAdd(0, b"set", (b"x", b"y")), Assign(0, b"gone", b"v"))

@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from crdt.codec import decode_batch, encode_batch
-from crdt.effects import Assign, Delete, Incr
+from crdt.effects import Delete
+from crdt.types.strings import Assign, Incr
 from replication.sink import RecordingSink
 from server.app import Server
 from server.config import Config
@@ -95,7 +96,7 @@ def test_batches_replay_to_the_same_state(env: Any) -> None:
          ("SREM", "s", "x"), ("HSET", "h", "f", "v"), ("HINCRBY", "h", "n", "3"), ("EXPIRE", "a", "100"),
          ("RENAME", "s", "s2"))
     replica = Keyspace("r2")
-    replica.stable = {}
+    replica.expect_peers()
     replica.now_ms = server.ks.now_ms
     for batch in sink.batches:
         assert replica.ready(batch)

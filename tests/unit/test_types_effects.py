@@ -8,8 +8,10 @@ from typing import Any
 
 import pytest
 
-from crdt.effects import Batch, Delete, HashDelete, HashIncr, HashSet, SetAdd, SetRemove
+from crdt.effects import Batch, Delete
 from crdt.numbers import EXACT
+from crdt.types.ormap import HashDelete, HashIncr, HashSet
+from crdt.types.orset import SetAdd, SetRemove
 from replication.sink import RecordingSink
 from server.app import Server
 from server.commands.floats import long_double

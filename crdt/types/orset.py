@@ -12,14 +12,23 @@ after concurrent adds, to keep small sets small.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from .clock import VV, Tag, covers
+from crdt.clock import VV, Tag, covers
+from crdt.effects import register_effect
+
+from . import CRDTType, register
+
+if TYPE_CHECKING:
+    from crdt.keyspace import Keyspace
+
+SET = "set"
 
 
 class ORSet:
     __slots__ = ("members",)
+    type_name = SET
 
     def __init__(self) -> None:
         self.members: dict[bytes, Any] = {}
@@ -44,7 +53,7 @@ class ORSet:
             if old is not None:
                 self._remove_member(m, old, ctx)
 
-    def remove_all(self, ctx: VV) -> None:
+    def remove_observed(self, ctx: VV) -> None:
         for m, old in list(self.members.items()):
             self._remove_member(m, old, ctx)
 
@@ -72,9 +81,23 @@ class ORSet:
             else:
                 self.members[m] = kept[0] if len(kept) == 1 else kept
 
+    def encode(self, region_id: Callable[[str], int]) -> Any:
+        return [[m, [[t[0], region_id(t[1]), t[2]] for t in _tags(tags)]] for m, tags in self.members.items()]
+
+    @classmethod
+    def decode(cls, data: Any, names: list[str]) -> ORSet:
+        oset = cls()
+        for m, tags in data:
+            decoded = [(t[0], names[t[1]], t[2]) for t in tags]
+            oset.members[m] = decoded[0] if len(decoded) == 1 else decoded
+        return oset
+
     # -- reads -----------------------------------------------------------------------------
     def is_empty(self) -> bool:
         return not self.members
+
+    def visible(self) -> list[bytes]:
+        return sorted(self.members)
 
     def __len__(self) -> int:
         return len(self.members)
@@ -103,3 +126,39 @@ def _tags(stored: Any) -> list[Tag]:
     if type(stored) is tuple:
         return [stored]
     return list(stored)
+
+
+# -- effects ------------------------------------------------------------------------------
+class SetAdd(NamedTuple):
+    db: int
+    key: bytes
+    members: tuple[bytes, ...]
+
+
+class SetRemove(NamedTuple):
+    db: int
+    key: bytes
+    members: tuple[bytes, ...]
+
+
+def _members_decoder(cls: Any) -> Callable[[list[Any]], Any]:
+    return lambda f: cls(f[0], f[1], tuple(f[2]))
+
+
+register_effect(SetAdd, 5, creates=True, decode=_members_decoder(SetAdd))
+register_effect(SetRemove, 6, decode=_members_decoder(SetRemove))
+
+
+def _add(ks: Keyspace, e: SetAdd, tag: Tag, ctx: VV) -> None:
+    db, entry, oset = ks.open(e.db, e.key, SET, tag, ctx)
+    oset.add(e.members, tag, ctx)
+    ks.settle(db, e.key, entry)
+
+
+def _remove(ks: Keyspace, e: SetRemove, tag: Tag, ctx: VV) -> None:
+    db, entry, oset = ks.open(e.db, e.key, SET, tag, ctx)
+    oset.remove(e.members, ctx)
+    ks.settle(db, e.key, entry)
+
+
+register(CRDTType(SET, 1, ORSet, ORSet.decode, {SetAdd: _add, SetRemove: _remove}))

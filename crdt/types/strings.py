@@ -24,11 +24,21 @@ Known anomaly (as in Redis Enterprise): concurrent APPENDs keep one side; the ot
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Any, TypeAlias
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeAlias
 
-from .clock import VV, Tag, covers
-from .numbers import EXACT, format_number, parse_float, parse_int
+from crdt import expiry
+from crdt.clock import VV, Tag, covers
+from crdt.effects import register_effect
+from crdt.numbers import EXACT, format_number, parse_float, parse_int
+
+from . import CRDTType, register
+
+if TYPE_CHECKING:
+    from crdt.keyspace import Keyspace
+
+STRING = "string"
 
 Number: TypeAlias = int | Decimal
 # Fold contributions when their count reaches a power of two above this: folding is O(n),
@@ -70,6 +80,7 @@ class StrValue:
     ``regs`` is the list view of all the assignments, as ``(hlc, region, seq, value)``."""
 
     __slots__ = ("stamp", "org", "val", "x")
+    type_name = STRING
 
     def __init__(self) -> None:
         self.stamp = 0
@@ -191,7 +202,7 @@ class StrValue:
         if n > FOLD_AFTER and n & (n - 1) == 0:
             self._fold(stable)
 
-    def remove(self, ctx: VV) -> None:
+    def remove_observed(self, ctx: VV) -> None:
         if self.val is not None:
             if self.more is not None:
                 self.regs = [r for r in self.regs if not covers(ctx, r)]
@@ -234,9 +245,25 @@ class StrValue:
         joined = _join(self.contribs or [], other.contribs or [], self_vv, other_vv)
         self.contribs = joined or None
 
+    def encode(self, region_id: Callable[[str], int]) -> Any:
+        regs = [[t[0], region_id(t[1]), t[2], t[3]] for t in self.regs]
+        contribs = [[c[0], region_id(c[1]), c[2], _num(c[3]), *c[4:]] for c in self.contribs or ()]
+        return [regs, contribs]
+
+    @classmethod
+    def decode(cls, data: Any, names: list[str]) -> StrValue:
+        sv = cls()
+        sv.regs = [(t[0], names[t[1]], t[2], t[3]) for t in data[0]]
+        contribs = [(c[0], names[c[1]], c[2], _unnum(c[3]), *c[4:]) for c in data[1]]
+        sv.contribs = contribs or None
+        return sv
+
     # -- reads -----------------------------------------------------------------------------
     def is_empty(self) -> bool:
         return self.val is None and not self.contribs
+
+    def visible(self) -> bytes:
+        return self.value()
 
     def latest(self) -> tuple:
         """The greatest tag of the value (the winning assignment is the greatest one)."""
@@ -298,6 +325,14 @@ def _add(a: Number, b: Number) -> Number:
     return EXACT.add(Decimal(a), Decimal(b))
 
 
+def _num(x: Any) -> Any:
+    return str(x) if type(x) is Decimal else x
+
+
+def _unnum(x: Any) -> Any:
+    return Decimal(x) if type(x) is str else x
+
+
 def _low(c: tuple) -> int:
     return c[4] if len(c) > 4 else c[2]
 
@@ -318,3 +353,97 @@ def _join(mine: list, theirs: list, my_vv: VV, their_vv: VV) -> list:
     out += [y for tag, y in other.items() if tag not in by_tag and not covers(my_vv, y)]
     out.sort()
     return out
+
+
+# -- effects ------------------------------------------------------------------------------
+# Expire-time field of Assign: KEEP_TTL leaves the TTL alone; 0 writes "no expiry".
+KEEP_TTL = -1
+
+
+class Assign(NamedTuple):
+    """SET and every whole-value string write."""
+
+    db: int
+    key: bytes
+    value: bytes
+    expire_at: int = 0  # absolute ms, 0 = no expiry, KEEP_TTL = unchanged
+
+
+class Incr(NamedTuple):
+    """INCR/DECR/INCRBY/DECRBY (int delta) and INCRBYFLOAT (Decimal delta)."""
+
+    db: int
+    key: bytes
+    delta: int | Decimal
+
+
+def encode_delta(code: int) -> Callable[[Any], tuple]:
+    """An effect whose last field is a delta: a Decimal travels as its exact string."""
+    def enc(e: Any) -> tuple:
+        return (code, *e[:-1], str(e[-1])) if type(e[-1]) is Decimal else (code, *e)
+    return enc
+
+
+def decode_delta(cls: Any) -> Callable[[list[Any]], Any]:
+    def dec(fields: list[Any]) -> Any:
+        fields[-1] = _unnum(fields[-1])
+        return cls(*fields)
+    return dec
+
+
+# A SET that writes the TTL removes what it observed of the expire register itself: it needs no
+# observed-remove of the key's remains first (``Keyspace.emit``).
+register_effect(Assign, 1, creates=lambda e: e.expire_at == KEEP_TTL)
+register_effect(Incr, 2, creates=True, encode=encode_delta(2), decode=decode_delta(Incr))
+
+
+# -- interpreters -------------------------------------------------------------------------
+def _assign(ks: Keyspace, e: Assign, tag: Tag, ctx: VV) -> None:
+    db = ks.dbs[e.db]
+    key = e.key
+    entry = db.entries.get(key)
+    if entry is None:
+        entry = ks.entry(db, key)
+    elif entry.x is expiry.OWN_NEVER:
+        if e.expire_at != KEEP_TTL and ctx.get(entry.org, 0) >= entry.stamp & SEQ_MASK:
+            entry.x = None  # this write observed that "never" entry: it replaces it below
+    elif entry.x is not None and entry.has_other_types():
+        ks.clear_others(e.db, key, entry, STRING, tag, ctx)
+    x = entry.x
+    if x is None or type(x) is list or x.contribs is None:  # a plain register (common)
+        if entry.assign(tag, e.value, ctx):
+            _lww_conflict(ks, e, entry, tag)
+    else:
+        # Contributions this assignment did not observe survive it; if it makes them
+        # masked, that is a counter_masked conflict here too, not only where the increment
+        # arrives last (_incr), so every region counts it whatever the delivery order.
+        masked_before = entry.number()[1]
+        if entry.assign(tag, e.value, ctx):
+            _lww_conflict(ks, e, entry, tag)
+        if entry.contribs and not masked_before and entry.number()[1]:
+            for c in entry.contribs:
+                ks.conflicts.record(e.db, key, "counter_masked", tag, c)
+    if type(entry.x) is not list and entry.x is not None:  # rare: other parts beside the value
+        entry.compact()  # (the assignment may have replaced all of them)
+    if e.expire_at != KEEP_TTL:
+        ks.write_expire(e.db, key, entry, tag, e.expire_at, ctx)
+    ks.index_expire(db, key, entry)  # the entry has content: nothing else to settle
+
+
+def _lww_conflict(ks: Keyspace, e: Assign, sv: StrValue, tag: Tag) -> None:
+    loser = max(r for r in sv.regs if r[2] != tag[2] or r[1] != tag[1])
+    ks.conflicts.record(e.db, e.key, "lww", tag, loser)
+
+
+def _incr(ks: Keyspace, e: Incr, tag: Tag, ctx: VV) -> None:
+    db = ks.dbs[e.db]
+    entry = ks.entry(db, e.key)
+    if entry.has_other_types():
+        ks.clear_others(e.db, e.key, entry, STRING, tag, ctx)
+    entry.add(tag, e.delta, ks.stable)
+    if tag[1] != ks.region and entry.regs and entry.number()[1]:
+        ks.conflicts.record(e.db, e.key, "counter_masked", tag, max(entry.regs))
+    ks.settle(db, e.key, entry)
+
+
+register(CRDTType(STRING, 1, StrValue, StrValue.decode, {Assign: _assign, Incr: _incr}))

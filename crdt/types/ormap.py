@@ -8,14 +8,25 @@ contribution.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from .clock import VV, Tag
-from .strings import Number, StrValue
+from crdt.clock import VV, Tag
+from crdt.effects import register_effect
+
+from . import CRDTType, register
+from .strings import Number, StrValue, decode_delta, encode_delta
+
+if TYPE_CHECKING:
+    from crdt.keyspace import Keyspace
+
+HASH = "hash"
 
 
 class ORMap:
     __slots__ = ("fields",)
+    type_name = HASH
 
     def __init__(self) -> None:
         self.fields: dict[bytes, StrValue] = {}
@@ -41,11 +52,11 @@ class ORMap:
         for f in names:
             sv = fields.get(f)
             if sv is not None:
-                sv.remove(ctx)
+                sv.remove_observed(ctx)
                 if sv.is_empty():
                     del fields[f]
 
-    def remove_all(self, ctx: VV) -> None:
+    def remove_observed(self, ctx: VV) -> None:
         self.remove(list(self.fields), ctx)
 
     def merge_from(self, other: ORMap, self_vv: VV, other_vv: VV) -> None:
@@ -58,9 +69,24 @@ class ORMap:
             else:
                 self.fields[f] = mine
 
+    def encode(self, region_id: Callable[[str], int]) -> Any:
+        return [[f, sv.encode(region_id)] for f, sv in self.fields.items()]
+
+    @classmethod
+    def decode(cls, data: Any, names: list[str]) -> ORMap:
+        omap = cls()
+        for f, enc in data:
+            sv = StrValue.decode(enc, names)
+            if not sv.is_empty():
+                omap.fields[f] = sv
+        return omap
+
     # -- reads -----------------------------------------------------------------------------
     def is_empty(self) -> bool:
         return not self.fields
+
+    def visible(self) -> list[tuple[bytes, bytes]]:
+        return sorted(self.items())
 
     def __len__(self) -> int:
         return len(self.fields)
@@ -83,3 +109,56 @@ class ORMap:
             if t > best:
                 best = t
         return best
+
+
+# -- effects ------------------------------------------------------------------------------
+class HashSet(NamedTuple):
+    db: int
+    key: bytes
+    pairs: tuple[tuple[bytes, bytes], ...]
+
+
+class HashDelete(NamedTuple):
+    db: int
+    key: bytes
+    fields: tuple[bytes, ...]
+
+
+class HashIncr(NamedTuple):
+    db: int
+    key: bytes
+    field: bytes
+    delta: int | Decimal
+
+
+register_effect(
+    HashSet, 7, creates=True,
+    encode=lambda e: (7, e.db, e.key, [x for p in e.pairs for x in p]),  # pairs flattened
+    decode=lambda f: HashSet(f[0], f[1], tuple(zip(f[2][::2], f[2][1::2], strict=True))),
+)
+register_effect(HashDelete, 8, decode=lambda f: HashDelete(f[0], f[1], tuple(f[2])))
+register_effect(HashIncr, 9, creates=True, encode=encode_delta(9), decode=decode_delta(HashIncr))
+
+
+def _hash_set(ks: Keyspace, e: HashSet, tag: Tag, ctx: VV) -> None:
+    db, entry, omap = ks.open(e.db, e.key, HASH, tag, ctx)
+    if omap.assign(e.pairs, tag, ctx):
+        ks.conflicts.record(e.db, e.key, "lww", tag, None)
+    ks.settle(db, e.key, entry)
+
+
+def _hash_delete(ks: Keyspace, e: HashDelete, tag: Tag, ctx: VV) -> None:
+    db, entry, omap = ks.open(e.db, e.key, HASH, tag, ctx)
+    omap.remove(e.fields, ctx)
+    ks.settle(db, e.key, entry)
+
+
+def _hash_incr(ks: Keyspace, e: HashIncr, tag: Tag, ctx: VV) -> None:
+    db, entry, omap = ks.open(e.db, e.key, HASH, tag, ctx)
+    omap.add(e.field, tag, e.delta, ks.stable)
+    ks.settle(db, e.key, entry)
+
+
+register(CRDTType(
+    HASH, 1, ORMap, ORMap.decode, {HashSet: _hash_set, HashDelete: _hash_delete, HashIncr: _hash_incr},
+))

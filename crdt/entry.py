@@ -1,0 +1,217 @@
+"""A key's entry and a database of entries: the keyspace's memory layout.
+
+A plain string key is the common case and costs one 4-slot object: an ``Entry`` *is* its string
+content (``StrValue``). Everything rarer hangs off its ``x`` slot: None, the expire entries
+alone (a list, or ``expiry.OWN_NEVER``), or an ``EntryExtra`` holding the string's losing
+assignments and contributions, the key's contents of other types and its expire entries.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import expiry
+from .clock import Tag
+from .types import Content
+from .types.strings import SEQ_BITS, SEQ_MASK, STRING, Extra, StrValue
+
+
+class EntryExtra(Extra):
+    """An entry's rarer parts: contents of other types (``other``: one content, or a list of
+    them when the key was written as several types concurrently) and the expire entries."""
+
+    __slots__ = ("other", "expire")
+
+    def __init__(self, expire: list[expiry.ExpireEntry] | None = None) -> None:
+        super().__init__()
+        self.other: Any = None
+        self.expire = expire
+
+
+class Entry(StrValue):
+    """One key: at most one content per type (usually exactly one) and its expire entries.
+
+    The string content lives in the entry's own slots: ``entry.string`` is the entry itself
+    when it holds an assignment or a contribution, else None. ``x`` is None, the expire entries
+    alone (a list, or ``expiry.OWN_NEVER`` for the "never" entry written with the winning
+    assignment, which ``_pin`` turns back into a list before that assignment changes), or an
+    ``EntryExtra``."""
+
+    __slots__ = ()
+
+    def _extra(self) -> EntryExtra:
+        x = self.x
+        if x is None or type(x) is list:
+            x = self.x = EntryExtra(self._pin() if x is expiry.OWN_NEVER else x)
+        return x
+
+    def _own_never(self) -> list[expiry.ExpireEntry]:
+        """What the ``OWN_NEVER`` marker stands for."""
+        stamp = self.stamp
+        return [(stamp >> SEQ_BITS, self.org, stamp & SEQ_MASK, expiry.PERSISTENT)]
+
+    def _pin(self) -> list[expiry.ExpireEntry]:
+        """Replace the ``OWN_NEVER`` marker by the entry it stands for."""
+        x = self.x = self._own_never()
+        return x
+
+    def _will_change(self) -> None:  # (StrValue's hook, called before ``regs`` changes)
+        if self.x is expiry.OWN_NEVER:
+            self._pin()
+
+    def assign(self, tag: Tag, value: bytes, ctx: dict[str, int]) -> bool:
+        self._will_change()  # the assignment may change: pin its "never" entry first
+        return StrValue.assign(self, tag, value, ctx)
+
+    @property
+    def expire(self) -> list[expiry.ExpireEntry] | None:
+        x = self.x
+        if x is None or type(x) is list:
+            return self._own_never() if x is expiry.OWN_NEVER else x
+        return x.expire
+
+    @expire.setter
+    def expire(self, value: list[expiry.ExpireEntry] | None) -> None:
+        x = self.x
+        if x is None or type(x) is list:
+            self.x = value
+        else:
+            x.expire = value
+
+    def is_own_never(self, entries: list[expiry.ExpireEntry] | None) -> bool:
+        """True when ``entries`` is exactly the "never" entry of the winning assignment."""
+        return (entries is not None and len(entries) == 1 and entries[0][3] == expiry.PERSISTENT
+                and self.val is not None and entries[0][1] == self.org
+                and entries[0][0] << SEQ_BITS | entries[0][2] == self.stamp)
+
+    # -- contents ----------------------------------------------------------------------------
+    def others(self) -> list[Content]:
+        """The contents of types other than string."""
+        x = self.x
+        if x is None or type(x) is list or x.other is None:
+            return []
+        other = x.other
+        return list(other) if type(other) is list else [other]
+
+    def has_other_types(self) -> bool:
+        """True when the entry holds a non-string content (fast: the common entry has none)."""
+        x = self.x
+        return x is not None and type(x) is not list and x.other is not None
+
+    def part(self, name: str) -> Any:
+        """The content of type ``name``, or None."""
+        if name == STRING:
+            return self.string
+        x = self.x
+        if x is None or type(x) is list:
+            return None
+        other = x.other
+        if other is None:
+            return None
+        if type(other) is not list:
+            return other if other.type_name == name else None
+        for c in other:
+            if c.type_name == name:
+                return c
+        return None
+
+    def put(self, content: Content) -> None:
+        """Add the content of a type the entry does not hold yet."""
+        if content.type_name == STRING:
+            self.string = content  # type: ignore[assignment]
+            return
+        x = self._extra()
+        other = x.other
+        if other is None:
+            x.other = content
+        elif type(other) is list:
+            other.append(content)
+        else:
+            x.other = [other, content]
+
+    def drop(self, content: Content) -> None:
+        """Remove a content (the entry itself stands for the string content)."""
+        if content is self:
+            self.string = None
+            return
+        x = self.x
+        kept = [c for c in self.others() if c is not content]
+        x.other = None if not kept else kept[0] if len(kept) == 1 else kept
+
+    def parts(self) -> list[Content]:
+        """Every content the entry holds, string first."""
+        out: list[Content] = [self] if self.val is not None or self.contribs else []
+        return out + self.others() if self.has_other_types() else out
+
+    def compact(self) -> None:
+        """Drop an ``EntryExtra`` that holds nothing but the expire entries (or nothing)."""
+        x = self.x
+        if type(x) is EntryExtra and x.more is None and not x.contribs and x.other is None:
+            self.x = x.expire
+
+    @property
+    def string(self) -> StrValue | None:
+        return self if self.val is not None or self.contribs else None
+
+    @string.setter
+    def string(self, sv: StrValue | None) -> None:
+        if sv is self:
+            return
+        if sv is None:
+            self.val = self.more = self.contribs = None
+            return
+        self._will_change()
+        self.stamp, self.org, self.val = sv.stamp, sv.org, sv.val
+        self.more, self.contribs = sv.more, sv.contribs
+
+    @property
+    def kind(self) -> str:
+        """The visible type (the entry has content, or it would not be in the database)."""
+        x = self.x
+        if x is None or type(x) is list or x.other is None:
+            return STRING
+        other = x.other
+        if self.val is None and not x.contribs and type(other) is not list:
+            return other.type_name
+        return max(self.parts(), key=lambda c: c.latest()).type_name
+
+    def content(self) -> Any:
+        """The visible content object (the entry itself for a string)."""
+        x = self.x
+        if x is None or type(x) is list or x.other is None:
+            return self
+        return self.part(self.kind)
+
+    def expire_at(self) -> int:
+        x = self.x
+        return expiry.resolve(x if x is None or type(x) is list else x.expire)  # OWN_NEVER: 0
+
+
+class Database:
+    __slots__ = ("entries", "expires", "orphan_expiry", "generation", "gc_pending")
+
+    def __init__(self) -> None:
+        self.entries: dict[bytes, Entry] = {}  # keys with content
+        self.expires: dict[bytes, int] = {}  # keys with content and a finite expire time
+        self.orphan_expiry: dict[bytes, list[expiry.ExpireEntry]] = {}
+        self.generation = 0  # bumped when a key appears or disappears (SCAN caches)
+        # Keys holding metadata that can go once every region has observed it ("never"
+        # expire entries, expire registers without content), oldest first: see ``collect``.
+        self.gc_pending: dict[bytes, None] = {}
+
+    def get(self, key: bytes, now_ms: int) -> Entry | None:
+        """The visible entry, or None when absent or expired."""
+        entry = self.entries.get(key)
+        if entry is not None and entry.x is not None:  # it may have expire entries
+            at = self.expires.get(key)
+            if at is not None and at <= now_ms:
+                return None
+        return entry
+
+    def is_expired(self, key: bytes, now_ms: int) -> bool:
+        at = self.expires.get(key)
+        return at is not None and at <= now_ms
+
+    def visible_count(self, now_ms: int) -> int:
+        expired = sum(1 for at in self.expires.values() if at <= now_ms)
+        return len(self.entries) - expired
