@@ -13,7 +13,7 @@ stop; the benchmark waits for quiescence and checks the final state of every reg
 The systems:
 
 1. ``activekv``: three real ``activekv-server`` regions, fully peered, each link through a
-   fault proxy with the delay (``tests/regions.py``'s Cluster).
+   fault proxy with the delay (``server/harness/regions.py``'s Cluster).
 2. ``primary``: one real ``redis-server`` in ``us-west``; the clients of ``us-east`` and
    ``eu-west`` reach it through a fault proxy with the same delay (so every remote op pays
    the round trip). One copy of the data, so no replication lag and nothing to disagree on.
@@ -61,9 +61,9 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from tests.faultproxy import FaultProxy
-from tests.regions import Cluster
-from tests.servers import ServerProcess, start_redis
+from server.harness.faultproxy import FaultProxy
+from server.harness.processes import ServerProcess, start_redis
+from server.harness.regions import Cluster
 
 ROOT = Path(__file__).resolve().parent.parent
 REGIONS = ("us-west", "us-east", "eu-west")
@@ -307,7 +307,7 @@ def _proxy_host(conn: Any) -> None:
 
 
 class ProxyHost:
-    """``tests.faultproxy.FaultProxy``s run in a child process, so that forwarding the delayed
+    """``server.harness.faultproxy.FaultProxy``s run in a child process, so that forwarding the delayed
     traffic never waits for this process's GIL (busy with a dozen client threads)."""
 
     def __init__(self) -> None:
@@ -341,7 +341,7 @@ class ProxyHost:
 
 
 class ProxiedCluster(Cluster):
-    """tests/regions.py's Cluster with every inter-region link through a proxy of a ProxyHost."""
+    """server/harness/regions.py's Cluster with every inter-region link through a proxy of a ProxyHost."""
 
     def __init__(self, host: ProxyHost) -> None:
         self.host = host

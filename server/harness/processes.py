@@ -1,4 +1,8 @@
-"""Start and stop real server processes on loopback for the tests (activekv and redis-server)."""
+"""Start and stop real server processes on loopback (activekv and redis-server).
+
+Used by the tests and the benchmarks; every server is bound to, and every readiness probe
+connects to, 127.0.0.1 only.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+# The directory holding the ``server`` package (the checkout, in an editable install).
+ROOT = Path(__file__).resolve().parent.parent.parent
 
 
 def free_port() -> int:
