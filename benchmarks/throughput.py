@@ -30,7 +30,7 @@ from typing import Any
 import redis
 
 from benchmarks.common import git_commit, results_path, save_png
-from tests.servers import ServerProcess, free_port, start_activekv, start_redis
+from server.harness.processes import ServerProcess, free_port, start_activekv, start_redis
 
 TESTS = "set,get,incr,sadd,hset"
 CLK_TCK = os.sysconf("SC_CLK_TCK")

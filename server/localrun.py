@@ -12,10 +12,11 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
+
+from server.harness.processes import activekv_argv, is_ready
 
 DEFAULT_REGIONS = ("us-west", "us-east", "eu-west")
 
@@ -33,8 +34,8 @@ def main(argv: list[str] | None = None) -> int:
     for region, port in ports.items():
         data = os.path.abspath(os.path.join(args.data, region))
         os.makedirs(data, exist_ok=True)
-        cmd = [sys.executable, "-m", "server", "--port", str(port), "--region", region, "--dir", data,
-               "--logfile", os.path.join(data, "server.log"), "--appendfsync", args.appendfsync]
+        cmd = activekv_argv(port, data, "--region", region, "--logfile", os.path.join(data, "server.log"),
+                            "--appendfsync", args.appendfsync)
         for other, other_port in ports.items():
             if other != region:
                 cmd += ["--peer", f"127.0.0.1:{other_port}"]
@@ -49,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, stop)
     code = 0
     for region, port in ports.items():
-        if _wait_ready(port, procs[region]):
+        if is_ready(port, procs[region], timeout=30.0, poll_s=0.1):
             print(f"{region:<10} port {port}   redis-cli -p {port}   "
                   f"(data and log: {os.path.join(args.data, region)})", flush=True)
         else:
@@ -75,19 +76,6 @@ def main(argv: list[str] | None = None) -> int:
             proc.kill()
     print("stopped.", flush=True)
     return code
-
-
-def _wait_ready(port: int, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and proc.poll() is None:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5) as s:
-                s.sendall(b"PING\r\n")
-                if s.recv(16).startswith(b"+PONG"):
-                    return True
-        except OSError:
-            time.sleep(0.1)
-    return False
 
 
 if __name__ == "__main__":

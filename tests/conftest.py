@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
+from server.harness.processes import ServerProcess, start_activekv, start_redis
 from tests.respclient import Reply, RespConnection
-from tests.servers import ServerProcess, start_activekv, start_redis
 
 
 @pytest.fixture(scope="session")

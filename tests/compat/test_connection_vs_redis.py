@@ -8,9 +8,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from server.harness.processes import ServerProcess, start_activekv, start_redis
 from tests.conftest import Differential
 from tests.respclient import Reply, RespConnection
-from tests.servers import ServerProcess, start_activekv, start_redis
 
 PASSWORD = "s3cret"
 

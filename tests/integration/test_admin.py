@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
+from server.harness.processes import ServerProcess, free_port, start_activekv
 from tests.respclient import RespConnection
-from tests.servers import ServerProcess, free_port, start_activekv
 
 redis = pytest.importorskip("redis")
 

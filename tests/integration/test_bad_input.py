@@ -10,8 +10,8 @@ import time
 
 import pytest
 
+from server.harness.processes import ServerProcess
 from tests.respclient import RespConnection
-from tests.servers import ServerProcess
 
 
 def exchange(port: int, data: bytes, timeout: float = 5.0) -> tuple[bytes, bool]:

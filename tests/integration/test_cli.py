@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from tests.servers import ROOT, free_port, start_activekv
+from server.harness.processes import ROOT, free_port, start_activekv
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -47,7 +47,7 @@ def test_config_file_then_flags_override() -> None:
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )
     try:
-        from tests.servers import wait_for_port
+        from server.harness.processes import wait_for_port
 
         wait_for_port(port, proc)
         client = redis.Redis(port=port, password="s3cret")

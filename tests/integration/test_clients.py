@@ -14,7 +14,7 @@ import pytest
 import redis
 import redis.asyncio
 
-from tests.servers import ServerProcess
+from server.harness.processes import ServerProcess
 
 
 @pytest.fixture

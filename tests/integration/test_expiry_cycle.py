@@ -7,7 +7,7 @@ import time
 
 import redis
 
-from tests.servers import start_activekv
+from server.harness.processes import start_activekv
 
 
 def test_untouched_expired_keys_are_reclaimed_by_the_active_cycle() -> None:

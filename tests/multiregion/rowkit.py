@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.regions import Cluster
+from server.harness.regions import Cluster
 
 # Two writes in different regions separated by this much wall-clock time are ordered by it:
 # timestamps are HLCs over the (shared) wall clock.

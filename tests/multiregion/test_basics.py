@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from tests.regions import Cluster
+from server.harness.regions import Cluster
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.regions import Cluster
+from server.harness.regions import Cluster
 
 
 def _info(c: Cluster, i: int) -> dict[str, Any]:

@@ -24,7 +24,7 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from tests.regions import Cluster
+from server.harness.regions import Cluster
 
 SEED = int(os.environ.get("CHAOS_SEED", "1234"))
 DURATION_S = float(os.environ.get("CHAOS_SECONDS", "8"))

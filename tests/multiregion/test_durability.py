@@ -18,8 +18,8 @@ from typing import Any
 import redis
 
 from replication.oplog import HEADER
-from tests.regions import Cluster
-from tests.servers import ROOT, ServerProcess, free_port, start_activekv
+from server.harness.processes import ROOT, ServerProcess, free_port, start_activekv
+from server.harness.regions import Cluster
 
 N = 150
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 
-from tests.regions import Cluster
+from server.harness.regions import Cluster
 
 
 def _stable(cluster: Cluster, i: int) -> dict[str, int]:

@@ -14,8 +14,9 @@ from crdt.codec import encode_batch
 from crdt.effects import Batch
 from crdt.types.strings import Assign
 from replication.wire import F_BATCH, WIRE_VERSION, frame, pack_vv
-from tests.regions import Cluster, _field
-from tests.servers import start_activekv
+from server.harness.processes import start_activekv
+from server.harness.regions import Cluster
+from server.harness.regions import peer_field as _field
 
 
 def _wait(pred: Any, timeout: float, what: str) -> None:

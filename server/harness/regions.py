@@ -8,16 +8,16 @@ on its own. ``partition(i, j)`` cuts both directions. Every process and proxy is
 
 from __future__ import annotations
 
-import os
 import signal
 import tempfile
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import redis
+from server.harness.faultproxy import FaultProxy
+from server.harness.processes import ServerProcess, free_port, start_activekv
 
-from tests.faultproxy import FaultProxy
-from tests.servers import ServerProcess, free_port, start_activekv
+if TYPE_CHECKING:
+    import redis
 
 NAMES = ("us-west", "us-east", "eu-west", "ap-south", "sa-east")
 
@@ -93,6 +93,8 @@ class Cluster:
 
     # -- clients --------------------------------------------------------------------------
     def client(self, i: int, **kwargs: Any) -> redis.Redis:
+        import redis  # a dev dependency (tests, benchmarks): the server never imports this module
+
         return redis.Redis(port=self.ports[i], socket_timeout=10, **kwargs)
 
     def call(self, i: int, *args: Any) -> Any:
@@ -142,7 +144,7 @@ class Cluster:
             ok = True
             for i in range(self.n):
                 rows = self.call(i, "CRDT.PEERS")
-                states = [_field(row, b"state") for row in rows]
+                states = [peer_field(row, b"state") for row in rows]
                 if len(states) != self.n - 1 or any(s != b"up" for s in states):
                     ok = False
                     break
@@ -165,7 +167,8 @@ class Cluster:
         raise AssertionError(f"regions did not converge in {timeout}s: vvs={last[0]} digests={last[1]}")
 
 
-def _field(row: Any, name: bytes) -> Any:
+def peer_field(row: Any, name: bytes) -> Any:
+    """Field ``name`` of one ``CRDT.PEERS`` row (a RESP3 map or a RESP2 flat list)."""
     if isinstance(row, dict):
         return row.get(name, row.get(name.decode()))
     items = list(row)
@@ -174,6 +177,3 @@ def _field(row: Any, name: bytes) -> Any:
             return v
     return None
 
-
-def data_dir_files(cluster: Cluster, i: int) -> list[str]:
-    return sorted(os.listdir(cluster.dirs[i]))

@@ -1,4 +1,9 @@
-"""Start and stop real server processes on loopback for the tests (activekv and redis-server)."""
+"""Start and stop real server processes on loopback (activekv and redis-server).
+
+Used by the tests, the benchmarks and ``make run`` (``server/localrun.py``). Everything stays
+on loopback: activekv binds 127.0.0.1 by default, redis-server is told ``--bind 127.0.0.1``,
+and every probe connects to 127.0.0.1.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+# The directory holding the ``server`` package (the checkout, in an editable install).
+ROOT = Path(__file__).resolve().parent.parent.parent
 
 
 def free_port() -> int:
@@ -21,18 +27,29 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_for_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 15.0) -> None:
+def is_ready(port: int, proc: subprocess.Popen[bytes], timeout: float = 15.0,
+             poll_s: float = 0.05) -> bool:
+    """Until the server on ``port`` answers a PING (any reply), or ``proc`` exits, or
+    ``timeout`` passes; whether it answered."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"server on port {port} exited with {proc.returncode}")
+            return False
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.5) as s:
                 s.sendall(b"*1\r\n$4\r\nPING\r\n")
                 if s.recv(64):
-                    return
+                    return True
         except OSError:
-            time.sleep(0.05)
+            time.sleep(poll_s)
+    return False
+
+
+def wait_for_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 15.0) -> None:
+    if is_ready(port, proc, timeout):
+        return
+    if proc.poll() is not None:
+        raise RuntimeError(f"server on port {port} exited with {proc.returncode}")
     raise RuntimeError(f"server on port {port} did not start within {timeout}s")
 
 
@@ -73,10 +90,15 @@ class ServerProcess:
         self.stop()
 
 
+def activekv_argv(port: int, workdir: str, *args: str) -> list[str]:
+    """The command line of one ``activekv-server`` on ``port`` with its data in ``workdir``."""
+    return [sys.executable, "-m", "server", "--port", str(port), "--dir", workdir, *args]
+
+
 def start_activekv(*args: str, port: int | None = None, workdir: str | None = None) -> ServerProcess:
     port = port or free_port()
     workdir = workdir or tempfile.mkdtemp(prefix="activekv-test-")
-    argv = [sys.executable, "-m", "server", "--port", str(port), "--dir", workdir, *args]
+    argv = activekv_argv(port, workdir, *args)
     if "--region" not in args:
         argv += ["--region", "test"]
     env_root = str(ROOT)
