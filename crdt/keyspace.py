@@ -260,7 +260,8 @@ class Keyspace:
 
     @staticmethod
     def index_expire(db: Database, key: bytes, entry: Entry) -> None:
-        """Keep ``db.expires`` (keys with content and a finite expire time) in step."""
+        """Keep ``db.expires`` (keys with content and a finite expire time) in step, and queue
+        a key whose expire register resolves to "never" for ``collect``."""
         x = entry.x
         exp = x if x is None or type(x) is list else x.expire
         if exp is None:  # no expire entries: the common case
@@ -270,8 +271,11 @@ class Keyspace:
         at = expiry.resolve(exp)
         if at:
             db.expires[key] = at
-        elif db.expires:
+            return
+        if db.expires:
             db.expires.pop(key, None)
+        if exp:  # "never" entries (not the SET's own marker, which is empty): GC them later
+            db.gc_pending[key] = None
 
     def write_expire(self, db: int, key: bytes, entry: Entry, tag: Tag, at: int, ctx: VV) -> None:
         if at == expiry.PERSISTENT and not self.has_peers:
@@ -286,11 +290,9 @@ class Keyspace:
             entry.x = expiry.OWN_NEVER
             return
         entry.expire, concurrent = expiry.write(entry.expire, tag, at, ctx)
-        if at == expiry.PERSISTENT:
-            if own and not concurrent and type(entry.x) is list:
-                entry.x = expiry.OWN_NEVER
-                return
-            self.dbs[db].gc_pending[key] = None
+        if own and not concurrent and type(entry.x) is list:
+            entry.x = expiry.OWN_NEVER
+            return
         # A conflict only when concurrent writes disagree on the time (two SETs without a TTL
         # both write "never": nothing to resolve).
         if concurrent and any(e[3] != at for e in entry.expire[:-1]):
@@ -363,12 +365,8 @@ class Keyspace:
             if content.is_empty():
                 entry.drop(content)
         entry.compact()
-        exp = entry.expire
-        if exp:
-            if type(entry.x) is list and entry.is_own_never(exp):
-                entry.x = expiry.OWN_NEVER  # as the SET that wrote it stores it: nothing to collect
-            else:
-                db.gc_pending[key] = None  # ``collect`` drops what every region has observed
+        if type(entry.x) is list and entry.is_own_never(entry.x):
+            entry.x = expiry.OWN_NEVER  # as the SET that wrote it stores it
         db.entries[key] = entry
         db.generation += 1
         self.settle(db, key, entry)  # (an entry without content becomes an orphan register)
