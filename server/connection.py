@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING, Any, cast
 from crdt.effects import Batch
 from server import errors
 from server.blocking import Blocked
-from server.commands.registry import Command
 from server.reqparse import ProtocolError, QueryBufferLimit, RequestReader
-from server.resp import QUEUED, Error, encode
+from server.resp import NO_REPLY, QUEUED, Error, encode
 
 if TYPE_CHECKING:
     from server.app import Server
+    from server.commands.registry import Command
 
 
 class Client(asyncio.Protocol):
@@ -206,7 +206,7 @@ class Client(asyncio.Protocol):
             self.blocked = reply
             self.server.block_waiter(reply)
             return
-        if reply is not _NO_REPLY:
+        if reply is not NO_REPLY:
             if type(reply) is Error or isinstance(reply, Error):
                 self.server.stats.add_error(reply.message)
             encode(reply, out, self.resp3)
@@ -311,14 +311,6 @@ class Client(asyncio.Protocol):
             out = bytearray()
             encode(reply, out, self.resp3)
             self.transport.write(bytes(out))
-
-
-class _NoReply:
-    pass
-
-
-_NO_REPLY = _NoReply()
-NO_REPLY = _NO_REPLY  # a handler's return value when nothing is to be sent (SHUTDOWN)
 
 
 def _fmt_addr(addr: Any) -> str:

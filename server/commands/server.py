@@ -13,9 +13,8 @@ from server import errors, helptext, info
 from server.command_spec import CommandSpec
 from server.commands.registry import command
 from server.config import config_get, config_set
-from server.connection import NO_REPLY
 from server.glob import matches
-from server.resp import OK, Error, Map, Status, Verbatim
+from server.resp import NO_REPLY, OK, Error, Map, Status, Verbatim
 
 if TYPE_CHECKING:
     from server.connection import Client
