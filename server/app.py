@@ -20,7 +20,7 @@ from replication.replicator import Replicator
 from replication.sink import ReplicationSink
 from server.blocking import Blocked
 from server.commands.registry import build_table
-from server.config import Config, ConfigSetError
+from server.config import LOG_LEVELS, Config, ConfigSetError
 from server.connection import Client
 
 log = logging.getLogger("activekv")
@@ -300,8 +300,6 @@ class Server:
                 client.reader.proto_max_bulk_len = config.proto_max_bulk_len
                 client.reader.query_buffer_limit = config.client_query_buffer_limit
         if "loglevel" in changed:
-            from server.cli import LOG_LEVELS
-
             logging.getLogger("activekv").setLevel(LOG_LEVELS.get(config.loglevel, logging.INFO))
 
     def rebind(self, bind: list[str], port: int, option: str) -> None:

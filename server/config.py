@@ -37,6 +37,7 @@ Strings are ``str``; bytes that are not UTF-8 (from a file or CONFIG SET) are ke
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import shlex
 import socket
@@ -317,6 +318,14 @@ def _const(v: Any) -> Callable[[], Any]:
     return lambda: v
 
 
+# ``loglevel`` values and the logging level each sets (the CLI at start, CONFIG SET later).
+LOG_LEVELS = {
+    "debug": logging.DEBUG,
+    "verbose": logging.INFO,
+    "notice": logging.INFO,
+    "warning": logging.WARNING,
+}
+
 OPTIONS: tuple[Option, ...] = (
     Option("port", IntType(0, 65535), _const(6379)),
     Option("bind", BindType(), lambda: ["127.0.0.1"], multi_arg=True),
@@ -325,7 +334,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("requirepass", StringType(), _const("")),
     Option("databases", IntType(1, INT_MAX), _const(16), mutable=False),
     Option("maxclients", IntType(1, UINT_MAX, unsigned=True), _const(10000)),
-    Option("loglevel", EnumType("debug", "verbose", "notice", "warning"), _const("notice")),
+    Option("loglevel", EnumType(*LOG_LEVELS), _const("notice")),
     Option("logfile", StringType(), _const(""), mutable=False),
     Option("proto-max-bulk-len", MemoryType(1024**2, LONG_MAX), _const(512 * 1024**2)),
     Option(
