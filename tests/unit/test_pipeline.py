@@ -17,37 +17,15 @@ from replication.sink import RecordingSink
 from server.app import Server
 from server.config import Config
 from server.connection import Client
+from tests.inprocess import MockTransport, connect
 from tests.respclient import encode_command
-
-
-class MockTransport:
-    def __init__(self) -> None:
-        self.written = bytearray()
-        self.closed = False
-
-    def write(self, data: bytes) -> None:
-        self.written += data
-
-    def close(self) -> None:
-        self.closed = True
-
-    def get_extra_info(self, name: str, default: Any = None) -> Any:
-        return {"peername": ("127.0.0.1", 50000), "sockname": ("127.0.0.1", 6379)}.get(name, default)
-
-    def pause_reading(self) -> None:
-        pass
-
-    def resume_reading(self) -> None:
-        pass
 
 
 @pytest.fixture
 def env() -> tuple[Server, RecordingSink, Client, MockTransport]:
     sink = RecordingSink()
     server = Server(Config(region="r1"), sink=sink)
-    client = Client(server)
-    transport = MockTransport()
-    client.connection_made(transport)  # type: ignore[arg-type]
+    client, transport = connect(server)
     return server, sink, client, transport
 
 
