@@ -48,6 +48,7 @@ class Stats:
     rejected_calls: int = 0
     error_replies: int = 0
     protocol_errors: int = 0
+    unexpected_errors: int = 0  # a handler raised something that is not an Error reply
     expired_keys: int = 0
     keyspace_hits: int = 0
     keyspace_misses: int = 0

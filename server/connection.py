@@ -254,6 +254,8 @@ class Client(asyncio.Protocol):
             reply = cmd.handler(self, argv)
         except Error as exc:
             reply = exc
+        except Exception as exc:
+            reply = self.unexpected_error(cmd, exc)
         self.argv = None
         batch = self.ks.commit()
         if batch is not None:
@@ -275,6 +277,16 @@ class Client(asyncio.Protocol):
     def argv_mem(self) -> int:
         """Bytes of the arguments of the command running (CLIENT LIST ``argv-mem``)."""
         return sum(map(len, self.argv)) if self.argv is not None else 0
+
+    def unexpected_error(self, cmd: Command, exc: Exception) -> Error:
+        """A handler raised something other than an ``Error`` reply: a bug of ours. The client
+        gets one line of ``-ERR``, the log one warning with the traceback, INFO stats one more
+        ``unexpected_errors``; the connection carries on (effects already applied still ship).
+        """
+        server = self.server
+        server.stats.unexpected_errors += 1
+        server.log.warning("Unexpected error in '%s' (client id=%d)", cmd.name, self.id, exc_info=exc)
+        return Error(errors.unexpected_error(cmd.name, exc))
 
     def _reject(self, error: Error) -> Error:
         if self.multi is not None:

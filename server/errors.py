@@ -56,6 +56,15 @@ def unknown_subcommand(sub: bytes, container: str) -> str:
     return "ERR unknown subcommand '%s'. Try %s HELP." % (_text(_cstr(sub)[:128]), container.upper())
 
 
+def unexpected_error(command: str, exc: Exception) -> str:
+    """Ours (Redis has no such reply): a handler raised an exception that is not an error
+    reply. One line, at most about 200 characters of the exception's text."""
+    text = str(exc).replace("\r", " ").replace("\n", " ")
+    if len(text) > 200:
+        text = text[:200] + "..."
+    return f"ERR unexpected error in '{command}': {type(exc).__name__}: {text}"
+
+
 def _cstr(data: bytes) -> bytes:
     return data.split(b"\0", 1)[0]
 
