@@ -376,10 +376,6 @@ class Server:
         if self._stopping is not None:
             self._stopping.set()
 
-    @property
-    def shutting_down(self) -> bool:
-        return self._stopping is not None and self._stopping.is_set()
-
     async def serve_forever(self) -> None:
         self.recover()
         await self.start()

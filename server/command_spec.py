@@ -138,9 +138,6 @@ class CommandSpec:
     def is_container(self) -> bool:
         return bool(self.subcommands)
 
-    def has_flag(self, flag: str) -> bool:
-        return flag in self.flags
-
     def arity_ok(self, argc: int) -> bool:
         return arity_ok(self.arity, argc)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from crdt.keyspace import HASH, SET, STRING, Entry
-from crdt.numbers import parse_float, parse_int
+from crdt.numbers import parse_int
 from crdt.ormap import ORMap
 from crdt.orset import ORSet
 from crdt.strings import StrValue
@@ -13,8 +13,6 @@ from server import errors
 from server.resp import Error
 
 if TYPE_CHECKING:
-    from decimal import Decimal
-
     from server.connection import Client
 
 
@@ -89,28 +87,3 @@ def int32_arg(arg: bytes) -> int:
     if value < INT32_MIN or value > INT32_MAX:
         raise Error("ERR value is out of range, value must between %d and %d" % (INT32_MIN, INT32_MAX))
     return value
-
-
-def float_arg(arg: bytes, message: str = errors.NOT_FLOAT) -> Decimal:
-    value = parse_float(arg)
-    if value is None:
-        raise Error(message)
-    return value
-
-
-def double_arg(arg: bytes, message: str = errors.NOT_FLOAT) -> float:
-    """A double as Redis's getDoubleFromObject reads it (strtod; no spaces; no nan)."""
-    try:
-        text = arg.decode("ascii")
-        if not text or text[0].isspace() or text[-1].isspace() or "_" in text:
-            raise ValueError
-        value = float(text)
-    except (UnicodeDecodeError, ValueError):
-        raise Error(message) from None
-    if value != value:
-        raise Error(message)
-    return value
-
-
-def one_of(arg: bytes, *options: bytes) -> bool:
-    return arg.lower() in options
