@@ -5,7 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from replication.sink import RecordingSink
 from server.app import Server
+from server.command_spec import load_spec
+from server.commands.registry import Command, build_table
+from server.config import Config
 from server.connection import Client
 
 
@@ -36,3 +40,24 @@ def connect(server: Server) -> tuple[Client, MockTransport]:
     transport = MockTransport()
     client.connection_made(transport)  # type: ignore[arg-type]
     return client, transport
+
+
+def spec_table() -> dict[bytes, Command]:
+    """The server's command table plus, without a handler, every other command and subcommand
+    of the reference spec: what dispatch checks before calling a handler (lookup, arity) can
+    then be compared with Redis for every command Redis has."""
+    table = build_table()
+    for name, spec in load_spec().items():
+        cmd = table.setdefault(name.encode(), Command(spec, None))
+        for full, sub in spec.subcommands.items():
+            cmd.subcommands.setdefault(full.partition("|")[2].encode(), Command(sub, None))
+    return table
+
+
+def dispatch_client(table: dict[bytes, Command] | None = None) -> Client:
+    """A client of a fresh in-process server (no op log), for calling ``Client.dispatch``."""
+    server = Server(Config(region="r1"), sink=RecordingSink())
+    client = Client(server)
+    if table is not None:
+        client.table = table
+    return client
