@@ -23,7 +23,7 @@ LONG_DOUBLE_MAX = Decimal("1.18973149535723176502e+4932")
 _QUANTUM = Decimal("1e-17")
 
 
-def parse_int(data: bytes) -> int | None:
+def parse_int(data: bytes | bytearray) -> int | None:
     if len(data) > 20 or not _INT_RE.match(data) or data == b"-0":
         return None
     value = int(data)

@@ -45,6 +45,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from crdt.numbers import INT64_MAX, parse_int
 from server.glob import matches
 from server.reqparse import splitargs
 from server.resp import Error
@@ -67,7 +68,6 @@ PROG = "activekv-server"
 
 INT_MAX = 2**31 - 1
 UINT_MAX = 2**32 - 1
-LONG_MAX = 2**63 - 1
 _ULL = 2**64
 
 
@@ -98,31 +98,6 @@ def _dec(b: bytes) -> str:
 # --------------------------------------------------------------------------------------------
 # Value types (Redis's numeric/enum/string/bool config types and their exact error texts)
 # --------------------------------------------------------------------------------------------
-
-
-def string2ll(s: str) -> int | None:
-    """Redis ``string2ll``: strict decimal, no sign but ``-``, no leading zeros, no spaces."""
-    b = _enc(s)
-    n = len(b)
-    if n == 0 or n >= 21:
-        return None
-    if b == b"0":
-        return 0
-    i = 0
-    neg = b[0] == 0x2D
-    if neg:
-        i = 1
-        if n == 1:
-            return None
-    if not 0x31 <= b[i] <= 0x39:
-        return None
-    for c in b[i:]:
-        if not 0x30 <= c <= 0x39:
-            return None
-    v = int(b[i:])
-    if neg:
-        return -v if v <= 2**63 else None
-    return v if v <= LONG_MAX else None
 
 
 _MEM_UNITS = {
@@ -171,7 +146,7 @@ class IntType:
         return v
 
     def parse(self, args: list[str]) -> int:
-        v = string2ll(args[0])
+        v = parse_int(_enc(args[0]))
         if v is None:
             raise _Bad("argument couldn't be parsed into an integer")
         return self.check(v)
@@ -274,7 +249,7 @@ class PeerType:
         for arg in args:
             host, sep, port = arg.rpartition(":")
             host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
-            number = string2ll(port) if sep else None
+            number = parse_int(_enc(port)) if sep else None
             if not host or number is None or not 0 < number < 65536:
                 raise _Bad(f"'{arg}' is not a host:port address")
             out.append((host, number))
@@ -336,10 +311,10 @@ OPTIONS: tuple[Option, ...] = (
     Option("maxclients", IntType(1, UINT_MAX, unsigned=True), _const(10000)),
     Option("loglevel", EnumType(*LOG_LEVELS), _const("notice")),
     Option("logfile", StringType(), _const(""), mutable=False),
-    Option("proto-max-bulk-len", MemoryType(1024**2, LONG_MAX), _const(512 * 1024**2)),
+    Option("proto-max-bulk-len", MemoryType(1024**2, INT64_MAX), _const(512 * 1024**2)),
     Option(
         "client-query-buffer-limit",
-        MemoryType(1024**2, LONG_MAX, unsigned=True),
+        MemoryType(1024**2, INT64_MAX, unsigned=True),
         _const(1024**3),
     ),
     Option("timeout", IntType(0, INT_MAX), _const(0)),
@@ -350,12 +325,12 @@ OPTIONS: tuple[Option, ...] = (
     Option("peer", PeerType(), lambda: [], mutable=False, repeatable=True),
     Option("peer-password", StringType(), _const(""), mutable=False),
     Option("appendfsync", EnumType("always", "everysec", "no"), _const("everysec")),
-    Option("repl-log-retention", MemoryType(1024**2, LONG_MAX), _const(1024**3)),
+    Option("repl-log-retention", MemoryType(1024**2, INT64_MAX), _const(1024**3)),
     Option("peer-timeout", IntType(1, INT_MAX), _const(3600)),
     Option("oplog-truncate-corrupt", BoolType(), _const(False), mutable=False),
     # Tuning (mostly for tests): op log segment size, and the snapshot cadence (a snapshot
     # after this many logged batches, at most once per min-interval milliseconds).
-    Option("repl-log-segment-size", MemoryType(4096, LONG_MAX), _const(64 * 1024**2), mutable=False),
+    Option("repl-log-segment-size", MemoryType(4096, INT64_MAX), _const(64 * 1024**2), mutable=False),
     Option("snapshot-every", IntType(1, INT_MAX), _const(50_000)),
     Option("snapshot-min-interval", IntType(0, INT_MAX), _const(10_000)),
 )

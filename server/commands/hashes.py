@@ -21,7 +21,7 @@ from server.commands.common import int_arg, prepare_write, read_hash
 from server.commands.floats import ld_arg, long_double
 from server.commands.registry import command
 from server.commands.scan import parse_cursor, scan_collection
-from server.commands.sets import LONG_MAX, random_count
+from server.commands.sets import random_count
 from server.resp import OK, Error, Map
 
 if TYPE_CHECKING:
@@ -184,7 +184,7 @@ def cmd_hrandfield(c: Client, argv: list[bytes]) -> Any:
         raise Error(errors.SYNTAX)
     if len(argv) == 4:
         withvalues = True
-        if count < -LONG_MAX // 2 or count > LONG_MAX // 2:
+        if count < -INT64_MAX // 2 or count > INT64_MAX // 2:
             raise Error(errors.OUT_OF_RANGE)
     omap = read_hash(c, argv[1])
     if omap is None or count == 0:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from crdt.effects import Delete, SetAdd, SetRemove
 from crdt.keyspace import SET
+from crdt.numbers import INT64_MAX
 from crdt.orset import ORSet
 from server import errors
 from server.commands.common import int_arg, prepare_write, read_set
@@ -23,8 +24,6 @@ from server.resp import Error, RSet
 
 if TYPE_CHECKING:
     from server.connection import Client
-
-LONG_MAX = (1 << 63) - 1
 
 
 def _write_set(c: Client, key: bytes) -> ORSet | None:
@@ -52,8 +51,8 @@ def positive_count(arg: bytes, message: str = errors.NOT_POSITIVE) -> int:
 def random_count(arg: bytes) -> int:
     """The count of SRANDMEMBER/HRANDFIELD: any long but LONG_MIN."""
     value = int_arg(arg)
-    if value < -LONG_MAX:
-        raise Error("ERR value is out of range, value must between %d and %d" % (-LONG_MAX, LONG_MAX))
+    if value < -INT64_MAX:
+        raise Error("ERR value is out of range, value must between %d and %d" % (-INT64_MAX, INT64_MAX))
     return value
 
 
