@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING, Any
 
 from crdt.effects import Delete, HashDelete, HashIncr, HashSet
 from crdt.keyspace import HASH
-from crdt.numbers import EXACT, INT64_MAX, INT64_MIN, LONG_DOUBLE_MAX, format_float, parse_int
+from crdt.numbers import INT64_MAX, INT64_MIN, format_float, parse_int
 from crdt.ormap import ORMap
 from server import errors
 from server.commands.common import int_arg, prepare_write, read_hash
-from server.commands.floats import ld_arg, long_double
+from server.commands.floats import add_long_double, ld_arg
 from server.commands.registry import command
 from server.commands.scan import parse_cursor, scan_collection
 from server.commands.sets import random_count
@@ -112,12 +112,8 @@ def cmd_hincrbyfloat(c: Client, argv: list[bytes]) -> Any:
         raise Error(errors.HASH_NOT_FLOAT)
     if not current.is_finite():
         raise Error(errors.NAN_OR_INF)
-    new = long_double(EXACT.add(current, delta))
-    if abs(new) > LONG_DOUBLE_MAX:
-        raise Error(errors.NAN_OR_INF)
-    exact = sv.number()[0] if sv is not None else 0
-    base = Decimal(exact) if exact is not None else current
-    c.ks.emit(HashIncr(c.db, key, field, EXACT.subtract(new, base)))
+    ship, new = add_long_double(sv, current, delta)
+    c.ks.emit(HashIncr(c.db, key, field, ship))
     return format_float(new)
 
 
