@@ -18,6 +18,7 @@ from crdt.effects import Batch, Delete
 from crdt.keyspace import Keyspace
 from replication.replicator import Replicator
 from replication.sink import ReplicationSink
+from server import errors
 from server.blocking import Blocked
 from server.commands.registry import build_table
 from server.config import LOG_LEVELS, Config, ConfigSetError
@@ -322,14 +323,9 @@ class Server:
         except OSError as exc:
             for sock in socks:
                 sock.close()
-            reason = (
-                "Unable to listen on this port" if option == "port"
-                else "Failed to bind to specified addresses."
-            )
+            reason = errors.CONFIG_SET_PORT_REASON if option == "port" else errors.CONFIG_SET_BIND_REASON
             log.warning("Failed to listen on %s port %d: %s", " ".join(bind), port, exc)
-            raise ConfigSetError(
-                f"ERR CONFIG SET failed (possibly related to argument '{option}') - {reason}"
-            ) from None
+            raise ConfigSetError(errors.CONFIG_SET_FAILED % (option, reason)) from None
         old, self._servers = self._servers, []
         for srv in old:
             srv.close()

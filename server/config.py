@@ -46,6 +46,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from crdt.numbers import INT64_MAX, parse_int
+from server import errors
 from server.glob import matches
 from server.reqparse import splitargs
 from server.resp import Error
@@ -546,9 +547,7 @@ def config_get(cfg: Config, patterns: list[bytes]) -> list[tuple[str, str]]:
 
 
 def _set_error(name: str, reason: str) -> ConfigSetError:
-    return ConfigSetError(
-        f"ERR CONFIG SET failed (possibly related to argument '{name}') - {reason}"
-    )
+    return ConfigSetError(errors.CONFIG_SET_FAILED % (name, reason))
 
 
 def config_set(
@@ -572,9 +571,9 @@ def config_set(
     (unknown, immutable/protected, duplicate), then every value in argument order.
     """
     if len(args) < 2:
-        raise ConfigSetError("ERR wrong number of arguments for 'config|set' command")
+        raise ConfigSetError(errors.wrong_arity("config|set"))
     if len(args) % 2:
-        raise ConfigSetError("ERR syntax error")
+        raise ConfigSetError(errors.SYNTAX)
 
     pairs = [(_dec(args[i]), args[i + 1]) for i in range(0, len(args), 2)]
     chosen: list[Option] = []
@@ -602,9 +601,7 @@ def config_set(
             invalid = True
         chosen.append(opt)
     if unknown_name is not None:
-        raise ConfigSetError(
-            f"ERR Unknown option or number of arguments for CONFIG SET - '{unknown_name}'"
-        )
+        raise ConfigSetError(errors.CONFIG_SET_UNKNOWN % unknown_name)
     if err is not None:
         raise err
 

@@ -30,6 +30,7 @@ from typing import Any
 import hiredis
 
 from crdt.numbers import parse_int
+from server import errors
 
 __all__ = ["ProtocolError", "QueryBufferLimit", "RequestReader"]
 
@@ -80,7 +81,7 @@ class QueryBufferLimit(ProtocolError):
 
 
 def _err(what: str) -> ProtocolError:
-    return ProtocolError("ERR Protocol error: " + what)
+    return ProtocolError(errors.PROTOCOL_ERROR % what)
 
 
 def splitargs(line: bytes) -> list[bytes] | None:

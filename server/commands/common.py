@@ -85,5 +85,5 @@ def int32_arg(arg: bytes) -> int:
     """Redis's getIntFromObjectOrReply: a long long, then the C int range."""
     value = int_arg(arg)
     if value < INT32_MIN or value > INT32_MAX:
-        raise Error("ERR value is out of range, value must between %d and %d" % (INT32_MIN, INT32_MAX))
+        raise Error(errors.RANGE_BETWEEN % (INT32_MIN, INT32_MAX))
     return value

@@ -104,7 +104,7 @@ def cmd_hincrbyfloat(c: Client, argv: list[bytes]) -> Any:
     if delta is None:
         raise Error(errors.NOT_FLOAT)
     if not delta.is_finite():
-        raise Error("ERR value is NaN or Infinity")
+        raise Error(errors.VALUE_NAN_OR_INF)
     omap = _write_hash(c, key)
     sv = None if omap is None else omap.fields.get(field)
     current = Decimal(0) if sv is None else ld_arg(sv.value())

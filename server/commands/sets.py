@@ -52,7 +52,7 @@ def random_count(arg: bytes) -> int:
     """The count of SRANDMEMBER/HRANDFIELD: any long but LONG_MIN."""
     value = int_arg(arg)
     if value < -INT64_MAX:
-        raise Error("ERR value is out of range, value must between %d and %d" % (-INT64_MAX, INT64_MAX))
+        raise Error(errors.RANGE_BETWEEN % (-INT64_MAX, INT64_MAX))
     return value
 
 

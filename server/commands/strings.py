@@ -299,7 +299,7 @@ def cmd_incrby(c: Client, argv: list[bytes]) -> Any:
 def cmd_decrby(c: Client, argv: list[bytes]) -> Any:
     delta = int_arg(argv[2])
     if delta == INT64_MIN:
-        raise Error("ERR decrement would overflow")
+        raise Error(errors.DECREMENT_OVERFLOW)
     return incr_generic(c, argv[1], -delta)
 
 
@@ -405,7 +405,7 @@ def cmd_bitcount(c: Client, argv: list[bytes]) -> Any:
 def cmd_bitpos(c: Client, argv: list[bytes]) -> Any:
     bit = int_arg(argv[2])
     if bit not in (0, 1):
-        raise Error("ERR The bit argument must be 1 or 0.")
+        raise Error(errors.BIT_ARGUMENT)
     sv = read_string(c, argv[1])
     if sv is None:
         return -1 if bit else 0
