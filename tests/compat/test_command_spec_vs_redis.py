@@ -14,15 +14,13 @@ from __future__ import annotations
 
 import shutil
 import socket
-import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import pytest
 
 from server import command_spec as cs
-from server.gen_command_spec import COMMANDS, encode_command, free_port
+from server.gen_command_spec import COMMANDS, encode_command, start_redis, stop_redis
 from server.resp import Error, encode_one
 from tests.inprocess import dispatch_client, spec_table
 
@@ -140,45 +138,9 @@ class RawConn:
 @pytest.fixture(scope="module")
 def redis_port(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> int:
     assert REDIS is not None
-    workdir = tmp_path_factory.mktemp("redis")
-    port = free_port()
-    proc = subprocess.Popen(
-        [
-            REDIS,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(workdir),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-
-    def stop() -> None:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-
-    request.addfinalizer(stop)
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return port
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail("redis-server did not start")
-            time.sleep(0.05)
+    proc, port = start_redis(REDIS, str(tmp_path_factory.mktemp("redis")))  # as the generator does
+    request.addfinalizer(lambda: stop_redis(proc))
+    return port
 
 
 @pytest.fixture(scope="module", params=[False, True], ids=["resp2", "resp3"])
