@@ -45,7 +45,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from crdt.numbers import INT64_MAX, parse_int
+from crdt.numbers import INT32_MAX, INT64_MAX, parse_int
 from server import errors
 from server.glob import matches
 from server.reqparse import splitargs
@@ -67,7 +67,6 @@ __all__ = [
 
 PROG = "activekv-server"
 
-INT_MAX = 2**31 - 1
 UINT_MAX = 2**32 - 1
 _ULL = 2**64
 
@@ -308,7 +307,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("dir", DirType(), lambda: os.path.abspath("."), protected=True),
     Option("region", StringType(allow_empty=False), socket.gethostname, mutable=False),
     Option("requirepass", StringType(), _const("")),
-    Option("databases", IntType(1, INT_MAX), _const(16), mutable=False),
+    Option("databases", IntType(1, INT32_MAX), _const(16), mutable=False),
     Option("maxclients", IntType(1, UINT_MAX, unsigned=True), _const(10000)),
     Option("loglevel", EnumType(*LOG_LEVELS), _const("notice")),
     Option("logfile", StringType(), _const(""), mutable=False),
@@ -318,22 +317,22 @@ OPTIONS: tuple[Option, ...] = (
         MemoryType(1024**2, INT64_MAX, unsigned=True),
         _const(1024**3),
     ),
-    Option("timeout", IntType(0, INT_MAX), _const(0)),
-    Option("tcp-keepalive", IntType(0, INT_MAX), _const(300)),
+    Option("timeout", IntType(0, INT32_MAX), _const(0)),
+    Option("tcp-keepalive", IntType(0, INT32_MAX), _const(300)),
     # Redis accepts 0..INT_MAX and clamps the stored value to 1..500 (CONFIG GET shows it).
-    Option("hz", IntType(0, INT_MAX, clamp=(1, 500)), _const(10)),
+    Option("hz", IntType(0, INT32_MAX, clamp=(1, 500)), _const(10)),
     # Active-active replication (activekv's own options).
     Option("peer", PeerType(), lambda: [], mutable=False, repeatable=True),
     Option("peer-password", StringType(), _const(""), mutable=False),
     Option("appendfsync", EnumType("always", "everysec", "no"), _const("everysec")),
     Option("repl-log-retention", MemoryType(1024**2, INT64_MAX), _const(1024**3)),
-    Option("peer-timeout", IntType(1, INT_MAX), _const(3600)),
+    Option("peer-timeout", IntType(1, INT32_MAX), _const(3600)),
     Option("oplog-truncate-corrupt", BoolType(), _const(False), mutable=False),
     # Tuning (mostly for tests): op log segment size, and the snapshot cadence (a snapshot
     # after this many logged batches, at most once per min-interval milliseconds).
     Option("repl-log-segment-size", MemoryType(4096, INT64_MAX), _const(64 * 1024**2), mutable=False),
-    Option("snapshot-every", IntType(1, INT_MAX), _const(50_000)),
-    Option("snapshot-min-interval", IntType(0, INT_MAX), _const(10_000)),
+    Option("snapshot-every", IntType(1, INT32_MAX), _const(50_000)),
+    Option("snapshot-min-interval", IntType(0, INT32_MAX), _const(10_000)),
 )
 
 _BY_NAME: dict[str, Option] = {o.name: o for o in OPTIONS}

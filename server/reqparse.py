@@ -29,13 +29,12 @@ from typing import Any
 
 import hiredis
 
-from crdt.numbers import parse_int
+from crdt.numbers import INT32_MAX, parse_int
 from server import errors
 
 __all__ = ["ProtocolError", "QueryBufferLimit", "RequestReader"]
 
 PROTO_INLINE_MAX_SIZE = 64 * 1024  # networking.c / server.h
-INT_MAX = 2**31 - 1
 AUTH_MAX_MULTIBULK = 10  # processMultibulkBuffer: ll > 10 && authRequired(c)
 AUTH_MAX_BULK = 16384  # processMultibulkBuffer: ll > 16384 && authRequired(c)
 
@@ -350,7 +349,7 @@ class RequestReader:
                     if cr > n - 2:  # "Buffer should also contain \n" (any byte will do)
                         break
                     ll = parse_int(buf[pos + 1 : cr])
-                    if ll is None or ll > INT_MAX:
+                    if ll is None or ll > INT32_MAX:
                         raise _err("invalid multibulk length")
                     cmd_start = pos
                     if ll > AUTH_MAX_MULTIBULK and self.requires_auth:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from crdt.keyspace import HASH, SET, STRING, Entry
-from crdt.numbers import parse_int
+from crdt.numbers import INT32_MAX, INT32_MIN, parse_int
 from crdt.ormap import ORMap
 from crdt.orset import ORSet
 from crdt.strings import StrValue
@@ -76,9 +76,6 @@ def int_arg(arg: bytes, message: str = errors.NOT_INTEGER) -> int:
     if value is None:
         raise Error(message)
     return value
-
-
-INT32_MIN, INT32_MAX = -(1 << 31), (1 << 31) - 1
 
 
 def int32_arg(arg: bytes) -> int:
