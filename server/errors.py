@@ -46,7 +46,17 @@ BIT_ARGUMENT = "ERR The bit argument must be 1 or 0."
 EXPIRE_UNSUPPORTED_OPTION = "ERR Unsupported option %s"
 EXPIRE_NX_AND_XX_GT_LT = "ERR NX and XX, GT or LT options at the same time are not compatible"
 EXPIRE_GT_AND_LT = "ERR GT and LT options at the same time are not compatible"
-PROTOCOL_ERROR = "ERR Protocol error: %s"
+
+# Requests Redis cannot parse (networking.c); the connection is closed after the reply.
+PROTO_TOO_BIG_INLINE = "ERR Protocol error: too big inline request"
+PROTO_UNBALANCED_QUOTES = "ERR Protocol error: unbalanced quotes in request"
+PROTO_TOO_BIG_MBULK_COUNT = "ERR Protocol error: too big mbulk count string"
+PROTO_INVALID_MULTIBULK = "ERR Protocol error: invalid multibulk length"
+PROTO_UNAUTH_MULTIBULK = "ERR Protocol error: unauthenticated multibulk length"
+PROTO_TOO_BIG_BULK_COUNT = "ERR Protocol error: too big bulk count string"
+PROTO_EXPECTED_DOLLAR = "ERR Protocol error: expected '$', got '%s'"
+PROTO_INVALID_BULK = "ERR Protocol error: invalid bulk length"
+PROTO_UNAUTH_BULK = "ERR Protocol error: unauthenticated bulk length"
 
 # Connections and clients (HELLO, CLIENT)
 NOPROTO = "NOPROTO unsupported protocol version"

@@ -79,10 +79,6 @@ class QueryBufferLimit(ProtocolError):
     """
 
 
-def _err(what: str) -> ProtocolError:
-    return ProtocolError(errors.PROTOCOL_ERROR % what)
-
-
 def splitargs(line: bytes) -> list[bytes] | None:
     """Redis's ``sdssplitargs``: split a line into arguments; None on unbalanced quotes.
     Shared by inline requests and the config file / command line (server/config.py).
@@ -330,12 +326,12 @@ class RequestReader:
                         nl = buf.find(b"\n", pos)
                         if nl == -1 or buf.find(b"\0", pos, nl) != -1:
                             if n - pos > PROTO_INLINE_MAX_SIZE:
-                                raise _err("too big inline request")
+                                raise ProtocolError(errors.PROTO_TOO_BIG_INLINE)
                             break
                         end = nl - 1 if nl > pos and buf[nl - 1] == 13 else nl
                         argv = splitargs(bytes(buf[pos:end]))
                         if argv is None:
-                            raise _err("unbalanced quotes in request")
+                            raise ProtocolError(errors.PROTO_UNBALANCED_QUOTES)
                         pos = nl + 1
                         if argv:
                             cmds.append(argv)
@@ -344,19 +340,19 @@ class RequestReader:
                     cr = buf.find(b"\r", pos)
                     if cr == -1 or buf.find(b"\0", pos, cr) != -1:
                         if n - pos > PROTO_INLINE_MAX_SIZE:
-                            raise _err("too big mbulk count string")
+                            raise ProtocolError(errors.PROTO_TOO_BIG_MBULK_COUNT)
                         break
                     if cr > n - 2:  # "Buffer should also contain \n" (any byte will do)
                         break
                     ll = parse_int(buf[pos + 1 : cr])
                     if ll is None or ll > INT32_MAX:
-                        raise _err("invalid multibulk length")
+                        raise ProtocolError(errors.PROTO_INVALID_MULTIBULK)
                     cmd_start = pos
                     if ll > AUTH_MAX_MULTIBULK and self.requires_auth:
                         if not first:
                             self.deferred = True
                             break
-                        raise _err("unauthenticated multibulk length")
+                        raise ProtocolError(errors.PROTO_UNAUTH_MULTIBULK)
                     pos = cr + 2
                     if ll <= 0:
                         continue
@@ -369,17 +365,17 @@ class RequestReader:
                         cr = buf.find(b"\r", pos)
                         if cr == -1 or buf.find(b"\0", pos, cr) != -1:
                             if n - pos > PROTO_INLINE_MAX_SIZE:
-                                raise _err("too big bulk count string")
+                                raise ProtocolError(errors.PROTO_TOO_BIG_BULK_COUNT)
                             break
                         if cr > n - 2:
                             break
                         c = buf[pos]
                         if c != 36:
                             ch = " " if c in (10, 13) else chr(c)
-                            raise _err(f"expected '$', got '{ch}'")
+                            raise ProtocolError(errors.PROTO_EXPECTED_DOLLAR % ch)
                         ll = parse_int(buf[pos + 1 : cr])
                         if ll is None or ll < 0 or ll > self.proto_max_bulk_len:
-                            raise _err("invalid bulk length")
+                            raise ProtocolError(errors.PROTO_INVALID_BULK)
                         if ll > AUTH_MAX_BULK and self.requires_auth:
                             if not first:  # parse it again once the commands before it ran
                                 self.deferred = True
@@ -388,7 +384,7 @@ class RequestReader:
                                 bulk = -1
                                 args = None
                                 break
-                            raise _err("unauthenticated bulk length")
+                            raise ProtocolError(errors.PROTO_UNAUTH_BULK)
                         pos = cr + 2
                         bulk = ll
                     if n - pos < bulk + 2:
