@@ -110,7 +110,8 @@ def unexpected_error(command: str, exc: Exception) -> str:
     text = str(exc).replace("\r", " ").replace("\n", " ")
     if len(text) > 200:
         text = text[:200] + "..."
-    return f"ERR unexpected error in '{command}': {type(exc).__name__}: {text}"
+    what = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    return f"ERR unexpected error in '{command}': {what}"
 
 
 def _cstr(data: bytes) -> bytes:

@@ -94,3 +94,11 @@ def test_long_exception_text_is_cut(env: Any) -> None:
     out = send(client, transport, ("PING",))
     assert out.startswith(b"-ERR unexpected error in 'ping': ValueError: xxx")
     assert out.endswith(b"...\r\n") and len(out) < 300 and out.count(b"\r\n") == 1
+
+
+def test_exception_without_text_names_its_type(env: Any) -> None:
+    server, sink, client, transport = env
+    break_command(server, b"ping", AssertionError())
+    assert send(client, transport, ("PING",), ("ECHO", "x")) == (
+        b"-ERR unexpected error in 'ping': AssertionError\r\n$1\r\nx\r\n"
+    )
