@@ -11,6 +11,7 @@ from server.command_spec import load_spec
 from server.commands.registry import Command, build_table
 from server.config import Config
 from server.connection import Client
+from tests.respclient import encode_command
 
 
 class MockTransport:
@@ -42,6 +43,24 @@ def connect(server: Server) -> tuple[Client, MockTransport]:
     return client, transport
 
 
+Env = tuple[Server, RecordingSink, Client, MockTransport]
+
+
+def start_server(region: str = "r1") -> Env:
+    """A server shipping its batches to a recording sink (no op log), one client connected."""
+    sink = RecordingSink()
+    server = Server(Config(region=region), sink=sink)
+    client, transport = connect(server)
+    return server, sink, client, transport
+
+
+def send(client: Client, transport: MockTransport, *commands: tuple[Any, ...]) -> bytes:
+    """Feed ``commands`` to ``client`` as one read; return what it was sent."""
+    transport.written.clear()
+    client.data_received(b"".join(encode_command(c) for c in commands))
+    return bytes(transport.written)
+
+
 def spec_table() -> dict[bytes, Command]:
     """The server's command table plus, without a handler, every other command and subcommand
     of the reference spec: what dispatch checks before calling a handler (lookup, arity) can
@@ -56,8 +75,7 @@ def spec_table() -> dict[bytes, Command]:
 
 def dispatch_client(table: dict[bytes, Command] | None = None) -> Client:
     """A client of a fresh in-process server (no op log), for calling ``Client.dispatch``."""
-    server = Server(Config(region="r1"), sink=RecordingSink())
-    client = Client(server)
+    client = start_server()[2]
     if table is not None:
         client.table = table
     return client

@@ -13,26 +13,12 @@ import pytest
 
 from crdt.codec import decode_batch, encode_batch
 from crdt.effects import Assign, Delete, Incr
-from replication.sink import RecordingSink
-from server.app import Server
-from server.config import Config
-from server.connection import Client
-from tests.inprocess import MockTransport, connect
-from tests.respclient import encode_command
+from tests.inprocess import Env, send, start_server
 
 
 @pytest.fixture
-def env() -> tuple[Server, RecordingSink, Client, MockTransport]:
-    sink = RecordingSink()
-    server = Server(Config(region="r1"), sink=sink)
-    client, transport = connect(server)
-    return server, sink, client, transport
-
-
-def send(client: Client, transport: MockTransport, *commands: tuple[Any, ...]) -> bytes:
-    transport.written.clear()
-    client.data_received(b"".join(encode_command(c) for c in commands))
-    return bytes(transport.written)
+def env() -> Env:
+    return start_server()
 
 
 def test_each_write_command_is_one_batch_in_order(env: Any) -> None:

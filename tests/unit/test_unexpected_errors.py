@@ -9,26 +9,14 @@ from typing import Any
 
 import pytest
 
-from replication.sink import RecordingSink
 from server.app import Server
-from server.config import Config
 from server.connection import Client
-from tests.inprocess import MockTransport, connect
-from tests.respclient import encode_command
+from tests.inprocess import Env, MockTransport, send, start_server
 
 
 @pytest.fixture
-def env() -> tuple[Server, RecordingSink, Client, MockTransport]:
-    sink = RecordingSink()
-    server = Server(Config(region="r1"), sink=sink)
-    client, transport = connect(server)
-    return server, sink, client, transport
-
-
-def send(client: Client, transport: MockTransport, *commands: tuple[Any, ...]) -> bytes:
-    transport.written.clear()
-    client.data_received(b"".join(encode_command(c) for c in commands))
-    return bytes(transport.written)
+def env() -> Env:
+    return start_server()
 
 
 def break_command(server: Server, name: bytes, exc: Exception) -> None:
