@@ -15,6 +15,8 @@ from decimal import Context, Decimal, InvalidOperation
 
 INT64_MIN = -(1 << 63)
 INT64_MAX = (1 << 63) - 1
+INT32_MIN = -(1 << 31)  # C int: Redis's counts, indexes and config limits
+INT32_MAX = (1 << 31) - 1
 # An exact context: counter sums must not round, whatever their order.
 EXACT = Context(prec=20000, Emax=100000, Emin=-100000)
 _INT_RE = re.compile(rb"-?(0|[1-9][0-9]*)\Z")
@@ -23,7 +25,7 @@ LONG_DOUBLE_MAX = Decimal("1.18973149535723176502e+4932")
 _QUANTUM = Decimal("1e-17")
 
 
-def parse_int(data: bytes) -> int | None:
+def parse_int(data: bytes | bytearray) -> int | None:
     if len(data) > 20 or not _INT_RE.match(data) or data == b"-0":
         return None
     value = int(data)

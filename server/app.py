@@ -18,9 +18,10 @@ from crdt.effects import Batch, Delete
 from crdt.keyspace import Keyspace
 from replication.replicator import Replicator
 from replication.sink import ReplicationSink
+from server import errors
 from server.blocking import Blocked
 from server.commands.registry import build_table
-from server.config import Config, ConfigSetError
+from server.config import LOG_LEVELS, Config, ConfigSetError
 from server.connection import Client
 
 log = logging.getLogger("activekv")
@@ -48,6 +49,7 @@ class Stats:
     rejected_calls: int = 0
     error_replies: int = 0
     protocol_errors: int = 0
+    unexpected_errors: int = 0  # a handler raised something that is not an Error reply
     expired_keys: int = 0
     keyspace_hits: int = 0
     keyspace_misses: int = 0
@@ -300,8 +302,6 @@ class Server:
                 client.reader.proto_max_bulk_len = config.proto_max_bulk_len
                 client.reader.query_buffer_limit = config.client_query_buffer_limit
         if "loglevel" in changed:
-            from server.cli import LOG_LEVELS
-
             logging.getLogger("activekv").setLevel(LOG_LEVELS.get(config.loglevel, logging.INFO))
 
     def rebind(self, bind: list[str], port: int, option: str) -> None:
@@ -323,14 +323,9 @@ class Server:
         except OSError as exc:
             for sock in socks:
                 sock.close()
-            reason = (
-                "Unable to listen on this port" if option == "port"
-                else "Failed to bind to specified addresses."
-            )
+            reason = errors.CONFIG_SET_PORT_REASON if option == "port" else errors.CONFIG_SET_BIND_REASON
             log.warning("Failed to listen on %s port %d: %s", " ".join(bind), port, exc)
-            raise ConfigSetError(
-                f"ERR CONFIG SET failed (possibly related to argument '{option}') - {reason}"
-            ) from None
+            raise ConfigSetError(errors.CONFIG_SET_FAILED % (option, reason)) from None
         old, self._servers = self._servers, []
         for srv in old:
             srv.close()
@@ -376,10 +371,6 @@ class Server:
         log.info("Received %s, shutting down", reason)
         if self._stopping is not None:
             self._stopping.set()
-
-    @property
-    def shutting_down(self) -> bool:
-        return self._stopping is not None and self._stopping.is_set()
 
     async def serve_forever(self) -> None:
         self.recover()

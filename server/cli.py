@@ -8,14 +8,7 @@ import logging
 import os
 import sys
 
-from server.config import ConfigError, load_config
-
-LOG_LEVELS = {
-    "debug": logging.DEBUG,
-    "verbose": logging.INFO,
-    "notice": logging.INFO,
-    "warning": logging.WARNING,
-}
+from server.config import LOG_LEVELS, ConfigError, load_config
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -7,7 +7,8 @@ hand-copied.  :func:`decode` turns the tagged JSON into :mod:`server.resp` reply
 ``resp.encode(spec.info, out, resp3)`` re-emits exactly the bytes Redis sent, in RESP2 and
 RESP3.
 
-Redis 7.0.15 behaviour reproduced by the helpers below (checked by experiment):
+Redis 7.0.15 behaviour reproduced by the helpers below, ``Client.dispatch`` and
+:mod:`server.errors` (checked by experiment, tests/compat/test_command_spec_vs_redis.py):
 
 * Lookup (``lookupCommandLogic``): ``argv[0]`` is looked up case-insensitively; if it is a
   container (has subcommands) and there are at least two arguments, ``argv[1]`` is looked
@@ -63,6 +64,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from server import errors
 from server.resp import Error, Map, RSet, Status
 
 SPEC_PATH = Path(__file__).with_name("command_spec.json")
@@ -138,20 +140,14 @@ class CommandSpec:
     def is_container(self) -> bool:
         return bool(self.subcommands)
 
-    def has_flag(self, flag: str) -> bool:
-        return flag in self.flags
-
     def arity_ok(self, argc: int) -> bool:
         return arity_ok(self.arity, argc)
 
     def arity_error(self) -> Error:
         """The arity error; for EXEC, Redis's EXECABORT form (see the module docstring)."""
         if self.name == "exec":
-            return Error(
-                "EXECABORT Transaction discarded because of: "
-                "wrong number of arguments for 'exec' command"
-            )
-        return wrong_arity_error(self.name)
+            return Error(errors.EXECABORT_BECAUSE % errors.wrong_arity("exec").removeprefix("ERR "))
+        return Error(errors.wrong_arity(self.name))
 
     def info_reply(self) -> list[Any]:
         """What ``COMMAND INFO <name>`` replies: a one-element array."""
@@ -259,24 +255,6 @@ def _text(arg: str | bytes) -> str:
     return arg.decode("utf-8", "replace") if isinstance(arg, bytes) else arg
 
 
-def _clean(message: str) -> str:
-    return message.replace("\r", " ").replace("\n", " ")
-
-
-def wrong_arity_error(full_name: str) -> Error:
-    return Error(f"ERR wrong number of arguments for '{full_name}' command")
-
-
-def lookup(table: Mapping[str, CommandSpec], argv: Sequence[str | bytes]) -> CommandSpec | None:
-    """Redis's ``lookupCommand``: the command, or the subcommand of a container."""
-    if not argv:
-        return None
-    base = table.get(_text(argv[0]).lower())
-    if base is None or len(argv) == 1 or not base.is_container:
-        return base
-    return base.subcommand(argv[1])
-
-
 def lookup_by_name(table: Mapping[str, CommandSpec], name: str | bytes) -> CommandSpec | None:
     """Redis's ``lookupCommandBySds`` (COMMAND INFO/DOCS): ``get`` or ``client|id``."""
     parts = _text(name).split("|")
@@ -286,32 +264,6 @@ def lookup_by_name(table: Mapping[str, CommandSpec], name: str | bytes) -> Comma
     if base is None or len(parts) == 1:
         return base
     return base.subcommand(parts[1]) if base.is_container else None
-
-
-def unknown_command_error(table: Mapping[str, CommandSpec], argv: Sequence[str | bytes]) -> Error:
-    """The error Redis gives when :func:`lookup` found nothing."""
-    name = _text(argv[0])
-    base = table.get(name.lower())
-    if base is not None and base.is_container:
-        return Error(
-            _clean(f"ERR unknown subcommand '{_text(argv[1])[:128]}'. Try {name.upper()} HELP.")
-        )
-    args = ""
-    for arg in argv[1:]:
-        if len(args) >= 128:
-            break
-        args += f"'{_text(arg)[: 128 - len(args)]}' "
-    return Error(_clean(f"ERR unknown command '{name[:128]}', with args beginning with: {args}"))
-
-
-def resolve(table: Mapping[str, CommandSpec], argv: Sequence[str | bytes]) -> CommandSpec:
-    """Look up and arity-check ``argv`` the way ``processCommand`` does; raise ``Error``."""
-    spec = lookup(table, argv)
-    if spec is None:
-        raise unknown_command_error(table, argv)
-    if not spec.arity_ok(len(argv)):
-        raise spec.arity_error()
-    return spec
 
 
 def command_info_reply(table: Mapping[str, CommandSpec], names: Sequence[str | bytes]) -> list[Any]:

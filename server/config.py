@@ -37,6 +37,7 @@ Strings are ``str``; bytes that are not UTF-8 (from a file or CONFIG SET) are ke
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import shlex
 import socket
@@ -44,6 +45,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from crdt.numbers import INT32_MAX, INT64_MAX, parse_int
+from server import errors
 from server.glob import matches
 from server.reqparse import splitargs
 from server.resp import Error
@@ -64,9 +67,7 @@ __all__ = [
 
 PROG = "activekv-server"
 
-INT_MAX = 2**31 - 1
 UINT_MAX = 2**32 - 1
-LONG_MAX = 2**63 - 1
 _ULL = 2**64
 
 
@@ -97,31 +98,6 @@ def _dec(b: bytes) -> str:
 # --------------------------------------------------------------------------------------------
 # Value types (Redis's numeric/enum/string/bool config types and their exact error texts)
 # --------------------------------------------------------------------------------------------
-
-
-def string2ll(s: str) -> int | None:
-    """Redis ``string2ll``: strict decimal, no sign but ``-``, no leading zeros, no spaces."""
-    b = _enc(s)
-    n = len(b)
-    if n == 0 or n >= 21:
-        return None
-    if b == b"0":
-        return 0
-    i = 0
-    neg = b[0] == 0x2D
-    if neg:
-        i = 1
-        if n == 1:
-            return None
-    if not 0x31 <= b[i] <= 0x39:
-        return None
-    for c in b[i:]:
-        if not 0x30 <= c <= 0x39:
-            return None
-    v = int(b[i:])
-    if neg:
-        return -v if v <= 2**63 else None
-    return v if v <= LONG_MAX else None
 
 
 _MEM_UNITS = {
@@ -170,7 +146,7 @@ class IntType:
         return v
 
     def parse(self, args: list[str]) -> int:
-        v = string2ll(args[0])
+        v = parse_int(_enc(args[0]))
         if v is None:
             raise _Bad("argument couldn't be parsed into an integer")
         return self.check(v)
@@ -273,7 +249,7 @@ class PeerType:
         for arg in args:
             host, sep, port = arg.rpartition(":")
             host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
-            number = string2ll(port) if sep else None
+            number = parse_int(_enc(port)) if sep else None
             if not host or number is None or not 0 < number < 65536:
                 raise _Bad(f"'{arg}' is not a host:port address")
             out.append((host, number))
@@ -317,38 +293,46 @@ def _const(v: Any) -> Callable[[], Any]:
     return lambda: v
 
 
+# ``loglevel`` values and the logging level each sets (the CLI at start, CONFIG SET later).
+LOG_LEVELS = {
+    "debug": logging.DEBUG,
+    "verbose": logging.INFO,
+    "notice": logging.INFO,
+    "warning": logging.WARNING,
+}
+
 OPTIONS: tuple[Option, ...] = (
     Option("port", IntType(0, 65535), _const(6379)),
     Option("bind", BindType(), lambda: ["127.0.0.1"], multi_arg=True),
     Option("dir", DirType(), lambda: os.path.abspath("."), protected=True),
     Option("region", StringType(allow_empty=False), socket.gethostname, mutable=False),
     Option("requirepass", StringType(), _const("")),
-    Option("databases", IntType(1, INT_MAX), _const(16), mutable=False),
+    Option("databases", IntType(1, INT32_MAX), _const(16), mutable=False),
     Option("maxclients", IntType(1, UINT_MAX, unsigned=True), _const(10000)),
-    Option("loglevel", EnumType("debug", "verbose", "notice", "warning"), _const("notice")),
+    Option("loglevel", EnumType(*LOG_LEVELS), _const("notice")),
     Option("logfile", StringType(), _const(""), mutable=False),
-    Option("proto-max-bulk-len", MemoryType(1024**2, LONG_MAX), _const(512 * 1024**2)),
+    Option("proto-max-bulk-len", MemoryType(1024**2, INT64_MAX), _const(512 * 1024**2)),
     Option(
         "client-query-buffer-limit",
-        MemoryType(1024**2, LONG_MAX, unsigned=True),
+        MemoryType(1024**2, INT64_MAX, unsigned=True),
         _const(1024**3),
     ),
-    Option("timeout", IntType(0, INT_MAX), _const(0)),
-    Option("tcp-keepalive", IntType(0, INT_MAX), _const(300)),
+    Option("timeout", IntType(0, INT32_MAX), _const(0)),
+    Option("tcp-keepalive", IntType(0, INT32_MAX), _const(300)),
     # Redis accepts 0..INT_MAX and clamps the stored value to 1..500 (CONFIG GET shows it).
-    Option("hz", IntType(0, INT_MAX, clamp=(1, 500)), _const(10)),
+    Option("hz", IntType(0, INT32_MAX, clamp=(1, 500)), _const(10)),
     # Active-active replication (activekv's own options).
     Option("peer", PeerType(), lambda: [], mutable=False, repeatable=True),
     Option("peer-password", StringType(), _const(""), mutable=False),
     Option("appendfsync", EnumType("always", "everysec", "no"), _const("everysec")),
-    Option("repl-log-retention", MemoryType(1024**2, LONG_MAX), _const(1024**3)),
-    Option("peer-timeout", IntType(1, INT_MAX), _const(3600)),
+    Option("repl-log-retention", MemoryType(1024**2, INT64_MAX), _const(1024**3)),
+    Option("peer-timeout", IntType(1, INT32_MAX), _const(3600)),
     Option("oplog-truncate-corrupt", BoolType(), _const(False), mutable=False),
     # Tuning (mostly for tests): op log segment size, and the snapshot cadence (a snapshot
     # after this many logged batches, at most once per min-interval milliseconds).
-    Option("repl-log-segment-size", MemoryType(4096, LONG_MAX), _const(64 * 1024**2), mutable=False),
-    Option("snapshot-every", IntType(1, INT_MAX), _const(50_000)),
-    Option("snapshot-min-interval", IntType(0, INT_MAX), _const(10_000)),
+    Option("repl-log-segment-size", MemoryType(4096, INT64_MAX), _const(64 * 1024**2), mutable=False),
+    Option("snapshot-every", IntType(1, INT32_MAX), _const(50_000)),
+    Option("snapshot-min-interval", IntType(0, INT32_MAX), _const(10_000)),
 )
 
 _BY_NAME: dict[str, Option] = {o.name: o for o in OPTIONS}
@@ -562,9 +546,7 @@ def config_get(cfg: Config, patterns: list[bytes]) -> list[tuple[str, str]]:
 
 
 def _set_error(name: str, reason: str) -> ConfigSetError:
-    return ConfigSetError(
-        f"ERR CONFIG SET failed (possibly related to argument '{name}') - {reason}"
-    )
+    return ConfigSetError(errors.CONFIG_SET_FAILED % (name, reason))
 
 
 def config_set(
@@ -588,9 +570,9 @@ def config_set(
     (unknown, immutable/protected, duplicate), then every value in argument order.
     """
     if len(args) < 2:
-        raise ConfigSetError("ERR wrong number of arguments for 'config|set' command")
+        raise ConfigSetError(errors.wrong_arity("config|set"))
     if len(args) % 2:
-        raise ConfigSetError("ERR syntax error")
+        raise ConfigSetError(errors.SYNTAX)
 
     pairs = [(_dec(args[i]), args[i + 1]) for i in range(0, len(args), 2)]
     chosen: list[Option] = []
@@ -618,9 +600,7 @@ def config_set(
             invalid = True
         chosen.append(opt)
     if unknown_name is not None:
-        raise ConfigSetError(
-            f"ERR Unknown option or number of arguments for CONFIG SET - '{unknown_name}'"
-        )
+        raise ConfigSetError(errors.CONFIG_SET_UNKNOWN % unknown_name)
     if err is not None:
         raise err
 

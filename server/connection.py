@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING, Any, cast
 from crdt.effects import Batch
 from server import errors
 from server.blocking import Blocked
-from server.commands.registry import Command
 from server.reqparse import ProtocolError, QueryBufferLimit, RequestReader
-from server.resp import QUEUED, Error, encode
+from server.resp import NO_REPLY, QUEUED, Error, encode
 
 if TYPE_CHECKING:
     from server.app import Server
+    from server.commands.registry import Command
 
 
 class Client(asyncio.Protocol):
@@ -206,7 +206,7 @@ class Client(asyncio.Protocol):
             self.blocked = reply
             self.server.block_waiter(reply)
             return
-        if reply is not _NO_REPLY:
+        if reply is not NO_REPLY:
             if type(reply) is Error or isinstance(reply, Error):
                 self.server.stats.add_error(reply.message)
             encode(reply, out, self.resp3)
@@ -254,6 +254,8 @@ class Client(asyncio.Protocol):
             reply = cmd.handler(self, argv)
         except Error as exc:
             reply = exc
+        except Exception as exc:
+            reply = self.unexpected_error(cmd, exc)
         self.argv = None
         batch = self.ks.commit()
         if batch is not None:
@@ -275,6 +277,16 @@ class Client(asyncio.Protocol):
     def argv_mem(self) -> int:
         """Bytes of the arguments of the command running (CLIENT LIST ``argv-mem``)."""
         return sum(map(len, self.argv)) if self.argv is not None else 0
+
+    def unexpected_error(self, cmd: Command, exc: Exception) -> Error:
+        """A handler raised something other than an ``Error`` reply: a bug of ours. The client
+        gets one line of ``-ERR``, the log one warning with the traceback, INFO stats one more
+        ``unexpected_errors``; the connection carries on (effects already applied still ship).
+        """
+        server = self.server
+        server.stats.unexpected_errors += 1
+        server.log.warning("Unexpected error in '%s' (client id=%d)", cmd.name, self.id, exc_info=exc)
+        return Error(errors.unexpected_error(cmd.name, exc))
 
     def _reject(self, error: Error) -> Error:
         if self.multi is not None:
@@ -311,14 +323,6 @@ class Client(asyncio.Protocol):
             out = bytearray()
             encode(reply, out, self.resp3)
             self.transport.write(bytes(out))
-
-
-class _NoReply:
-    pass
-
-
-_NO_REPLY = _NoReply()
-NO_REPLY = _NO_REPLY  # a handler's return value when nothing is to be sent (SHUTDOWN)
 
 
 def _fmt_addr(addr: Any) -> str:

@@ -39,6 +39,54 @@ NUMKEYS_POSITIVE = "ERR numkeys should be greater than 0"
 NUMKEYS_TOO_MANY = "ERR Number of keys can't be greater than number of args"
 LIMIT_NEGATIVE = "ERR LIMIT can't be negative"
 SOURCE_DEST_SAME = "ERR source and destination objects are the same"
+RANGE_BETWEEN = "ERR value is out of range, value must between %d and %d"
+VALUE_NAN_OR_INF = "ERR value is NaN or Infinity"
+DECREMENT_OVERFLOW = "ERR decrement would overflow"
+BIT_ARGUMENT = "ERR The bit argument must be 1 or 0."
+EXPIRE_UNSUPPORTED_OPTION = "ERR Unsupported option %s"
+EXPIRE_NX_AND_XX_GT_LT = "ERR NX and XX, GT or LT options at the same time are not compatible"
+EXPIRE_GT_AND_LT = "ERR GT and LT options at the same time are not compatible"
+
+# Requests Redis cannot parse (networking.c); the connection is closed after the reply.
+PROTO_TOO_BIG_INLINE = "ERR Protocol error: too big inline request"
+PROTO_UNBALANCED_QUOTES = "ERR Protocol error: unbalanced quotes in request"
+PROTO_TOO_BIG_MBULK_COUNT = "ERR Protocol error: too big mbulk count string"
+PROTO_INVALID_MULTIBULK = "ERR Protocol error: invalid multibulk length"
+PROTO_UNAUTH_MULTIBULK = "ERR Protocol error: unauthenticated multibulk length"
+PROTO_TOO_BIG_BULK_COUNT = "ERR Protocol error: too big bulk count string"
+PROTO_EXPECTED_DOLLAR = "ERR Protocol error: expected '$', got '%s'"
+PROTO_INVALID_BULK = "ERR Protocol error: invalid bulk length"
+PROTO_UNAUTH_BULK = "ERR Protocol error: unauthenticated bulk length"
+
+# Connections and clients (HELLO, CLIENT)
+NOPROTO = "NOPROTO unsupported protocol version"
+PROTOCOL_VERSION = "ERR Protocol version is not an integer or out of range"
+HELLO_OPTION_SYNTAX = "ERR Syntax error in HELLO option '%s'"
+HELLO_NOAUTH = (
+    "NOAUTH HELLO must be called with the client already authenticated, otherwise the "
+    "HELLO AUTH <user> <pass> option can be used to authenticate the client and "
+    "select the RESP protocol version at the same time"
+)
+CLIENT_NAME_CHARS = "ERR Client names cannot contain spaces, newlines or special characters."
+CLIENT_INFO_CHARS = "ERR %s cannot contain spaces, newlines or special characters."
+CLIENT_UNKNOWN_TYPE = "ERR Unknown client type '%s'"
+CLIENT_INVALID_ID = "ERR Invalid client ID"
+CLIENT_ID_POSITIVE = "ERR client-id should be greater than 0"
+CLIENT_NO_SUCH_USER = "ERR No such user '%s'"
+CLIENT_NO_SUCH_CLIENT = "ERR No such client"
+CLIENT_UNKNOWN_SUBCOMMAND = "ERR unknown subcommand or wrong number of arguments for '%s'. Try CLIENT HELP."
+CLIENT_UNRECOGNIZED_OPTION = "ERR Unrecognized option '%s'"
+
+# Server commands (COMMAND GETKEYS, SHUTDOWN ABORT, CONFIG SET)
+GETKEYS_INVALID_COMMAND = "ERR Invalid command specified"
+GETKEYS_NO_KEYS = "ERR The command has no key arguments"
+GETKEYS_ARITY = "ERR Invalid number of arguments specified for command"
+GETKEYS_INVALID_ARGS = "ERR Invalid arguments specified for command"
+NO_SHUTDOWN = "ERR No shutdown in progress."
+CONFIG_SET_FAILED = "ERR CONFIG SET failed (possibly related to argument '%s') - %s"
+CONFIG_SET_UNKNOWN = "ERR Unknown option or number of arguments for CONFIG SET - '%s'"
+CONFIG_SET_PORT_REASON = "Unable to listen on this port"
+CONFIG_SET_BIND_REASON = "Failed to bind to specified addresses."
 
 
 def unknown_command(argv: list[bytes]) -> str:
@@ -54,6 +102,16 @@ def unknown_command(argv: list[bytes]) -> str:
 
 def unknown_subcommand(sub: bytes, container: str) -> str:
     return "ERR unknown subcommand '%s'. Try %s HELP." % (_text(_cstr(sub)[:128]), container.upper())
+
+
+def unexpected_error(command: str, exc: Exception) -> str:
+    """Ours (Redis has no such reply): a handler raised an exception that is not an error
+    reply. One line, at most about 200 characters of the exception's text."""
+    text = str(exc).replace("\r", " ").replace("\n", " ")
+    if len(text) > 200:
+        text = text[:200] + "..."
+    what = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    return f"ERR unexpected error in '{command}': {what}"
 
 
 def _cstr(data: bytes) -> bytes:

@@ -243,16 +243,6 @@ def stop_redis(proc: subprocess.Popen[bytes]) -> None:
 # --------------------------------------------------------------------------- helpers
 
 
-def wrap_info(entry: Any) -> list[Any]:
-    """``COMMAND INFO x`` for one command: a one-element array."""
-    return [entry]
-
-
-def wrap_docs(name: str, docs: Any) -> dict[str, Any]:
-    """``COMMAND DOCS x`` for one command: a one-pair map keyed by the full name."""
-    return {"@map": [[name, docs]]}
-
-
 def map_get(tagged: Any, key: str) -> Any:
     for k, v in tagged["@map"]:
         if k == key:

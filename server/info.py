@@ -12,7 +12,8 @@ hot path), so for us they are the same as ``default``.
 Field names are Redis's, in Redis's order; we emit a subset (fields about machinery we do not
 have — jemalloc, fork/COW, Lua, IO threads, tracking, defrag — are left out, except for the
 constant ones clients and tools commonly read, which keep Redis's "nothing here" values).
-Our own fields: ``activekv_version`` and ``region`` at the end of the server section.
+Our own fields: ``activekv_version`` and ``region`` at the end of the server section,
+``unexpected_errors`` (handler exceptions, bugs of ours) at the end of the stats section.
 
 Memory: ``used_memory`` is the process's resident set size (``/proc/self/statm``), the same
 number as ``used_memory_rss``: CPython gives no cheap exact count of the bytes it allocated
@@ -227,6 +228,7 @@ def _stats(s: Server) -> Fields:
         ("pubsub_patterns", 0),
         ("unexpected_error_replies", 0),
         ("total_error_replies", st.error_replies),
+        ("unexpected_errors", st.unexpected_errors),  # ours: handler exceptions (bugs)
     ]
 
 

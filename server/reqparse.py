@@ -29,13 +29,14 @@ from typing import Any
 
 import hiredis
 
+from crdt.numbers import INT32_MAX, parse_int
+from server import errors
+
 __all__ = ["ProtocolError", "QueryBufferLimit", "RequestReader"]
 
 PROTO_INLINE_MAX_SIZE = 64 * 1024  # networking.c / server.h
-INT_MAX = 2**31 - 1
 AUTH_MAX_MULTIBULK = 10  # processMultibulkBuffer: ll > 10 && authRequired(c)
 AUTH_MAX_BULK = 16384  # processMultibulkBuffer: ll > 16384 && authRequired(c)
-LLONG_MAX = 2**63 - 1
 
 # Pending bulk arguments at least this big are read by the Python path (one buffer copy
 # instead of ours + hiredis's).
@@ -44,8 +45,6 @@ _BIG_ARG = 256 * 1024
 # An aggregate header with 7+ digits: hiredis would allocate a list of that many slots
 # up front (and free it slot by slot), so such input is parsed in Python instead.
 _BIG_AGGREGATE = re.compile(rb"[*~%>|][0-9]{7}")
-# Redis's string2ll: "0", or an optional '-' then 1-9 then digits; at most 20 bytes.
-_STRING2LL = re.compile(rb"0|-?[1-9][0-9]{0,19}")
 _QUOTES_OR_ODD_SPACE = re.compile(rb"[\"'\x0b\x0c]")
 _SPACE = frozenset(b" \t\n\v\f\r")  # C isspace() in the C locale
 _TOKEN_END = frozenset(b" \n\r\t")  # sdssplitargs: end of an unquoted token
@@ -78,20 +77,6 @@ class QueryBufferLimit(ProtocolError):
     Redis closes such a client without a reply (it logs "Closing client that reached max
     query buffer length"). ``commands`` holds complete commands parsed before it.
     """
-
-
-def _err(what: str) -> ProtocolError:
-    return ProtocolError("ERR Protocol error: " + what)
-
-
-def _string2ll(buf: bytearray, start: int, end: int) -> int | None:
-    """Redis's util.c string2ll on ``buf[start:end]``; None when it fails."""
-    if _STRING2LL.fullmatch(buf, start, end) is None:
-        return None
-    v = int(buf[start:end])
-    if v > LLONG_MAX or v < -LLONG_MAX - 1:
-        return None
-    return v
 
 
 def splitargs(line: bytes) -> list[bytes] | None:
@@ -341,12 +326,12 @@ class RequestReader:
                         nl = buf.find(b"\n", pos)
                         if nl == -1 or buf.find(b"\0", pos, nl) != -1:
                             if n - pos > PROTO_INLINE_MAX_SIZE:
-                                raise _err("too big inline request")
+                                raise ProtocolError(errors.PROTO_TOO_BIG_INLINE)
                             break
                         end = nl - 1 if nl > pos and buf[nl - 1] == 13 else nl
                         argv = splitargs(bytes(buf[pos:end]))
                         if argv is None:
-                            raise _err("unbalanced quotes in request")
+                            raise ProtocolError(errors.PROTO_UNBALANCED_QUOTES)
                         pos = nl + 1
                         if argv:
                             cmds.append(argv)
@@ -355,19 +340,19 @@ class RequestReader:
                     cr = buf.find(b"\r", pos)
                     if cr == -1 or buf.find(b"\0", pos, cr) != -1:
                         if n - pos > PROTO_INLINE_MAX_SIZE:
-                            raise _err("too big mbulk count string")
+                            raise ProtocolError(errors.PROTO_TOO_BIG_MBULK_COUNT)
                         break
                     if cr > n - 2:  # "Buffer should also contain \n" (any byte will do)
                         break
-                    ll = _string2ll(buf, pos + 1, cr)
-                    if ll is None or ll > INT_MAX:
-                        raise _err("invalid multibulk length")
+                    ll = parse_int(buf[pos + 1 : cr])
+                    if ll is None or ll > INT32_MAX:
+                        raise ProtocolError(errors.PROTO_INVALID_MULTIBULK)
                     cmd_start = pos
                     if ll > AUTH_MAX_MULTIBULK and self.requires_auth:
                         if not first:
                             self.deferred = True
                             break
-                        raise _err("unauthenticated multibulk length")
+                        raise ProtocolError(errors.PROTO_UNAUTH_MULTIBULK)
                     pos = cr + 2
                     if ll <= 0:
                         continue
@@ -380,17 +365,17 @@ class RequestReader:
                         cr = buf.find(b"\r", pos)
                         if cr == -1 or buf.find(b"\0", pos, cr) != -1:
                             if n - pos > PROTO_INLINE_MAX_SIZE:
-                                raise _err("too big bulk count string")
+                                raise ProtocolError(errors.PROTO_TOO_BIG_BULK_COUNT)
                             break
                         if cr > n - 2:
                             break
                         c = buf[pos]
                         if c != 36:
                             ch = " " if c in (10, 13) else chr(c)
-                            raise _err(f"expected '$', got '{ch}'")
-                        ll = _string2ll(buf, pos + 1, cr)
+                            raise ProtocolError(errors.PROTO_EXPECTED_DOLLAR % ch)
+                        ll = parse_int(buf[pos + 1 : cr])
                         if ll is None or ll < 0 or ll > self.proto_max_bulk_len:
-                            raise _err("invalid bulk length")
+                            raise ProtocolError(errors.PROTO_INVALID_BULK)
                         if ll > AUTH_MAX_BULK and self.requires_auth:
                             if not first:  # parse it again once the commands before it ran
                                 self.deferred = True
@@ -399,7 +384,7 @@ class RequestReader:
                                 bulk = -1
                                 args = None
                                 break
-                            raise _err("unauthenticated bulk length")
+                            raise ProtocolError(errors.PROTO_UNAUTH_BULK)
                         pos = cr + 2
                         bulk = ll
                     if n - pos < bulk + 2:

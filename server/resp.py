@@ -107,7 +107,15 @@ class _NullArray:
         return "NULL_ARRAY"
 
 
+class _NoReply:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "NO_REPLY"
+
+
 NULL_ARRAY = _NullArray()
+NO_REPLY = _NoReply()  # a handler's return value when nothing is to be sent (SHUTDOWN)
 OK = Status("OK")
 QUEUED = Status("QUEUED")
 PONG = Status("PONG")

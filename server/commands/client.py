@@ -28,13 +28,10 @@ if TYPE_CHECKING:
     from server.connection import Client
 
 CLIENT_TYPES = {b"normal", b"slave", b"replica", b"pubsub", b"master"}
-NAME_ERROR = "ERR Client names cannot contain spaces, newlines or special characters."
-
-
 def client_type(name: bytes) -> str:
     t = name.lower()
     if t not in CLIENT_TYPES:
-        raise Error("ERR Unknown client type '%s'" % name.decode("utf-8", "replace"))
+        raise Error(errors.CLIENT_UNKNOWN_TYPE % name.decode("utf-8", "replace"))
     return "replica" if t == b"slave" else t.decode()
 
 
@@ -72,7 +69,7 @@ def cmd_client_id(c: Client, argv: list[bytes]) -> Any:
 @command("client|setname")
 def cmd_client_setname(c: Client, argv: list[bytes]) -> Any:
     if not valid_client_name(argv[2]):
-        raise Error(NAME_ERROR)
+        raise Error(errors.CLIENT_NAME_CHARS)
     c.name = argv[2]
     return OK
 
@@ -98,7 +95,7 @@ def cmd_client_list(c: Client, argv: list[bytes]) -> Any:
     elif len(argv) > 3 and argv[2].lower() == b"id":
         chosen = []
         for arg in argv[3:]:
-            other = clients.get(int_arg(arg, "ERR Invalid client ID"))
+            other = clients.get(int_arg(arg, errors.CLIENT_INVALID_ID))
             if other is not None:
                 chosen.append(other)
     else:
@@ -112,7 +109,7 @@ def _client_id_arg(arg: bytes) -> int:
     except Error:
         cid = 0
     if cid < 1 or cid > 2**63 - 1:
-        raise Error("ERR client-id should be greater than 0")
+        raise Error(errors.CLIENT_ID_POSITIVE)
     return cid
 
 
@@ -141,7 +138,7 @@ def cmd_client_kill(c: Client, argv: list[bytes]) -> Any:
                 laddr = argv[i + 1].decode("utf-8", "surrogateescape")
             elif opt == b"user" and more:
                 if argv[i + 1] != b"default":
-                    raise Error("ERR No such user '%s'" % argv[i + 1].decode("utf-8", "replace"))
+                    raise Error(errors.CLIENT_NO_SUCH_USER % argv[i + 1].decode("utf-8", "replace"))
             elif opt == b"skipme" and more:
                 value = argv[i + 1].lower()
                 if value not in (b"yes", b"no"):
@@ -169,7 +166,7 @@ def cmd_client_kill(c: Client, argv: list[bytes]) -> Any:
         killed += 1
     if len(argv) == 3:
         if not killed:
-            raise Error("ERR No such client")
+            raise Error(errors.CLIENT_NO_SUCH_CLIENT)
         return OK
     return killed
 
@@ -178,18 +175,12 @@ def cmd_client_kill(c: Client, argv: list[bytes]) -> Any:
 def cmd_client_setinfo(c: Client, argv: list[bytes]) -> Any:
     """CLIENT SETINFO LIB-NAME|LIB-VER value (Redis 7.2; spec hand-written in registry)."""
     if len(argv) != 4:
-        raise Error(
-            "ERR unknown subcommand or wrong number of arguments for '%s'. Try CLIENT HELP."
-            % argv[1].decode("utf-8", "replace")[:128]
-        )
+        raise Error(errors.CLIENT_UNKNOWN_SUBCOMMAND % argv[1].decode("utf-8", "replace")[:128])
     attr = argv[2].lower()
     if attr not in (b"lib-name", b"lib-ver"):
-        raise Error("ERR Unrecognized option '%s'" % argv[2].decode("utf-8", "replace"))
+        raise Error(errors.CLIENT_UNRECOGNIZED_OPTION % argv[2].decode("utf-8", "replace"))
     if not valid_client_name(argv[3]):
-        raise Error(
-            "ERR %s cannot contain spaces, newlines or special characters."
-            % argv[2].decode("utf-8", "replace")
-        )
+        raise Error(errors.CLIENT_INFO_CHARS % argv[2].decode("utf-8", "replace"))
     if attr == b"lib-name":
         c.lib_name = argv[3]
     else:

@@ -6,13 +6,11 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from crdt.entry import Entry
-from crdt.numbers import parse_float, parse_int
+from crdt.numbers import INT32_MAX, INT32_MIN, parse_int
 from server import errors
 from server.resp import Error
 
 if TYPE_CHECKING:
-    from decimal import Decimal
-
     from server.connection import Client
 
 
@@ -74,37 +72,9 @@ def int_arg(arg: bytes, message: str = errors.NOT_INTEGER) -> int:
     return value
 
 
-INT32_MIN, INT32_MAX = -(1 << 31), (1 << 31) - 1
-
-
 def int32_arg(arg: bytes) -> int:
     """Redis's getIntFromObjectOrReply: a long long, then the C int range."""
     value = int_arg(arg)
     if value < INT32_MIN or value > INT32_MAX:
-        raise Error("ERR value is out of range, value must between %d and %d" % (INT32_MIN, INT32_MAX))
+        raise Error(errors.RANGE_BETWEEN % (INT32_MIN, INT32_MAX))
     return value
-
-
-def float_arg(arg: bytes, message: str = errors.NOT_FLOAT) -> Decimal:
-    value = parse_float(arg)
-    if value is None:
-        raise Error(message)
-    return value
-
-
-def double_arg(arg: bytes, message: str = errors.NOT_FLOAT) -> float:
-    """A double as Redis's getDoubleFromObject reads it (strtod; no spaces; no nan)."""
-    try:
-        text = arg.decode("ascii")
-        if not text or text[0].isspace() or text[-1].isspace() or "_" in text:
-            raise ValueError
-        value = float(text)
-    except (UnicodeDecodeError, ValueError):
-        raise Error(message) from None
-    if value != value:
-        raise Error(message)
-    return value
-
-
-def one_of(arg: bytes, *options: bytes) -> bool:
-    return arg.lower() in options

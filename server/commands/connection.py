@@ -68,9 +68,9 @@ def valid_client_name(name: bytes) -> bool:
 def cmd_hello(c: Client, argv: list[bytes]) -> Any:
     proto = 2 if not c.resp3 else 3
     if len(argv) >= 2:
-        proto = int_arg(argv[1], "ERR Protocol version is not an integer or out of range")
+        proto = int_arg(argv[1], errors.PROTOCOL_VERSION)
         if proto < 2 or proto > 3:
-            raise Error("NOPROTO unsupported protocol version")
+            raise Error(errors.NOPROTO)
     # Options are processed in order, as Redis 7.0 does: AUTH authenticates at once (even if
     # a later option is then refused), SETNAME is validated where it appears.
     name: bytes | None = None
@@ -84,16 +84,12 @@ def cmd_hello(c: Client, argv: list[bytes]) -> Any:
         elif opt == b"setname" and more >= 1:
             name = argv[i + 1]
             if not valid_client_name(name):
-                raise Error("ERR Client names cannot contain spaces, newlines or special characters.")
+                raise Error(errors.CLIENT_NAME_CHARS)
             i += 2
         else:
-            raise Error("ERR Syntax error in HELLO option '%s'" % argv[i].decode("utf-8", "replace"))
+            raise Error(errors.HELLO_OPTION_SYNTAX % argv[i].decode("utf-8", "replace"))
     if not c.authenticated:
-        raise Error(
-            "NOAUTH HELLO must be called with the client already authenticated, otherwise the "
-            "HELLO AUTH <user> <pass> option can be used to authenticate the client and "
-            "select the RESP protocol version at the same time"
-        )
+        raise Error(errors.HELLO_NOAUTH)
     if name is not None:
         c.name = name
     c.resp3 = proto == 3

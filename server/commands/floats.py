@@ -66,6 +66,12 @@ def float_increment(sv: StrValue | None, arg: bytes, not_float: str) -> tuple[De
         raise Error(not_float)
     if not current.is_finite() or not delta.is_finite():
         raise Error(errors.NAN_OR_INF)
+    return add_long_double(sv, current, delta)
+
+
+def add_long_double(sv: StrValue | None, current: Decimal, delta: Decimal) -> tuple[Decimal, Decimal]:
+    """(delta to ship, new value): ``current + delta`` as Redis's long double sum, and its
+    difference to the exact number ``sv`` stores (``current`` is ``sv``'s value, finite)."""
     new = long_double(EXACT.add(current, delta))
     if abs(new) > LONG_DOUBLE_MAX:
         raise Error(errors.NAN_OR_INF)

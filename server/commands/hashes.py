@@ -13,14 +13,14 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from crdt.effects import Delete, Expire
-from crdt.numbers import EXACT, INT64_MAX, INT64_MIN, LONG_DOUBLE_MAX, format_float, parse_int
+from crdt.numbers import INT64_MAX, INT64_MIN, format_float, parse_int
 from crdt.types.ormap import HASH, HashDelete, HashIncr, HashSet, ORMap
 from server import errors
 from server.commands.common import TYPE_COMMANDS, TypeCommands, int_arg, prepare_write, read
-from server.commands.floats import ld_arg, long_double
+from server.commands.floats import add_long_double, ld_arg
 from server.commands.registry import command
 from server.commands.scan import parse_cursor, scan_collection
-from server.commands.sets import LONG_MAX, random_count
+from server.commands.sets import random_count
 from server.resp import OK, Error, Map
 
 if TYPE_CHECKING:
@@ -121,7 +121,7 @@ def cmd_hincrbyfloat(c: Client, argv: list[bytes]) -> Any:
     if delta is None:
         raise Error(errors.NOT_FLOAT)
     if not delta.is_finite():
-        raise Error("ERR value is NaN or Infinity")
+        raise Error(errors.VALUE_NAN_OR_INF)
     omap = _write_hash(c, key)
     sv = None if omap is None else omap.fields.get(field)
     current = Decimal(0) if sv is None else ld_arg(sv.value())
@@ -129,12 +129,8 @@ def cmd_hincrbyfloat(c: Client, argv: list[bytes]) -> Any:
         raise Error(errors.HASH_NOT_FLOAT)
     if not current.is_finite():
         raise Error(errors.NAN_OR_INF)
-    new = long_double(EXACT.add(current, delta))
-    if abs(new) > LONG_DOUBLE_MAX:
-        raise Error(errors.NAN_OR_INF)
-    exact = sv.number()[0] if sv is not None else 0
-    base = Decimal(exact) if exact is not None else current
-    c.ks.emit(HashIncr(c.db, key, field, EXACT.subtract(new, base)))
+    ship, new = add_long_double(sv, current, delta)
+    c.ks.emit(HashIncr(c.db, key, field, ship))
     return format_float(new)
 
 
@@ -201,7 +197,7 @@ def cmd_hrandfield(c: Client, argv: list[bytes]) -> Any:
         raise Error(errors.SYNTAX)
     if len(argv) == 4:
         withvalues = True
-        if count < -LONG_MAX // 2 or count > LONG_MAX // 2:
+        if count < -INT64_MAX // 2 or count > INT64_MAX // 2:
             raise Error(errors.OUT_OF_RANGE)
     omap = read_hash(c, argv[1])
     if omap is None or count == 0:

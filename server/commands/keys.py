@@ -165,12 +165,12 @@ def _expire_flags(argv: list[bytes]) -> set[bytes]:
     for arg in argv[3:]:
         opt = arg.lower()
         if opt not in (b"nx", b"xx", b"gt", b"lt"):
-            raise Error("ERR Unsupported option %s" % arg.decode("utf-8", "replace"))
+            raise Error(errors.EXPIRE_UNSUPPORTED_OPTION % arg.decode("utf-8", "replace"))
         flags.add(opt)
     if b"nx" in flags and flags & {b"xx", b"gt", b"lt"}:
-        raise Error("ERR NX and XX, GT or LT options at the same time are not compatible")
+        raise Error(errors.EXPIRE_NX_AND_XX_GT_LT)
     if b"gt" in flags and b"lt" in flags:
-        raise Error("ERR GT and LT options at the same time are not compatible")
+        raise Error(errors.EXPIRE_GT_AND_LT)
     return flags
 
 

@@ -13,9 +13,8 @@ from server import errors, helptext, info
 from server.command_spec import CommandSpec
 from server.commands.registry import command
 from server.config import config_get, config_set
-from server.connection import NO_REPLY
 from server.glob import matches
-from server.resp import OK, Error, Map, Status, Verbatim
+from server.resp import NO_REPLY, OK, Error, Map, Status, Verbatim
 
 if TYPE_CHECKING:
     from server.connection import Client
@@ -190,16 +189,16 @@ def cmd_command_getkeys(c: Client, argv: list[bytes]) -> Any:
     if cmd is not None and cmd.subcommands and len(args) > 1:
         cmd = cmd.subcommands.get(args[1].lower())
     if cmd is None:
-        raise Error("ERR Invalid command specified")
+        raise Error(errors.GETKEYS_INVALID_COMMAND)
     if not any(_is_key_spec(ks) for ks in _key_specs(cmd.spec)):
-        raise Error("ERR The command has no key arguments")
+        raise Error(errors.GETKEYS_NO_KEYS)
     if not cmd.spec.arity_ok(len(args)):
-        raise Error("ERR Invalid number of arguments specified for command")
+        raise Error(errors.GETKEYS_ARITY)
     keys = keys_from_specs(cmd.spec, args)
     if not keys:
         if keys is not None or "no_mandatory_keys" in cmd.spec.flags:
             return []
-        raise Error("ERR Invalid arguments specified for command")
+        raise Error(errors.GETKEYS_INVALID_ARGS)
     return keys
 
 
@@ -268,7 +267,7 @@ def cmd_shutdown(c: Client, argv: list[bytes]) -> Any:
     if (abort and opts) or {b"nosave", b"save"} <= opts:
         raise Error(errors.SYNTAX)
     if abort:
-        raise Error("ERR No shutdown in progress.")
+        raise Error(errors.NO_SHUTDOWN)
     c.server.log.warning("User requested shutdown...")
     c.server.request_shutdown("SHUTDOWN")
     c.close_after_reply()

@@ -13,7 +13,7 @@ import random
 from typing import TYPE_CHECKING, Any
 
 from crdt.effects import Delete, Expire
-from crdt.numbers import parse_int
+from crdt.numbers import INT64_MAX, parse_int
 from crdt.types.orset import SET, ORSet, SetAdd, SetRemove
 from server import errors
 from server.commands.common import TYPE_COMMANDS, TypeCommands, int_arg, prepare_write, read
@@ -23,8 +23,6 @@ from server.resp import Error, RSet
 
 if TYPE_CHECKING:
     from server.connection import Client
-
-LONG_MAX = (1 << 63) - 1
 
 
 def read_set(c: Client, key: bytes) -> ORSet | None:
@@ -71,8 +69,8 @@ def positive_count(arg: bytes, message: str = errors.NOT_POSITIVE) -> int:
 def random_count(arg: bytes) -> int:
     """The count of SRANDMEMBER/HRANDFIELD: any long but LONG_MIN."""
     value = int_arg(arg)
-    if value < -LONG_MAX:
-        raise Error("ERR value is out of range, value must between %d and %d" % (-LONG_MAX, LONG_MAX))
+    if value < -INT64_MAX:
+        raise Error(errors.RANGE_BETWEEN % (-INT64_MAX, INT64_MAX))
     return value
 
 

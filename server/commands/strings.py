@@ -221,19 +221,10 @@ def cmd_getrange(c: Client, argv: list[bytes]) -> Any:
     start, end = int_arg(argv[2]), int_arg(argv[3])
     sv = read_string(c, argv[1])
     value = b"" if sv is None else sv.value()
-    n = len(value)
     if start < 0 and end < 0 and start > end:
         return b""
-    if start < 0:
-        start += n
-    if end < 0:
-        end += n
-    start, end = max(start, 0), max(end, 0)
-    if end >= n:
-        end = n - 1
-    if start > end or n == 0:
-        return b""
-    return value[start : end + 1]
+    span = clamp_range(start, end, len(value))
+    return b"" if span is None else value[span[0] : span[1] + 1]
 
 
 # -- whole-value writes -----------------------------------------------------------------
@@ -315,7 +306,7 @@ def cmd_incrby(c: Client, argv: list[bytes]) -> Any:
 def cmd_decrby(c: Client, argv: list[bytes]) -> Any:
     delta = int_arg(argv[2])
     if delta == INT64_MIN:
-        raise Error("ERR decrement would overflow")
+        raise Error(errors.DECREMENT_OVERFLOW)
     return incr_generic(c, argv[1], -delta)
 
 
@@ -369,18 +360,26 @@ def cmd_getbit(c: Client, argv: list[bytes]) -> Any:
     return (data[byte] >> (7 - (offset & 7))) & 1
 
 
-def _range_bits(start: int, end: int, isbit: bool, n: int) -> tuple[int, int] | None:
-    total = n * 8 if isbit else n
+def clamp_range(start: int, end: int, n: int) -> tuple[int, int] | None:
+    """Redis's index rule (GETRANGE, BITCOUNT, BITPOS): a negative index counts from the end,
+    then both are clamped to ``0..n-1``; None when nothing is left."""
     if start < 0:
-        start += total
+        start += n
     if end < 0:
-        end += total
+        end += n
     start, end = max(start, 0), max(end, 0)
-    if end >= total:
-        end = total - 1
+    if end >= n:
+        end = n - 1
     if start > end:
         return None
-    return (start, end) if isbit else (start * 8, end * 8 + 7)
+    return start, end
+
+
+def _range_bits(start: int, end: int, isbit: bool, n: int) -> tuple[int, int] | None:
+    span = clamp_range(start, end, n * 8 if isbit else n)
+    if span is None or isbit:
+        return span
+    return span[0] * 8, span[1] * 8 + 7
 
 
 def _unit(arg: bytes) -> bool:
@@ -421,7 +420,7 @@ def cmd_bitcount(c: Client, argv: list[bytes]) -> Any:
 def cmd_bitpos(c: Client, argv: list[bytes]) -> Any:
     bit = int_arg(argv[2])
     if bit not in (0, 1):
-        raise Error("ERR The bit argument must be 1 or 0.")
+        raise Error(errors.BIT_ARGUMENT)
     sv = read_string(c, argv[1])
     if sv is None:
         return -1 if bit else 0

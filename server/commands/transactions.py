@@ -65,6 +65,10 @@ def cmd_exec(c: Client, argv: list[bytes]) -> Any:
         except Error as exc:
             stats.add_error(exc.message)
             replies.append(exc)
+        except Exception as exc:
+            error = c.unexpected_error(cmd, exc)
+            stats.add_error(error.message)
+            replies.append(error)
     # The caller (Client.call) commits the open batch: every effect of the transaction.
     return replies
 

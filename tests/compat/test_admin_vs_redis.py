@@ -269,6 +269,7 @@ def _sections(text: bytes) -> list[tuple[str, list[str]]]:
 
 
 OUR_OWN_FIELDS = {"activekv_version", "region"}
+OUR_STATS_FIELDS = {"unexpected_errors"}  # handler exceptions (bugs of ours)
 # Fields of INFO replication that exist because we are a region of an active-active set.
 OUR_REPLICATION_FIELDS = {"region", "connected_peers"}
 
@@ -294,13 +295,15 @@ def test_info_structure(diff: Differential, args: tuple[str, ...]) -> None:
     for header, names in our_sections:
         if header == "# CRDT":
             continue
-        ours_only = [n for n in names if n not in OUR_OWN_FIELDS | OUR_REPLICATION_FIELDS
+        ours_only = [n for n in names if n not in OUR_OWN_FIELDS | OUR_REPLICATION_FIELDS | OUR_STATS_FIELDS
                      and not re.fullmatch(r"peer\d+", n)]
         if header == "# Errorstats":
             continue  # one line per error code seen: differs with history
         assert _is_subsequence(ours_only, ref_sections[header]), header
     server_fields = dict(our_sections)["# Server"]
     assert OUR_OWN_FIELDS <= set(server_fields)
+    if "# Stats" in dict(our_sections):
+        assert OUR_STATS_FIELDS <= set(dict(our_sections)["# Stats"])
 
 
 def test_info_exact_sections(diff: Differential) -> None:

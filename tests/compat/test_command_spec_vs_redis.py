@@ -14,16 +14,15 @@ from __future__ import annotations
 
 import shutil
 import socket
-import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import pytest
 
 from server import command_spec as cs
-from server.gen_command_spec import COMMANDS, encode_command, free_port
+from server.gen_command_spec import COMMANDS, encode_command, start_redis, stop_redis
 from server.resp import Error, encode_one
+from tests.inprocess import dispatch_client, spec_table
 
 REDIS = shutil.which("redis-server")
 
@@ -139,45 +138,9 @@ class RawConn:
 @pytest.fixture(scope="module")
 def redis_port(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> int:
     assert REDIS is not None
-    workdir = tmp_path_factory.mktemp("redis")
-    port = free_port()
-    proc = subprocess.Popen(
-        [
-            REDIS,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(workdir),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-
-    def stop() -> None:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-
-    request.addfinalizer(stop)
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return port
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail("redis-server did not start")
-            time.sleep(0.05)
+    proc, port = start_redis(REDIS, str(tmp_path_factory.mktemp("redis")))  # as the generator does
+    request.addfinalizer(lambda: stop_redis(proc))
+    return port
 
 
 @pytest.fixture(scope="module", params=[False, True], ids=["resp2", "resp3"])
@@ -189,6 +152,8 @@ def conn(request: pytest.FixtureRequest, redis_port: int) -> Iterator[RawConn]:
 
 
 SPEC = cs.load_spec()
+# The real Client.dispatch, its table holding every command of the spec (ours have handlers).
+DISPATCH = dispatch_client(spec_table())
 TOP = list(SPEC)
 ALL = TOP + [sub for spec in SPEC.values() for sub in spec.subcommands]
 
@@ -276,9 +241,9 @@ def test_wrong_arity_error_matches(conn: RawConn, name: str) -> None:
     assert spec is not None
     argv = _wrong_arity_argv(spec)
     assert argv is not None
-    with pytest.raises(Error) as err:
-        cs.resolve(SPEC, argv)
-    assert conn.call(*argv) == b"-" + err.value.message.encode() + b"\r\n"
+    err = DISPATCH.dispatch([a.encode() for a in argv])
+    assert isinstance(err, Error)
+    assert conn.call(*argv) == b"-" + err.message.encode() + b"\r\n"
 
 
 @pytest.mark.parametrize(
@@ -295,6 +260,6 @@ def test_wrong_arity_error_matches(conn: RawConn, name: str) -> None:
     ],
 )
 def test_unknown_command_errors_match(conn: RawConn, argv: list[str]) -> None:
-    with pytest.raises(Error) as err:
-        cs.resolve(SPEC, argv)
-    assert conn.call(*argv) == b"-" + err.value.message.encode() + b"\r\n"
+    err = DISPATCH.dispatch([a.encode() for a in argv])
+    assert isinstance(err, Error)
+    assert conn.call(*argv) == b"-" + err.message.encode() + b"\r\n"

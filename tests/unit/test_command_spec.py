@@ -7,8 +7,10 @@ import json
 import pytest
 
 from server import command_spec as cs
+from server.connection import Client
 from server.gen_command_spec import COMMANDS, DEFAULT_OUTPUT
 from server.resp import Error, Map, RSet, Status, encode_one
+from tests.inprocess import dispatch_client
 
 
 @pytest.fixture(scope="module")
@@ -135,29 +137,37 @@ def test_arity_rule() -> None:
     assert cs.arity_ok(-3, 3) and cs.arity_ok(-3, 9) and not cs.arity_ok(-3, 2)
 
 
-def _err(spec: dict[str, cs.CommandSpec], *argv: str) -> str:
-    with pytest.raises(Error) as info:
-        cs.resolve(spec, list(argv))
-    return info.value.message
+@pytest.fixture(scope="module")
+def client() -> Client:
+    return dispatch_client()
 
 
-def test_resolve_and_errors(spec: dict[str, cs.CommandSpec]) -> None:
-    assert cs.resolve(spec, [b"GET", b"k"]).name == "get"
-    assert cs.resolve(spec, [b"Client", b"ID"]).name == "client|id"
-    assert _err(spec, "GET") == "ERR wrong number of arguments for 'get' command"
-    assert _err(spec, "client", "id", "x") == (
+def _err(client: Client, *argv: str) -> str:
+    """What the real dispatch (lookup, arity check) replies to ``argv``."""
+    reply = client.dispatch([a.encode() for a in argv])
+    assert isinstance(reply, Error)
+    return reply.message
+
+
+def test_dispatch_resolves_and_errors(client: Client) -> None:
+    client.dispatch([b"GET", b"k"])
+    assert client.last_cmd == "get"
+    client.dispatch([b"Client", b"ID"])
+    assert client.last_cmd == "client|id"
+    assert _err(client, "GET") == "ERR wrong number of arguments for 'get' command"
+    assert _err(client, "client", "id", "x") == (
         "ERR wrong number of arguments for 'client|id' command"
     )
-    assert _err(spec, "CLIENT") == "ERR wrong number of arguments for 'client' command"
-    assert _err(spec, "config", "set", "a") == (
+    assert _err(client, "CLIENT") == "ERR wrong number of arguments for 'client' command"
+    assert _err(client, "config", "set", "a") == (
         "ERR wrong number of arguments for 'config|set' command"
     )
-    assert _err(spec, "client", "NOSUCH") == "ERR unknown subcommand 'NOSUCH'. Try CLIENT HELP."
-    assert _err(spec, "object", "nosuch") == "ERR unknown subcommand 'nosuch'. Try OBJECT HELP."
-    assert _err(spec, "nosuch", "a", "b") == (
+    assert _err(client, "client", "NOSUCH") == "ERR unknown subcommand 'NOSUCH'. Try CLIENT HELP."
+    assert _err(client, "object", "nosuch") == "ERR unknown subcommand 'nosuch'. Try OBJECT HELP."
+    assert _err(client, "nosuch", "a", "b") == (
         "ERR unknown command 'nosuch', with args beginning with: 'a' 'b' "
     )
-    assert _err(spec, "NOSUCHCMD") == "ERR unknown command 'NOSUCHCMD', with args beginning with: "
+    assert _err(client, "NOSUCHCMD") == "ERR unknown command 'NOSUCHCMD', with args beginning with: "
 
 
 def test_command_info_and_docs_replies(spec: dict[str, cs.CommandSpec]) -> None:
@@ -170,7 +180,7 @@ def test_command_info_and_docs_replies(spec: dict[str, cs.CommandSpec]) -> None:
     assert "config|get" in names and "get" in names
 
 
-def test_exec_arity_error_is_execabort(spec: dict[str, cs.CommandSpec]) -> None:
-    assert _err(spec, "EXEC", "x") == (
+def test_exec_arity_error_is_execabort(client: Client) -> None:
+    assert _err(client, "EXEC", "x") == (
         "EXECABORT Transaction discarded because of: wrong number of arguments for 'exec' command"
     )

@@ -14,48 +14,12 @@ import pytest
 from crdt.codec import decode_batch, encode_batch
 from crdt.effects import Delete
 from crdt.types.strings import Assign, Incr
-from replication.sink import RecordingSink
-from server.app import Server
-from server.config import Config
-from server.connection import Client
-from tests.respclient import encode_command
-
-
-class MockTransport:
-    def __init__(self) -> None:
-        self.written = bytearray()
-        self.closed = False
-
-    def write(self, data: bytes) -> None:
-        self.written += data
-
-    def close(self) -> None:
-        self.closed = True
-
-    def get_extra_info(self, name: str, default: Any = None) -> Any:
-        return {"peername": ("127.0.0.1", 50000), "sockname": ("127.0.0.1", 6379)}.get(name, default)
-
-    def pause_reading(self) -> None:
-        pass
-
-    def resume_reading(self) -> None:
-        pass
+from tests.inprocess import Env, send, start_server
 
 
 @pytest.fixture
-def env() -> tuple[Server, RecordingSink, Client, MockTransport]:
-    sink = RecordingSink()
-    server = Server(Config(region="r1"), sink=sink)
-    client = Client(server)
-    transport = MockTransport()
-    client.connection_made(transport)  # type: ignore[arg-type]
-    return server, sink, client, transport
-
-
-def send(client: Client, transport: MockTransport, *commands: tuple[Any, ...]) -> bytes:
-    transport.written.clear()
-    client.data_received(b"".join(encode_command(c) for c in commands))
-    return bytes(transport.written)
+def env() -> Env:
+    return start_server()
 
 
 def test_each_write_command_is_one_batch_in_order(env: Any) -> None:
