@@ -47,7 +47,7 @@ SNAPSHOT_MIN_INTERVAL_S = 10.0
 
 
 def batch_meta(batch: Batch) -> Meta:
-    return (batch.origin, batch.first_seq, batch.first_seq + len(batch.effects) - 1, batch.deps)
+    return (batch.origin, batch.first_seq, batch.last_seq, batch.deps)
 
 
 class RecoveryError(RuntimeError):
@@ -177,7 +177,7 @@ class Replicator:
     def receive(self, batch: Batch, raw: bytes) -> bool:
         """A batch from a peer link. False when the causal buffer is full (drop the link)."""
         ks = self.ks
-        last = batch.first_seq + len(batch.effects) - 1
+        last = batch.last_seq
         if ks.vv.get(batch.origin, 0) >= last:
             self.duplicates += 1
             return True

@@ -268,7 +268,7 @@ class Client(asyncio.Protocol):
         if batch is None:
             return {}
         vv = dict(batch.deps)
-        vv[batch.origin] = batch.first_seq + len(batch.effects) - 1
+        vv[batch.origin] = batch.last_seq
         return vv
 
     @property
