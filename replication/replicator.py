@@ -185,11 +185,7 @@ class Replicator:
             self.buffer.add(batch, raw)
             return not self.buffer.full()
         self._apply(batch, raw)
-        while self.buffer:
-            item = self.buffer.pop_ready(ks)
-            if item is None:
-                break
-            self._apply(*item)
+        self._drain_buffer()
         self.on_progress()
         return True
 
@@ -207,6 +203,10 @@ class Replicator:
         # The merge changed state without log records: a snapshot makes it durable.
         self.snapshot_now(blocking=True)
         log.info("merged the state of peer %s (%d keys); VV now %s", peer, keys, self.ks.vv)
+        self._drain_buffer()
+
+    def _drain_buffer(self) -> None:
+        """Apply every buffered batch that has become ready (each may make others ready)."""
         while self.buffer:
             item = self.buffer.pop_ready(self.ks)
             if item is None:
