@@ -70,12 +70,33 @@ def _rep(c: Client) -> Any:
 # -- the replication handshake --------------------------------------------------------------
 
 
+SYNC_MODES = (b"log", b"state")
+
+
+def valid_name(name: str) -> bool:
+    """A region name or instance id a link can carry: printable, no spaces (the ``+SYNC``
+    reply is split on them), no ``/`` (an origin is ``region/epoch``)."""
+    return bool(name) and name.isprintable() and not any(ch.isspace() or ch == "/" for ch in name)
+
+
+def _name_arg(arg: bytes, what: str) -> str:
+    try:
+        name = arg.decode("utf-8")
+    except UnicodeDecodeError:
+        raise Error(f"ERR invalid {what}: not valid UTF-8") from None
+    if not valid_name(name):
+        raise Error(f"ERR invalid {what} '{name.encode('unicode_escape').decode()}': "
+                    "it must be non-empty printable text without spaces or '/'")
+    return name
+
+
 @command("crdt.sync")
 def cmd_crdt_sync(c: Client, argv: list[bytes]) -> Any:
     rep = _rep(c)
     if len(argv) not in (6, 7):
         raise Error(errors.SYNTAX)
-    version, region, instance, log_version = int_arg(argv[1]), argv[2].decode(), argv[3].decode(), int_arg(argv[4])
+    version, log_version = int_arg(argv[1]), int_arg(argv[4])
+    region, instance = _name_arg(argv[2], "region name"), _name_arg(argv[3], "instance id")
     if version != WIRE_VERSION:
         raise Error(f"CRDTERR incompatible wire version {version} (this region speaks {WIRE_VERSION})")
     if log_version != LOG_VERSION:
@@ -92,7 +113,10 @@ def cmd_crdt_sync(c: Client, argv: list[bytes]) -> Any:
         peer_vv = unpack_vv(argv[5])
     except Exception:
         raise Error("CRDTERR malformed version vector") from None
-    want_state = len(argv) == 7 and argv[6] == b"state"
+    mode = argv[6].lower() if len(argv) == 7 else b"log"
+    if mode not in SYNC_MODES:
+        raise Error(f"ERR unknown sync mode '{argv[6].decode('utf-8', 'replace')}' (log or state)")
+    want_state = mode == b"state"
     transport = c.transport
     assert transport is not None
     streamer, mode = rep.open_stream(region, peer_vv, want_state, transport.write, transport.close,
