@@ -102,7 +102,6 @@ class Server:
         self.sink: ReplicationSink = sink
         self.waiters: set[Blocked] = set()
         self._reply_queue: list[Client] = []
-        self.clients_streaming = 0
         self.table = build_table()
         self.clients: dict[int, Client] = {}
         self.stats = Stats()

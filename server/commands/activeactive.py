@@ -11,8 +11,8 @@ import msgpack
 
 from crdt.clock import physical_ms, vv_leq
 from crdt.digest import key_digest, keyspace_digest
-from replication.oplog import LOG_VERSION
-from replication.wire import WIRE_VERSION, unpack_vv
+from replication.peerlink import SyncRefused, accept_sync
+from replication.wire import unpack_vv
 from server import errors
 from server.blocking import Blocked
 from server.command_spec import CommandSpec
@@ -70,61 +70,20 @@ def _rep(c: Client) -> Any:
 # -- the replication handshake --------------------------------------------------------------
 
 
-SYNC_MODES = (b"log", b"state")
-
-
-def valid_name(name: str) -> bool:
-    """A region name or instance id a link can carry: printable, no spaces (the ``+SYNC``
-    reply is split on them), no ``/`` (an origin is ``region/epoch``)."""
-    return bool(name) and name.isprintable() and not any(ch.isspace() or ch == "/" for ch in name)
-
-
-def _name_arg(arg: bytes, what: str) -> str:
-    try:
-        name = arg.decode("utf-8")
-    except UnicodeDecodeError:
-        raise Error(f"ERR invalid {what}: not valid UTF-8") from None
-    if not valid_name(name):
-        raise Error(f"ERR invalid {what} '{name.encode('unicode_escape').decode()}': "
-                    "it must be non-empty printable text without spaces or '/'")
-    return name
-
-
 @command("crdt.sync")
 def cmd_crdt_sync(c: Client, argv: list[bytes]) -> Any:
     rep = _rep(c)
     if len(argv) not in (6, 7):
         raise Error(errors.SYNTAX)
     version, log_version = int_arg(argv[1]), int_arg(argv[4])
-    region, instance = _name_arg(argv[2], "region name"), _name_arg(argv[3], "instance id")
-    if version != WIRE_VERSION:
-        raise Error(f"CRDTERR incompatible wire version {version} (this region speaks {WIRE_VERSION})")
-    if log_version != LOG_VERSION:
-        raise Error(f"CRDTERR incompatible log version {log_version} (this region writes {LOG_VERSION})")
-    if region == rep.name:
-        rep.log.warning("refused a peer link from %s: it claims our own region name '%s'", c.addr, region)
-        raise Error(f"CRDTERR duplicate region name '{region}': it is this region's own name")
-    for other in rep.streamers:
-        if other.peer == region and other.instance != instance and not other.closed:
-            rep.log.warning("refused a peer link from %s: region name '%s' is already in use by "
-                            "another instance", c.addr, region)
-            raise Error(f"CRDTERR duplicate region name '{region}': another instance is connected")
+    mode = argv[6] if len(argv) == 7 else b"log"
     try:
-        peer_vv = unpack_vv(argv[5])
-    except Exception:
-        raise Error("CRDTERR malformed version vector") from None
-    mode = argv[6].lower() if len(argv) == 7 else b"log"
-    if mode not in SYNC_MODES:
-        raise Error(f"ERR unknown sync mode '{argv[6].decode('utf-8', 'replace')}' (log or state)")
-    want_state = mode == b"state"
-    transport = c.transport
-    assert transport is not None
-    streamer, mode = rep.open_stream(region, peer_vv, want_state, transport.write, transport.close,
-                                     transport.get_write_buffer_size)
-    streamer.instance = instance
-    c.attach_stream(streamer)  # the stream starts once the +SYNC reply is written
-    rep.log.info("peer %s (%s) pulls our log (%s mode)", region, c.addr, mode)
-    return Status(f"SYNC {rep.name} {rep.instance_id} {mode}")
+        reply, link = accept_sync(rep, version, argv[2], argv[3], log_version, argv[5], mode, c.addr,
+                                  c.connection_lost)
+    except SyncRefused as exc:
+        raise Error(str(exc)) from None
+    c.hand_over(link)  # once the +SYNC reply is written, the connection is the peer link's
+    return Status(reply)
 
 
 # -- digests and conflicts ------------------------------------------------------------------
