@@ -25,7 +25,6 @@ from replication.peerlink import (
 from replication.replicator import Replicator
 from replication.wire import F_ACK, F_BATCH, WIRE_VERSION, FrameReader, frame, pack_vv
 from server.app import Server
-from server.commands.activeactive import peer_rows
 from server.config import Config
 from server.connection import Client
 from tests.respclient import encode_command
@@ -98,10 +97,10 @@ def test_sync_reply_then_the_transport_belongs_to_the_peer_link(region: Any) -> 
     assert client.id in server.clients  # CLIENT LIST still shows the connection
 
     rep = server.replicator
-    assert rep.peers["r2"].acked.get(origin, 0) == 0
+    assert rep.acked_by({origin: 1}) == 0
     link.data_received(frame(F_ACK, pack_vv({origin: 1})))
-    assert rep.peers["r2"].acked.get(origin, 0) == 1
-    (row,) = peer_rows(rep)
+    assert rep.acked_by({origin: 1}) == 1
+    (row,) = rep.peer_rows()
     assert (row["region"], row["link_out"], row["lag_ops"]) == ("r2", "up", 0)
 
     # later writes stream to the link, not to the client code
@@ -114,7 +113,7 @@ def test_sync_reply_then_the_transport_belongs_to_the_peer_link(region: Any) -> 
 
     link.connection_lost(None)
     assert client.id not in server.clients
-    (row,) = peer_rows(rep)
+    (row,) = rep.peer_rows()
     assert row["link_out"] == "down"
 
 
@@ -153,7 +152,7 @@ def test_connection_lost_before_the_hand_over_ends_the_link_too(region: Any) -> 
     asyncio.run(body())
     assert transport.protocol is None
     assert client.id not in server.clients
-    assert [r["link_out"] for r in peer_rows(server.replicator)] == ["down"]
+    assert [r["link_out"] for r in server.replicator.peer_rows()] == ["down"]
 
 
 def test_names_a_link_can_carry() -> None:
