@@ -107,3 +107,8 @@ class Batch(NamedTuple):
     hlc: int
     deps: VV
     effects: list[Effect]
+
+    @property
+    def last_seq(self) -> int:
+        """The seq of the batch's last effect (its origin's VV entry once it is applied)."""
+        return self.first_seq + len(self.effects) - 1

@@ -33,7 +33,7 @@ class CausalBuffer:
     def pop_ready(self, ks: Keyspace) -> tuple[Batch, bytes] | None:
         """One buffered batch that can be applied now (drops ones already applied)."""
         for key, (batch, raw) in list(self.pending.items()):
-            last = batch.first_seq + len(batch.effects) - 1
+            last = batch.last_seq
             if ks.vv.get(batch.origin, 0) >= last:
                 del self.pending[key]
                 self.bytes -= len(raw)

@@ -1,9 +1,9 @@
 """The receiving side of a peer link: connect to a peer region and pull its op log.
 
-One puller per configured peer address, for the life of the server: connect, authenticate,
-``CRDT.SYNC`` with our VV, then read frames — batches go to the replicator (causal buffer,
-de-duplication, apply, log), a snapshot stream is merged, heartbeats feed GC stability — and
-acknowledge what we applied. Any failure closes the link and it reconnects with exponential
+One puller per configured peer address, for the life of the server: connect, authenticate and
+``CRDT.SYNC`` with our VV (``peerlink.request_sync``), then read frames — batches go to the
+replicator (causal buffer, de-duplication, apply, log), a snapshot stream is merged, heartbeats
+feed GC stability — and acknowledge what we applied. Any failure closes the link and it reconnects with exponential
 backoff; the handshake's VV makes the peer resume from exactly what we lack.
 """
 
@@ -21,13 +21,13 @@ import msgpack
 from crdt.clock import vv_merge
 from crdt.codec import CodecError, decode_batch
 
+from .peerlink import HandshakeRefused, request_sync
 from .wire import (
     F_ACK,
     F_BATCH,
     F_HEARTBEAT,
     F_STATE_DATA,
     F_STATE_END,
-    WIRE_VERSION,
     FrameReader,
     frame,
     pack_vv,
@@ -42,27 +42,6 @@ BACKOFF_MAX_S = 2.0
 ACK_INTERVAL_S = 0.02
 CONNECT_TIMEOUT_S = 3.0
 READ_CHUNK = 256 * 1024
-
-
-class HandshakeRefused(Exception):
-    """The peer refused us for a reason that retrying will not fix by itself."""
-
-
-def _resp_command(*args: bytes | str) -> bytes:
-    out = [b"*%d\r\n" % len(args)]
-    for a in args:
-        data = a.encode() if isinstance(a, str) else a
-        out.append(b"$%d\r\n%s\r\n" % (len(data), data))
-    return b"".join(out)
-
-
-async def _reply_line(reader: asyncio.StreamReader) -> bytes:
-    """One handshake reply. A connection closed before it (the peer, or something on the way
-    to it, is not up) is a network failure to retry soon, not a refusal."""
-    line = await asyncio.wait_for(reader.readline(), CONNECT_TIMEOUT_S)
-    if not line.endswith(b"\n"):
-        raise ConnectionError("connection closed during the handshake")
-    return line
 
 
 class Puller:
@@ -139,24 +118,7 @@ class Puller:
         )
         self._writer = writer
         rep = self.rep
-        if rep.peer_password:
-            writer.write(_resp_command("AUTH", rep.peer_password))
-            line = await _reply_line(reader)
-            if not line.startswith(b"+OK"):
-                raise HandshakeRefused(f"authentication refused: {line.decode(errors='replace').strip()}")
-        mode = b"state" if rep.needs_state_from(self.address) else b"log"
-        writer.write(_resp_command(
-            "CRDT.SYNC", str(WIRE_VERSION), rep.name, rep.instance_id, str(rep.log_version),
-            pack_vv(rep.ks.vv), mode,
-        ))
-        line = await _reply_line(reader)
-        if not line.startswith(b"+SYNC "):
-            text = line.decode(errors="replace").strip().lstrip("-")
-            raise HandshakeRefused(f"peer refused the link: {text}")
-        _, peer, instance, _mode = line.decode().split()
-        problem = rep.check_peer_identity(peer, instance, self)
-        if problem:
-            raise HandshakeRefused(problem)
+        peer, _instance = await request_sync(rep, self, reader, writer)
         self.peer = peer
         self.connected = True
         self.connects += 1

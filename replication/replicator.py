@@ -47,7 +47,7 @@ SNAPSHOT_MIN_INTERVAL_S = 10.0
 
 
 def batch_meta(batch: Batch) -> Meta:
-    return (batch.origin, batch.first_seq, batch.first_seq + len(batch.effects) - 1, batch.deps)
+    return (batch.origin, batch.first_seq, batch.last_seq, batch.deps)
 
 
 class RecoveryError(RuntimeError):
@@ -177,7 +177,7 @@ class Replicator:
     def receive(self, batch: Batch, raw: bytes) -> bool:
         """A batch from a peer link. False when the causal buffer is full (drop the link)."""
         ks = self.ks
-        last = batch.first_seq + len(batch.effects) - 1
+        last = batch.last_seq
         if ks.vv.get(batch.origin, 0) >= last:
             self.duplicates += 1
             return True
@@ -185,11 +185,7 @@ class Replicator:
             self.buffer.add(batch, raw)
             return not self.buffer.full()
         self._apply(batch, raw)
-        while self.buffer:
-            item = self.buffer.pop_ready(ks)
-            if item is None:
-                break
-            self._apply(*item)
+        self._drain_buffer()
         self.on_progress()
         return True
 
@@ -207,6 +203,10 @@ class Replicator:
         # The merge changed state without log records: a snapshot makes it durable.
         self.snapshot_now(blocking=True)
         log.info("merged the state of peer %s (%d keys); VV now %s", peer, keys, self.ks.vv)
+        self._drain_buffer()
+
+    def _drain_buffer(self) -> None:
+        """Apply every buffered batch that has become ready (each may make others ready)."""
         while self.buffer:
             item = self.buffer.pop_ready(self.ks)
             if item is None:

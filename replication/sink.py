@@ -1,7 +1,7 @@
 """Where committed effect batches go after they were applied locally.
 
 The server hands every committed batch to one sink, in commit order. ``replication.replicator.Replicator``
-(op log and peer links) is the real one; ``NullSink`` and ``RecordingSink`` serve tests.
+(op log and peer links) is the real one; ``RecordingSink`` serves tests.
 """
 
 from __future__ import annotations
@@ -20,17 +20,6 @@ class ReplicationSink(Protocol):
 
     def close(self) -> None:
         """Flush and release resources at shutdown."""
-
-
-class NullSink:
-    def append(self, batch: Batch) -> None:
-        pass
-
-    def flush(self) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
 
 
 class RecordingSink:

@@ -68,7 +68,7 @@ class Streamer:
         self.last_ack = time.monotonic()
         self._state_file = open(state_path, "rb") if state_path else None  # noqa: SIM115
 
-    # -- transport callbacks (from the server's connection) ---------------------------------
+    # -- transport callbacks (from the PeerLinkProtocol the connection was handed to) -------
     def data_received(self, data: bytes) -> None:
         try:
             frames = self.reader.feed(data)

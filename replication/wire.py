@@ -3,7 +3,8 @@
 A link starts as a client connection to the peer's normal port: ``AUTH`` (when the peer has a
 password), then ``CRDT.SYNC <wire-version> <region> <instance-id> <log-version> <vv>`` where
 ``vv`` is msgpack. The peer answers ``+SYNC <region> <instance-id> <log|state>`` or an error,
-then the connection carries frames both ways::
+then the connection carries frames both ways (``peerlink`` has both halves of the handshake
+and the protocol the accepted connection is handed to)::
 
     u8 type | u32 length | payload
 

@@ -16,7 +16,7 @@ from itertools import islice
 
 from crdt.effects import Batch, Delete
 from crdt.keyspace import Keyspace
-from replication.replicator import Replicator
+from replication.facade import Replication
 from replication.sink import ReplicationSink
 from server import errors
 from server.blocking import Blocked
@@ -37,8 +37,6 @@ GC_THRESHOLDS = (10_000, 10, 10)
 # repeat while more than a quarter of the sample was expired, within a time budget.
 EXPIRE_SAMPLE = 20
 EXPIRE_BUDGET_S = 0.025
-# Keys whose stable replication metadata is collected per 100 ms (Keyspace.collect).
-GC_BUDGET = 5000
 
 
 @dataclass
@@ -88,9 +86,9 @@ class Server:
         self.ks = Keyspace(config.region, config.databases)
         self.ks.on_change = self._on_change
         # Without an explicit sink (tests), the region logs and replicates: replication/.
-        self.replicator: Replicator | None = None
+        self.replicator: Replication | None = None
         if sink is None:
-            self.replicator = Replicator(
+            self.replicator = Replication(
                 self.ks, config.region, config.dir, appendfsync=config.appendfsync,
                 peers=config.peer, peer_password=config.peer_password or config.requirepass,
                 peer_timeout_s=config.peer_timeout, log_retention_bytes=config.repl_log_retention,
@@ -98,13 +96,12 @@ class Server:
                 segment_bytes=config.repl_log_segment_size,
                 snapshot_every=config.snapshot_every,
                 snapshot_min_interval_s=config.snapshot_min_interval / 1000,
+                on_progress=self.poll_waiters,
             )
-            self.replicator.on_progress = self.poll_waiters
-            sink = self.replicator
+            sink = self.replicator.sink
         self.sink: ReplicationSink = sink
         self.waiters: set[Blocked] = set()
         self._reply_queue: list[Client] = []
-        self.clients_streaming = 0
         self.table = build_table()
         self.clients: dict[int, Client] = {}
         self.stats = Stats()
@@ -223,11 +220,8 @@ class Server:
             if rep is None or n % 10:
                 continue
             try:
-                rep.flush()
-                rep.tick()
-                if rep.pullers:
-                    self.stats.gc_collected += self.ks.collect(GC_BUDGET)
-                if n % 100 == 0 and rep.oplog.appendfsync == "everysec" and (fsyncing is None or fsyncing.done()):
+                self.stats.gc_collected += rep.tick()
+                if n % 100 == 0 and rep.fsync_every_second and (fsyncing is None or fsyncing.done()):
                     fsyncing = loop.run_in_executor(None, rep.fsync)
             except Exception:
                 log.exception("replication periodic work failed")
@@ -355,8 +349,7 @@ class Server:
         self._expire_task = loop.create_task(self._expire_loop())
         self._repl_task = loop.create_task(self._replication_loop())
         if self.replicator is not None:
-            for puller in self.replicator.pullers:
-                puller.start()
+            self.replicator.start()
         for sig in (signal.SIGTERM, signal.SIGINT):
             try:
                 loop.add_signal_handler(sig, self.request_shutdown, sig.name)
@@ -385,11 +378,11 @@ class Server:
         if rep is None:
             return
         started = time.monotonic()
-        replayed = rep.recover()
+        done = rep.recover()
         keys = sum(len(db.entries) for db in self.ks.dbs)
         log.info("recovered %d keys (snapshot lsn %d, %d batches replayed) in %.3fs; origin %s%s",
-                 keys, rep.snapshot_lsn, replayed, time.monotonic() - started, rep.region,
-                 " (new epoch after an unclean stop)" if rep.unclean else "")
+                 keys, done.snapshot_lsn, done.replayed, time.monotonic() - started, done.origin,
+                 " (new epoch after an unclean stop)" if done.unclean else "")
         # What was loaded lives until overwritten: keep the cyclic GC from rescanning it on
         # every full collection (with a million keys, ~0.2 s each).
         gc.collect()
@@ -399,8 +392,7 @@ class Server:
         self._expire_task.cancel()
         self._repl_task.cancel()
         if self.replicator is not None:
-            for puller in self.replicator.pullers:
-                await puller.stop()
+            await self.replicator.stop()
         for srv in self._servers:
             srv.close()
         for client in list(self.clients.values()):

@@ -57,8 +57,9 @@ class Client(asyncio.Protocol):
         self.reader.requires_auth = not self.authenticated
         self._out = bytearray()  # replies waiting for the end of this loop iteration
         self._queued = False
-        self.stream: Any = None  # a replication Streamer once CRDT.SYNC succeeded
-        self._stream_started = False
+        # The protocol this connection is handed to once the current replies are written (a
+        # peer link, after CRDT.SYNC): from then on its bytes are not commands.
+        self._successor: asyncio.Protocol | None = None
         self.blocked: Blocked | None = None  # a blocking command waiting (WAIT, CRDT.WAITTOKEN)
         self._held: list[list[bytes]] = []  # commands that arrived while blocked
         self._held_error: ProtocolError | None = None
@@ -80,31 +81,27 @@ class Client(asyncio.Protocol):
             t.close()
 
     def connection_lost(self, exc: Exception | None) -> None:
+        """The connection is gone (also called by a protocol it was handed to, when that
+        protocol's connection is gone: the server forgets the client then)."""
         self.closing = True
-        if self.stream is not None:
-            self.stream.close()
+        successor, self._successor = self._successor, None
+        if successor is not None:  # lost before the hand-over: the successor ends as well
+            successor.connection_lost(exc)
         if self.blocked is not None:
             self.server.unblock_waiter(self.blocked)
             self.blocked = None
         self.server.unregister(self)
 
     def pause_writing(self) -> None:
-        if self.stream is not None:
-            self.stream.pause()
-        elif self.transport is not None:
+        if self.transport is not None:
             self.transport.pause_reading()
 
     def resume_writing(self) -> None:
-        if self.stream is not None:
-            self.stream.resume()
-        elif self.transport is not None and not self.closing:
+        if self.transport is not None and not self.closing:
             self.transport.resume_reading()
 
     def data_received(self, data: bytes) -> None:
-        if self.stream is not None:  # a peer region's replication link
-            self.stream.data_received(data)
-            return
-        if self.closing:
+        if self.closing or self._successor is not None:
             return
         server = self.server
         server.tick()
@@ -132,11 +129,12 @@ class Client(asyncio.Protocol):
                     self._held.extend(commands[i + 1 :])
                     self._held_error, error = error, None
                     break
-                if self.closing:
+                if self.closing or self._successor is not None:
                     break
             # While a password is required, the reader stops before a command that would
             # break the unauthenticated limits until the earlier ones (an AUTH) have run.
-            if self.blocked is not None or self.closing or error is not None or not reader.deferred:
+            if (self.blocked is not None or self.closing or self._successor is not None
+                    or error is not None or not reader.deferred):
                 break
             try:
                 commands = reader.feed(b"")
@@ -177,9 +175,10 @@ class Client(asyncio.Protocol):
             self._out.clear()
         if self.closing:
             transport.close()
-        elif self.stream is not None and not self._stream_started:
-            self._stream_started = True  # CRDT.SYNC's reply is out: the peer's stream begins
-            self.stream.pump()
+        elif self._successor is not None:  # the reply that accepted the hand-over is out
+            successor, self._successor = self._successor, None
+            transport.set_protocol(successor)
+            successor.connection_made(transport)
 
     def unblock(self, reply: Any) -> None:
         """A blocked command finished: send its reply, then run what arrived meanwhile."""
@@ -194,10 +193,14 @@ class Client(asyncio.Protocol):
         if commands or error is not None:
             self._run(commands, error)
 
-    def attach_stream(self, stream: Any) -> None:
-        """From now on this connection carries a peer's replication stream, not commands."""
-        self.stream = stream
-        self.server.clients_streaming += 1
+    def hand_over(self, successor: asyncio.Protocol) -> None:
+        """The command running ends this connection's life as a client (CRDT.SYNC): once its
+        reply is written, the transport goes to ``successor`` (``set_protocol``, then its
+        ``connection_made``). Commands after it are not run; bytes that arrive before the
+        hand-over are dropped (a peer sends nothing before it has read the reply). The client
+        stays registered (CLIENT LIST, CLIENT KILL) until ``successor`` calls
+        ``connection_lost``."""
+        self._successor = successor
 
     # -- dispatch --------------------------------------------------------------------------
     def execute(self, argv: list[bytes], out: bytearray) -> None:
@@ -270,7 +273,7 @@ class Client(asyncio.Protocol):
         if batch is None:
             return {}
         vv = dict(batch.deps)
-        vv[batch.origin] = batch.first_seq + len(batch.effects) - 1
+        vv[batch.origin] = batch.last_seq
         return vv
 
     @property

@@ -30,8 +30,6 @@ import time
 from itertools import islice
 from typing import TYPE_CHECKING
 
-from server.commands.activeactive import peer_rows
-
 if TYPE_CHECKING:
     from server.app import Server
 
@@ -234,7 +232,8 @@ def _stats(s: Server) -> Fields:
 
 def _replication(s: Server) -> Fields:
     rep = s.replicator
-    rows = peer_rows(rep) if rep is not None else []
+    rows = rep.peer_rows() if rep is not None else []
+    pos = rep.log_position() if rep is not None else None
     fields: Fields = [
         ("role", "active-active"),
         ("connected_slaves", 0),
@@ -248,12 +247,12 @@ def _replication(s: Server) -> Fields:
         ("master_failover_state", "no-failover"),
         ("master_replid", s.run_id),
         ("master_replid2", "0" * 40),
-        ("master_repl_offset", rep.oplog.next_lsn - 1 if rep is not None else 0),
+        ("master_repl_offset", pos.last_lsn if pos is not None else 0),
         ("second_repl_offset", -1),
-        ("repl_backlog_active", 1 if rep is not None else 0),
-        ("repl_backlog_size", rep.log_retention_bytes if rep is not None else 0),
-        ("repl_backlog_first_byte_offset", rep.oplog.first_lsn if rep is not None else 0),
-        ("repl_backlog_histlen", rep.oplog.total_bytes() if rep is not None else 0),
+        ("repl_backlog_active", 1 if pos is not None else 0),
+        ("repl_backlog_size", pos.retention_bytes if pos is not None else 0),
+        ("repl_backlog_first_byte_offset", pos.first_lsn if pos is not None else 0),
+        ("repl_backlog_histlen", pos.bytes if pos is not None else 0),
     ]
     return fields
 
@@ -269,7 +268,7 @@ def _crdt(s: Server) -> Fields:
         ("vv", vv),
     ]
     if rep is not None:
-        for i, row in enumerate(peer_rows(rep)):
+        for i, row in enumerate(rep.peer_rows()):
             fields.append((f"peer{i}", ",".join(f"{k}={v}" for k, v in row.items() if k != "last_error")))
     counts = ks.conflicts.counts
     fields += [(f"conflicts_{kind}", n) for kind, n in counts.items()]
@@ -282,25 +281,7 @@ def _crdt(s: Server) -> Fields:
         ("gc_collected_keys", s.stats.gc_collected),
     ]
     if rep is not None:
-        buffered = sum(len(st.deferred) for st in rep.streamers)
-        fields += [
-            ("gc_timed_out_peers", sum(1 for p in rep.peers.values() if p.timed_out)),
-            ("oplog_segments", len(rep.oplog.segments)),
-            ("oplog_bytes", rep.oplog.total_bytes()),
-            ("oplog_first_lsn", rep.oplog.first_lsn),
-            ("oplog_last_lsn", rep.oplog.next_lsn - 1),
-            ("oplog_fsyncs", rep.oplog.fsyncs),
-            ("appendfsync", rep.oplog.appendfsync),
-            ("snapshot_lsn", rep.snapshot_lsn),
-            ("applied_remote_batches", rep.applied_remote),
-            ("duplicate_batches", rep.duplicates),
-            ("state_merges", rep.state_merges),
-            ("causal_buffer_batches", len(rep.buffer)),
-            ("causal_buffer_bytes", rep.buffer.bytes),
-            ("causal_buffer_limit_bytes", rep.buffer.max_bytes),
-            ("link_deferred_relay_batches", buffered),
-            ("link_output_buffer_bytes", sum(st.buffered_bytes() for st in rep.streamers)),
-        ]
+        fields += rep.crdt_fields()
     return fields
 
 

@@ -4,15 +4,15 @@ handshake that turns a connection into a peer region's replication link."""
 from __future__ import annotations
 
 import base64
-import time
 from typing import TYPE_CHECKING, Any
 
 import msgpack
 
 from crdt.clock import physical_ms, vv_leq
 from crdt.digest import key_digest, keyspace_digest
-from replication.oplog import LOG_VERSION
-from replication.wire import WIRE_VERSION, unpack_vv
+from replication.facade import Replication
+from replication.peerlink import SyncRefused
+from replication.wire import unpack_vv
 from server import errors
 from server.blocking import Blocked
 from server.command_spec import CommandSpec
@@ -60,7 +60,7 @@ EXTRA_SPECS.update({
 })
 
 
-def _rep(c: Client) -> Any:
+def _rep(c: Client) -> Replication:
     rep = c.server.replicator
     if rep is None:
         raise Error("ERR replication is not enabled in this process")
@@ -75,32 +75,15 @@ def cmd_crdt_sync(c: Client, argv: list[bytes]) -> Any:
     rep = _rep(c)
     if len(argv) not in (6, 7):
         raise Error(errors.SYNTAX)
-    version, region, instance, log_version = int_arg(argv[1]), argv[2].decode(), argv[3].decode(), int_arg(argv[4])
-    if version != WIRE_VERSION:
-        raise Error(f"CRDTERR incompatible wire version {version} (this region speaks {WIRE_VERSION})")
-    if log_version != LOG_VERSION:
-        raise Error(f"CRDTERR incompatible log version {log_version} (this region writes {LOG_VERSION})")
-    if region == rep.name:
-        rep.log.warning("refused a peer link from %s: it claims our own region name '%s'", c.addr, region)
-        raise Error(f"CRDTERR duplicate region name '{region}': it is this region's own name")
-    for other in rep.streamers:
-        if other.peer == region and other.instance != instance and not other.closed:
-            rep.log.warning("refused a peer link from %s: region name '%s' is already in use by "
-                            "another instance", c.addr, region)
-            raise Error(f"CRDTERR duplicate region name '{region}': another instance is connected")
+    version, log_version = int_arg(argv[1]), int_arg(argv[4])
+    mode = argv[6] if len(argv) == 7 else b"log"
     try:
-        peer_vv = unpack_vv(argv[5])
-    except Exception:
-        raise Error("CRDTERR malformed version vector") from None
-    want_state = len(argv) == 7 and argv[6] == b"state"
-    transport = c.transport
-    assert transport is not None
-    streamer, mode = rep.open_stream(region, peer_vv, want_state, transport.write, transport.close,
-                                     transport.get_write_buffer_size)
-    streamer.instance = instance
-    c.attach_stream(streamer)  # the stream starts once the +SYNC reply is written
-    rep.log.info("peer %s (%s) pulls our log (%s mode)", region, c.addr, mode)
-    return Status(f"SYNC {rep.name} {rep.instance_id} {mode}")
+        reply, link = rep.accept_sync(version, argv[2], argv[3], log_version, argv[5], mode, c.addr,
+                                      c.connection_lost)
+    except SyncRefused as exc:
+        raise Error(str(exc)) from None
+    c.hand_over(link)  # once the +SYNC reply is written, the connection is the peer link's
+    return Status(reply)
 
 
 # -- digests and conflicts ------------------------------------------------------------------
@@ -194,9 +177,7 @@ def cmd_wait(c: Client, argv: list[bytes]) -> Any:
     mine = {o: s for o, s in c.last_write_vv.items() if o == c.ks.region}
 
     def acked() -> int:
-        if rep is None or not mine:
-            return 0 if rep is None else len(rep.peers)
-        return sum(1 for info in rep.peers.values() if vv_leq(mine, info.acked))
+        return rep.acked_by(mine) if rep is not None else 0
 
     if acked() >= wanted or c.in_exec:
         return acked()
@@ -211,40 +192,4 @@ def cmd_wait(c: Client, argv: list[bytes]) -> Any:
 @command("crdt.peers")
 def cmd_crdt_peers(c: Client, argv: list[bytes]) -> Any:
     rep = c.server.replicator
-    return [Map(list(row.items())) for row in peer_rows(rep)] if rep is not None else []
-
-
-def peer_rows(rep: Any) -> list[dict[str, Any]]:
-    """One row per peer region (configured address, or one that connected to us)."""
-    rows = []
-    now = time.monotonic()
-    own = rep.region
-    seen = set()
-    for puller in rep.pullers:
-        name = puller.peer or ""
-        seen.add(name)
-        rows.append(_row(rep, name, puller.address, puller, own, now))
-    for name in sorted(rep.peers):
-        if name not in seen:
-            rows.append(_row(rep, name, rep.peers[name].address, None, own, now))
-    return rows
-
-
-def _row(rep: Any, name: str, address: str, puller: Any, own: str, now: float) -> dict[str, Any]:
-    info = rep.peers.get(name)
-    streaming = any(s.peer == name and not s.closed for s in rep.streamers)
-    acked = info.acked.get(own, 0) if info else 0
-    lag_ops = rep.ks.vv.get(own, 0) - acked
-    hb = info.heartbeat_ms if info else 0
-    return {
-        "region": name or "?",
-        "address": address,
-        "state": "up" if (puller is None or puller.connected) and streaming else "down",
-        "link_in": "up" if puller is not None and puller.connected else "down",
-        "link_out": "up" if streaming else "down",
-        "lag_ops": max(0, lag_ops),
-        "lag_ms": max(0, int(time.time() * 1000) - hb) if hb and puller is not None and puller.connected else -1,
-        "last_ack_ms_ago": int((now - info.last_seen) * 1000) if info else -1,
-        "timed_out": "yes" if info and info.timed_out else "no",
-        "last_error": puller.last_error if puller is not None else "",
-    }
+    return [Map(list(row.items())) for row in rep.peer_rows()] if rep is not None else []

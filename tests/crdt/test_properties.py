@@ -110,7 +110,7 @@ def test_codec_round_trips_every_batch_exactly(data: st.DataObject) -> None:
         assert back == b
         assert sim.typed(back) == sim.typed(b)  # Decimal stays Decimal, tuples stay tuples
         assert encode_batch(back) == wire
-        assert decode_meta(wire) == (b.origin, b.first_seq, b.first_seq + len(b.effects) - 1, b.deps)
+        assert decode_meta(wire) == (b.origin, b.first_seq, b.last_seq, b.deps)
 
 
 # -- (d) order independence --------------------------------------------------------------
