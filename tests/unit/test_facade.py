@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from crdt.effects import Assign
 from crdt.keyspace import Keyspace
+from crdt.types.strings import Assign
 from replication.facade import Replication
 from replication.oplog import LOG_VERSION
 from replication.peerlink import PeerLinkProtocol, SyncRefused
