@@ -10,8 +10,8 @@ import msgpack
 import pytest
 
 from replication.wire import WIRE_VERSION, pack_vv
+from server.harness.processes import ServerProcess, start_activekv
 from tests.respclient import RespConnection
-from tests.servers import ServerProcess, start_activekv
 
 V = str(WIRE_VERSION)
 EMPTY_VV = pack_vv({})
