@@ -147,8 +147,10 @@ class Keyspace:
         """Drop metadata every region has observed (covered by ``stable``), for up to
         ``budget`` pending keys: "never" expire entries (once all of a key's expire entries
         are stable and resolve to never, the register is empty-equivalent: any later write
-        observes them) and expire registers of keys without content. Keys whose metadata is
-        not stable yet go back to the end of the queue. Returns how many keys were cleaned."""
+        observes them) and expire registers of keys without content. A SET's own "never"
+        entry becomes the shared ``OWN_NEVER`` marker instead, whatever way it was stored, so
+        the result does not depend on the path the state took. Keys whose metadata is not
+        stable yet go back to the end of the queue. Returns how many keys were cleaned."""
         stable = self.stable
         cleaned = 0
         for db in self.dbs:
@@ -172,12 +174,17 @@ class Keyspace:
                         del db.orphan_expiry[key]
                         cleaned += 1
                     continue
+                if entry.x is expiry.OWN_NEVER:  # shared: costs nothing, needs no collecting
+                    continue
                 exp = entry.expire
                 if not exp:
                     continue
                 if all(covers(stable, e) for e in exp):
                     if expiry.resolve(exp) == expiry.PERSISTENT:
-                        entry.expire = None
+                        if type(entry.x) is list and entry.is_own_never(exp):
+                            entry.x = expiry.OWN_NEVER  # the same, as the shared marker
+                        else:
+                            entry.expire = None
                         cleaned += 1
                 else:
                     pending[key] = None

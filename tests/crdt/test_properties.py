@@ -13,10 +13,12 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import msgpack
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from crdt import state
 from crdt.clock import vv_merge
 from crdt.codec import decode_batch, decode_meta, encode_batch
 from crdt.digest import keyspace_digest
@@ -281,3 +283,33 @@ def test_merging_full_states_equals_applying_all_ops(data: st.DataObject) -> Non
         union = sim.replay(s.batches, sorted(seen))
         for k in sim.all_keys():
             assert _states(acc[k]) == _states(_contents(union, *k)), (other, k)
+
+
+# -- state that arrives whole keeps the indexes that effects keep ----------------------------
+def _records(ks: Keyspace) -> list:  # type: ignore[type-arg]
+    return [msgpack.unpackb(r, raw=False, strict_map_key=False) for r in state.dump(ks)]
+
+
+def _collect_all(ks: Keyspace) -> None:
+    ks.stable.clear()
+    ks.stable.update(ks.vv)  # every region has observed everything
+    ks.collect(10**6)
+
+
+@SETTINGS
+@given(data=st.data())
+def test_a_restored_or_merged_state_is_indexed_and_collected_as_the_effects_left_it(
+    data: st.DataObject,
+) -> None:
+    s = run(data, "all", max_steps=40)
+    for name, ks in s.regions.items():
+        restored = sim.new_region(name)
+        state.restore(restored, _records(ks))
+        merged = sim.new_region("newcomer")  # had nothing: catches up by merging ks's state
+        state.merge(merged, _records(ks))
+        for other in (restored, merged):
+            assert sim.internal_state(other) == sim.internal_state(ks), name
+        for other in (ks, restored, merged):
+            _collect_all(other)
+        assert sim.internal_state(restored) == sim.internal_state(ks), name
+        assert sim.internal_state(merged) == sim.internal_state(ks), name
