@@ -17,12 +17,15 @@ from typing import Any, NamedTuple
 from crdt.clock import vv_leq
 from crdt.keyspace import Keyspace
 
-from .oplog import SEGMENT_BYTES
+from .oplog import SEGMENT_BYTES, OpLogCorrupt
 from .peerlink import PeerLinkProtocol, accept_sync
 from .puller import Puller
-from .replicator import SNAPSHOT_EVERY_BATCHES, SNAPSHOT_MIN_INTERVAL_S, Replicator
+from .replicator import SNAPSHOT_EVERY_BATCHES, SNAPSHOT_MIN_INTERVAL_S, RecoveryError, Replicator
+from .snapshot import SnapshotError
 from .sink import ReplicationSink
 
+# What recovery raises for a data directory it cannot trust (the server refuses to start).
+UNTRUSTED_DATA = (OpLogCorrupt, SnapshotError, RecoveryError)
 # Keys whose stable replication metadata is collected per tick (Keyspace.collect).
 GC_BUDGET = 5000
 

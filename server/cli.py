@@ -55,14 +55,12 @@ def main(argv: list[str] | None = None) -> int:
     except ImportError:  # pragma: no cover - uvloop is a dependency; plain asyncio still works
         pass
     gc.set_threshold(*GC_THRESHOLDS)
-    from replication.oplog import OpLogCorrupt
-    from replication.replicator import RecoveryError
-    from replication.snapshot import SnapshotError
+    from replication.facade import UNTRUSTED_DATA
 
     try:
         server = Server(config)
         asyncio.run(server.serve_forever())
-    except (OpLogCorrupt, SnapshotError, RecoveryError) as exc:
+    except UNTRUSTED_DATA as exc:
         # A data directory we cannot trust: one clear line, no traceback, non-zero exit.
         root.error("can't start: %s", exc)
         print(f"activekv-server: can't start: {exc}", file=sys.stderr)
