@@ -21,8 +21,8 @@ from .oplog import SEGMENT_BYTES, OpLogCorrupt
 from .peerlink import PeerLinkProtocol, accept_sync
 from .puller import Puller
 from .replicator import SNAPSHOT_EVERY_BATCHES, SNAPSHOT_MIN_INTERVAL_S, RecoveryError, Replicator
-from .snapshot import SnapshotError
 from .sink import ReplicationSink
+from .snapshot import SnapshotError
 
 # What recovery raises for a data directory it cannot trust (the server refuses to start).
 UNTRUSTED_DATA = (OpLogCorrupt, SnapshotError, RecoveryError)
