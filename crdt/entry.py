@@ -170,17 +170,20 @@ class Entry(StrValue):
         x = self.x
         if x is None or type(x) is list or x.other is None:
             return STRING
-        other = x.other
-        if self.val is None and not x.contribs and type(other) is not list:
-            return other.type_name
-        return max(self.parts(), key=lambda c: c.latest()).type_name
+        return self.content().type_name
 
     def content(self) -> Any:
-        """The visible content object (the entry itself for a string)."""
+        """The visible content object (the entry itself for a string): the only one, or the
+        one whose latest write has the greatest tag."""
         x = self.x
-        if x is None or type(x) is list or x.other is None:
+        if x is None or type(x) is list:
             return self
-        return self.part(self.kind)
+        other = x.other
+        if other is None:
+            return self
+        if self.val is None and not x.contribs and type(other) is not list:
+            return other
+        return max(self.parts(), key=lambda c: c.latest())
 
     def expire_at(self) -> int:
         x = self.x

@@ -82,10 +82,10 @@ class Keyspace:
         from an EXPIRE concurrent with a delete must not attach to a key created after both
         were seen, in any region, whatever order they arrive in and whether or not a region
         has already collected that register as stable."""
-        if self.has_peers:
+        if self.has_peers and effect.key not in self.dbs[effect.db].entries:
             creates = self._creates.get(type(effect))
-            if (creates is not None and effect.key not in self.dbs[effect.db].entries
-                    and (effect.db, effect.key) not in self._deleted and creates(effect)):
+            if (creates is not None and (effect.db, effect.key) not in self._deleted
+                    and creates(effect)):
                 self._emit(Delete(effect.db, effect.key))
         self._emit(effect)
 
@@ -239,7 +239,13 @@ class Keyspace:
         """Drop empty contents; move an entry without content out of the keyspace."""
         x = entry.x
         if type(x) is EntryExtra:
-            if x.other is not None:
+            other = x.other
+            if other is None:
+                pass
+            elif type(other) is not list:  # one content: the common case
+                if other.is_empty():
+                    x.other = None
+            else:
                 for content in entry.others():
                     if content.is_empty():
                         entry.drop(content)

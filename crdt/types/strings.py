@@ -423,7 +423,8 @@ def _assign(ks: Keyspace, e: Assign, tag: Tag, ctx: VV) -> None:
         if entry.contribs and not masked_before and entry.number()[1]:
             for c in entry.contribs:
                 ks.conflicts.record(e.db, key, "counter_masked", tag, c)
-    if type(entry.x) is not list and entry.x is not None:  # rare: other parts beside the value
+    x = entry.x
+    if x is not None and type(x) is not list:  # rare: other parts beside the value
         entry.compact()  # (the assignment may have replaced all of them)
     if e.expire_at != KEEP_TTL:
         ks.write_expire(e.db, key, entry, tag, e.expire_at, ctx)

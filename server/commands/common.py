@@ -30,9 +30,10 @@ def read(c: Client, key: bytes, kind: str) -> Any:
     entry = lookup(c, key)
     if entry is None:
         return None
-    if entry.kind != kind:
+    content = entry.content()
+    if content.type_name != kind:
         raise Error(errors.WRONGTYPE)
-    return entry.content()
+    return content
 
 
 class TypeCommands(NamedTuple):
@@ -60,9 +61,10 @@ def prepare_write(c: Client, key: bytes, kind: str | None = None) -> Any:
         entry = db.get(key, ks.now_ms)
         if entry is None:
             return None
-    if kind is not None and entry.kind != kind:
+    content = entry.content()
+    if kind is not None and content.type_name != kind:
         raise Error(errors.WRONGTYPE)
-    return entry.content()
+    return content
 
 
 def int_arg(arg: bytes, message: str = errors.NOT_INTEGER) -> int:

@@ -17,7 +17,7 @@ from crdt.numbers import (
 )
 from crdt.types.strings import KEEP_TTL, STRING, Assign, Incr, StrValue
 from server import errors
-from server.commands.common import TYPE_COMMANDS, TypeCommands, int_arg, prepare_write, read
+from server.commands.common import TYPE_COMMANDS, TypeCommands, int_arg, lookup, prepare_write
 from server.commands.floats import float_increment
 from server.commands.registry import command
 from server.resp import OK, Error
@@ -27,8 +27,13 @@ if TYPE_CHECKING:
 
 
 def read_string(c: Client, key: bytes) -> StrValue | None:
-    sv: StrValue | None = read(c, key, STRING)
-    return sv
+    """``read(c, key, STRING)`` without the generic step: a string's content is its entry."""
+    entry = lookup(c, key)
+    if entry is None:
+        return None
+    if entry.kind != STRING:
+        raise Error(errors.WRONGTYPE)
+    return entry
 
 
 def _recreate(db: int, key: bytes, sv: StrValue, at: int) -> list[Any]:
