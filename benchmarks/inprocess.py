@@ -22,35 +22,15 @@ import pstats
 import random
 import tempfile
 import time
-from typing import Any
 
 from replication.oplog import LOG_VERSION
 from replication.wire import WIRE_VERSION, pack_vv
 from server.app import GC_THRESHOLDS, Server
 from server.config import Config
 from server.connection import Client
+from server.harness.mocktransport import MockTransport
 
 CLIENTS = 50
-
-
-class _Transport:
-    def __init__(self) -> None:
-        self.bytes = 0
-
-    def write(self, data: bytes) -> None:
-        self.bytes += len(data)
-
-    def close(self) -> None:
-        pass
-
-    def get_extra_info(self, name: str, default: Any = None) -> Any:
-        return {"peername": ("127.0.0.1", 50000), "sockname": ("127.0.0.1", 6379)}.get(name, default)
-
-    def pause_reading(self) -> None:
-        pass
-
-    def resume_reading(self) -> None:
-        pass
 
 
 def _request(command: str, n: int) -> bytes:
@@ -75,11 +55,11 @@ def run(command: str, requests: int, pipeline: int, peers: int, profile: bool) -
         for i in range(peers):  # peer i pulls our log over a mock socket, as after CRDT.SYNC
             _, link = rep.accept_sync(WIRE_VERSION, b"peer%d" % i, b"bench", LOG_VERSION,
                                       pack_vv({}), b"log", "bench", lambda exc: None)
-            link.connection_made(_Transport())  # type: ignore[arg-type]  # caught up: live from now on
+            link.connection_made(MockTransport(keep=False))  # type: ignore[arg-type]  # caught up: live from now on
         clients = []
         for _ in range(CLIENTS):
             c = Client(server)
-            c.connection_made(_Transport())  # type: ignore[arg-type]
+            c.connection_made(MockTransport(keep=False))  # type: ignore[arg-type]
             clients.append(c)
         rng = random.Random(1)
         rounds = max(1, requests // (CLIENTS * pipeline))

@@ -11,28 +11,8 @@ from server.command_spec import load_spec
 from server.commands.registry import Command, build_table
 from server.config import Config
 from server.connection import Client
+from server.harness.mocktransport import MockTransport
 from tests.respclient import encode_command
-
-
-class MockTransport:
-    def __init__(self) -> None:
-        self.written = bytearray()
-        self.closed = False
-
-    def write(self, data: bytes) -> None:
-        self.written += data
-
-    def close(self) -> None:
-        self.closed = True
-
-    def get_extra_info(self, name: str, default: Any = None) -> Any:
-        return {"peername": ("127.0.0.1", 50000), "sockname": ("127.0.0.1", 6379)}.get(name, default)
-
-    def pause_reading(self) -> None:
-        pass
-
-    def resume_reading(self) -> None:
-        pass
 
 
 def connect(server: Server) -> tuple[Client, MockTransport]:

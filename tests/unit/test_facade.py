@@ -14,21 +14,7 @@ from replication.facade import Replication
 from replication.oplog import LOG_VERSION
 from replication.peerlink import PeerLinkProtocol, SyncRefused
 from replication.wire import F_ACK, WIRE_VERSION, frame, pack_vv
-
-
-class _Transport:
-    def __init__(self) -> None:
-        self.written = bytearray()
-        self.closed = False
-
-    def write(self, data: bytes) -> None:
-        self.written += data
-
-    def close(self) -> None:
-        self.closed = True
-
-    def get_write_buffer_size(self) -> int:
-        return 7
+from server.harness.mocktransport import MockTransport
 
 
 @pytest.fixture
@@ -47,11 +33,11 @@ def _write(ks: Keyspace, rep: Replication, key: bytes) -> None:
     rep.sink.flush()
 
 
-def _link(rep: Replication, region: bytes = b"r2") -> tuple[PeerLinkProtocol, _Transport]:
+def _link(rep: Replication, region: bytes = b"r2") -> tuple[PeerLinkProtocol, MockTransport]:
     reply, link = rep.accept_sync(WIRE_VERSION, region, b"inst", LOG_VERSION, pack_vv({}), b"log",
                                   "127.0.0.1:5", lambda exc: None)
     assert reply.startswith("SYNC r1 ") and reply.endswith(" log")
-    transport = _Transport()
+    transport = MockTransport(buffered=7)
     link.connection_made(transport)  # type: ignore[arg-type]
     return link, transport
 

@@ -27,39 +27,8 @@ from replication.wire import F_ACK, F_BATCH, WIRE_VERSION, FrameReader, frame, p
 from server.app import Server
 from server.config import Config
 from server.connection import Client
+from server.harness.mocktransport import MockTransport
 from tests.respclient import encode_command
-
-
-class MockTransport:
-    def __init__(self) -> None:
-        self.written = bytearray()
-        self.closed = False
-        self.protocol: Any = None
-        self.reading = True
-
-    def write(self, data: bytes) -> None:
-        self.written += data
-
-    def close(self) -> None:
-        self.closed = True
-
-    def get_extra_info(self, name: str, default: Any = None) -> Any:
-        return {"peername": ("127.0.0.1", 50000), "sockname": ("127.0.0.1", 6379)}.get(name, default)
-
-    def pause_reading(self) -> None:
-        self.reading = False
-
-    def resume_reading(self) -> None:
-        self.reading = True
-
-    def get_write_buffer_size(self) -> int:
-        return 0
-
-    def set_protocol(self, protocol: Any) -> None:
-        self.protocol = protocol
-
-    def get_protocol(self) -> Any:
-        return self.protocol
 
 
 def sync_command(region: str = "r2", instance: str = "inst2", vv: dict[str, int] | None = None) -> bytes:
