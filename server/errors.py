@@ -88,6 +88,11 @@ CONFIG_SET_UNKNOWN = "ERR Unknown option or number of arguments for CONFIG SET -
 CONFIG_SET_PORT_REASON = "Unable to listen on this port"
 CONFIG_SET_BIND_REASON = "Failed to bind to specified addresses."
 
+# Active-active commands (CRDT.*, WAIT)
+NO_REPLICATION = "ERR replication is not enabled in this process"
+INVALID_TOKEN = "ERR invalid token"
+TIMEOUT_NEGATIVE = "ERR timeout is negative"
+
 
 def unknown_command(argv: list[bytes]) -> str:
     """Redis's processCommand: the name (128 bytes) and its first args (128 bytes), each

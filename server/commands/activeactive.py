@@ -63,7 +63,7 @@ EXTRA_SPECS.update({
 def _rep(c: Client) -> Replication:
     rep = c.server.replicator
     if rep is None:
-        raise Error("ERR replication is not enabled in this process")
+        raise Error(errors.NO_REPLICATION)
     return rep
 
 
@@ -133,12 +133,12 @@ def encode_token(vv: dict[str, int]) -> bytes:
 
 def decode_token(token: bytes) -> dict[str, int]:
     if not token.startswith(b"t1:"):
-        raise Error("ERR invalid token")
+        raise Error(errors.INVALID_TOKEN)
     data = token[3:]
     try:
         return unpack_vv(base64.urlsafe_b64decode(data + b"=" * (-len(data) % 4)))
     except Exception:
-        raise Error("ERR invalid token") from None
+        raise Error(errors.INVALID_TOKEN) from None
 
 
 @command("crdt.token")
@@ -149,7 +149,7 @@ def cmd_crdt_token(c: Client, argv: list[bytes]) -> Any:
 def _timeout_s(arg: bytes) -> float:
     ms = int_arg(arg)
     if ms < 0:
-        raise Error("ERR timeout is negative")
+        raise Error(errors.TIMEOUT_NEGATIVE)
     return ms / 1000.0
 
 
