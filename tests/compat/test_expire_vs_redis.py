@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import time
 
+from crdt.numbers import INT64_MAX, INT64_MIN
 from tests.compat.helpers import check_near
 from tests.conftest import Differential
 
-LLONG_MAX = 9223372036854775807
-LLONG_MIN = -9223372036854775808
+LLONG_MAX, LLONG_MIN = INT64_MAX, INT64_MIN  # Redis calls them LLONG_*
 EXPIRE_COMMANDS = ("EXPIRE", "PEXPIRE", "EXPIREAT", "PEXPIREAT")
 
 
