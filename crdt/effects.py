@@ -60,15 +60,11 @@ class EffectInfo(NamedTuple):
     code: int
     encode: Callable[[Any], tuple]
     decode: Callable[[list[Any]], Any]
-    creates: Callable[[Any], bool] | None
+    creates: bool | Callable[[Any], bool] | None  # True: always
 
 
 EFFECTS: dict[type, EffectInfo] = {}
 EFFECT_TYPES: dict[int, type] = {}  # wire code -> effect class
-
-
-def _always(effect: Any) -> bool:
-    return True
 
 
 def register_effect(
@@ -84,7 +80,7 @@ def register_effect(
         raise ValueError(f"effect code {code} or class {cls.__name__} registered twice")
     enc = encode or (lambda e: (code, *e))
     dec = decode or (lambda fields: cls(*fields))
-    pred = _always if creates is True else (creates or None)
+    pred = creates or None
     EFFECTS[cls] = EffectInfo(code, enc, dec, pred)
     EFFECT_TYPES[code] = cls
 

@@ -82,16 +82,14 @@ class Keyspace:
         from an EXPIRE concurrent with a delete must not attach to a key created after both
         were seen, in any region, whatever order they arrive in and whether or not a region
         has already collected that register as stable."""
-        if self.has_peers and effect.key not in self.dbs[effect.db].entries:
-            creates = self._creates.get(type(effect))
-            if (creates is not None and (effect.db, effect.key) not in self._deleted
-                    and creates(effect)):
-                self._emit(Delete(effect.db, effect.key))
-        self._emit(effect)
-
-    def _emit(self, effect: Effect) -> None:
-        if type(effect) is Delete:
+        t = type(effect)
+        if t is Delete:
             self._deleted.add((effect.db, effect.key))
+        elif self.has_peers and effect.key not in self.dbs[effect.db].entries:
+            creates = self._creates.get(t)
+            if (creates is not None and (effect.db, effect.key) not in self._deleted
+                    and (creates is True or creates(effect))):
+                self.emit(Delete(effect.db, effect.key))
         vv = self.vv
         region = self.region
         seq = vv.get(region, 0) + 1
