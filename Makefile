@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test check lint typecheck redis-tools clean bench-throughput bench-conflicts bench-cpu
+.PHONY: run test check lint typecheck redis-tools clean bench-throughput bench-conflicts bench-cpu bench-instructions
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,12 @@ bench-conflicts: $(STAMP) redis-tools
 # CPU per command in-process (no sockets); options: BENCH_ARGS='--pipeline 1 --peers 0 --profile'
 bench-cpu: $(STAMP)
 	$(PY) -m benchmarks.inprocess $(BENCH_ARGS)
+
+# instructions per command under callgrind (noise-free); compare with another checkout:
+# make bench-instructions BENCH_ARGS='--baseline-dir ../base'
+bench-instructions: $(STAMP)
+	@command -v valgrind >/dev/null || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q valgrind; }
+	$(PY) -m benchmarks.instructions $(BENCH_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check server crdt replication tests benchmarks
