@@ -17,6 +17,7 @@ from replication.wire import F_BATCH, WIRE_VERSION, frame, pack_vv
 from server.harness.processes import start_activekv
 from server.harness.regions import Cluster
 from server.harness.regions import peer_field as _field
+from tests.respclient import encode_command
 
 
 def _wait(pred: Any, timeout: float, what: str) -> None:
@@ -30,14 +31,6 @@ def _wait(pred: Any, timeout: float, what: str) -> None:
 
 def _states(c: Cluster, i: int) -> dict[bytes, bytes]:
     return {_field(row, b"region"): _field(row, b"state") for row in c.call(i, "CRDT.PEERS")}
-
-
-def _resp(*args: str | bytes) -> bytes:
-    out = [b"*%d\r\n" % len(args)]
-    for a in args:
-        data = a.encode() if isinstance(a, str) else a
-        out.append(b"$%d\r\n%s\r\n" % (len(data), data))
-    return b"".join(out)
 
 
 def _replicated(c: Cluster, key: str, value: bytes, timeout: float = 10) -> None:
@@ -115,14 +108,14 @@ def test_links_with_passwords_and_unauthenticated_sync_is_refused() -> None:
 
         # a client that has not authenticated cannot start a link
         with socket.create_connection(("127.0.0.1", c.ports[1]), timeout=5) as s:
-            s.sendall(_resp("CRDT.SYNC", str(WIRE_VERSION), "intruder", "abcd", "1", pack_vv({})))
+            s.sendall(encode_command(("CRDT.SYNC", str(WIRE_VERSION), "intruder", "abcd", "1", pack_vv({}))))
             assert s.recv(4096).startswith(b"-NOAUTH Authentication required")
-            s.sendall(_resp("GET", "k"))  # still an ordinary (unauthenticated) connection
+            s.sendall(encode_command(("GET", "k")))  # still an ordinary (unauthenticated) connection
             assert s.recv(4096).startswith(b"-NOAUTH")
 
         # a raw socket: fake handshake without AUTH, then well-formed batch frames and garbage
         forged = Batch("intruder/1", 1, 1 << 40, {}, [Assign(0, b"k", b"forged"), Assign(0, b"x", b"1")])
-        payload = _resp("CRDT.SYNC", str(WIRE_VERSION), "intruder", "abcd", "1", pack_vv({}), "log")
+        payload = encode_command(("CRDT.SYNC", str(WIRE_VERSION), "intruder", "abcd", "1", pack_vv({}), "log"))
         payload += frame(F_BATCH, encode_batch(forged)) * 3 + bytes(range(256)) * 8
         with socket.create_connection(("127.0.0.1", c.ports[1]), timeout=5) as s:
             s.sendall(payload)
