@@ -2,7 +2,8 @@
 
     python -m benchmarks.throughput [--requests 50000] [--rounds 1] [--keys 1000000] [--out DIR]
 
-Runs ``redis-benchmark`` (SET, GET, INCR, SADD, HSET; ``-c 50``; pipeline 1 and 16) against,
+Runs ``redis-benchmark`` (SET, GET, INCR, INCR-HOT: INCR on one key, SADD, HSET; ``-c 50``;
+pipeline 1 and 16) against,
 alternating in the same run: a real ``redis-server``, activekv alone, and activekv as one of
 three peered regions (``appendfsync everysec``). The server under test is pinned to core 0 and
 the client (and, for the three-region case, the two peer regions) to the other core, so the
@@ -32,7 +33,9 @@ import redis
 from benchmarks.common import git_commit, results_path, save_png
 from server.harness.processes import ServerProcess, free_port, start_activekv, start_redis
 
-TESTS = "set,get,incr,sadd,hset"
+TESTS = "set,get,incr,incr-hot,sadd,hset"
+# Tests that are not redis-benchmark's own: the command each one runs (on one key).
+CUSTOM_TESTS = {"incr-hot": ["INCR", "counter:hot"]}
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 SERVER_CORE, CLIENT_CORE = "0", "1"
 
@@ -112,14 +115,17 @@ def _wait_linked(port: int, peers: int, timeout: float = 20.0) -> None:
 
 
 def run_redis_benchmark(port: int, pipeline: int, requests: int, tests: str = TESTS) -> dict[str, dict[str, float]]:
-    cmd = ["redis-benchmark", "-p", str(port), "-t", tests, "-c", "50", "-P", str(pipeline),
-           "-n", str(requests), "-r", "100000", "--csv"]
+    """``tests`` is redis-benchmark's ``-t`` list, or one name of ``CUSTOM_TESTS``."""
+    custom = CUSTOM_TESTS.get(tests)
+    what = custom if custom is not None else ["-t", tests, "-r", "100000"]
+    cmd = ["redis-benchmark", "-p", str(port), "-c", "50", "-P", str(pipeline), "-n", str(requests),
+           "--csv", *what]
     if shutil.which("taskset"):
         cmd = ["taskset", "-c", CLIENT_CORE, *cmd]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=1800, check=True).stdout
     rows: dict[str, dict[str, float]] = {}
     for row in csv.DictReader(io.StringIO(out)):
-        name = row["test"].split()[0]
+        name = tests.upper() if custom is not None else row["test"].split()[0]
         rows[name] = {k: float(v) for k, v in row.items() if k != "test"}
     return rows
 

@@ -57,6 +57,15 @@ SEQ_BITS = 64
 SEQ_MASK = (1 << SEQ_BITS) - 1
 
 
+class Contribs(list):
+    """Counter contributions with their sum, kept up to date by ``StrValue.add`` (``total`` None:
+    not known; ``number`` computes it once). Whatever else changes the contributions (a reset,
+    a fold, a merge) stores a plain list, so a stale sum can never be read."""
+
+    __slots__ = ("total",)
+    total: Number | None
+
+
 class Extra:
     """What a value holds beyond one plain assignment, which is rare: concurrent assignments
     that lost the read (``more``, as tuples) and counter contributions."""
@@ -189,15 +198,30 @@ class StrValue:
         return concurrent
 
     def add(self, tag: Tag, delta: Number, stable: VV) -> None:
+        """Add a contribution: O(1) however many are not yet stable (a hot counter while the
+        peers lag). One origin's contributions are in seq order in the list (they are applied
+        in causal order, and folding and merging keep that order), so the newest of this
+        origin tells whether this one was applied already."""
         contribs = self.contribs
-        if contribs is None:
-            self.contribs = [(tag[0], tag[1], tag[2], delta)]
-            return
         org, seq = tag[1], tag[2]
-        for c in contribs:
-            if c[2] == seq and c[1] == org:
-                return  # already applied (a folded entry carries its newest contribution's tag)
+        if contribs is None:
+            fresh = Contribs([(tag[0], org, seq, delta)])
+            fresh.total = delta
+            self.contribs = fresh
+            return
+        for i in range(len(contribs) - 1, -1, -1):
+            c = contribs[i]
+            if c[1] == org:
+                if c[2] >= seq:
+                    return  # already applied (a folded entry carries its newest contribution's tag)
+                break
+        if type(contribs) is not Contribs:
+            contribs = Contribs(contribs)
+            contribs.total = None
+            self.contribs = contribs
         contribs.append((tag[0], org, seq, delta))
+        if contribs.total is not None:
+            contribs.total = _add(contribs.total, delta)
         n = len(contribs)
         if n > FOLD_AFTER and n & (n - 1) == 0:
             self._fold(stable)
@@ -295,18 +319,12 @@ class StrValue:
         contribs = self.contribs
         if not contribs:
             return base, False
-        if type(base) is int:  # integers add exactly in any order
-            total = base
-            for c in contribs:
-                if type(c[3]) is not int:
-                    break
-                total += c[3]
-            else:
-                return total, False
-        exact: Number = base
-        for c in sorted(contribs):
-            exact = _add(exact, c[3])
-        return exact, False
+        total = contribs.total if type(contribs) is Contribs else None
+        if total is None:
+            total = _sum(contribs)
+            if type(contribs) is Contribs:
+                contribs.total = total
+        return _add(base, total), False
 
     def value(self) -> bytes:
         """What GET returns."""
@@ -323,6 +341,21 @@ def _add(a: Number, b: Number) -> Number:
     if type(a) is int and type(b) is int:
         return a + b
     return EXACT.add(Decimal(a), Decimal(b))
+
+
+def _sum(contribs: list[Contribution]) -> Number:
+    """The exact sum of the contributions' deltas (integers stay integers)."""
+    total: Number = 0
+    for c in contribs:
+        if type(c[3]) is not int:
+            break
+        total += c[3]
+    else:
+        return total
+    exact: Number = 0
+    for c in contribs:
+        exact = _add(exact, c[3])
+    return exact
 
 
 def _num(x: Any) -> Any:
