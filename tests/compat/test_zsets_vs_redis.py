@@ -1,0 +1,257 @@
+"""Sorted set commands against a real redis-server (RESP2 and RESP3): replies, reply types,
+errors and their order, score parsing and printing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.conftest import Differential
+
+
+def setup(diff: Differential, *commands: tuple[Any, ...]) -> None:
+    for cmd in commands:
+        ref, ours = diff.both(*cmd)
+        assert ref == ours, (cmd, ref, ours)
+
+
+def base(diff: Differential) -> None:
+    setup(
+        diff,
+        ("ZADD", "z", "1", "a", "2", "b", "2", "c", "3.5", "d", "-1", "e", "0.1", "f"),
+        ("ZADD", "lex", "0", "a", "0", "b", "0", "c", "0", "d", "0", "e", "0", "f", "0", "ab"),
+        ("SET", "str", "x"),
+        ("SADD", "set", "m"),
+    )
+
+
+def test_zadd_options(diff: Differential) -> None:
+    diff.check_all(
+        ("ZADD", "z", "1", "a"),
+        ("ZADD", "z", "1", "a"),
+        ("ZADD", "z", "2", "a", "3", "b", "4", "a"),  # the same member twice
+        ("ZSCORE", "z", "a"),
+        ("ZADD", "z", "CH", "5", "a", "3", "b", "9", "new"),
+        ("ZADD", "z", "NX", "100", "a", "7", "nx1"),
+        ("ZADD", "z", "XX", "100", "a", "7", "xx1"),
+        ("ZADD", "z", "XX", "CH", "101", "a", "7", "xx1"),
+        ("ZADD", "z", "GT", "CH", "50", "a", "500", "b", "1", "gt1"),
+        ("ZADD", "z", "LT", "CH", "60", "a", "0", "b", "1", "lt1"),
+        ("ZADD", "z", "XX", "GT", "CH", "1000", "a", "1", "b"),
+        ("ZADD", "z", "xx", "lt", "ch", "1", "a"),
+        ("ZRANGE", "z", "0", "-1", "WITHSCORES"),
+        ("ZADD", "z", "INCR", "1.5", "a"),
+        ("ZADD", "z", "INCR", "NX", "1.5", "a"),
+        ("ZADD", "z", "INCR", "XX", "1.5", "nope"),
+        ("ZADD", "z", "INCR", "GT", "-1", "a"),
+        ("ZADD", "z", "INCR", "LT", "-1", "a"),
+        ("ZADD", "z", "INCR", "NX", "4", "fresh"),
+        ("ZADD", "nokey", "XX", "1", "a"),
+        ("ZADD", "nokey", "XX", "INCR", "1", "a"),
+        ("EXISTS", "nokey"),
+        ("ZADD", "z", "NX", "XX", "1", "a"),
+        ("ZADD", "z", "NX", "GT", "1", "a"),
+        ("ZADD", "z", "LT", "NX", "1", "a"),
+        ("ZADD", "z", "GT", "LT", "1", "a"),
+        ("ZADD", "z", "INCR", "1", "a", "2", "b"),
+        ("ZADD", "z", "NX", "XX", "1"),  # syntax error first
+        ("ZADD", "z", "1"),
+        ("ZADD", "z", "1", "a", "2"),
+        ("ZADD", "z", "NX"),
+        ("ZADD", "z"),
+        ("ZADD", "z", "x", "a"),
+        ("ZADD", "z", "1", "a", "x", "b"),
+        ("ZADD", "z", "nan", "a"),
+        ("ZADD", "z", "NX", "XX", "nan", "a"),
+        ("ZADD", "str", "1", "a"),
+        ("ZADD", "str", "x", "a"),
+        ("ZADD", "set", "NX", "XX", "1", "a"),
+        ("ZRANGE", "z", "0", "-1", "WITHSCORES"),
+        ("ZCARD", "z"),
+    )
+
+
+def test_score_parsing_and_printing(diff: Differential) -> None:
+    good = ["1.5", "3", "0.1", "-0", "+1", ".5", "5.", "1e3", "1E-3", "inf", "-inf", "+inf", "Infinity",
+            "-INF", "0x10", "0x1p-3", "1e308", "1e-310", "123456789012345678", "1e17", "1e16", "2.5e-5",
+            "0.30000000000000004", "-1.7976931348623157e308", "00012", "1e+2"]
+    bad = ["", " 1", "1 ", "abc", "1e", "nan", "-nan", "NaN", "1e400", "-1e400", "1e-400", "0x", "1.2.3",
+           "1_000", "1\x002", "inf5", "\t1", "0x1p99999"]
+    for i, s in enumerate(good + bad):
+        diff.check("ZADD", "z", s, f"m{i}")
+        diff.check("ZSCORE", "z", f"m{i}")
+        diff.check("ZINCRBY", "y", s, f"m{i}")
+    diff.check("ZRANGE", "z", "0", "-1", "WITHSCORES")
+    diff.check("ZRANGE", "y", "0", "-1", "WITHSCORES")
+
+
+def test_zincrby(diff: Differential) -> None:
+    base(diff)
+    diff.check_all(
+        ("ZINCRBY", "z", "1", "a"),
+        ("ZINCRBY", "z", "0.1", "a"),
+        ("ZINCRBY", "z", "0.2", "a"),
+        ("ZINCRBY", "z", "-5", "new"),
+        ("ZINCRBY", "z", "-0", "neg0"),
+        ("ZSCORE", "z", "neg0"),
+        ("ZINCRBY", "z", "0", "neg0"),
+        ("ZSCORE", "z", "neg0"),
+        ("ZINCRBY", "fresh", "2.5", "m"),
+        ("ZINCRBY", "z", "inf", "a"),
+        ("ZINCRBY", "z", "1", "a"),
+        ("ZINCRBY", "z", "-inf", "a"),  # NaN
+        ("ZSCORE", "z", "a"),
+        ("ZINCRBY", "z", "1e308", "big"),
+        ("ZINCRBY", "z", "1e308", "big"),
+        ("ZINCRBY", "z", "x", "a"),
+        ("ZINCRBY", "z", "nan", "a"),
+        ("ZINCRBY", "z", "nx", "a"),
+        ("ZINCRBY", "z", "incr", "a"),
+        ("ZINCRBY", "z", "1", "a", "b"),
+        ("ZINCRBY", "z", "1"),
+        ("ZINCRBY", "str", "1", "a"),
+        ("ZINCRBY", "str", "x", "a"),
+        ("ZRANGE", "z", "0", "-1", "WITHSCORES"),
+    )
+
+
+def test_zrem_and_key_disappears(diff: Differential) -> None:
+    base(diff)
+    diff.check_all(
+        ("ZREM", "z", "a", "a", "nosuch", "b"),
+        ("ZREM", "z", "zz"),
+        ("ZREM", "nokey", "a"),
+        ("ZREM", "str", "a"),
+        ("ZREM", "z"),
+        ("ZCARD", "z"),
+        ("EXPIRE", "z", "100"),
+        ("ZREM", "z", "c", "d", "e", "f"),
+        ("EXISTS", "z"),
+        ("TTL", "z"),
+        ("TYPE", "z"),
+        ("ZADD", "z", "1", "a"),
+        ("TTL", "z"),
+        ("ZCARD", "z"),
+    )
+
+
+def test_reads(diff: Differential) -> None:
+    base(diff)
+    diff.check_all(
+        ("ZCARD", "z"), ("ZCARD", "nokey"), ("ZCARD", "str"), ("ZCARD", "z", "x"),
+        ("ZSCORE", "z", "d"), ("ZSCORE", "z", "f"), ("ZSCORE", "z", "zz"), ("ZSCORE", "nokey", "a"),
+        ("ZSCORE", "str", "a"), ("ZSCORE", "z"),
+        ("ZMSCORE", "z", "a", "zz", "d", "f"), ("ZMSCORE", "nokey", "a", "b"), ("ZMSCORE", "str", "a"),
+        ("ZMSCORE", "z"),
+        ("ZRANK", "z", "a"), ("ZRANK", "z", "e"), ("ZRANK", "z", "c"), ("ZRANK", "z", "zz"),
+        ("ZRANK", "nokey", "a"), ("ZRANK", "str", "a"), ("ZRANK", "z", "a", "withscore"),
+        ("ZREVRANK", "z", "a"), ("ZREVRANK", "z", "e"), ("ZREVRANK", "z", "zz"), ("ZREVRANK", "nokey", "a"),
+        ("ZREVRANK", "str", "a"),
+        ("TYPE", "z"), ("OBJECT", "ENCODING", "z"), ("EXISTS", "z"),
+    )
+
+
+def test_zcount_ranges(diff: Differential) -> None:
+    base(diff)
+    ranges = [("-inf", "+inf"), ("1", "2"), ("(1", "2"), ("1", "(2"), ("(1", "(2"), ("2", "1"), ("(2", "2"),
+              ("", ""), ("(", "3"), (" 1", "3"), ("1 ", "3"), ("1e400", "inf"), ("-1e400", "0"), ("x", "1"),
+              ("1", "x"), ("nan", "1"), ("(nan", "1"), ("0x1", "0x2"), ("1\x00x", "3"), ("((1", "3"),
+              ("-inf", "(-1"), ("(-inf", "-1"), ("3.5", "inf"), ("(3.5", "inf"), ("(inf", "inf"), ("inf", "inf"),
+              ("-inf", "-inf"), ("(0.1", "1"), ("0.1", "0.1")]
+    for lo, hi in ranges:
+        diff.check("ZCOUNT", "z", lo, hi)
+        diff.check("ZRANGEBYSCORE", "z", lo, hi, "WITHSCORES")
+        diff.check("ZREVRANGEBYSCORE", "z", hi, lo)
+    diff.check_all(
+        ("ZCOUNT", "nokey", "0", "1"), ("ZCOUNT", "nokey", "x", "1"), ("ZCOUNT", "str", "0", "1"),
+        ("ZCOUNT", "str", "x", "1"), ("ZCOUNT", "z", "0"),
+    )
+
+
+def test_zrange_by_rank(diff: Differential) -> None:
+    base(diff)
+    for start, end in [("0", "-1"), ("1", "3"), ("-2", "-1"), ("-100", "100"), ("3", "1"), ("6", "10"),
+                       ("5", "5"), ("-1", "-2"), ("0", "0"), ("x", "1"), ("0", "1.5"), ("99999999999999999999", "1")]:
+        diff.check("ZRANGE", "z", start, end)
+        diff.check("ZRANGE", "z", start, end, "WITHSCORES")
+        diff.check("ZRANGE", "z", start, end, "REV", "withscores")
+        diff.check("ZREVRANGE", "z", start, end)
+        diff.check("ZREVRANGE", "z", start, end, "WITHSCORES")
+    diff.check_all(
+        ("ZRANGE", "nokey", "0", "-1"), ("ZRANGE", "str", "0", "-1"), ("ZRANGE", "nokey", "x", "-1"),
+        ("ZRANGE", "z", "0", "-1", "LIMIT", "0", "1"), ("ZRANGE", "z", "0", "-1", "foo"),
+        ("ZRANGE", "z", "0"), ("ZREVRANGE", "z", "0", "-1", "REV"), ("ZREVRANGE", "z", "0", "-1", "BYSCORE"),
+        ("ZREVRANGE", "z", "0", "-1", "LIMIT", "0", "1"), ("ZRANGE", "z", "0", "-1", "REV", "REV"),
+        ("ZRANGE", "z", "0", "-1", "BYSCORE", "BYSCORE"), ("ZRANGE", "z", "0", "-1", "BYSCORE", "BYLEX"),
+        ("ZRANGE", "z", "x", "y", "foo"), ("ZRANGE", "z", "x", "y", "LIMIT", "a", "1"),
+        ("ZRANGE", "z", "0", "-1", "LIMIT", "1"), ("ZRANGE", "z", "0", "-1", "WITHSCORES", "LIMIT", "1"),
+    )
+
+
+def test_zrange_by_score_limit(diff: Differential) -> None:
+    base(diff)
+    for offset, count in [("0", "1"), ("1", "2"), ("0", "-1"), ("2", "0"), ("5", "10"), ("6", "1"), ("100", "1"),
+                          ("-1", "2"), ("1", "-5"), ("x", "1"), ("1", "x")]:
+        diff.check("ZRANGE", "z", "-inf", "inf", "BYSCORE", "LIMIT", offset, count, "WITHSCORES")
+        diff.check("ZRANGE", "z", "inf", "-inf", "BYSCORE", "REV", "LIMIT", offset, count)
+        diff.check("ZRANGEBYSCORE", "z", "(-1", "3", "LIMIT", offset, count)
+        diff.check("ZREVRANGEBYSCORE", "z", "3", "(-1", "WITHSCORES", "LIMIT", offset, count)
+    diff.check_all(
+        ("ZRANGE", "z", "(1", "(3.5", "BYSCORE", "WITHSCORES"), ("ZRANGE", "z", "x", "1", "BYSCORE"),
+        ("ZRANGEBYSCORE", "z", "0", "1", "REV"), ("ZRANGEBYSCORE", "z", "0", "1", "BYSCORE"),
+        ("ZRANGEBYSCORE", "z", "0", "1", "BYLEX"), ("ZRANGEBYSCORE", "nokey", "0", "1"),
+        ("ZRANGEBYSCORE", "str", "0", "1"), ("ZRANGEBYSCORE", "str", "x", "1"), ("ZRANGEBYSCORE", "z", "0"),
+        ("ZREVRANGEBYSCORE", "z", "0", "1", "REV"), ("ZREVRANGEBYSCORE", "z", "0", "1", "LIMIT", "0"),
+    )
+
+
+def test_zrange_bylex(diff: Differential) -> None:
+    base(diff)
+    bounds = ["-", "+", "[a", "(a", "[ab", "(ab", "[b", "(f", "[f", "[g", "[", "(", "a", "", "+x", "-x", "+\x00"]
+    for lo in bounds:
+        for hi in bounds:
+            diff.check("ZRANGE", "lex", lo, hi, "BYLEX")
+    diff.check_all(
+        ("ZRANGE", "lex", "+", "-", "BYLEX", "REV"), ("ZRANGE", "lex", "[e", "(ab", "BYLEX", "REV"),
+        ("ZRANGE", "lex", "-", "+", "BYLEX", "LIMIT", "1", "3"),
+        ("ZRANGE", "lex", "+", "-", "BYLEX", "REV", "LIMIT", "2", "2"),
+        ("ZRANGE", "lex", "-", "+", "BYLEX", "WITHSCORES"), ("ZRANGE", "lex", "x", "+", "BYLEX", "WITHSCORES"),
+        ("ZRANGE", "nokey", "-", "+", "BYLEX"), ("ZRANGE", "str", "-", "+", "BYLEX"),
+        ("ZRANGE", "nokey", "x", "+", "BYLEX"),
+    )
+
+
+def test_zpop(diff: Differential) -> None:
+    base(diff)
+    diff.check_all(
+        ("ZPOPMIN", "z"), ("ZPOPMAX", "z"), ("ZPOPMIN", "z", "2"), ("ZPOPMAX", "z", "1"), ("ZPOPMIN", "z", "0"),
+        ("ZPOPMIN", "z", "-1"), ("ZPOPMIN", "z", "x"), ("ZPOPMIN", "z", "1", "2"), ("ZPOPMIN", "nokey"),
+        ("ZPOPMIN", "nokey", "3"), ("ZPOPMIN", "nokey", "-1"), ("ZPOPMAX", "str"), ("ZPOPMAX", "str", "0"),
+        ("ZPOPMAX", "str", "-1"), ("ZCARD", "z"), ("ZPOPMAX", "z", "100"), ("EXISTS", "z"), ("ZPOPMAX", "z"),
+        ("ZADD", "one", "1", "a"), ("ZPOPMAX", "one"), ("EXISTS", "one"),
+    )
+
+
+def test_wrong_arity_and_type(diff: Differential) -> None:
+    base(diff)
+    diff.check_all(
+        ("ZADD", "z", "1"), ("ZINCRBY", "z", "1"), ("ZREM", "z"), ("ZCARD",), ("ZSCORE", "z"), ("ZMSCORE", "z"),
+        ("ZCOUNT", "z", "1"), ("ZRANK", "z"), ("ZREVRANK", "z"), ("ZRANGE", "z", "1"), ("ZREVRANGE", "z", "1"),
+        ("ZRANGEBYSCORE", "z", "1"), ("ZREVRANGEBYSCORE", "z", "1"), ("ZPOPMIN",), ("ZPOPMAX",),
+        ("GET", "z"), ("SADD", "z", "x"), ("HSET", "z", "f", "v"), ("INCR", "z"),
+    )
+
+
+def test_generic_key_commands(diff: Differential) -> None:
+    base(diff)
+    big = [x for i in range(129) for x in (str(i), f"m{i}")]
+    diff.check_all(
+        ("TYPE", "z"), ("OBJECT", "ENCODING", "z"), ("EXISTS", "z"),
+        ("ZADD", "big", *big), ("OBJECT", "ENCODING", "big"),
+        ("ZADD", "long", "1", "x" * 65), ("OBJECT", "ENCODING", "long"),
+        ("ZADD", "edge", "1", "x" * 64), ("OBJECT", "ENCODING", "edge"),
+        ("EXPIRE", "z", "1000"),
+        ("COPY", "z", "z2"), ("ZRANGE", "z2", "0", "-1", "WITHSCORES"), ("TTL", "z2"), ("TYPE", "z2"),
+        ("RENAME", "z", "z3"), ("EXISTS", "z"), ("ZRANGE", "z3", "0", "-1", "WITHSCORES"), ("TTL", "z3"),
+        ("OBJECT", "ENCODING", "z3"), ("DEL", "z3"), ("ZCARD", "z3"), ("TYPE", "z3"),
+        ("SET", "lex", "now a string"), ("TYPE", "lex"),
+    )
