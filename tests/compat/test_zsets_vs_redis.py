@@ -255,3 +255,31 @@ def test_generic_key_commands(diff: Differential) -> None:
         ("OBJECT", "ENCODING", "z3"), ("DEL", "z3"), ("ZCARD", "z3"), ("TYPE", "z3"),
         ("SET", "lex", "now a string"), ("TYPE", "lex"),
     )
+
+
+def test_option_words_as_members_and_misplaced_options(diff: Differential) -> None:
+    diff.check_all(
+        ("ZADD", "z", "1", "nx", "2", "incr", "3", "ch"),
+        ("ZADD", "z", "1", "a", "NX"),
+        ("ZADD", "z", "1", "a", "NX", "2"),
+        ("ZADD", "z", "gt", "ch", "xx", "5", "nx"),
+        ("ZADD", "z", "GT", "1", "new"),
+        ("ZADD", "z", "LT", "INCR", "1", "new2"),
+        ("ZRANGE", "z", "0", "-1", "WITHSCORES"),
+    )
+
+
+def test_transactions_scan_and_copy_to_db(diff: Differential) -> None:
+    base(diff)
+    diff.check_all(
+        ("MULTI",), ("ZADD", "t", "1", "a"), ("ZINCRBY", "t", "2.5", "a"), ("ZADD", "t", "x", "b"),
+        ("ZRANGE", "t", "0", "-1", "WITHSCORES"), ("ZPOPMIN", "t"), ("EXEC",),
+        ("EXISTS", "t"),
+    )
+    ref, ours = diff.both("SCAN", "0", "TYPE", "zset", "COUNT", "100")  # key order differs
+    assert sorted(r.value for r in ours.value[1].value) == sorted(r.value for r in ref.value[1].value)
+    diff.check_all(
+        ("COPY", "z", "z", "DB", "1"), ("SELECT", "1"), ("ZRANGE", "z", "0", "-1", "WITHSCORES"),
+        ("TYPE", "z"), ("SELECT", "0"),
+        ("EXPIRE", "lex", "100"), ("ZPOPMIN", "lex", "100"), ("EXISTS", "lex"), ("TTL", "lex"),
+    )
