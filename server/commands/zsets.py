@@ -261,9 +261,10 @@ def _zadd(c: Client, argv: list[bytes], incr: bool) -> Any:
         processed = True
         score = new
         changed = cur is None or new != cur
-        current[member] = new if changed else cur  # type: ignore[assignment]
+        stored = cur if cur is not None and not changed else new  # equal: the stored one stays
+        current[member] = stored
         if not incr:
-            assigned[member] = current[member]
+            assigned[member] = stored
         elif changed:
             c.ks.emit(ZIncr(c.db, key, member, given))
     if assigned and not incr:
@@ -424,7 +425,7 @@ def cmd_zrange(c: Client, argv: list[bytes]) -> Any:
             return []
         end = min(end, n - 1)
         if reverse:
-            items = [index[n - 1 - k] for k in range(start, end + 1)]
+            items = list(index.islice(n - 1 - end, n - start, reverse=True))
         else:
             items = list(index.islice(start, end + 1))
         return _pairs(c, items, withscores)
