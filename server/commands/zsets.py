@@ -139,24 +139,46 @@ def _bisect(n: int, pred: Callable[[int], bool]) -> int:
     return lo
 
 
-def _lex_positions(z: ZSet, lo: LexBound, hi: LexBound) -> tuple[int, int]:
+# Up to this many members, lex ranges scan like Redis's listpack code, which defines the result
+# even when the members' scores differ; above, they bisect (Redis's skiplist search gives
+# structure-dependent results then: only equal scores are defined).
+_LEX_SCAN_MAX = 128
+
+
+def _lex_positions(z: ZSet, lo: LexBound, hi: LexBound, reverse: bool) -> tuple[int, int]:
+    """[first, stop): the members of the lex range, walked from ``first`` forward (or from
+    ``stop - 1`` backward when ``reverse``)."""
     cmp = _cmplex(lo, hi)
     if cmp > 0 or (cmp == 0 and (lo[2] or hi[2])):
         return 0, 0
     index = z.index
+    n = len(index)
 
-    def over_min(i: int) -> bool:  # member > min (exclusive) or >= min
+    def gte_min(i: int) -> bool:
         c = _cmplex((0, index[i][1], False), lo)
         return c > 0 if lo[2] else c >= 0
 
-    def over_max(i: int) -> bool:  # member beyond max
+    def lte_max(i: int) -> bool:
         c = _cmplex((0, index[i][1], False), hi)
-        return c >= 0 if hi[2] else c > 0
+        return c < 0 if hi[2] else c <= 0
 
-    n = len(index)
-    start = _bisect(n, over_min)
-    stop = _bisect(n, over_max)
-    return start, max(start, stop)
+    if n == 0 or not gte_min(n - 1) or not lte_max(0):  # zslIsInLexRange
+        return 0, 0
+    if n > _LEX_SCAN_MAX:
+        start = _bisect(n, gte_min)
+        stop = _bisect(n, lambda i: not lte_max(i))
+        return start, max(start, stop)
+    if not reverse:
+        start = next((i for i in range(n) if gte_min(i)), n)
+        stop = start
+        while stop < n and lte_max(stop):
+            stop += 1
+        return start, stop
+    last = next((i for i in range(n - 1, -1, -1) if lte_max(i)), -1)
+    first = last + 1
+    while first > 0 and gte_min(first - 1):
+        first -= 1
+    return first, last + 1
 
 
 def read_zset(c: Client, key: bytes) -> ZSet | None:
@@ -429,7 +451,7 @@ def cmd_zrange(c: Client, argv: list[bytes]) -> Any:
         else:
             items = list(index.islice(start, end + 1))
         return _pairs(c, items, withscores)
-    first, stop = _score_positions(z, lo, hi) if kind == "score" else _lex_positions(z, llo, lhi)
+    first, stop = _score_positions(z, lo, hi) if kind == "score" else _lex_positions(z, llo, lhi, reverse)
     if offset < 0 or (offset > 0 and offset >= n):
         return []
     count = stop - first - offset
