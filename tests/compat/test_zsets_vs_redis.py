@@ -3,6 +3,7 @@ errors and their order, score parsing and printing."""
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
 from tests.conftest import Differential
@@ -313,3 +314,57 @@ def test_bylex_and_byscore_on_a_large_zset(diff: Differential) -> None:
         ("ZRANGE", "scores", "100", "105", "REV"), ("ZPOPMAX", "scores", "3"), ("ZPOPMIN", "scores", "2"),
         ("OBJECT", "ENCODING", "scores"), ("ZCARD", "scores"),
     )
+
+
+def _random_command(rng: random.Random) -> tuple[str, ...]:
+    key = rng.choice(["z1", "z1", "z2", "str"])
+    members = ["a", "b", "c", "d", "e"]
+    scores = ["1", "2.5", "-1", "0.1", "0.2", "inf", "-inf", "1e16", "3", "0", "-0", "x", "nan"]
+    bounds = ["1", "(1", "2.5", "(2.5", "-inf", "+inf", "(inf", "0", "(0.1", "3", "x"]
+    lex = ["-", "+", "[a", "(b", "[c", "(e", "[d", "x"]
+    kind = rng.randrange(10)
+    if kind <= 2:
+        opts = rng.sample(["NX", "XX", "GT", "LT", "CH", "INCR"], rng.choice([0, 0, 1, 1, 2]))
+        pairs = [x for _ in range(rng.choice([1, 1, 2, 3])) for x in (rng.choice(scores), rng.choice(members))]
+        return ("ZADD", key, *opts, *pairs)
+    if kind == 3:
+        return ("ZINCRBY", key, rng.choice(scores), rng.choice(members))
+    if kind == 4:
+        return ("ZREM", key, *rng.sample(members, rng.randint(1, 3)))
+    if kind == 5:
+        form = rng.choice(["rank", "score", "lex"])
+        extra: list[str] = []
+        if rng.random() < 0.4:
+            extra.append("REV")
+        if form == "rank":
+            lo, hi = str(rng.randint(-6, 6)), str(rng.randint(-6, 6))
+        else:
+            pool = bounds if form == "score" else lex
+            lo, hi = rng.choice(pool), rng.choice(pool)
+            extra.append("BYSCORE" if form == "score" else "BYLEX")
+            if rng.random() < 0.5:
+                extra += ["LIMIT", str(rng.randint(-1, 4)), str(rng.randint(-1, 4))]
+        if form != "lex" and rng.random() < 0.5:
+            extra.append("WITHSCORES")
+        rng.shuffle(extra)
+        return ("ZRANGE", key, lo, hi, *extra)
+    if kind == 6:
+        cmd = rng.choice(["ZRANGEBYSCORE", "ZREVRANGEBYSCORE"])
+        return (cmd, key, rng.choice(bounds), rng.choice(bounds), *rng.choice([[], ["WITHSCORES"]]))
+    if kind == 7:
+        return (rng.choice(["ZPOPMIN", "ZPOPMAX"]), key, *rng.choice([[], ["1"], ["2"], ["0"]]))
+    if kind == 8:
+        return (rng.choice(["ZCOUNT", "ZSCORE", "ZRANK", "ZREVRANK"]), key,
+                *([rng.choice(bounds), rng.choice(bounds)] if rng.random() < 0.3 else [rng.choice(members)]))
+    return (rng.choice(["ZCARD", "ZMSCORE", "ZREVRANGE"]), key, *rng.choice([[], ["a", "e"], ["0", "-1"]]))
+
+
+def test_random_command_sequences(diff: Differential) -> None:
+    rng = random.Random(20260 + diff.protocol)
+    setup(diff, ("SET", "str", "x"))
+    for _ in range(600):
+        diff.check(*_random_command(rng))
+        if rng.random() < 0.05:
+            diff.check("ZRANGE", "z1", "0", "-1", "WITHSCORES")
+    diff.check("ZRANGE", "z1", "0", "-1", "WITHSCORES")
+    diff.check("ZRANGE", "z2", "0", "-1", "WITHSCORES")
