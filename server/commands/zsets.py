@@ -9,10 +9,15 @@ increment (``ZIncr``), never the result. Removes (ZREM, ZPOPMIN/ZPOPMAX) emit ``
 Scores are parsed as Redis does: ``string2d`` (strtod, whole string, no leading space, no NaN,
 no overflow or underflow to zero) for scores and increments, and ``zslParseRange``'s laxer
 strtod (leading spaces, anything after a NUL ignored, overflow allowed) for range bounds.
-Replies print scores as ``addReplyDouble`` (``%.17g``; RESP3 doubles).
+Replies print scores as ``addReplyDouble`` (``%.17g``; RESP3 doubles); ZSCAN prints them as
+strings, as the listpack stores them (``d2string``) or ``%.17g`` for a skiplist.
 
-Lex ranges (ZRANGE ... BYLEX) bisect by member, which is Redis's result when every member has
-the same score (the only case Redis defines).
+Lex ranges (ZRANGE ... BYLEX) scan small zsets as Redis's listpack code does and bisect
+large ones by member, which is Redis's result when every member has the same score (the only
+case Redis defines for a skiplist).
+
+OBJECT ENCODING is computed from the content (listpack up to 128 members of up to 64 bytes):
+unlike Redis, a zset that shrinks back under those limits reads "listpack" again.
 """
 
 from __future__ import annotations
@@ -27,8 +32,9 @@ from crdt.types.zset import ZSET, ZAssign, ZIncr, ZRemove, ZSet
 from server import errors
 from server.commands.common import TYPE_COMMANDS, TypeCommands, int_arg, prepare_write, read
 from server.commands.registry import command
+from server.commands.scan import ScanArgs, parse_cursor, scan_collection
 from server.commands.sets import positive_count
-from server.resp import Error
+from server.resp import Error, format_double
 
 if TYPE_CHECKING:
     from server.connection import Client
@@ -464,3 +470,34 @@ def cmd_zrange(c: Client, argv: list[bytes]) -> Any:
     else:
         items = list(index.islice(first + offset, first + offset + count))
     return _pairs(c, items, withscores)
+
+
+_HALF_LLONG = float((1 << 62) - 1)  # (double)(LLONG_MAX/2), that is 2^62
+
+
+def d2string(value: float) -> bytes:
+    """Redis 7.0's d2string (how a listpack stores a score, so how ZSCAN prints it there):
+    integers within LLONG_MAX/2 (double2ll) as integers, else ``%.17g``."""
+    if -_HALF_LLONG <= value <= _HALF_LLONG and value == int(value):
+        return b"%d" % int(value)
+    return format_double(value)
+
+
+@command("zscan")
+def cmd_zscan(c: Client, argv: list[bytes]) -> Any:
+    parse_cursor(argv[2])  # an invalid cursor is an error even for a missing key
+    z = read_zset(c, argv[1])
+    if z is None:
+        return [b"0", []]
+    if _encoding(z) == b"listpack":  # returned whole, in score order, whatever the cursor
+        args = ScanArgs(argv, 3, allow_type=False)
+        names = [m for _, m in z.index if args.accepts(m)]
+        next_cursor = b"0"
+        fmt = d2string
+    else:  # the skiplist's dict: scores printed %.17g
+        next_cursor, names = scan_collection(argv, z.members)
+        fmt = format_double
+    out: list[bytes] = []
+    for m in names:
+        out += (m, fmt(z.members[m].value))
+    return [next_cursor, out]
