@@ -4,6 +4,7 @@ errors and their order, score parsing and printing."""
 from __future__ import annotations
 
 import random
+import time
 from typing import Any
 
 import pytest
@@ -405,4 +406,14 @@ def test_zscan(diff: Differential, size: int) -> None:
         ("ZSCAN", "nosuch", "0", "COUNT", "0"), ("ZSCAN", "z", "0", "COUNT", "0"), ("ZSCAN", "z", "0", "COUNT", "x"),
         ("ZSCAN", "z", "0", "MATCH"), ("ZSCAN", "z", "0", "TYPE", "zset"), ("ZSCAN", "str", "0"),
         ("ZSCAN", "str", "x"), ("ZSCAN", "z"),
+    )
+
+
+def test_expired_keys(diff: Differential) -> None:
+    setup(diff, ("ZADD", "z", "1", "a", "2", "b"), ("PEXPIRE", "z", "1"), ("ZADD", "y", "1", "a"), ("PEXPIRE", "y", "1"))
+    time.sleep(0.01)
+    diff.check_all(
+        ("ZCARD", "z"), ("ZSCORE", "z", "a"), ("ZRANGE", "z", "0", "-1"), ("ZADD", "z", "XX", "5", "a"),
+        ("EXISTS", "z"), ("ZINCRBY", "z", "5", "b"), ("TTL", "z"), ("ZRANGE", "z", "0", "-1", "WITHSCORES"),
+        ("ZPOPMIN", "y"), ("ZREM", "y", "a"), ("EXISTS", "y"),
     )
