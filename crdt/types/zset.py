@@ -18,6 +18,7 @@ Semantics (SEMANTICS.md, "Sorted sets"):
   member with score 2: only the unobserved increment survives.
 * NX/XX/GT/LT/CH are evaluated at the origin: what ships is the resulting assignment or
   increment.
+* A score of -0 reads as 0, as Redis stores it.
 
 Known anomalies:
 
