@@ -1,0 +1,285 @@
+"""Sorted set: an observed-remove map from member to score (register + counter contributions).
+
+Semantics (SEMANTICS.md, "Sorted sets"):
+
+* Membership follows the set rules: a member exists while it holds any live assignment or
+  contribution; ZREM (and DEL, ...) removes only what it observed of a member, so
+  ``ZADD x ‖ ZREM x`` keeps ``x`` (add-wins).
+* A member's score is a register: ZADD *assigns* (``ZAssign``). An assignment removes the
+  assignments and contributions of the member that it observed; concurrent assignments stay
+  side by side until observed, and the greatest tag wins the read.
+* ZINCRBY and ZADD INCR add a *contribution* ``(tag, delta)`` (``ZIncr``), the increment as
+  the user gave it (an IEEE double). The score is the winning assignment (0 when there is
+  none) plus the contributions, added one by one **in tag order** with double arithmetic.
+  Every region sums the same terms in the same order, so all print the same digits. At the
+  origin the new contribution has the greatest tag of the member (its HLC is above every
+  effect it has applied), so the score it reads afterwards is exactly Redis's
+  ``current + increment``. After ``ZADD 4.1`` seen by both, ``ZREM ‖ ZINCRBY 2`` leaves the
+  member with score 2: only the unobserved increment survives.
+* NX/XX/GT/LT/CH are evaluated at the origin: what ships is the resulting assignment or
+  increment.
+* A score of -0 reads as 0, as Redis stores it.
+
+Known anomalies:
+
+* Merged infinities: an origin refuses a NaN result, but concurrent ``+inf`` and ``-inf``
+  terms can meet in a sum. The rule is that a step whose double sum is NaN takes the later
+  term (the one with the greater tag), so the score is never NaN and is the same everywhere.
+* Contributions are not folded: a member incremented many times holds one entry per
+  increment until an assignment or a remove observes them (ZADD, ZREM, DEL).
+
+``index`` is a sorted list of ``(score, member)``, Redis's order (score, then the member's
+bytes), kept in step with every change so rank and range reads are O(log n).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeAlias
+
+from sortedcontainers import SortedList
+
+from crdt.clock import VV, Tag, covers
+from crdt.effects import register_effect
+
+from . import CRDTType, register
+
+if TYPE_CHECKING:
+    from crdt.keyspace import Keyspace
+
+ZSET = "zset"
+
+# (hlc, region, seq, score) for an assignment, (hlc, region, seq, delta) for a contribution.
+Term: TypeAlias = tuple[int, str, int, float]
+
+
+def _sum(base: float, contribs: list[Term]) -> float:
+    total = base
+    for c in contribs:  # sorted by tag
+        s = total + c[3]
+        total = c[3] if s != s else s  # NaN (inf + -inf): the later term wins
+    return total
+
+
+def _join(mine: list[Term], theirs: list[Term], my_vv: VV, their_vv: VV) -> list[Term]:
+    """Keep what both hold, and what one side holds that the other has not observed."""
+    a = {x[:3]: x for x in mine}
+    b = {x[:3]: x for x in theirs}
+    out = [x for t, x in a.items() if t in b or not covers(their_vv, x)]
+    out += [y for t, y in b.items() if t not in a and not covers(my_vv, y)]
+    out.sort()
+    return out
+
+
+class Member:
+    """One member's score: its assignments (usually one) and contributions, both sorted by
+    tag, and the score they give (``value``)."""
+
+    __slots__ = ("regs", "contribs", "value")
+
+    def __init__(self) -> None:
+        self.regs: list[Term] = []
+        self.contribs: list[Term] = []
+        self.value = 0.0
+
+    def compute(self) -> float:
+        base = self.regs[-1][3] if self.regs else 0.0
+        # + 0.0: Redis stores -0 as 0
+        self.value = (_sum(base, self.contribs) if self.contribs else base) + 0.0
+        return self.value
+
+    def assign(self, tag: Tag, score: float, ctx: VV) -> bool:
+        """Returns True when a concurrent assignment remains (an LWW conflict)."""
+        if any(r[1] == tag[1] and r[2] == tag[2] for r in self.regs):
+            return False  # already applied
+        kept = [r for r in self.regs if not covers(ctx, r)]
+        concurrent = bool(kept)
+        kept.append((tag[0], tag[1], tag[2], score))
+        kept.sort()
+        self.regs = kept
+        if self.contribs:
+            self.contribs = [c for c in self.contribs if not covers(ctx, c)]
+        return concurrent
+
+    def add(self, tag: Tag, delta: float) -> None:
+        if any(c[1] == tag[1] and c[2] == tag[2] for c in self.contribs):
+            return
+        self.contribs.append((tag[0], tag[1], tag[2], delta))
+        self.contribs.sort()
+
+    def remove_observed(self, ctx: VV) -> None:
+        self.regs = [r for r in self.regs if not covers(ctx, r)]
+        self.contribs = [c for c in self.contribs if not covers(ctx, c)]
+
+    def is_empty(self) -> bool:
+        return not self.regs and not self.contribs
+
+    def latest(self) -> tuple:
+        best: tuple = (0, "", 0)
+        if self.regs:
+            best = self.regs[-1][:3]
+        if self.contribs and self.contribs[-1][:3] > best:
+            best = self.contribs[-1][:3]
+        return best
+
+
+class ZSet:
+    __slots__ = ("members", "index")
+    type_name = ZSET
+
+    def __init__(self) -> None:
+        self.members: dict[bytes, Member] = {}
+        self.index: SortedList = SortedList()
+
+    # -- changes (each keeps ``index`` true) -----------------------------------------------
+    def _member(self, name: bytes) -> Member:
+        m = self.members.get(name)
+        if m is None:
+            m = self.members[name] = Member()
+        else:
+            self.index.remove((m.value, name))
+        return m
+
+    def _settle(self, name: bytes, m: Member) -> None:
+        if m.is_empty():
+            del self.members[name]
+        else:
+            self.index.add((m.compute(), name))
+
+    def assign(self, pairs: Iterable[tuple[bytes, float]], tag: Tag, ctx: VV) -> bool:
+        conflict = False
+        for name, score in pairs:
+            m = self._member(name)
+            conflict |= m.assign(tag, score, ctx)
+            self._settle(name, m)
+        return conflict
+
+    def add(self, name: bytes, tag: Tag, delta: float) -> None:
+        m = self._member(name)
+        m.add(tag, delta)
+        self._settle(name, m)
+
+    def remove(self, names: Iterable[bytes], ctx: VV) -> None:
+        for name in names:
+            if name in self.members:
+                m = self._member(name)
+                m.remove_observed(ctx)
+                self._settle(name, m)
+
+    def remove_observed(self, ctx: VV) -> None:
+        self.remove(list(self.members), ctx)
+
+    def merge_from(self, other: ZSet, self_vv: VV, other_vv: VV) -> None:
+        for name in set(self.members) | set(other.members):
+            theirs = other.members.get(name) or Member()
+            m = self._member(name)
+            m.regs = _join(m.regs, theirs.regs, self_vv, other_vv)
+            m.contribs = _join(m.contribs, theirs.contribs, self_vv, other_vv)
+            self._settle(name, m)
+
+    def encode(self, region_id: Callable[[str], int]) -> Any:
+        def terms(ts: list[Term]) -> list[Any]:
+            return [[t[0], region_id(t[1]), t[2], t[3]] for t in ts]
+
+        return [[name, terms(m.regs), terms(m.contribs)] for name, m in self.members.items()]
+
+    @classmethod
+    def decode(cls, data: Any, names: list[str]) -> ZSet:
+        z = cls()
+        for name, regs, contribs in data:
+            m = Member()
+            m.regs = sorted((t[0], names[t[1]], t[2], float(t[3])) for t in regs)
+            m.contribs = sorted((t[0], names[t[1]], t[2], float(t[3])) for t in contribs)
+            if not m.is_empty():
+                z.members[name] = m
+                z.index.add((m.compute(), name))
+        return z
+
+    # -- reads -----------------------------------------------------------------------------
+    def is_empty(self) -> bool:
+        return not self.members
+
+    def visible(self) -> list[tuple[bytes, float]]:
+        return sorted((name, m.value) for name, m in self.members.items())
+
+    def latest(self) -> tuple:
+        best: tuple = (0, "", 0)
+        for m in self.members.values():
+            t = m.latest()
+            if t > best:
+                best = t
+        return best
+
+    def __len__(self) -> int:
+        return len(self.members)
+
+    def __contains__(self, name: bytes) -> bool:
+        return name in self.members
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self.members)
+
+    def score(self, name: bytes) -> float | None:
+        m = self.members.get(name)
+        return None if m is None else m.value
+
+    def rank(self, name: bytes) -> int | None:
+        m = self.members.get(name)
+        return None if m is None else self.index.index((m.value, name))
+
+
+# -- effects ------------------------------------------------------------------------------
+class ZAssign(NamedTuple):
+    """ZADD (without INCR): the members' resulting scores."""
+
+    db: int
+    key: bytes
+    pairs: tuple[tuple[bytes, float], ...]
+
+
+class ZIncr(NamedTuple):
+    """ZINCRBY, ZADD INCR: the increment as given."""
+
+    db: int
+    key: bytes
+    member: bytes
+    delta: float
+
+
+class ZRemove(NamedTuple):
+    """ZREM, the pops: observed-remove of members."""
+
+    db: int
+    key: bytes
+    members: tuple[bytes, ...]
+
+
+register_effect(
+    ZAssign, 11, creates=True,
+    encode=lambda e: (11, e.db, e.key, [x for p in e.pairs for x in p]),  # pairs flattened
+    decode=lambda f: ZAssign(f[0], f[1], tuple(zip(f[2][::2], map(float, f[2][1::2]), strict=True))),
+)
+register_effect(ZIncr, 12, creates=True, decode=lambda f: ZIncr(f[0], f[1], f[2], float(f[3])))
+register_effect(ZRemove, 13, decode=lambda f: ZRemove(f[0], f[1], tuple(f[2])))
+
+
+def _zassign(ks: Keyspace, e: ZAssign, tag: Tag, ctx: VV) -> None:
+    db, entry, z = ks.open(e.db, e.key, ZSET, tag, ctx)
+    if z.assign(e.pairs, tag, ctx):
+        ks.conflicts.record(e.db, e.key, "lww", tag, None)
+    ks.settle(db, e.key, entry)
+
+
+def _zincr(ks: Keyspace, e: ZIncr, tag: Tag, ctx: VV) -> None:
+    db, entry, z = ks.open(e.db, e.key, ZSET, tag, ctx)
+    z.add(e.member, tag, e.delta)
+    ks.settle(db, e.key, entry)
+
+
+def _zremove(ks: Keyspace, e: ZRemove, tag: Tag, ctx: VV) -> None:
+    db, entry, z = ks.open(e.db, e.key, ZSET, tag, ctx)
+    z.remove(e.members, ctx)
+    ks.settle(db, e.key, entry)
+
+
+register(CRDTType(ZSET, 1, ZSet, ZSet.decode, {ZAssign: _zassign, ZIncr: _zincr, ZRemove: _zremove}))
