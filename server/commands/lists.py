@@ -253,7 +253,10 @@ def cmd_ltrim(c: Client, argv: list[bytes]) -> Any:
     order = seq.order
     r = _normalize_range(start, end, len(order))
     chosen = list(order) if r is None else order[: r[0]] + order[r[1] + 1 :]
-    _remove(c, key, seq, chosen)
+    if chosen:
+        _remove(c, key, seq, chosen)
+    elif c.ks.on_change is not None:  # Redis signals the key modified even when nothing goes
+        c.ks.on_change(c.db, key)
     return OK
 
 

@@ -3,6 +3,7 @@ the order in which Redis checks arguments, and the key disappearing when emptied
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from tests.conftest import Differential
@@ -285,3 +286,40 @@ def test_key_commands_on_lists(diff: Differential) -> None:
     diff.check("RPUSH", "big", *[str(i) for i in range(200)])
     diff.check("RPUSH", "wide", "v" * 9000)
     diff.check_all(("OBJECT", "ENCODING", "big"), ("OBJECT", "ENCODING", "wide"))
+
+
+def test_watch_sees_what_redis_signals(diff: Differential) -> None:
+    base(diff)
+    for cmd in [("LTRIM", "l", "0", "-1"), ("LTRIM", "l", "1", "-1"), ("LSET", "l", "0", "a"),
+                ("LREM", "l", "0", "zz"), ("LINSERT", "l", "after", "zz", "x"),
+                ("LPOP", "l", "0"), ("LMOVE", "l", "l", "LEFT", "LEFT"), ("LPOS", "l", "a"),
+                ("LTRIM", "nosuch", "0", "1"), ("LPUSH", "l", "n"), ("LRANGE", "l", "0", "-1")]:
+        diff.check_all(("WATCH", "l"), cmd, ("MULTI",), ("PING",), ("EXEC",))
+    diff.check("LRANGE", "l", "0", "-1")
+
+
+def test_lists_in_transactions_and_with_expiry(diff: Differential) -> None:
+    diff.check_all(
+        ("MULTI",),
+        ("RPUSH", "l", "a", "b"),
+        ("LPOP", "l"),
+        ("LPUSH", "l", "x"),
+        ("LRANGE", "l", "0", "-1"),
+        ("EXEC",),
+        ("PEXPIRE", "l", "1"),
+    )
+    time.sleep(0.01)
+    diff.check_all(
+        ("LLEN", "l"),
+        ("RPUSH", "l", "new"),
+        ("TTL", "l"),
+        ("LRANGE", "l", "0", "-1"),
+        ("PEXPIRE", "l", "1"),
+    )
+    time.sleep(0.01)
+    diff.check_all(
+        ("LSET", "l", "0", "v"),
+        ("LPOP", "l"),
+        ("LINSERT", "l", "before", "new", "v"),
+        ("EXISTS", "l"),
+    )
