@@ -125,7 +125,7 @@ def _pop_generic(c: Client, argv: list[bytes], where: int) -> Any:
         return []
     order = seq.order
     n = min(count, len(order)) if has_count else 1
-    chosen = order[:n] if where == HEAD else order[::-1][:n]
+    chosen = order[:n] if where == HEAD else order[len(order) - n :][::-1]  # copies only what goes
     values = [seq.elems[p][1] for p in chosen]
     _remove(c, key, seq, chosen)
     return values if has_count else values[0]
