@@ -3,6 +3,7 @@ the order in which Redis checks arguments, and the key disappearing when emptied
 
 from __future__ import annotations
 
+import random
 import time
 from typing import Any
 
@@ -248,7 +249,13 @@ def test_lmove(diff: Differential) -> None:
 def test_wrong_type_and_arity(diff: Differential) -> None:
     base(diff)
     for cmd in [("LPUSH", "str", "a"), ("RPUSH", "set", "a"), ("RPOP", "set"), ("LLEN", "set"), ("LSET", "set", "0", "x"),
-                ("LREM", "str", "0", "a"), ("LRANGE", "set", "0", "1"), ("LPOS", "set", "a")]:
+                ("LREM", "str", "0", "a"), ("LRANGE", "set", "0", "1"), ("LPOS", "set", "a"),
+                # which comes first, the type or the argument
+                ("LPOP", "str", "x"), ("RPOP", "str", "-1"), ("LPOP", "str", "1", "2"),
+                ("LINDEX", "str", "x"), ("LSET", "str", "x", "v"), ("LREM", "str", "x", "a"),
+                ("LRANGE", "str", "x", "1"), ("LTRIM", "set", "x", "1"), ("LINSERT", "set", "x", "a", "b"),
+                ("LPOS", "str", "a", "MAXLEN", "-1"), ("LMOVE", "str", "set", "LEFT", "RIGHT"),
+                ("LMOVE", "l", "set", "LEFT", "RIGHT"), ("LMOVE", "set", "l", "LEFT", "RIGHT")]:
         diff.check(*cmd)
     for cmd in [("LPUSH", "l"), ("RPUSH",), ("LPOP",),
                 ("RPOP",), ("LLEN",), ("LLEN", "l", "x"), ("LINDEX", "l"), ("LRANGE", "l", "0"),
@@ -323,3 +330,35 @@ def test_lists_in_transactions_and_with_expiry(diff: Differential) -> None:
         ("LINSERT", "l", "before", "new", "v"),
         ("EXISTS", "l"),
     )
+
+
+def test_random_list_commands_match_redis(diff: Differential) -> None:
+    """A seeded random mix of every list command on two keys, compared reply by reply."""
+    rng = random.Random(7)
+    keys, values = ["k1", "k2"], ["a", "b", "c", ""]
+
+    def idx() -> str:
+        return str(rng.randint(-8, 8))
+
+    def side() -> str:
+        return rng.choice(["LEFT", "RIGHT"])
+
+    makers = [
+        lambda k: ("LPUSH", k, *rng.choices(values, k=rng.randint(1, 4))),
+        lambda k: ("RPUSH", k, *rng.choices(values, k=rng.randint(1, 4))),
+        lambda k: (rng.choice(["LPOP", "RPOP"]), k, *([str(rng.randint(0, 4))] if rng.random() < 0.5 else [])),
+        lambda k: ("LINDEX", k, idx()),
+        lambda k: ("LRANGE", k, idx(), idx()),
+        lambda k: ("LSET", k, idx(), rng.choice(values)),
+        lambda k: ("LINSERT", k, rng.choice(["BEFORE", "AFTER"]), rng.choice(values), rng.choice(values)),
+        lambda k: ("LREM", k, str(rng.randint(-2, 2)), rng.choice(values)),
+        lambda k: ("LTRIM", k, idx(), idx()),
+        lambda k: ("LPOS", k, rng.choice(values), "RANK", rng.choice(["1", "2", "-1", "-2"]),
+                   "COUNT", str(rng.randint(0, 3)), "MAXLEN", str(rng.randint(0, 6))),
+        lambda k: ("LMOVE", k, rng.choice(keys), side(), side()),
+        lambda k: ("LLEN", k),
+    ]
+    for _ in range(400):
+        diff.check(*rng.choice(makers)(rng.choice(keys)))
+    for k in keys:
+        diff.check("LRANGE", k, "0", "-1")
