@@ -353,3 +353,35 @@ def test_random_concurrent_histories_converge_in_any_causal_order(data: st.DataO
     state.merge(merged, records(regions[0]))
     state.merge(merged, records(regions[1]))
     assert lst(merged) == lst(one) and keyspace_digest(merged) == keyspace_digest(one)
+
+
+@settings(max_examples=100, deadline=None)
+@given(gaps=st.lists(st.tuples(st.integers(0, 10_000), st.integers(1, 3)), min_size=1, max_size=60))
+def test_inserts_at_any_gap_land_there_and_positions_stay_short(gaps: list[tuple[int, int]]) -> None:
+    """Local inserts at arbitrary gaps (LINSERT, pushes) are placed exactly where asked."""
+    s = Sequence()
+    model: list[bytes] = []
+    for seq_no, (g, n) in enumerate(gaps, 1):
+        at = g % (len(model) + 1)
+        left = s.order[at - 1] if at > 0 else None
+        right = s.order[at] if at < len(s.order) else None
+        prefix, digit = between(left, right)
+        values = [b"%d.%d" % (seq_no, i) for i in range(n)]
+        s.insert(prefix, digit, values, (T0, "eu", seq_no))
+        model[at:at] = values
+        assert s.visible() == model
+    assert max(len(p) for p in s.order) <= 2 * len(gaps)  # at most 2 components per insert
+
+
+def test_repeated_inserts_at_one_spot_grow_positions_slowly() -> None:
+    s = Sequence()
+    s.insert(*between(None, None), [b"p"], (T0, "eu", 1))
+    for i in range(2, 200):  # LINSERT BEFORE p, and AFTER p, again and again
+        p = s.visible().index(b"p")
+        left, right = (s.order[p - 1] if p else None), s.order[p]
+        s.insert(*between(left, right), [b"b"], (T0, "eu", i))
+        p = s.visible().index(b"p")
+        nxt = s.order[p + 1] if p + 1 < len(s.order) else None
+        s.insert(*between(s.order[p], nxt), [b"a"], (T0, "us", i))
+    assert s.visible() == [b"b"] * 198 + [b"p"] + [b"a"] * 198
+    assert max(len(p) for p in s.order) <= 3
