@@ -29,9 +29,12 @@ causal context of a later effect covers). There is thus no tombstone GC to do.
 
 Costs: the live elements are a Python list of positions in order plus a dict position ->
 (value tag, value): LLEN/LINDEX/LRANGE are O(1)/O(1)/O(k); an insert or a remove is a bisect
-(O(log n) comparisons of short tuples) plus an O(n) memmove of the list of pointers. Memory is
-about one 4-tuple (and a tuple per extra component) per element on top of the value;
-effects that name positions (removes, LSET) carry them whole, region names included.
+(O(log n) comparisons of short tuples) plus an O(n) memmove of the list of pointers (so LPOP
+of a million-element list moves 8 MB: fast, but not Redis's O(1)). Memory on top of the value
+is measured at about 230 bytes per element pushed in one multi-value push and 340 bytes per
+element pushed one at a time (position tuples, the value register, the dict slot), against
+about 10 in a Redis quicklist. Effects that name positions (removes, LSET, LTRIM) carry them
+whole, region names included, so trimming a long list ships every removed position.
 """
 
 from __future__ import annotations
