@@ -341,6 +341,7 @@ def test_random_concurrent_histories_converge_in_any_causal_order(data: st.DataO
             for i in range(len(regions)):
                 if i != r:
                     inbox[i].append(b)
+    mid = [list(records(ks)) for ks in regions[:2]]  # divergent states, mid-history
     rng = random.Random(seed)
     one, other = region("zz"), region("zz")
     _deliver_all(one, batches, rng)
@@ -349,10 +350,12 @@ def test_random_concurrent_histories_converge_in_any_causal_order(data: st.DataO
         _deliver_all(ks, batches, rng)
     assert converged(one, other, *regions) == lst(one)
     assert full_state(one) == full_state(other)
-    merged = region("yy")
-    state.merge(merged, records(regions[0]))
-    state.merge(merged, records(regions[1]))
+    merged = region("zz")  # catches up by merging two divergent states, then by batches
+    state.merge(merged, mid[0])
+    state.merge(merged, mid[1])
+    _deliver_all(merged, batches, rng)
     assert lst(merged) == lst(one) and keyspace_digest(merged) == keyspace_digest(one)
+    assert full_state(merged) == full_state(one)
 
 
 @settings(max_examples=100, deadline=None)
