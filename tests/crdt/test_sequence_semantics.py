@@ -280,11 +280,17 @@ NAMES = ("eu", "us", "ap")
 def _local_write(ks: Keyspace, draw: Any, now: int) -> Batch | None:
     s = seq(ks)
     n = 0 if s is None else len(s)
-    ops = ["lpush", "rpush", "del"] + (["pop", "lset", "lrem", "linsert", "ltrim"] if n else [])
+    entry = ks.dbs[0].get(K, T0 + 10_000)
+    if entry is not None and entry.kind == STRING:
+        ops = ["del", "set"]  # list commands would be WRONGTYPE
+    else:
+        ops = ["lpush", "rpush", "del", "set"] + (["pop", "lset", "lrem", "linsert", "ltrim"] if n else [])
     op = draw(st.sampled_from(ops))
-    if op in ("lpush", "rpush"):
+    if op == "set":
+        e: Effect = Assign(0, K, draw(st.sampled_from(VALUES)))
+    elif op in ("lpush", "rpush"):
         values = tuple(draw(st.lists(st.sampled_from(VALUES), min_size=1, max_size=3)))
-        e: Effect = push(ks, HEAD if op == "lpush" else TAIL, *values)
+        e = push(ks, HEAD if op == "lpush" else TAIL, *values)
     elif op == "del":
         e = Delete(0, K)
     elif op == "pop":
