@@ -94,6 +94,15 @@ INVALID_TOKEN = "ERR invalid token"
 TIMEOUT_NEGATIVE = "ERR timeout is negative"
 
 
+# Lists (t_list.c)
+INDEX_OUT_OF_RANGE = "ERR index out of range"
+LPOS_RANK_ZERO = (
+    "ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... "
+    "or use negative to start from the end of the list"
+)
+LPOS_COUNT_NEGATIVE = "ERR COUNT can't be negative"
+LPOS_MAXLEN_NEGATIVE = "ERR MAXLEN can't be negative"
+
 def unknown_command(argv: list[bytes]) -> str:
     """Redis's processCommand: the name (128 bytes) and its first args (128 bytes), each
     printed with %s, so a NUL byte ends it."""
