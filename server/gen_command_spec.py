@@ -87,6 +87,12 @@ publish subscribe unsubscribe psubscribe punsubscribe pubsub
 lpush rpush lpop rpop llen lrange lindex lset lrem ltrim linsert lmove lpos
 zadd zrem zscore zincrby zcard zrange zrank zrevrank zcount zpopmin zpopmax
 zrangebyscore zrevrange zrevrangebyscore zmscore zscan
+lpushx rpushx rpoplpush lmpop blpop brpop blmove brpoplpush blmpop
+zrangebylex zrevrangebylex zlexcount zremrangebyrank zremrangebyscore zremrangebylex
+zrangestore zmpop bzpopmin bzpopmax bzmpop zrandmember zunion zinter zdiff zunionstore
+zinterstore zdiffstore zintercard
+geoadd geopos geodist geohash georadius georadius_ro georadiusbymember georadiusbymember_ro
+geosearch geosearchstore sort sort_ro
 """.split()
 
 DEFAULT_OUTPUT = Path(__file__).with_name("command_spec.json")
