@@ -6,8 +6,8 @@ partitioned (so they are concurrent), heals, waits until every region has the sa
 says so, that the conflict was counted (``INFO crdt``) and logged (``CRDT.CONFLICTS``).
 
 Keys, deletion, type conflicts, expiry, FLUSHDB/FLUSHALL, RENAME/COPY and the global
-guarantees G3, G4 and G6 are in ``test_semantics_rows_keys.py``. Sorted sets and lists are not
-covered: those types are not implemented yet.
+guarantees G3, G4 and G6 are in ``test_semantics_rows_keys.py``; sorted sets in
+``test_zset_rows.py``, lists in ``test_semantics_rows_lists.py``.
 """
 
 from __future__ import annotations

@@ -4,7 +4,8 @@ read-your-writes) and G6 (atomic batches).
 
 Same method as ``test_semantics_rows.py``: conflicting writes while every link is partitioned,
 heal, wait until every region has the same VV and ``CRDT.DIGEST``, check the row's values in
-every region. Sorted sets and lists are not covered: those types are not implemented yet.
+every region. Sorted sets and lists have their rows in ``test_zset_rows.py`` and
+``test_semantics_rows_lists.py``.
 """
 
 from __future__ import annotations
