@@ -5,9 +5,7 @@ origin computed between the neighbours it sees (``sequence.between``); removes (
 LREM, LTRIM, LMOVE's source) emit ``ListRemove`` of the positions they observed, or ``Delete``
 of the key when nothing would be left, as Redis then deletes the key (its TTL included);
 LSET emits ``ListSet`` of one position. Argument checks follow t_list.c's order exactly.
-
-LPUSHX, RPUSHX and RPOPLPUSH are not here: ``command_spec.json`` (generated from Redis) has
-no metadata for them yet.
+LPUSHX/RPUSHX are LPUSH/RPUSH onto an existing list only.
 """
 
 from __future__ import annotations
@@ -84,9 +82,12 @@ def _normalize_range(start: int, end: int, llen: int) -> tuple[int, int] | None:
 # -- pushes ---------------------------------------------------------------------------------
 
 
-def _push_generic(c: Client, argv: list[bytes], where: int) -> Any:
+def _push_generic(c: Client, argv: list[bytes], where: int, xx: bool = False) -> Any:
+    """LPUSH/RPUSH; with ``xx`` (LPUSHX/RPUSHX) only onto an existing list (else 0)."""
     key = argv[1]
     seq = _write(c, key)
+    if seq is None and xx:
+        return 0
     values = tuple(argv[2:])
     if where == HEAD:
         values = values[::-1]  # LPUSH a b c leaves c b a
@@ -103,6 +104,16 @@ def cmd_lpush(c: Client, argv: list[bytes]) -> Any:
 @command("rpush")
 def cmd_rpush(c: Client, argv: list[bytes]) -> Any:
     return _push_generic(c, argv, TAIL)
+
+
+@command("lpushx")
+def cmd_lpushx(c: Client, argv: list[bytes]) -> Any:
+    return _push_generic(c, argv, HEAD, xx=True)
+
+
+@command("rpushx")
+def cmd_rpushx(c: Client, argv: list[bytes]) -> Any:
+    return _push_generic(c, argv, TAIL, xx=True)
 
 
 # -- pops -----------------------------------------------------------------------------------
