@@ -5,7 +5,7 @@ origin computed between the neighbours it sees (``sequence.between``); removes (
 LREM, LTRIM, LMOVE's source) emit ``ListRemove`` of the positions they observed, or ``Delete``
 of the key when nothing would be left, as Redis then deletes the key (its TTL included);
 LSET emits ``ListSet`` of one position. Argument checks follow t_list.c's order exactly.
-LPUSHX/RPUSHX are LPUSH/RPUSH onto an existing list only.
+LPUSHX/RPUSHX are LPUSH/RPUSH onto an existing list only; RPOPLPUSH is LMOVE RIGHT LEFT.
 """
 
 from __future__ import annotations
@@ -366,3 +366,8 @@ def _move(c: Client, src: bytes, dst: bytes, wherefrom: int, whereto: int) -> An
 def cmd_lmove(c: Client, argv: list[bytes]) -> Any:
     wherefrom, whereto = _where(argv[3]), _where(argv[4])
     return _move(c, argv[1], argv[2], wherefrom, whereto)
+
+
+@command("rpoplpush")
+def cmd_rpoplpush(c: Client, argv: list[bytes]) -> Any:
+    return _move(c, argv[1], argv[2], TAIL, HEAD)
