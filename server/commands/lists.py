@@ -5,7 +5,9 @@ origin computed between the neighbours it sees (``sequence.between``); removes (
 LREM, LTRIM, LMOVE's source) emit ``ListRemove`` of the positions they observed, or ``Delete``
 of the key when nothing would be left, as Redis then deletes the key (its TTL included);
 LSET emits ``ListSet`` of one position. Argument checks follow t_list.c's order exactly.
-LPUSHX/RPUSHX are LPUSH/RPUSH onto an existing list only; RPOPLPUSH is LMOVE RIGHT LEFT.
+LPUSHX/RPUSHX are LPUSH/RPUSH onto an existing list only; RPOPLPUSH is LMOVE RIGHT LEFT;
+LMPOP pops from the first of its keys that holds a list. The blocking commands (BLPOP, BRPOP,
+BLMOVE, BRPOPLPUSH, BLMPOP) are not here.
 """
 
 from __future__ import annotations
@@ -134,12 +136,18 @@ def _pop_generic(c: Client, argv: list[bytes], where: int) -> Any:
         return NULL_ARRAY if has_count else None
     if has_count and count == 0:
         return []
+    values = _pop_range(c, key, seq, where, count if has_count else 1)
+    return values if has_count else values[0]
+
+
+def _pop_range(c: Client, key: bytes, seq: Sequence, where: int, count: int) -> list[bytes]:
+    """Pop up to ``count`` (> 0) elements from one end, in pop order (RPOP's: tail first)."""
     order = seq.order
-    n = min(count, len(order)) if has_count else 1
+    n = min(count, len(order))
     chosen = order[:n] if where == HEAD else order[len(order) - n :][::-1]  # copies only what goes
     values = [seq.elems[p][1] for p in chosen]
     _remove(c, key, seq, chosen)
-    return values if has_count else values[0]
+    return values
 
 
 @command("lpop")
@@ -371,3 +379,39 @@ def cmd_lmove(c: Client, argv: list[bytes]) -> Any:
 @command("rpoplpush")
 def cmd_rpoplpush(c: Client, argv: list[bytes]) -> Any:
     return _move(c, argv[1], argv[2], TAIL, HEAD)
+
+
+# -- LMPOP ---------------------------------------------------------------------------------
+
+
+def _greater_than_zero(arg: bytes, message: str) -> int:
+    """getRangeLongFromObjectOrReply(1, LONG_MAX, message): one message for every failure."""
+    value = int_arg(arg, message)
+    if value < 1:
+        raise Error(message)
+    return value
+
+
+@command("lmpop")
+def cmd_lmpop(c: Client, argv: list[bytes]) -> Any:
+    """LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count] (lmpopGenericCommand)."""
+    numkeys = _greater_than_zero(argv[1], errors.NUMKEYS_POSITIVE)
+    where_idx = 2 + numkeys
+    if where_idx >= len(argv):
+        raise Error(errors.SYNTAX)
+    where = _where(argv[where_idx])
+    count = -1
+    j = where_idx + 1
+    while j < len(argv):
+        if count == -1 and argv[j].lower() == b"count" and j + 1 < len(argv):
+            j += 1
+            count = _greater_than_zero(argv[j], errors.COUNT_POSITIVE)
+        else:
+            raise Error(errors.SYNTAX)
+        j += 1
+    for key in argv[2:where_idx]:
+        seq = _write(c, key)
+        if seq is None:
+            continue
+        return [key, _pop_range(c, key, seq, where, 1 if count == -1 else count)]
+    return NULL_ARRAY
