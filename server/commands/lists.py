@@ -5,9 +5,9 @@ origin computed between the neighbours it sees (``sequence.between``); removes (
 LREM, LTRIM, LMOVE's source) emit ``ListRemove`` of the positions they observed, or ``Delete``
 of the key when nothing would be left, as Redis then deletes the key (its TTL included);
 LSET emits ``ListSet`` of one position. Argument checks follow t_list.c's order exactly.
-
-LPUSHX, RPUSHX and RPOPLPUSH are not here: ``command_spec.json`` (generated from Redis) has
-no metadata for them yet.
+LPUSHX/RPUSHX are LPUSH/RPUSH onto an existing list only; RPOPLPUSH is LMOVE RIGHT LEFT;
+LMPOP pops from the first of its keys that holds a list. The blocking commands (BLPOP, BRPOP,
+BLMOVE, BRPOPLPUSH, BLMPOP) are not here.
 """
 
 from __future__ import annotations
@@ -84,9 +84,12 @@ def _normalize_range(start: int, end: int, llen: int) -> tuple[int, int] | None:
 # -- pushes ---------------------------------------------------------------------------------
 
 
-def _push_generic(c: Client, argv: list[bytes], where: int) -> Any:
+def _push_generic(c: Client, argv: list[bytes], where: int, xx: bool = False) -> Any:
+    """LPUSH/RPUSH; with ``xx`` (LPUSHX/RPUSHX) only onto an existing list (else 0)."""
     key = argv[1]
     seq = _write(c, key)
+    if seq is None and xx:
+        return 0
     values = tuple(argv[2:])
     if where == HEAD:
         values = values[::-1]  # LPUSH a b c leaves c b a
@@ -103,6 +106,16 @@ def cmd_lpush(c: Client, argv: list[bytes]) -> Any:
 @command("rpush")
 def cmd_rpush(c: Client, argv: list[bytes]) -> Any:
     return _push_generic(c, argv, TAIL)
+
+
+@command("lpushx")
+def cmd_lpushx(c: Client, argv: list[bytes]) -> Any:
+    return _push_generic(c, argv, HEAD, xx=True)
+
+
+@command("rpushx")
+def cmd_rpushx(c: Client, argv: list[bytes]) -> Any:
+    return _push_generic(c, argv, TAIL, xx=True)
 
 
 # -- pops -----------------------------------------------------------------------------------
@@ -123,12 +136,18 @@ def _pop_generic(c: Client, argv: list[bytes], where: int) -> Any:
         return NULL_ARRAY if has_count else None
     if has_count and count == 0:
         return []
+    values = _pop_range(c, key, seq, where, count if has_count else 1)
+    return values if has_count else values[0]
+
+
+def _pop_range(c: Client, key: bytes, seq: Sequence, where: int, count: int) -> list[bytes]:
+    """Pop up to ``count`` (> 0) elements from one end, in pop order (RPOP's: tail first)."""
     order = seq.order
-    n = min(count, len(order)) if has_count else 1
+    n = min(count, len(order))
     chosen = order[:n] if where == HEAD else order[len(order) - n :][::-1]  # copies only what goes
     values = [seq.elems[p][1] for p in chosen]
     _remove(c, key, seq, chosen)
-    return values if has_count else values[0]
+    return values
 
 
 @command("lpop")
@@ -355,3 +374,44 @@ def _move(c: Client, src: bytes, dst: bytes, wherefrom: int, whereto: int) -> An
 def cmd_lmove(c: Client, argv: list[bytes]) -> Any:
     wherefrom, whereto = _where(argv[3]), _where(argv[4])
     return _move(c, argv[1], argv[2], wherefrom, whereto)
+
+
+@command("rpoplpush")
+def cmd_rpoplpush(c: Client, argv: list[bytes]) -> Any:
+    return _move(c, argv[1], argv[2], TAIL, HEAD)
+
+
+# -- LMPOP ---------------------------------------------------------------------------------
+
+
+def _greater_than_zero(arg: bytes, message: str) -> int:
+    """getRangeLongFromObjectOrReply(1, LONG_MAX, message): one message for every failure."""
+    value = int_arg(arg, message)
+    if value < 1:
+        raise Error(message)
+    return value
+
+
+@command("lmpop")
+def cmd_lmpop(c: Client, argv: list[bytes]) -> Any:
+    """LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count] (lmpopGenericCommand)."""
+    numkeys = _greater_than_zero(argv[1], errors.NUMKEYS_POSITIVE)
+    where_idx = 2 + numkeys
+    if where_idx >= len(argv):
+        raise Error(errors.SYNTAX)
+    where = _where(argv[where_idx])
+    count = -1
+    j = where_idx + 1
+    while j < len(argv):
+        if count == -1 and argv[j].lower() == b"count" and j + 1 < len(argv):
+            j += 1
+            count = _greater_than_zero(argv[j], errors.COUNT_POSITIVE)
+        else:
+            raise Error(errors.SYNTAX)
+        j += 1
+    for key in argv[2:where_idx]:
+        seq = _write(c, key)
+        if seq is None:
+            continue
+        return [key, _pop_range(c, key, seq, where, 1 if count == -1 else count)]
+    return NULL_ARRAY
