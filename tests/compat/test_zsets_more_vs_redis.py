@@ -4,6 +4,7 @@ ZMPOP: replies, reply types, errors and the order Redis checks arguments in."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from tests.conftest import Differential
@@ -82,3 +83,77 @@ def test_lex_forms_in_multi(diff: Differential) -> None:
         ("ZLEXCOUNT", "str", "-", "+"), ("EXEC",),
         ("MULTI",), ("ZLEXCOUNT", "lex", "-"), ("EXEC",),
     )
+
+
+def test_zremrangebyrank(diff: Differential) -> None:
+    for start, end in [("0", "0"), ("1", "3"), ("-2", "-1"), ("-100", "100"), ("3", "1"), ("6", "10"), ("5", "5"),
+                       ("-1", "-2"), ("0", "-1"), ("-7", "-6"), ("x", "1"), ("0", "1.5"), ("99999999999999999999", "1"),
+                       ("x", "y")]:
+        base(diff)
+        diff.check("ZREMRANGEBYRANK", "z", start, end)
+        diff.check("ZRANGE", "z", "0", "-1", "WITHSCORES")
+        diff.check("FLUSHALL")
+    base(diff)
+    diff.check_all(
+        ("ZREMRANGEBYRANK", "nokey", "0", "-1"), ("ZREMRANGEBYRANK", "nokey", "x", "-1"),
+        ("ZREMRANGEBYRANK", "str", "0", "-1"), ("ZREMRANGEBYRANK", "str", "x", "-1"), ("EXISTS", "nokey"),
+        ("ZREMRANGEBYRANK", "z", "0"), ("ZREMRANGEBYRANK", "z", "0", "1", "2"), ("ZREMRANGEBYRANK", "z"),
+        ("EXPIRE", "z", "100"), ("ZREMRANGEBYRANK", "z", "1", "2"), ("TTL", "z"), ("ZCARD", "z"),
+        ("ZREMRANGEBYRANK", "z", "0", "-1"), ("EXISTS", "z"), ("TTL", "z"), ("TYPE", "z"),
+        ("ZADD", "z", "1", "a"), ("TTL", "z"),
+    )
+
+
+def test_zremrangebyscore(diff: Differential) -> None:
+    ranges = [("-inf", "+inf"), ("1", "2"), ("(1", "2"), ("1", "(2"), ("(1", "(2"), ("2", "1"), ("(2", "2"),
+              ("", ""), ("(", "3"), (" 1", "3"), ("1 ", "3"), ("1e400", "inf"), ("x", "1"), ("1", "x"),
+              ("nan", "1"), ("0x1", "0x2"), ("-inf", "(-1"), ("(3.5", "inf"), ("(inf", "inf"), ("0.1", "0.1")]
+    for lo, hi in ranges:
+        base(diff)
+        diff.check("ZREMRANGEBYSCORE", "z", lo, hi)
+        diff.check("ZRANGE", "z", "0", "-1", "WITHSCORES")
+        diff.check("FLUSHALL")
+    base(diff)
+    diff.check_all(
+        ("ZREMRANGEBYSCORE", "nokey", "0", "1"), ("ZREMRANGEBYSCORE", "nokey", "x", "1"),
+        ("ZREMRANGEBYSCORE", "str", "0", "1"), ("ZREMRANGEBYSCORE", "str", "x", "1"), ("ZREMRANGEBYSCORE", "z", "0"),
+        ("EXPIRE", "z", "100"), ("ZREMRANGEBYSCORE", "z", "(1", "2"), ("TTL", "z"),
+        ("ZREMRANGEBYSCORE", "z", "-inf", "inf"), ("EXISTS", "z"), ("TTL", "z"),
+    )
+
+
+def test_zremrangebylex(diff: Differential) -> None:
+    for lo, hi in [("-", "+"), ("[a", "[b"), ("(a", "[c"), ("[ab", "(d"), ("[b", "[a"), ("(a", "(a"), ("[a", "[a"),
+                   ("(f", "+"), ("-", "(a"), ("[g", "+"), ("x", "+"), ("-", "y"), ("+", "-"), ("+\x00", "-")]:
+        base(diff)
+        diff.check("ZREMRANGEBYLEX", "lex", lo, hi)
+        diff.check("ZRANGE", "lex", "0", "-1")
+        diff.check("FLUSHALL")
+    setup(diff, ("ZADD", "mixed", "1", "d", "2", "a", "3", "c", "4", "b", "5", "e", "6", "a0"))
+    diff.check_all(("ZREMRANGEBYLEX", "mixed", "[b", "[d"), ("ZRANGE", "mixed", "0", "-1"))
+    setup(diff, ("ZADD", "big", *[x for i in range(300) for x in ("0", f"m{i:03d}")]))
+    diff.check_all(
+        ("ZREMRANGEBYLEX", "big", "[m100", "(m200"), ("ZCARD", "big"), ("ZRANGE", "big", "95", "105"),
+        ("ZREMRANGEBYLEX", "big", "(m298", "+"), ("ZRANGE", "big", "-2", "-1"),
+    )
+    base(diff)
+    diff.check_all(
+        ("ZREMRANGEBYLEX", "nokey", "-", "+"), ("ZREMRANGEBYLEX", "nokey", "x", "+"),
+        ("ZREMRANGEBYLEX", "str", "-", "+"), ("ZREMRANGEBYLEX", "str", "x", "+"), ("ZREMRANGEBYLEX", "lex", "-"),
+        ("EXPIRE", "lex", "100"), ("ZREMRANGEBYLEX", "lex", "-", "(c"), ("TTL", "lex"),
+        ("ZREMRANGEBYLEX", "lex", "-", "+"), ("EXISTS", "lex"), ("TTL", "lex"),
+    )
+
+
+def test_zremrange_in_multi_and_expired(diff: Differential) -> None:
+    base(diff)
+    diff.check_all(
+        ("MULTI",), ("ZREMRANGEBYRANK", "z", "0", "1"), ("ZREMRANGEBYSCORE", "z", "x", "1"),
+        ("ZREMRANGEBYSCORE", "z", "(2", "+inf"), ("ZREMRANGEBYLEX", "lex", "[b", "+"), ("ZREMRANGEBYLEX", "str", "-", "+"),
+        ("ZRANGE", "z", "0", "-1", "WITHSCORES"), ("ZRANGE", "lex", "0", "-1"), ("EXEC",),
+        ("MULTI",), ("ZREMRANGEBYRANK", "z", "0", "-1"), ("ZREMRANGEBYLEX", "lex", "-", "+"), ("EXISTS", "z", "lex"),
+        ("EXEC",),
+        ("ZADD", "e", "1", "a"), ("PEXPIRE", "e", "1"),
+    )
+    time.sleep(0.01)
+    diff.check_all(("ZREMRANGEBYRANK", "e", "0", "-1"), ("ZREMRANGEBYSCORE", "e", "-inf", "inf"), ("EXISTS", "e"))

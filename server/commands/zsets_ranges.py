@@ -1,0 +1,50 @@
+"""Sorted set commands on ranges and several keys (Redis 7.0's t_zset.c), beside zsets.py.
+
+The range removes (ZREMRANGEBYRANK/BYSCORE/BYLEX) are observed removes of the members in
+range, as ZREM is (``ZRemove``, or ``Delete`` when they empty the key, since Redis then deletes
+it).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from server.commands.common import int_arg
+from server.commands.registry import command
+from server.commands.zsets import (
+    lex_positions,
+    lex_range,
+    range_item,
+    rank_positions,
+    remove_members,
+    score_positions,
+    write_zset,
+)
+
+if TYPE_CHECKING:
+    from server.connection import Client
+
+
+@command("zremrangebyrank", "zremrangebyscore", "zremrangebylex")
+def cmd_zremrange(c: Client, argv: list[bytes]) -> Any:
+    kind = argv[0].lower()[len(b"zremrangeby"):]
+    if kind == b"rank":
+        start, end = int_arg(argv[2]), int_arg(argv[3])
+    elif kind == b"score":
+        lo, hi = range_item(argv[2]), range_item(argv[3])
+    else:
+        llo, lhi = lex_range(argv[2], argv[3])
+    key = argv[1]
+    z = write_zset(c, key)
+    if z is None:
+        return 0
+    if kind == b"rank":
+        first, stop = rank_positions(len(z), start, end)
+    elif kind == b"score":
+        first, stop = score_positions(z, lo, hi)
+    else:
+        first, stop = lex_positions(z, llo, lhi, False)
+    if first >= stop:
+        return 0
+    remove_members(c, key, z, [m for _, m in z.index.islice(first, stop)])
+    return stop - first
