@@ -7,19 +7,26 @@ it).
 
 from __future__ import annotations
 
+import random
 from typing import TYPE_CHECKING, Any
 
+from crdt.numbers import INT64_MAX
+from server import errors
 from server.commands.common import int_arg
 from server.commands.registry import command
+from server.commands.sets import random_count
 from server.commands.zsets import (
     lex_positions,
     lex_range,
     range_item,
+    range_reply,
     rank_positions,
+    read_zset,
     remove_members,
     score_positions,
     write_zset,
 )
+from server.resp import Error
 
 if TYPE_CHECKING:
     from server.connection import Client
@@ -48,3 +55,25 @@ def cmd_zremrange(c: Client, argv: list[bytes]) -> Any:
         return 0
     remove_members(c, key, z, [m for _, m in z.index.islice(first, stop)])
     return stop - first
+
+
+@command("zrandmember")
+def cmd_zrandmember(c: Client, argv: list[bytes]) -> Any:
+    if len(argv) == 2:
+        z = read_zset(c, argv[1])
+        return None if z is None else random.choice(list(z))
+    count = random_count(argv[2])
+    if len(argv) > 4 or (len(argv) == 4 and argv[3].lower() != b"withscores"):
+        raise Error(errors.SYNTAX)
+    withscores = len(argv) == 4
+    if withscores and (count < -(INT64_MAX // 2) or count > INT64_MAX // 2):  # C: -LONG_MAX/2
+        raise Error(errors.OUT_OF_RANGE)
+    z = read_zset(c, argv[1])
+    if z is None or count == 0:
+        return []
+    members = list(z)
+    if count < 0:
+        chosen = random.choices(members, k=-count)
+    else:
+        chosen = members if count >= len(members) else random.sample(members, count)
+    return range_reply(c, [(z.members[m].value, m) for m in chosen], withscores)

@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 from tests.conftest import Differential
+from tests.respclient import Reply
 
 
 def setup(diff: Differential, *commands: tuple[Any, ...]) -> None:
@@ -157,3 +158,68 @@ def test_zremrange_in_multi_and_expired(diff: Differential) -> None:
     )
     time.sleep(0.01)
     diff.check_all(("ZREMRANGEBYRANK", "e", "0", "-1"), ("ZREMRANGEBYSCORE", "e", "-inf", "inf"), ("EXISTS", "e"))
+
+
+def _shape(reply: Reply) -> Any:
+    """The reply's types and lengths, values left out (they are random)."""
+    if reply.type in "*~" and reply.value is not None:
+        return (reply.type, [_shape(r) for r in reply.value])
+    return reply.type
+
+
+def _pairs(diff: Differential, reply: Reply) -> list[tuple[Reply, Reply]]:
+    if diff.protocol == 3:
+        return [(p.value[0], p.value[1]) for p in reply.value]
+    return list(zip(reply.value[::2], reply.value[1::2], strict=True))
+
+
+def test_zrandmember(diff: Differential) -> None:
+    base(diff)
+    setup(diff, ("ZADD", "one", "5", "x"), ("ZADD", "big", *[x for i in range(200) for x in (str(i / 3), f"m{i}")]))
+    for key in ("z", "one", "big"):
+        size = diff.ours.call("ZCARD", key).value
+        everything = diff.ours.call("ZRANGE", key, "0", "-1", "WITHSCORES")
+        scored = dict((m.value, (m, s)) for m, s in _pairs(diff, everything))
+        for count in ["1", "2", "5", "6", "7", "100", "-1", "-3", "-6", "-20", "0", "+2", "-0", None]:
+            for withscores in (False, True):
+                args = ["ZRANDMEMBER", key, *([count] if count is not None else []), *(["WITHSCORES"] * withscores)]
+                if count is None and withscores:
+                    continue
+                ref, ours = diff.both(*args)
+                if ref.type == "-":
+                    assert ours == ref, (args, ref, ours)
+                    continue
+                for _ in range(3):  # the same shape whatever was drawn
+                    assert _shape(ours) == _shape(ref), (args, ref, ours)
+                    if count is None:
+                        assert ours.type == "$" and ours.value in scored
+                        break
+                    n = int(count)
+                    if withscores:
+                        got = _pairs(diff, ours)
+                        assert all(scored[m.value] == (m, s) for m, s in got), (args, ours)
+                        names = [m.value for m, _ in got]
+                    else:
+                        assert all(r.type == "$" for r in ours.value)
+                        names = [r.value for r in ours.value]
+                    assert len(names) == (min(n, size) if n >= 0 else -n)
+                    assert set(names) <= set(scored)
+                    if n > 0:
+                        assert len(set(names)) == len(names)
+                    ref, ours = diff.both(*args)
+    bound = str((1 << 62) - 1)  # LONG_MAX/2
+    diff.check_all(
+        ("ZRANDMEMBER", "nokey"), ("ZRANDMEMBER", "nokey", "5"), ("ZRANDMEMBER", "nokey", "-5", "WITHSCORES"),
+        ("ZRANDMEMBER", "nokey", "x"), ("ZRANDMEMBER", "str"), ("ZRANDMEMBER", "str", "0"),
+        ("ZRANDMEMBER", "str", "x"), ("ZRANDMEMBER", "str", "1", "foo"), ("ZRANDMEMBER", "z", "x"),
+        ("ZRANDMEMBER", "z", "1.5"), ("ZRANDMEMBER", "z", "1", "foo"), ("ZRANDMEMBER", "z", "x", "foo"),
+        ("ZRANDMEMBER", "z", "1", "WITHSCORES", "x"), ("ZRANDMEMBER", "z", "-9223372036854775808"),
+        ("ZRANDMEMBER", "z", "-9223372036854775808", "foo"), ("ZRANDMEMBER", "z", "9223372036854775808"),
+        ("ZRANDMEMBER", "z", bound + "0", "WITHSCORES"), ("ZRANDMEMBER", "z", "4611686018427387904", "WITHSCORES"),
+        ("ZRANDMEMBER", "z", "-4611686018427387904", "WITHSCORES"), ("ZRANDMEMBER", "z", "0", "WITHSCORES"),
+        ("ZRANDMEMBER", "z", "0", "withscores", "x"), ("ZRANDMEMBER", "z", "0"), ("ZRANDMEMBER",),
+        ("ZRANDMEMBER", "one"), ("ZRANDMEMBER", "one", "-2"), ("ZRANDMEMBER", "one", "3", "WITHSCORES"),
+        ("ZRANDMEMBER", "one", "-2", "withscores"),
+    )
+    setup(diff, ("MULTI",), ("ZRANDMEMBER", "one", "-2", "WITHSCORES"), ("ZRANDMEMBER", "str"))
+    diff.check("EXEC")
