@@ -223,3 +223,70 @@ def test_zrandmember(diff: Differential) -> None:
     )
     setup(diff, ("MULTI",), ("ZRANDMEMBER", "one", "-2", "WITHSCORES"), ("ZRANDMEMBER", "str"))
     diff.check("EXEC")
+
+
+def test_zrangestore(diff: Differential) -> None:
+    base(diff)
+    setup(diff, ("SADD", "set", "m"))
+    forms: list[tuple[str, ...]] = [
+        ("0", "-1"), ("1", "3"), ("-2", "-1"), ("3", "1"), ("0", "-1", "REV"), ("1", "2", "REV"),
+        ("-inf", "+inf", "BYSCORE"), ("(1", "3.5", "BYSCORE"), ("3.5", "(1", "BYSCORE", "REV"),
+        ("-inf", "inf", "BYSCORE", "LIMIT", "1", "2"), ("inf", "-inf", "BYSCORE", "REV", "LIMIT", "0", "3"),
+        ("5", "6", "BYSCORE"), ("-inf", "inf", "BYSCORE", "LIMIT", "10", "1"),
+    ]
+    for form in forms:
+        diff.check("ZRANGESTORE", "dst", "z", *form)
+        diff.check("ZRANGE", "dst", "0", "-1", "WITHSCORES")
+    for form in [("-", "+", "BYLEX"), ("[b", "(e", "BYLEX"), ("+", "[ab", "BYLEX", "REV", "LIMIT", "1", "2"),
+                 ("[x", "+", "BYLEX")]:
+        diff.check("ZRANGESTORE", "dst", "lex", *form)
+        diff.check("ZRANGE", "dst", "0", "-1")
+    diff.check_all(
+        ("ZRANGESTORE", "dst", "z", "0", "1"), ("EXPIRE", "dst", "100"), ("ZRANGESTORE", "dst", "z", "0", "2"),
+        ("TTL", "dst"),  # replaced, TTL gone
+        ("SET", "s", "x"), ("ZRANGESTORE", "s", "z", "0", "0"), ("TYPE", "s"), ("ZRANGE", "s", "0", "-1", "WITHSCORES"),
+        ("ZRANGESTORE", "s", "z", "5", "1"), ("EXISTS", "s"),  # an empty range deletes the destination
+        ("SET", "s", "x"), ("ZRANGESTORE", "s", "nokey", "0", "-1"), ("EXISTS", "s"),
+        ("SET", "s", "x"), ("ZRANGESTORE", "s", "str", "0", "-1"), ("TYPE", "s"),
+        ("ZRANGESTORE", "s", "set", "0", "-1"), ("ZRANGESTORE", "s", "str", "x", "-1"),
+        ("ZRANGESTORE", "s", "nokey", "x", "-1"), ("ZRANGESTORE", "s", "z", "0", "-1", "WITHSCORES"),
+        ("ZRANGESTORE", "s", "z", "0", "-1", "LIMIT", "0", "1"), ("ZRANGESTORE", "s", "z", "0", "-1", "foo"),
+        ("ZRANGESTORE", "s", "z", "x", "1", "BYSCORE"), ("ZRANGESTORE", "s", "lex", "x", "+", "BYLEX"),
+        ("ZRANGESTORE", "s", "z", "0", "-1", "BYSCORE", "BYLEX"), ("ZRANGESTORE", "s", "z", "0", "-1", "REV", "REV"),
+        ("ZRANGESTORE", "s", "z", "0", "-1", "LIMIT", "1"), ("ZRANGESTORE", "s", "z", "0", "-1", "LIMIT", "x", "1"),
+        ("ZRANGESTORE", "s", "z", "-", "+", "BYLEX", "WITHSCORES"), ("TYPE", "s"),
+        ("ZRANGESTORE", "s", "z", "0"), ("ZRANGESTORE", "s", "z"),
+        ("ZRANGESTORE", "z", "z", "1", "2"), ("ZRANGE", "z", "0", "-1", "WITHSCORES"),
+        ("ZADD", "big", *[x for i in range(300) for x in (str(i % 7), f"m{i}")]),
+        ("ZRANGESTORE", "b2", "big", "2", "(4", "BYSCORE"), ("ZCARD", "b2"), ("OBJECT", "ENCODING", "b2"),
+        ("ZRANGE", "b2", "0", "5", "WITHSCORES"),
+        ("MULTI",), ("ZRANGESTORE", "t", "z", "0", "-1"), ("ZRANGESTORE", "t2", "str", "0", "-1"),
+        ("ZRANGE", "t", "0", "-1", "WITHSCORES"), ("EXEC",),
+    )
+
+
+def test_zmpop(diff: Differential) -> None:
+    base(diff)
+    diff.check_all(
+        ("ZMPOP", "1", "z", "MIN"), ("ZMPOP", "1", "z", "max"), ("ZMPOP", "1", "z", "MIN", "COUNT", "2"),
+        ("ZMPOP", "1", "z", "MAX", "count", "1"), ("ZMPOP", "2", "nokey", "z", "MIN"), ("ZMPOP", "2", "z", "str", "MAX"),
+        ("ZMPOP", "2", "str", "z", "MAX"), ("ZMPOP", "2", "nokey", "str", "MIN"), ("ZMPOP", "2", "nokey", "no2", "MIN"),
+        ("ZMPOP", "1", "nokey", "MIN", "COUNT", "3"),
+        ("ZMPOP", "0", "z", "MIN"), ("ZMPOP", "-1", "z", "MIN"), ("ZMPOP", "x", "z", "MIN"), ("ZMPOP", "1.5", "z", "MIN"),
+        ("ZMPOP", "1", "z", "FOO"), ("ZMPOP", "2", "z", "MIN"), ("ZMPOP", "5", "z", "MIN"), ("ZMPOP", "1", "z", "z"),
+        ("ZMPOP", "1", "z", "MIN", "COUNT"), ("ZMPOP", "1", "z", "MIN", "COUNT", "0"), ("ZMPOP", "1", "z", "MIN", "COUNT", "-1"),
+        ("ZMPOP", "1", "z", "MIN", "COUNT", "x"), ("ZMPOP", "1", "z", "MIN", "COUNT", "1", "COUNT", "1"),
+        ("ZMPOP", "1", "z", "MIN", "FOO", "1"), ("ZMPOP", "1", "z", "MIN", "1"), ("ZMPOP", "0", "z", "FOO"),
+        ("ZMPOP", "1", "z", "FOO", "COUNT", "0"), ("ZMPOP", "1", "str", "MIN", "COUNT", "0"),
+        ("ZMPOP", "1", "str", "FOO"), ("ZMPOP", "1", "z"), ("ZMPOP", "1"),
+        ("ZMPOP", "1", "z", "MIN", "COUNT", "9223372036854775807"), ("EXISTS", "z"),
+        ("ZMPOP", "1", "z", "MIN", "COUNT", "9223372036854775808"),
+        ("EXPIRE", "lex", "100"), ("ZMPOP", "1", "lex", "MAX", "COUNT", "3"), ("TTL", "lex"),
+        ("ZMPOP", "1", "lex", "MAX", "COUNT", "10"), ("EXISTS", "lex"), ("TTL", "lex"),
+        ("ZADD", "m", "1", "a", "-0", "b", "inf", "c", "1.5e-7", "d"), ("ZMPOP", "1", "m", "MAX", "COUNT", "2"),
+        ("MULTI",), ("ZMPOP", "1", "m", "MIN"), ("ZMPOP", "1", "str", "MIN"), ("ZMPOP", "0", "m", "MIN"),
+        ("ZMPOP", "1", "m", "MIN", "COUNT", "5"), ("EXEC",), ("EXISTS", "m"),
+    )
+    setup(diff, ("ZADD", "e", "1", "a"), ("PEXPIRE", "e", "1"), ("ZADD", "f", "2", "b"))
+    time.sleep(0.01)
+    diff.check_all(("ZMPOP", "2", "e", "f", "MIN"), ("EXISTS", "e"), ("ZMPOP", "1", "e", "MIN"))
