@@ -4,6 +4,7 @@ ZMPOP: replies, reply types, errors and the order Redis checks arguments in."""
 
 from __future__ import annotations
 
+import random
 import time
 from typing import Any
 
@@ -290,3 +291,56 @@ def test_zmpop(diff: Differential) -> None:
     setup(diff, ("ZADD", "e", "1", "a"), ("PEXPIRE", "e", "1"), ("ZADD", "f", "2", "b"))
     time.sleep(0.01)
     diff.check_all(("ZMPOP", "2", "e", "f", "MIN"), ("EXISTS", "e"), ("ZMPOP", "1", "e", "MIN"))
+
+
+def test_arity(diff: Differential) -> None:
+    base(diff)
+    diff.check_all(
+        ("ZRANGEBYLEX", "lex", "-"), ("ZREVRANGEBYLEX", "lex", "+"), ("ZLEXCOUNT", "lex", "-"),
+        ("ZLEXCOUNT", "lex", "-", "+", "+"), ("ZREMRANGEBYRANK", "z", "0"), ("ZREMRANGEBYRANK", "z", "0", "1", "2"),
+        ("ZREMRANGEBYSCORE", "z", "0"), ("ZREMRANGEBYSCORE", "z", "0", "1", "2"), ("ZREMRANGEBYLEX", "lex", "-"),
+        ("ZREMRANGEBYLEX", "lex", "-", "+", "x"), ("ZRANDMEMBER",), ("ZRANGESTORE", "d", "z", "0"),
+        ("ZMPOP", "1", "z"), ("ZMPOP",), ("zrangebylex",), ("ZRANGEBYLEX", "str", "-"), ("ZMPOP", "x", "str"),
+    )
+
+
+def _random_command(rng: random.Random) -> tuple[str, ...]:
+    key = rng.choice(["z1", "z1", "z2", "str", "none"])
+    members = ["a", "b", "c", "d", "e", "ab"]
+    scores = ["1", "2.5", "-1", "0", "0", "0", "inf", "x"]
+    bounds = ["1", "(1", "2.5", "(2.5", "-inf", "+inf", "(inf", "0", "(0", "x"]
+    lex = ["-", "+", "[a", "(b", "[c", "(e", "[ab", "x"]
+    ranks = ["0", "-1", "1", "-2", "3", "10", "x"]
+    kind = rng.randrange(9)
+    if kind <= 2:
+        pairs = [x for _ in range(rng.choice([1, 2, 3])) for x in (rng.choice(scores), rng.choice(members))]
+        return ("ZADD", key, *pairs)
+    if kind == 3:
+        form = rng.choice(["ZRANGEBYLEX", "ZREVRANGEBYLEX", "ZLEXCOUNT"])
+        limit = ["LIMIT", str(rng.randint(-1, 3)), str(rng.randint(-1, 3))] if form != "ZLEXCOUNT" and rng.random() < 0.5 else []
+        return (form, key, rng.choice(lex), rng.choice(lex), *limit)
+    if kind == 4:
+        return ("ZREMRANGEBYRANK", key, rng.choice(ranks), rng.choice(ranks))
+    if kind == 5:
+        return ("ZREMRANGEBYSCORE", key, rng.choice(bounds), rng.choice(bounds))
+    if kind == 6:
+        return ("ZREMRANGEBYLEX", key, rng.choice(lex), rng.choice(lex))
+    if kind == 7:
+        form = rng.choice([(rng.choice(ranks), rng.choice(ranks)), (rng.choice(bounds), rng.choice(bounds), "BYSCORE"),
+                           (rng.choice(lex), rng.choice(lex), "BYLEX")])
+        return ("ZRANGESTORE", rng.choice(["z2", "dst", "str"]), key, *form, *rng.choice([[], ["REV"]]))
+    keys = rng.sample(["z1", "z2", "str", "none"], rng.randint(1, 3))
+    return ("ZMPOP", str(len(keys)), *keys, rng.choice(["MIN", "MAX"]), *rng.choice([[], ["COUNT", "2"]]))
+
+
+def test_random_command_sequences(diff: Differential) -> None:
+    rng = random.Random(7100 + diff.protocol)
+    for _ in range(800):
+        if rng.random() < 0.02:
+            diff.check("SET", "str", "x")
+        diff.check(*_random_command(rng))
+        if rng.random() < 0.1:
+            diff.check("ZRANGE", rng.choice(["z1", "z2", "dst"]), "0", "-1", "WITHSCORES")
+    for key in ("z1", "z2", "dst", "str"):
+        diff.check("TYPE", key)
+        diff.check("ZRANGE", key, "0", "-1", "WITHSCORES")
