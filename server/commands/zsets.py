@@ -12,9 +12,11 @@ strtod (leading spaces, anything after a NUL ignored, overflow allowed) for rang
 Replies print scores as ``addReplyDouble`` (``%.17g``; RESP3 doubles); ZSCAN prints them as
 strings, as the listpack stores them (``d2string``) or ``%.17g`` for a skiplist.
 
-Lex ranges (ZRANGE ... BYLEX) scan small zsets as Redis's listpack code does and bisect
-large ones by member, which is Redis's result when every member has the same score (the only
-case Redis defines for a skiplist).
+Range removes, ZRANDMEMBER, ZRANGESTORE and ZMPOP are in zsets_ranges.py.
+
+Lex ranges (ZRANGE ... BYLEX, ZRANGEBYLEX, ZLEXCOUNT, ZREMRANGEBYLEX) scan small zsets as
+Redis's listpack code does and bisect large ones by member, which is Redis's result when every
+member has the same score (the only case Redis defines for a skiplist).
 
 OBJECT ENCODING is computed from the content (listpack up to 128 members of up to 64 bytes):
 unlike Redis, a zset that shrinks back under those limits reads "listpack" again.
