@@ -149,5 +149,5 @@ ZSET_LEX_RANGE = "ERR min or max not valid string range item"
 ZRANGE_LIMIT_RANK = "ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX"
 ZRANGE_WITHSCORES_LEX = "ERR syntax error, WITHSCORES not supported in combination with BYLEX"
 
-# LMPOP (t_list.c)
+# LMPOP, ZMPOP (t_list.c, t_zset.c)
 COUNT_POSITIVE = "ERR count should be greater than 0"

@@ -12,9 +12,11 @@ strtod (leading spaces, anything after a NUL ignored, overflow allowed) for rang
 Replies print scores as ``addReplyDouble`` (``%.17g``; RESP3 doubles); ZSCAN prints them as
 strings, as the listpack stores them (``d2string``) or ``%.17g`` for a skiplist.
 
-Lex ranges (ZRANGE ... BYLEX) scan small zsets as Redis's listpack code does and bisect
-large ones by member, which is Redis's result when every member has the same score (the only
-case Redis defines for a skiplist).
+Range removes, ZRANDMEMBER, ZRANGESTORE and ZMPOP are in zsets_ranges.py.
+
+Lex ranges (ZRANGE ... BYLEX, ZRANGEBYLEX, ZLEXCOUNT, ZREMRANGEBYLEX) scan small zsets as
+Redis's listpack code does and bisect large ones by member, which is Redis's result when every
+member has the same score (the only case Redis defines for a skiplist).
 
 OBJECT ENCODING is computed from the content (listpack up to 128 members of up to 64 bytes):
 unlike Redis, a zset that shrinks back under those limits reads "listpack" again.
@@ -79,7 +81,7 @@ def score_arg(arg: bytes) -> float:
     return value
 
 
-def _range_item(arg: bytes) -> tuple[float, bool]:
+def range_item(arg: bytes) -> tuple[float, bool]:
     """One bound of zslParseRange: (value, exclusive)."""
     exclusive = arg[:1] == b"("
     text = arg[1:] if exclusive else arg
@@ -90,7 +92,7 @@ def _range_item(arg: bytes) -> tuple[float, bool]:
     return value, exclusive
 
 
-def _score_positions(z: ZSet, lo: tuple[float, bool], hi: tuple[float, bool]) -> tuple[int, int]:
+def score_positions(z: ZSet, lo: tuple[float, bool], hi: tuple[float, bool]) -> tuple[int, int]:
     """The index positions [start, stop) of the members within the score range."""
     index = z.index
     (mn, minex), (mx, maxex) = lo, hi
@@ -151,7 +153,24 @@ def _bisect(n: int, pred: Callable[[int], bool]) -> int:
 _LEX_SCAN_MAX = 128
 
 
-def _lex_positions(z: ZSet, lo: LexBound, hi: LexBound, reverse: bool) -> tuple[int, int]:
+def lex_range(lo: bytes, hi: bytes) -> tuple[LexBound, LexBound]:
+    """zslParseLexRange."""
+    return _lex_item(lo), _lex_item(hi)
+
+
+def rank_positions(n: int, start: int, end: int) -> tuple[int, int]:
+    """[start, stop) of a rank range (negative ranks count from the end), as Redis clamps it."""
+    if start < 0:
+        start += n
+    if end < 0:
+        end += n
+    start = max(start, 0)
+    if start > end or start >= n:
+        return 0, 0
+    return start, min(end, n - 1) + 1
+
+
+def lex_positions(z: ZSet, lo: LexBound, hi: LexBound, reverse: bool) -> tuple[int, int]:
     """[first, stop): the members of the lex range, walked from ``first`` forward (or from
     ``stop - 1`` backward when ``reverse``)."""
     cmp = _cmplex(lo, hi)
@@ -192,7 +211,7 @@ def read_zset(c: Client, key: bytes) -> ZSet | None:
     return z
 
 
-def _write_zset(c: Client, key: bytes) -> ZSet | None:
+def write_zset(c: Client, key: bytes) -> ZSet | None:
     z: ZSet | None = prepare_write(c, key, ZSET)
     return z
 
@@ -211,14 +230,14 @@ def _encoding(z: ZSet) -> bytes:
 TYPE_COMMANDS[ZSET] = TypeCommands(_recreate, _encoding)
 
 
-def _remove_members(c: Client, key: bytes, z: ZSet, members: list[bytes]) -> None:
+def remove_members(c: Client, key: bytes, z: ZSet, members: list[bytes]) -> None:
     if len(members) >= len(z):
         c.ks.emit(Delete(c.db, key))
     else:
         c.ks.emit(ZRemove(c.db, key, tuple(members)))
 
 
-def _pairs(c: Client, items: list[tuple[float, bytes]], withscores: bool) -> list[Any]:
+def range_reply(c: Client, items: list[tuple[float, bytes]], withscores: bool) -> list[Any]:
     """A range reply: members, or member-score pairs (nested in RESP3)."""
     if not withscores:
         return [m for _, m in items]
@@ -261,7 +280,7 @@ def _zadd(c: Client, argv: list[bytes], incr: bool) -> Any:
     if incr and len(rest) > 2:
         raise Error(errors.ZADD_INCR_PAIR)
     scores = [score_arg(s) for s in rest[::2]]
-    z = _write_zset(c, key)
+    z = write_zset(c, key)
     if z is None and xx:
         return None if incr else 0
     current: dict[bytes, float] = {}
@@ -315,12 +334,12 @@ def cmd_zincrby(c: Client, argv: list[bytes]) -> Any:
 @command("zrem")
 def cmd_zrem(c: Client, argv: list[bytes]) -> Any:
     key = argv[1]
-    z = _write_zset(c, key)
+    z = write_zset(c, key)
     if z is None:
         return 0
     present = [m for m in dict.fromkeys(argv[2:]) if m in z]
     if present:
-        _remove_members(c, key, z, present)
+        remove_members(c, key, z, present)
     return len(present)
 
 
@@ -329,13 +348,13 @@ def _zpop(c: Client, argv: list[bytes], highest: bool) -> Any:
         raise Error(errors.SYNTAX)
     count = positive_count(argv[2]) if len(argv) == 3 else -1
     key = argv[1]
-    z = _write_zset(c, key)
+    z = write_zset(c, key)
     if z is None or count == 0:
         return []
     n = min(len(z), 1 if count == -1 else count)
     index = z.index
     items = list(reversed(index[-n:])) if highest else list(index[:n])
-    _remove_members(c, key, z, [m for _, m in items])
+    remove_members(c, key, z, [m for _, m in items])
     if c.resp3 and count != -1:
         return [[m, s] for s, m in items]
     return [x for s, m in items for x in (m, s)]
@@ -385,11 +404,11 @@ def cmd_zrank(c: Client, argv: list[bytes]) -> Any:
 
 @command("zcount")
 def cmd_zcount(c: Client, argv: list[bytes]) -> Any:
-    lo, hi = _range_item(argv[2]), _range_item(argv[3])
+    lo, hi = range_item(argv[2]), range_item(argv[3])
     z = read_zset(c, argv[1])
     if z is None:
         return 0
-    start, stop = _score_positions(z, lo, hi)
+    start, stop = score_positions(z, lo, hi)
     return stop - start
 
 
@@ -399,18 +418,23 @@ _RANGE_FORMS: dict[bytes, tuple[str | None, bool | None]] = {
     b"zrevrange": ("rank", True),
     b"zrangebyscore": ("score", False),
     b"zrevrangebyscore": ("score", True),
+    b"zrangebylex": ("lex", False),
+    b"zrevrangebylex": ("lex", True),
 }
 
 
-@command("zrange", "zrevrange", "zrangebyscore", "zrevrangebyscore")
-def cmd_zrange(c: Client, argv: list[bytes]) -> Any:
-    kind, reverse = _RANGE_FORMS[argv[0].lower()]
+def range_query(
+    c: Client, argv: list[bytes], first: int, kind: str | None, reverse: bool | None, store: bool,
+) -> tuple[list[tuple[float, bytes]] | None, bool]:
+    """Redis's zrangeGenericCommand: the source key is ``argv[first]``, its min and max follow,
+    then the options (WITHSCORES only when not ``store``). Returns the range's (score, member)
+    items in reply order (None when the source is missing) and WITHSCORES."""
     withscores = False
     offset, limit = 0, -1
-    j = 4
+    j = first + 3
     while j < len(argv):
         opt = argv[j].lower()
-        if opt == b"withscores":
+        if not store and opt == b"withscores":
             withscores = True
         elif opt == b"limit" and len(argv) - j - 1 >= 2:
             offset = int_arg(argv[j + 1])
@@ -431,45 +455,55 @@ def cmd_zrange(c: Client, argv: list[bytes]) -> Any:
         raise Error(errors.ZRANGE_LIMIT_RANK)
     if withscores and kind == "lex":
         raise Error(errors.ZRANGE_WITHSCORES_LEX)
-    lo_arg, hi_arg = (argv[3], argv[2]) if reverse and kind != "rank" else (argv[2], argv[3])
+    lo_arg, hi_arg = argv[first + 1], argv[first + 2]
+    if reverse and kind != "rank":
+        lo_arg, hi_arg = hi_arg, lo_arg
     if kind == "rank":
         start, end = int_arg(lo_arg), int_arg(hi_arg)
     elif kind == "score":
-        lo, hi = _range_item(lo_arg), _range_item(hi_arg)
+        lo, hi = range_item(lo_arg), range_item(hi_arg)
     else:
-        llo, lhi = _lex_item(lo_arg), _lex_item(hi_arg)
-    z = read_zset(c, argv[1])
+        llo, lhi = lex_range(lo_arg, hi_arg)
+    z = read_zset(c, argv[first])
     if z is None:
-        return []
+        return None, withscores
     index = z.index
     n = len(index)
     if kind == "rank":
-        if start < 0:
-            start += n
-        if end < 0:
-            end += n
-        start = max(start, 0)
-        if start > end or start >= n:
-            return []
-        end = min(end, n - 1)
+        start, stop = rank_positions(n, start, end)
+        if start >= stop:
+            return [], withscores
         if reverse:
-            items = list(index.islice(n - 1 - end, n - start, reverse=True))
-        else:
-            items = list(index.islice(start, end + 1))
-        return _pairs(c, items, withscores)
-    first, stop = _score_positions(z, lo, hi) if kind == "score" else _lex_positions(z, llo, lhi, reverse)
+            return list(index.islice(n - stop, n - start, reverse=True)), withscores
+        return list(index.islice(start, stop)), withscores
+    lo_pos, stop = score_positions(z, lo, hi) if kind == "score" else lex_positions(z, llo, lhi, reverse)
     if offset < 0 or (offset > 0 and offset >= n):
-        return []
-    count = stop - first - offset
+        return [], withscores
+    count = stop - lo_pos - offset
     if limit >= 0:
         count = min(count, limit)
     if count <= 0:
-        return []
+        return [], withscores
     if reverse:
-        items = list(index.islice(stop - offset - count, stop - offset, reverse=True))
-    else:
-        items = list(index.islice(first + offset, first + offset + count))
-    return _pairs(c, items, withscores)
+        return list(index.islice(stop - offset - count, stop - offset, reverse=True)), withscores
+    return list(index.islice(lo_pos + offset, lo_pos + offset + count)), withscores
+
+
+@command("zrange", "zrevrange", "zrangebyscore", "zrevrangebyscore", "zrangebylex", "zrevrangebylex")
+def cmd_zrange(c: Client, argv: list[bytes]) -> Any:
+    kind, reverse = _RANGE_FORMS[argv[0].lower()]
+    items, withscores = range_query(c, argv, 1, kind, reverse, False)
+    return [] if items is None else range_reply(c, items, withscores)
+
+
+@command("zlexcount")
+def cmd_zlexcount(c: Client, argv: list[bytes]) -> Any:
+    lo, hi = lex_range(argv[2], argv[3])
+    z = read_zset(c, argv[1])
+    if z is None:
+        return 0
+    start, stop = lex_positions(z, lo, hi, False)
+    return stop - start
 
 
 _HALF_LLONG = float((1 << 62) - 1)  # (double)(LLONG_MAX/2), that is 2^62

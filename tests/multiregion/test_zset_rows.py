@@ -47,3 +47,35 @@ def test_del_zadd_keeps_only_the_add(rows: Rows) -> None:
         rows.call(E, "ZADD", "z:del", "3", "c")
     rows.digests_equal()
     assert rows.same("ZRANGE", "z:del", "0", "-1", "WITHSCORES") == [[b"c", 3.0]]
+
+
+def test_zremrangebyscore_removes_only_what_it_observed(rows: Rows) -> None:
+    rows.call(W, "ZADD", "z:rr", "1", "a", "2", "b", "9", "keep")
+    with rows.partitioned():
+        assert rows.call(W, "ZREMRANGEBYSCORE", "z:rr", "0", "5") == 2
+        rows.call(E, "ZADD", "z:rr", "3", "c")  # in range, unseen by the remove
+        rows.call(EU, "ZINCRBY", "z:rr", "10", "b")  # only the increment survives
+    rows.digests_equal()
+    assert rows.same("ZRANGE", "z:rr", "0", "-1", "WITHSCORES") == [[b"c", 3.0], [b"keep", 9.0], [b"b", 10.0]]
+
+
+def test_zremrangebyrank_emptying_deletes_the_key_but_not_a_concurrent_add(rows: Rows) -> None:
+    rows.call(W, "ZADD", "z:rk", "1", "a", "2", "b")
+    with rows.partitioned():
+        assert rows.call(W, "ZREMRANGEBYRANK", "z:rk", "0", "-1") == 2
+        assert rows.call(W, "EXISTS", "z:rk") == 0
+        rows.call(E, "ZADD", "z:rk", "5", "n")
+    rows.digests_equal()
+    assert rows.same("ZRANGE", "z:rk", "0", "-1", "WITHSCORES") == [[b"n", 5.0]]
+
+
+def test_zrangestore_replaces_what_it_observed_of_the_destination(rows: Rows) -> None:
+    rows.call(W, "ZADD", "z:src", "1", "a", "2", "b", "3", "c")
+    rows.call(W, "ZADD", "z:dst", "7", "old")
+    with rows.partitioned():
+        assert rows.call(W, "ZRANGESTORE", "z:dst", "z:src", "0", "1") == 2
+        rows.call(E, "ZADD", "z:dst", "9", "new")  # unseen by the replace: kept
+        assert rows.call(EU, "ZMPOP", "1", "z:src", "MAX") == [b"z:src", [[b"c", b"3"]]]  # RESP2: no float callback for ZMPOP
+    rows.digests_equal()
+    assert rows.same("ZRANGE", "z:dst", "0", "-1", "WITHSCORES") == [[b"a", 1.0], [b"b", 2.0], [b"new", 9.0]]
+    assert rows.same("ZRANGE", "z:src", "0", "-1") == [b"a", b"b"]
