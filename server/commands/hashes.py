@@ -197,7 +197,7 @@ def cmd_hrandfield(c: Client, argv: list[bytes]) -> Any:
         raise Error(errors.SYNTAX)
     if len(argv) == 4:
         withvalues = True
-        if count < -INT64_MAX // 2 or count > INT64_MAX // 2:
+        if count < -(INT64_MAX // 2) or count > INT64_MAX // 2:
             raise Error(errors.OUT_OF_RANGE)
     omap = read_hash(c, argv[1])
     if omap is None or count == 0:
