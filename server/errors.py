@@ -151,3 +151,7 @@ ZRANGE_WITHSCORES_LEX = "ERR syntax error, WITHSCORES not supported in combinati
 
 # LMPOP, ZMPOP (t_list.c, t_zset.c)
 COUNT_POSITIVE = "ERR count should be greater than 0"
+
+# ZUNION, ZINTER, ZDIFF, their STORE forms, ZINTERCARD (t_zset.c)
+ZSET_INPUT_KEYS = "ERR at least 1 input key is needed for '%s' command"
+ZSET_WEIGHT_NOT_FLOAT = "ERR weight value is not a float"

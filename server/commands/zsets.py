@@ -12,7 +12,8 @@ strtod (leading spaces, anything after a NUL ignored, overflow allowed) for rang
 Replies print scores as ``addReplyDouble`` (``%.17g``; RESP3 doubles); ZSCAN prints them as
 strings, as the listpack stores them (``d2string``) or ``%.17g`` for a skiplist.
 
-Range removes, ZRANDMEMBER, ZRANGESTORE and ZMPOP are in zsets_ranges.py.
+Range removes, ZRANDMEMBER, ZRANGESTORE and ZMPOP are in zsets_ranges.py; ZUNION, ZINTER,
+ZDIFF, their STORE forms and ZINTERCARD in zsets_algebra.py.
 
 Lex ranges (ZRANGE ... BYLEX, ZRANGEBYLEX, ZLEXCOUNT, ZREMRANGEBYLEX) scan small zsets as
 Redis's listpack code does and bisect large ones by member, which is Redis's result when every
@@ -71,13 +72,13 @@ def _strtod(data: bytes) -> tuple[float, int, bool]:
     return value, m.end(), False
 
 
-def score_arg(arg: bytes) -> float:
-    """Redis's getDoubleFromObject (string2d)."""
+def score_arg(arg: bytes, message: str = errors.NOT_FLOAT) -> float:
+    """Redis's getDoubleFromObject (string2d); ``message`` is the error reply."""
     if not arg or arg[0] in _SPACE:
-        raise Error(errors.NOT_FLOAT)
+        raise Error(message)
     value, used, erange = _strtod(arg)
     if used != len(arg) or value != value or (erange and (math.isinf(value) or value == 0)):
-        raise Error(errors.NOT_FLOAT)
+        raise Error(message)
     return value
 
 
