@@ -79,3 +79,22 @@ def test_zrangestore_replaces_what_it_observed_of_the_destination(rows: Rows) ->
     rows.digests_equal()
     assert rows.same("ZRANGE", "z:dst", "0", "-1", "WITHSCORES") == [[b"a", 1.0], [b"b", 2.0], [b"new", 9.0]]
     assert rows.same("ZRANGE", "z:src", "0", "-1") == [b"a", b"b"]
+
+
+def test_zunionstore_zinterstore_replace_what_they_observed_and_replicate(rows: Rows) -> None:
+    rows.call(W, "ZADD", "z:a", "1", "a", "2", "b", "inf", "c")
+    rows.call(W, "SADD", "z:s", "b", "c", "d")
+    rows.call(W, "ZADD", "z:u", "7", "old")
+    rows.call(W, "ZADD", "z:i", "7", "old")
+    rows.call(W, "ZADD", "z:d", "7", "old")
+    with rows.partitioned():
+        assert rows.call(W, "ZUNIONSTORE", "z:u", "2", "z:a", "z:s", "WEIGHTS", "2", "0") == 4
+        rows.call(E, "ZADD", "z:u", "9", "new")  # unseen by the replace: kept
+        assert rows.call(EU, "ZINTERSTORE", "z:i", "2", "z:a", "z:s", "AGGREGATE", "MAX") == 2
+        assert rows.call(EU, "ZDIFFSTORE", "z:d", "2", "z:s", "z:s") == 0  # empty: deletes
+    rows.digests_equal()
+    assert rows.same("ZRANGE", "z:u", "0", "-1", "WITHSCORES") == [
+        [b"d", 0.0], [b"a", 2.0], [b"b", 4.0], [b"new", 9.0], [b"c", float("inf")],
+    ]
+    assert rows.same("ZRANGE", "z:i", "0", "-1", "WITHSCORES") == [[b"b", 2.0], [b"c", float("inf")]]
+    assert rows.same("EXISTS", "z:d") == 0
