@@ -151,3 +151,6 @@ ZRANGE_WITHSCORES_LEX = "ERR syntax error, WITHSCORES not supported in combinati
 
 # LMPOP, ZMPOP (t_list.c, t_zset.c)
 COUNT_POSITIVE = "ERR count should be greater than 0"
+
+# SORT (sort.c)
+SORT_NOT_DOUBLE = "ERR One or more scores can't be converted into double"
