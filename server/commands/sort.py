@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 import math
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from crdt.effects import Delete
@@ -170,7 +171,7 @@ def _sort(c: Client, argv: list[bytes], readonly: bool) -> Any:
             elems.reverse()
         chosen = elems[start : end + 1] if end >= start else []
     else:
-        chosen = _sorted(c, elems, by, alpha, desc, store is not None)[start : end + 1]
+        chosen = _sorted(c, elems, by, alpha, desc, store is not None, (start, end))[start : end + 1]
 
     if store is None:
         if not gets:
@@ -188,8 +189,11 @@ def _sort(c: Client, argv: list[bytes], readonly: bool) -> Any:
     return len(values)
 
 
-def _sorted(c: Client, elems: list[bytes], by: bytes | None, alpha: bool, desc: bool, store: bool) -> list[bytes]:
-    """The elements weighed and sorted (stable, as glibc's qsort is)."""
+def _sorted(
+    c: Client, elems: list[bytes], by: bytes | None, alpha: bool, desc: bool, store: bool, limits: tuple[int, int],
+) -> list[bytes]:
+    """The elements weighed and sorted: stably, as glibc's qsort is, or with BY and a LIMIT
+    that narrows the range, by Redis's pqsort."""
     weights: list[Any] = []
     bad = False
     for e in elems:
@@ -219,8 +223,91 @@ def _sorted(c: Client, elems: list[bytes], by: bytes | None, alpha: bool, desc: 
             cmp = strcmp(x[0], y[0])
         return sign * cmp
 
-    pairs = sorted(zip(elems, weights, strict=True), key=functools.cmp_to_key(compare))
+    pairs = list(zip(elems, weights, strict=True))
+    if by is not None and limits != (0, len(pairs) - 1):
+        _pqsort(pairs, compare, *limits)
+    else:
+        pairs.sort(key=functools.cmp_to_key(compare))
     return [e for e, _ in pairs]
+
+
+_ES = 8  # pqsort compares byte addresses: an element's size, for its range checks
+
+
+def _pqsort(v: list[Any], cmp: Callable[[Any, Any], int], lo: int, hi: int) -> None:
+    """Redis's pqsort (NetBSD's qsort, Bentley & McIlroy, skipping the partitions outside
+    [lo, hi]): what SORT ... BY ... LIMIT uses, so what equal weights come out as."""
+    lrange, rrange = lo * _ES, (hi + 1) * _ES - 1
+
+    def swap(i: int, j: int) -> None:
+        v[i], v[j] = v[j], v[i]
+
+    def med3(a: int, b: int, c: int) -> int:
+        if cmp(v[a], v[b]) < 0:
+            return b if cmp(v[b], v[c]) < 0 else (c if cmp(v[a], v[c]) < 0 else a)
+        return b if cmp(v[b], v[c]) > 0 else (a if cmp(v[a], v[c]) < 0 else c)
+
+    def insertion(a: int, n: int) -> None:
+        for pm in range(a + 1, a + n):
+            pl = pm
+            while pl > a and cmp(v[pl - 1], v[pl]) > 0:
+                swap(pl, pl - 1)
+                pl -= 1
+
+    def wanted(a: int, n: int) -> bool:
+        first, last = a * _ES, (a + n) * _ES - 1
+        return not ((lrange < first and rrange < first) or (lrange > last and rrange > last))
+
+    work = [(0, len(v))]  # disjoint ranges: the order they are done in changes nothing
+    while work:
+        a, n = work.pop()
+        if n < 7:
+            insertion(a, n)
+            continue
+        pm = a + n // 2
+        if n > 7:
+            pl, pn = a, a + n - 1
+            if n > 40:
+                d = n // 8
+                pl, pm, pn = med3(pl, pl + d, pl + 2 * d), med3(pm - d, pm, pm + d), med3(pn - 2 * d, pn - d, pn)
+            pm = med3(pl, pm, pn)
+        swap(a, pm)
+        pa = pb = a + 1
+        pc = pd = a + n - 1
+        swapped = False
+        while True:
+            while pb <= pc and (r := cmp(v[pb], v[a])) <= 0:
+                if r == 0:
+                    swapped = True
+                    swap(pa, pb)
+                    pa += 1
+                pb += 1
+            while pb <= pc and (r := cmp(v[pc], v[a])) >= 0:
+                if r == 0:
+                    swapped = True
+                    swap(pc, pd)
+                    pd -= 1
+                pc -= 1
+            if pb > pc:
+                break
+            swap(pb, pc)
+            swapped = True
+            pb += 1
+            pc -= 1
+        if not swapped:
+            insertion(a, n)
+            continue
+        pn = a + n
+        r = min(pa - a, pb - pa)
+        for k in range(r):
+            swap(a + k, pb - r + k)
+        r = min(pd - pc, pn - pd - 1)
+        for k in range(r):
+            swap(pb + k, pn - r + k)
+        if (r := pb - pa) > 1 and wanted(a, r):
+            work.append((a, r))
+        if (r := pd - pc) > 1 and wanted(pn - r, r):
+            work.append((pn - r, r))
 
 
 @command("sort")
