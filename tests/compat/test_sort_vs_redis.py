@@ -297,3 +297,28 @@ def test_pattern_shapes_and_expired_keys(diff: Differential) -> None:
     )
     time.sleep(0.01)
     diff.check_all(("SORT", "gone"), ("SORT", "p", "STORE", "gone"), ("TTL", "gone"), ("LRANGE", "gone", "0", "-1"))
+
+
+def test_more_sets_and_bytes(diff: Differential) -> None:
+    diff.check_all(
+        ("SADD", "fs", "1.5", "-3", "abc0", "2"), ("SORT", "fs", "ALPHA"), ("SORT", "fs", "ALPHA", "DESC"),
+        ("SORT", "fs"), ("SREM", "fs", "abc0"), ("SORT", "fs"), ("SORT", "fs", "DESC", "LIMIT", "1", "2"),
+        ("SADD", "sw", "x", "b", "zz", "a", "m"), ("SET", "w_x", "1"),
+        ("SORT", "sw", "BY", "nosort", "GET", "#", "GET", "w_*", "STORE", "dst"), ("LRANGE", "dst", "0", "-1"),
+        # strcoll stops at a NUL: equal weights, the list's order
+        ("MSET", "k_1", "b", "k_2", "a\x00z", "k_3", "a\x00b"), ("RPUSH", "ids", "1", "2", "3", "4"),
+        ("SORT", "ids", "BY", "k_*", "ALPHA"), ("SORT", "ids", "BY", "k_*", "ALPHA", "DESC"),
+        ("RPUSH", "hb", b"\xff", b"\xc3\xa9", b"\xc3", b"a", b"\xe2\x82\xac", b"\xf0\x9f\x98\x80", b"\x80"),
+        ("SORT", "hb", "ALPHA"), ("SORT", "hb", "ALPHA", "DESC"),
+    )
+
+
+def test_watch(diff: Differential) -> None:
+    diff.check_all(
+        ("RPUSH", "src", "2", "1"),
+        ("WATCH", "dst"), ("SORT", "nosuch", "STORE", "dst"),  # nothing to delete: no change
+        ("MULTI",), ("PING",), ("EXEC",),
+        ("WATCH", "dst"), ("SORT", "src", "STORE", "dst"), ("MULTI",), ("PING",), ("EXEC",),
+        ("WATCH", "dst"), ("SORT", "nosuch", "STORE", "dst"), ("MULTI",), ("PING",), ("EXEC",),
+        ("WATCH", "src"), ("SORT_RO", "src"), ("SORT", "src", "STORE", "other"), ("MULTI",), ("PING",), ("EXEC",),
+    )
