@@ -8,7 +8,9 @@ are weighed: numerically (strtod of the element or of its BY value, a missing BY
 0, ties broken by the elements' bytes; anything not a whole double makes the reply
 "One or more scores can't be converted into double") or with ALPHA by the bytes (strcoll, which
 under the C.UTF-8 locale is strcmp up to the first NUL; STORE compares binary-safely), a
-missing BY value sorting first. GET patterns (``#``, ``*`` substitution, ``->field``) give nil
+missing BY value sorting first; equal ALPHA weights keep the load order (glibc's qsort is
+stable), except that BY with a LIMIT that narrows the range sorts with Redis's pqsort, whose
+exchanges are reproduced so that ties come out as Redis's do. GET patterns (``#``, ``*`` substitution, ``->field``) give nil
 for a missing key, a key of another type or a missing field (the empty string when stored).
 STORE writes the destination as ``Delete`` + ``ListPush`` in one batch, or only deletes it when
 the result is empty; SORT_RO does not know STORE (a syntax error, as in Redis).
