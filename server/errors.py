@@ -155,3 +155,6 @@ COUNT_POSITIVE = "ERR count should be greater than 0"
 # ZUNION, ZINTER, ZDIFF, their STORE forms, ZINTERCARD (t_zset.c)
 ZSET_INPUT_KEYS = "ERR at least 1 input key is needed for '%s' command"
 ZSET_WEIGHT_NOT_FLOAT = "ERR weight value is not a float"
+
+# SORT (sort.c)
+SORT_NOT_DOUBLE = "ERR One or more scores can't be converted into double"
