@@ -34,7 +34,7 @@ from crdt.types.zset import ZSET
 from server import errors
 from server.commands.common import int_arg, lookup, prepare_write
 from server.commands.registry import command
-from server.commands.zsets import _strtod
+from server.commands.zsets import strtod
 from server.resp import Error
 
 if TYPE_CHECKING:
@@ -89,7 +89,7 @@ def _score(data: bytes) -> float | None:
     """Redis's numeric weight: strtod of the C string, all of it, no ERANGE (overflow,
     underflow to zero or to a subnormal), not NaN."""
     text = _cstr(data)
-    value, used, erange = _strtod(text)
+    value, used, erange = strtod(text)
     if used != len(text) or erange or math.isnan(value):
         return None
     if value and abs(value) < sys.float_info.min:  # subnormal: glibc's strtod sets ERANGE

@@ -49,7 +49,7 @@ _DEC = re.compile(
 )
 
 
-def _strtod(data: bytes) -> tuple[float, int, bool]:
+def strtod(data: bytes) -> tuple[float, int, bool]:
     """C's strtod on ``data`` (no NUL in it): (value, bytes consumed, ERANGE)."""
     m = _HEX.match(data)
     if m is not None:
@@ -76,7 +76,7 @@ def score_arg(arg: bytes, message: str = errors.NOT_FLOAT) -> float:
     """Redis's getDoubleFromObject (string2d); ``message`` is the error reply."""
     if not arg or arg[0] in _SPACE:
         raise Error(message)
-    value, used, erange = _strtod(arg)
+    value, used, erange = strtod(arg)
     if used != len(arg) or value != value or (erange and (math.isinf(value) or value == 0)):
         raise Error(message)
     return value
@@ -87,7 +87,7 @@ def range_item(arg: bytes) -> tuple[float, bool]:
     exclusive = arg[:1] == b"("
     text = arg[1:] if exclusive else arg
     text = text.split(b"\0", 1)[0]
-    value, used, _ = _strtod(text)
+    value, used, _ = strtod(text)
     if used != len(text) or value != value:
         raise Error(errors.ZSET_MIN_MAX_NOT_FLOAT)
     return value, exclusive
