@@ -151,3 +151,7 @@ ZRANGE_WITHSCORES_LEX = "ERR syntax error, WITHSCORES not supported in combinati
 
 # LMPOP, ZMPOP (t_list.c, t_zset.c)
 COUNT_POSITIVE = "ERR count should be greater than 0"
+
+# GEO (geo.c)
+GEO_UNIT = "ERR unsupported unit provided. please use M, KM, FT, MI"
+GEO_INVALID_PAIR = "ERR invalid longitude,latitude pair %f,%f"
