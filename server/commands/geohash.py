@@ -126,3 +126,107 @@ def distance(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
     u = math.sin((lat2r - lat1r) / 2)
     a = u * u + math.cos(lat1r) * math.cos(lat2r) * v * v
     return 2.0 * EARTH_RADIUS_IN_METERS * math.asin(math.sqrt(a))
+
+
+# -- search areas (geohash.c's neighbours, geohash_helper.c's areas by shape) ----------------
+
+MERCATOR_MAX = 20037726.37
+_ODD = 0xAAAAAAAAAAAAAAAA
+_EVEN = 0x5555555555555555
+
+
+def _move(bits: int, step: int, d: int, own: int) -> int:
+    """geohash_move_x (``own`` the odd, longitude bits) or geohash_move_y (the even ones)."""
+    other_mask = _EVEN if own == _ODD else _ODD
+    mine = bits & own
+    other = bits & other_mask
+    zz = (other_mask >> (64 - step * 2)) & _U64
+    if d > 0:
+        mine = (mine + zz + 1) & _U64
+    else:
+        mine = ((mine | zz) - (zz + 1)) & _U64
+    mine &= own >> (64 - step * 2)
+    return mine | other
+
+
+def neighbours(bits: int, step: int) -> list[int]:
+    """geohashNeighbors in membersOfAllNeighbors' order: north, south, east, west, north-east,
+    north-west, south-east, south-west."""
+    def at(dx: int, dy: int) -> int:
+        b = _move(bits, step, dx, _ODD) if dx else bits
+        return _move(b, step, dy, _EVEN) if dy else b
+
+    return [at(0, 1), at(0, -1), at(1, 0), at(-1, 0), at(1, 1), at(-1, 1), at(1, -1), at(-1, -1)]
+
+
+def steps_by_radius(range_meters: float, lat: float) -> int:
+    """geohashEstimateStepsByRadius."""
+    if range_meters == 0:
+        return 26
+    step = 1
+    while range_meters < MERCATOR_MAX:
+        range_meters *= 2
+        step += 1
+    step -= 2
+    if lat > 66 or lat < -66:
+        step -= 1
+        if lat > 80 or lat < -80:
+            step -= 1
+    return min(max(step, 1), 26)
+
+
+def bounding_box(lon: float, lat: float, half_width: float, half_height: float) -> tuple[float, float, float, float]:
+    """geohashBoundingBox (half sizes in meters): (min lon, min lat, max lon, max lat)."""
+    lat_delta = (half_height / EARTH_RADIUS_IN_METERS) / _D_R
+    top = (half_width / EARTH_RADIUS_IN_METERS / math.cos((lat + lat_delta) * _D_R)) / _D_R
+    bottom = (half_width / EARTH_RADIUS_IN_METERS / math.cos((lat - lat_delta) * _D_R)) / _D_R
+    delta = bottom if lat < 0 else top
+    return lon - delta, lat - lat_delta, lon + delta, lat + lat_delta
+
+
+def search_boxes(lon: float, lat: float, half_width: float, half_height: float,
+                 radius_meters: float) -> list[tuple[int, int] | None]:
+    """geohashCalculateAreasByShapeWGS84: the centre cell and its 8 neighbours as (bits, step),
+    None for the ones excluded, in membersOfAllNeighbors' order."""
+    min_lon, min_lat, max_lon, max_lat = bounding_box(lon, lat, half_width, half_height)
+    steps = steps_by_radius(radius_meters, lat)
+    bits = encode_range(lon, lat, LONG_MIN, LONG_MAX, LAT_MIN, LAT_MAX, steps)
+    assert bits is not None
+    around = neighbours(bits, steps)
+    north, south, east, west = (cell(b, steps) for b in around[:4])
+    if north[3] < max_lat or south[2] > min_lat or east[1] < max_lon or west[0] > min_lon:
+        if steps > 1:
+            steps -= 1
+            bits = encode_range(lon, lat, LONG_MIN, LONG_MAX, LAT_MIN, LAT_MAX, steps)
+            assert bits is not None
+            around = neighbours(bits, steps)
+    boxes: list[tuple[int, int] | None] = [(bits, steps), *((b, steps) for b in around)]
+    if steps >= 2:
+        a_lon_min, a_lon_max, a_lat_min, a_lat_max = cell(bits, steps)
+        drop: set[int] = set()
+        if a_lat_min < min_lat:
+            drop |= {2, 7, 8}  # south, south-east, south-west
+        if a_lat_max > max_lat:
+            drop |= {1, 5, 6}
+        if a_lon_min < min_lon:
+            drop |= {4, 8, 6}
+        if a_lon_max > max_lon:
+            drop |= {3, 7, 5}
+        for i in drop:
+            boxes[i] = None
+    return boxes
+
+
+def box_scores(bits: int, step: int) -> tuple[int, int]:
+    """scoresOfGeoHashBox: [min, max) of the scores inside a cell."""
+    return bits << (52 - step * 2), (bits + 1) << (52 - step * 2)
+
+
+def in_rectangle(width_m: float, height_m: float, lon1: float, lat1: float, lon2: float,
+                 lat2: float) -> float | None:
+    """geohashGetDistanceIfInRectangle: the distance from the box's centre, or None outside."""
+    if lat_distance(lat2, lat1) > height_m / 2:
+        return None
+    if distance(lon2, lat2, lon1, lat2) > width_m / 2:
+        return None
+    return distance(lon1, lat1, lon2, lat2)
