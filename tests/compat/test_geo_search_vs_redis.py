@@ -141,3 +141,32 @@ def test_random_points(diff: Differential) -> None:
             diff.check("GEOSEARCH", "r", *frm, *by, *opts)
         diff.check("GEOSEARCH", "r", "FROMLONLAT", "180", "0", "BYRADIUS", "10", "km", "WITHDIST")
         diff.check("GEOSEARCH", "r", "FROMLONLAT", "10", "85", "BYBOX", "100", "100", "km", "WITHCOORD")
+
+
+def test_ties_and_duplicates(diff: Differential) -> None:
+    """Many points at exactly the same distances: ASC/DESC (stable sort) and COUNT (pqsort)."""
+    args: list[str] = []
+    for i in range(120):
+        lon, lat = [("1", "1"), ("-1", "1"), ("1", "-1"), ("-1", "-1"), ("0", "2"), ("2", "0")][i % 6]
+        args += [lon, lat, f"m{i:03d}"]
+    diff.check("GEOADD", "t", *args)
+    for count in ["1", "2", "5", "7", "8", "40", "41", "60", "119", "120", "500"]:
+        for order in (["ASC"], ["DESC"], []):
+            diff.check("GEOSEARCH", "t", "FROMLONLAT", "0", "0", "BYRADIUS", "500", "km", "COUNT", count, *order)
+            diff.check("GEOSEARCH", "t", "FROMLONLAT", "0.5", "0.5", "BYBOX", "600", "600", "km", "COUNT", count, *order,
+                       "WITHDIST")
+            diff.check("GEOSEARCH", "t", "FROMLONLAT", "0", "0", "BYRADIUS", "500", "km", "COUNT", count, "ANY", *order)
+        diff.check("GEOSEARCHSTORE", "d", "t", "FROMLONLAT", "0", "0", "BYRADIUS", "500", "km", "COUNT", count, "STOREDIST")
+        diff.check("ZRANGE", "d", "0", "-1", "WITHSCORES")
+    diff.check("GEOSEARCH", "t", "FROMLONLAT", "0", "0", "BYRADIUS", "500", "km")
+    diff.check("GEOSEARCH", "t", "FROMLONLAT", "0", "0", "BYRADIUS", "500", "km", "DESC")
+
+
+def test_in_multi(diff: Differential) -> None:
+    load(diff)
+    diff.check_all(
+        ("MULTI",), ("GEOSEARCH", "g", "FROMMEMBER", "Palermo", "BYRADIUS", "200", "km", "WITHDIST"),
+        ("GEOSEARCHSTORE", "d", "g", "FROMMEMBER", "Palermo", "BYRADIUS", "200", "km"), ("ZCARD", "d"),
+        ("GEORADIUS", "g", "15", "37", "x", "km"), ("GEORADIUSBYMEMBER_RO", "g", "Palermo", "200", "km", "COUNT", "1"),
+        ("EXEC",),
+    )

@@ -70,3 +70,48 @@ def test_score_bits_is_a_c_cast() -> None:
     assert geohash.score_bits(2.0**64) == 0
     assert geohash.score_bits(float("inf")) == 0
     assert geohash.score_bits(float("-inf")) == 1 << 63
+
+
+def test_neighbours_move_and_wrap() -> None:
+    step = 3
+    for bits in range(1 << (2 * step)):
+        n, s, e, w, ne, nw, se, sw = geohash.neighbours(bits, step)
+        lon_min, lon_max, lat_min, lat_max = geohash.cell(bits, step)
+        width = (geohash.LONG_MAX - geohash.LONG_MIN) / 8
+        east_min = geohash.cell(e, step)[0]
+        assert east_min == (lon_max if lon_max < geohash.LONG_MAX else geohash.LONG_MIN)
+        assert geohash.cell(w, step)[1] == (lon_min if lon_min > geohash.LONG_MIN else geohash.LONG_MIN + 8 * width)
+        north_min = geohash.cell(n, step)[2]
+        assert north_min == (lat_max if lat_max < geohash.LAT_MAX else geohash.LAT_MIN)
+        assert geohash.neighbours(e, step)[3] == bits and geohash.neighbours(n, step)[1] == bits
+        assert geohash.neighbours(ne, step)[7] == bits and geohash.neighbours(nw, step)[6] == bits
+        assert geohash.neighbours(se, step)[5] == bits and geohash.neighbours(sw, step)[4] == bits
+        assert s != n or step == 1
+
+
+def test_steps_and_boxes() -> None:
+    assert geohash.steps_by_radius(0, 0) == 26
+    assert geohash.steps_by_radius(200000, 0) == 6
+    assert geohash.steps_by_radius(200000, 70) == 5
+    assert geohash.steps_by_radius(200000, -81) == 4
+    assert geohash.steps_by_radius(1e9, 0) == 1
+    assert geohash.box_scores(0b101, 2) == (0b101 << 48, 0b110 << 48)
+    boxes = geohash.search_boxes(13.361389, 38.115556, 200000, 200000, 200000)
+    assert len(boxes) == 9 and boxes[0] is not None
+
+
+def test_pqsort_sorts_the_range() -> None:
+    import random
+
+    from server.commands.geo_sort import pqsort
+
+    rng = random.Random(7)
+    for _ in range(300):
+        n = rng.randrange(1, 120)
+        values = [rng.randrange(10) for _ in range(n)]
+        lo = rng.randrange(n)
+        hi = rng.randrange(lo, n)
+        got = list(values)
+        pqsort(got, lambda a, b: (a > b) - (a < b), lo, hi)
+        assert sorted(got) == sorted(values)
+        assert got[lo:hi + 1] == sorted(values)[lo:hi + 1]
