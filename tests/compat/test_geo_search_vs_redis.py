@@ -170,3 +170,22 @@ def test_in_multi(diff: Differential) -> None:
         ("GEORADIUS", "g", "15", "37", "x", "km"), ("GEORADIUSBYMEMBER_RO", "g", "Palermo", "200", "km", "COUNT", "1"),
         ("EXEC",),
     )
+
+
+def test_random_global_points(diff: Differential) -> None:
+    """Points over the whole valid range, searches centred near the poles and the antimeridian."""
+    rng = random.Random(85)
+    args: list[str] = []
+    for i in range(300):
+        lon = rng.choice([rng.uniform(-180, 180), rng.uniform(175, 180), rng.uniform(-180, -175)])
+        lat = rng.choice([rng.uniform(-85.05112878, 85.05112878), rng.uniform(80, 85.05112878), rng.uniform(-85.05112878, -80)])
+        args += [repr(lon), repr(lat), f"q{i}"]
+    diff.check("GEOADD", "w", *args)
+    for _ in range(150):
+        lon = rng.choice(["180", "-180", "179.95", "-179.95", "%.3f" % rng.uniform(-180, 180)])
+        lat = rng.choice(["85.05112878", "-85.05112878", "84", "-83", "66.5", "-66.5", "0", "%.3f" % rng.uniform(-85, 85)])
+        by = (["BYRADIUS", "%g" % rng.uniform(1, 6000), "km"] if rng.random() < 0.5 else
+              ["BYBOX", "%g" % rng.uniform(1, 9000), "%g" % rng.uniform(1, 9000), "km"])
+        opts = rng.choice(OPTIONS + [["COUNT", "10", "WITHDIST", "WITHHASH"], ["COUNT", "3", "ANY", "DESC"]])
+        diff.check("GEOSEARCH", "w", "FROMLONLAT", lon, lat, *by, *opts)
+        diff.check("GEORADIUSBYMEMBER", "w", f"q{rng.randrange(300)}", "%g" % rng.uniform(1, 3000), "mi", *opts)
