@@ -158,3 +158,18 @@ ZSET_WEIGHT_NOT_FLOAT = "ERR weight value is not a float"
 
 # SORT (sort.c)
 SORT_NOT_DOUBLE = "ERR One or more scores can't be converted into double"
+
+# GEO (geo.c)
+GEO_UNIT = "ERR unsupported unit provided. please use M, KM, FT, MI"
+GEO_INVALID_PAIR = "ERR invalid longitude,latitude pair %f,%f"
+GEO_NEED_RADIUS = "ERR need numeric radius"
+GEO_NEED_WIDTH = "ERR need numeric width"
+GEO_NEED_HEIGHT = "ERR need numeric height"
+GEO_RADIUS_NEGATIVE = "ERR radius cannot be negative"
+GEO_BOX_NEGATIVE = "ERR height or width cannot be negative"
+GEO_MEMBER = "ERR could not decode requested zset member"
+GEO_COUNT = "ERR COUNT must be > 0"
+GEO_ANY_COUNT = "ERR the ANY argument requires COUNT argument"
+GEO_STORE_WITH = "ERR %s is not compatible with WITHDIST, WITHHASH and WITHCOORD options"
+GEO_FROM = "ERR exactly one of FROMMEMBER or FROMLONLAT can be specified for %s"
+GEO_BY = "ERR exactly one of BYRADIUS and BYBOX can be specified for %s"
