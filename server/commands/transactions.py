@@ -56,19 +56,23 @@ def cmd_exec(c: Client, argv: list[bytes]) -> Any:
     c.unwatch_all()
     replies: list[Any] = []
     stats = c.server.stats
-    for cmd, args in queued:
-        c.last_cmd = cmd.name
-        stats.commands += 1
-        assert cmd.handler is not None
-        try:
-            replies.append(cmd.handler(c, args))
-        except Error as exc:
-            stats.add_error(exc.message)
-            replies.append(exc)
-        except Exception as exc:
-            error = c.unexpected_error(cmd, exc)
-            stats.add_error(error.message)
-            replies.append(error)
+    c.in_exec = True  # blocking commands answer at once
+    try:
+        for cmd, args in queued:
+            c.last_cmd = cmd.name
+            stats.commands += 1
+            assert cmd.handler is not None
+            try:
+                replies.append(cmd.handler(c, args))
+            except Error as exc:
+                stats.add_error(exc.message)
+                replies.append(exc)
+            except Exception as exc:
+                error = c.unexpected_error(cmd, exc)
+                stats.add_error(error.message)
+                replies.append(error)
+    finally:
+        c.in_exec = False
     # The caller (Client.call) commits the open batch: every effect of the transaction.
     return replies
 
