@@ -13,6 +13,7 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from itertools import islice
+from typing import Any
 
 from crdt.effects import Batch, Delete
 from crdt.keyspace import Keyspace
@@ -100,7 +101,10 @@ class Server:
             )
             sink = self.replicator.sink
         self.sink: ReplicationSink = sink
-        self.waiters: set[Blocked] = set()
+        self.waiters: dict[Blocked, None] = {}  # in the order they blocked
+        self._key_waiters: dict[tuple[int, bytes], dict[Blocked, None]] = {}
+        self.ready_keys: set[tuple[int, bytes]] = set()  # keys with waiters that changed
+        self._serving = False
         self._reply_queue: list[Client] = []
         self.table = build_table()
         self.clients: dict[int, Client] = {}
@@ -152,6 +156,12 @@ class Server:
                     del self._watchers[k]
 
     def _on_change(self, db: int, key: bytes | None) -> None:
+        if self._key_waiters:
+            if key is not None:
+                if (db, key) in self._key_waiters:
+                    self.ready_keys.add((db, key))
+            else:
+                self.ready_keys.update(k for k in self._key_waiters if db < 0 or k[0] == db)
         if not self._watchers:
             return
         if key is not None:
@@ -190,20 +200,53 @@ class Server:
 
     # -- blocking commands -----------------------------------------------------------------
     def block_waiter(self, waiter: Blocked) -> None:
-        self.waiters.add(waiter)
+        self.waiters[waiter] = None
+        for k in waiter.keys:
+            self._key_waiters.setdefault(k, {})[waiter] = None
 
     def unblock_waiter(self, waiter: Blocked) -> None:
-        self.waiters.discard(waiter)
+        if waiter not in self.waiters:
+            return
+        del self.waiters[waiter]
+        for k in waiter.keys:
+            on_key = self._key_waiters.get(k)
+            if on_key is not None:
+                on_key.pop(waiter, None)
+                if not on_key:
+                    del self._key_waiters[k]
+
+    def _finish(self, waiter: Blocked, reply: Any) -> None:
+        self.unblock_waiter(waiter)
+        waiter.client.unblock(reply)
 
     def poll_waiters(self) -> None:
+        self.serve_ready()
         if not self.waiters:
             return
         now = time.monotonic()
         for waiter in list(self.waiters):
-            done, reply = waiter.poll(now)
-            if done:
-                self.waiters.discard(waiter)
-                waiter.client.unblock(reply)
+            if waiter in self.waiters:
+                done, reply = waiter.poll(now)
+                if done:
+                    self._finish(waiter, reply)
+
+    def serve_ready(self) -> None:
+        """After a command or a replicated batch: the waiters on keys that changed, first
+        blocked first served (a served pop may make more keys ready: BLMOVE's destination)."""
+        if self._serving or not self.ready_keys:
+            return
+        self._serving = True
+        try:
+            while self.ready_keys:
+                ready, self.ready_keys = self.ready_keys, set()
+                now = time.monotonic()
+                for waiter in list(self.waiters):
+                    if waiter in self.waiters and not ready.isdisjoint(waiter.keys):
+                        done, reply = waiter.poll(now)
+                        if done:
+                            self._finish(waiter, reply)
+        finally:
+            self._serving = False
 
     async def _replication_loop(self) -> None:
         """Every 10 ms: timeouts of blocked clients; every 100 ms: the replicator's periodic

@@ -6,6 +6,10 @@ something it may depend on changes (a peer's acknowledgement, a replicated batch
 timer; ``check`` returns the reply once it is ready, ``None`` meanwhile. At the deadline the
 reply is ``on_timeout()``. Inside MULTI/EXEC the handlers answer at once instead, as Redis's
 blocking commands do in a transaction.
+
+``keys`` (BLPOP and the other blocking pops): the (db, key) pairs the waiter waits on. When one
+of them changes (a local write or a replicated batch: the keyspace's ``on_change``), the server
+re-evaluates the waiters on it after the command (or the batch), in the order they blocked.
 """
 
 from __future__ import annotations
@@ -16,10 +20,12 @@ from typing import Any
 
 
 class Blocked:
-    __slots__ = ("check", "deadline", "on_timeout", "client")
+    __slots__ = ("check", "deadline", "on_timeout", "client", "keys")
 
-    def __init__(self, check: Callable[[], Any], timeout_s: float | None, on_timeout: Callable[[], Any]) -> None:
+    def __init__(self, check: Callable[[], Any], timeout_s: float | None, on_timeout: Callable[[], Any],
+                 keys: tuple[tuple[int, bytes], ...] = ()) -> None:
         self.check = check
+        self.keys = keys
         self.deadline = None if not timeout_s else time.monotonic() + timeout_s
         self.on_timeout = on_timeout
         self.client: Any = None

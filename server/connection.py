@@ -205,14 +205,17 @@ class Client(asyncio.Protocol):
     # -- dispatch --------------------------------------------------------------------------
     def execute(self, argv: list[bytes], out: bytearray) -> None:
         reply = self.dispatch(argv)
+        server = self.server
         if type(reply) is Blocked:
             self.blocked = reply
-            self.server.block_waiter(reply)
+            server.block_waiter(reply)
             return
         if reply is not NO_REPLY:
             if type(reply) is Error or isinstance(reply, Error):
-                self.server.stats.add_error(reply.message)
+                server.stats.add_error(reply.message)
             encode(reply, out, self.resp3)
+        if server.ready_keys:  # the command changed keys that blocked clients wait on
+            server.serve_ready()
 
     def dispatch(self, argv: list[bytes]) -> Any:
         cmd = self.table.get(argv[0].lower())
