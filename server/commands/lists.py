@@ -7,7 +7,7 @@ of the key when nothing would be left, as Redis then deletes the key (its TTL in
 LSET emits ``ListSet`` of one position. Argument checks follow t_list.c's order exactly.
 LPUSHX/RPUSHX are LPUSH/RPUSH onto an existing list only; RPOPLPUSH is LMOVE RIGHT LEFT;
 LMPOP pops from the first of its keys that holds a list. The blocking commands (BLPOP, BRPOP,
-BLMOVE, BRPOPLPUSH, BLMPOP) are not here.
+BLMOVE, BRPOPLPUSH, BLMPOP) are in blocking_pops.py, on these pops and moves.
 """
 
 from __future__ import annotations
@@ -136,11 +136,11 @@ def _pop_generic(c: Client, argv: list[bytes], where: int) -> Any:
         return NULL_ARRAY if has_count else None
     if has_count and count == 0:
         return []
-    values = _pop_range(c, key, seq, where, count if has_count else 1)
+    values = pop_range(c, key, seq, where, count if has_count else 1)
     return values if has_count else values[0]
 
 
-def _pop_range(c: Client, key: bytes, seq: Sequence, where: int, count: int) -> list[bytes]:
+def pop_range(c: Client, key: bytes, seq: Sequence, where: int, count: int) -> list[bytes]:
     """Pop up to ``count`` (> 0) elements from one end, in pop order (RPOP's: tail first)."""
     order = seq.order
     n = min(count, len(order))
@@ -344,7 +344,7 @@ def cmd_lpos(c: Client, argv: list[bytes]) -> Any:
 # -- LMOVE ---------------------------------------------------------------------------------
 
 
-def _where(arg: bytes) -> int:
+def where_arg(arg: bytes) -> int:
     side = arg.lower()
     if side == b"left":
         return HEAD
@@ -353,7 +353,7 @@ def _where(arg: bytes) -> int:
     raise Error(errors.SYNTAX)
 
 
-def _move(c: Client, src: bytes, dst: bytes, wherefrom: int, whereto: int) -> Any:
+def move(c: Client, src: bytes, dst: bytes, wherefrom: int, whereto: int) -> Any:
     source = _write(c, src)
     if source is None:
         return None
@@ -372,19 +372,19 @@ def _move(c: Client, src: bytes, dst: bytes, wherefrom: int, whereto: int) -> An
 
 @command("lmove")
 def cmd_lmove(c: Client, argv: list[bytes]) -> Any:
-    wherefrom, whereto = _where(argv[3]), _where(argv[4])
-    return _move(c, argv[1], argv[2], wherefrom, whereto)
+    wherefrom, whereto = where_arg(argv[3]), where_arg(argv[4])
+    return move(c, argv[1], argv[2], wherefrom, whereto)
 
 
 @command("rpoplpush")
 def cmd_rpoplpush(c: Client, argv: list[bytes]) -> Any:
-    return _move(c, argv[1], argv[2], TAIL, HEAD)
+    return move(c, argv[1], argv[2], TAIL, HEAD)
 
 
 # -- LMPOP ---------------------------------------------------------------------------------
 
 
-def _greater_than_zero(arg: bytes, message: str) -> int:
+def greater_than_zero(arg: bytes, message: str) -> int:
     """getRangeLongFromObjectOrReply(1, LONG_MAX, message): one message for every failure."""
     value = int_arg(arg, message)
     if value < 1:
@@ -395,17 +395,17 @@ def _greater_than_zero(arg: bytes, message: str) -> int:
 @command("lmpop")
 def cmd_lmpop(c: Client, argv: list[bytes]) -> Any:
     """LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count] (lmpopGenericCommand)."""
-    numkeys = _greater_than_zero(argv[1], errors.NUMKEYS_POSITIVE)
+    numkeys = greater_than_zero(argv[1], errors.NUMKEYS_POSITIVE)
     where_idx = 2 + numkeys
     if where_idx >= len(argv):
         raise Error(errors.SYNTAX)
-    where = _where(argv[where_idx])
+    where = where_arg(argv[where_idx])
     count = -1
     j = where_idx + 1
     while j < len(argv):
         if count == -1 and argv[j].lower() == b"count" and j + 1 < len(argv):
             j += 1
-            count = _greater_than_zero(argv[j], errors.COUNT_POSITIVE)
+            count = greater_than_zero(argv[j], errors.COUNT_POSITIVE)
         else:
             raise Error(errors.SYNTAX)
         j += 1
@@ -413,5 +413,5 @@ def cmd_lmpop(c: Client, argv: list[bytes]) -> Any:
         seq = _write(c, key)
         if seq is None:
             continue
-        return [key, _pop_range(c, key, seq, where, 1 if count == -1 else count)]
+        return [key, pop_range(c, key, seq, where, 1 if count == -1 else count)]
     return NULL_ARRAY
