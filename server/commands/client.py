@@ -1,4 +1,4 @@
-"""CLIENT ID/SETNAME/GETNAME/LIST/INFO/KILL/SETINFO/HELP (Redis 7.0's networking.c).
+"""CLIENT ID/SETNAME/GETNAME/LIST/INFO/KILL/UNBLOCK/SETINFO/HELP (Redis 7.0's networking.c).
 
 Every connection is a "normal" client of the single ``default`` user: there are no
 replicas, masters or pub/sub clients here, so ``TYPE normal`` matches every client and the
@@ -169,6 +169,30 @@ def cmd_client_kill(c: Client, argv: list[bytes]) -> Any:
             raise Error(errors.CLIENT_NO_SUCH_CLIENT)
         return OK
     return killed
+
+
+UNBLOCKED = "UNBLOCKED client unblocked via CLIENT UNBLOCK"
+
+
+@command("client|unblock")
+def cmd_client_unblock(c: Client, argv: list[bytes]) -> Any:
+    """CLIENT UNBLOCK id [TIMEOUT|ERROR]: a client blocked (BLPOP..., WAIT, CRDT.WAITTOKEN)
+    gets its timeout reply, or the UNBLOCKED error; 1 if it was blocked, else 0."""
+    if len(argv) > 4:
+        raise Error(errors.wrong_arity("client|unblock"))
+    as_error = False
+    if len(argv) == 4:
+        reason = argv[3].lower()
+        if reason not in (b"timeout", b"error"):
+            raise Error("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR")
+        as_error = reason == b"error"
+    target = c.server.clients.get(int_arg(argv[2]))
+    if target is None or target.blocked is None:
+        return 0
+    waiter = target.blocked
+    c.server.unblock_waiter(waiter)
+    target.unblock(Error(UNBLOCKED) if as_error else waiter.on_timeout())
+    return 1
 
 
 @command("client|setinfo")
