@@ -103,7 +103,7 @@ class Server:
         self.sink: ReplicationSink = sink
         self.waiters: dict[Blocked, None] = {}  # in the order they blocked
         self._key_waiters: dict[tuple[int, bytes], dict[Blocked, None]] = {}
-        self.ready_keys: set[tuple[int, bytes]] = set()  # keys with waiters that changed
+        self.ready_keys: dict[tuple[int, bytes], None] = {}  # keys with waiters that changed
         self._serving = False
         self._reply_queue: list[Client] = []
         self.table = build_table()
@@ -159,9 +159,9 @@ class Server:
         if self._key_waiters:
             if key is not None:
                 if (db, key) in self._key_waiters:
-                    self.ready_keys.add((db, key))
+                    self.ready_keys[(db, key)] = None
             else:
-                self.ready_keys.update(k for k in self._key_waiters if db < 0 or k[0] == db)
+                self.ready_keys.update(dict.fromkeys(k for k in self._key_waiters if db < 0 or k[0] == db))
         if not self._watchers:
             return
         if key is not None:
@@ -231,18 +231,25 @@ class Server:
                     self._finish(waiter, reply)
 
     def serve_ready(self) -> None:
-        """After a command or a replicated batch: the waiters on keys that changed, first
-        blocked first served (a served pop may make more keys ready: BLMOVE's destination)."""
+        """After a command or a replicated batch: the waiters on keys that changed, key by key
+        in the order they became ready, first blocked first served on each (a served pop may
+        make more keys ready: BLMOVE's destination)."""
         if self._serving or not self.ready_keys:
             return
         self._serving = True
         try:
             while self.ready_keys:
-                ready, self.ready_keys = self.ready_keys, set()
+                ready, self.ready_keys = self.ready_keys, {}
                 now = time.monotonic()
-                for waiter in list(self.waiters):
-                    if waiter in self.waiters and not ready.isdisjoint(waiter.keys):
-                        done, reply = waiter.poll(now)
+                for key in ready:
+                    for waiter in list(self._key_waiters.get(key, ())):
+                        if waiter not in self.waiters:
+                            continue
+                        waiter.ready_key = key
+                        try:
+                            done, reply = waiter.poll(now)
+                        finally:
+                            waiter.ready_key = None
                         if done:
                             self._finish(waiter, reply)
         finally:

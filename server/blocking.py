@@ -9,7 +9,10 @@ blocking commands do in a transaction.
 
 ``keys`` (BLPOP and the other blocking pops): the (db, key) pairs the waiter waits on. When one
 of them changes (a local write or a replicated batch: the keyspace's ``on_change``), the server
-re-evaluates the waiters on it after the command (or the batch), in the order they blocked.
+re-evaluates the waiters on it after the command (or the batch): key by key in the order they
+became ready, on each the waiters in the order they blocked, with ``ready_key`` set to that
+key while ``check`` runs (Redis serves a client from the key that became ready, not the first
+of its keys); on the timer ``ready_key`` is None.
 """
 
 from __future__ import annotations
@@ -20,12 +23,13 @@ from typing import Any
 
 
 class Blocked:
-    __slots__ = ("check", "deadline", "on_timeout", "client", "keys")
+    __slots__ = ("check", "deadline", "on_timeout", "client", "keys", "ready_key")
 
     def __init__(self, check: Callable[[], Any], timeout_s: float | None, on_timeout: Callable[[], Any],
                  keys: tuple[tuple[int, bytes], ...] = ()) -> None:
         self.check = check
         self.keys = keys
+        self.ready_key: tuple[int, bytes] | None = None
         self.deadline = None if not timeout_s else time.monotonic() + timeout_s
         self.on_timeout = on_timeout
         self.client: Any = None

@@ -34,7 +34,8 @@ TIMEOUT_NOT_FLOAT = "ERR timeout is not a float or out of range"
 TIMEOUT_NEGATIVE = "ERR timeout is negative"
 _LLONG = 1 << 63
 
-Attempt = Callable[[bool], Any]  # (serving a blocked client) -> reply, or None: nothing to pop
+# (the keys to try, serving a blocked client) -> reply, or None: nothing to pop
+Attempt = Callable[[list[bytes], bool], Any]
 
 
 def timeout_arg(arg: bytes) -> float:
@@ -63,7 +64,7 @@ def _block(c: Client, keys: list[bytes], attempt: Attempt, timeout_s: float, in_
     """Pop at once, or block on ``keys``. At the timeout every one of these replies with the
     null array (replyToBlockedClientTimedOut), BLMOVE and BRPOPLPUSH too; in MULTI with nothing
     to pop the reply is ``in_multi`` (the null bulk for those two)."""
-    reply = attempt(False)
+    reply = attempt(keys, False)
     if reply is not None:
         return reply
     if c.in_exec:
@@ -71,7 +72,9 @@ def _block(c: Client, keys: list[bytes], attempt: Attempt, timeout_s: float, in_
 
     def check() -> Any:
         try:
-            result = attempt(True)
+            # Served after a change: only from the key that changed (serveClientsBlockedOnKey).
+            ready = blocked.ready_key
+            result = attempt(keys if ready is None else [ready[1]], True)
         except Error as exc:
             result = exc
         batch = c.ks.commit()
@@ -93,8 +96,8 @@ def _bpop(c: Client, argv: list[bytes], where: int) -> Any:
     timeout = timeout_arg(argv[-1])
     keys = argv[1:-1]
 
-    def attempt(serving: bool) -> Any:
-        for key in keys:
+    def attempt(candidates: list[bytes], serving: bool) -> Any:
+        for key in candidates:
             seq = _content(c, key, LIST, serving)
             if seq is not None:
                 return [key, pop_range(c, key, seq, where, 1)[0]]
@@ -114,7 +117,7 @@ def cmd_brpop(c: Client, argv: list[bytes]) -> Any:
 
 
 def _bmove(c: Client, src: bytes, dst: bytes, wherefrom: int, whereto: int, timeout_s: float) -> Any:
-    def attempt(serving: bool) -> Any:
+    def attempt(candidates: list[bytes], serving: bool) -> Any:
         if _content(c, src, LIST, serving) is None:
             return None
         return move(c, src, dst, wherefrom, whereto)
@@ -163,8 +166,8 @@ def cmd_blmpop(c: Client, argv: list[bytes]) -> Any:
     keys, where, count = _mpop_args(argv, None)
     timeout = timeout_arg(argv[1])
 
-    def attempt(serving: bool) -> Any:
-        for key in keys:
+    def attempt(candidates: list[bytes], serving: bool) -> Any:
+        for key in candidates:
             seq = _content(c, key, LIST, serving)
             if seq is not None:
                 return [key, pop_range(c, key, seq, where, count)]
@@ -191,8 +194,8 @@ def _bzpop(c: Client, argv: list[bytes], highest: bool) -> Any:
     timeout = timeout_arg(argv[-1])
     keys = argv[1:-1]
 
-    def attempt(serving: bool) -> Any:
-        for key in keys:
+    def attempt(candidates: list[bytes], serving: bool) -> Any:
+        for key in candidates:
             items = _zpop_items(c, key, highest, 1, serving)
             if items is not None:
                 score, member = items[0]
@@ -220,8 +223,8 @@ def cmd_bzmpop(c: Client, argv: list[bytes]) -> Any:
     keys, side, count = _mpop_args(argv, _ZSIDES)
     timeout = timeout_arg(argv[1])
 
-    def attempt(serving: bool) -> Any:
-        for key in keys:
+    def attempt(candidates: list[bytes], serving: bool) -> Any:
+        for key in candidates:
             items = _zpop_items(c, key, side == 1, count, serving)
             if items is not None:
                 return [key, [[m, s] for s, m in items]]

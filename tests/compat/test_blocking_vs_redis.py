@@ -215,3 +215,20 @@ def test_client_unblock(diff: Differential, other: list[RespConnection]) -> None
     diff.check("CLIENT", "UNBLOCK", "abc")
     diff.check("CLIENT", "UNBLOCK", str(ids[0] + 1000), "WHATEVER")
     diff.check("CLIENT", "UNBLOCK")
+
+
+def test_served_from_the_key_that_became_ready(diff: Differential, other: list[RespConnection]) -> None:
+    """Two of its keys get data in one transaction: the client is served from the first key
+    that became ready, not the first of its keys."""
+    for cmd in (("BLPOP", "a", "b", "2"), ("BZPOPMIN", "a", "b", "2"), ("BLMPOP", "2", "2", "a", "b", "LEFT")):
+        diff.check("DEL", "a", "b")
+        _both_send(diff, *cmd)
+        time.sleep(0.05)
+        zset = cmd[0] == "BZPOPMIN"
+        for conn in other:
+            conn.call("MULTI")
+            conn.call(*(("ZADD", "b", "1", "x") if zset else ("RPUSH", "b", "x")))
+            conn.call(*(("ZADD", "a", "2", "y") if zset else ("RPUSH", "a", "y")))
+            conn.call("EXEC")
+        ref, ours = _both_read(diff)
+        assert ours == ref
