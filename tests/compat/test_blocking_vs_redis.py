@@ -232,3 +232,38 @@ def test_served_from_the_key_that_became_ready(diff: Differential, other: list[R
             conn.call("EXEC")
         ref, ours = _both_read(diff)
         assert ours == ref
+
+
+def test_blmove_destination_of_another_type_when_served(diff: Differential, other: list[RespConnection]) -> None:
+    _both_send(diff, "BLMOVE", "s", "d", "LEFT", "LEFT", "2")
+    time.sleep(0.05)
+    for conn in other:
+        conn.call("SET", "d", "str")
+        conn.call("RPUSH", "s", "v")
+    ref, ours = _both_read(diff)
+    assert ours == ref
+    diff.check("LRANGE", "s", "0", "-1")
+    diff.check("GET", "d")
+
+
+def test_other_db_does_not_wake_and_closed_client_pops_nothing(
+        diff: Differential, other: list[RespConnection], redis_ref: ServerProcess, activekv: ServerProcess) -> None:
+    diff.check("SELECT", "1")
+    _both_send(diff, "BLPOP", "k", "0.3")
+    time.sleep(0.05)
+    for conn in other:
+        conn.call("RPUSH", "k", "db0")  # db 0: not the waiter's key
+    ref, ours = _both_read(diff)
+    assert ours == ref
+    diff.check("SELECT", "0")
+    gone = [RespConnection(redis_ref.port), RespConnection(activekv.port)]
+    for conn in gone:
+        conn.send_raw(encode_command(("BLPOP", "q", "2")))
+    time.sleep(0.05)
+    for conn in gone:
+        conn.close()
+    time.sleep(0.1)
+    for conn in other:
+        conn.call("RPUSH", "q", "kept")
+    diff.check("LRANGE", "q", "0", "-1")
+    diff.check("LRANGE", "k", "0", "-1")
