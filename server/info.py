@@ -154,9 +154,9 @@ def _clients(s: Server) -> Fields:
         ("maxclients", s.config.maxclients),
         ("client_recent_max_input_buffer", max_in),
         ("client_recent_max_output_buffer", max_out),
-        ("blocked_clients", 0),
+        ("blocked_clients", len(s.waiters)),
         ("tracking_clients", 0),
-        ("clients_in_timeout_table", 0),
+        ("clients_in_timeout_table", sum(w.deadline is not None for w in s.waiters)),
     ]
 
 

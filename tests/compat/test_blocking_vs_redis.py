@@ -267,3 +267,29 @@ def test_other_db_does_not_wake_and_closed_client_pops_nothing(
         conn.call("RPUSH", "q", "kept")
     diff.check("LRANGE", "q", "0", "-1")
     diff.check("LRANGE", "k", "0", "-1")
+
+
+def _info_clients(conn: RespConnection) -> dict[str, str]:
+    reply = conn.call("INFO", "clients")
+    text = reply.value if isinstance(reply.value, str) else reply.value.decode()
+    return dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
+
+
+def test_info_counts_blocked_clients(diff: Differential, other: list[RespConnection],
+                                     redis_ref: ServerProcess, activekv: ServerProcess) -> None:
+    extra = [RespConnection(redis_ref.port), RespConnection(activekv.port)]
+    try:
+        _both_send(diff, "BLPOP", "k", "0")
+        for conn in extra:
+            conn.send_raw(encode_command(("WAIT", "1", "300")))
+        time.sleep(0.1)
+        ref, ours = _info_clients(other[0]), _info_clients(other[1])
+        for field in ("blocked_clients", "clients_in_timeout_table"):
+            assert ours[field] == ref[field], field
+        for conn in other:
+            conn.call("RPUSH", "k", "x")
+        ref_pop, our_pop = _both_read(diff)
+        assert our_pop == ref_pop
+    finally:
+        for conn in extra:
+            conn.close()
