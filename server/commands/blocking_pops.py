@@ -20,9 +20,9 @@ from crdt.types.sequence import LIST
 from crdt.types.zset import ZSET
 from server import errors
 from server.blocking import Blocked
-from server.commands.common import prepare_write
+from server.commands.common import greater_than_zero, mpop_count, prepare_write
 from server.commands.floats import ld_arg, long_double
-from server.commands.lists import HEAD, TAIL, greater_than_zero, move, pop_range, where_arg
+from server.commands.lists import HEAD, TAIL, move, pop_range, where_arg
 from server.commands.registry import command
 from server.commands.zsets import remove_members
 from server.resp import NULL_ARRAY, Error
@@ -149,16 +149,7 @@ def _mpop_args(argv: list[bytes], sides: dict[bytes, int] | None) -> tuple[list[
         side = found
     else:
         raise Error(errors.SYNTAX)
-    count = -1
-    j = where_idx + 1
-    while j < len(argv):
-        if count == -1 and argv[j].lower() == b"count" and j + 1 < len(argv):
-            j += 1
-            count = greater_than_zero(argv[j], errors.COUNT_POSITIVE)
-        else:
-            raise Error(errors.SYNTAX)
-        j += 1
-    return argv[3:where_idx], side, max(count, 1)
+    return argv[3:where_idx], side, mpop_count(argv, where_idx + 1)
 
 
 @command("blmpop")

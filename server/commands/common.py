@@ -80,3 +80,26 @@ def int32_arg(arg: bytes) -> int:
     if value < INT32_MIN or value > INT32_MAX:
         raise Error(errors.RANGE_BETWEEN % (INT32_MIN, INT32_MAX))
     return value
+
+
+def greater_than_zero(arg: bytes, message: str) -> int:
+    """getRangeLongFromObjectOrReply(1, LONG_MAX, message): one message for every failure."""
+    value = int_arg(arg, message)
+    if value < 1:
+        raise Error(message)
+    return value
+
+
+def mpop_count(argv: list[bytes], start: int) -> int:
+    """The ``[COUNT count]`` tail of LMPOP/ZMPOP and their blocking forms, from ``argv[start]``
+    (1 when absent); anything else there, or COUNT twice, is a syntax error."""
+    count = -1
+    j = start
+    while j < len(argv):
+        if count == -1 and argv[j].lower() == b"count" and j + 1 < len(argv):
+            j += 1
+            count = greater_than_zero(argv[j], errors.COUNT_POSITIVE)
+        else:
+            raise Error(errors.SYNTAX)
+        j += 1
+    return max(count, 1)

@@ -20,7 +20,7 @@ from server.commands.common import TYPE_COMMANDS, TypeCommands, int_arg, prepare
 from server.commands.floats import add_long_double, ld_arg
 from server.commands.registry import command
 from server.commands.scan import parse_cursor, scan_collection
-from server.commands.sets import random_count
+from server.commands.sets import random_count, random_pick
 from server.resp import OK, Error, Map
 
 if TYPE_CHECKING:
@@ -202,11 +202,7 @@ def cmd_hrandfield(c: Client, argv: list[bytes]) -> Any:
     omap = read_hash(c, argv[1])
     if omap is None or count == 0:
         return []
-    fields = list(omap)
-    if count < 0:
-        chosen = random.choices(fields, k=-count)
-    else:
-        chosen = fields if count >= len(fields) else random.sample(fields, count)
+    chosen = random_pick(list(omap), count)
     if not withvalues:
         return chosen
     pairs = [[f, omap.get(f)] for f in chosen]

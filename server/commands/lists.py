@@ -17,7 +17,15 @@ from typing import TYPE_CHECKING, Any
 from crdt.effects import Delete, Expire
 from crdt.types.sequence import LIST, ListPush, ListRemove, ListSet, Pos, Sequence, between
 from server import errors
-from server.commands.common import TYPE_COMMANDS, TypeCommands, int_arg, prepare_write, read
+from server.commands.common import (
+    TYPE_COMMANDS,
+    TypeCommands,
+    greater_than_zero,
+    int_arg,
+    mpop_count,
+    prepare_write,
+    read,
+)
 from server.commands.registry import command
 from server.resp import NULL_ARRAY, OK, Error
 
@@ -384,14 +392,6 @@ def cmd_rpoplpush(c: Client, argv: list[bytes]) -> Any:
 # -- LMPOP ---------------------------------------------------------------------------------
 
 
-def greater_than_zero(arg: bytes, message: str) -> int:
-    """getRangeLongFromObjectOrReply(1, LONG_MAX, message): one message for every failure."""
-    value = int_arg(arg, message)
-    if value < 1:
-        raise Error(message)
-    return value
-
-
 @command("lmpop")
 def cmd_lmpop(c: Client, argv: list[bytes]) -> Any:
     """LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count] (lmpopGenericCommand)."""
@@ -400,18 +400,10 @@ def cmd_lmpop(c: Client, argv: list[bytes]) -> Any:
     if where_idx >= len(argv):
         raise Error(errors.SYNTAX)
     where = where_arg(argv[where_idx])
-    count = -1
-    j = where_idx + 1
-    while j < len(argv):
-        if count == -1 and argv[j].lower() == b"count" and j + 1 < len(argv):
-            j += 1
-            count = greater_than_zero(argv[j], errors.COUNT_POSITIVE)
-        else:
-            raise Error(errors.SYNTAX)
-        j += 1
+    count = mpop_count(argv, where_idx + 1)
     for key in argv[2:where_idx]:
         seq = _write(c, key)
         if seq is None:
             continue
-        return [key, pop_range(c, key, seq, where, 1 if count == -1 else count)]
+        return [key, pop_range(c, key, seq, where, count)]
     return NULL_ARRAY

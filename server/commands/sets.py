@@ -74,6 +74,14 @@ def random_count(arg: bytes) -> int:
     return value
 
 
+def random_pick(items: list[bytes], count: int) -> list[bytes]:
+    """SRANDMEMBER/HRANDFIELD/ZRANDMEMBER with a count: ``count`` distinct items (all of them
+    when there are fewer), or ``-count`` items that may repeat when negative."""
+    if count < 0:
+        return random.choices(items, k=-count)
+    return items if count >= len(items) else random.sample(items, count)
+
+
 # -- single-key commands -------------------------------------------------------------------
 
 
@@ -154,10 +162,7 @@ def cmd_srandmember(c: Client, argv: list[bytes]) -> Any:
         oset = read_set(c, argv[1])
         if oset is None or count == 0:
             return []
-        members = list(oset)
-        if count < 0:
-            return random.choices(members, k=-count)
-        return members if count >= len(members) else random.sample(members, count)
+        return random_pick(list(oset), count)
     oset = read_set(c, argv[1])
     return None if oset is None else random.choice(list(oset))
 

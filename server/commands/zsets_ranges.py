@@ -18,9 +18,9 @@ from crdt.effects import Delete
 from crdt.numbers import INT64_MAX
 from crdt.types.zset import ZAssign
 from server import errors
-from server.commands.common import int_arg, prepare_write
+from server.commands.common import greater_than_zero, int_arg, mpop_count, prepare_write
 from server.commands.registry import command
-from server.commands.sets import random_count
+from server.commands.sets import random_count, random_pick
 from server.commands.zsets import (
     lex_positions,
     lex_range,
@@ -78,11 +78,7 @@ def cmd_zrandmember(c: Client, argv: list[bytes]) -> Any:
     z = read_zset(c, argv[1])
     if z is None or count == 0:
         return []
-    members = list(z)
-    if count < 0:
-        chosen = random.choices(members, k=-count)
-    else:
-        chosen = members if count >= len(members) else random.sample(members, count)
+    chosen = random_pick(list(z), count)
     return range_reply(c, [(z.members[m].value, m) for m in chosen], withscores)
 
 
@@ -99,27 +95,14 @@ def cmd_zrangestore(c: Client, argv: list[bytes]) -> Any:
 
 @command("zmpop")
 def cmd_zmpop(c: Client, argv: list[bytes]) -> Any:
-    numkeys = int_arg(argv[1], errors.NUMKEYS_POSITIVE)
-    if numkeys < 1:
-        raise Error(errors.NUMKEYS_POSITIVE)
+    numkeys = greater_than_zero(argv[1], errors.NUMKEYS_POSITIVE)
     where = numkeys + 2
     if where >= len(argv):
         raise Error(errors.SYNTAX)
     side = argv[where].lower()
     if side not in (b"min", b"max"):
         raise Error(errors.SYNTAX)
-    count = -1
-    j = where + 1
-    while j < len(argv):
-        if count == -1 and argv[j].lower() == b"count" and j + 1 < len(argv):
-            j += 1
-            count = int_arg(argv[j], errors.COUNT_POSITIVE)
-            if count < 1:
-                raise Error(errors.COUNT_POSITIVE)
-        else:
-            raise Error(errors.SYNTAX)
-        j += 1
-    count = max(count, 1)
+    count = mpop_count(argv, where + 1)
     for key in argv[2:where]:
         z = write_zset(c, key)  # WRONGTYPE stops at the first key that exists
         if z is None:

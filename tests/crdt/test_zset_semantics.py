@@ -19,23 +19,9 @@ from crdt.keyspace import Keyspace
 from crdt.types.strings import Assign
 from crdt.types.zset import ZSET, ZAssign, ZIncr, ZRemove, ZSet
 
+from .test_semantics_rows import T0, region, write
+
 K = b"k"
-T0 = 1_000_000
-
-
-def region(name: str) -> Keyspace:
-    ks = Keyspace(name, 2)
-    ks.expect_peers()
-    return ks
-
-
-def write(ks: Keyspace, now_ms: int, *effects: Effect) -> Batch:
-    ks.now_ms = now_ms
-    for e in effects:
-        ks.emit(e)
-    batch = ks.commit()
-    assert batch is not None
-    return batch
 
 
 def deliver(ks: Keyspace, *batches: Batch) -> None:
