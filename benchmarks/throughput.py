@@ -2,15 +2,16 @@
 
     python -m benchmarks.throughput [--requests 50000] [--rounds 1] [--keys 1000000] [--out DIR]
 
-Runs ``redis-benchmark`` (SET, GET, INCR, INCR-HOT: INCR on one key, SADD, HSET; ``-c 50``;
-pipeline 1 and 16) against,
+Runs ``redis-benchmark`` (SET, GET, INCR, INCR-HOT: INCR on one key, SADD, HSET, LPUSH, RPOP,
+ZADD, ZINCRBY-HOT: ZINCRBY on 100 members of one key, LRANGE_100; ``-c 50``; pipeline 1 and 16)
+against,
 alternating in the same run: a real ``redis-server``, activekv alone, and activekv as one of
 three peered regions (``appendfsync everysec``). The server under test is pinned to core 0 and
 the client (and, for the three-region case, the two peer regions) to the other core, so the
 client is not starved. For each it reports ops/s, p50/p99 latency and the server's CPU time per
 operation (from ``/proc/<pid>/stat``), each also as a ratio to ``redis-server``; then memory per
-key (used memory and RSS after loading 1,000,000 small string keys, and 100,000 sets and
-100,000 hashes of 10 members) as a ratio to ``redis-server``. Results: JSON and a PNG chart in
+key (used memory and RSS after loading 1,000,000 small string keys, and 100,000 each of sets,
+hashes, sorted sets and lists of 10 members) as a ratio to ``redis-server``. Results: JSON and a PNG chart in
 ``benchmarks/results/``.
 """
 
@@ -33,9 +34,14 @@ import redis
 from benchmarks.common import git_commit, results_path, save_png
 from server.harness.processes import ServerProcess, free_port, start_activekv, start_redis
 
-TESTS = "set,get,incr,incr-hot,sadd,hset"
-# Tests that are not redis-benchmark's own: the command each one runs (on one key).
-CUSTOM_TESTS = {"incr-hot": ["INCR", "counter:hot"]}
+TESTS = "set,get,incr,incr-hot,sadd,hset,lpush,rpop,zadd,zincrby-hot,lrange_100"
+# Tests that are not redis-benchmark's own: the command each one runs. INCR-HOT: one counter;
+# ZINCRBY-HOT: one leaderboard of 100 members (redis-benchmark's ``__rand_int__`` with -r 100).
+CUSTOM_TESTS = {
+    "incr-hot": ["INCR", "counter:hot"],
+    "zincrby-hot": ["-r", "100", "ZINCRBY", "leaderboard:hot", "1", "member:__rand_int__"],
+}
+MEMORY_KINDS = ("string", "set", "hash", "zset", "list")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 SERVER_CORE, CLIENT_CORE = "0", "1"
 
@@ -125,6 +131,8 @@ def run_redis_benchmark(port: int, pipeline: int, requests: int, tests: str = TE
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=1800, check=True).stdout
     rows: dict[str, dict[str, float]] = {}
     for row in csv.DictReader(io.StringIO(out)):
+        if "needed to benchmark" in row["test"]:
+            continue  # the LPUSH that fills the list for LRANGE_*
         name = tests.upper() if custom is not None else row["test"].split()[0]
         rows[name] = {k: float(v) for k, v in row.items() if k != "test"}
     return rows
@@ -182,8 +190,12 @@ def load_memory(name: str, kind: str, count: int) -> dict[str, float]:
                 pipe.set(f"key:{i:012d}", "xxx")
             elif kind == "set":
                 pipe.sadd(f"set:{i:010d}", *(f"m{j}" for j in range(10)))
-            else:
+            elif kind == "hash":
                 pipe.hset(f"hash:{i:010d}", mapping={f"f{j}": "v" for j in range(10)})
+            elif kind == "zset":
+                pipe.zadd(f"zset:{i:010d}", {f"m{j}": j for j in range(10)})
+            else:
+                pipe.rpush(f"list:{i:010d}", *(f"e{j}" for j in range(10)))
             if i % 2000 == 1999:
                 pipe.execute()
         pipe.execute()
@@ -228,7 +240,8 @@ def main(argv: list[str] | None = None) -> int:
     for name in systems:
         print(f"memory: {name} ...", flush=True)
         results["memory"][name] = {}
-        for kind, count in (("string", args.keys), ("set", args.keys // 10), ("hash", args.keys // 10)):
+        for kind in MEMORY_KINDS:
+            count = args.keys if kind == "string" else args.keys // 10
             results["memory"][name].update(load_memory(name, kind, count))
     summary = summarize(results, systems)
     results["summary"] = summary
@@ -308,13 +321,13 @@ def chart(summary: dict[str, Any], systems: list[str], path: str) -> None:
             ax.set_title(f"ops/s, pipeline {pipeline}, 50 clients")
             ax.legend()
         ax = axes[2]
-        kinds = ["string_rss_bytes_per_key", "set_rss_bytes_per_key", "hash_rss_bytes_per_key"]
+        kinds = [f"{kind}_rss_bytes_per_key" for kind in MEMORY_KINDS]
         width = 0.8 / len(systems)
         for k, name in enumerate(systems):
             ax.bar([i + k * width for i in range(len(kinds))],
                    [summary["memory"][name][kd]["bytes"] for kd in kinds], width, label=name)
         ax.set_xticks([i + width * (len(systems) - 1) / 2 for i in range(len(kinds))],
-                      ["string", "set of 10", "hash of 10"])
+                      [k if k == "string" else f"{k} of 10" for k in MEMORY_KINDS])
         ax.set_title("RSS bytes per key")
         ax.legend()
         fig.tight_layout()

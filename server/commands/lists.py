@@ -258,7 +258,7 @@ def cmd_lrem(c: Client, argv: list[bytes]) -> Any:
     if seq is None:
         return 0
     elems = seq.elems
-    order = seq.order if count >= 0 else seq.order[::-1]
+    order = seq.order if count >= 0 else reversed(seq.order)
     limit = abs(count)
     chosen: list[Pos] = []
     for p in order:
@@ -332,7 +332,7 @@ def cmd_lpos(c: Client, argv: list[bytes]) -> Any:
         return [] if count != -1 else None
     llen = len(seq)
     elems = seq.elems
-    order = seq.order[::-1] if reverse else seq.order
+    order = reversed(seq.order) if reverse else seq.order
     found: list[int] = []
     matches = 0
     for index, p in enumerate(order):
