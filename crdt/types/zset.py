@@ -45,6 +45,7 @@ bytes), kept in step with every change so rank and range reads are O(log n).
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right, insort
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeAlias
 
@@ -191,32 +192,93 @@ class Member:
         return best
 
 
+class SmallIndex(list):
+    """The index of a small sorted set: a plain sorted list with the part of SortedList's
+    interface the commands use (a SortedList costs about 500 bytes more per key)."""
+
+    __slots__ = ()
+
+    def add(self, value: Any) -> None:
+        insort(self, value)
+
+    def remove(self, value: Any) -> None:
+        del self[self.index(value)]
+
+    def index(self, value: Any, *_: Any) -> int:
+        i = bisect_left(self, value)
+        if i < len(self) and self[i] == value:
+            return i
+        raise ValueError(f"{value!r} is not in the index")
+
+    def bisect_left(self, value: Any) -> int:
+        return bisect_left(self, value)
+
+    def bisect_right(self, value: Any) -> int:
+        return bisect_right(self, value)
+
+    def islice(self, start: int | None = None, stop: int | None = None, reverse: bool = False) -> Iterator[Any]:
+        part = self[start:stop]
+        return reversed(part) if reverse else iter(part)
+
+
+BIG = 1024  # members: beyond, the index is a SortedList (and back below BIG // 4)
+
+
 class ZSet:
+    """``members`` maps a member to its score: a plain ``Term`` when it holds exactly one
+    assignment and no contribution (nearly always), else a ``Member``. ``index`` holds
+    ``(score, member)`` in Redis's order: a ``SmallIndex`` up to ``BIG`` members, else a
+    SortedList."""
+
     __slots__ = ("members", "index")
     type_name = ZSET
 
     def __init__(self) -> None:
-        self.members: dict[bytes, Member] = {}
-        self.index: SortedList = SortedList()
+        self.members: dict[bytes, Term | Member] = {}
+        self.index: Any = SmallIndex()
 
     # -- changes (each keeps ``index`` true) -----------------------------------------------
     def _member(self, name: bytes) -> Member:
+        """The member as a ``Member``, out of the index until ``_settle``."""
         m = self.members.get(name)
         if m is None:
-            m = self.members[name] = Member()
-        else:
+            fresh = self.members[name] = Member()
+            return fresh
+        if isinstance(m, Member):
             self.index.remove((m.value, name))
-        return m
+            return m
+        self.index.remove((m[3], name))
+        full = Member()
+        full.regs, full.value = [m], m[3]
+        self.members[name] = full
+        return full
 
     def _settle(self, name: bytes, m: Member) -> None:
+        index = self.index
         if m.is_empty():
             del self.members[name]
-        else:
-            self.index.add((m.value, name))
+            if type(index) is not SmallIndex and len(index) < BIG // 4:
+                self.index = SmallIndex(index)
+            return
+        if not m.contribs and len(m.regs) == 1:
+            self.members[name] = m.regs[0]  # plain again
+        index.add((m.value, name))
+        if type(index) is SmallIndex and len(index) > BIG:
+            self.index = SortedList(index)
 
     def assign(self, pairs: Iterable[tuple[bytes, float]], tag: Tag, ctx: VV) -> bool:
         conflict = False
+        members, index = self.members, self.index
         for name, score in pairs:
+            score += 0.0  # Redis stores -0 as 0
+            old = members.get(name)
+            if type(old) is tuple and covers(ctx, old):  # the usual case: replace a plain score
+                if old[1] == tag[1] and old[2] == tag[2]:
+                    continue  # already applied
+                index.remove((old[3], name))
+                members[name] = (tag[0], tag[1], tag[2], score)
+                index.add((score, name))
+                continue
             m = self._member(name)
             conflict |= m.assign(tag, score, ctx)
             self._settle(name, m)
@@ -228,18 +290,37 @@ class ZSet:
         self._settle(name, m)
 
     def remove(self, names: Iterable[bytes], ctx: VV) -> None:
+        members = self.members
         for name in names:
-            if name in self.members:
-                m = self._member(name)
-                m.remove_observed(ctx)
-                self._settle(name, m)
+            old = members.get(name)
+            if old is None:
+                continue
+            if type(old) is tuple:  # the usual case: a plain score, observed or not
+                if covers(ctx, old):
+                    del members[name]
+                    self.index.remove((old[3], name))
+                    if type(self.index) is not SmallIndex and len(self.index) < BIG // 4:
+                        self.index = SmallIndex(self.index)
+                continue
+            m = self._member(name)
+            m.remove_observed(ctx)
+            self._settle(name, m)
 
     def remove_observed(self, ctx: VV) -> None:
         self.remove(list(self.members), ctx)
 
+    def full(self, name: bytes) -> Member | None:
+        """A member's terms as a ``Member`` (a copy for a plain one): for reading them."""
+        m = self.members.get(name)
+        if type(m) is tuple:
+            full = Member()
+            full.regs, full.value = [m], m[3]
+            return full
+        return m  # type: ignore[return-value]
+
     def merge_from(self, other: ZSet, self_vv: VV, other_vv: VV) -> None:
         for name in set(self.members) | set(other.members):
-            theirs = other.members.get(name) or Member()
+            theirs = other.full(name) or Member()
             m = self._member(name)
             m.regs = _join(m.regs, theirs.regs, self_vv, other_vv)
             m.contribs = _join(m.contribs, theirs.contribs, self_vv, other_vv)
@@ -253,7 +334,13 @@ class ZSet:
                     [t[0], region_id(t[1]), t[2], t[3], {region_id(r): q for r, q in t[4].items()}]
                     for t in ts]
 
-        return [[name, terms(m.regs), terms(m.contribs)] for name, m in self.members.items()]
+        out = []
+        for name, m in self.members.items():
+            if type(m) is tuple:
+                out.append([name, terms([m]), []])
+            else:
+                out.append([name, terms(m.regs), terms(m.contribs)])  # type: ignore[union-attr]
+        return out
 
     @classmethod
     def decode(cls, data: Any, names: list[str]) -> ZSet:
@@ -266,8 +353,9 @@ class ZSet:
                 (t[0], names[t[1]], t[2], float(t[3]), {names[r]: q for r, q in t[4].items()})
                 for t in contribs)
             if not m.is_empty():
+                m.compute()
                 z.members[name] = m
-                z.index.add((m.compute(), name))
+                z._settle(name, m)
         return z
 
     # -- reads -----------------------------------------------------------------------------
@@ -275,12 +363,13 @@ class ZSet:
         return not self.members
 
     def visible(self) -> list[tuple[bytes, float]]:
-        return sorted((name, m.value) for name, m in self.members.items())
+        return sorted((name, m[3] if type(m) is tuple else m.value)  # type: ignore[union-attr]
+                      for name, m in self.members.items())
 
     def latest(self) -> tuple:
         best: tuple = (0, "", 0)
         for m in self.members.values():
-            t = m.latest()
+            t = m[:3] if type(m) is tuple else m.latest()  # type: ignore[union-attr]
             if t > best:
                 best = t
         return best
@@ -296,11 +385,18 @@ class ZSet:
 
     def score(self, name: bytes) -> float | None:
         m = self.members.get(name)
-        return None if m is None else m.value
+        if m is None:
+            return None
+        return m[3] if type(m) is tuple else m.value  # type: ignore[union-attr]
+
+    def score_of(self, name: bytes) -> float:
+        """The score of a member that is there (KeyError otherwise)."""
+        m = self.members[name]
+        return m[3] if type(m) is tuple else m.value  # type: ignore[union-attr]
 
     def rank(self, name: bytes) -> int | None:
-        m = self.members.get(name)
-        return None if m is None else self.index.index((m.value, name))
+        score = self.score(name)
+        return None if score is None else self.index.index((score, name))
 
 
 # -- effects ------------------------------------------------------------------------------
