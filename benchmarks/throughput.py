@@ -31,6 +31,7 @@ from typing import Any
 
 import redis
 
+from benchmarks import catchup
 from benchmarks.common import git_commit, results_path, save_png
 from server.harness.processes import ServerProcess, free_port, start_activekv, start_redis
 
@@ -85,9 +86,29 @@ class System:
             p.stop()
 
 
+# Each system's ratios are to its counterpart: one server to redis-server alone, three
+# replicating copies to redis-server with two replicas (Redis's own replication).
+BASELINE = {"redis-server": "redis-server", "activekv": "redis-server",
+            "redis-2-replicas": "redis-2-replicas", "activekv-3-regions": "redis-2-replicas"}
+
+
 def start_system(name: str) -> System:
+    """Every process of a system is pinned to the server core (a side's whole CPU is one core,
+    as a replicated deployment's copies would each have theirs), the client to the other."""
     if name == "redis-server":
         system = System(name, [start_redis()])
+    elif name == "redis-2-replicas":
+        primary = start_redis()
+        procs = [primary]
+        try:
+            for _ in range(2):
+                procs.append(start_redis("--replicaof", "127.0.0.1", str(primary.port)))
+            _wait_replicas(primary.port, 2)
+        except Exception:
+            for p in procs:
+                p.stop()
+            raise
+        system = System(name, procs)
     elif name == "activekv":
         system = System(name, [start_activekv("--appendfsync", "everysec")])
     else:  # activekv with two peers
@@ -102,10 +123,24 @@ def start_system(name: str) -> System:
         except Exception:
             system.stop()
             raise
-    pin(system.pid, SERVER_CORE)
-    for extra in system.procs[1:]:
-        pin(extra.proc.pid, CLIENT_CORE)
+    for proc in system.procs:
+        pin(proc.proc.pid, SERVER_CORE)
     return system
+
+
+def _wait_replicas(port: int, n: int, timeout: float = 20.0) -> None:
+    r = redis.Redis(port=port)
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            info = r.info("replication")
+            if info.get("connected_slaves") == n and all(
+                    info.get(f"slave{i}", {}).get("state") == "online" for i in range(n)):
+                return
+            time.sleep(0.1)
+    finally:
+        r.close()
+    raise RuntimeError("redis replicas did not come online")
 
 
 def _wait_linked(port: int, peers: int, timeout: float = 20.0) -> None:
@@ -146,10 +181,10 @@ def measure(system: System, pipeline: int, requests: int) -> dict[str, Any]:
     rows: dict[str, dict[str, float]] = {}
     cpu = 0.0
     for test in TESTS.split(","):
-        cpu0 = cpu_seconds(system.pid)
+        cpu0 = system_cpu(system)
         rows.update(run_redis_benchmark(system.port, pipeline, requests, test))
         caught_up = wait_caught_up(system)
-        spent = cpu_seconds(system.pid) - cpu0
+        spent = system_cpu(system) - cpu0
         cpu += spent
         row = rows[test.upper()]
         row["server_cpu_us_per_op"] = spent * 1e6 / requests
@@ -159,15 +194,28 @@ def measure(system: System, pipeline: int, requests: int) -> dict[str, Any]:
     return {"tests": rows, "cpu_us_per_op": cpu * 1e6 / total_ops if total_ops else 0.0}
 
 
+def system_cpu(system: System) -> float:
+    """CPU seconds of all of a system's processes (the copies' work is the system's cost)."""
+    return sum(cpu_seconds(p.proc.pid) for p in system.procs)
+
+
+def _caught_up(system: System, clients: list[redis.Redis]) -> bool:
+    if system.name.startswith("redis"):  # every replica at the primary's replication offset
+        offset = clients[0].info("replication")["master_repl_offset"]
+        return all(c.info("replication").get("slave_repl_offset") == offset for c in clients[1:])
+    return len({str(c.info("crdt").get("vv", "")) for c in clients}) == 1
+
+
 def wait_caught_up(system: System, timeout: float = 120.0) -> float | None:
-    """Seconds until every region of a multi-region system has the same VV (None: one region)."""
+    """Seconds until every copy of a replicated system holds the same writes (None: one copy):
+    the same VV in every region, or every replica at the primary's offset."""
     if len(system.procs) < 2:
         return None
     clients = [redis.Redis(port=p.port) for p in system.procs]
     started = time.monotonic()
     try:
         while time.monotonic() - started < timeout:
-            if len({str(c.info("crdt").get("vv", "")) for c in clients}) == 1:
+            if _caught_up(system, clients):
                 break
             time.sleep(0.05)
         return round(time.monotonic() - started, 3)
@@ -215,8 +263,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=50000, help="per test at pipeline 1 (x4 at 16)")
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--keys", type=int, default=1_000_000)
-    parser.add_argument("--systems", default="redis-server,activekv,activekv-3-regions")
+    parser.add_argument("--systems", default="redis-server,activekv,redis-2-replicas,activekv-3-regions")
     parser.add_argument("--skip-throughput", action="store_true", help="memory figures only")
+    parser.add_argument("--skip-catchup", action="store_true")
+    parser.add_argument("--catchup-keys", type=int, default=1_000_000)
     parser.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results"))
     args = parser.parse_args(argv)
     systems = args.systems.split(",")
@@ -237,12 +287,14 @@ def main(argv: list[str] | None = None) -> int:
                 results["runs"][name].setdefault(str(pipeline), []).append(run)
                 line = ", ".join(f"{t} {v['rps']:.0f}/s" for t, v in run["tests"].items())
                 print(f"  {line}; {run['cpu_us_per_op']:.1f} us CPU/op", flush=True)
-    for name in systems:
+    for name in [s for s in systems if s != "redis-2-replicas"]:  # the primary holds what redis-server does
         print(f"memory: {name} ...", flush=True)
         results["memory"][name] = {}
         for kind in MEMORY_KINDS:
             count = args.keys if kind == "string" else args.keys // 10
             results["memory"][name].update(load_memory(name, kind, count))
+    if not args.skip_catchup:
+        results["catchup"] = catchup.measure(args.catchup_keys)
     summary = summarize(results, systems)
     results["summary"] = summary
     print_table(summary, systems)
@@ -258,9 +310,12 @@ def main(argv: list[str] | None = None) -> int:
 
 def summarize(results: dict[str, Any], systems: list[str]) -> dict[str, Any]:
     """Averages over rounds, and ratios to redis-server (the first system)."""
-    base = systems[0]
+    def base_of(name: str) -> str:
+        base = BASELINE.get(name, systems[0])
+        return base if base in systems else systems[0]
+
     summary: dict[str, Any] = {"pipelines": {}, "memory": {}}
-    for pipeline in [p for p in ("1", "16") if p in results["runs"][base]]:
+    for pipeline in [p for p in ("1", "16") if p in results["runs"][systems[0]]]:
         per: dict[str, Any] = {}
         for name in systems:
             runs = results["runs"][name][pipeline]
@@ -272,15 +327,15 @@ def summarize(results: dict[str, Any], systems: list[str]) -> dict[str, Any]:
                 "cpu_us_per_op": _mean(r["cpu_us_per_op"] for r in runs),
             }
         for name in systems:
-            p = per[name]
-            p["rps_ratio"] = {t: p["rps"][t] / per[base]["rps"][t] for t in p["rps"]}
-            p["cpu_ratio"] = p["cpu_us_per_op"] / per[base]["cpu_us_per_op"]
+            p, b = per[name], per[base_of(name)]
+            p["baseline"] = base_of(name)
+            p["rps_ratio"] = {t: p["rps"][t] / b["rps"][t] for t in p["rps"]}
+            p["cpu_ratio"] = p["cpu_us_per_op"] / b["cpu_us_per_op"]
         summary["pipelines"][pipeline] = per
-    for name in systems:
-        mem = results["memory"][name]
+    for name in results["memory"]:
+        mem, base = results["memory"][name], results["memory"][systems[0]]
         summary["memory"][name] = {
-            k: {"bytes": v, "ratio": v / results["memory"][base][k] if results["memory"][base][k] else 0.0}
-            for k, v in mem.items()
+            k: {"bytes": v, "ratio": v / base[k] if base.get(k) else 0.0} for k, v in mem.items()
         }
     return summary
 
@@ -292,14 +347,15 @@ def _mean(values: Any) -> float:
 
 def print_table(summary: dict[str, Any], systems: list[str]) -> None:
     for pipeline, per in summary["pipelines"].items():
-        print(f"\npipeline {pipeline}: ops/s (ratio to {systems[0]}), p50/p99 ms, server CPU us/op")
+        print(f"\npipeline {pipeline}: ops/s (ratio to the baseline: redis-server alone for one "
+              f"server, with two replicas for three copies), p50/p99 ms, CPU us/op of all copies")
         for name in systems:
             p = per[name]
             cells = "  ".join(f"{t} {p['rps'][t]:>8.0f} ({p['rps_ratio'][t]:.2f}x) {p['p50_ms'][t]:.2f}/{p['p99_ms'][t]:.2f}"
                               for t in p["rps"])
             print(f"  {name:<20} {cells}  cpu {p['cpu_us_per_op']:.1f} ({p['cpu_ratio']:.2f}x)")
     print("\nmemory per key: RSS bytes (ratio)")
-    for name in systems:
+    for name in summary["memory"]:
         m = summary["memory"][name]
         cells = "  ".join(f"{k.replace('_bytes_per_key', '')} {v['bytes']:.0f} ({v['ratio']:.2f}x)" for k, v in m.items())
         print(f"  {name:<20} {cells}")
@@ -322,11 +378,12 @@ def chart(summary: dict[str, Any], systems: list[str], path: str) -> None:
             ax.legend()
         ax = axes[2]
         kinds = [f"{kind}_rss_bytes_per_key" for kind in MEMORY_KINDS]
-        width = 0.8 / len(systems)
-        for k, name in enumerate(systems):
+        mem_systems = list(summary["memory"])
+        width = 0.8 / max(1, len(mem_systems))
+        for k, name in enumerate(mem_systems):
             ax.bar([i + k * width for i in range(len(kinds))],
                    [summary["memory"][name][kd]["bytes"] for kd in kinds], width, label=name)
-        ax.set_xticks([i + width * (len(systems) - 1) / 2 for i in range(len(kinds))],
+        ax.set_xticks([i + width * (len(mem_systems) - 1) / 2 for i in range(len(kinds))],
                       [k if k == "string" else f"{k} of 10" for k in MEMORY_KINDS])
         ax.set_title("RSS bytes per key")
         ax.legend()

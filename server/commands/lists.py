@@ -152,7 +152,10 @@ def pop_range(c: Client, key: bytes, seq: Sequence, where: int, count: int) -> l
     """Pop up to ``count`` (> 0) elements from one end, in pop order (RPOP's: tail first)."""
     order = seq.order
     n = min(count, len(order))
-    chosen = order[:n] if where == HEAD else order[len(order) - n :][::-1]  # copies only what goes
+    if n == 1:  # the usual pop: no slice (a big list's order is a SortedList)
+        chosen = [order[0] if where == HEAD else order[-1]]
+    else:
+        chosen = order[:n] if where == HEAD else order[len(order) - n :][::-1]  # copies only what goes
     values = [seq.elems[p][1] for p in chosen]
     _remove(c, key, seq, chosen)
     return values
