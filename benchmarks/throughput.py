@@ -224,38 +224,78 @@ def wait_caught_up(system: System, timeout: float = 120.0) -> float | None:
             c.close()
 
 
+MEMORY_ROUNDS = 10
+
+
+def _add_key(pipe: Any, kind: str, i: int) -> None:
+    if kind == "string":
+        pipe.set(f"key:{i:012d}", "xxx")
+    elif kind == "set":
+        pipe.sadd(f"set:{i:010d}", *(f"m{j}" for j in range(10)))
+    elif kind == "hash":
+        pipe.hset(f"hash:{i:010d}", mapping={f"f{j}": "v" for j in range(10)})
+    elif kind == "zset":
+        pipe.zadd(f"zset:{i:010d}", {f"m{j}": j for j in range(10)})
+    else:
+        pipe.rpush(f"list:{i:010d}", *(f"e{j}" for j in range(10)))
+
+
 def load_memory(name: str, kind: str, count: int) -> dict[str, float]:
     """Bytes per key after loading ``count`` keys of one kind into a fresh server (a fresh
-    process per kind: freed memory is not reliably given back to the OS, in either server)."""
+    process per kind: freed memory is not reliably given back to the OS, in either server),
+    written over time: in ``MEMORY_ROUNDS`` rounds, each followed (activekv) by a whole pass of
+    the packing sweep (crdt/packing.py). Reported: the bytes per key at the end, one second
+    after the first round (as after one burst of writes), and the last round's own (what one
+    more key costs once the heap is in its steady state: the objects a key is written with are
+    freed when it is packed, and that space holds the next round's keys)."""
     system = start_system(name)
     try:
         r = redis.Redis(port=system.port)
         time.sleep(0.5)
         base_used, base_rss = int(r.info("memory")["used_memory"]), rss_bytes(system.pid)
-        pipe = r.pipeline(transaction=False)
-        for i in range(count):
-            if kind == "string":
-                pipe.set(f"key:{i:012d}", "xxx")
-            elif kind == "set":
-                pipe.sadd(f"set:{i:010d}", *(f"m{j}" for j in range(10)))
-            elif kind == "hash":
-                pipe.hset(f"hash:{i:010d}", mapping={f"f{j}": "v" for j in range(10)})
-            elif kind == "zset":
-                pipe.zadd(f"zset:{i:010d}", {f"m{j}": j for j in range(10)})
-            else:
-                pipe.rpush(f"list:{i:010d}", *(f"e{j}" for j in range(10)))
-            if i % 2000 == 1999:
-                pipe.execute()
-        pipe.execute()
+        per_round = max(1, count // MEMORY_ROUNDS)
+        first_round = before_last = base_rss
+        waited = 0.0
+        for rnd in range(MEMORY_ROUNDS):
+            before_last = rss_bytes(system.pid)
+            pipe = r.pipeline(transaction=False)
+            for i in range(rnd * per_round, (rnd + 1) * per_round):
+                _add_key(pipe, kind, i)
+                if i % 2000 == 1999:
+                    pipe.execute()
+            pipe.execute()
+            if rnd == 0:
+                time.sleep(1.0)
+                first_round = rss_bytes(system.pid)
+            if name.startswith("activekv"):
+                waited += _wait_packed(r)
         time.sleep(1.0)
         used, rss = int(r.info("memory")["used_memory"]), rss_bytes(system.pid)
         r.close()
     finally:
         system.stop()
-    print(f"  {name}: {count} {kind} keys: {(rss - base_rss) / count:.0f} B/key RSS, "
-          f"{(used - base_used) / count:.0f} B/key used_memory", flush=True)
-    return {f"{kind}_used_bytes_per_key": (used - base_used) / count,
-            f"{kind}_rss_bytes_per_key": (rss - base_rss) / count}
+    total = per_round * MEMORY_ROUNDS
+    out = {f"{kind}_used_bytes_per_key": (used - base_used) / total,
+           f"{kind}_rss_bytes_per_key": (rss - base_rss) / total,
+           f"{kind}_rss_bytes_per_key_first_round": (first_round - base_rss) / per_round,
+           f"{kind}_rss_bytes_per_key_last_round": (rss - before_last) / per_round}
+    print(f"  {name}: {total} {kind} keys: {out[f'{kind}_rss_bytes_per_key']:.0f} B/key RSS "
+          f"({out[f'{kind}_rss_bytes_per_key_first_round']:.0f} after the first round, "
+          f"{out[f'{kind}_rss_bytes_per_key_last_round']:.0f} the last round's; packing passes "
+          f"{waited:.0f} s), {out[f'{kind}_used_bytes_per_key']:.0f} B/key used_memory", flush=True)
+    return out
+
+
+def _wait_packed(r: redis.Redis, timeout: float = 300.0) -> float:
+    """Until a whole pass of activekv's packing sweep (crdt/packing.py) has run after the load:
+    the memory at rest. Seconds waited."""
+    started = time.monotonic()
+    first = int(r.info("crdt")["packing_passes"])
+    while time.monotonic() - started < timeout:
+        if int(r.info("crdt")["packing_passes"]) >= first + 2:
+            break
+        time.sleep(0.2)
+    return time.monotonic() - started
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -17,6 +17,7 @@ from typing import Any
 
 from crdt.effects import Batch, Delete
 from crdt.keyspace import Keyspace
+from crdt.packing import Compactor
 from replication.facade import Replication
 from replication.sink import ReplicationSink
 from server import errors
@@ -38,6 +39,12 @@ GC_THRESHOLDS = (10_000, 10, 10)
 # repeat while more than a quarter of the sample was expired, within a time budget.
 EXPIRE_SAMPLE = 20
 EXPIRE_BUDGET_S = 0.025
+# Packing small collections at rest (crdt/packing.py): per expire-cycle tick, at most this many
+# keys visited and this much time: 3 ms while clients are busy (3% of a core at hz 10), 30 ms
+# when no command ran since the last tick.
+COMPACT_KEYS = 20_000
+COMPACT_BUDGET_S = 0.003
+COMPACT_IDLE_BUDGET_S = 0.030
 
 
 @dataclass
@@ -116,6 +123,8 @@ class Server:
         self._servers: list[asyncio.AbstractServer] = []
         self._stopping: asyncio.Event | None = None
         self._expire_cursor = [0] * config.databases
+        self.compactor = Compactor()
+        self._commands_at_last_tick = -1
         self._samples: deque[tuple[float, int, int, int]] = deque(maxlen=METRIC_SAMPLES + 1)
         self.tick()
 
@@ -310,6 +319,10 @@ class Server:
             self.sample_metrics()
             try:
                 self.expire_cycle()
+                idle = self.stats.commands == self._commands_at_last_tick
+                self._commands_at_last_tick = self.stats.commands
+                budget = COMPACT_IDLE_BUDGET_S if idle else COMPACT_BUDGET_S
+                self.compactor.run(self.ks.dbs, COMPACT_KEYS, time.monotonic() + budget, time.monotonic)
             except Exception:  # never let the cycle die silently
                 log.exception("active expire cycle failed")
 
