@@ -173,3 +173,11 @@ GEO_ANY_COUNT = "ERR the ANY argument requires COUNT argument"
 GEO_STORE_WITH = "ERR %s is not compatible with WITHDIST, WITHHASH and WITHCOORD options"
 GEO_FROM = "ERR exactly one of FROMMEMBER or FROMLONLAT can be specified for %s"
 GEO_BY = "ERR exactly one of BYRADIUS and BYBOX can be specified for %s"
+
+# DUMP / RESTORE (cluster.c), OBJECT (object.c), MOVE / SWAPDB (db.c)
+BUSYKEY = "BUSYKEY Target key name already exists."
+DUMP_PAYLOAD = "ERR DUMP payload version or checksum are wrong"
+BAD_DATA_FORMAT = "ERR Bad data format"
+INVALID_TTL = "ERR Invalid TTL value, must be >= 0"
+INVALID_IDLETIME = "ERR Invalid IDLETIME value, must be >= 0"
+INVALID_FREQ = "ERR Invalid FREQ value, must be >= 0 and <= 255"
