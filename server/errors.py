@@ -181,3 +181,8 @@ BAD_DATA_FORMAT = "ERR Bad data format"
 INVALID_TTL = "ERR Invalid TTL value, must be >= 0"
 INVALID_IDLETIME = "ERR Invalid IDLETIME value, must be >= 0"
 INVALID_FREQ = "ERR Invalid FREQ value, must be >= 0 and <= 255"
+DB_INDEX_OUT_OF_RANGE = "ERR DB index is out of range"
+SWAPDB_FIRST = "ERR invalid first DB index"
+SWAPDB_SECOND = "ERR invalid second DB index"
+SWAPDB_WITH_PEERS = ("ERR SWAPDB is not supported while peer regions are configured "
+                     "(it does not commute with concurrent writes in other regions)")
