@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from crdt.effects import Delete, Flush
 from crdt.numbers import INT32_MAX, INT32_MIN
 from server import errors
-from server.commands.common import TYPE_COMMANDS, int_arg, int32_arg
+from server.commands.common import TYPE_COMMANDS, int32_arg, int_arg
 from server.commands.keys import write_copy
 from server.commands.registry import command
 from server.resp import OK, Error
