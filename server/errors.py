@@ -186,3 +186,8 @@ SWAPDB_FIRST = "ERR invalid first DB index"
 SWAPDB_SECOND = "ERR invalid second DB index"
 SWAPDB_WITH_PEERS = ("ERR SWAPDB is not supported while peer regions are configured "
                      "(it does not commute with concurrent writes in other regions)")
+OBJECT_NO_LFU = ("ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note "
+                 "that when switching between policies at runtime LRU and LFU data will take some time "
+                 "to adjust.")
+OBJECT_LFU = ("ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when "
+              "switching between policies at runtime LRU and LFU data will take some time to adjust.")

@@ -82,7 +82,5 @@ def cmd_restore(c: Client, argv: list[bytes]) -> Any:
         return OK
     for effect in restore_effects(c.db, key, loaded, at):
         c.ks.emit(effect)
-    access = getattr(c.server, "access", None)
-    if access is not None:
-        access.restored(c.db, key, idle, freq)
+    c.server.access.restored(c.db, key, idle, freq)
     return OK
