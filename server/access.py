@@ -22,8 +22,16 @@ LFU_LOG_FACTOR = 10
 LFU_DECAY_TIME = 1  # minutes
 
 
+LRU_CLOCK_MAX = (1 << 24) - 1
+
+
 def _minutes(now_ms: int) -> int:
     return (now_ms // 60000) & 65535
+
+
+def _lru_clock(now_ms: int) -> int:
+    """LRU_CLOCK(): seconds, in the 24 bits of the field."""
+    return (now_ms // 1000) & LRU_CLOCK_MAX
 
 
 class AccessStats:
@@ -41,12 +49,12 @@ class AccessStats:
         """The field of a new object (createObject)."""
         if self.lfu:
             return (_minutes(self._now_ms()) << 8) | LFU_INIT_VAL
-        return self._now_ms() // 1000
+        return _lru_clock(self._now_ms())
 
     def touch(self, entry: Any) -> None:
         """An access (lookupKey): LFU update, or the access time."""
         if not self.lfu:
-            entry.access = self._now_ms() // 1000
+            entry.access = _lru_clock(self._now_ms())
             return
         counter = self.frequency(entry)
         if counter < 255:
@@ -78,14 +86,16 @@ class AccessStats:
     def frequency(self, entry: Any) -> int:
         """LFUDecrAndReturn: the counter after the decay of the minutes since its time."""
         field = self._field(entry)
-        ldt, counter = field >> 8, field & 255
+        ldt, counter = (field >> 8) & 65535, field & 255
         now = _minutes(self._now_ms())
         elapsed = now - ldt if now >= ldt else 65535 - ldt + now
         periods = elapsed // LFU_DECAY_TIME
         return max(counter - periods, 0)
 
     def idle_seconds(self, entry: Any) -> int:
-        return max(self._now_ms() // 1000 - self._field(entry), 0)
+        """estimateObjectIdleTime, in seconds (the clock wraps at 24 bits)."""
+        now, field = _lru_clock(self._now_ms()), self._field(entry) & LRU_CLOCK_MAX
+        return now - field if now >= field else now + LRU_CLOCK_MAX - field
 
     def restored(self, db: int, key: bytes, idle: int, freq: int) -> None:
         """RESTORE ... IDLETIME / FREQ (objectSetLRUOrLFU); the one that does not apply to
@@ -97,4 +107,7 @@ class AccessStats:
             if freq >= 0:
                 entry.access = (_minutes(self._now_ms()) << 8) | freq
         elif idle >= 0:
-            entry.access = self._now_ms() // 1000 - idle
+            absolute = _lru_clock(self._now_ms()) - idle
+            if absolute < 0:  # the wrapping clock, as objectSetLRUOrLFU unwraps it
+                absolute += LRU_CLOCK_MAX
+            entry.access = absolute & LRU_CLOCK_MAX
