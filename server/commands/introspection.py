@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from crdt.numbers import INT64_MAX, parse_int
 from crdt.types.strings import STRING
-from server import errors, helptext
+from server import errors, helptext, info
 from server.commands.common import int_arg
 from server.commands.registry import command
 from server.resp import OK, Error, Map, Status, Verbatim
@@ -75,11 +75,12 @@ def cmd_object_refcount(c: Client, argv: list[bytes]) -> Any:
 def _size(obj: Any, samples: int, seen: set[int]) -> float:
     """Bytes of ``obj`` and what it references, each object once; collections with more than
     ``samples`` items are measured on the first ``samples`` and extrapolated."""
-    if id(obj) in seen:
-        return 0
+    if id(obj) in seen or obj is None or isinstance(obj, (str, bool)) or (
+            type(obj) is int and -5 <= obj <= 256):
+        return 0  # shared by many keys (region names, small ints), not this key's cost
     seen.add(id(obj))
     total: float = sys.getsizeof(obj)
-    if isinstance(obj, (bytes, str, int, float, bool)) or obj is None:
+    if isinstance(obj, (bytes, int, float)):
         return total
     if isinstance(obj, dict):
         items: list[Any] = [x for kv in obj.items() for x in kv]
@@ -130,17 +131,9 @@ def cmd_memory_usage(c: Client, argv: list[bytes]) -> Any:
     return key_usage(c, argv[2], entry, samples)
 
 
-def _rss() -> int:
-    try:
-        with open("/proc/self/statm") as f:
-            return int(f.read().split()[1]) * resource.getpagesize()
-    except OSError:
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-
-
 @command("memory|stats")
 def cmd_memory_stats(c: Client, argv: list[bytes]) -> Any:
-    rss = _rss()
+    rss = info.rss_bytes()
     peak = max(rss, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
     keys = sum(len(db.entries) for db in c.ks.dbs)
     dbs: list[tuple[str, Any]] = []
