@@ -140,9 +140,9 @@ def decompress(data: bytes, out_len: int) -> bytes:
             raise LzfError("bad back reference")
         if start + length <= len(out):
             out += out[start : start + length]
-        else:  # overlapping: byte by byte, as lzf_d.c copies
-            for i in range(length):
-                out.append(out[start + i])
+        else:  # overlapping (lzf_d.c copies byte by byte): the period repeats
+            period = out[start:]
+            out += (period * (length // len(period) + 1))[:length]
     if len(out) != out_len:
         raise LzfError("length mismatch")
     return bytes(out)

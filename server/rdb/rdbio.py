@@ -1,8 +1,8 @@
 """rdb.c's primitives: lengths, strings (raw, integer-encoded, LZF) and doubles.
 
 ``save_string`` is rdbSaveRawString with rdbcompression yes: a canonical integer of up to 11
-characters that fits 32 bits is stored as an integer, a string over 20 bytes as LZF when that
-is smaller, anything else as length + bytes. ``Reader`` reads them back, raising
+characters that fits 32 bits is stored as an integer, a string over 20 bytes (up to
+``LZF_MAX``) as LZF when that is smaller, anything else as length + bytes. ``Reader`` reads them back, raising
 ``FormatError`` on anything malformed (never an IndexError from a truncated payload).
 """
 
@@ -10,12 +10,17 @@ from __future__ import annotations
 
 import math
 import struct
+import zlib
 
 from crdt.numbers import parse_int
 from server.rdb import lzf
 from server.rdb.listpack import FormatError
 
 ENC_INT8, ENC_INT16, ENC_INT32, ENC_LZF = 0, 1, 2, 3
+# Longer strings are stored uncompressed (as Redis with rdbcompression no): compressing them
+# in Python would stall the server for seconds. Quicklist nodes, listpacks and intsets are
+# always below this, so only large strings differ from Redis's bytes.
+LZF_MAX = 64 * 1024
 
 
 def save_len(n: int) -> bytes:
@@ -43,13 +48,20 @@ def _int_encoding(s: bytes) -> bytes | None:
     return None
 
 
+def _incompressible(s: bytes) -> bool:
+    """A quick test before the (pure-Python, ~2 s/MB) LZF pass: data that deflate at its
+    fastest level cannot shrink, LZF (no entropy coding, a 1-byte header per 32 literals)
+    cannot shrink either, so Redis stores it raw too."""
+    return len(s) > 4096 and len(zlib.compress(s, 1)) >= len(s) - 4
+
+
 def save_string(s: bytes, compress: bool = True) -> bytes:
     n = len(s)
     if n <= 11:
         enc = _int_encoding(s)
         if enc is not None:
             return enc
-    if compress and n > 20:
+    if compress and 20 < n <= LZF_MAX and not _incompressible(s):
         packed = lzf.compress(s, n - 4)
         if packed is not None:
             return bytes([0xC0 | ENC_LZF]) + save_len(len(packed)) + save_len(n) + packed

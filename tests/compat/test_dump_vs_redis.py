@@ -9,6 +9,8 @@ Redis prints them.
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from tests.compat.helpers import check_near
@@ -31,6 +33,9 @@ CASES: dict[str, tuple[list[tuple[str, ...]], list[tuple[str, ...]], bool]] = {
     "lzf text": ([("SET", "k", "the quick brown fox jumps over the lazy dog " * 20)], [("GET", "k")], True),
     "incompressible 21+": ([("SET", "k", "abcdefghijklmnopqrstuvwxyz0123456789")], [("GET", "k")], True),
     "big string": ([("SET", "k", "0123456789abcdef" * 4096)], [("GET", "k")], True),
+    "random 8k": ([("SET", "k", bytes(random.Random(5).getrandbits(8) for _ in range(8192)))], [("GET", "k")], True),
+    # over LZF_MAX we store it raw (Redis compresses it): the same value, other bytes
+    "huge string": ([("SET", "k", "0123456789abcdef" * 8192)], [("GET", "k")], False),
     "list small": ([("RPUSH", "k", "a", "1", "-5", "200", "70000", "-9000000", "5000000000", LONG)],
                    [("LRANGE", "k", "0", "-1")], True),
     "list big": ([("RPUSH", "k", *BIG_LIST)], [("LRANGE", "k", "0", "-1"), ("LLEN", "k")], True),
