@@ -37,6 +37,15 @@ def _lru_clock(now_ms: int) -> int:
 class AccessStats:
     def __init__(self, server: Server) -> None:
         self.server = server
+        # Keys touched in the same second (LFU: the same minute and counter) share one int
+        # object: the per-key cost stays the entry's one slot, not an int object per key.
+        self._shared: dict[int, int] = {}
+
+    def _share(self, value: int) -> int:
+        shared = self._shared
+        if len(shared) > 4096:
+            shared.clear()
+        return shared.setdefault(value, value)
 
     @property
     def lfu(self) -> bool:
@@ -48,20 +57,20 @@ class AccessStats:
     def _fresh(self) -> int:
         """The field of a new object (createObject)."""
         if self.lfu:
-            return (_minutes(self._now_ms()) << 8) | LFU_INIT_VAL
-        return _lru_clock(self._now_ms())
+            return self._share((_minutes(self._now_ms()) << 8) | LFU_INIT_VAL)
+        return self._share(_lru_clock(self._now_ms()))
 
     def touch(self, entry: Any) -> None:
         """An access (lookupKey): LFU update, or the access time."""
         if not self.lfu:
-            entry.access = _lru_clock(self._now_ms())
+            entry.access = self._share(_lru_clock(self._now_ms()))
             return
         counter = self.frequency(entry)
         if counter < 255:
             base = max(counter - LFU_INIT_VAL, 0)
             if random.random() < 1.0 / (base * LFU_LOG_FACTOR + 1):
                 counter += 1
-        entry.access = (_minutes(self._now_ms()) << 8) | counter
+        entry.access = self._share((_minutes(self._now_ms()) << 8) | counter)
 
     def written(self, db: int, key: bytes) -> None:
         """After an applied write (local or replicated): a new key starts fresh, an existing
