@@ -253,3 +253,11 @@ def test_corrupt_payloads_are_refused(activekv: object) -> None:
         assert conn.call("PING").value == "PONG"
     finally:
         conn.close()
+
+
+def test_dump_and_restore_inside_a_transaction(diff: Differential) -> None:
+    diff.check("RPUSH", "l", "a", "b")
+    payload = diff.ref.call("DUMP", "l").value
+    diff.check_all(("MULTI",), ("DUMP", "l"), ("RESTORE", "copy", "0", payload), ("RESTORE", "l", "0", payload),
+                   ("LRANGE", "copy", "0", "-1"), ("EXEC",))
+    diff.check("LRANGE", "copy", "0", "-1")

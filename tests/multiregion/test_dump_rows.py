@@ -66,3 +66,16 @@ def test_swapdb_is_refused_while_peers_are_configured(rows: Rows) -> None:
     except redis.ResponseError as e:
         assert "SWAPDB is not supported while peer regions are configured" in str(e)
     assert rows.call(0, "GET", "sk") == b"v"
+
+
+def test_move_concurrent_with_a_write_to_the_source_keeps_both(rows: Rows) -> None:
+    rows.call(0, "SET", "mv", "original")
+    rows.c.wait_converged()
+    with rows.partitioned():
+        assert rows.call(0, "MOVE", "mv", "4") == 1
+        rows.call(1, "SET", "mv", "concurrent")
+    rows.heal()
+    # the move's delete removed only what region 0 had seen: the unseen write survives
+    assert rows.same("GET", "mv") == b"concurrent"
+    assert rows.same("GET", "mv", db=4) == b"original"
+    rows.digests_equal()
