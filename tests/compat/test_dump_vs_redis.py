@@ -51,6 +51,18 @@ CASES: dict[str, tuple[list[tuple[str, ...]], list[tuple[str, ...]], bool]] = {
     "zset listpack": ([("ZADD", "k", "1", "a", "2.5", "b", "-3", "c", "1e20", "d", "inf", "e", "-inf", "f", "0", "g")],
                       [("ZRANGE", "k", "0", "-1", "WITHSCORES")], True),
     "zset skiplist": ([("ZADD", "k", "1", "a", "2.5", "b", "3", LONG)], [("ZRANGE", "k", "0", "-1", "WITHSCORES")], True),
+    # built at the head, Redis's nodes split elsewhere than RPUSH's: the same list, other bytes
+    "list lpush": ([("LPUSH", "k", *BIG_LIST)], [("LRANGE", "k", "0", "-1")], False),
+    "intset 512": ([("SADD", "k", *[str(i) for i in range(512)])], [("SCARD", "k")], True),
+    "hash 512 fields": ([("HSET", "k", *[x for i in range(512) for x in (f"f{i}", str(i))])],
+                        [("HGETALL", "k")], True),
+    "hash 513 fields": ([("HSET", "k", *[x for i in range(513) for x in (f"f{i}", str(i))])],
+                        [("HGETALL", "k")], False),
+    "hash 64-byte value": ([("HSET", "k", "f", "v" * 64)], [("HGETALL", "k")], True),
+    "zset 128": ([("ZADD", "k", *[x for i in range(128) for x in (str(i), f"m{i}")])],
+                 [("ZRANGE", "k", "0", "-1", "WITHSCORES")], True),
+    "zset 129": ([("ZADD", "k", *[x for i in range(129) for x in (str(i), f"m{i}")])],
+                 [("ZRANGE", "k", "0", "-1", "WITHSCORES")], True),
     "zset many": ([("ZADD", "k", *[x for i in range(200) for x in (str(i / 3), f"m{i}")])],
                   [("ZRANGE", "k", "0", "-1", "WITHSCORES")], True),
 }
