@@ -12,7 +12,6 @@ the same value.
 from __future__ import annotations
 
 _HSIZE_MASK = (1 << 16) - 1
-_M32 = 0xFFFFFFFF
 _MAX_LIT = 1 << 5
 _MAX_OFF = 1 << 13
 _MAX_REF = (1 << 8) + (1 << 3)
@@ -24,90 +23,102 @@ class LzfError(ValueError):
 
 def compress(data: bytes, out_len: int) -> bytes | None:
     """lzf_compress into at most ``out_len`` bytes; None when it does not fit (Redis then
-    stores the string as it is)."""
+    stores the string as it is).
+
+    The same decisions as lzf_c.c, computed with fewer Python steps: the hash value's low
+    24 bits (all that IDX reads) are the three bytes at ``ip``; a literal run is emitted
+    whole when it closes; ``size + 1 + lit`` is lzf_c.c's ``op`` for the output-size checks;
+    the match length reproduces its unrolled loop (which may run past ``maxlen``)."""
     d = data
     in_len = len(d)
     if not in_len or not out_len:
         return None
     htab: dict[int, int] = {}
-    out = bytearray(out_len + 8)
+    get = htab.get
+    out = bytearray()
+    size = 0  # bytes emitted
+    lit = 0  # literals in the open run
+    lit_start = 0  # where the open run starts in the input
     ip = 0
-    lit = 0
-    op = 1  # start run
-    hval = (d[0] << 8) | (d[1] if in_len > 1 else 0)
-    while ip < in_len - 2:
-        hval = ((hval << 8) | d[ip + 2]) & _M32
-        slot = ((hval >> 8) - hval * 5) & _HSIZE_MASK
-        ref = htab.get(slot, -1)
+    end = in_len - 2
+    v = (d[0] << 8) | (d[1] if in_len > 1 else 0)
+    while ip < end:
+        v = ((v << 8) | d[ip + 2]) & 0xFFFFFF
+        slot = ((v >> 8) - v * 5) & _HSIZE_MASK
+        ref = get(slot, -1)
         htab[slot] = ip
-        off = ip - ref - 1
-        if (ref > 0 and off < _MAX_OFF and d[ref + 2] == d[ip + 2]
-                and d[ref] == d[ip] and d[ref + 1] == d[ip + 1]):
-            length = 2
-            maxlen = min(in_len - ip - length, _MAX_REF)
-            if op + 3 + 1 >= out_len and op - (not lit) + 3 + 1 >= out_len:
+        if (ref > 0 and ip - ref <= _MAX_OFF and d[ref] == d[ip] and d[ref + 1] == d[ip + 1]
+                and d[ref + 2] == d[ip + 2]):
+            op = size + 1 + lit
+            if op + 4 >= out_len and op - (not lit) + 4 >= out_len:
                 return None
-            out[op - lit - 1] = (lit - 1) & 0xFF  # stop run
-            op -= not lit  # undo run if length is zero
-            mismatch = False
-            if maxlen > 16:  # lzf_c.c's unrolled loop: 16 checked steps
-                for _ in range(16):
-                    length += 1
-                    if d[ref + length] != d[ip + length]:
-                        mismatch = True
-                        break
-            if not mismatch:
-                length += 1
-                while length < maxlen and d[ref + length] == d[ip + length]:
-                    length += 1
-            length -= 2  # octets - 1
-            ip += 1
-            if length < 7:
-                out[op] = (off >> 8) + (length << 5)
-                op += 1
+            maxlen = min(in_len - ip - 2, _MAX_REF)
+            # bytes that lzf_c.c may compare: its unrolled loop reads up to index 18
+            lim = max(maxlen, 19) if maxlen > 16 else max(maxlen, 3)
+            if lim > 3 and d[ref + 3 : ref + lim] == d[ip + 3 : ip + lim]:
+                m = lim
             else:
-                out[op] = (off >> 8) + (7 << 5)
-                out[op + 1] = length - 7
-                op += 2
-            out[op] = off & 0xFF
-            op += 2  # and start a run
-            lit = 0
-            ip += length + 1
-            if ip >= in_len - 2:
+                m = 3
+                while m < lim and d[ref + m] == d[ip + m]:
+                    m += 1
+            if maxlen > 16:
+                length = m if m <= 18 else (19 if maxlen <= 19 else min(m, maxlen))
+            else:
+                length = 3 if maxlen <= 3 else min(m, maxlen)
+            if lit:
+                out.append(lit - 1)
+                out += d[lit_start:ip]
+                size += lit + 1
+                lit = 0
+            off = ip - ref - 1
+            length -= 2  # octets - 1
+            if length < 7:
+                out.append((off >> 8) + (length << 5))
+                size += 2
+            else:
+                out.append((off >> 8) + (7 << 5))
+                out.append(length - 7)
+                size += 3
+            out.append(off & 0xFF)
+            ip += length + 2
+            if ip >= end:
                 break
             ip -= 2  # VERY_FAST: hash the last two positions of the match
-            hval = (d[ip] << 8) | d[ip + 1]
-            hval = ((hval << 8) | d[ip + 2]) & _M32
-            htab[((hval >> 8) - hval * 5) & _HSIZE_MASK] = ip
+            v = (d[ip] << 16) | (d[ip + 1] << 8) | d[ip + 2]
+            htab[((v >> 8) - v * 5) & _HSIZE_MASK] = ip
             ip += 1
-            hval = ((hval << 8) | d[ip + 2]) & _M32
-            htab[((hval >> 8) - hval * 5) & _HSIZE_MASK] = ip
+            v = ((v << 8) | d[ip + 2]) & 0xFFFFFF
+            htab[((v >> 8) - v * 5) & _HSIZE_MASK] = ip
             ip += 1
         else:
-            if op >= out_len:
+            if size + 1 + lit >= out_len:
                 return None
-            out[op] = d[ip]
-            op += 1
-            ip += 1
+            if not lit:
+                lit_start = ip
             lit += 1
+            ip += 1
             if lit == _MAX_LIT:
-                out[op - lit - 1] = lit - 1
+                out.append(_MAX_LIT - 1)
+                out += d[lit_start:ip]
+                size += _MAX_LIT + 1
                 lit = 0
-                op += 1
-    if op + 3 > out_len:
+    if size + 1 + lit + 3 > out_len:
         return None
-    while ip < in_len:
-        out[op] = d[ip]
-        op += 1
-        ip += 1
-        lit += 1
+    while ip < in_len:  # the last bytes: literals, without further checks
+        if not lit:
+            lit_start = ip
+        take = min(_MAX_LIT - lit, in_len - ip)
+        lit += take
+        ip += take
         if lit == _MAX_LIT:
-            out[op - lit - 1] = lit - 1
+            out.append(_MAX_LIT - 1)
+            out += d[lit_start:ip]
+            size += _MAX_LIT + 1
             lit = 0
-            op += 1
-    out[op - lit - 1] = (lit - 1) & 0xFF  # end run
-    op -= not lit
-    return bytes(out[:op])
+    if lit:
+        out.append(lit - 1)
+        out += d[lit_start:ip]
+    return bytes(out)
 
 
 def decompress(data: bytes, out_len: int) -> bytes:

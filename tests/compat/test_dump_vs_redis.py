@@ -273,3 +273,22 @@ def test_dump_and_restore_inside_a_transaction(diff: Differential) -> None:
     diff.check_all(("MULTI",), ("DUMP", "l"), ("RESTORE", "copy", "0", payload), ("RESTORE", "l", "0", payload),
                    ("LRANGE", "copy", "0", "-1"), ("EXEC",))
     diff.check("LRANGE", "copy", "0", "-1")
+
+
+def test_lzf_strings_dump_as_redis_compresses_them(diff: Differential) -> None:
+    """Seeded random strings over 20 bytes (text, repeats with a changed byte, binary): our
+    LZF output is Redis's, byte for byte."""
+    rng = random.Random(2024)
+    alphabets = [b"ab", b"abc ", b"xyzw0123", bytes(range(256))]
+    for _ in range(150):
+        alphabet = rng.choice(alphabets)
+        n = rng.choice([21, 22, 33, 64, 100, 300, 1000, 5000])
+        if rng.random() < 0.5:
+            value = bytes(rng.choice(alphabet) for _ in range(n))
+        else:
+            chunk = bytes(rng.choice(alphabet) for _ in range(rng.randint(1, 12)))
+            changed = bytearray((chunk * (n // len(chunk) + 1))[:n])
+            changed[rng.randrange(n)] = rng.randrange(256)
+            value = bytes(changed)
+        diff.check("SET", "k", value)
+        diff.check("DUMP", "k")
