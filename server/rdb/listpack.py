@@ -12,6 +12,7 @@ from crdt.numbers import parse_int
 EOF_BYTE = 0xFF
 HEADER_SIZE = 6
 NUMELE_UNKNOWN = 65535
+_INT_START = b"-0123456789"  # (b"" too: parse_int rejects it)
 
 
 class FormatError(ValueError):
@@ -34,7 +35,7 @@ def _backlen(n: int) -> bytes:
 
 def encode_entry(value: bytes) -> bytes:
     """One entry, backlen included (lpEncodeGetType + lpEncodeString/integer)."""
-    v = parse_int(value)
+    v = parse_int(value) if len(value) <= 20 and value[:1] in _INT_START else None
     if v is not None:
         if 0 <= v <= 127:
             enc = bytes([v])
