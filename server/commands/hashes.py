@@ -219,7 +219,7 @@ def cmd_hscan(c: Client, argv: list[bytes]) -> Any:
     omap = read_hash(c, argv[1])
     if omap is None:
         return [b"0", []]
-    next_cursor, fields = scan_collection(argv, omap.fields)
+    next_cursor, fields = scan_collection(argv, omap.fields, _encoding(omap) == b"listpack")
     out: list[bytes | None] = []
     for f in fields:
         out += (f, omap.get(f))

@@ -292,3 +292,21 @@ def test_lzf_strings_dump_as_redis_compresses_them(diff: Differential) -> None:
             value = bytes(changed)
         diff.check("SET", "k", value)
         diff.check("DUMP", "k")
+
+
+def test_hash_of_up_to_512_fields_is_a_listpack_scanned_whole(diff: Differential) -> None:
+    """hash-max-listpack-entries is 512 by default in Redis 7.0 (its compiled-in value)."""
+    diff.check("HSET", "h", *[x for i in range(300) for x in (f"f{i}", str(i))])
+    diff.check("OBJECT", "ENCODING", "h")
+    diff.check("HSCAN", "h", "0")  # a listpack: every field in one reply, cursor 0
+    diff.check("HSET", "h", *[x for i in range(300, 513) for x in (f"f{i}", str(i))])
+    diff.check("OBJECT", "ENCODING", "h")
+
+
+def test_intset_of_up_to_512_members_is_scanned_whole_in_order(diff: Differential) -> None:
+    members = [str(i * 37 % 1000 - 500) for i in range(400)]
+    diff.check("SADD", "s", *members)
+    diff.check("OBJECT", "ENCODING", "s")
+    diff.check("SSCAN", "s", "0")
+    diff.check("SSCAN", "s", "0", "MATCH", "-1*", "COUNT", "3")
+    diff.check("DUMP", "s")
