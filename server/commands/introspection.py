@@ -14,6 +14,8 @@ from __future__ import annotations
 import gc
 import resource
 import sys
+from collections.abc import Iterator
+from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 from crdt.numbers import INT64_MAX, parse_int
@@ -73,8 +75,9 @@ def cmd_object_refcount(c: Client, argv: list[bytes]) -> Any:
 
 
 def _size(obj: Any, samples: int, seen: set[int]) -> float:
-    """Bytes of ``obj`` and what it references, each object once; collections with more than
-    ``samples`` items are measured on the first ``samples`` and extrapolated."""
+    """Bytes of ``obj`` and what it references, each object once; a collection with more
+    than ``samples`` items is measured on its first ``samples`` (taken lazily: O(samples),
+    as Redis's objectComputeSize) and extrapolated to all of them."""
     if id(obj) in seen or obj is None or isinstance(obj, (str, bool)) or (
             type(obj) is int and -5 <= obj <= 256):
         return 0  # shared by many keys (region names, small ints), not this key's cost
@@ -83,28 +86,21 @@ def _size(obj: Any, samples: int, seen: set[int]) -> float:
     if isinstance(obj, (bytes, int, float)):
         return total
     if isinstance(obj, dict):
-        items: list[Any] = [x for kv in obj.items() for x in kv]
         n = len(obj) * 2
+        items: Iterator[Any] = (x for kv in obj.items() for x in kv)
     elif isinstance(obj, (list, tuple, set, frozenset)):
-        items = list(obj)
-        n = len(items)
-    else:
-        items = []
-        for cls in type(obj).__mro__:
-            for slot in getattr(cls, "__slots__", ()):
-                value = getattr(obj, slot, None)
-                if value is not None:
-                    items.append(value)
+        n = len(obj)
+        items = iter(obj)
+    else:  # an object of ours: every field is measured
+        fields = [getattr(obj, slot, None) for cls in type(obj).__mro__
+                  for slot in getattr(cls, "__slots__", ())]
         if hasattr(obj, "__dict__"):
-            items.append(obj.__dict__)
-        n = len(items)
-        samples = max(samples, n)  # an object's own fields are always measured
-    if not items:
-        return total
-    if n > samples:
-        measured = sum(_size(x, samples, seen) for x in items[:samples])
-        return total + measured / samples * n
-    return total + sum(_size(x, samples, seen) for x in items)
+            fields.append(obj.__dict__)
+        return total + sum(_size(x, samples, seen) for x in fields)
+    if n <= samples:
+        return total + sum(_size(x, samples, seen) for x in items)
+    sample = list(islice(items, samples))
+    return total + sum(_size(x, samples, seen) for x in sample) / len(sample) * n
 
 
 def key_usage(c: Client, key: bytes, entry: Any, samples: int) -> int:
