@@ -2,7 +2,7 @@
 
 Access statistics come from ``server/access.py``. MEMORY USAGE is an honest estimate of what
 the key costs in this process: the Python objects of its entry and content (``sys.getsizeof``
-of each, shared small objects included once), with at most SAMPLES elements of each
+of each, objects every key shares such as region names left out), with at most SAMPLES of each
 collection measured and the rest extrapolated from their average, as Redis samples; plus the
 key and its slot in the database's dict. MEMORY STATS has Redis's fields, filled with this
 process's figures; there is no jemalloc here, so MALLOC-STATS says so, as Redis does when

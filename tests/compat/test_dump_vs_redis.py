@@ -13,8 +13,11 @@ import random
 
 import pytest
 
+from server.harness.processes import ServerProcess
+from server.rdb.crc64 import crc64
 from tests.compat.helpers import check_near
 from tests.conftest import Differential
+from tests.respclient import RespConnection
 
 LONG = "x" * 100
 BIG_LIST = [f"element-{i}-" + "v" * (i % 50) for i in range(700)]  # several quicklist nodes
@@ -160,8 +163,6 @@ def test_restore_errors(diff: Differential) -> None:
 
 
 def test_restore_of_a_corrupt_body_is_bad_data_format(diff: Differential) -> None:
-    from server.rdb.crc64 import crc64
-
     def sign(body: bytes) -> bytes:
         body += b"\x0a\x00"
         return body + crc64(body).to_bytes(8, "little")
@@ -185,8 +186,6 @@ def test_restore_of_a_corrupt_body_is_bad_data_format(diff: Differential) -> Non
 
 
 def _sign(body: bytes, version: int = 9) -> bytes:
-    from server.rdb.crc64 import crc64
-
     body += version.to_bytes(2, "little")
     return body + crc64(body).to_bytes(8, "little")
 
@@ -252,10 +251,8 @@ CORRUPT = [
 ]
 
 
-def test_corrupt_payloads_are_refused(activekv: object) -> None:
-    from tests.respclient import RespConnection
-
-    conn = RespConnection(activekv.port)  # type: ignore[attr-defined]
+def test_corrupt_payloads_are_refused(activekv: ServerProcess) -> None:
+    conn = RespConnection(activekv.port)
     try:
         conn.call("FLUSHALL")
         for payload in CORRUPT:
