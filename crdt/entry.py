@@ -36,9 +36,12 @@ class Entry(StrValue):
     when it holds an assignment or a contribution, else None. ``x`` is None, the expire entries
     alone (a list, or ``expiry.OWN_NEVER`` for the "never" entry written with the winning
     assignment, which ``_pin`` turns back into a list before that assignment changes), or an
-    ``EntryExtra``."""
+    ``EntryExtra``. ``access`` is the server's access statistics of this region (Redis's
+    24-bit ``lru`` field: last access time, or LFU counter and time); unset until the server
+    first records an access, never replicated nor part of the state."""
 
-    __slots__ = ()
+    __slots__ = ("access",)
+    access: int
 
     def _extra(self) -> EntryExtra:
         x = self.x

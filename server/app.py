@@ -21,6 +21,7 @@ from crdt.packing import Compactor
 from replication.facade import Replication
 from replication.sink import ReplicationSink
 from server import errors
+from server.access import AccessStats
 from server.blocking import Blocked
 from server.commands.registry import build_table
 from server.config import LOG_LEVELS, Config, ConfigSetError
@@ -93,6 +94,7 @@ class Server:
         self.log = log
         self.ks = Keyspace(config.region, config.databases)
         self.ks.on_change = self._on_change
+        self.access = AccessStats(self)  # OBJECT FREQ/IDLETIME (server/access.py)
         # Without an explicit sink (tests), the region logs and replicates: replication/.
         self.replicator: Replication | None = None
         if sink is None:
@@ -165,6 +167,8 @@ class Server:
                     del self._watchers[k]
 
     def _on_change(self, db: int, key: bytes | None) -> None:
+        if key is not None:
+            self.access.written(db, key)
         if self._key_waiters:
             if key is not None:
                 if (db, key) in self._key_waiters:

@@ -293,6 +293,9 @@ def _const(v: Any) -> Callable[[], Any]:
     return lambda: v
 
 
+MAXMEMORY_POLICIES = ("volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl",
+                      "allkeys-lru", "allkeys-lfu", "allkeys-random", "noeviction")
+
 # ``loglevel`` values and the logging level each sets (the CLI at start, CONFIG SET later).
 LOG_LEVELS = {
     "debug": logging.DEBUG,
@@ -333,6 +336,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("repl-log-segment-size", MemoryType(4096, INT64_MAX), _const(64 * 1024**2), mutable=False),
     Option("snapshot-every", IntType(1, INT32_MAX), _const(50_000)),
     Option("snapshot-min-interval", IntType(0, INT32_MAX), _const(10_000)),
+    # Only what OBJECT FREQ/IDLETIME and redis-cli --hotkeys need (LFU or LRU access data).
+    Option("maxmemory-policy", EnumType(*MAXMEMORY_POLICIES), _const("noeviction")),
 )
 
 _BY_NAME: dict[str, Option] = {o.name: o for o in OPTIONS}
@@ -374,6 +379,7 @@ class Config:
     repl_log_segment_size: int = field(default_factory=_default("repl-log-segment-size"))
     snapshot_every: int = field(default_factory=_default("snapshot-every"))
     snapshot_min_interval: int = field(default_factory=_default("snapshot-min-interval"))
+    maxmemory_policy: str = field(default_factory=_default("maxmemory-policy"))
     config_file: str | None = None  # absolute path of the config file, or None
 
     def get(self, name: str) -> Any:

@@ -173,3 +173,21 @@ GEO_ANY_COUNT = "ERR the ANY argument requires COUNT argument"
 GEO_STORE_WITH = "ERR %s is not compatible with WITHDIST, WITHHASH and WITHCOORD options"
 GEO_FROM = "ERR exactly one of FROMMEMBER or FROMLONLAT can be specified for %s"
 GEO_BY = "ERR exactly one of BYRADIUS and BYBOX can be specified for %s"
+
+# DUMP / RESTORE (cluster.c), OBJECT (object.c), MOVE / SWAPDB (db.c)
+BUSYKEY = "BUSYKEY Target key name already exists."
+DUMP_PAYLOAD = "ERR DUMP payload version or checksum are wrong"
+BAD_DATA_FORMAT = "ERR Bad data format"
+INVALID_TTL = "ERR Invalid TTL value, must be >= 0"
+INVALID_IDLETIME = "ERR Invalid IDLETIME value, must be >= 0"
+INVALID_FREQ = "ERR Invalid FREQ value, must be >= 0 and <= 255"
+DB_INDEX_OUT_OF_RANGE = "ERR DB index is out of range"
+SWAPDB_FIRST = "ERR invalid first DB index"
+SWAPDB_SECOND = "ERR invalid second DB index"
+SWAPDB_WITH_PEERS = ("ERR SWAPDB is not supported while peer regions are configured "
+                     "(it does not commute with concurrent writes in other regions)")
+OBJECT_NO_LFU = ("ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note "
+                 "that when switching between policies at runtime LRU and LFU data will take some time "
+                 "to adjust.")
+OBJECT_LFU = ("ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when "
+              "switching between policies at runtime LRU and LFU data will take some time to adjust.")

@@ -93,6 +93,8 @@ zrangestore zmpop bzpopmin bzpopmax bzmpop zrandmember zunion zinter zdiff zunio
 zinterstore zdiffstore zintercard
 geoadd geopos geodist geohash georadius georadius_ro georadiusbymember georadiusbymember_ro
 geosearch geosearchstore sort sort_ro
+dump restore move swapdb memory memory|usage memory|stats memory|doctor memory|malloc-stats
+memory|purge memory|help
 """.split()
 
 DEFAULT_OUTPUT = Path(__file__).with_name("command_spec.json")

@@ -177,7 +177,7 @@ def _memory(s: Server) -> Fields:
         ("total_system_memory_human", bytes_to_human(system)),
         ("maxmemory", 0),
         ("maxmemory_human", "0B"),
-        ("maxmemory_policy", "noeviction"),
+        ("maxmemory_policy", s.config.maxmemory_policy),
         ("mem_fragmentation_ratio", "1.00"),
         ("mem_allocator", "pymalloc"),
         ("lazyfree_pending_objects", 0),
