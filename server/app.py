@@ -20,8 +20,11 @@ from crdt.keyspace import Keyspace
 from replication.facade import Replication
 from replication.sink import ReplicationSink
 from server import errors
+from server.acl.store import Acl, AclConfigError
+from server.acl.table import extra_entries, load_table
 from server.blocking import Blocked
-from server.commands.registry import build_table
+from server.commands.client import client_info_line
+from server.commands.registry import EXTRA_SPECS, build_table
 from server.config import LOG_LEVELS, Config, ConfigSetError
 from server.connection import Client
 
@@ -92,6 +95,7 @@ class Server:
             self.replicator = Replication(
                 self.ks, config.region, config.dir, appendfsync=config.appendfsync,
                 peers=config.peer, peer_password=config.peer_password or config.requirepass,
+                peer_user=config.peer_user,
                 peer_timeout_s=config.peer_timeout, log_retention_bytes=config.repl_log_retention,
                 truncate_corrupt=config.oplog_truncate_corrupt,
                 segment_bytes=config.repl_log_segment_size,
@@ -107,6 +111,14 @@ class Server:
         self._serving = False
         self._reply_queue: list[Client] = []
         self.table = build_table()
+        self.acl = Acl(load_table(extra_entries(EXTRA_SPECS)), config.requirepass, config.acllog_max_len)
+        self.acl.client_info = client_info_line
+        self.acl.filename = config.aclfile
+        self.acl.load_config_users(config.acl_users)
+        if config.aclfile:
+            problem, _ = self.acl.load_file()
+            if problem is not None:
+                raise AclConfigError(f"Aborting Redis startup because of ACL errors: {problem}")
         self.clients: dict[int, Client] = {}
         self.stats = Stats()
         self.start_time = time.time()
@@ -345,6 +357,13 @@ class Server:
             for client in self.clients.values():
                 client.reader.proto_max_bulk_len = config.proto_max_bulk_len
                 client.reader.query_buffer_limit = config.client_query_buffer_limit
+        if "requirepass" in changed:
+            self.acl.set_requirepass(config.requirepass)
+            needs = self.acl.default_needs_auth
+            for client in self.clients.values():
+                client.reader.requires_auth = needs and not client.authenticated
+        if "acllog-max-len" in changed:
+            self.acl.log.max_len = config.acllog_max_len
         if "loglevel" in changed:
             logging.getLogger("activekv").setLevel(LOG_LEVELS.get(config.loglevel, logging.INFO))
 

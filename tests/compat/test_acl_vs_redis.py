@@ -1,0 +1,220 @@
+"""ACL SETUSER / GETUSER / LIST / USERS / DELUSER / CAT / GENPASS / HELP / DRYRUN against a real
+redis-server, RESP2 and RESP3 (``adiff``: a server pair of this module's own, users reset after
+each test). Rule strings are compared with the single-command part sorted (Redis prints it in
+its per-process random command-dict order), everything else byte for byte."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.compat.acl_helpers import AclDiff
+
+HASH = "5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8"  # sha256("password")
+
+# Rule sets whose normalised ACL LIST / GETUSER must equal Redis's.
+RULE_SETS: list[list[str]] = [
+    [],
+    ["on"],
+    ["off"],
+    ["on", ">pw", ">pw", ">other"],
+    ["on", ">pw", "<pw"],
+    ["#" + HASH],
+    ["#" + HASH, "!" + HASH],
+    [">pw", "nopass"],
+    ["nopass", ">pw"],
+    [">a", ">b", "resetpass"],
+    ["reset"],
+    ["on", "reset"],
+    ["skip-sanitize-payload"],
+    ["sanitize-payload", "skip-sanitize-payload"],
+    ["+get"],
+    ["+get", "+set", "+hget", "-get"],
+    ["allcommands"],
+    ["+@all", "-get"],
+    ["+@all", "-@string"],
+    ["+@all", "-@string", "+@read"],
+    ["nocommands", "+@read"],
+    ["+@read", "-@hash"],
+    ["+@write", "+@read", "-@dangerous"],
+    ["+@read", "+@write", "+@admin", "+@fast", "+@slow"],
+    ["+@all", "-@all", "+ping"],
+    ["+@geo", "+@sortedset"],
+    ["+@connection", "+@transaction", "+@scripting", "+@pubsub", "+@blocking"],
+    ["+@keyspace", "-del", "-@dangerous"],
+    ["+client"],
+    ["+client", "-client|kill"],
+    ["+client|id", "+client|info", "+config|get"],
+    ["+@admin", "-config|set"],
+    ["+select|0"],
+    ["+select|0", "+select|1", "+SELECT|0"],
+    ["-@all", "+select|0", "+select"],
+    ["+select|0", "-select"],
+    ["+@all", "+select|1"],
+    ["+GET", "+@STRING", "-@Hash"],
+    ["~*"],
+    ["allkeys"],
+    ["~a", "~b*", "~a"],
+    ["%R~r*", "%W~w*", "%RW~rw*", "%WR~wr"],
+    ["%R~k", "%W~k"],
+    ["~k", "%R~k"],
+    ["~a", "resetkeys", "~b"],
+    ["~a", "allkeys"],
+    ["%r~lower", "%w~lower2"],
+    ["&*"],
+    ["allchannels"],
+    ["&a", "&b*", "&a"],
+    ["&a", "resetchannels", "&c"],
+    ["&a", "allchannels"],
+    ["(+get ~a)"],
+    ["(+get", "~a)"],
+    ["(", "+get", "~a", ")"],
+    ["(+get ~a)", "(+set %W~b &ch)"],
+    ["(+get ~a)", "clearselectors"],
+    ["(+get ~a)", "clearselectors", "(+@read ~r)"],
+    ["(+get ~a)", "reset"],
+    ["()"],
+    ["on", ">pw", "+@all", "~*", "&*", "(+@read %R~x*)"],
+    ["", "on", ""],
+    ["(+@all -@dangerous ~app:*)"],
+]
+
+
+@pytest.mark.parametrize("rules", RULE_SETS, ids=lambda r: " ".join(r) or "nothing")
+def test_setuser_describe(adiff: AclDiff, rules: list[str]) -> None:
+    adiff.check("ACL", "SETUSER", "u1", *rules)
+    adiff.check_norm("ACL", "GETUSER", "u1")
+    adiff.check_norm("ACL", "LIST")
+    adiff.check("ACL", "USERS")
+
+
+def test_setuser_applies_to_existing_user(adiff: AclDiff) -> None:
+    adiff.check("ACL", "SETUSER", "u1", "on", ">pw", "+get", "~a")
+    adiff.check("ACL", "SETUSER", "u1", "+set", "~b", ">pw2")
+    adiff.check_norm("ACL", "GETUSER", "u1")
+    adiff.check("ACL", "SETUSER", "u1", "reset", "+ping")
+    adiff.check_norm("ACL", "LIST")
+
+
+BAD_RULES: list[list[str]] = [
+    ["bad"],
+    ["+nosuch"],
+    ["-nosuch"],
+    ["+@nosuch"],
+    ["-@nosuch"],
+    ["+"],
+    ["-"],
+    ["+@"],
+    ["allkeys", "~a"],
+    ["~*", "%R~a"],
+    ["allchannels", "&a"],
+    ["&*", "&b"],
+    ["<nopw"],
+    ["!" + HASH],
+    ["#abc"],
+    ["#" + HASH.upper()],
+    ["!zz"],
+    ["+client|id|x"],
+    ["+select|"],
+    ["-select|0"],
+    ["+nosuch|0"],
+    ["+client|nosuch"],
+    ["%X~a"],
+    ["%~a"],
+    ["%RR~a"],
+    ["%R"],
+    ["~a b"],
+    ["&a\tb"],
+    ["(+get ~a)", "(nosuch)"],
+    ["(+get", "~a"],
+    ["on", "(+get", "~a"],
+    ["(+get ~a) (+set"],
+    ["on", "+get", "bad", "+set"],
+    ["(~a allkeys ~b)"],
+]
+
+
+@pytest.mark.parametrize("rules", BAD_RULES, ids=lambda r: " ".join(r))
+def test_setuser_errors(adiff: AclDiff, rules: list[str]) -> None:
+    adiff.check("ACL", "SETUSER", "u2", "on", "+ping")
+    adiff.check("ACL", "SETUSER", "u2", *rules)
+    adiff.check_norm("ACL", "GETUSER", "u2")  # nothing of a refused SETUSER applies
+    adiff.check("ACL", "SETUSER", "u3", *rules)
+    adiff.check("ACL", "USERS")  # ... nor creates the user
+
+
+def test_usernames(adiff: AclDiff) -> None:
+    adiff.check_all(
+        ("ACL", "SETUSER", "a b"), ("ACL", "SETUSER", "a\x00b"), ("ACL", "SETUSER", "a\nb"),
+        ("ACL", "SETUSER", ""), ("ACL", "SETUSER", "üser", "on"), ("ACL", "SETUSER", "Default"),
+        ("ACL", "USERS"), ("ACL", "SETUSER"), ("ACL", "GETUSER", "üser"),
+    )
+    adiff.check_norm("ACL", "LIST")
+
+
+def test_getuser_deluser_users(adiff: AclDiff) -> None:
+    adiff.check_all(
+        ("ACL", "GETUSER", "nobody"), ("ACL", "GETUSER"), ("ACL", "GETUSER", "a", "b"),
+        ("ACL", "SETUSER", "b"), ("ACL", "SETUSER", "a"), ("ACL", "SETUSER", "c"),
+        ("ACL", "USERS"), ("ACL", "DELUSER", "a", "nobody", "a"), ("ACL", "USERS"),
+        ("ACL", "DELUSER", "b", "default"), ("ACL", "USERS"), ("ACL", "DELUSER"),
+        ("ACL", "DELUSER", "nobody"), ("ACL", "DELUSER", "b", "c"), ("ACL", "USERS"),
+        ("ACL", "USERS", "x"), ("ACL", "LIST", "x"), ("ACL", "WHOAMI", "x"),
+    )
+    adiff.check_norm("ACL", "GETUSER", "default")
+
+
+def test_cat(adiff: AclDiff) -> None:
+    adiff.check("ACL", "CAT")
+    for cat in adiff.ours.call("ACL", "CAT").value:
+        ref, ours = adiff.both("ACL", "CAT", cat.value)
+        names_ref = {r.value for r in ref.value}
+        names_ours = {r.value for r in ours.value}
+        # Every Redis command of the category, plus ours (CRDT.*) that Redis does not have.
+        assert names_ref <= names_ours, (cat, names_ref - names_ours)
+        assert all(n.startswith(b"crdt.") or n == b"client|setinfo" for n in names_ours - names_ref), (
+            cat, names_ours - names_ref)
+    adiff.check_all(("ACL", "CAT", "nosuch"), ("ACL", "CAT", "READ", "x"), ("ACL", "CAT", "a", "b"),
+                    ("ACL", "CAT", "x" * 200))
+    adiff.check("ACL", "CAT", "GEO", unordered=True)
+
+
+def test_genpass(adiff: AclDiff) -> None:
+    for args in ((), ("1",), ("4",), ("5",), ("255",), ("4096",)):
+        ref, ours = adiff.both("ACL", "GENPASS", *args)
+        assert ref.type == ours.type == "$"
+        assert len(ref.value) == len(ours.value)
+        assert all(ch in b"0123456789abcdef" for ch in ours.value)
+    assert adiff.ours.call("ACL", "GENPASS") != adiff.ours.call("ACL", "GENPASS")
+    adiff.check_all(("ACL", "GENPASS", "0"), ("ACL", "GENPASS", "-1"), ("ACL", "GENPASS", "4097"),
+                    ("ACL", "GENPASS", "abc"), ("ACL", "GENPASS", "1", "2"))
+
+
+def test_help_and_unknown(adiff: AclDiff) -> None:
+    adiff.check_all(("ACL", "HELP"), ("ACL", "help", "x"), ("ACL",), ("ACL", "NOSUCH"),
+                    ("acl", "nosuch", "a"), ("ACL", "LOAD"), ("ACL", "SAVE"), ("ACL", "LOAD", "x"),
+                    ("ACL", "SAVE", "x"))
+
+
+def test_dryrun(adiff: AclDiff) -> None:
+    adiff.check_all(
+        ("ACL", "SETUSER", "d", "on", "+get", "+client|id", "+select|1", "%R~r*", "%W~w*", "~k*",
+         "(+set ~s*)"),
+        ("ACL", "DRYRUN", "d", "get", "k1"), ("ACL", "DRYRUN", "d", "get", "r1"),
+        ("ACL", "DRYRUN", "d", "get", "w1"), ("ACL", "DRYRUN", "d", "get", "x"),
+        ("ACL", "DRYRUN", "d", "set", "k1", "v"), ("ACL", "DRYRUN", "d", "set", "s1", "v"),
+        ("ACL", "DRYRUN", "d", "set", "w1", "v"), ("ACL", "DRYRUN", "d", "set", "w1", "v", "GET"),
+        ("ACL", "DRYRUN", "d", "del", "k1"), ("ACL", "DRYRUN", "d", "client", "id"),
+        ("ACL", "DRYRUN", "d", "client", "info"), ("ACL", "DRYRUN", "d", "client", "nosuch"),
+        ("ACL", "DRYRUN", "d", "client"), ("ACL", "DRYRUN", "d", "select", "1"),
+        ("ACL", "DRYRUN", "d", "select", "2"), ("ACL", "DRYRUN", "d", "nosuch"),
+        ("ACL", "DRYRUN", "nobody", "get", "a"), ("ACL", "DRYRUN", "d", "get"),
+        ("ACL", "DRYRUN", "d"), ("ACL", "DRYRUN", "d", "ping"), ("ACL", "DRYRUN", "d", "auth", "a"),
+        ("ACL", "DRYRUN", "default", "flushall"),
+        ("ACL", "DRYRUN", "d", "mset", "k1", "1", "r1", "2"),
+        ("ACL", "DRYRUN", "d", "rename", "r1", "w1"), ("ACL", "DRYRUN", "d", "rename", "k1", "k2"),
+        ("ACL", "DRYRUN", "d", "lmove", "k1", "w1", "left", "right"),
+        ("ACL", "DRYRUN", "d", "sort", "k1", "store", "w1"), ("ACL", "DRYRUN", "d", "sort", "r1"),
+        ("ACL", "DRYRUN", "d", "sort", "k1", "by", "x", "store", "r1"),
+        ("ACL", "DRYRUN", "d", "zunionstore", "w1", "2", "r1", "k1"),
+        ("ACL", "DRYRUN", "d", "zunionstore", "w1", "2", "r1", "x1"),
+    )
