@@ -147,6 +147,7 @@ class Acl:
                     user.apply(rule.strip(b"\t\r\n"))
                 except RuleError as exc:
                     errors += f"{fname}:{i}: {exc.reason}. "
+                    break
         if errors:
             return errors + "WARNING: ACL errors detected, no change to the previously active ACL rules was performed", []
         new_default = users.pop(b"default", None) or new_default_user(self.table)
