@@ -118,7 +118,7 @@ class Server:
         if config.aclfile:
             problem, _ = self.acl.load_file()
             if problem is not None:
-                raise AclConfigError(f"Aborting Redis startup because of ACL errors: {problem}")
+                raise AclConfigError(f"Aborting startup because of ACL errors: {problem}")
         self.clients: dict[int, Client] = {}
         self.stats = Stats()
         self.start_time = time.time()
