@@ -147,6 +147,20 @@ def test_acl_log(adiff: AclDiff) -> None:
                     ("ACL", "LOG", "1", "2"), ("ACL", "LOG", "reset"), ("ACL", "LOG"))
 
 
+def test_acl_log_contexts(adiff: AclDiff) -> None:
+    adiff.check("ACL", "SETUSER", "ctx", "on", ">pw", "+@all", "~k*")
+    ctx = adiff.connect()
+    for args in [("AUTH", "ctx", "pw"), ("MULTI",), ("AUTH", "ctx", "bad"), ("GET", "k1"), ("GET", "x"),
+                 ("EXEC",), ("MULTI",), ("GET", "k2")]:
+        ref, ours = ctx[0].call(*args), ctx[1].call(*args)
+        assert ours == ref, (args, ref, ours)
+    adiff.check("ACL", "SETUSER", "ctx", "resetkeys", "~nothing")
+    both(ctx, "EXEC")
+    ref, ours = adiff.both("ACL", "LOG")
+    fields = (b"count", b"reason", b"context", b"object", b"username")
+    assert [[e[f] for f in fields] for e in _entries(ref)] == [[e[f] for f in fields] for e in _entries(ours)]
+
+
 def test_acllog_max_len(adiff: AclDiff) -> None:
     adiff.check_all(("CONFIG", "SET", "acllog-max-len", "2"), ("AUTH", "a", "x"), ("AUTH", "b", "x"),
                     ("AUTH", "c", "x"))
