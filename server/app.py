@@ -111,7 +111,8 @@ class Server:
         self._serving = False
         self._reply_queue: list[Client] = []
         self.table = build_table()
-        self.acl = Acl(load_table(extra_entries(EXTRA_SPECS)), config.requirepass, config.acllog_max_len)
+        self.acl = Acl(load_table(extra_entries(EXTRA_SPECS)), config.requirepass, config.acllog_max_len,
+                       config.acl_pubsub_default)
         self.acl.client_info = client_info_line
         self.acl.filename = config.aclfile
         self.acl.load_config_users(config.acl_users)
@@ -364,6 +365,8 @@ class Server:
                 client.reader.requires_auth = needs and not client.authenticated
         if "acllog-max-len" in changed:
             self.acl.log.max_len = config.acllog_max_len
+        if "acl-pubsub-default" in changed:
+            self.acl.settings.pubsub_all = config.acl_pubsub_default == "allchannels"
         if "loglevel" in changed:
             logging.getLogger("activekv").setLevel(LOG_LEVELS.get(config.loglevel, logging.INFO))
 

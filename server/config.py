@@ -309,6 +309,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("requirepass", StringType(), _const("")),
     Option("aclfile", StringType(), _const(""), mutable=False),
     Option("acllog-max-len", IntType(0, INT64_MAX), _const(128)),
+    Option("acl-pubsub-default", EnumType("allchannels", "resetchannels"), _const("resetchannels")),
     Option("databases", IntType(1, INT32_MAX), _const(16), mutable=False),
     Option("maxclients", IntType(1, UINT_MAX, unsigned=True), _const(10000)),
     Option("loglevel", EnumType(*LOG_LEVELS), _const("notice")),
@@ -361,6 +362,7 @@ class Config:
     requirepass: str = field(default_factory=_default("requirepass"))
     aclfile: str = field(default_factory=_default("aclfile"))
     acllog_max_len: int = field(default_factory=_default("acllog-max-len"))
+    acl_pubsub_default: str = field(default_factory=_default("acl-pubsub-default"))
     databases: int = field(default_factory=_default("databases"))
     maxclients: int = field(default_factory=_default("maxclients"))
     loglevel: str = field(default_factory=_default("loglevel"))

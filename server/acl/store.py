@@ -11,7 +11,7 @@ from typing import Any
 
 from server.acl.log import AclLog
 from server.acl.table import AclTable
-from server.acl.users import RuleError, User, has_spaces, merge_selector_args, new_default_user
+from server.acl.users import RuleError, Settings, User, has_spaces, merge_selector_args, new_default_user
 
 MIXED_CONFIG = (
     "Configuring Redis with users defined in redis.conf and at the same setting an ACL file "
@@ -26,8 +26,10 @@ class AclConfigError(Exception):
 
 
 class Acl:
-    def __init__(self, table: AclTable, requirepass: str = "", acllog_max_len: int = 128) -> None:
+    def __init__(self, table: AclTable, requirepass: str = "", acllog_max_len: int = 128,
+                 pubsub_default: str = "resetchannels") -> None:
         self.table = table
+        self.settings = Settings(pubsub_all=pubsub_default == "allchannels")
         self.default = new_default_user(table)
         self.users: dict[bytes, User] = {b"default": self.default}
         self.log = AclLog(acllog_max_len)
@@ -60,7 +62,7 @@ class Acl:
         """ACL SETUSER's validation: the rules applied to a copy (RuleError on the first bad
         one, with ``.rule`` set); the caller commits with :meth:`commit`."""
         existing = self.users.get(username)
-        temp = existing.clone() if existing is not None else User(username, self.table)
+        temp = existing.clone() if existing is not None else User(username, self.table, self.settings)
         for rule in rules:
             try:
                 temp.apply(rule)
@@ -72,7 +74,7 @@ class Acl:
     def commit(self, staged: User) -> User:
         user = self.users.get(staged.name)
         if user is None:
-            user = self.users[staged.name] = User(staged.name, self.table)
+            user = self.users[staged.name] = User(staged.name, self.table, self.settings)
         user.copy_from(staged)
         return user
 
@@ -101,7 +103,7 @@ class Acl:
                                      "selector starting at '%s'." % (args[0], args[1 + merged]))
             user = self.users.get(name)
             if user is None:
-                user = self.users[name] = User(name, self.table)
+                user = self.users[name] = User(name, self.table, self.settings)
             else:
                 user.apply(b"reset")
             for rule in merged:
@@ -137,7 +139,7 @@ class Acl:
             if name in users:
                 errors += f"WARNING: Duplicate user '{name.decode('utf-8', 'replace')}' found on line {i}. "
                 continue
-            user = users[name] = User(name, self.table)
+            user = users[name] = User(name, self.table, self.settings)
             merged = merge_selector_args(argv[2:])
             if isinstance(merged, int):
                 errors += f"{fname}:{i}: Unmatched parenthesis in selector definition."
@@ -150,7 +152,7 @@ class Acl:
                     break
         if errors:
             return errors + "WARNING: ACL errors detected, no change to the previously active ACL rules was performed", []
-        new_default = users.pop(b"default", None) or new_default_user(self.table)
+        new_default = users.pop(b"default", None) or new_default_user(self.table, self.settings)
         dropped = [u for name, u in self.users.items() if name != b"default"]
         self.default.copy_from(new_default)
         users[b"default"] = self.default

@@ -57,6 +57,13 @@ def valid_hash(data: bytes) -> bool:
 
 
 @dataclass
+class Settings:
+    """Server-wide ACL settings new selectors read (Redis's globals)."""
+
+    pubsub_all: bool = False  # acl-pubsub-default allchannels: new selectors get &*
+
+
+@dataclass
 class KeyPattern:
     pattern: bytes
     perms: int  # READ, WRITE or both (~)
@@ -282,12 +289,13 @@ class Selector:
 
 
 class User:
-    def __init__(self, name: bytes, table: AclTable) -> None:
+    def __init__(self, name: bytes, table: AclTable, settings: Settings | None = None) -> None:
         self.name = name
         self.table = table
+        self.settings = settings or Settings()
         self.flags: set[str] = {"off"}
         self.passwords: list[str] = []  # sha256 hex digests, in the order added
-        self.selectors: list[Selector] = [Selector(table, root=True)]
+        self.selectors: list[Selector] = [Selector(table, root=True, allchannels=self.settings.pubsub_all)]
         self.unrestricted = False  # a selector allows everything: checks can be skipped
 
     @property
@@ -313,7 +321,7 @@ class User:
         self._refresh()
 
     def clone(self, name: bytes | None = None) -> User:
-        user = User(self.name if name is None else name, self.table)
+        user = User(self.name if name is None else name, self.table, self.settings)
         user.copy_from(self)
         return user
 
@@ -376,7 +384,7 @@ class User:
                 raise RuleError(ENODEV)
             self.passwords.remove(old)
         elif op[:1] == b"(" and op[-1:] == b")":
-            selector = Selector(self.table)
+            selector = Selector(self.table, allchannels=self.settings.pubsub_all)
             for sub in splitargs(op[1:-1]) or []:
                 selector.apply(sub)
             self.selectors.append(selector)
@@ -386,6 +394,8 @@ class User:
             for rule in (b"resetpass", b"resetkeys", b"resetchannels", b"off", b"sanitize-payload",
                          b"clearselectors", b"-@all"):
                 self._apply(rule)
+                if rule == b"resetchannels" and self.settings.pubsub_all:
+                    self._apply(b"allchannels")
         else:
             self.root.apply(op)
 
@@ -423,9 +433,9 @@ def merge_selector_args(args: list[bytes]) -> list[bytes] | int:
     return start if start != -1 else out
 
 
-def new_default_user(table: AclTable) -> User:
+def new_default_user(table: AclTable, settings: Settings | None = None) -> User:
     """ACLCreateDefaultUser: +@all ~* &* on nopass."""
-    user = User(b"default", table)
+    user = User(b"default", table, settings)
     for rule in (b"+@all", b"~*", b"&*", b"on", b"nopass"):
         user.apply(rule)
     return user

@@ -52,6 +52,7 @@ def reset_acl(conn: RespConnection) -> None:
         conn.call("ACL", "DELUSER", *names)
     conn.call("ACL", "SETUSER", "default", "reset", "on", "nopass", "~*", "&*", "+@all")
     conn.call("ACL", "LOG", "RESET")
+    conn.call("CONFIG", "SET", "acl-pubsub-default", "resetchannels", "acllog-max-len", "128")
 
 
 class AclDiff(Differential):

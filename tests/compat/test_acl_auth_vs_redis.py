@@ -204,3 +204,19 @@ def test_client_kill_user(adiff: AclDiff) -> None:
         for conn in pair:
             with pytest.raises(ConnectionError):
                 conn.call("PING")
+
+
+def test_default_user_password_and_unauthenticated_limits(adiff: AclDiff) -> None:
+    adiff.check("ACL", "SETUSER", "default", "resetpass", ">pw")
+    big = adiff.connect()
+    for conn in big:
+        conn.send_raw(b"*2000\r\n")
+    ref, ours = big[0].read_reply(), big[1].read_reply()
+    assert ours == ref == Reply("-", "ERR Protocol error: unauthenticated multibulk length")
+    waiting = adiff.connect()  # connected (unauthenticated) while a password is required
+    both(waiting, "GET", "k")
+    adiff.check_all(("AUTH", "pw"), ("ACL", "SETUSER", "default", "nopass"))
+    # No password needed any more: the waiting connection may run commands, long ones too.
+    both(waiting, "GET", "k")
+    both(waiting, "MSET", *[f"k{i}" for i in range(2100)])
+    both(waiting, "HELLO")  # but HELLO still wants the connection to have authenticated

@@ -87,6 +87,17 @@ def test_setuser_describe(adiff: AclDiff, rules: list[str]) -> None:
     adiff.check("ACL", "USERS")
 
 
+def test_acl_pubsub_default(adiff: AclDiff) -> None:
+    adiff.check_all(("ACL", "SETUSER", "before", "on"), ("CONFIG", "SET", "acl-pubsub-default", "allchannels"),
+                    ("CONFIG", "GET", "acl-pubsub-default"), ("ACL", "SETUSER", "after", "on", "(+get)"),
+                    ("ACL", "SETUSER", "before", "reset"), ("ACL", "SETUSER", "ch", "&x"),
+                    ("CONFIG", "SET", "acl-pubsub-default", "nosuch"))
+    adiff.check_norm("ACL", "LIST")
+    adiff.check_all(("CONFIG", "SET", "acl-pubsub-default", "resetchannels"),
+                    ("ACL", "SETUSER", "after", "reset", "(+set)"))
+    adiff.check_norm("ACL", "LIST")
+
+
 def test_setuser_applies_to_existing_user(adiff: AclDiff) -> None:
     adiff.check("ACL", "SETUSER", "u1", "on", ">pw", "+get", "~a")
     adiff.check("ACL", "SETUSER", "u1", "+set", "~b", ">pw2")
