@@ -11,7 +11,14 @@ from typing import Any
 
 from server.acl.log import AclLog
 from server.acl.table import AclTable
-from server.acl.users import RuleError, Settings, User, has_spaces, merge_selector_args, new_default_user
+from server.acl.users import (
+    RuleError,
+    Settings,
+    User,
+    has_spaces,
+    merge_selector_args,
+    new_default_user,
+)
 
 MIXED_CONFIG = (
     "Configuring Redis with users defined in redis.conf and at the same setting an ACL file "

@@ -32,14 +32,8 @@ class AclCommand:
     categories: frozenset[str]
     parent: AclCommand | None = None
     subcommands: dict[str, AclCommand] = field(default_factory=dict)  # "id" -> ...
-
-    @property
-    def subtree_mask(self) -> int:
-        """This command's bit and its subcommands' bits (Redis's ACLChangeSelectorPerm)."""
-        mask = 1 << self.id
-        for sub in self.subcommands.values():
-            mask |= 1 << sub.id
-        return mask
+    # This command's bit and its subcommands' bits (what Redis's ACLChangeSelectorPerm sets).
+    subtree_mask: int = 0
 
 
 class AclTable:
@@ -58,6 +52,10 @@ class AclTable:
             else:
                 self.top[name] = cmd
             self.commands.append(cmd)
+        for cmd in self.commands:
+            cmd.subtree_mask = 1 << cmd.id
+            for child in cmd.subcommands.values():
+                cmd.subtree_mask |= 1 << child.id
         self.ids: dict[str, int] = {cmd.name: cmd.id for cmd in self.commands}
         self.future_bit = 1 << len(self.commands)
         self.all_mask = (self.future_bit << 1) - 1

@@ -101,9 +101,15 @@ class Selector:
         self.firstargs.pop(cmd.id, None)
 
     def _category(self, name: str, allow: bool) -> None:
-        for cmd in self.table.commands:
-            if name in cmd.categories:
-                self._change(cmd, allow)
+        """ACLSetSelectorCommandBitsForCategory: _change for every command of the category."""
+        if allow:
+            self.allowed |= self.table.category_masks[name]
+        else:
+            self.allowed &= ~self.table.category_masks[name]
+            self.allcommands = False
+        members = self.table.category_members[name]
+        for cmd_id in [i for i in self.firstargs if members >> i & 1]:
+            del self.firstargs[cmd_id]
 
     def set_all(self, allow: bool) -> None:
         self.allowed = self.table.all_mask if allow else 0

@@ -55,7 +55,8 @@ GENPASS_MAX_BITS = 4096
 
 
 def _text(data: bytes) -> str:
-    return data.decode("utf-8", "surrogateescape")
+    """An argument in an error message: Redis's %s (up to a NUL byte)."""
+    return data.split(b"\0", 1)[0].decode("utf-8", "replace")
 
 
 def _bulk(text: str) -> bytes:
