@@ -69,12 +69,12 @@ def exec_permission_error(c: Client, cmd: Command, argv: list[bytes]) -> Error |
     return Error(errors.NOPERM_EXEC % EXEC_REASONS[result])
 
 
-def authenticate(c: Client, username: bytes, password: bytes) -> bool:
-    """ACLAuthenticateUser: on success the connection is that user's, authenticated."""
+def authenticate(c: Client, command: bytes, username: bytes, password: bytes) -> bool:
+    """ACLAuthenticateUser: on success the connection is that user's, authenticated; else
+    an ACL LOG entry whose object is the command as typed (``AUTH``, ``hello``)."""
     user = c.server.acl.authenticate(username, password)
     if user is None:
-        obj = c.argv[0] if c.argv else b"AUTH"
-        add_log_entry(c, "auth", obj, username=username)
+        add_log_entry(c, "auth", command, username=username)
         return False
     c.user = user
     c.authenticated = True

@@ -74,7 +74,7 @@ class Acl:
             try:
                 temp.apply(rule)
             except RuleError as exc:
-                exc.rule = rule  # type: ignore[attr-defined]
+                exc.rule = rule
                 raise
         return temp
 

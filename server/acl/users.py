@@ -41,6 +41,7 @@ class RuleError(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.rule = b""  # the rule refused (set by ACL SETUSER's staging)
 
 
 def has_spaces(data: bytes) -> bool:

@@ -82,8 +82,7 @@ def cmd_acl_setuser(c: Client, argv: list[bytes]) -> Any:
     try:
         staged = acl.staged(username, merged)
     except RuleError as exc:
-        rule = getattr(exc, "rule", b"")
-        raise Error(errors.ACL_SETUSER_MODIFIER % (_text(rule), exc.reason)) from None
+        raise Error(errors.ACL_SETUSER_MODIFIER % (_text(exc.rule), exc.reason)) from None
     user = acl.commit(staged)
     if user is acl.default:
         refresh_auth(c)

@@ -29,8 +29,8 @@ def cmd_echo(c: Client, argv: list[bytes]) -> Any:
     return argv[1]
 
 
-def authenticate(c: Client, username: bytes, password: bytes) -> None:
-    if not acl.authenticate(c, username, password):
+def authenticate(c: Client, command: bytes, username: bytes, password: bytes) -> None:
+    if not acl.authenticate(c, command, username, password):
         c.server.log.warning("AUTH failed for client id=%d addr=%s", c.id, c.addr)
         raise Error(errors.WRONGPASS)
 
@@ -42,9 +42,9 @@ def cmd_auth(c: Client, argv: list[bytes]) -> Any:
     if len(argv) == 2:
         if c.server.acl.default.nopass:
             raise Error(errors.AUTH_NOT_CONFIGURED)
-        authenticate(c, b"default", argv[1])
+        authenticate(c, argv[0], b"default", argv[1])
     else:
-        authenticate(c, argv[1], argv[2])
+        authenticate(c, argv[0], argv[1], argv[2])
     return OK
 
 
@@ -67,7 +67,7 @@ def cmd_hello(c: Client, argv: list[bytes]) -> Any:
         opt = argv[i].lower()
         more = len(argv) - i - 1
         if opt == b"auth" and more >= 2:
-            authenticate(c, argv[i + 1], argv[i + 2])
+            authenticate(c, argv[0], argv[i + 1], argv[i + 2])
             i += 3
         elif opt == b"setname" and more >= 1:
             name = argv[i + 1]

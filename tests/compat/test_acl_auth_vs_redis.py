@@ -150,15 +150,18 @@ def test_acl_log(adiff: AclDiff) -> None:
 def test_acl_log_contexts(adiff: AclDiff) -> None:
     adiff.check("ACL", "SETUSER", "ctx", "on", ">pw", "+@all", "~k*")
     ctx = adiff.connect()
-    for args in [("AUTH", "ctx", "pw"), ("MULTI",), ("AUTH", "ctx", "bad"), ("GET", "k1"), ("GET", "x"),
-                 ("EXEC",), ("MULTI",), ("GET", "k2")]:
+    for args in [("AUTH", "ctx", "pw"), ("MULTI",), ("auth", "ctx", "bad"), ("GET", "k1"), ("EXEC",),
+                 ("MULTI",), ("GET", "x"), ("EXEC",), ("MULTI",), ("GET", "k2")]:
         ref, ours = ctx[0].call(*args), ctx[1].call(*args)
         assert ours == ref, (args, ref, ours)
     adiff.check("ACL", "SETUSER", "ctx", "resetkeys", "~nothing")
     both(ctx, "EXEC")
     ref, ours = adiff.both("ACL", "LOG")
     fields = (b"count", b"reason", b"context", b"object", b"username")
-    assert [[e[f] for f in fields] for e in _entries(ref)] == [[e[f] for f in fields] for e in _entries(ours)]
+    got = [[e[f].value for f in fields] for e in _entries(ours)]
+    assert got == [[e[f].value for f in fields] for e in _entries(ref)]
+    assert got == [[1, b"key", b"multi", b"k2", b"ctx"], [1, b"key", b"multi", b"x", b"ctx"],
+                   [1, b"auth", b"multi", b"auth", b"ctx"]]
 
 
 def test_acllog_max_len(adiff: AclDiff) -> None:
