@@ -34,15 +34,16 @@ class AclCommand:
     subcommands: dict[str, AclCommand] = field(default_factory=dict)  # "id" -> ...
     # This command's bit and its subcommands' bits (what Redis's ACLChangeSelectorPerm sets).
     subtree_mask: int = 0
+    native: bool = True  # in Redis 7.0.15's table (not one of our CRDT.* additions)
 
 
 class AclTable:
-    def __init__(self, entries: list[tuple[str, list[str]]]) -> None:
+    def __init__(self, entries: list[tuple[str, list[str]]], extra: frozenset[str] = frozenset()) -> None:
         self.commands: list[AclCommand] = []  # in id order: containers before their subs
         self.top: dict[str, AclCommand] = {}
         for name, cats in entries:
             top, _, sub = name.partition("|")
-            cmd = AclCommand(name, len(self.commands), frozenset(cats))
+            cmd = AclCommand(name, len(self.commands), frozenset(cats), native=name not in extra)
             if sub:
                 parent = self.top.get(top)
                 if parent is None:
@@ -68,9 +69,16 @@ class AclTable:
                 if cat in cmd.categories:
                     mask |= cmd.subtree_mask
             self.category_masks[cat] = mask
-        # For the describe best-fit counts: the commands whose own categories include it.
+        # The commands whose own categories include it: ``_change`` forgets their first-args.
         self.category_members: dict[str, int] = {
             cat: sum(1 << c.id for c in self.commands if cat in c.categories) for cat in CATEGORIES
+        }
+        # What the describe best-fit counts: Redis's own commands only, so that a user's
+        # description is Redis's (our extra commands' bits are then set right by the
+        # single-command pass, which is exact whatever the counts).
+        self.category_counted: dict[str, int] = {
+            cat: sum(1 << c.id for c in self.commands if cat in c.categories and c.native)
+            for cat in CATEGORIES
         }
 
     def lookup(self, name: str) -> AclCommand | None:
@@ -98,9 +106,10 @@ def load_table(extra: tuple[tuple[str, tuple[str, ...]], ...] = ()) -> AclTable:
     with open(TABLE_PATH, encoding="utf-8") as f:
         data = json.load(f)
     entries: dict[str, list[str]] = {name: cats for name, cats in data["commands"]}
+    added = frozenset(name for name, _ in extra if name not in entries)
     for name, cats in extra:
         entries.setdefault(name, list(cats))
-    return AclTable(sorted(entries.items(), key=lambda item: item[0]))
+    return AclTable(sorted(entries.items(), key=lambda item: item[0]), added)
 
 
 def extra_entries(specs: dict[str, CommandSpec]) -> tuple[tuple[str, tuple[str, ...]], ...]:

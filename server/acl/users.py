@@ -236,7 +236,7 @@ class Selector:
             for cat in CATEGORIES:
                 if cat in applied:
                     continue
-                members = table.category_members[cat]
+                members = table.category_counted[cat]
                 on = (temp & members).bit_count()
                 off = members.bit_count() - on
                 diff, same = (off, on) if additive else (on, off)

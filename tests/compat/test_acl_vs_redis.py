@@ -239,3 +239,30 @@ def test_dryrun(adiff: AclDiff) -> None:
         ("ACL", "DRYRUN", "d", "type", "w1"), ("ACL", "DRYRUN", "d", "touch", "w1"),
         ("ACL", "DRYRUN", "d", "zunionstore", "w1", "x", "r1"),
     )
+
+
+def test_random_rule_sets_describe_as_redis(adiff: AclDiff) -> None:
+    """Seeded random mixes of command, subcommand, category and first-arg rules: the
+    best-fit compression of ACL LIST / GETUSER must come out as Redis's."""
+    import json
+    import random
+
+    from server.acl.table import TABLE_PATH
+
+    names = [n for n, _ in json.loads(TABLE_PATH.read_text())["commands"]]
+    cats = [c.value.decode() for c in adiff.ref.call("ACL", "CAT").value]
+    rng = random.Random(20261201)
+    for i in range(40):
+        rules = [rng.choice(["+@all", "-@all", "allcommands", "nocommands"])] if rng.random() < 0.5 else []
+        for _ in range(rng.randint(1, 8)):
+            kind = rng.random()
+            sign = rng.choice("+-")
+            if kind < 0.45:
+                rules.append(sign + "@" + rng.choice(cats))
+            elif kind < 0.9:
+                rules.append(sign + rng.choice(names))
+            else:
+                rules.append("+" + rng.choice(["select", "config|get", "debug", "client"]) + "|" + rng.choice(["0", "x"]))
+        user = f"r{i}"
+        adiff.check("ACL", "SETUSER", user, *rules)
+        adiff.check_norm("ACL", "GETUSER", user)
