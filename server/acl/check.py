@@ -58,7 +58,16 @@ def command_keys(spec: CommandSpec, argv: list[bytes]) -> list[tuple[int, int]]:
         return _set_keys(argv)
     if spec.name == "sort":
         return _sort_keys(argv)
-    if not any(is_key_spec(ks) for ks in key_specs(spec)):
+    specs = key_specs(spec)
+    if not specs:
+        # A hand-written spec without key specs (CRDT.DIGEST [key]): the legacy positions,
+        # read access for a read-only command, else read and write.
+        if spec.first_key <= 0:
+            return []
+        last = spec.last_key if spec.last_key >= 0 else len(argv) + spec.last_key
+        need = READ if "readonly" in spec.flags else READ | WRITE
+        return [(i, need) for i in range(spec.first_key, min(last, len(argv) - 1) + 1, spec.step or 1)]
+    if not any(is_key_spec(ks) for ks in specs):
         return []
     positions = key_positions(spec, argv, skip_unknown=True)
     return [(i, _flags_needed(flags)) for i, flags in positions or ()]

@@ -48,9 +48,10 @@ EXTRA_SPECS.update({
                        # as SYNC/PSYNC: only a user allowed @admin/@dangerous (or +crdt.sync)
                        # can read the replication stream
                        acl=["@admin", "@slow", "@dangerous"]),
+    # first_key 1: its optional key is a key (ACL key patterns apply, @read), as OBJECT's
     "crdt.digest": _spec("crdt.digest", -1, ["readonly", "loading", "stale"],
                          "A hex digest of the visible state, or of one key.", [("key", "key")],
-                         complexity="O(N) for the whole keyspace"),
+                         first_key=1, complexity="O(N) for the whole keyspace"),
     "crdt.conflicts": _spec("crdt.conflicts", -1, ["readonly", "loading", "stale"],
                             "The most recent resolved conflicts, newest first.",
                             [("count", "integer")]),

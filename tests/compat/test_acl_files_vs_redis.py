@@ -34,6 +34,7 @@ def _argv(kind: str, port: int, workdir: str, conf: str | None, args: list[str])
 def _workdir(files: dict[str, str]) -> str:
     workdir = tempfile.mkdtemp(prefix="acl-files-")
     for name, text in files.items():
+        Path(workdir, name).parent.mkdir(parents=True, exist_ok=True)
         Path(workdir, name).write_text(text, encoding="utf-8")
     return workdir
 
@@ -167,6 +168,18 @@ def test_aclfile_bad_load_changes_nothing() -> None:
         assert conn.call("ACL", "LIST") == before
         for proc in (ref, ours):
             os.unlink(Path(proc.workdir, "users.acl"))
+        both.check("ACL", "LOAD", normalise=False)
+        both.close()
+
+
+def test_aclfile_save_error() -> None:
+    files = {"acl/users.acl": ACL_FILE}
+    with pair(files, ["--aclfile", "acl/users.acl"]) as (ref, ours):
+        both = Both(ref, ours)
+        both.check("ACL", "SETUSER", "x", "on")
+        for proc in (ref, ours):  # the ACL file's directory disappears: the rename fails
+            shutil.rmtree(Path(proc.workdir, "acl"))
+        both.check("ACL", "SAVE", normalise=False)
         both.check("ACL", "LOAD", normalise=False)
         both.close()
 

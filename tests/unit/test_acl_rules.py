@@ -79,3 +79,29 @@ def test_a_refused_rule_changes_nothing() -> None:
         except RuleError:
             pass
         assert state(user) == before
+
+
+def test_our_commands_key_and_command_permissions() -> None:
+    """CRDT.DIGEST's key (a hand-written spec, legacy key positions) is checked like any key;
+    CRDT.SYNC needs @admin/@dangerous or +crdt.sync (SEMANTICS: an application user cannot
+    read the replication stream)."""
+    from tests.inprocess import send, start_server
+
+    server, _, client, transport = start_server()
+
+    def call(*args: str) -> bytes:
+        return send(client, transport, args)
+
+    def bulk(text: str) -> bytes:
+        return b"$%d\r\n%s\r\n" % (len(text), text.encode())
+
+    assert call("ACL", "SETUSER", "u", "on", "nopass", "+@all", "-@dangerous", "~a*") == b"+OK\r\n"
+    assert call("ACL", "DRYRUN", "u", "crdt.digest", "a1") == b"+OK\r\n"
+    assert call("ACL", "DRYRUN", "u", "crdt.digest") == b"+OK\r\n"
+    assert call("ACL", "DRYRUN", "u", "crdt.digest", "b") == bulk("This user has no permissions to access the 'b' key")
+    sync = ("crdt.sync", "1", "r", "i", "1", "x")
+    assert call("ACL", "DRYRUN", "u", *sync) == bulk(
+        "This user has no permissions to run the 'crdt.sync' command")
+    assert call("ACL", "SETUSER", "repl", "on", "nopass", "+crdt.sync") == b"+OK\r\n"
+    assert call("ACL", "DRYRUN", "repl", *sync) == b"+OK\r\n"
+    assert b"crdt.sync" in call("ACL", "CAT", "dangerous") and b"crdt.sync" in call("ACL", "CAT", "admin")
