@@ -20,6 +20,7 @@ from crdt.keyspace import Keyspace
 from replication.facade import Replication
 from replication.sink import ReplicationSink
 from server import errors
+from server.acl.hooks import refresh_auth
 from server.acl.store import Acl, AclConfigError
 from server.acl.table import extra_entries, load_table
 from server.blocking import Blocked
@@ -360,9 +361,7 @@ class Server:
                 client.reader.query_buffer_limit = config.client_query_buffer_limit
         if "requirepass" in changed:
             self.acl.set_requirepass(config.requirepass)
-            needs = self.acl.default_needs_auth
-            for client in self.clients.values():
-                client.reader.requires_auth = needs and not client.authenticated
+            refresh_auth(self)
         if "acllog-max-len" in changed:
             self.acl.log.max_len = config.acllog_max_len
         if "acl-pubsub-default" in changed:

@@ -13,6 +13,7 @@ from server.acl.users import User
 from server.resp import Error
 
 if TYPE_CHECKING:
+    from server.app import Server
     from server.commands.registry import Command
     from server.connection import Client
 
@@ -90,11 +91,11 @@ def reset_auth(c: Client) -> None:
     c.reader.requires_auth = not c.authenticated
 
 
-def refresh_auth(c: Client) -> None:
+def refresh_auth(server: Server) -> None:
     """The default user changed: the unauthenticated request limits follow authRequired."""
-    needs = c.server.acl.default_needs_auth
-    for other in c.server.clients.values():
-        other.reader.requires_auth = needs and not other.authenticated
+    needs = server.acl.default_needs_auth
+    for client in server.clients.values():
+        client.reader.requires_auth = needs and not client.authenticated
 
 
 def drop_users_clients(c: Client, users: list[User]) -> None:

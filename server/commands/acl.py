@@ -85,7 +85,7 @@ def cmd_acl_setuser(c: Client, argv: list[bytes]) -> Any:
         raise Error(errors.ACL_SETUSER_MODIFIER % (_text(exc.rule), exc.reason)) from None
     user = acl.commit(staged)
     if user is acl.default:
-        refresh_auth(c)
+        refresh_auth(c.server)
     return OK
 
 
@@ -185,7 +185,7 @@ def cmd_acl_load(c: Client, argv: list[bytes]) -> Any:
     if problem is not None:
         raise Error("ERR " + problem)
     drop_users_clients(c, dropped)
-    refresh_auth(c)
+    refresh_auth(c.server)
     return OK
 
 
