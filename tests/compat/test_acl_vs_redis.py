@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 from tests.compat.acl_helpers import AclDiff
+from tests.respclient import Reply
 
 HASH = "5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8"  # sha256("password")
 
@@ -266,3 +267,35 @@ def test_random_rule_sets_describe_as_redis(adiff: AclDiff) -> None:
         user = f"r{i}"
         adiff.check("ACL", "SETUSER", user, *rules)
         adiff.check_norm("ACL", "GETUSER", user)
+
+
+def test_channel_permissions_as_redis(adiff: AclDiff) -> None:
+    """PUBLISH / SUBSCRIBE / PSUBSCRIBE channel checks (Redis's ACLSelectorCheckPubsubArguments:
+    globs for channels, literal equality for PSUBSCRIBE patterns), compared with Redis's
+    ACL DRYRUN; we have the specs of those commands but no handlers yet, so our side is the
+    check itself."""
+    from server.acl import check as acl_check
+    from server.acl.table import extra_entries, load_table
+    from server.acl.users import User
+    from server.command_spec import load_spec
+    from server.commands.registry import EXTRA_SPECS
+
+    table = load_table(extra_entries(EXTRA_SPECS))
+    specs = load_spec()
+    rules = ["on", "+@all", "resetchannels", "&news*", "&chat", "(&other +publish)"]
+    adiff.ref.call("ACL", "SETUSER", "ch", *rules)
+    user = User(b"ch", table)
+    for rule in rules:
+        user.apply(rule.encode())
+    for args in [("publish", "news1", "m"), ("publish", "chat", "m"), ("publish", "x", "m"),
+                 ("publish", "other", "m"), ("subscribe", "news1", "chat"), ("subscribe", "chat", "x", "y"),
+                 ("subscribe", "other"), ("psubscribe", "news*"), ("psubscribe", "news1"),
+                 ("psubscribe", "chat", "news*", "n*")]:
+        argv = [a.encode() for a in args]
+        result, pos = acl_check.check(user, table.ids[args[0]], specs[args[0]], argv)
+        if result == acl_check.DENIED_CHANNEL:
+            ours = Reply("$", b"This user has no permissions to access the '%s' channel" % argv[pos])
+        else:
+            assert result == 0
+            ours = Reply("+", "OK")
+        assert adiff.ref.call("ACL", "DRYRUN", "ch", *args) == ours, args
