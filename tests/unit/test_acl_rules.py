@@ -105,3 +105,38 @@ def test_our_commands_key_and_command_permissions() -> None:
     assert call("ACL", "SETUSER", "repl", "on", "nopass", "+crdt.sync") == b"+OK\r\n"
     assert call("ACL", "DRYRUN", "repl", *sync) == b"+OK\r\n"
     assert b"crdt.sync" in call("ACL", "CAT", "dangerous") and b"crdt.sync" in call("ACL", "CAT", "admin")
+
+
+def test_random_acl_commands_never_fail_unexpectedly() -> None:
+    """Seeded random ACL / AUTH / keyed commands with odd bytes: every reply is a Redis reply
+    or error, none is our "unexpected error" (a handler raising)."""
+    import random
+
+    from tests.inprocess import connect, send, start_server
+
+    rng = random.Random(15)
+    server, _, client, transport = start_server()
+    atoms = [b"on", b">", b"<", b"#", b"!", b"~", b"%", b"&", b"(", b")", b"+", b"-", b"@", b"|",
+             b"*", b"get", b"client", b"id", b"all", b"read", b"R", b"W", b"\x00", b"\xff", b" ",
+             b"reset", b"nopass", b"allkeys", b"select", b"0", b"\"", b"'", b"-1", b"99999999999999999999"]
+
+    def word() -> bytes:
+        return b"".join(rng.choice(atoms) for _ in range(rng.randint(0, 4)))
+
+    for i in range(600):
+        sub = rng.choice([b"SETUSER", b"DRYRUN", b"GETUSER", b"DELUSER", b"CAT", b"LOG", b"GENPASS",
+                          b"LIST", b"USERS", b"WHOAMI", b"LOAD", b"SAVE", b"HELP", word()])
+        cmd = rng.choice([
+            [b"ACL", sub, rng.choice([b"u", word()])] + [word() for _ in range(rng.randint(0, 4))],
+            [b"AUTH", rng.choice([b"u", b"default", word()]), word()],
+            [b"HELLO", b"3", b"AUTH", b"u", word()],
+            [rng.choice([b"GET", b"SET", b"SORT", b"CLIENT", b"SELECT", b"MULTI", b"EXEC"]), word(), word()],
+        ])
+        out = send(client, transport, tuple(cmd))
+        assert out and b"unexpected error" not in out, (cmd, out)
+        if client.closing:
+            client, transport = connect(server)
+        if i % 40 == 0:  # back to a default user that may run everything
+            send(client, transport, (b"ACL", b"SETUSER", b"default", b"on", b"nopass", b"+@all", b"~*", b"&*"))
+            send(client, transport, (b"RESET",))
+    assert server.stats.unexpected_errors == 0
