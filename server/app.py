@@ -22,8 +22,12 @@ from replication.facade import Replication
 from replication.sink import ReplicationSink
 from server import errors
 from server.access import AccessStats
+from server.acl.hooks import refresh_auth
+from server.acl.store import Acl, AclConfigError
+from server.acl.table import extra_entries, load_table
 from server.blocking import Blocked
-from server.commands.registry import build_table
+from server.commands.client import client_info_line
+from server.commands.registry import EXTRA_SPECS, build_table
 from server.config import LOG_LEVELS, Config, ConfigSetError
 from server.connection import Client
 
@@ -101,6 +105,7 @@ class Server:
             self.replicator = Replication(
                 self.ks, config.region, config.dir, appendfsync=config.appendfsync,
                 peers=config.peer, peer_password=config.peer_password or config.requirepass,
+                peer_user=config.peer_user,
                 peer_timeout_s=config.peer_timeout, log_retention_bytes=config.repl_log_retention,
                 truncate_corrupt=config.oplog_truncate_corrupt,
                 segment_bytes=config.repl_log_segment_size,
@@ -116,6 +121,15 @@ class Server:
         self._serving = False
         self._reply_queue: list[Client] = []
         self.table = build_table()
+        self.acl = Acl(load_table(extra_entries(EXTRA_SPECS)), config.requirepass, config.acllog_max_len,
+                       config.acl_pubsub_default)
+        self.acl.client_info = client_info_line
+        self.acl.filename = config.aclfile
+        self.acl.load_config_users(config.acl_users)
+        if config.aclfile:
+            problem, _ = self.acl.load_file()
+            if problem is not None:
+                raise AclConfigError(f"Aborting startup because of ACL errors: {problem}")
         self.clients: dict[int, Client] = {}
         self.stats = Stats()
         self.start_time = time.time()
@@ -362,6 +376,13 @@ class Server:
             for client in self.clients.values():
                 client.reader.proto_max_bulk_len = config.proto_max_bulk_len
                 client.reader.query_buffer_limit = config.client_query_buffer_limit
+        if "requirepass" in changed:
+            self.acl.set_requirepass(config.requirepass)
+            refresh_auth(self)
+        if "acllog-max-len" in changed:
+            self.acl.log.max_len = config.acllog_max_len
+        if "acl-pubsub-default" in changed:
+            self.acl.settings.pubsub_all = config.acl_pubsub_default == "allchannels"
         if "loglevel" in changed:
             logging.getLogger("activekv").setLevel(LOG_LEVELS.get(config.loglevel, logging.INFO))
 

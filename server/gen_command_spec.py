@@ -68,6 +68,8 @@ REDIS_VERSION = "7.0.15"
 #: Commands to record, in this order. ``name`` or ``container`` + its subcommands we use.
 COMMANDS: list[str] = """
 ping echo hello auth select quit reset
+acl acl|setuser acl|getuser acl|deluser acl|list acl|users acl|whoami acl|cat acl|genpass
+acl|log acl|save acl|load acl|dryrun acl|help
 client client|id client|setname client|getname client|list client|info client|kill
 client|setinfo
 command command|count command|info command|docs command|list command|getkeys
