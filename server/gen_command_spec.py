@@ -93,6 +93,9 @@ zrangestore zmpop bzpopmin bzpopmax bzmpop zrandmember zunion zinter zdiff zunio
 zinterstore zdiffstore zintercard
 geoadd geopos geodist geohash georadius georadius_ro georadiusbymember georadiusbymember_ro
 geosearch geosearchstore sort sort_ro
+xadd xrange xrevrange xlen xread xdel xtrim xsetid xreadgroup xack xpending xclaim xautoclaim
+xgroup xgroup|create xgroup|createconsumer xgroup|delconsumer xgroup|destroy xgroup|setid xgroup|help
+xinfo xinfo|stream xinfo|groups xinfo|consumers xinfo|help
 """.split()
 
 DEFAULT_OUTPUT = Path(__file__).with_name("command_spec.json")

@@ -1,0 +1,527 @@
+"""Stream: a union of entries merged by ID, with replicated consumer groups (SEMANTICS.md,
+"Streams").
+
+* **Entries** are keyed by ``(ms, seq, hlc, region, tseq, sub)``: the stream ID first, then the
+  tag of the XADD that made the entry (``sub`` numbers the entries one effect makes, for COPY
+  and RENAME). Entries from every region form a union ordered by ID; two regions that add the
+  same explicit ID concurrently both keep their entry, ordered by (ID, timestamp), and the
+  second to arrive is counted as a conflict. IDs generated with ``*`` never collide: the
+  command layer reserves the low bits of the sequence part for the region (``id_slot``).
+* **Removes** (XDEL, XTRIM, MAXLEN/MINID) name the entries they observed (``XRemove``): an
+  entry added concurrently survives. DEL removes what it observed (``remove_observed``).
+* **Metadata**: the last ID and the max-deleted ID are multi-value registers: a write removes
+  the values it observed and the value read is the greatest of what is left (XADD writes its
+  ID, XSETID assigns, XDEL raises the max-deleted ID). ``entries_added`` follows the counter
+  rules: every XADD is a contribution (its dot), XSETID ENTRIESADDED assigns a base that removes
+  the contributions it observed; the value is the winning base plus the live contributions.
+* **Consumer groups**: XGROUP CREATE and SETID write the group's register (start ID and
+  entries-read; concurrent writes: the greatest tag wins). DESTROY removes every register the
+  group holds *and* leaves a tombstone: a create that did not observe the tombstone (that is,
+  concurrent with the destroy) is dropped when it arrives, so destroy wins over a concurrent
+  create. XACK replicates (``acked``): an entry acknowledged anywhere is never delivered again
+  by ``>`` and leaves every region's pending list.
+* **Local state** (never in an effect, SEMANTICS "What is local"): a group's last-delivered ID
+  once this region read it, its entries-read, its pending entries list and its consumers.
+  The command layer changes them directly (``Group.local``); they are saved in snapshots
+  (``encode``) but neither merged from peers nor part of ``visible`` (the digest).
+
+Known anomalies: tombstones of destroyed groups and acknowledged IDs are kept until the key is
+deleted (no GC); a group's local state changed since the last snapshot is lost at a crash (it
+never enters the op log).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeAlias
+
+from sortedcontainers import SortedDict, SortedList
+
+from crdt.clock import VV, Tag, covers
+from crdt.effects import register_effect
+
+from . import CRDTType, register
+
+if TYPE_CHECKING:
+    from crdt.keyspace import Keyspace
+
+STREAM = "stream"
+
+SID: TypeAlias = tuple[int, int]  # (ms, seq)
+EKey: TypeAlias = tuple[int, int, int, str, int, int]  # (ms, seq, hlc, region, tseq, sub)
+IdTerm: TypeAlias = tuple[int, str, int, int, int]  # (hlc, region, seq, ms, idseq)
+NumTerm: TypeAlias = tuple[int, str, int, int]  # (hlc, region, seq, n)
+GroupTerm: TypeAlias = tuple[int, str, int, int, int, int]  # (..., ms, idseq, entries_read)
+
+ZERO: SID = (0, 0)
+NO_ENTRIES_READ = -1  # Redis's SCG_INVALID_ENTRIES_READ
+
+
+def _write(terms: list, term: tuple, ctx: VV) -> list:
+    """A multi-value register write: drop what ``ctx`` observed, add ``term`` (once)."""
+    if any(t[1] == term[1] and t[2] == term[2] for t in terms):
+        return terms
+    kept = [t for t in terms if not covers(ctx, t)]
+    kept.append(term)
+    kept.sort()
+    return kept
+
+
+def _max_id(terms: list[IdTerm]) -> SID:
+    return max(((t[3], t[4]) for t in terms), default=ZERO)
+
+
+def _join(mine: list, theirs: list, my_vv: VV, their_vv: VV) -> list:
+    a = {t[:3]: t for t in mine}
+    b = {t[:3]: t for t in theirs}
+    out = [t for k, t in a.items() if k in b or not covers(their_vv, t)]
+    out += [t for k, t in b.items() if k not in a and not covers(my_vv, t)]
+    out.sort()
+    return out
+
+
+class Nack:
+    """A pending entry: its consumer, last delivery time and delivery count (local)."""
+
+    __slots__ = ("consumer", "delivery_time", "delivery_count")
+
+    def __init__(self, consumer: bytes, delivery_time: int, delivery_count: int) -> None:
+        self.consumer = consumer
+        self.delivery_time = delivery_time
+        self.delivery_count = delivery_count
+
+
+class Consumer:
+    __slots__ = ("seen_time", "pel")
+
+    def __init__(self, seen_time: int) -> None:
+        self.seen_time = seen_time
+        self.pel: SortedDict = SortedDict()  # SID -> Nack (shared with the group's)
+
+
+class Group:
+    __slots__ = ("regs", "acked", "last_local", "read_local", "pel", "consumers")
+
+    def __init__(self) -> None:
+        self.regs: list[GroupTerm] = []
+        self.acked: set[SID] = set()
+        # local: this region's last delivered ID and entries-read, once it read (None: the
+        # register's), the pending entries and the consumers
+        self.last_local: SID | None = None
+        self.read_local = NO_ENTRIES_READ
+        self.pel: SortedDict = SortedDict()
+        self.consumers: dict[bytes, Consumer] = {}
+
+    @property
+    def last_id(self) -> SID:
+        if self.last_local is not None:
+            return self.last_local
+        r = self.regs[-1]
+        return (r[3], r[4])
+
+    @property
+    def entries_read(self) -> int:
+        return self.read_local if self.last_local is not None else self.regs[-1][5]
+
+    def set_local(self, last: SID, entries_read: int) -> None:
+        self.last_local = last
+        self.read_local = entries_read
+
+    def ack(self, ids: Iterable[SID]) -> int:
+        """Acknowledge: remember the IDs, drop them from the pending lists. Returns how many
+        were pending here."""
+        n = 0
+        for sid in ids:
+            self.acked.add(sid)
+            nack = self.pel.pop(sid, None)
+            if nack is not None:
+                n += 1
+                consumer = self.consumers.get(nack.consumer)
+                if consumer is not None:
+                    consumer.pel.pop(sid, None)
+        return n
+
+    def consumer(self, name: bytes, now_ms: int, create: bool = True) -> Consumer | None:
+        c = self.consumers.get(name)
+        if c is None and create:
+            c = self.consumers[name] = Consumer(now_ms)
+        return c
+
+
+class Stream:
+    __slots__ = ("keys", "fields", "last", "maxdel", "added_base", "added", "groups", "destroyed")
+    type_name = STREAM
+
+    def __init__(self) -> None:
+        self.keys: SortedList = SortedList()  # EKey, in stream order
+        self.fields: dict[EKey, tuple[bytes, ...]] = {}  # EKey -> field, value, ...
+        self.last: list[IdTerm] = []
+        self.maxdel: list[IdTerm] = []
+        self.added_base: list[NumTerm] = []
+        self.added: dict[str, list[int]] = {}  # origin -> seqs of its XADDs (ascending)
+        self.groups: dict[bytes, Group] = {}
+        self.destroyed: dict[bytes, list[tuple[str, int]]] = {}  # group -> destroy dots
+
+    # -- reads -----------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    @property
+    def last_id(self) -> SID:
+        return _max_id(self.last)
+
+    @property
+    def max_deleted(self) -> SID:
+        return _max_id(self.maxdel)
+
+    @property
+    def entries_added(self) -> int:
+        base = self.added_base[-1][3] if self.added_base else 0
+        return base + sum(len(v) for v in self.added.values())
+
+    def first_id(self) -> SID:
+        return (self.keys[0][0], self.keys[0][1]) if self.keys else ZERO
+
+    def top_id(self) -> SID:
+        return (self.keys[-1][0], self.keys[-1][1]) if self.keys else ZERO
+
+    def range(self, start: SID, end: SID, rev: bool = False) -> Iterable[EKey]:
+        """Entries with start <= ID <= end (IDs inclusive), in order or reversed."""
+        if start > end:
+            return iter(())
+        lo = self.keys.bisect_left(start)
+        hi = self.keys.bisect_left((end[0], end[1] + 1)) if end[1] < 2**64 - 1 else self.keys.bisect_left((end[0] + 1,))
+        return self.keys.islice(lo, hi, reverse=rev)
+
+    def is_empty(self) -> bool:
+        return not (self.keys or self.last or self.maxdel or self.added_base or self.added or self.groups)
+
+    def latest(self) -> tuple:
+        best: tuple = (0, "", 0)
+        for k in self.keys[-1:]:
+            best = max(best, (k[2], k[3], k[4]))
+        for terms in (self.last, self.maxdel, self.added_base):
+            if terms:
+                best = max(best, terms[-1][:3])
+        for g in self.groups.values():
+            best = max(best, g.regs[-1][:3])
+        return best
+
+    def visible(self) -> Any:
+        return (
+            [(k[0], k[1], self.fields[k]) for k in self.keys], self.last_id, self.max_deleted,
+            self.entries_added,
+            sorted((name, g.regs[-1][3:], sorted(g.acked)) for name, g in self.groups.items()),
+        )
+
+    # -- changes ---------------------------------------------------------------------------
+    def add_entry(self, key: EKey, fields: tuple[bytes, ...]) -> bool:
+        """Add one entry; True when another entry already holds its ID (a conflict)."""
+        if key in self.fields:
+            return False
+        at = self.keys.bisect_left(key[:2])
+        clash = at < len(self.keys) and self.keys[at][:2] == key[:2]
+        self.keys.add(key)
+        self.fields[key] = fields
+        return clash
+
+    def remove_entries(self, keys: Iterable[EKey]) -> None:
+        for k in keys:
+            if self.fields.pop(k, None) is not None:
+                self.keys.remove(k)
+
+    def write_group(self, name: bytes, term: GroupTerm, ctx: VV) -> None:
+        if any(not covers(ctx, (0, *dot)) for dot in self.destroyed.get(name, ())):
+            return  # concurrent with a destroy: destroy wins
+        g = self.groups.get(name)
+        if g is None:
+            g = self.groups[name] = Group()
+        if any(t[1] == term[1] and t[2] == term[2] for t in g.regs):
+            return  # already applied
+        g.regs = _write(g.regs, term, ctx)
+        g.last_local = None  # CREATE/SETID resets what this region delivered
+
+    def destroy_group(self, name: bytes, tag: Tag) -> None:
+        self.groups.pop(name, None)
+        dots = self.destroyed.setdefault(name, [])
+        if (tag[1], tag[2]) not in dots:
+            dots.append((tag[1], tag[2]))
+
+    def remove_observed(self, ctx: VV) -> None:
+        self.remove_entries([k for k in self.keys if ctx.get(k[3], 0) >= k[4]])
+        self.last = [t for t in self.last if not covers(ctx, t)]
+        self.maxdel = [t for t in self.maxdel if not covers(ctx, t)]
+        self.added_base = [t for t in self.added_base if not covers(ctx, t)]
+        self._drop_contribs(ctx)
+        for name in list(self.groups):
+            g = self.groups[name]
+            g.regs = [t for t in g.regs if not covers(ctx, t)]
+            if not g.regs:
+                del self.groups[name]
+
+    def _drop_contribs(self, ctx: VV) -> None:
+        for origin in list(self.added):
+            seen = ctx.get(origin, 0)
+            kept = [s for s in self.added[origin] if s > seen]
+            if kept:
+                self.added[origin] = kept
+            else:
+                del self.added[origin]
+
+    def merge_from(self, other: Stream, mine: VV, theirs: VV) -> None:
+        keep_mine = [k for k in self.keys if k in other.fields or theirs.get(k[3], 0) < k[4]]
+        add = [k for k in other.keys if k not in self.fields and mine.get(k[3], 0) < k[4]]
+        fields = {k: self.fields[k] for k in keep_mine}
+        fields.update((k, other.fields[k]) for k in add)
+        self.fields = fields
+        self.keys = SortedList(fields)
+        self.last = _join(self.last, other.last, mine, theirs)
+        self.maxdel = _join(self.maxdel, other.maxdel, mine, theirs)
+        self.added_base = _join(self.added_base, other.added_base, mine, theirs)
+        added: dict[str, list[int]] = {}
+        for origin in set(self.added) | set(other.added):
+            a, b = set(self.added.get(origin, ())), set(other.added.get(origin, ()))
+            kept = {s for s in a if s in b or theirs.get(origin, 0) < s}
+            kept |= {s for s in b if s not in a and mine.get(origin, 0) < s}
+            if kept:
+                added[origin] = sorted(kept)
+        self.added = added
+        for name in set(self.groups) | set(other.groups):
+            g, h = self.groups.get(name), other.groups.get(name)
+            mine_regs, their_regs = (g.regs if g else []), (h.regs if h else [])
+            a_dots, b_dots = set(self.destroyed.get(name, ())), set(other.destroyed.get(name, ()))
+            # A register survived its own side's destroys; one side's destroy it never saw
+            # (the other side lacks it) is concurrent with it: destroy wins.
+            only_mine = {t[:3] for t in mine_regs} - {t[:3] for t in their_regs}
+            regs = [t for t in _join(mine_regs, their_regs, mine, theirs)
+                    if not ((b_dots - a_dots) if t[:3] in only_mine else (a_dots - b_dots))
+                    or t[:3] in {u[:3] for u in mine_regs} & {u[:3] for u in their_regs}]
+            if not regs:
+                self.groups.pop(name, None)
+                continue
+            if g is None:
+                g = self.groups[name] = Group()
+            g.regs = regs
+            if h is not None:
+                g.acked |= h.acked
+        for name, dots in other.destroyed.items():
+            own = self.destroyed.setdefault(name, [])
+            own += [d for d in dots if d not in own]
+
+    def encode(self, region_id: Callable[[str], int]) -> Any:
+        def terms(ts: list) -> list:
+            return [[t[0], region_id(t[1]), *t[2:]] for t in ts]
+
+        groups = []
+        for name, g in self.groups.items():
+            pel = [[sid[0], sid[1], n.consumer, n.delivery_time, n.delivery_count] for sid, n in g.pel.items()]
+            consumers = [[cname, c.seen_time] for cname, c in g.consumers.items()]
+            local = None if g.last_local is None else [g.last_local[0], g.last_local[1], g.read_local]
+            groups.append([name, terms(g.regs), [x for sid in sorted(g.acked) for x in sid], local, pel, consumers])
+        return [
+            [[k[0], k[1], k[2], region_id(k[3]), k[4], k[5], list(self.fields[k])] for k in self.keys],
+            terms(self.last), terms(self.maxdel), terms(self.added_base),
+            [[region_id(o), seqs] for o, seqs in self.added.items()], groups,
+            [[name, [[region_id(r), s] for r, s in dots]] for name, dots in self.destroyed.items()],
+        ]
+
+    @classmethod
+    def decode(cls, data: Any, names: list[str]) -> Stream:
+        s = cls()
+        entries, last, maxdel, base, added, groups, destroyed = data
+
+        def terms(ts: list) -> list:
+            return sorted((t[0], names[t[1]], *t[2:]) for t in ts)
+
+        for e in entries:
+            k = (e[0], e[1], e[2], names[e[3]], e[4], e[5])
+            s.fields[k] = tuple(e[6])
+        s.keys = SortedList(s.fields)
+        s.last, s.maxdel, s.added_base = terms(last), terms(maxdel), terms(base)
+        s.added = {names[o]: list(seqs) for o, seqs in added}
+        for name, regs, acked, local, pel, consumers in groups:
+            g = s.groups[name] = Group()
+            g.regs = terms(regs)
+            g.acked = set(zip(acked[::2], acked[1::2], strict=True))
+            if local is not None:
+                g.set_local((local[0], local[1]), local[2])
+            for cname, seen in consumers:
+                g.consumers[cname] = Consumer(seen)
+            for ms, seq, cname, dtime, dcount in pel:
+                nack = Nack(cname, dtime, dcount)
+                g.pel[(ms, seq)] = nack
+                g.consumer(cname, dtime).pel[(ms, seq)] = nack  # type: ignore[union-attr]
+        s.destroyed = {name: [(names[r], q) for r, q in dots] for name, dots in destroyed}
+        return s
+
+
+# -- effects ------------------------------------------------------------------------------
+class XAdd(NamedTuple):
+    """XADD: one entry with the ID the origin chose."""
+
+    db: int
+    key: bytes
+    ms: int
+    seq: int
+    fields: tuple[bytes, ...]
+
+
+class XRemove(NamedTuple):
+    """XDEL, XTRIM, XADD's MAXLEN/MINID: the entries removed, and XDEL's new max-deleted ID."""
+
+    db: int
+    key: bytes
+    entries: tuple[EKey, ...]
+    maxdel: SID | None
+
+
+class XSetId(NamedTuple):
+    """XSETID: the last ID, and ENTRIESADDED (-1: not given) and MAXDELETEDID (None)."""
+
+    db: int
+    key: bytes
+    last: SID
+    entries_added: int
+    maxdel: SID | None
+
+
+class XGroupSet(NamedTuple):
+    """XGROUP CREATE (``mkstream``: the key was created by it) and XGROUP SETID."""
+
+    db: int
+    key: bytes
+    group: bytes
+    last: SID
+    entries_read: int
+    mkstream: bool
+
+
+class XGroupDestroy(NamedTuple):
+    db: int
+    key: bytes
+    group: bytes
+
+
+class XAck(NamedTuple):
+    db: int
+    key: bytes
+    group: bytes
+    ids: tuple[SID, ...]
+
+
+class XRestore(NamedTuple):
+    """COPY, RENAME, MOVE: a whole stream's replicated state under a new key."""
+
+    db: int
+    key: bytes
+    entries: tuple[tuple[int, int, tuple[bytes, ...]], ...]
+    last: SID
+    entries_added: int
+    maxdel: SID
+    groups: tuple[tuple[bytes, int, int, int, tuple[SID, ...]], ...]
+
+
+def _sid(x: Any) -> SID | None:
+    return None if x is None else (x[0], x[1])
+
+
+def _ekey(k: Any) -> EKey:
+    return (k[0], k[1], k[2], k[3], k[4], k[5])
+
+
+register_effect(XAdd, 40, creates=True, decode=lambda f: XAdd(f[0], f[1], f[2], f[3], tuple(f[4])))
+register_effect(XRemove, 41, decode=lambda f: XRemove(f[0], f[1], tuple(_ekey(k) for k in f[2]), _sid(f[3])))
+register_effect(XSetId, 42, decode=lambda f: XSetId(f[0], f[1], (f[2][0], f[2][1]), f[3], _sid(f[4])))
+register_effect(XGroupSet, 43, creates=True,
+                decode=lambda f: XGroupSet(f[0], f[1], f[2], (f[3][0], f[3][1]), f[4], bool(f[5])))
+register_effect(XGroupDestroy, 44)
+register_effect(XAck, 45, decode=lambda f: XAck(f[0], f[1], f[2], tuple((i[0], i[1]) for i in f[3])))
+register_effect(
+    XRestore, 46, creates=True,
+    decode=lambda f: XRestore(
+        f[0], f[1], tuple((x[0], x[1], tuple(x[2])) for x in f[2]), (f[3][0], f[3][1]), f[4],
+        (f[5][0], f[5][1]), tuple((g[0], g[1], g[2], g[3], tuple((i[0], i[1]) for i in g[4])) for g in f[6]),
+    ),
+)
+
+
+def _contribute(s: Stream, tag: Tag) -> None:
+    seqs = s.added.setdefault(tag[1], [])
+    if not seqs or seqs[-1] < tag[2]:
+        seqs.append(tag[2])
+    elif tag[2] not in seqs:
+        seqs.append(tag[2])
+        seqs.sort()
+
+
+def _xadd(ks: Keyspace, e: XAdd, tag: Tag, ctx: VV) -> None:
+    db, entry, s = ks.open(e.db, e.key, STREAM, tag, ctx)
+    if s.add_entry((e.ms, e.seq, *tag, 0), e.fields):
+        ks.conflicts.record(e.db, e.key, "lww", tag, None)
+    s.last = _write(s.last, (*tag, e.ms, e.seq), ctx)
+    _contribute(s, tag)
+    ks.settle(db, e.key, entry)
+
+
+def _xremove(ks: Keyspace, e: XRemove, tag: Tag, ctx: VV) -> None:
+    db, entry, s = ks.open(e.db, e.key, STREAM, tag, ctx)
+    s.remove_entries(e.entries)
+    if e.maxdel is not None:
+        s.maxdel = _write(s.maxdel, (*tag, *e.maxdel), ctx)
+    ks.settle(db, e.key, entry)
+
+
+def _set_meta(s: Stream, tag: Tag, ctx: VV, last: SID, added: int, maxdel: SID | None) -> None:
+    s.last = _write(s.last, (*tag, *last), ctx)
+    if added >= 0:
+        s.added_base = _write(s.added_base, (*tag, added), ctx)
+        s._drop_contribs(ctx)
+    if maxdel is not None:
+        s.maxdel = _write(s.maxdel, (*tag, *maxdel), ctx)
+
+
+def _xsetid(ks: Keyspace, e: XSetId, tag: Tag, ctx: VV) -> None:
+    db, entry, s = ks.open(e.db, e.key, STREAM, tag, ctx)
+    _set_meta(s, tag, ctx, e.last, e.entries_added, e.maxdel)
+    ks.settle(db, e.key, entry)
+
+
+def _xgroupset(ks: Keyspace, e: XGroupSet, tag: Tag, ctx: VV) -> None:
+    db, entry, s = ks.open(e.db, e.key, STREAM, tag, ctx)
+    s.write_group(e.group, (*tag, *e.last, e.entries_read), ctx)
+    if e.mkstream:  # the key exists from now on, even without entries or groups
+        s.last = _write(s.last, (*tag, 0, 0), ctx)
+    ks.settle(db, e.key, entry)
+
+
+def _xgroupdestroy(ks: Keyspace, e: XGroupDestroy, tag: Tag, ctx: VV) -> None:
+    db, entry, s = ks.open(e.db, e.key, STREAM, tag, ctx)
+    s.destroy_group(e.group, tag)
+    ks.settle(db, e.key, entry)
+
+
+def _xack(ks: Keyspace, e: XAck, tag: Tag, ctx: VV) -> None:
+    db, entry, s = ks.open(e.db, e.key, STREAM, tag, ctx)
+    g = s.groups.get(e.group)
+    if g is not None:
+        g.ack(e.ids)
+    ks.settle(db, e.key, entry)
+
+
+def _xrestore(ks: Keyspace, e: XRestore, tag: Tag, ctx: VV) -> None:
+    db, entry, s = ks.open(e.db, e.key, STREAM, tag, ctx)
+    for i, (ms, seq, fields) in enumerate(e.entries):
+        s.add_entry((ms, seq, *tag, i), fields)
+    _set_meta(s, tag, ctx, e.last, e.entries_added, e.maxdel if e.maxdel != ZERO else None)
+    for name, ms, seq, entries_read, acked in e.groups:
+        s.write_group(name, (*tag, ms, seq, entries_read), ctx)
+        g = s.groups.get(name)
+        if g is not None:
+            g.acked.update(acked)
+    ks.settle(db, e.key, entry)
+
+
+register(CRDTType(STREAM, 1, Stream, Stream.decode, {
+    XAdd: _xadd, XRemove: _xremove, XSetId: _xsetid, XGroupSet: _xgroupset,
+    XGroupDestroy: _xgroupdestroy, XAck: _xack, XRestore: _xrestore,
+}))
