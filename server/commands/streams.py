@@ -246,10 +246,17 @@ def trim_victims(s: Stream, a: TrimArgs) -> list[EKey]:
         n = max(len(keys) - a.maxlen, 0)
     else:
         n = keys.bisect_left(a.minid)
-    if a.approx:
-        n -= n % NODE_ENTRIES  # whole nodes only
-        if a.limit:
-            n = min(n, a.limit - a.limit % NODE_ENTRIES)
+    if a.approx:  # whole nodes only: runs of NODE_ENTRIES entries from the head
+        whole = 0
+        while whole < n and whole + NODE_ENTRIES <= max(n, 0):
+            if a.limit and whole + NODE_ENTRIES > a.limit:
+                break
+            whole += NODE_ENTRIES
+        size = len(keys)
+        tail = size - whole  # the next node (maybe partial) goes if it all has to go
+        if 0 < tail <= NODE_ENTRIES and n == size and not (a.limit and size > a.limit):
+            whole = size
+        n = whole
     return list(keys.islice(0, n))
 
 
@@ -358,8 +365,10 @@ def _range(c: Client, argv: list[bytes], rev: bool) -> Any:
         else:
             raise Error(errors.SYNTAX)
     s = read_stream(c, argv[1])
-    if s is None or count == 0:
+    if s is None:
         return []
+    if count == 0:
+        return NULL_ARRAY
     out: list[Any] = []
     for k in s.range(start, end, rev):
         if len(out) == count:
@@ -401,8 +410,6 @@ def cmd_xsetid(c: Client, argv: list[bytes]) -> Any:
     s = write_stream(c, argv[1])
     if s is None:
         raise Error(errors.NO_SUCH_KEY)
-    if new < s.max_deleted:
-        raise Error("ERR The ID specified in XSETID is smaller than current max_deleted_entry_id")
     if len(s):
         if new < s.top_id():
             raise Error("ERR The ID specified in XSETID is smaller than the target stream top item")

@@ -116,7 +116,7 @@ def cmd_xclaim(c: Client, argv: list[bytes]) -> Any:
             _drop(g, sid)  # the entry is gone: so is its pending entry
             continue
         if force and nack is None:
-            nack = g.pel[sid] = Nack(b"", now, 0)
+            nack = g.pel[sid] = Nack(b"", now, 1)
             forced = True
         else:
             forced = False
