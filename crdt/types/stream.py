@@ -14,20 +14,24 @@
   ID, XSETID assigns, XDEL raises the max-deleted ID). ``entries_added`` follows the counter
   rules: every XADD is a contribution (its dot), XSETID ENTRIESADDED assigns a base that removes
   the contributions it observed; the value is the winning base plus the live contributions.
-* **Consumer groups**: XGROUP CREATE and SETID write the group's register (start ID and
-  entries-read; concurrent writes: the greatest tag wins). DESTROY removes every register the
-  group holds *and* leaves a tombstone: a create that did not observe the tombstone (that is,
-  concurrent with the destroy) is dropped when it arrives, so destroy wins over a concurrent
-  create. XACK replicates (``acked``): an entry acknowledged anywhere is never delivered again
-  by ``>`` and leaves every region's pending list.
+* **Consumer groups**: a group is a multi-value register of *terms*: XGROUP CREATE and SETID
+  write a set term (start ID, entries-read), XGROUP DESTROY a destroy term; each write removes
+  the terms it observed. The group exists while it holds a set term and no destroy term, so a
+  destroy concurrent with a create leaves both terms and the group is gone: destroy wins; a
+  later create (that observed both) brings it back. Among concurrent set terms the greatest tag
+  gives the group's start. XACK adds ``(ID, dot)`` to the group's acknowledgements (an
+  observed-remove set, so DEL and DESTROY remove the ones they saw): an entry acknowledged
+  anywhere is never delivered again by ``>`` and leaves every region's pending list. A DESTROY
+  that a concurrent DEL did not observe survives it: the key comes back as an empty stream
+  (SEMANTICS "Keys": the key comes back holding only the concurrent write).
 * **Local state** (never in an effect, SEMANTICS "What is local"): a group's last-delivered ID
   once this region read it, its entries-read, its pending entries list and its consumers.
   The command layer changes them directly (``Group.local``); they are saved in snapshots
   (``encode``) but neither merged from peers nor part of ``visible`` (the digest).
 
-Known anomalies: tombstones of destroyed groups and acknowledged IDs are kept until the key is
-deleted (no GC); a group's local state changed since the last snapshot is lost at a crash (it
-never enters the op log).
+Known anomalies: destroy terms and acknowledgements are kept until a DEL (or a later create,
+for destroy terms) observes them (no GC of acknowledgements of trimmed entries); a group's local
+state changed since the last snapshot is lost at a crash (it never enters the op log).
 """
 
 from __future__ import annotations
@@ -51,7 +55,9 @@ SID: TypeAlias = tuple[int, int]  # (ms, seq)
 EKey: TypeAlias = tuple[int, int, int, str, int, int]  # (ms, seq, hlc, region, tseq, sub)
 IdTerm: TypeAlias = tuple[int, str, int, int, int]  # (hlc, region, seq, ms, idseq)
 NumTerm: TypeAlias = tuple[int, str, int, int]  # (hlc, region, seq, n)
-GroupTerm: TypeAlias = tuple[int, str, int, int, int, int]  # (..., ms, idseq, entries_read)
+GroupTerm: TypeAlias = tuple[int, str, int, int, int, int, int]  # (..., ms, idseq, entries_read, kind)
+AckTerm: TypeAlias = tuple[int, int, str, int]  # (ms, seq, region, dot seq)
+SET_TERM, DESTROY_TERM = 0, 1
 
 ZERO: SID = (0, 0)
 NO_ENTRIES_READ = -1  # Redis's SCG_INVALID_ENTRIES_READ
@@ -100,17 +106,26 @@ class Consumer:
 
 
 class Group:
-    __slots__ = ("regs", "acked", "last_local", "read_local", "pel", "consumers")
+    __slots__ = ("regs", "acks", "acked", "last_local", "read_local", "pel", "consumers")
 
     def __init__(self) -> None:
         self.regs: list[GroupTerm] = []
-        self.acked: set[SID] = set()
+        self.acks: set[AckTerm] = set()
+        self.acked: set[SID] = set()  # the IDs in ``acks``
         # local: this region's last delivered ID and entries-read, once it read (None: the
         # register's), the pending entries and the consumers
         self.last_local: SID | None = None
         self.read_local = NO_ENTRIES_READ
         self.pel: SortedDict = SortedDict()
         self.consumers: dict[bytes, Consumer] = {}
+
+    @property
+    def live(self) -> bool:
+        """The group exists: it holds a set term and no destroy term."""
+        return bool(self.regs) and all(t[6] == SET_TERM for t in self.regs)
+
+    def is_empty(self) -> bool:
+        return not self.regs and not self.acks
 
     @property
     def last_id(self) -> SID:
@@ -127,11 +142,22 @@ class Group:
         self.last_local = last
         self.read_local = entries_read
 
-    def ack(self, ids: Iterable[SID]) -> int:
+    def reset_local(self) -> None:
+        self.last_local = None
+        self.read_local = NO_ENTRIES_READ
+        self.pel = SortedDict()
+        self.consumers = {}
+
+    def forget_acks(self, ctx: VV) -> None:
+        self.acks = {a for a in self.acks if ctx.get(a[2], 0) < a[3]}
+        self.acked = {(a[0], a[1]) for a in self.acks}
+
+    def ack(self, ids: Iterable[SID], tag: Tag) -> int:
         """Acknowledge: remember the IDs, drop them from the pending lists. Returns how many
         were pending here."""
         n = 0
         for sid in ids:
+            self.acks.add((sid[0], sid[1], tag[1], tag[2]))
             self.acked.add(sid)
             nack = self.pel.pop(sid, None)
             if nack is not None:
@@ -149,7 +175,7 @@ class Group:
 
 
 class Stream:
-    __slots__ = ("keys", "fields", "last", "maxdel", "added_base", "added", "groups", "destroyed")
+    __slots__ = ("keys", "fields", "last", "maxdel", "added_base", "added", "groups")
     type_name = STREAM
 
     def __init__(self) -> None:
@@ -159,8 +185,7 @@ class Stream:
         self.maxdel: list[IdTerm] = []
         self.added_base: list[NumTerm] = []
         self.added: dict[str, list[int]] = {}  # origin -> seqs of its XADDs (ascending)
-        self.groups: dict[bytes, Group] = {}
-        self.destroyed: dict[bytes, list[tuple[str, int]]] = {}  # group -> destroy dots
+        self.groups: dict[bytes, Group] = {}  # every group with terms or acks, live or not
 
     # -- reads -----------------------------------------------------------------------------
     def __len__(self) -> int:
@@ -193,6 +218,15 @@ class Stream:
         hi = self.keys.bisect_left((end[0], end[1] + 1)) if end[1] < 2**64 - 1 else self.keys.bisect_left((end[0] + 1,))
         return self.keys.islice(lo, hi, reverse=rev)
 
+    def group(self, name: bytes) -> Group | None:
+        """The live group ``name``, or None."""
+        g = self.groups.get(name)
+        return g if g is not None and g.live else None
+
+    def live_groups(self) -> list[tuple[bytes, Group]]:
+        """The live groups, by name (Redis's order)."""
+        return sorted((name, g) for name, g in self.groups.items() if g.live)
+
     def is_empty(self) -> bool:
         return not (self.keys or self.last or self.maxdel or self.added_base or self.added or self.groups)
 
@@ -204,14 +238,15 @@ class Stream:
             if terms:
                 best = max(best, terms[-1][:3])
         for g in self.groups.values():
-            best = max(best, g.regs[-1][:3])
+            if g.regs:
+                best = max(best, g.regs[-1][:3])
         return best
 
     def visible(self) -> Any:
         return (
             [(k[0], k[1], self.fields[k]) for k in self.keys], self.last_id, self.max_deleted,
             self.entries_added,
-            sorted((name, g.regs[-1][3:], sorted(g.acked)) for name, g in self.groups.items()),
+            [(name, g.regs[-1][3:6], sorted(g.acked)) for name, g in self.live_groups()],
         )
 
     # -- changes ---------------------------------------------------------------------------
@@ -231,21 +266,20 @@ class Stream:
                 self.keys.remove(k)
 
     def write_group(self, name: bytes, term: GroupTerm, ctx: VV) -> None:
-        if any(not covers(ctx, (0, *dot)) for dot in self.destroyed.get(name, ())):
-            return  # concurrent with a destroy: destroy wins
+        """A set or destroy term (see the module's account of groups)."""
         g = self.groups.get(name)
         if g is None:
             g = self.groups[name] = Group()
         if any(t[1] == term[1] and t[2] == term[2] for t in g.regs):
             return  # already applied
+        was_live = g.live
         g.regs = _write(g.regs, term, ctx)
-        g.last_local = None  # CREATE/SETID resets what this region delivered
-
-    def destroy_group(self, name: bytes, tag: Tag) -> None:
-        self.groups.pop(name, None)
-        dots = self.destroyed.setdefault(name, [])
-        if (tag[1], tag[2]) not in dots:
-            dots.append((tag[1], tag[2]))
+        if term[6] == DESTROY_TERM:
+            g.forget_acks(ctx)
+        if not g.live or not was_live:
+            g.reset_local()
+        elif term[6] == SET_TERM:
+            g.last_local = None  # SETID: this region delivers from the new ID
 
     def remove_observed(self, ctx: VV) -> None:
         self.remove_entries([k for k in self.keys if ctx.get(k[3], 0) >= k[4]])
@@ -255,9 +289,13 @@ class Stream:
         self._drop_contribs(ctx)
         for name in list(self.groups):
             g = self.groups[name]
+            was_live = g.live
             g.regs = [t for t in g.regs if not covers(ctx, t)]
-            if not g.regs:
+            g.forget_acks(ctx)
+            if g.is_empty():
                 del self.groups[name]
+            elif not g.live or not was_live:
+                g.reset_local()
 
     def _drop_contribs(self, ctx: VV) -> None:
         for origin in list(self.added):
@@ -288,25 +326,21 @@ class Stream:
         self.added = added
         for name in set(self.groups) | set(other.groups):
             g, h = self.groups.get(name), other.groups.get(name)
-            mine_regs, their_regs = (g.regs if g else []), (h.regs if h else [])
-            a_dots, b_dots = set(self.destroyed.get(name, ())), set(other.destroyed.get(name, ()))
-            # A register survived its own side's destroys; one side's destroy it never saw
-            # (the other side lacks it) is concurrent with it: destroy wins.
-            only_mine = {t[:3] for t in mine_regs} - {t[:3] for t in their_regs}
-            regs = [t for t in _join(mine_regs, their_regs, mine, theirs)
-                    if not ((b_dots - a_dots) if t[:3] in only_mine else (a_dots - b_dots))
-                    or t[:3] in {u[:3] for u in mine_regs} & {u[:3] for u in their_regs}]
-            if not regs:
+            was_live = g is not None and g.live
+            regs = _join(g.regs if g else [], h.regs if h else [], mine, theirs)
+            ours: set[AckTerm] = g.acks if g else set()
+            other_acks: set[AckTerm] = h.acks if h else set()
+            acks = {x for x in ours if x in other_acks or theirs.get(x[2], 0) < x[3]}
+            acks |= {x for x in other_acks if x not in ours and mine.get(x[2], 0) < x[3]}
+            if not regs and not acks:
                 self.groups.pop(name, None)
                 continue
             if g is None:
                 g = self.groups[name] = Group()
-            g.regs = regs
-            if h is not None:
-                g.acked |= h.acked
-        for name, dots in other.destroyed.items():
-            own = self.destroyed.setdefault(name, [])
-            own += [d for d in dots if d not in own]
+            g.regs, g.acks = regs, acks
+            g.acked = {(x[0], x[1]) for x in acks}
+            if not g.live or not was_live:
+                g.reset_local()
 
     def encode(self, region_id: Callable[[str], int]) -> Any:
         def terms(ts: list) -> list:
@@ -317,18 +351,18 @@ class Stream:
             pel = [[sid[0], sid[1], n.consumer, n.delivery_time, n.delivery_count] for sid, n in g.pel.items()]
             consumers = [[cname, c.seen_time] for cname, c in g.consumers.items()]
             local = None if g.last_local is None else [g.last_local[0], g.last_local[1], g.read_local]
-            groups.append([name, terms(g.regs), [x for sid in sorted(g.acked) for x in sid], local, pel, consumers])
+            acks = [[a[0], a[1], region_id(a[2]), a[3]] for a in sorted(g.acks)]
+            groups.append([name, terms(g.regs), acks, local, pel, consumers])
         return [
             [[k[0], k[1], k[2], region_id(k[3]), k[4], k[5], list(self.fields[k])] for k in self.keys],
             terms(self.last), terms(self.maxdel), terms(self.added_base),
             [[region_id(o), seqs] for o, seqs in self.added.items()], groups,
-            [[name, [[region_id(r), s] for r, s in dots]] for name, dots in self.destroyed.items()],
         ]
 
     @classmethod
     def decode(cls, data: Any, names: list[str]) -> Stream:
         s = cls()
-        entries, last, maxdel, base, added, groups, destroyed = data
+        entries, last, maxdel, base, added, groups = data
 
         def terms(ts: list) -> list:
             return sorted((t[0], names[t[1]], *t[2:]) for t in ts)
@@ -342,7 +376,8 @@ class Stream:
         for name, regs, acked, local, pel, consumers in groups:
             g = s.groups[name] = Group()
             g.regs = terms(regs)
-            g.acked = set(zip(acked[::2], acked[1::2], strict=True))
+            g.acks = {(a[0], a[1], names[a[2]], a[3]) for a in acked}
+            g.acked = {(a[0], a[1]) for a in g.acks}
             if local is not None:
                 g.set_local((local[0], local[1]), local[2])
             for cname, seen in consumers:
@@ -351,7 +386,6 @@ class Stream:
                 nack = Nack(cname, dtime, dcount)
                 g.pel[(ms, seq)] = nack
                 g.consumer(cname, dtime).pel[(ms, seq)] = nack  # type: ignore[union-attr]
-        s.destroyed = {name: [(names[r], q) for r, q in dots] for name, dots in destroyed}
         return s
 
 
@@ -488,7 +522,7 @@ def _xsetid(ks: Keyspace, e: XSetId, tag: Tag, ctx: VV) -> None:
 
 def _xgroupset(ks: Keyspace, e: XGroupSet, tag: Tag, ctx: VV) -> None:
     db, entry, s = ks.open(e.db, e.key, STREAM, tag, ctx)
-    s.write_group(e.group, (*tag, *e.last, e.entries_read), ctx)
+    s.write_group(e.group, (*tag, *e.last, e.entries_read, SET_TERM), ctx)
     if e.mkstream:  # the key exists from now on, even without entries or groups
         s.last = _write(s.last, (*tag, 0, 0), ctx)
     ks.settle(db, e.key, entry)
@@ -496,15 +530,16 @@ def _xgroupset(ks: Keyspace, e: XGroupSet, tag: Tag, ctx: VV) -> None:
 
 def _xgroupdestroy(ks: Keyspace, e: XGroupDestroy, tag: Tag, ctx: VV) -> None:
     db, entry, s = ks.open(e.db, e.key, STREAM, tag, ctx)
-    s.destroy_group(e.group, tag)
+    s.write_group(e.group, (*tag, 0, 0, NO_ENTRIES_READ, DESTROY_TERM), ctx)
     ks.settle(db, e.key, entry)
 
 
 def _xack(ks: Keyspace, e: XAck, tag: Tag, ctx: VV) -> None:
     db, entry, s = ks.open(e.db, e.key, STREAM, tag, ctx)
     g = s.groups.get(e.group)
-    if g is not None:
-        g.ack(e.ids)
+    if g is None:
+        g = s.groups[e.group] = Group()
+    g.ack(e.ids, tag)
     ks.settle(db, e.key, entry)
 
 
@@ -514,10 +549,8 @@ def _xrestore(ks: Keyspace, e: XRestore, tag: Tag, ctx: VV) -> None:
         s.add_entry((ms, seq, *tag, i), fields)
     _set_meta(s, tag, ctx, e.last, e.entries_added, e.maxdel if e.maxdel != ZERO else None)
     for name, ms, seq, entries_read, acked in e.groups:
-        s.write_group(name, (*tag, ms, seq, entries_read), ctx)
-        g = s.groups.get(name)
-        if g is not None:
-            g.acked.update(acked)
+        s.write_group(name, (*tag, ms, seq, entries_read, SET_TERM), ctx)
+        s.groups[name].ack(acked, tag)
     ks.settle(db, e.key, entry)
 
 

@@ -160,7 +160,7 @@ def write_stream(c: Client, key: bytes) -> Stream | None:
 
 
 def _recreate(db: int, key: bytes, s: Stream, at: int) -> list[Any]:
-    groups = tuple((name, *g.regs[-1][3:], tuple(sorted(g.acked))) for name, g in s.groups.items())
+    groups = tuple((name, *g.regs[-1][3:6], tuple(sorted(g.acked))) for name, g in s.live_groups())
     entries = tuple((k[0], k[1], s.fields[k]) for k in s.keys)
     effect = XRestore(db, key, entries, s.last_id, s.entries_added, s.max_deleted, groups)
     return [effect, *([Expire(db, key, at)] if at else [])]

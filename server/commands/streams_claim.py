@@ -59,7 +59,7 @@ def _give(g: Group, sid: SID, nack: Nack, name: bytes, now: int) -> None:
 
 def _lookup(c: Client, argv: list[bytes]) -> tuple[Stream, Group]:
     s = read_stream(c, argv[1])
-    g = s.groups.get(argv[2]) if s is not None else None
+    g = s.group(argv[2]) if s is not None else None
     if s is None or g is None:
         raise nogroup(argv[1], argv[2])
     return s, g

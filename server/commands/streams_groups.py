@@ -113,7 +113,7 @@ def nogroup(key: bytes, group: bytes) -> Error:
 def group_of(c: Client, key: bytes, name: bytes) -> tuple[Stream, Group]:
     """The stream and its group, or NOGROUP (WRONGTYPE for another type)."""
     s = read_stream(c, key)
-    g = s.groups.get(name) if s is not None else None
+    g = s.group(name) if s is not None else None
     if s is None or g is None:
         raise nogroup(key, name)
     return s, g
@@ -129,7 +129,7 @@ def _entries_read_arg(arg: bytes) -> int:
 
 def _xgroup_target(c: Client, argv: list[bytes], mkstream: bool, needs_group: bool) -> tuple[Stream | None, Group | None]:
     s = write_stream(c, argv[2])
-    g = s.groups.get(argv[3]) if s is not None else None
+    g = s.group(argv[3]) if s is not None else None
     if not mkstream:
         if s is None:
             raise Error(XGROUP_NEEDS_KEY)
@@ -246,7 +246,7 @@ def cmd_xgroup_help(c: Client, argv: list[bytes]) -> Any:
 @command("xack")
 def cmd_xack(c: Client, argv: list[bytes]) -> Any:
     s = write_stream(c, argv[1])
-    g = s.groups.get(argv[2]) if s is not None else None
+    g = s.group(argv[2]) if s is not None else None
     if g is None:
         return 0
     ids = [strict_id(arg) for arg in argv[3:]]
@@ -381,7 +381,7 @@ def cmd_xreadgroup(c: Client, argv: list[bytes]) -> Any:
     ids: list[SID | None] = []  # None: ">"
     for key, arg in zip(keys, argv[r.streams_arg + r.nstreams:], strict=True):
         s = read_stream(c, key)
-        if s is None or group not in s.groups:
+        if s is None or s.group(group) is None:
             raise Error("NOGROUP No such key '%s' or consumer group '%s' in XREADGROUP with GROUP option"
                         % (errors._text(key), errors._text(group)))
         if arg == b"$":
@@ -395,7 +395,8 @@ def cmd_xreadgroup(c: Client, argv: list[bytes]) -> Any:
     for key, gt in zip(keys, ids, strict=True):
         s = read_stream(c, key)
         assert s is not None
-        g = s.groups[group]
+        g = s.group(group)
+        assert g is not None
         if gt is not None:
             g.consumer(consumer, now).seen_time = now  # type: ignore[union-attr]
             items.append((key, deliver_history(s, g, consumer, gt, r.limit, now)))
@@ -417,7 +418,7 @@ def cmd_xreadgroup(c: Client, argv: list[bytes]) -> Any:
             return None
         key = ready[1]
         content = write_stream_quiet(c, key)
-        g = content.groups.get(group) if content is not None else None
+        g = content.group(group) if content is not None else None
         if content is None or g is None or content.last_id <= g.last_id:
             return None
         t = now_ms(c)
@@ -473,7 +474,7 @@ def cmd_xpending(c: Client, argv: list[bytes]) -> Any:
         if startidx + 3 < argc:
             consumer_name = argv[startidx + 3]
     s = read_stream(c, argv[1])
-    g = s.groups.get(argv[2]) if s is not None else None
+    g = s.group(argv[2]) if s is not None else None
     if g is None:
         raise nogroup(argv[1], argv[2])
     if justinfo:

@@ -36,7 +36,7 @@ def _stream(c: Client, key: bytes) -> Stream:
 
 def _group(c: Client, key: bytes, name: bytes) -> tuple[Stream, Group]:
     s = _stream(c, key)
-    g = s.groups.get(name)
+    g = s.group(name)
     if g is None:
         raise Error("NOGROUP No such consumer group '%s' for key name '%s'" % (errors._text(name), errors._text(key)))
     return s, g
@@ -99,14 +99,14 @@ def cmd_xinfo_stream(c: Client, argv: list[bytes]) -> Any:
         first = s.keys[0] if len(s) else None
         last = s.keys[-1] if len(s) else None
         items += [
-            ("groups", len(s.groups)),
+            ("groups", len(s.live_groups())),
             ("first-entry", None if first is None else _entry(s, first)),
             ("last-entry", None if last is None else _entry(s, last)),
         ]
         return Map(items)
     keys = list(s.keys.islice(0, count)) if count else list(s.keys)
     items.append(("entries", [_entry(s, k) for k in keys]))
-    items.append(("groups", [_group_full(s, name, g, count) for name, g in sorted(s.groups.items())]))
+    items.append(("groups", [_group_full(s, name, g, count) for name, g in s.live_groups()]))
     return Map(items)
 
 
@@ -119,7 +119,7 @@ def cmd_xinfo_groups(c: Client, argv: list[bytes]) -> Any:
             ("last-delivered-id", fmt_id(g.last_id)),
             ("entries-read", None if g.entries_read < 0 else g.entries_read), ("lag", lag(s, g)),
         ])
-        for name, g in sorted(s.groups.items())
+        for name, g in s.live_groups()
     ]
 
 
