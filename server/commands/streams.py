@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 import time
 import zlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from crdt.effects import Expire
 from crdt.types.stream import SID, STREAM, ZERO, EKey, Stream, XAdd, XRemove, XRestore, XSetId
@@ -445,10 +445,64 @@ def read_after(s: Stream, gt: SID, count: int) -> list[Any]:
     return out
 
 
+class ReadArgs(NamedTuple):
+    timeout: float | None
+    limit: int
+    streams_arg: int
+    nstreams: int
+    group: bytes | None
+    consumer: bytes | None
+    noack: bool
+
+
+def parse_read_args(argv: list[bytes], xreadgroup: bool) -> ReadArgs:
+    timeout: float | None = None
+    count = 0
+    streams_arg = 0
+    nstreams = 0
+    group = consumer = None
+    noack = False
+    i = 1
+    argc = len(argv)
+    while i < argc:
+        more = argc - i - 1
+        opt = argv[i].lower()
+        if opt == b"block" and more:
+            i += 1
+            timeout = block_timeout(argv[i])
+        elif opt == b"count" and more:
+            i += 1
+            count = max(int_arg(argv[i]), 0)
+        elif opt == b"streams" and more:
+            streams_arg = i + 1
+            nstreams = argc - streams_arg
+            if nstreams % 2:
+                symbol = ">" if xreadgroup else "$"
+                raise Error("ERR Unbalanced XREAD list of streams: for each stream key an ID or '%s' must be "
+                            "specified." % symbol)
+            nstreams //= 2
+            break
+        elif opt == b"group" and more >= 2:
+            if not xreadgroup:
+                raise Error("ERR The GROUP option is only supported by XREADGROUP. You called XREAD instead.")
+            group, consumer = argv[i + 1], argv[i + 2]
+            i += 2
+        elif opt == b"noack":
+            if not xreadgroup:
+                raise Error("ERR The NOACK option is only supported by XREADGROUP. You called XREAD instead.")
+            noack = True
+        else:
+            raise Error(errors.SYNTAX)
+        i += 1
+    if streams_arg == 0:
+        raise Error(errors.SYNTAX)
+    if xreadgroup and group is None:
+        raise Error("ERR Missing GROUP option for XREADGROUP")
+    return ReadArgs(timeout, count, streams_arg, nstreams, group, consumer, noack)
+
+
 @command("xread")
 def cmd_xread(c: Client, argv: list[bytes]) -> Any:
-    from server.commands.streams_groups import parse_read_args
-
     r = parse_read_args(argv, False)
     keys = argv[r.streams_arg:r.streams_arg + r.nstreams]
     ids: list[SID] = []

@@ -11,7 +11,7 @@ after a failover.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from crdt.types.stream import (
     NO_ENTRIES_READ,
@@ -33,13 +33,13 @@ from server.commands.streams import (
     INVALID_START,
     MAX64,
     MAX_ID,
-    block_timeout,
     decr_id,
     fmt_id,
     incr_id,
     interval_id,
     keyed_reply,
     parse_id,
+    parse_read_args,
     read_stream,
     strict_id,
     write_stream,
@@ -256,62 +256,6 @@ def cmd_xack(c: Client, argv: list[bytes]) -> Any:
 
 
 # -- XREAD / XREADGROUP --------------------------------------------------------------------
-class ReadArgs(NamedTuple):
-    timeout: float | None
-    limit: int
-    streams_arg: int
-    nstreams: int
-    group: bytes | None
-    consumer: bytes | None
-    noack: bool
-
-
-def parse_read_args(argv: list[bytes], xreadgroup: bool) -> ReadArgs:
-    timeout: float | None = None
-    count = 0
-    streams_arg = 0
-    nstreams = 0
-    group = consumer = None
-    noack = False
-    i = 1
-    argc = len(argv)
-    while i < argc:
-        more = argc - i - 1
-        opt = argv[i].lower()
-        if opt == b"block" and more:
-            i += 1
-            timeout = block_timeout(argv[i])
-        elif opt == b"count" and more:
-            i += 1
-            count = max(int_arg(argv[i]), 0)
-        elif opt == b"streams" and more:
-            streams_arg = i + 1
-            nstreams = argc - streams_arg
-            if nstreams % 2:
-                symbol = ">" if xreadgroup else "$"
-                raise Error("ERR Unbalanced XREAD list of streams: for each stream key an ID or '%s' must be "
-                            "specified." % symbol)
-            nstreams //= 2
-            break
-        elif opt == b"group" and more >= 2:
-            if not xreadgroup:
-                raise Error("ERR The GROUP option is only supported by XREADGROUP. You called XREAD instead.")
-            group, consumer = argv[i + 1], argv[i + 2]
-            i += 2
-        elif opt == b"noack":
-            if not xreadgroup:
-                raise Error("ERR The NOACK option is only supported by XREADGROUP. You called XREAD instead.")
-            noack = True
-        else:
-            raise Error(errors.SYNTAX)
-        i += 1
-    if streams_arg == 0:
-        raise Error(errors.SYNTAX)
-    if xreadgroup and group is None:
-        raise Error("ERR Missing GROUP option for XREADGROUP")
-    return ReadArgs(timeout, count, streams_arg, nstreams, group, consumer, noack)
-
-
 def deliver_new(s: Stream, g: Group, consumer: bytes, count: int, noack: bool, now: int) -> list[Any]:
     """streamReplyWithRange for a group and ``>``: entries after the group's last-delivered ID
     (skipping those acknowledged anywhere), which move the ID and enter the pending lists."""
