@@ -174,6 +174,26 @@ class Group:
         return c
 
 
+def encode_local(g: Group) -> list[Any]:
+    """A group's local state (msgpack-able)."""
+    pel = [[sid[0], sid[1], n.consumer, n.delivery_time, n.delivery_count] for sid, n in g.pel.items()]
+    consumers = [[name, c.seen_time] for name, c in g.consumers.items()]
+    last = None if g.last_local is None else [g.last_local[0], g.last_local[1], g.read_local]
+    return [last, pel, consumers]
+
+
+def decode_local(g: Group, data: Any) -> None:
+    last, pel, consumers = data
+    g.reset_local()
+    if last is not None:
+        g.set_local((last[0], last[1]), last[2])
+    for name, seen in consumers:
+        g.consumers[name] = Consumer(seen)
+    for ms, seq, name, dtime, dcount in pel:
+        nack = g.pel[(ms, seq)] = Nack(name, dtime, dcount)
+        g.consumer(name, dtime).pel[(ms, seq)] = nack  # type: ignore[union-attr]
+
+
 class Stream:
     __slots__ = ("keys", "fields", "last", "maxdel", "added_base", "added", "groups")
     type_name = STREAM
@@ -348,11 +368,8 @@ class Stream:
 
         groups = []
         for name, g in self.groups.items():
-            pel = [[sid[0], sid[1], n.consumer, n.delivery_time, n.delivery_count] for sid, n in g.pel.items()]
-            consumers = [[cname, c.seen_time] for cname, c in g.consumers.items()]
-            local = None if g.last_local is None else [g.last_local[0], g.last_local[1], g.read_local]
             acks = [[a[0], a[1], region_id(a[2]), a[3]] for a in sorted(g.acks)]
-            groups.append([name, terms(g.regs), acks, local, pel, consumers])
+            groups.append([name, terms(g.regs), acks, *encode_local(g)])
         return [
             [[k[0], k[1], k[2], region_id(k[3]), k[4], k[5], list(self.fields[k])] for k in self.keys],
             terms(self.last), terms(self.maxdel), terms(self.added_base),
@@ -373,19 +390,12 @@ class Stream:
         s.keys = SortedList(s.fields)
         s.last, s.maxdel, s.added_base = terms(last), terms(maxdel), terms(base)
         s.added = {names[o]: list(seqs) for o, seqs in added}
-        for name, regs, acked, local, pel, consumers in groups:
+        for name, regs, acked, *local in groups:
             g = s.groups[name] = Group()
             g.regs = terms(regs)
             g.acks = {(a[0], a[1], names[a[2]], a[3]) for a in acked}
             g.acked = {(a[0], a[1]) for a in g.acks}
-            if local is not None:
-                g.set_local((local[0], local[1]), local[2])
-            for cname, seen in consumers:
-                g.consumers[cname] = Consumer(seen)
-            for ms, seq, cname, dtime, dcount in pel:
-                nack = Nack(cname, dtime, dcount)
-                g.pel[(ms, seq)] = nack
-                g.consumer(cname, dtime).pel[(ms, seq)] = nack  # type: ignore[union-attr]
+            decode_local(g, local)
         return s
 
 
@@ -453,6 +463,9 @@ class XRestore(NamedTuple):
     entries_added: int
     maxdel: SID
     groups: tuple[tuple[bytes, int, int, int, tuple[SID, ...]], ...]
+    # the origin's local group state (pending lists, consumers), by group: RENAME and COPY
+    # keep it there; every other region ignores it (SEMANTICS: pending lists are local)
+    local: tuple[tuple[bytes, Any], ...] = ()
 
 
 def _sid(x: Any) -> SID | None:
@@ -475,6 +488,7 @@ register_effect(
     decode=lambda f: XRestore(
         f[0], f[1], tuple((x[0], x[1], tuple(x[2])) for x in f[2]), (f[3][0], f[3][1]), f[4],
         (f[5][0], f[5][1]), tuple((g[0], g[1], g[2], g[3], tuple((i[0], i[1]) for i in g[4])) for g in f[6]),
+        tuple((x[0], x[1]) for x in f[7]),
     ),
 )
 
@@ -551,6 +565,11 @@ def _xrestore(ks: Keyspace, e: XRestore, tag: Tag, ctx: VV) -> None:
     for name, ms, seq, entries_read, acked in e.groups:
         s.write_group(name, (*tag, ms, seq, entries_read, SET_TERM), ctx)
         s.groups[name].ack(acked, tag)
+    if tag[1] == ks.region:  # made here, in this life: the pending lists come along
+        for name, local in e.local:
+            g = s.group(name)
+            if g is not None:
+                decode_local(g, local)
     ks.settle(db, e.key, entry)
 
 

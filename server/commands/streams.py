@@ -22,7 +22,18 @@ import zlib
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from crdt.effects import Expire
-from crdt.types.stream import SID, STREAM, ZERO, EKey, Stream, XAdd, XRemove, XRestore, XSetId
+from crdt.types.stream import (
+    SID,
+    STREAM,
+    ZERO,
+    EKey,
+    Stream,
+    XAdd,
+    XRemove,
+    XRestore,
+    XSetId,
+    encode_local,
+)
 from server import errors
 from server.blocking import Blocked
 from server.commands.common import TYPE_COMMANDS, TypeCommands, int_arg, prepare_write, read
@@ -162,7 +173,8 @@ def write_stream(c: Client, key: bytes) -> Stream | None:
 def _recreate(db: int, key: bytes, s: Stream, at: int) -> list[Any]:
     groups = tuple((name, *g.regs[-1][3:6], tuple(sorted(g.acked))) for name, g in s.live_groups())
     entries = tuple((k[0], k[1], s.fields[k]) for k in s.keys)
-    effect = XRestore(db, key, entries, s.last_id, s.entries_added, s.max_deleted, groups)
+    local = tuple((name, encode_local(g)) for name, g in s.live_groups())
+    effect = XRestore(db, key, entries, s.last_id, s.entries_added, s.max_deleted, groups, local)
     return [effect, *([Expire(db, key, at)] if at else [])]
 
 

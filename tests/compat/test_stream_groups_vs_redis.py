@@ -207,3 +207,16 @@ def test_xinfo_with_groups(diff: Differential) -> None:
     for cmd in [("XINFO", "STREAM", "s", "FULL"), ("XINFO", "STREAM", "s", "FULL", "COUNT", "1"),
                 ("XINFO", "STREAM", "s", "FULL", "COUNT", "0"), ("XINFO", "CONSUMERS", "s", "g")]:
         check_masked(diff, *cmd)
+
+
+def test_rename_and_copy_keep_groups_and_pending_entries(diff: Differential) -> None:
+    _fill(diff, "s", 4)
+    diff.check_all(
+        ("XGROUP", "CREATE", "s", "g", "0"), ("XREADGROUP", "GROUP", "g", "alice", "COUNT", "2", "STREAMS", "s", ">"),
+        ("XACK", "s", "g", "1-1"), ("RENAME", "s", "r"), ("XPENDING", "r", "g"), ("XINFO", "GROUPS", "r"),
+        ("COPY", "r", "c"), ("XPENDING", "c", "g"), ("XINFO", "GROUPS", "c"),
+        ("XREADGROUP", "GROUP", "g", "alice", "STREAMS", "c", "0"), ("XREADGROUP", "GROUP", "g", "bob", "STREAMS", "c", ">"),
+        ("XPENDING", "r", "g"),
+    )
+    for key in ("r", "c"):
+        check_masked(diff, "XINFO", "STREAM", key, "FULL")
