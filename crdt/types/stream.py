@@ -36,6 +36,7 @@ state changed since the last snapshot is lost at a crash (it never enters the op
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeAlias
 
@@ -174,6 +175,52 @@ class Group:
         return c
 
 
+NODE_ENTRIES = 100  # Redis's stream-node-max-entries
+
+
+class Nodes:
+    """Where Redis would have cut the stream into listpack nodes (a new node every
+    ``NODE_ENTRIES`` entries added at the tail, a node freed when its last entry goes), which
+    is what ``~`` trimming and XINFO's ``radix-tree-keys`` depend on. Local and derived: not
+    encoded, rebuilt in runs of ``NODE_ENTRIES`` after a restore or a merge. Nodes are ranges
+    of keys, ``starts[i]`` the first key of node ``i``."""
+
+    __slots__ = ("starts", "live", "total")
+
+    def __init__(self, keys: Iterable[EKey] = ()) -> None:
+        self.starts: list[EKey] = []
+        self.live: list[int] = []
+        self.total: list[int] = []
+        for i, k in enumerate(keys):
+            if i % NODE_ENTRIES == 0:
+                self.starts.append(k)
+                self.live.append(0)
+                self.total.append(0)
+            self.live[-1] += 1
+            self.total[-1] += 1
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    def add(self, key: EKey) -> None:
+        if not self.starts or (key > self.starts[-1] and self.total[-1] >= NODE_ENTRIES):
+            self.starts.append(key)
+            self.live.append(1)
+            self.total.append(1)
+            return
+        i = max(bisect_right(self.starts, key) - 1, 0)
+        if key < self.starts[i]:
+            self.starts[i] = key
+        self.live[i] += 1
+        self.total[i] += 1
+
+    def remove(self, key: EKey) -> None:
+        i = max(bisect_right(self.starts, key) - 1, 0)
+        self.live[i] -= 1
+        if not self.live[i]:
+            del self.starts[i], self.live[i], self.total[i]
+
+
 def encode_local(g: Group) -> list[Any]:
     """A group's local state (msgpack-able)."""
     pel = [[sid[0], sid[1], n.consumer, n.delivery_time, n.delivery_count] for sid, n in g.pel.items()]
@@ -195,7 +242,7 @@ def decode_local(g: Group, data: Any) -> None:
 
 
 class Stream:
-    __slots__ = ("keys", "fields", "last", "maxdel", "added_base", "added", "groups")
+    __slots__ = ("keys", "fields", "last", "maxdel", "added_base", "added", "groups", "nodes")
     type_name = STREAM
 
     def __init__(self) -> None:
@@ -206,6 +253,7 @@ class Stream:
         self.added_base: list[NumTerm] = []
         self.added: dict[str, list[int]] = {}  # origin -> seqs of its XADDs (ascending)
         self.groups: dict[bytes, Group] = {}  # every group with terms or acks, live or not
+        self.nodes = Nodes()
 
     # -- reads -----------------------------------------------------------------------------
     def __len__(self) -> int:
@@ -278,12 +326,14 @@ class Stream:
         clash = at < len(self.keys) and self.keys[at][:2] == key[:2]
         self.keys.add(key)
         self.fields[key] = fields
+        self.nodes.add(key)
         return clash
 
     def remove_entries(self, keys: Iterable[EKey]) -> None:
         for k in keys:
             if self.fields.pop(k, None) is not None:
                 self.keys.remove(k)
+                self.nodes.remove(k)
 
     def write_group(self, name: bytes, term: GroupTerm, ctx: VV) -> None:
         """A set or destroy term (see the module's account of groups)."""
@@ -333,6 +383,7 @@ class Stream:
         fields.update((k, other.fields[k]) for k in add)
         self.fields = fields
         self.keys = SortedList(fields)
+        self.nodes = Nodes(self.keys)
         self.last = _join(self.last, other.last, mine, theirs)
         self.maxdel = _join(self.maxdel, other.maxdel, mine, theirs)
         self.added_base = _join(self.added_base, other.added_base, mine, theirs)
@@ -388,6 +439,7 @@ class Stream:
             k = (e[0], e[1], e[2], names[e[3]], e[4], e[5])
             s.fields[k] = tuple(e[6])
         s.keys = SortedList(s.fields)
+        s.nodes = Nodes(s.keys)
         s.last, s.maxdel, s.added_base = terms(last), terms(maxdel), terms(base)
         s.added = {names[o]: list(seqs) for o, seqs in added}
         for name, regs, acked, *local in groups:

@@ -7,11 +7,11 @@ MAXLEN/MINID) ship the entries they observed (``XRemove``). With peers, ``*`` ID
 region's slot in the low ``SLOT_BITS`` bits of the sequence part, so two regions never generate
 the same ID; without peers the IDs are exactly Redis's (``ms-0``, ``ms-1``, ...).
 
-Approximate trimming (``~``) removes whole nodes as Redis does, with nodes counted as runs of
-``NODE_ENTRIES`` (stream-node-max-entries, 100) entries from the head of the stream: the same
-as Redis's for streams whose nodes are full, fewer removed otherwise (Redis also closes a node
-at 4 KB and counts deleted entries in a node; the documented contract of ``~`` — never fewer
-entries than asked for — holds either way).
+Approximate trimming (``~``) removes whole nodes as Redis does, with Redis's node boundaries
+modelled as a new node every ``NODE_ENTRIES`` (stream-node-max-entries, 100) entries added at
+the tail (``stream.Nodes``): Redis also closes a node at 4 KB (stream-node-max-bytes), so with
+large entries it may trim more than we do; the contract of ``~`` (never fewer entries than asked
+for) holds either way.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from crdt.effects import Expire
 from crdt.types.stream import (
+    NODE_ENTRIES,
     SID,
     STREAM,
     ZERO,
@@ -46,7 +47,6 @@ if TYPE_CHECKING:
 MAX64 = 2**64 - 1
 MAX_ID: SID = (MAX64, MAX64)
 SLOT_BITS = 10
-NODE_ENTRIES = 100
 BLOCKED_DEFAULT_COUNT = 1000
 
 INVALID_ID = "ERR Invalid stream ID specified as stream command argument"
@@ -252,23 +252,28 @@ def parse_add_or_trim(argv: list[bytes], xadd: bool) -> tuple[TrimArgs, int]:
 
 
 def trim_victims(s: Stream, a: TrimArgs) -> list[EKey]:
-    """streamTrim: the entries to remove, oldest first."""
+    """streamTrim: the entries to remove, oldest first. With ``~`` only whole nodes go, and at
+    most ``limit`` entries (0: no limit)."""
     keys = s.keys
-    if a.strategy == "maxlen":
-        n = max(len(keys) - a.maxlen, 0)
-    else:
-        n = keys.bisect_left(a.minid)
-    if a.approx:  # whole nodes only: runs of NODE_ENTRIES entries from the head
-        whole = 0
-        while whole < n and whole + NODE_ENTRIES <= max(n, 0):
-            if a.limit and whole + NODE_ENTRIES > a.limit:
-                break
-            whole += NODE_ENTRIES
-        size = len(keys)
-        tail = size - whole  # the next node (maybe partial) goes if it all has to go
-        if 0 < tail <= NODE_ENTRIES and n == size and not (a.limit and size > a.limit):
-            whole = size
-        n = whole
+    if not a.approx:
+        n = max(len(keys) - a.maxlen, 0) if a.strategy == "maxlen" else keys.bisect_left(a.minid)
+        return list(keys.islice(0, n))
+    nodes = s.nodes
+    remaining = len(keys)
+    n = 0
+    for i in range(len(nodes)):
+        entries = nodes.live[i]
+        if a.limit and n + entries > a.limit:
+            break
+        if a.strategy == "maxlen":
+            whole = remaining - entries >= a.maxlen
+        else:
+            last = keys[n + entries - 1]
+            whole = (last[0], last[1]) < a.minid
+        if not whole:
+            break
+        n += entries
+        remaining -= entries
     return list(keys.islice(0, n))
 
 
@@ -328,10 +333,10 @@ def cmd_xtrim(c: Client, argv: list[bytes]) -> Any:
 
 @command("xdel")
 def cmd_xdel(c: Client, argv: list[bytes]) -> Any:
-    ids = [strict_id(arg) for arg in argv[2:]]
     s = write_stream(c, argv[1])
     if s is None:
         return 0
+    ids = [strict_id(arg) for arg in argv[2:]]
     victims: list[EKey] = []
     maxdel = s.max_deleted
     raise_to: SID | None = None

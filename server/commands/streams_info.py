@@ -1,9 +1,9 @@
 """XINFO STREAM [FULL [COUNT n]], XINFO GROUPS, XINFO CONSUMERS, XINFO HELP (Redis 7.0.15's
 xinfoReplyWithStreamInfo and xinfoCommand).
 
-``radix-tree-keys`` and ``radix-tree-nodes`` describe Redis's memory layout, which we do not
-have: they are reported as Redis does for a stream of full nodes of 100 entries (0 and 1 for
-an empty stream, 1 and 2 for up to 100 entries); larger streams give an estimate.
+``radix-tree-keys`` and ``radix-tree-nodes`` describe Redis's memory layout: the listpack
+nodes as ``stream.Nodes`` models them, and the nodes of the rax (Redis's compressed radix tree)
+that would index them by their first IDs as 16-byte big-endian keys (``rax_nodes``).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from crdt.types.stream import Group, Stream
 from server import errors
 from server.commands.common import int_arg
 from server.commands.registry import command
-from server.commands.streams import NODE_ENTRIES, fmt_id, read_stream
+from server.commands.streams import fmt_id, read_stream
 from server.commands.streams_groups import lag, now_ms
 from server.resp import Error, Map, Status
 
@@ -46,12 +46,36 @@ def _entry(s: Stream, k: Any) -> Any:
     return [fmt_id(k), list(s.fields[k])]
 
 
+def rax_nodes(keys: list[bytes]) -> int:
+    """How many nodes Redis's rax holds for these distinct keys of one length (sorted): the
+    root, one per branching position and per child of one, a compressed node per chain, and a
+    leaf per key."""
+
+    def node(depth: int, ks: list[bytes]) -> int:
+        if len(ks) == 1:
+            return 1 if len(ks[0]) == depth else 2  # a leaf, or a chain down to it
+        common = depth
+        while all(k[common] == ks[0][common] for k in ks):
+            common += 1
+        return (1 if common > depth else 0) + branch(common, ks)
+
+    def branch(depth: int, ks: list[bytes]) -> int:
+        total, start = 1, 0
+        for i in range(1, len(ks) + 1):
+            if i == len(ks) or ks[i][depth] != ks[start][depth]:
+                total += node(depth + 1, ks[start:i])
+                start = i
+        return total
+
+    return 1 if not keys else node(0, keys)
+
+
 def _head(s: Stream, full: bool) -> list[tuple[str, Any]]:
-    nodes = -(-len(s) // NODE_ENTRIES)
+    starts = sorted({k[0].to_bytes(8, "big") + k[1].to_bytes(8, "big") for k in s.nodes.starts})
     return [
         ("length", len(s)),
-        ("radix-tree-keys", nodes),
-        ("radix-tree-nodes", nodes + 1),
+        ("radix-tree-keys", len(s.nodes)),
+        ("radix-tree-nodes", rax_nodes(starts)),
         ("last-generated-id", fmt_id(s.last_id)),
         ("max-deleted-entry-id", fmt_id(s.max_deleted)),
         ("entries-added", s.entries_added),

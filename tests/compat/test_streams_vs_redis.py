@@ -79,14 +79,25 @@ def test_xtrim(diff: Differential) -> None:
     )
 
 
-def test_xtrim_approx_whole_nodes(diff: Differential) -> None:
+def test_xtrim_approx_whole_nodes_and_radix_tree_figures(diff: Differential) -> None:
     for i in range(1, 251):
         diff.ref.call("XADD", "s", f"{i}-1", "f", "v")
         diff.ours.call("XADD", "s", f"{i}-1", "f", "v")
     diff.check_all(
-        ("XTRIM", "s", "MAXLEN", "~", "120"), ("XLEN", "s"), ("XTRIM", "s", "MAXLEN", "~", "10", "LIMIT", "50"),
+        ("XINFO", "STREAM", "s"), ("XDEL", "s", "5-1", "150-1"), ("XINFO", "STREAM", "s"),
+        ("XTRIM", "s", "MAXLEN", "~", "120"), ("XLEN", "s"), ("XINFO", "STREAM", "s"),
+        ("XTRIM", "s", "MAXLEN", "~", "10", "LIMIT", "50"), ("XTRIM", "s", "MAXLEN", "~", "10", "LIMIT", "99"),
         ("XTRIM", "s", "MINID", "~", "240"), ("XLEN", "s"), ("XRANGE", "s", "-", "+", "COUNT", "2"),
+        ("XINFO", "STREAM", "s"),
     )
+    for i in range(1, 101):  # a node whose entries all go is freed
+        diff.ref.call("XDEL", "s", f"{i + 200}-1")
+        diff.ours.call("XDEL", "s", f"{i + 200}-1")
+    diff.check_all(("XINFO", "STREAM", "s"), ("XADD", "s", "MAXLEN", "~", "0", "300-1", "f", "v"), ("XINFO", "STREAM", "s"))
+    for i in range(1, 301):  # IDs far apart: other rax shapes
+        diff.ref.call("XADD", "t", f"{i * 65537}-{i}", "f", "v")
+        diff.ours.call("XADD", "t", f"{i * 65537}-{i}", "f", "v")
+    diff.check("XINFO", "STREAM", "t")
 
 
 def test_xdel(diff: Differential) -> None:
