@@ -138,3 +138,15 @@ def test_multi_answers_at_once(diff: Differential) -> None:
         ("XREAD", "BLOCK", "0", "STREAMS", "s", "$"), ("XREADGROUP", "GROUP", "g", "c", "BLOCK", "0", "STREAMS", "s", ">"),
         ("XADD", "s", "1-1", "f", "v"), ("XREADGROUP", "GROUP", "g", "c", "BLOCK", "0", "STREAMS", "s", ">"), ("EXEC",),
     )
+
+
+@pytest.mark.parametrize("how", [(), ("TIMEOUT",), ("ERROR",)])
+def test_client_unblock(diff: Differential, other: list[RespConnection], how: tuple[str, ...]) -> None:
+    diff.check("XGROUP", "CREATE", "s", "g", "$", "MKSTREAM")
+    ids = [conn.call("CLIENT", "ID").value for conn in (diff.ref, diff.ours)]
+    for cmd in (("XREAD", "BLOCK", "0", "STREAMS", "s", "$"), ("XREADGROUP", "GROUP", "g", "c", "BLOCK", "0", "STREAMS", "s", ">")):
+        _send(diff, *cmd)
+        time.sleep(0.05)
+        replies = [conn.call("CLIENT", "UNBLOCK", cid, *how) for conn, cid in zip(other, ids, strict=True)]
+        assert replies[0] == replies[1] == replies[0]._replace(value=1)
+        _read_same(diff)

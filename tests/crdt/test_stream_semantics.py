@@ -12,6 +12,7 @@ import msgpack
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import server.commands.streams  # noqa: F401  (registers TYPE_COMMANDS[STREAM])
 from crdt import state
 from crdt.codec import decode_batch, encode_batch
 from crdt.digest import keyspace_digest
@@ -29,6 +30,7 @@ from crdt.types.stream import (
     XRestore,
     XSetId,
 )
+from server.commands.common import TYPE_COMMANDS
 
 from .test_semantics_rows import T0, region, write
 
@@ -211,8 +213,14 @@ REGIONS = ("eu", "us", "ap")
 GROUPS = (b"g", b"h")
 
 
-def _effect(ks: Keyspace, draw: Any) -> Effect:
+def _effects(ks: Keyspace, draw: Any) -> list[Effect]:
     s = stream(ks)
+    if s is not None and draw(st.integers(0, 9)) == 0:  # RENAME onto itself: DEL + restore
+        return [Delete(0, K), *TYPE_COMMANDS[STREAM].recreate(0, K, s, 0)]
+    return [_effect(ks, s, draw)]
+
+
+def _effect(ks: Keyspace, s: Stream | None, draw: Any) -> Effect:
     kind = draw(st.sampled_from(("add", "add", "add", "remove", "setid", "group", "destroy", "ack", "delete")))
     if kind == "add" or s is None:
         last = s.last_id if s is not None else (0, 0)
@@ -250,10 +258,10 @@ def histories(draw: Any) -> tuple[list[Batch], list[Keyspace]]:
                 if i not in applied[name] and b.origin != name and ks.ready(b) and draw(st.booleans()):
                     deliver(ks, b)
                     applied[name].add(i)
-        effects = [_effect(ks, draw) for _ in range(draw(st.integers(1, 2)))]
         ks.now_ms = now
-        for e in effects:
-            ks.emit(e)
+        for _ in range(draw(st.integers(1, 2))):
+            for e in _effects(ks, draw):
+                ks.emit(e)
         batch = ks.commit()
         assert batch is not None
         batches.append(batch)
@@ -281,7 +289,7 @@ def _causal_order(batches: list[Batch], draw: Any) -> list[int]:
     return order
 
 
-PROPS = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+PROPS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @PROPS
