@@ -26,12 +26,12 @@
   (SEMANTICS "Keys": the key comes back holding only the concurrent write).
 * **Local state** (never in an effect, SEMANTICS "What is local"): a group's last-delivered ID
   once this region read it, its entries-read, its pending entries list and its consumers.
-  The command layer changes them directly (``Group.local``); they are saved in snapshots
-  (``encode``) but neither merged from peers nor part of ``visible`` (the digest).
+  Commands change them through ``Group``'s journaling methods and emit the changes as one
+  ``XLocal`` effect, which only this region applies; they are saved in snapshots (``encode``)
+  and the op log, but neither merged from peers nor part of ``visible`` (the digest).
 
 Known anomalies: destroy terms and acknowledgements are kept until a DEL (or a later create,
-for destroy terms) observes them (no GC of acknowledgements of trimmed entries); a group's local
-state changed since the last snapshot is lost at a crash (it never enters the op log).
+for destroy terms) observes them (no GC of acknowledgements of trimmed entries).
 """
 
 from __future__ import annotations
@@ -59,6 +59,9 @@ NumTerm: TypeAlias = tuple[int, str, int, int]  # (hlc, region, seq, n)
 GroupTerm: TypeAlias = tuple[int, str, int, int, int, int, int]  # (..., ms, idseq, entries_read, kind)
 AckTerm: TypeAlias = tuple[int, int, str, int]  # (ms, seq, region, dot seq)
 SET_TERM, DESTROY_TERM = 0, 1
+# XLocal operations: set a pending entry, drop one, create or see a consumer, delete one, set
+# the last-delivered ID and entries-read
+LOCAL_NACK, LOCAL_UNNACK, LOCAL_CONSUMER, LOCAL_DELCONSUMER, LOCAL_LAST = range(5)
 
 ZERO: SID = (0, 0)
 NO_ENTRIES_READ = -1  # Redis's SCG_INVALID_ENTRIES_READ
@@ -107,7 +110,7 @@ class Consumer:
 
 
 class Group:
-    __slots__ = ("regs", "acks", "acked", "last_local", "read_local", "pel", "consumers")
+    __slots__ = ("regs", "acks", "acked", "last_local", "read_local", "pel", "consumers", "journal")
 
     def __init__(self) -> None:
         self.regs: list[GroupTerm] = []
@@ -119,6 +122,8 @@ class Group:
         self.read_local = NO_ENTRIES_READ
         self.pel: SortedDict = SortedDict()
         self.consumers: dict[bytes, Consumer] = {}
+        # the local changes made by commands since they were last emitted (``XLocal``)
+        self.journal: list[tuple[Any, ...]] = []
 
     @property
     def live(self) -> bool:
@@ -139,9 +144,84 @@ class Group:
     def entries_read(self) -> int:
         return self.read_local if self.last_local is not None else self.regs[-1][5]
 
+    # -- local state: every change a command makes goes through these, which journal it as an
+    # absolute value (see XLocal) -----------------------------------------------------------
     def set_local(self, last: SID, entries_read: int) -> None:
+        self._set_last(last, entries_read)
+        self.journal.append((LOCAL_LAST, last[0], last[1], entries_read))
+
+    def set_nack(self, sid: SID, consumer: bytes, time: int, count: int) -> None:
+        self._set_nack(sid, consumer, time, count)
+        self.journal.append((LOCAL_NACK, sid[0], sid[1], consumer, time, count))
+
+    def drop_nack(self, sid: SID) -> None:
+        self._drop_nack(sid)
+        self.journal.append((LOCAL_UNNACK, sid[0], sid[1]))
+
+    def touch(self, name: bytes, seen_time: int) -> Consumer:
+        """The consumer (created if absent), seen at ``seen_time``."""
+        self.journal.append((LOCAL_CONSUMER, name, seen_time))
+        return self._touch(name, seen_time)
+
+    def delete_consumer(self, name: bytes) -> int:
+        """Delete a consumer and its pending entries; returns how many it had."""
+        self.journal.append((LOCAL_DELCONSUMER, name))
+        return self._delete_consumer(name)
+
+    def apply_local(self, ops: Iterable[tuple[Any, ...]]) -> None:
+        for op in ops:
+            kind = op[0]
+            if kind == LOCAL_NACK:
+                self._set_nack((op[1], op[2]), op[3], op[4], op[5])
+            elif kind == LOCAL_UNNACK:
+                self._drop_nack((op[1], op[2]))
+            elif kind == LOCAL_CONSUMER:
+                self._touch(op[1], op[2])
+            elif kind == LOCAL_DELCONSUMER:
+                self._delete_consumer(op[1])
+            elif kind == LOCAL_LAST:
+                self._set_last((op[1], op[2]), op[3])
+
+    def _set_last(self, last: SID, entries_read: int) -> None:
         self.last_local = last
         self.read_local = entries_read
+
+    def _set_nack(self, sid: SID, consumer: bytes, time: int, count: int) -> None:
+        nack = self.pel.get(sid)
+        if nack is None:
+            nack = self.pel[sid] = Nack(consumer, time, count)
+        else:
+            if nack.consumer != consumer:
+                old = self.consumers.get(nack.consumer)
+                if old is not None:
+                    old.pel.pop(sid, None)
+            nack.consumer, nack.delivery_time, nack.delivery_count = consumer, time, count
+        owner = self.consumers.get(consumer)
+        if owner is None:
+            owner = self.consumers[consumer] = Consumer(time)
+        owner.pel[sid] = nack
+
+    def _drop_nack(self, sid: SID) -> None:
+        nack = self.pel.pop(sid, None)
+        if nack is not None:
+            owner = self.consumers.get(nack.consumer)
+            if owner is not None:
+                owner.pel.pop(sid, None)
+
+    def _touch(self, name: bytes, seen_time: int) -> Consumer:
+        c = self.consumers.get(name)
+        if c is None:
+            c = self.consumers[name] = Consumer(seen_time)
+        c.seen_time = seen_time
+        return c
+
+    def _delete_consumer(self, name: bytes) -> int:
+        c = self.consumers.pop(name, None)
+        if c is None:
+            return 0
+        for sid in c.pel:
+            self.pel.pop(sid, None)
+        return len(c.pel)
 
     def reset_local(self) -> None:
         self.last_local = None
@@ -168,11 +248,6 @@ class Group:
                     consumer.pel.pop(sid, None)
         return n
 
-    def consumer(self, name: bytes, now_ms: int, create: bool = True) -> Consumer | None:
-        c = self.consumers.get(name)
-        if c is None and create:
-            c = self.consumers[name] = Consumer(now_ms)
-        return c
 
 
 NODE_ENTRIES = 100  # Redis's stream-node-max-entries
@@ -233,12 +308,11 @@ def decode_local(g: Group, data: Any) -> None:
     last, pel, consumers = data
     g.reset_local()
     if last is not None:
-        g.set_local((last[0], last[1]), last[2])
+        g._set_last((last[0], last[1]), last[2])
     for name, seen in consumers:
         g.consumers[name] = Consumer(seen)
     for ms, seq, name, dtime, dcount in pel:
-        nack = g.pel[(ms, seq)] = Nack(name, dtime, dcount)
-        g.consumer(name, dtime).pel[(ms, seq)] = nack  # type: ignore[union-attr]
+        g._set_nack((ms, seq), name, dtime, dcount)
 
 
 class Stream:
@@ -520,6 +594,19 @@ class XRestore(NamedTuple):
     local: tuple[tuple[bytes, Any], ...] = ()
 
 
+class XLocal(NamedTuple):
+    """A group's local state as this region's commands changed it (XREADGROUP, XCLAIM,
+    XAUTOCLAIM, XGROUP CREATECONSUMER/DELCONSUMER), as absolute values (applying twice changes
+    nothing). It is logged, so a region's pending lists survive a restart as Redis's do in its
+    AOF, and shipped like every effect, but only the region that made it applies it (in any
+    of its epochs): pending lists are local (SEMANTICS.md, "consumer groups")."""
+
+    db: int
+    key: bytes
+    group: bytes
+    ops: tuple[tuple[Any, ...], ...]
+
+
 def _sid(x: Any) -> SID | None:
     return None if x is None else (x[0], x[1])
 
@@ -535,6 +622,7 @@ register_effect(XGroupSet, 43, creates=True,
                 decode=lambda f: XGroupSet(f[0], f[1], f[2], (f[3][0], f[3][1]), f[4], bool(f[5])))
 register_effect(XGroupDestroy, 44)
 register_effect(XAck, 45, decode=lambda f: XAck(f[0], f[1], f[2], tuple((i[0], i[1]) for i in f[3])))
+register_effect(XLocal, 47, decode=lambda f: XLocal(f[0], f[1], f[2], tuple(tuple(op) for op in f[3])))
 register_effect(
     XRestore, 46, creates=True,
     decode=lambda f: XRestore(
@@ -625,7 +713,21 @@ def _xrestore(ks: Keyspace, e: XRestore, tag: Tag, ctx: VV) -> None:
     ks.settle(db, e.key, entry)
 
 
+def _region_name(origin: str) -> str:
+    return origin.split("/", 1)[0]
+
+
+def _xlocal(ks: Keyspace, e: XLocal, tag: Tag, ctx: VV) -> None:
+    if _region_name(tag[1]) != _region_name(ks.region):
+        return  # another region's pending lists
+    entry = ks.dbs[e.db].entries.get(e.key)
+    s = entry.part(STREAM) if entry is not None else None
+    g = s.group(e.group) if s is not None else None
+    if g is not None:
+        g.apply_local(e.ops)
+
+
 register(CRDTType(STREAM, 1, Stream, Stream.decode, {
     XAdd: _xadd, XRemove: _xremove, XSetId: _xsetid, XGroupSet: _xgroupset,
-    XGroupDestroy: _xgroupdestroy, XAck: _xack, XRestore: _xrestore,
+    XGroupDestroy: _xgroupdestroy, XAck: _xack, XRestore: _xrestore, XLocal: _xlocal,
 }))

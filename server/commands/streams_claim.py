@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from crdt.types.stream import SID, Group, Nack, Stream
+from crdt.types.stream import SID, Group, Stream
 from server import errors
 from server.commands.common import int_arg
 from server.commands.registry import command
@@ -19,7 +19,7 @@ from server.commands.streams import (
     read_stream,
     strict_id,
 )
-from server.commands.streams_groups import nogroup, now_ms
+from server.commands.streams_groups import emit_local, nogroup, now_ms
 from server.resp import Error
 
 if TYPE_CHECKING:
@@ -35,26 +35,6 @@ def _entry(s: Stream, sid: SID) -> Any:
         return None
     k = found[0]
     return [fmt_id(k), list(s.fields[k])]
-
-
-def _drop(g: Group, sid: SID) -> None:
-    nack = g.pel.pop(sid, None)
-    if nack is not None:
-        owner = g.consumers.get(nack.consumer)
-        if owner is not None:
-            owner.pel.pop(sid, None)
-
-
-def _give(g: Group, sid: SID, nack: Nack, name: bytes, now: int) -> None:
-    cons = g.consumer(name, now)
-    assert cons is not None
-    cons.seen_time = now
-    if nack.consumer != name:
-        old = g.consumers.get(nack.consumer)
-        if old is not None:
-            old.pel.pop(sid, None)
-        nack.consumer = name
-    cons.pel[sid] = nack
 
 
 def _lookup(c: Client, argv: list[bytes]) -> tuple[Stream, Group]:
@@ -113,31 +93,25 @@ def cmd_xclaim(c: Client, argv: list[bytes]) -> Any:
     for sid in ids:
         nack = g.pel.get(sid)
         if not list(s.range(sid, sid)):
-            _drop(g, sid)  # the entry is gone: so is its pending entry
+            if nack is not None:
+                g.drop_nack(sid)  # the entry is gone: so is its pending entry
             continue
-        if force and nack is None:
-            nack = g.pel[sid] = Nack(b"", now, 1)
-            forced = True
-        else:
-            forced = False
         if nack is None:
-            continue
-        if not forced and minidle and now - nack.delivery_time < minidle:
-            continue
-        if forced:
-            cons = g.consumer(name, now)
-            assert cons is not None
-            cons.seen_time = now
-            nack.consumer = name
-            cons.pel[sid] = nack
+            if not force:
+                continue
+            count = 1  # FORCE: a new pending entry (streamCreateNACK)
         else:
-            _give(g, sid, nack, name, now)
-        nack.delivery_time = deliverytime
+            if minidle and now - nack.delivery_time < minidle:
+                continue
+            count = nack.delivery_count
         if retrycount >= 0:
-            nack.delivery_count = retrycount
+            count = retrycount
         elif not justid:
-            nack.delivery_count += 1
+            count += 1
+        g.touch(name, now)
+        g.set_nack(sid, name, deliverytime, count)
         out.append(fmt_id(sid) if justid else _entry(s, sid))
+    emit_local(c, argv[1], argv[2], g)
     return out
 
 
@@ -181,18 +155,17 @@ def cmd_xautoclaim(c: Client, argv: list[bytes]) -> Any:
         i += 1
         nack = g.pel[sid]
         if not list(s.range(sid, sid)):
-            _drop(g, sid)
+            g.drop_nack(sid)
             deleted.append(fmt_id(sid))
             count -= 1
             continue
         if minidle and now - nack.delivery_time < minidle:
             continue
-        _give(g, sid, nack, name, now)
-        nack.delivery_time = now
-        if not justid:
-            nack.delivery_count += 1
+        g.touch(name, now)
+        g.set_nack(sid, name, now, nack.delivery_count + (0 if justid else 1))
         claimed.append(fmt_id(sid) if justid else _entry(s, sid))
         count -= 1
+    emit_local(c, argv[1], argv[2], g)
     cursor = fmt_id(pending[i]) if i < len(pending) else b"0-0"
     return [cursor, claimed, deleted]
 

@@ -18,11 +18,11 @@ from crdt.types.stream import (
     SID,
     ZERO,
     Group,
-    Nack,
     Stream,
     XAck,
     XGroupDestroy,
     XGroupSet,
+    XLocal,
 )
 from server import errors
 from server.blocking import Blocked
@@ -198,7 +198,8 @@ def cmd_xgroup_createconsumer(c: Client, argv: list[bytes]) -> Any:
     assert g is not None
     if argv[4] in g.consumers:
         return 0
-    g.consumer(argv[4], now_ms(c))
+    g.touch(argv[4], now_ms(c))
+    emit_local(c, argv[2], argv[3], g)
     return 1
 
 
@@ -206,12 +207,11 @@ def cmd_xgroup_createconsumer(c: Client, argv: list[bytes]) -> Any:
 def cmd_xgroup_delconsumer(c: Client, argv: list[bytes]) -> Any:
     _, g = _xgroup_target(c, argv, False, True)
     assert g is not None
-    consumer = g.consumers.pop(argv[4], None)
-    if consumer is None:
+    if argv[4] not in g.consumers:
         return 0
-    for sid in consumer.pel:
-        g.pel.pop(sid, None)
-    return len(consumer.pel)
+    pending = g.delete_consumer(argv[4])
+    emit_local(c, argv[2], argv[3], g)
+    return pending
 
 
 _XGROUP_HELP = [
@@ -256,6 +256,13 @@ def cmd_xack(c: Client, argv: list[bytes]) -> Any:
 
 
 # -- XREAD / XREADGROUP --------------------------------------------------------------------
+def emit_local(c: Client, key: bytes, name: bytes, g: Group) -> None:
+    """Emit the group's journaled local changes (``XLocal``: logged, applied only here)."""
+    if g.journal:
+        ops, g.journal = tuple(g.journal), []
+        c.ks.emit(XLocal(c.db, key, name, ops))
+
+
 def deliver_new(s: Stream, g: Group, consumer: bytes, count: int, noack: bool, now: int) -> list[Any]:
     """streamReplyWithRange for a group and ``>``: entries after the group's last-delivered ID
     (skipping those acknowledged anywhere), which move the ID and enter the pending lists."""
@@ -263,8 +270,6 @@ def deliver_new(s: Stream, g: Group, consumer: bytes, count: int, noack: bool, n
     if start is None:
         return []
     last, read = g.last_id, g.entries_read
-    cons = g.consumer(consumer, now)
-    assert cons is not None
     out: list[Any] = []
     for k in list(s.range(start, MAX_ID)):
         if count and len(out) == count:
@@ -280,23 +285,14 @@ def deliver_new(s: Stream, g: Group, consumer: bytes, count: int, noack: bool, n
             continue
         out.append([fmt_id(k), list(s.fields[k])])
         if not noack:
-            nack = g.pel.get(sid)
-            if nack is None:
-                nack = g.pel[sid] = Nack(consumer, now, 1)
-            else:
-                old = g.consumers.get(nack.consumer)
-                if old is not None:
-                    old.pel.pop(sid, None)
-                nack.consumer, nack.delivery_time, nack.delivery_count = consumer, now, 1
-            cons.pel[sid] = nack
+            g.set_nack(sid, consumer, now, 1)
     g.set_local(last, read)
     return out
 
 
 def deliver_history(s: Stream, g: Group, consumer: bytes, gt: SID, count: int, now: int) -> list[Any]:
     """streamReplyWithRangeFromConsumerPEL: the consumer's pending entries after ``gt``."""
-    cons = g.consumer(consumer, now)
-    assert cons is not None
+    cons = g.consumers[consumer]
     start = incr_id(gt)
     if start is None:
         return []
@@ -310,9 +306,7 @@ def deliver_history(s: Stream, g: Group, consumer: bytes, gt: SID, count: int, n
             continue
         for k in found:
             out.append([fmt_id(k), list(s.fields[k])])
-        nack = cons.pel[sid]
-        nack.delivery_time = now
-        nack.delivery_count += 1
+        g.set_nack(sid, consumer, now, cons.pel[sid].delivery_count + 1)
     return out
 
 
@@ -342,13 +336,14 @@ def cmd_xreadgroup(c: Client, argv: list[bytes]) -> Any:
         g = s.group(group)
         assert g is not None
         if gt is not None:
-            g.consumer(consumer, now).seen_time = now  # type: ignore[union-attr]
+            g.touch(consumer, now)
             items.append((key, deliver_history(s, g, consumer, gt, r.limit, now)))
         elif len(s) and s.top_id() > g.last_id:
-            g.consumer(consumer, now).seen_time = now  # type: ignore[union-attr]
+            g.touch(consumer, now)
             entries = deliver_new(s, g, consumer, r.limit, r.noack, now)
             if entries:
                 items.append((key, entries))
+        emit_local(c, key, group, g)
     if items:
         return keyed_reply(c, items)
     if r.timeout is None or c.in_exec:
@@ -366,8 +361,13 @@ def cmd_xreadgroup(c: Client, argv: list[bytes]) -> Any:
         if content is None or g is None or content.last_id <= g.last_id:
             return None
         t = now_ms(c)
-        g.consumer(consumer, t).seen_time = t  # type: ignore[union-attr]
+        g.touch(consumer, t)
         entries = deliver_new(content, g, consumer, count, r.noack, t)
+        emit_local(c, key, group, g)
+        batch = c.ks.commit()
+        if batch is not None:  # the delivery is this region's (local) write
+            c.server.ship(batch)
+            c.last_batch = batch
         return keyed_reply(c, [(key, entries)]) if entries else None
 
     db = c.db

@@ -19,6 +19,9 @@ from crdt.digest import keyspace_digest
 from crdt.effects import Batch, Delete, Effect
 from crdt.keyspace import Keyspace
 from crdt.types.stream import (
+    LOCAL_CONSUMER,
+    LOCAL_LAST,
+    LOCAL_NACK,
     NO_ENTRIES_READ,
     STREAM,
     Stream,
@@ -26,6 +29,7 @@ from crdt.types.stream import (
     XAdd,
     XGroupDestroy,
     XGroupSet,
+    XLocal,
     XRemove,
     XRestore,
     XSetId,
@@ -169,13 +173,12 @@ def test_group_destroy_concurrent_with_create_destroy_wins() -> None:
 
 def test_xack_replicates_and_clears_pending_everywhere() -> None:
     eu, us = shared(XAdd(0, K, 1, 0, (b"f", b"v")), XGroupSet(0, K, b"g", (0, 0), NO_ENTRIES_READ, False))
-    from crdt.types.stream import Nack
     for ks in (eu, us):  # both regions delivered the entry (local pending lists)
         s = stream(ks)
         assert s is not None
         g = s.group(b"g")
         assert g is not None
-        g.pel[(1, 0)] = g.consumer(b"c", T0).pel[(1, 0)] = Nack(b"c", T0, 1)  # type: ignore[union-attr]
+        g.set_nack((1, 0), b"c", T0, 1)
     a = write(eu, T0 + 5, XAck(0, K, b"g", ((1, 0),)))
     deliver(us, a)
     converged(eu, us)
@@ -338,3 +341,25 @@ def test_state_codec_round_trips(data: Any) -> None:
         state.restore(restored, _records(ks))
         assert replicated(stream(restored)) == replicated(stream(ks))
         assert keyspace_digest(restored) == keyspace_digest(ks)
+
+
+def test_local_group_state_is_applied_only_by_its_own_region_in_any_epoch() -> None:
+    eu, us = region("eu/1"), region("us/1")
+    made = write(eu, T0, XAdd(0, K, 1, 0, (b"f", b"v")), XGroupSet(0, K, b"g", (0, 0), NO_ENTRIES_READ, False))
+    ops = ((LOCAL_CONSUMER, b"c", T0), (LOCAL_NACK, 1, 0, b"c", T0, 1), (LOCAL_LAST, 1, 0, 1))
+    local = write(eu, T0 + 5, XLocal(0, K, b"g", ops))
+    deliver(us, made, local)
+    converged(eu, us)  # local state is in neither the replicated state nor the digest
+
+    def pending(ks: Keyspace) -> list[Any]:
+        s = stream(ks)
+        g = s.group(b"g") if s is not None else None
+        assert g is not None
+        return [(sid, n.consumer, n.delivery_count, g.last_id) for sid, n in g.pel.items()]
+
+    assert pending(eu) == [((1, 0), b"c", 1, (1, 0))] and pending(us) == []
+    restarted = region("eu/2")  # eu in a new epoch, replaying its op log: applies them again
+    deliver(restarted, made, local)
+    assert pending(restarted) == pending(eu)
+    deliver(restarted, local)  # (a duplicate: skipped)
+    assert pending(restarted) == pending(eu)
