@@ -22,19 +22,8 @@ import zlib
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from crdt.effects import Expire
-from crdt.types.stream import (
-    NODE_ENTRIES,
-    SID,
-    STREAM,
-    ZERO,
-    EKey,
-    Stream,
-    XAdd,
-    XRemove,
-    XRestore,
-    XSetId,
-    encode_local,
-)
+from crdt.types.stream import STREAM, Stream, XAdd, XRemove, XRestore, XSetId
+from crdt.types.stream_groups import NODE_ENTRIES, SID, ZERO, EKey, encode_local
 from server import errors
 from server.blocking import Blocked
 from server.commands.common import TYPE_COMMANDS, TypeCommands, int_arg, prepare_write, read

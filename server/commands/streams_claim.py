@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from crdt.types.stream import SID, Group, Stream
+from crdt.types.stream import Stream
+from crdt.types.stream_groups import SID, Group
 from server import errors
 from server.commands.common import int_arg
 from server.commands.registry import command

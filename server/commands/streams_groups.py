@@ -13,17 +13,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from crdt.types.stream import (
-    NO_ENTRIES_READ,
-    SID,
-    ZERO,
-    Group,
-    Stream,
-    XAck,
-    XGroupDestroy,
-    XGroupSet,
-    XLocal,
-)
+from crdt.types.stream import Stream, XAck, XGroupDestroy, XGroupSet, XLocal
+from crdt.types.stream_groups import NO_ENTRIES_READ, SID, ZERO, Group
 from server import errors
 from server.blocking import Blocked
 from server.commands.common import int_arg

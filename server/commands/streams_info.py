@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from crdt.types.stream import Group, Stream
+from crdt.types.stream import Stream
+from crdt.types.stream_groups import Group
 from server import errors
 from server.commands.common import int_arg
 from server.commands.registry import command

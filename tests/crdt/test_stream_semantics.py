@@ -19,10 +19,6 @@ from crdt.digest import keyspace_digest
 from crdt.effects import Batch, Delete, Effect
 from crdt.keyspace import Keyspace
 from crdt.types.stream import (
-    LOCAL_CONSUMER,
-    LOCAL_LAST,
-    LOCAL_NACK,
-    NO_ENTRIES_READ,
     STREAM,
     Stream,
     XAck,
@@ -34,6 +30,7 @@ from crdt.types.stream import (
     XRestore,
     XSetId,
 )
+from crdt.types.stream_groups import LOCAL_CONSUMER, LOCAL_LAST, LOCAL_NACK, NO_ENTRIES_READ
 from server.commands.common import TYPE_COMMANDS
 
 from .test_semantics_rows import T0, region, write
