@@ -30,12 +30,17 @@
   ``XLocal`` effect, which only this region applies; they are saved in snapshots (``encode``)
   and the op log, but neither merged from peers nor part of ``visible`` (the digest).
 
-Known anomalies: destroy terms and acknowledgements are kept until a DEL (or a later create,
-for destroy terms) observes them (no GC of acknowledgements of trimmed entries).
+Known anomalies and costs: destroy terms and acknowledgements are kept until a DEL (or a later
+create, for destroy terms) observes them (no GC of acknowledgements of trimmed entries); the
+entries-added counter keeps 8 bytes per XADD (its dot's seq) until a DEL or XSETID ENTRIESADDED
+observes it, even for entries trimmed long ago (folding the contributions every region has
+observed would need the keyspace's stable VV, which content types do not see).
 """
 
 from __future__ import annotations
 
+from array import array
+from bisect import bisect_right
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeAlias
 
@@ -100,7 +105,8 @@ class Stream:
         self.last: list[IdTerm] = []
         self.maxdel: list[IdTerm] = []
         self.added_base: list[NumTerm] = []
-        self.added: dict[str, list[int]] = {}  # origin -> seqs of its XADDs (ascending)
+        # origin -> the seqs of its XADDs that no DEL or XSETID observed, ascending (8 bytes each)
+        self.added: dict[str, array[int]] = {}
         self.groups: dict[bytes, Group] = {}  # every group with terms or acks, live or not
         self.nodes = Nodes()
 
@@ -218,12 +224,12 @@ class Stream:
 
     def _drop_contribs(self, ctx: VV) -> None:
         for origin in list(self.added):
-            seen = ctx.get(origin, 0)
-            kept = [s for s in self.added[origin] if s > seen]
-            if kept:
-                self.added[origin] = kept
-            else:
+            seqs = self.added[origin]
+            cut = bisect_right(seqs, ctx.get(origin, 0))  # an observed-remove drops a prefix
+            if cut == len(seqs):
                 del self.added[origin]
+            elif cut:
+                self.added[origin] = seqs[cut:]
 
     def merge_from(self, other: Stream, mine: VV, theirs: VV) -> None:
         keep_mine = [k for k in self.keys if k in other.fields or theirs.get(k[3], 0) < k[4]]
@@ -236,13 +242,13 @@ class Stream:
         self.last = _join(self.last, other.last, mine, theirs)
         self.maxdel = _join(self.maxdel, other.maxdel, mine, theirs)
         self.added_base = _join(self.added_base, other.added_base, mine, theirs)
-        added: dict[str, list[int]] = {}
+        added: dict[str, array[int]] = {}
         for origin in set(self.added) | set(other.added):
             a, b = set(self.added.get(origin, ())), set(other.added.get(origin, ()))
             kept = {s for s in a if s in b or theirs.get(origin, 0) < s}
             kept |= {s for s in b if s not in a and mine.get(origin, 0) < s}
             if kept:
-                added[origin] = sorted(kept)
+                added[origin] = array("q", sorted(kept))
         self.added = added
         for name in set(self.groups) | set(other.groups):
             g, h = self.groups.get(name), other.groups.get(name)
@@ -273,7 +279,7 @@ class Stream:
         return [
             [[k[0], k[1], k[2], region_id(k[3]), k[4], k[5], list(self.fields[k])] for k in self.keys],
             terms(self.last), terms(self.maxdel), terms(self.added_base),
-            [[region_id(o), seqs] for o, seqs in self.added.items()], groups,
+            [[region_id(o), list(seqs)] for o, seqs in self.added.items()], groups,
         ]
 
     @classmethod
@@ -290,7 +296,7 @@ class Stream:
         s.keys = SortedList(s.fields)
         s.nodes = Nodes(s.keys)
         s.last, s.maxdel, s.added_base = terms(last), terms(maxdel), terms(base)
-        s.added = {names[o]: list(seqs) for o, seqs in added}
+        s.added = {names[o]: array("q", seqs) for o, seqs in added}
         for name, regs, acked, *local in groups:
             g = s.groups[name] = Group()
             g.regs = terms(regs)
@@ -409,12 +415,15 @@ register_effect(
 
 
 def _contribute(s: Stream, tag: Tag) -> None:
-    seqs = s.added.setdefault(tag[1], [])
-    if not seqs or seqs[-1] < tag[2]:
-        seqs.append(tag[2])
-    elif tag[2] not in seqs:
-        seqs.append(tag[2])
-        seqs.sort()
+    seqs = s.added.get(tag[1])
+    if seqs is None:
+        s.added[tag[1]] = array("q", (tag[2],))
+    elif not seqs or seqs[-1] < tag[2]:
+        seqs.append(tag[2])  # an origin's effects arrive in order: the common case
+    else:
+        at = bisect_right(seqs, tag[2])
+        if not (at and seqs[at - 1] == tag[2]):
+            seqs.insert(at, tag[2])
 
 
 def _xadd(ks: Keyspace, e: XAdd, tag: Tag, ctx: VV) -> None:
