@@ -239,6 +239,7 @@ class Stream:
         self.fields = fields
         self.keys = SortedList(fields)
         self.nodes = Nodes(self.keys)
+        arrived = [(k[0], k[1]) for k in add]
         self.last = _join(self.last, other.last, mine, theirs)
         self.maxdel = _join(self.maxdel, other.maxdel, mine, theirs)
         self.added_base = _join(self.added_base, other.added_base, mine, theirs)
@@ -267,6 +268,9 @@ class Stream:
             g.acked = {(x[0], x[1]) for x in acks}
             if not g.live or not was_live:
                 g.reset_local()
+            elif g.live:
+                for sid in arrived:
+                    g.note_arrival(sid)
 
     def encode(self, region_id: Callable[[str], int]) -> Any:
         def terms(ts: list) -> list:
@@ -430,6 +434,9 @@ def _xadd(ks: Keyspace, e: XAdd, tag: Tag, ctx: VV) -> None:
     db, entry, s = ks.open(e.db, e.key, STREAM, tag, ctx)
     if s.add_entry((e.ms, e.seq, *tag, 0), e.fields):
         ks.conflicts.record(e.db, e.key, "lww", tag, None)
+    for g in s.groups.values():
+        if g.live:
+            g.note_arrival((e.ms, e.seq))
     s.last = _write(s.last, (*tag, e.ms, e.seq), ctx)
     _contribute(s, tag)
     ks.settle(db, e.key, entry)

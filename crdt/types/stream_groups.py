@@ -18,8 +18,8 @@ GroupTerm: TypeAlias = tuple[int, str, int, int, int, int, int]  # (..., ms, ids
 AckTerm: TypeAlias = tuple[int, int, str, int]  # (ms, seq, region, dot seq)
 SET_TERM, DESTROY_TERM = 0, 1
 # XLocal operations: set a pending entry, drop one, create or see a consumer, delete one, set
-# the last-delivered ID and entries-read
-LOCAL_NACK, LOCAL_UNNACK, LOCAL_CONSUMER, LOCAL_DELCONSUMER, LOCAL_LAST = range(5)
+# the last-delivered ID and entries-read, a late entry delivered
+LOCAL_NACK, LOCAL_UNNACK, LOCAL_CONSUMER, LOCAL_DELCONSUMER, LOCAL_LAST, LOCAL_UNLATE = range(6)
 
 ZERO: SID = (0, 0)
 NO_ENTRIES_READ = -1  # Redis's SCG_INVALID_ENTRIES_READ
@@ -45,7 +45,7 @@ class Consumer:
 
 
 class Group:
-    __slots__ = ("regs", "acks", "acked", "last_local", "read_local", "pel", "consumers", "journal")
+    __slots__ = ("regs", "acks", "acked", "last_local", "read_local", "pel", "consumers", "journal", "late")
 
     def __init__(self) -> None:
         self.regs: list[GroupTerm] = []
@@ -59,6 +59,9 @@ class Group:
         self.consumers: dict[bytes, Consumer] = {}
         # the local changes made by commands since they were last emitted (``XLocal``)
         self.journal: list[tuple[Any, ...]] = []
+        # entries that arrived from another region with an ID this region had already delivered
+        # past: ``>`` delivers them first (SEMANTICS: XREADGROUP is the reliable way to consume)
+        self.late: set[SID] = set()
 
     @property
     def live(self) -> bool:
@@ -103,6 +106,17 @@ class Group:
         self.journal.append((LOCAL_DELCONSUMER, name))
         return self._delete_consumer(name)
 
+    def unlate(self, sid: SID) -> None:
+        self.late.discard(sid)
+        self.journal.append((LOCAL_UNLATE, sid[0], sid[1]))
+
+    def note_arrival(self, sid: SID) -> None:
+        """An entry was added: late when this region already delivered past its ID (and it is
+        after the group's start)."""
+        last = self.last_local
+        if last is not None and sid <= last and sid > (self.regs[-1][3], self.regs[-1][4]):
+            self.late.add(sid)
+
     def apply_local(self, ops: Iterable[tuple[Any, ...]]) -> None:
         for op in ops:
             kind = op[0]
@@ -116,6 +130,8 @@ class Group:
                 self._delete_consumer(op[1])
             elif kind == LOCAL_LAST:
                 self._set_last((op[1], op[2]), op[3])
+            elif kind == LOCAL_UNLATE:
+                self.late.discard((op[1], op[2]))
 
     def _set_last(self, last: SID, entries_read: int) -> None:
         self.last_local = last
@@ -163,6 +179,7 @@ class Group:
         self.read_local = NO_ENTRIES_READ
         self.pel = SortedDict()
         self.consumers = {}
+        self.late = set()
 
     def forget_acks(self, ctx: VV) -> None:
         self.acks = {a for a in self.acks if ctx.get(a[2], 0) < a[3]}
@@ -236,12 +253,13 @@ def encode_local(g: Group) -> list[Any]:
     pel = [[sid[0], sid[1], n.consumer, n.delivery_time, n.delivery_count] for sid, n in g.pel.items()]
     consumers = [[name, c.seen_time] for name, c in g.consumers.items()]
     last = None if g.last_local is None else [g.last_local[0], g.last_local[1], g.read_local]
-    return [last, pel, consumers]
+    return [last, pel, consumers, [x for sid in sorted(g.late) for x in sid]]
 
 
 def decode_local(g: Group, data: Any) -> None:
-    last, pel, consumers = data
+    last, pel, consumers, late = data
     g.reset_local()
+    g.late = set(zip(late[::2], late[1::2], strict=True))
     if last is not None:
         g._set_last((last[0], last[1]), last[2])
     for name, seen in consumers:

@@ -256,12 +256,23 @@ def emit_local(c: Client, key: bytes, name: bytes, g: Group) -> None:
 
 def deliver_new(s: Stream, g: Group, consumer: bytes, count: int, noack: bool, now: int) -> list[Any]:
     """streamReplyWithRange for a group and ``>``: entries after the group's last-delivered ID
-    (skipping those acknowledged anywhere), which move the ID and enter the pending lists."""
+    (skipping those acknowledged anywhere), which move the ID and enter the pending lists;
+    first, entries that arrived from another region below that ID (``Group.late``)."""
+    out: list[Any] = []
+    for sid in sorted(g.late):  # arrived from another region below what was delivered here
+        if count and len(out) >= count:
+            break
+        g.unlate(sid)
+        if sid in g.acked:
+            continue
+        for k in s.range(sid, sid):
+            out.append([fmt_id(k), list(s.fields[k])])
+            if not noack:
+                g.set_nack(sid, consumer, now, 1)
     start = incr_id(g.last_id)
     if start is None:
-        return []
+        return out
     last, read = g.last_id, g.entries_read
-    out: list[Any] = []
     for k in list(s.range(start, MAX_ID)):
         if count and len(out) == count:
             break
@@ -329,7 +340,7 @@ def cmd_xreadgroup(c: Client, argv: list[bytes]) -> Any:
         if gt is not None:
             g.touch(consumer, now)
             items.append((key, deliver_history(s, g, consumer, gt, r.limit, now)))
-        elif len(s) and s.top_id() > g.last_id:
+        elif (len(s) and s.top_id() > g.last_id) or g.late:
             g.touch(consumer, now)
             entries = deliver_new(s, g, consumer, r.limit, r.noack, now)
             if entries:
@@ -349,7 +360,7 @@ def cmd_xreadgroup(c: Client, argv: list[bytes]) -> Any:
         key = ready[1]
         content = write_stream_quiet(c, key)
         g = content.group(group) if content is not None else None
-        if content is None or g is None or content.last_id <= g.last_id:
+        if content is None or g is None or (content.last_id <= g.last_id and not g.late):
             return None
         t = now_ms(c)
         g.touch(consumer, t)

@@ -137,3 +137,18 @@ def test_acknowledged_entries_are_not_redelivered_after_the_reader_is_killed(row
         assert conn.call("XREADGROUP", "GROUP", "g", "third", "STREAMS", "s7", ">") == Reply("*", None)
     finally:
         conn.close()
+
+
+def test_xreadgroup_delivers_an_entry_that_arrives_late_with_a_lower_id(rows: Rows) -> None:
+    rows.call(W, "XADD", "s8", "100-0", "f", "first")
+    rows.call(W, "XGROUP", "CREATE", "s8", "g", "0")
+    with rows.partitioned():
+        rows.call(E, "XADD", "s8", "150-0", "f", "east")  # concurrently, below what west reads
+        rows.call(W, "XADD", "s8", "200-0", "f", "west")
+        read = rows.call(W, "XREADGROUP", "GROUP", "g", "c", "STREAMS", "s8", ">")
+        assert _ids(read[0][1]) == [b"100-0", b"200-0"]
+    assert _ids(rows.same("XRANGE", "s8", "-", "+")) == [b"100-0", b"150-0", b"200-0"]
+    late = rows.call(W, "XREADGROUP", "GROUP", "g", "c", "STREAMS", "s8", ">")
+    assert _ids(late[0][1]) == [b"150-0"]  # XREADGROUP is the reliable way to consume
+    assert rows.call(W, "XREADGROUP", "GROUP", "g", "c", "STREAMS", "s8", ">") == []
+    assert rows.call(W, "XPENDING", "s8", "g")["pending"] == 3
