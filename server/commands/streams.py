@@ -17,7 +17,6 @@ for) holds either way.
 from __future__ import annotations
 
 import re
-import time
 import zlib
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -136,7 +135,7 @@ def id_slot(region: str) -> int:
 
 def next_id(c: Client, last: SID) -> SID:
     """streamNextID; with peers, the smallest greater ID in this region's slot."""
-    ms = int(time.time() * 1000)
+    ms = c.ks.now_ms  # the server's clock for this command
     if not c.ks.has_peers:
         return (ms, 0) if ms > last[0] else incr_id(last) or MAX_ID
     slot = id_slot(c.ks.region.split("/")[0])
