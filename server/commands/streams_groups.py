@@ -351,7 +351,13 @@ def cmd_xreadgroup(c: Client, argv: list[bytes]) -> Any:
     if r.timeout is None or c.in_exec:
         return NULL_ARRAY
     count = r.limit or BLOCKED_DEFAULT_COUNT
-    waits = list(dict.fromkeys(keys))
+    # served when an XADD raises the stream's last ID (or an entry arrives late from another
+    # region); as Redis 7.0.15, the key deleted or of another type, or the group destroyed,
+    # end the wait with an error
+    waits: dict[bytes, SID] = {}
+    for key in keys:
+        s = read_stream(c, key)
+        waits.setdefault(key, s.last_id if s is not None else ZERO)
 
     def check() -> Any:
         ready = blocked.ready_key
@@ -359,9 +365,14 @@ def cmd_xreadgroup(c: Client, argv: list[bytes]) -> Any:
             return None
         key = ready[1]
         content = write_stream_quiet(c, key)
-        g = content.group(group) if content is not None else None
-        if content is None or g is None or (content.last_id <= g.last_id and not g.late):
+        if content is None:
+            return Error("UNBLOCKED the stream key no longer exists")
+        g = content.group(group)
+        if g is None:
+            return Error("NOGROUP the consumer group this client was blocked on no longer exists")
+        if content.last_id <= waits[key] and not g.late:
             return None
+        waits[key] = content.last_id
         t = now_ms(c)
         g.touch(consumer, t)
         entries = deliver_new(content, g, consumer, count, r.noack, t)

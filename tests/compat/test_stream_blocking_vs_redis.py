@@ -150,3 +150,23 @@ def test_client_unblock(diff: Differential, other: list[RespConnection], how: tu
         replies = [conn.call("CLIENT", "UNBLOCK", cid, *how) for conn, cid in zip(other, ids, strict=True)]
         assert replies[0] == replies[1] == replies[0]._replace(value=1)
         _read_same(diff)
+
+
+@pytest.mark.parametrize("cmd,change", [
+    (("XREADGROUP", "GROUP", "g", "c", "BLOCK", "300", "STREAMS", "s", ">"), ("XGROUP", "DESTROY", "s", "g")),
+    (("XREADGROUP", "GROUP", "g", "c", "BLOCK", "300", "STREAMS", "s", ">"), ("DEL", "s")),
+    (("XREADGROUP", "GROUP", "g", "c", "BLOCK", "300", "STREAMS", "s", ">"), ("SET", "s", "x")),
+    (("XREADGROUP", "GROUP", "g", "c", "BLOCK", "300", "STREAMS", "s", ">"), ("RENAME", "s", "t")),
+    (("XREADGROUP", "GROUP", "g", "c", "BLOCK", "300", "STREAMS", "s", ">"), ("XGROUP", "SETID", "s", "g", "0")),
+    (("XREADGROUP", "GROUP", "g", "c", "BLOCK", "300", "STREAMS", "s", ">"), ("XGROUP", "CREATECONSUMER", "s", "g", "d")),
+    (("XREAD", "BLOCK", "300", "STREAMS", "s", "$"), ("DEL", "s")),
+    (("XREAD", "BLOCK", "300", "STREAMS", "s", "$"), ("SET", "s", "x")),
+])
+def test_blocked_reader_when_the_key_or_group_changes(diff: Differential, other: list[RespConnection],
+                                                      cmd: tuple[str, ...], change: tuple[str, ...]) -> None:
+    diff.check("XADD", "s", "1-1", "f", "v")
+    diff.check("XGROUP", "CREATE", "s", "g", "$")
+    _send(diff, *cmd)
+    time.sleep(0.05)
+    _on_both(other, *change)
+    _read_same(diff)  # an error at once, or the timeout
