@@ -24,11 +24,15 @@
   anywhere is never delivered again by ``>`` and leaves every region's pending list. A DESTROY
   that a concurrent DEL did not observe survives it: the key comes back as an empty stream
   (SEMANTICS "Keys": the key comes back holding only the concurrent write).
-* **Local state** (never in an effect, SEMANTICS "What is local"): a group's last-delivered ID
-  once this region read it, its entries-read, its pending entries list and its consumers.
-  Commands change them through ``Group``'s journaling methods and emit the changes as one
-  ``XLocal`` effect, which only this region applies; they are saved in snapshots (``encode``)
-  and the op log, but neither merged from peers nor part of ``visible`` (the digest).
+* **Local state** (SEMANTICS "consumer groups": local to a region): a group's last-delivered
+  ID once this region read it, its entries-read, its pending entries, its consumers, and the
+  entries that arrived from another region with an ID below what this region had already
+  delivered (``late``: XREADGROUP ``>`` delivers them first). Commands change it through
+  ``Group``'s journaling methods and emit the changes as one ``XLocal`` effect, which only the
+  region that made it applies (so it is in the op log and survives a restart); snapshots keep
+  it (``encode``); it is neither merged from peers nor part of ``visible`` (the digest). A
+  create or SETID arriving from another region resets this region's last-delivered ID to the
+  group's register.
 
 Known anomalies and costs: destroy terms and acknowledgements are kept until a DEL (or a later
 create, for destroy terms) observes them (no GC of acknowledgements of trimmed entries); the
