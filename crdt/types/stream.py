@@ -64,10 +64,10 @@ from .stream_groups import (
     EKey,
     Group,
     GroupTerm,
-    Nodes,
     decode_local,
     encode_local,
 )
+from .stream_nodes import Nodes
 
 if TYPE_CHECKING:
     from crdt.keyspace import Keyspace
@@ -185,7 +185,7 @@ class Stream:
         clash = at < len(self.keys) and self.keys[at][:2] == key[:2]
         self.keys.add(key)
         self.fields[key] = fields
-        self.nodes.add(key)
+        self.nodes.add(key, fields)
         return clash
 
     def remove_entries(self, keys: Iterable[EKey]) -> None:
@@ -242,7 +242,7 @@ class Stream:
         fields.update((k, other.fields[k]) for k in add)
         self.fields = fields
         self.keys = SortedList(fields)
-        self.nodes = Nodes(self.keys)
+        self.nodes = Nodes((k, fields[k]) for k in self.keys)
         arrived = [(k[0], k[1]) for k in add]
         self.last = _join(self.last, other.last, mine, theirs)
         self.maxdel = _join(self.maxdel, other.maxdel, mine, theirs)
@@ -302,7 +302,7 @@ class Stream:
             k = (e[0], e[1], e[2], names[e[3]], e[4], e[5])
             s.fields[k] = tuple(e[6])
         s.keys = SortedList(s.fields)
-        s.nodes = Nodes(s.keys)
+        s.nodes = Nodes((k, s.fields[k]) for k in s.keys)
         s.last, s.maxdel, s.added_base = terms(last), terms(maxdel), terms(base)
         s.added = {names[o]: array("q", seqs) for o, seqs in added}
         for name, regs, acked, *local in groups:

@@ -1,10 +1,8 @@
-"""The parts of a stream that are not its entries: consumer groups (replicated terms and
-acknowledgements, and this region's local state: pending entries, consumers, last-delivered ID)
-and the model of Redis's listpack nodes. See ``stream.py`` for the semantics."""
+"""Consumer groups of a stream: replicated terms and acknowledgements, and this region's local
+state (pending entries, consumers, last-delivered ID). See ``stream.py`` for the semantics."""
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from collections.abc import Iterable
 from typing import Any, TypeAlias
 
@@ -200,52 +198,6 @@ class Group:
                     consumer.pel.pop(sid, None)
         return n
 
-
-
-NODE_ENTRIES = 100  # Redis's stream-node-max-entries
-
-
-class Nodes:
-    """Where Redis would have cut the stream into listpack nodes (a new node every
-    ``NODE_ENTRIES`` entries added at the tail, a node freed when its last entry goes), which
-    is what ``~`` trimming and XINFO's ``radix-tree-keys`` depend on. Local and derived: not
-    encoded, rebuilt in runs of ``NODE_ENTRIES`` after a restore or a merge. Nodes are ranges
-    of keys, ``starts[i]`` the first key of node ``i``."""
-
-    __slots__ = ("starts", "live", "total")
-
-    def __init__(self, keys: Iterable[EKey] = ()) -> None:
-        self.starts: list[EKey] = []
-        self.live: list[int] = []
-        self.total: list[int] = []
-        for i, k in enumerate(keys):
-            if i % NODE_ENTRIES == 0:
-                self.starts.append(k)
-                self.live.append(0)
-                self.total.append(0)
-            self.live[-1] += 1
-            self.total[-1] += 1
-
-    def __len__(self) -> int:
-        return len(self.starts)
-
-    def add(self, key: EKey) -> None:
-        if not self.starts or (key > self.starts[-1] and self.total[-1] >= NODE_ENTRIES):
-            self.starts.append(key)
-            self.live.append(1)
-            self.total.append(1)
-            return
-        i = max(bisect_right(self.starts, key) - 1, 0)
-        if key < self.starts[i]:
-            self.starts[i] = key
-        self.live[i] += 1
-        self.total[i] += 1
-
-    def remove(self, key: EKey) -> None:
-        i = max(bisect_right(self.starts, key) - 1, 0)
-        self.live[i] -= 1
-        if not self.live[i]:
-            del self.starts[i], self.live[i], self.total[i]
 
 
 def encode_local(g: Group) -> list[Any]:

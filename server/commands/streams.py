@@ -7,11 +7,8 @@ MAXLEN/MINID) ship the entries they observed (``XRemove``). With peers, ``*`` ID
 region's slot in the low ``SLOT_BITS`` bits of the sequence part, so two regions never generate
 the same ID; without peers the IDs are exactly Redis's (``ms-0``, ``ms-1``, ...).
 
-Approximate trimming (``~``) removes whole nodes as Redis does, with Redis's node boundaries
-modelled as a new node every ``NODE_ENTRIES`` (stream-node-max-entries, 100) entries added at
-the tail (``stream.Nodes``): Redis also closes a node at 4 KB (stream-node-max-bytes), so with
-large entries it may trim more than we do; the contract of ``~`` (never fewer entries than asked
-for) holds either way.
+Approximate trimming (``~``) removes whole nodes as Redis does, with Redis's listpack node
+boundaries modelled by ``crdt.types.stream_nodes`` (100 entries or 4 KB per node).
 """
 
 from __future__ import annotations
@@ -22,7 +19,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from crdt.effects import Expire
 from crdt.types.stream import STREAM, Stream, XAdd, XRemove, XRestore, XSetId
-from crdt.types.stream_groups import NODE_ENTRIES, SID, ZERO, EKey, encode_local
+from crdt.types.stream_groups import SID, ZERO, EKey, encode_local
+from crdt.types.stream_nodes import NODE_ENTRIES
 from server import errors
 from server.blocking import Blocked
 from server.commands.common import TYPE_COMMANDS, TypeCommands, int_arg, prepare_write, read

@@ -98,6 +98,12 @@ def test_xtrim_approx_whole_nodes_and_radix_tree_figures(diff: Differential) -> 
         diff.ref.call("XADD", "t", f"{i * 65537}-{i}", "f", "v")
         diff.ours.call("XADD", "t", f"{i * 65537}-{i}", "f", "v")
     diff.check("XINFO", "STREAM", "t")
+    for i in range(1, 121):  # large and integer-looking values: nodes close at 4 KB
+        fields = ["name", "x" * (i * 7 % 300), "n", str(i * 99991), *(["extra", "-12"] if i % 3 else [])]
+        diff.ref.call("XADD", "u", f"{i * 1000}-{i % 5}", *fields)
+        diff.ours.call("XADD", "u", f"{i * 1000}-{i % 5}", *fields)
+    diff.check_all(("XINFO", "STREAM", "u"), ("XTRIM", "u", "MAXLEN", "~", "60"), ("XINFO", "STREAM", "u"),
+                   ("XTRIM", "u", "MINID", "~", "100000"), ("XLEN", "u"))
 
 
 def test_xdel(diff: Differential) -> None:
