@@ -527,7 +527,9 @@ def cmd_xread(c: Client, argv: list[bytes]) -> Any:
     if r.timeout is None or c.in_exec:
         return NULL_ARRAY
     count = r.limit or BLOCKED_DEFAULT_COUNT
-    waits = dict(zip(keys, ids, strict=False))  # a key given twice waits on its first ID
+    waits: dict[bytes, SID] = {}
+    for key, gt in zip(keys, ids, strict=True):
+        waits.setdefault(key, gt)  # a key given twice waits on its first ID, as blockForKeys
 
     def check() -> Any:
         ready = blocked.ready_key
