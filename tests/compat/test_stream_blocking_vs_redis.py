@@ -170,3 +170,14 @@ def test_blocked_reader_when_the_key_or_group_changes(diff: Differential, other:
     time.sleep(0.05)
     _on_both(other, *change)
     _read_same(diff)  # an error at once, or the timeout
+
+
+def test_a_key_given_twice_waits_on_its_first_id(diff: Differential, other: list[RespConnection]) -> None:
+    _send(diff, "XREAD", "BLOCK", "300", "STREAMS", "s", "s", "5-0", "0")
+    time.sleep(0.05)
+    _on_both(other, "XADD", "s", "3-0", "f", "v")
+    _read_same(diff)  # 3-0 is not after 5-0: the timeout
+    _send(diff, "XREAD", "BLOCK", "2000", "STREAMS", "s", "s", "0", "5-0")
+    time.sleep(0.05)
+    _on_both(other, "XADD", "s", "4-0", "f", "v")
+    _read_same(diff)
