@@ -355,6 +355,7 @@ class Server:
         socks: list[socket.socket] = []
         try:
             for host in bind if port else []:
+                host = host.removeprefix("-")  # CONFIG SET: every address must bind
                 family = socket.AF_INET6 if ":" in host else socket.AF_INET
                 sock = socket.socket(family, socket.SOCK_STREAM)
                 socks.append(sock)
@@ -389,10 +390,17 @@ class Server:
         loop = asyncio.get_running_loop()
         self._stopping = asyncio.Event()
         for host in self.config.bind:
-            srv = await loop.create_server(
-                lambda: Client(self), host=host, port=self.config.port,
-                reuse_address=True, backlog=511,
-            )
+            optional, host = host.startswith("-"), host.removeprefix("-")
+            try:
+                srv = await loop.create_server(
+                    lambda: Client(self), host=host, port=self.config.port,
+                    reuse_address=True, backlog=511,
+                )
+            except OSError as exc:
+                if not optional:  # Redis's "-addr": skipped when it is not available
+                    raise
+                log.warning("Skipping optional bind address %s: %s", host, exc)
+                continue
             for sock in srv.sockets:
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             self._servers.append(srv)
