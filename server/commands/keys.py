@@ -275,4 +275,4 @@ def cmd_object_encoding(c: Client, argv: list[bytes]) -> Any:
     entry = _visible(c, argv[2])
     if entry is None:
         return None
-    return TYPE_COMMANDS[entry.kind].encoding(entry.content())
+    return TYPE_COMMANDS[entry.kind].encoding(entry.content(), c.server.config)

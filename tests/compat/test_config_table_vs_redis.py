@@ -157,3 +157,30 @@ def test_stock_redis_conf_starts_the_server(tmp_path: Path, monkeypatch: pytest.
         conn.close()
     finally:
         proc.stop()
+
+
+def test_encoding_thresholds_drive_object_encoding(pair: tuple[RespConnection, RespConnection]) -> None:
+    """OBJECT ENCODING follows the *-max-* parameters (aliases included), as in Redis (values
+    set before the keys are written: Redis converts once and never back)."""
+    settings = ("hash-max-ziplist-entries", "3", "hash-max-listpack-value", "5",
+                "set-max-intset-entries", "2", "zset-max-listpack-entries", "2",
+                "zset-max-ziplist-value", "4")
+    writes = [
+        ("HSET", "h1", "a", "1", "b", "2", "c", "3"), ("HSET", "h2", "a", "1", "b", "2", "c", "3", "d", "4"),
+        ("HSET", "h3", "a", "123456"), ("HSET", "h4", "abcdef", "1"),
+        ("SADD", "s1", "1", "2"), ("SADD", "s2", "1", "2", "3"), ("SADD", "s3", "x"),
+        ("ZADD", "z1", "1", "a", "2", "b"), ("ZADD", "z2", "1", "a", "2", "b", "3", "c"),
+        ("ZADD", "z3", "1", "abcde"), ("ZADD", "z4", "1", "abcd"),
+        ("SET", "n", "12345"), ("SET", "e", "x" * 44), ("SET", "r", "x" * 45),
+        ("RPUSH", "l", "a"),
+    ]
+    for conn in pair:
+        conn.call("FLUSHALL")
+        assert conn.call("CONFIG", "SET", *settings).value == "OK"
+        for cmd in writes:
+            conn.call(*cmd)
+    for key in ("h1", "h2", "h3", "h4", "s1", "s2", "s3", "z1", "z2", "z3", "z4", "n", "e", "r", "l"):
+        want, got = (conn.call("OBJECT", "ENCODING", key) for conn in pair)
+        assert got == want, key
+    for conn in pair:
+        conn.call("FLUSHALL")
