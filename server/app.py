@@ -24,6 +24,7 @@ from server.blocking import Blocked
 from server.commands.registry import build_table
 from server.config import LOG_LEVELS, Config, ConfigSetError
 from server.connection import Client
+from server.monitor import Monitor
 
 log = logging.getLogger("activekv")
 
@@ -109,6 +110,7 @@ class Server:
         self.table = build_table()
         self.clients: dict[int, Client] = {}
         self.stats = Stats()
+        self.monitor = Monitor(config)  # commandstats, latencystats, SLOWLOG, LATENCY
         self.start_time = time.time()
         self.run_id = os.urandom(20).hex()
         self._client_ids = 0

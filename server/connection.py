@@ -235,15 +235,15 @@ class Client(asyncio.Protocol):
         if argc != cmd.arity and (cmd.arity > 0 or argc < -cmd.arity):
             if cmd.name == "exec" and self.multi is not None:
                 self.discard_multi()
-            return self._reject(cmd.spec.arity_error())
+            return self._reject(cmd.spec.arity_error(), cmd)
         if not self.authenticated and not cmd.noauth:
             if cmd.name == "exec":  # Redis's rejectCommand: a refused EXEC aborts, always
                 if self.multi is not None:
                     self.discard_multi()
-                return self._reject(Error(errors.EXECABORT_BECAUSE % errors.NOAUTH))
-            return self._reject(Error(errors.NOAUTH))
+                return self._reject(Error(errors.EXECABORT_BECAUSE % errors.NOAUTH), cmd)
+            return self._reject(Error(errors.NOAUTH), cmd)
         if self.multi is not None and cmd.no_multi:
-            return self._reject(Error(errors.NOT_IN_MULTI))
+            return self._reject(Error(errors.NOT_IN_MULTI), cmd)
         if self.multi is not None and not cmd.no_multi_queue:
             self.multi.append((cmd, argv))
             return QUEUED
@@ -256,12 +256,15 @@ class Client(asyncio.Protocol):
         server.stats.commands += 1
         assert cmd.handler is not None
         self.argv = argv
+        started = time.perf_counter_ns()
         try:
             reply = cmd.handler(self, argv)
         except Error as exc:
             reply = exc
         except Exception as exc:
             reply = self.unexpected_error(cmd, exc)
+        server.monitor.after_call(self, cmd, argv, time.perf_counter_ns() - started,
+                                  isinstance(reply, Error))
         self.argv = None
         batch = self.ks.commit()
         if batch is not None:
@@ -294,11 +297,13 @@ class Client(asyncio.Protocol):
         server.log.warning("Unexpected error in '%s' (client id=%d)", cmd.name, self.id, exc_info=exc)
         return Error(errors.unexpected_error(cmd.name, exc))
 
-    def _reject(self, error: Error) -> Error:
+    def _reject(self, error: Error, cmd: Command | None = None) -> Error:
         if self.multi is not None:
             self.multi_error = True
         server = self.server
         server.stats.rejected_calls += 1
+        if cmd is not None:  # INFO commandstats rejected_calls (unknown commands have none)
+            server.monitor.rejected(cmd)
         return error
 
     # -- helpers for handlers --------------------------------------------------------------

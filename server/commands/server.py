@@ -224,6 +224,7 @@ def cmd_config_set(c: Client, argv: list[bytes]) -> Any:
 @command("config|resetstat")
 def cmd_config_resetstat(c: Client, argv: list[bytes]) -> Any:
     c.server.stats.reset()
+    c.server.monitor.reset_stats()
     c.server.reset_metrics()
     return OK
 

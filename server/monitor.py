@@ -1,0 +1,153 @@
+"""What Redis measures about each command: INFO commandstats and latencystats, the slow log
+(SLOWLOG) and the latency monitor (LATENCY). Local to a region, never replicated.
+
+:meth:`Monitor.after_call` is called once per executed command (inside EXEC, once per queued
+command; EXEC itself is ``skip_slowlog`` as in Redis) with its duration in microseconds.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from server.commands.registry import Command
+    from server.config import Config
+    from server.connection import Client
+
+# Redis's slowlog.h
+SLOWLOG_ENTRY_MAX_ARGC = 32
+SLOWLOG_ENTRY_MAX_STRING = 128
+# Redis's latency.h
+LATENCY_TS_LEN = 160
+
+
+@dataclass
+class CommandStat:
+    calls: int = 0
+    usec: int = 0
+    rejected_calls: int = 0
+    failed_calls: int = 0
+    # latency histogram: bucket -> count; a bucket keeps 2 significant digits of the
+    # duration in ns, the precision of Redis's hdr_histogram (significant figures 2)
+    hist: dict[int, int] = field(default_factory=dict)
+
+
+def _bucket(ns: int) -> int:
+    if ns < 100:
+        return max(ns, 1)
+    scale = 10 ** (int(math.log10(ns)) - 1)
+    return (ns // scale) * scale
+
+
+@dataclass
+class SlowEntry:
+    id: int
+    time: int
+    duration: int
+    argv: list[bytes]
+    peer: str
+    name: bytes
+
+
+def slowlog_argv(argv: list[bytes]) -> list[bytes]:
+    """Redis's slowlogCreateEntry: at most 32 arguments (the last says how many more) and
+    128 bytes per argument (then how many more bytes)."""
+    argc = min(len(argv), SLOWLOG_ENTRY_MAX_ARGC)
+    out = []
+    for j in range(argc):
+        if argc != len(argv) and j == argc - 1:
+            out.append(b"... (%d more arguments)" % (len(argv) - argc + 1))
+            break
+        a = argv[j]
+        if len(a) > SLOWLOG_ENTRY_MAX_STRING:
+            a = a[:SLOWLOG_ENTRY_MAX_STRING] + b"... (%d more bytes)" % (len(a) - SLOWLOG_ENTRY_MAX_STRING)
+        out.append(a)
+    return out
+
+
+@dataclass
+class LatencyEvent:
+    """One LATENCY event's samples (Redis's latencyTimeSeries): (unix time, ms) per second."""
+
+    samples: deque[tuple[int, int]] = field(default_factory=lambda: deque(maxlen=LATENCY_TS_LEN))
+    max: int = 0
+
+
+class Monitor:
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.commands: dict[str, CommandStat] = {}
+        self.slowlog: deque[SlowEntry] = deque()
+        self.slowlog_next_id = 0
+        self.latency: dict[str, LatencyEvent] = {}
+
+    def stat(self, name: str) -> CommandStat:
+        st = self.commands.get(name)
+        if st is None:
+            st = self.commands[name] = CommandStat()
+        return st
+
+    def rejected(self, cmd: Command) -> None:
+        self.stat(cmd.name).rejected_calls += 1
+
+    def after_call(self, c: Client, cmd: Command, argv: list[bytes], ns: int, failed: bool) -> None:
+        usec = ns // 1000
+        st = self.stat(cmd.name)
+        st.calls += 1
+        st.usec += usec
+        if failed:
+            st.failed_calls += 1
+        cfg = self.config
+        if cfg.latency_tracking:
+            b = _bucket(ns)
+            st.hist[b] = st.hist.get(b, 0) + 1
+        if "skip_slowlog" in cmd.spec.flags:
+            return
+        threshold = cfg.slowlog_log_slower_than
+        if threshold >= 0 and usec >= threshold:
+            self.slowlog.appendleft(SlowEntry(
+                self.slowlog_next_id, int(time.time()), usec, slowlog_argv(argv), c.addr, c.name))
+            self.slowlog_next_id += 1
+            while len(self.slowlog) > cfg.slowlog_max_len:
+                self.slowlog.pop()
+        ms = usec // 1000
+        limit = cfg.latency_monitor_threshold
+        if limit and ms >= limit:
+            self.add_latency("fast-command" if "fast" in cmd.spec.flags else "command", ms)
+
+    def add_latency(self, event: str, ms: int) -> None:
+        """Redis's latencyAddSample: one sample per second (the max of that second)."""
+        ev = self.latency.get(event)
+        if ev is None:
+            ev = self.latency[event] = LatencyEvent()
+        now = int(time.time())
+        ev.max = max(ev.max, ms)
+        if ev.samples and ev.samples[-1][0] == now:
+            ev.samples[-1] = (now, max(ev.samples[-1][1], ms))
+        else:
+            ev.samples.append((now, ms))
+
+    def reset_stats(self) -> None:
+        """CONFIG RESETSTAT: command stats and latency histograms."""
+        self.commands.clear()
+
+    def percentiles(self, st: CommandStat, wanted: list[float]) -> list[tuple[float, float]]:
+        """(percentile, usec) for each wanted percentile, as hdr_value_at_percentile."""
+        total = sum(st.hist.values())
+        out = []
+        items = sorted(st.hist.items())
+        for p in wanted:
+            target = max(1, math.ceil(total * p / 100))
+            seen = 0
+            value = items[-1][0] if items else 0
+            for b, n in items:
+                seen += n
+                if seen >= target:
+                    value = b
+                    break
+            out.append((p, value / 1000))
+        return out
