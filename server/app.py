@@ -25,6 +25,8 @@ from server.commands.registry import build_table
 from server.config import LOG_LEVELS, Config, ConfigSetError
 from server.connection import Client
 from server.monitor import Monitor
+from server.pause import Pause
+from server.persistence import Persistence
 
 log = logging.getLogger("activekv")
 
@@ -111,6 +113,9 @@ class Server:
         self.clients: dict[int, Client] = {}
         self.stats = Stats()
         self.monitor = Monitor(config)  # commandstats, latencystats, SLOWLOG, LATENCY
+        self.persistence = Persistence(self)  # SAVE/BGSAVE, save points, INFO persistence
+        self.active_expire = True  # DEBUG SET-ACTIVE-EXPIRE
+        self.pause = Pause()  # CLIENT PAUSE
         self.start_time = time.time()
         self.run_id = os.urandom(20).hex()
         self._client_ids = 0
@@ -273,6 +278,7 @@ class Server:
                 continue
             try:
                 self.stats.gc_collected += rep.tick()
+                self.persistence.tick()
                 if n % 100 == 0 and rep.fsync_every_second and (fsyncing is None or fsyncing.done()):
                     fsyncing = loop.run_in_executor(None, rep.fsync)
             except Exception:
@@ -310,6 +316,8 @@ class Server:
         while True:
             await asyncio.sleep(min(1 / max(1, self.config.hz), METRIC_PERIOD_S))
             self.sample_metrics()
+            if not self.active_expire or self.pause.active():
+                continue
             try:
                 self.expire_cycle()
             except Exception:  # never let the cycle die silently
@@ -347,6 +355,8 @@ class Server:
             for client in self.clients.values():
                 client.reader.proto_max_bulk_len = config.proto_max_bulk_len
                 client.reader.query_buffer_limit = config.client_query_buffer_limit
+        if "appendfsync" in changed and self.replicator is not None:
+            self.replicator.set_appendfsync(config.appendfsync)
         if "loglevel" in changed:
             logging.getLogger("activekv").setLevel(LOG_LEVELS.get(config.loglevel, logging.INFO))
 

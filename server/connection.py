@@ -23,6 +23,9 @@ if TYPE_CHECKING:
     from server.app import Server
     from server.commands.registry import Command
 
+# CLIENT REPLY (Redis's CLIENT_REPLY_OFF / _SKIP / _SKIP_NEXT flags)
+REPLY_OFF, REPLY_SKIP, REPLY_SKIP_NEXT = 1, 2, 4
+
 
 class Client(asyncio.Protocol):
     def __init__(self, server: Server) -> None:
@@ -65,6 +68,8 @@ class Client(asyncio.Protocol):
         self._held_error: ProtocolError | None = None
         self.in_exec = False  # running a transaction: blocking commands answer at once
         self.last_batch: Batch | None = None  # CRDT.TOKEN / WAIT: this connection's last write
+        self.reply_flags = 0  # CLIENT REPLY OFF/SKIP (0: every reply is sent)
+        self.no_evict = False  # CLIENT NO-EVICT
 
     # -- asyncio.Protocol ------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -186,12 +191,17 @@ class Client(asyncio.Protocol):
         if self.closing:
             return
         out = bytearray()
-        encode(reply, out, self.resp3)
+        if reply is not NO_REPLY and not self.reply_flags & REPLY_OFF:
+            encode(reply, out, self.resp3)
         self._send(out)
         commands, error = self._held, self._held_error
         self._held, self._held_error = [], None
         if commands or error is not None:
             self._run(commands, error)
+
+    def requeue(self, argv: list[bytes]) -> None:
+        """A command postponed by CLIENT PAUSE runs again first when the client resumes."""
+        self._held.insert(0, argv)
 
     def hand_over(self, successor: asyncio.Protocol) -> None:
         """The command running ends this connection's life as a client (CRDT.SYNC): once its
@@ -204,16 +214,26 @@ class Client(asyncio.Protocol):
 
     # -- dispatch --------------------------------------------------------------------------
     def execute(self, argv: list[bytes], out: bytearray) -> None:
-        reply = self.dispatch(argv)
         server = self.server
-        if type(reply) is Blocked:
+        before = self.reply_flags
+        calls = server.stats.commands
+        reply = self.dispatch(argv)
+        if isinstance(reply, Blocked):
             self.blocked = reply
             server.block_waiter(reply)
             return
+        flags = self.reply_flags | before
         if reply is not NO_REPLY:
             if type(reply) is Error or isinstance(reply, Error):
                 server.stats.add_error(reply.message)
-            encode(reply, out, self.resp3)
+            if not flags or not (self.reply_flags & REPLY_OFF or before & REPLY_SKIP):
+                encode(reply, out, self.resp3)
+        if flags & (REPLY_SKIP | REPLY_SKIP_NEXT) and server.stats.commands != calls:
+            # Redis's call(): SKIP covered this command; SKIP_NEXT now covers the next one
+            skip_next = self.reply_flags & REPLY_SKIP_NEXT
+            self.reply_flags &= ~(REPLY_SKIP | REPLY_SKIP_NEXT)
+            if skip_next:
+                self.reply_flags |= REPLY_SKIP
         if server.ready_keys:  # the command changed keys that blocked clients wait on
             server.serve_ready()
 
@@ -244,6 +264,9 @@ class Client(asyncio.Protocol):
             return self._reject(Error(errors.NOAUTH), cmd)
         if self.multi is not None and cmd.no_multi:
             return self._reject(Error(errors.NOT_IN_MULTI), cmd)
+        pause = self.server.pause
+        if pause.end and pause.covers(self, cmd):
+            return pause.postpone(self, argv)
         if self.multi is not None and not cmd.no_multi_queue:
             self.multi.append((cmd, argv))
             return QUEUED

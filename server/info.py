@@ -187,25 +187,7 @@ def _memory(s: Server) -> Fields:
 
 
 def _persistence(s: Server) -> Fields:
-    return [
-        ("loading", 0),
-        ("async_loading", 0),
-        ("rdb_changes_since_last_save", 0),
-        ("rdb_bgsave_in_progress", 0),
-        ("rdb_last_save_time", int(s.start_time)),
-        ("rdb_last_bgsave_status", "ok"),
-        ("rdb_last_bgsave_time_sec", -1),
-        ("rdb_current_bgsave_time_sec", -1),
-        ("rdb_saves", 0),
-        ("aof_enabled", 0),
-        ("aof_rewrite_in_progress", 0),
-        ("aof_rewrite_scheduled", 0),
-        ("aof_last_rewrite_time_sec", -1),
-        ("aof_current_rewrite_time_sec", -1),
-        ("aof_last_bgrewrite_status", "ok"),
-        ("aof_rewrites", 0),
-        ("aof_last_write_status", "ok"),
-    ]
+    return s.persistence.info_fields()  # server/persistence.py
 
 
 def _stats(s: Server) -> Fields:

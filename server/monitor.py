@@ -7,7 +7,6 @@ command; EXEC itself is ``skip_slowlog`` as in Redis) with its duration in micro
 
 from __future__ import annotations
 
-import math
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -31,16 +30,34 @@ class CommandStat:
     usec: int = 0
     rejected_calls: int = 0
     failed_calls: int = 0
-    # latency histogram: bucket -> count; a bucket keeps 2 significant digits of the
-    # duration in ns, the precision of Redis's hdr_histogram (significant figures 2)
+    # latency histogram: hdr bucket (lowest equivalent value, ns) -> count
     hist: dict[int, int] = field(default_factory=dict)
 
 
+# The latency histograms are Redis's hdr_histogram (1 ns .. 1 s, 2 significant figures):
+# 256 sub-buckets per power of two; a value's bucket is its lowest equivalent value.
+HDR_MIN_NS, HDR_MAX_NS = 1, 1_000_000_000
+_SUB_BUCKETS = 256
+
+
+def _hdr_index(v: int) -> tuple[int, int]:
+    bucket = (v | (_SUB_BUCKETS - 1)).bit_length() - 8
+    return bucket, v >> bucket
+
+
+def hdr_lowest(v: int) -> int:
+    bucket, sub = _hdr_index(v)
+    return sub << bucket
+
+
+def hdr_highest(v: int) -> int:
+    bucket, sub = _hdr_index(v)
+    size = 1 << (bucket + 1 if sub >= _SUB_BUCKETS else bucket)
+    return hdr_lowest(v) + size - 1
+
+
 def _bucket(ns: int) -> int:
-    if ns < 100:
-        return max(ns, 1)
-    scale = 10 ** (int(math.log10(ns)) - 1)
-    return (ns // scale) * scale
+    return hdr_lowest(min(max(ns, HDR_MIN_NS), HDR_MAX_NS))
 
 
 @dataclass
@@ -138,16 +155,37 @@ class Monitor:
     def percentiles(self, st: CommandStat, wanted: list[float]) -> list[tuple[float, float]]:
         """(percentile, usec) for each wanted percentile, as hdr_value_at_percentile."""
         total = sum(st.hist.values())
-        out = []
         items = sorted(st.hist.items())
+        out = []
         for p in wanted:
-            target = max(1, math.ceil(total * p / 100))
+            target = max(1, int(min(p, 100.0) / 100 * total + 0.5))
             seen = 0
-            value = items[-1][0] if items else 0
+            value = 0
             for b, n in items:
                 seen += n
                 if seen >= target:
-                    value = b
+                    value = hdr_highest(b)
                     break
             out.append((p, value / 1000))
         return out
+
+    def cdf(self, st: CommandStat) -> list[tuple[int, int]]:
+        """LATENCY HISTOGRAM's ``histogram_usec``: (usec, cumulative count) at each power of
+        two from 1024 ns where the count grew (hdr's log iterator, base 2)."""
+        items = sorted(st.hist.items())
+        out: list[tuple[int, int]] = []
+        if not items:
+            return out
+        top = items[-1][0]
+        step, i, cum = 1024, 0, 0
+        while True:
+            limit = hdr_highest(step)
+            while i < len(items) and items[i][0] <= limit:
+                cum += items[i][1]
+                i += 1
+            if not out or cum > out[-1][1]:
+                if cum:
+                    out.append((limit // 1000, cum))
+            if limit >= top:
+                return out
+            step *= 2

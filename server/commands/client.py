@@ -10,7 +10,7 @@ holds, ``qbuf-free`` 0, ``argv-mem`` the size of the arguments of the command ru
 ``multi-mem`` the size of the queued MULTI commands' arguments, ``rbs``/``rbp`` 0 (no reply
 buffer: replies are written once per read), ``omem`` the transport's write buffer, ``tot-mem``
 the sum of those. ``flags``: ``x`` in MULTI, ``d`` a WATCHed key changed, ``c`` closing after
-the reply, else ``N``.
+the reply, ``b`` blocked (or held by CLIENT PAUSE), ``e`` CLIENT NO-EVICT on, else ``N``.
 """
 
 from __future__ import annotations
@@ -41,10 +41,14 @@ def client_info_line(c: Client, now: float | None = None) -> str:
     flags = ""
     if c.multi is not None:
         flags += "x"
+    if c.blocked is not None:  # a blocking command, or one held by CLIENT PAUSE
+        flags += "b"
     if c.watch_dirty:
         flags += "d"
     if c.closing:
         flags += "c"
+    if c.no_evict:
+        flags += "e"
     qbuf = c.reader.pending_bytes()
     multi_mem = sum(len(a) for _, argv in c.multi for a in argv) if c.multi is not None else 0
     omem = c.transport.get_write_buffer_size() if c.transport is not None else 0

@@ -14,7 +14,7 @@ from server.command_spec import CommandSpec
 from server.commands.registry import command
 from server.config import config_get, config_set
 from server.glob import matches
-from server.resp import NO_REPLY, OK, Error, Map, Status, Verbatim
+from server.resp import NO_REPLY, OK, Error, Map, RSet, Status, Verbatim
 
 if TYPE_CHECKING:
     from server.connection import Client
@@ -124,8 +124,14 @@ def _is_key_spec(ks: Map) -> bool:
 
 def keys_from_specs(spec: CommandSpec, argv: list[bytes]) -> list[bytes] | None:
     """Redis 7.0's getKeysUsingKeySpecs (keys only); None when the arguments do not fit."""
+    found = keys_and_flags_from_specs(spec, argv)
+    return None if found is None else [key for key, _ in found]
+
+
+def keys_and_flags_from_specs(spec: CommandSpec, argv: list[bytes]) -> list[tuple[bytes, list[str]]] | None:
+    """Each key with the flags of the key spec that found it (COMMAND GETKEYSANDFLAGS)."""
     argc = len(argv)
-    out: list[bytes] = []
+    out: list[tuple[bytes, list[str]]] = []
     for ks in _key_specs(spec):
         if not _is_key_spec(ks):
             continue
@@ -178,12 +184,22 @@ def keys_from_specs(spec: CommandSpec, argv: list[bytes]) -> list[bytes] | None:
             return None
         if last >= argc or last < first or first >= argc:
             return None
-        out.extend(argv[first : last + 1 : step or 1])
+        flags = cs.to_plain_flags(cs.map_get(ks, "flags", []))
+        out.extend((key, flags) for key in argv[first : last + 1 : step or 1])
     return out
 
 
 @command("command|getkeys")
 def cmd_command_getkeys(c: Client, argv: list[bytes]) -> Any:
+    return [key for key, _ in _getkeys(c, argv)]
+
+
+@command("command|getkeysandflags")
+def cmd_command_getkeysandflags(c: Client, argv: list[bytes]) -> Any:
+    return [[key, RSet([Status(f) for f in flags])] for key, flags in _getkeys(c, argv)]
+
+
+def _getkeys(c: Client, argv: list[bytes]) -> list[tuple[bytes, list[str]]]:
     args = argv[2:]
     cmd = c.server.table.get(args[0].lower())
     if cmd is not None and cmd.subcommands and len(args) > 1:
@@ -194,7 +210,7 @@ def cmd_command_getkeys(c: Client, argv: list[bytes]) -> Any:
         raise Error(errors.GETKEYS_NO_KEYS)
     if not cmd.spec.arity_ok(len(args)):
         raise Error(errors.GETKEYS_ARITY)
-    keys = keys_from_specs(cmd.spec, args)
+    keys = keys_and_flags_from_specs(cmd.spec, args)
     if not keys:
         if keys is not None or "no_mandatory_keys" in cmd.spec.flags:
             return []
@@ -250,8 +266,10 @@ def cmd_info(c: Client, argv: list[bytes]) -> Any:
 def cmd_shutdown(c: Client, argv: list[bytes]) -> Any:
     """SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT] (Redis 7.0's option checks).
 
-    We keep no snapshot, so SAVE/NOSAVE/FORCE change nothing, and we never wait for
-    replicas, so NOW changes nothing and no shutdown is ever "in progress" for ABORT.
+    SAVE, or no NOSAVE with ``save`` points configured, writes a snapshot first (the op log
+    already has every write: it only makes the next start faster); if it fails, the server
+    stays up with Redis's error unless FORCE. We never wait for replicas, so NOW changes
+    nothing and no shutdown is ever "in progress" for ABORT.
     On success nothing is replied: the server stops and the connection closes. Inside MULTI
     it is refused at dispatch (its ``no_multi`` flag), as in Redis.
     """
@@ -270,6 +288,10 @@ def cmd_shutdown(c: Client, argv: list[bytes]) -> Any:
     if abort:
         raise Error(errors.NO_SHUTDOWN)
     c.server.log.warning("User requested shutdown...")
+    persistence = c.server.persistence
+    if persistence.enabled and (b"save" in opts or (b"nosave" not in opts and c.server.config.save)):
+        if not persistence.save() and b"force" not in opts:
+            raise Error("ERR Errors trying to SHUTDOWN. Check logs.")
     c.server.request_shutdown("SHUTDOWN")
     c.close_after_reply()
     return NO_REPLY  # SHUTDOWN is refused inside MULTI (no_multi), so never inside EXEC
