@@ -216,7 +216,6 @@ class Client(asyncio.Protocol):
     def execute(self, argv: list[bytes], out: bytearray) -> None:
         server = self.server
         before = self.reply_flags
-        calls = server.stats.commands
         reply = self.dispatch(argv)
         if isinstance(reply, Blocked):
             self.blocked = reply
@@ -228,8 +227,8 @@ class Client(asyncio.Protocol):
                 server.stats.add_error(reply.message)
             if not flags or not (self.reply_flags & REPLY_OFF or before & REPLY_SKIP):
                 encode(reply, out, self.resp3)
-        if flags & (REPLY_SKIP | REPLY_SKIP_NEXT) and server.stats.commands != calls:
-            # Redis's call(): SKIP covered this command; SKIP_NEXT now covers the next one
+        if flags & (REPLY_SKIP | REPLY_SKIP_NEXT):
+            # Redis's resetClient(): SKIP covered this command; SKIP_NEXT covers the next one
             skip_next = self.reply_flags & REPLY_SKIP_NEXT
             self.reply_flags &= ~(REPLY_SKIP | REPLY_SKIP_NEXT)
             if skip_next:

@@ -20,6 +20,8 @@ PAUSE_MODE = "ERR CLIENT PAUSE mode must be WRITE or ALL"
 
 @command("client|pause")
 def cmd_client_pause(c: Client, argv: list[bytes]) -> Any:
+    if len(argv) > 4:
+        raise Error(errors.CLIENT_UNKNOWN_SUBCOMMAND % argv[1].decode("utf-8", "replace")[:128])
     ms = int_arg(argv[2], TIMEOUT_NOT_INTEGER)
     if ms < 0:
         raise Error(TIMEOUT_NEGATIVE)
@@ -30,8 +32,6 @@ def cmd_client_pause(c: Client, argv: list[bytes]) -> Any:
             all_commands = False
         elif mode != b"all":
             raise Error(PAUSE_MODE)
-    elif len(argv) > 4:
-        raise Error(errors.SYNTAX)
     c.server.pause.pause(ms, all_commands)
     return OK
 

@@ -62,6 +62,9 @@ def _monitor(c: Client) -> Monitor:
 @command("slowlog|get")
 def cmd_slowlog_get(c: Client, argv: list[bytes]) -> Any:
     count = 10
+    if len(argv) > 3:  # Redis's addReplySubcommandSyntaxError
+        raise Error("ERR unknown subcommand or wrong number of arguments for '%s'. Try SLOWLOG HELP."
+                    % argv[1].decode("utf-8", "replace"))
     if len(argv) == 3:
         count = int_arg(argv[2], SLOWLOG_COUNT)
         if count < -1:

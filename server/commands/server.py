@@ -196,7 +196,33 @@ def cmd_command_getkeys(c: Client, argv: list[bytes]) -> Any:
 
 @command("command|getkeysandflags")
 def cmd_command_getkeysandflags(c: Client, argv: list[bytes]) -> Any:
-    return [[key, RSet([Status(f) for f in flags])] for key, flags in _getkeys(c, argv)]
+    found = _getkeys(c, argv)
+    if any("variable_flags" in flags for _, flags in found):
+        found = _variable_flags(argv[2].lower(), argv[2:], found)
+    return [[key, RSet([Status(f) for f in flags])] for key, flags in found]
+
+
+def _variable_flags(name: bytes, args: list[bytes], found: list[tuple[bytes, list[str]]]
+                    ) -> list[tuple[bytes, list[str]]]:
+    """Redis's getkeys_proc flags for the key specs marked variable_flags (setGetKeys,
+    bitfieldGetKeys)."""
+    key = found[0][0]
+    if name == b"set":
+        get = any(a.lower() == b"get" for a in args[3:])
+        return [(key, ["RW", "access", "update"] if get else ["OW", "update"])]
+    if name == b"bitfield":
+        readonly, i = True, 2
+        while i < len(args):
+            arg, rest = args[i].lower(), len(args) - i - 1
+            if arg == b"get" and rest >= 2:
+                i += 3
+            elif arg == b"overflow" and rest >= 1:
+                i += 2
+            else:
+                readonly = False
+                break
+        return [(key, ["RO", "access"] if readonly else ["RW", "access", "update"])]
+    return found
 
 
 def _getkeys(c: Client, argv: list[bytes]) -> list[tuple[bytes, list[str]]]:
