@@ -1,6 +1,6 @@
 """CONFIG REWRITE: Redis 7.0's rewriteConfig over our option table.
 
-The old file is read line by line: comments and blank lines stay where they are; a line for a
+The old file is read line by line (each trimmed): comments and blank lines stay where they are; a line for a
 known option is reused in place for that option's new value (the first lines of an option
 with several, like ``save``); extra old lines of an option become blank; a line that does not
 parse or names an unknown option is kept as ``# ??? <line>``. Options that were not in the
@@ -105,15 +105,15 @@ def rewrite(cfg: Config) -> None:
         if text == SIGNATURE:
             has_tail = True
         if not text or text.startswith("#"):
-            lines.append(raw)
+            lines.append(text)  # Redis keeps lines trimmed
             continue
         args = parse_line(text.encode("utf-8", "surrogateescape"))
         opt = lookup(args[0]) if args else None
         if not args or opt is None:
-            lines.append("# ??? " + raw)
+            lines.append("# ??? " + text)
             continue
         where.setdefault(opt.name, []).append(len(lines))
-        lines.append(raw)
+        lines.append(text)
     tail: list[str] = []
     for opt in OPTIONS:
         reuse = where.pop(opt.name, [])
@@ -126,7 +126,7 @@ def rewrite(cfg: Config) -> None:
             lines[i] = ""
     if tail:
         if not has_tail:
-            lines.append(SIGNATURE)
+            lines += ["", SIGNATURE]
         lines += tail
     out: list[str] = []
     for line in lines:

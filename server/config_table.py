@@ -87,10 +87,21 @@ def MEM(name: str, lo: int, hi: int, default: int, flags: str = "", alias: str |
 _TITLE_VARS = {"title", "listen-addr", "server-mode", "port", "tls-port", "unixsocket", "config-file"}
 
 
+# Variables that always expand to something (the others may be empty: {title} is, when Redis
+# validates a template).
+_NONEMPTY_VARS = {"listen-addr", "port", "tls-port"}
+
+
 def _valid_title(template: str) -> str | None:
-    """Redis's isValidProcTitleTemplate: not empty, known ``{variables}``, balanced braces."""
-    rest = re.sub(r"\{([^{}]*)\}", lambda m: "" if m.group(1) in _TITLE_VARS else "\0", template)
-    if not template or "\0" in rest or "{" in rest or "}" in rest:
+    """Redis's validateProcTitleTemplate: known ``{variables}``, balanced braces, and the
+    expansion (with an empty title) not empty once trailing spaces are trimmed."""
+    def expand(m: re.Match[str]) -> str:
+        name = m.group(1)
+        if name not in _TITLE_VARS:
+            return "\0"
+        return "x" if name in _NONEMPTY_VARS else ""
+    rest = re.sub(r"\{([^{}]*)\}", expand, template)
+    if "\0" in rest or "{" in rest or "}" in rest or not rest.strip(" "):
         return "template format is invalid or contains unknown variables"
     return None
 
