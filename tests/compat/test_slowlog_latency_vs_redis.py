@@ -4,6 +4,7 @@ SLEEP makes latency; both servers in this module have it)."""
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -150,3 +151,31 @@ def _hdr_highest(v: int) -> int:
 
 # The points of hdr's log iteration from 1024 ns, base 2, as LATENCY HISTOGRAM reports them.
 HDR_KEYS = {_hdr_highest(1024 << k) // 1000 for k in range(25)}
+
+
+def test_debug_enabled(d: Differential) -> None:
+    d.check("SET", "k", "hello")
+    ref, ours = d.both("DEBUG", "OBJECT", "k")
+    pattern = rb"Value at:0x[0-9a-f]+ refcount:1 encoding:embstr serializedlength:\d+ lru:\d+ lru_seconds_idle:\d+"
+    assert re.fullmatch(pattern, ref.value.encode() if isinstance(ref.value, str) else ref.value)
+    assert re.fullmatch(pattern, ours.value.encode() if isinstance(ours.value, str) else ours.value)
+    assert ref.type == ours.type == "+"
+    d.check_all(
+        ("DEBUG", "OBJECT", "nokey"), ("DEBUG", "SLEEP", "0"), ("DEBUG", "SLEEP", "x"),
+        ("DEBUG", "SLEEP"), ("DEBUG", "NOSUCH"), ("DEBUG", "HELP"),
+        ("DEBUG", "SET-ACTIVE-EXPIRE", "0"), ("DEBUG", "RELOAD", "x"), ("DEBUG", "RELOAD"),
+        ("GET", "k"), ("DEBUG", "ERROR", "MYERR custom"), ("DEBUG", "LOG", "hello"),
+    )
+    # active expiry off: an expired key stays in the keyspace count until it is touched
+    d.check("SET", "e", "1", "PX", "1")
+    time.sleep(0.3)
+    for conn in (d.ref, d.ours):
+        assert b"keys=2" in conn.call("INFO", "keyspace").value
+    d.check("DEBUG", "SET-ACTIVE-EXPIRE", "1")
+    for conn in (d.ref, d.ours):
+        for _ in range(100):
+            if b"keys=1" in conn.call("INFO", "keyspace").value:
+                break
+            time.sleep(0.02)
+        else:
+            raise AssertionError("active expiry did not resume")
