@@ -21,6 +21,7 @@ from replication.facade import Replication
 from replication.sink import ReplicationSink
 from server import errors
 from server.blocking import Blocked
+from server.clients_cron import IdleClients
 from server.commands.registry import build_table
 from server.config import LOG_LEVELS, Config, ConfigSetError
 from server.connection import Client
@@ -116,6 +117,7 @@ class Server:
         self.persistence = Persistence(self)  # SAVE/BGSAVE, save points, INFO persistence
         self.active_expire = True  # DEBUG SET-ACTIVE-EXPIRE
         self.pause = Pause()  # CLIENT PAUSE
+        self.idle_clients = IdleClients()  # the timeout option
         self.start_time = time.time()
         self.run_id = os.urandom(20).hex()
         self._client_ids = 0
@@ -316,6 +318,7 @@ class Server:
         while True:
             await asyncio.sleep(min(1 / max(1, self.config.hz), METRIC_PERIOD_S))
             self.sample_metrics()
+            self.idle_clients.tick(self)
             if not self.active_expire or self.pause.active():
                 continue
             try:

@@ -18,7 +18,7 @@ def _info(conn: RespConnection, section: str) -> dict[str, str]:
 
 
 def test_save_point_triggers_a_background_snapshot() -> None:
-    with start_activekv("--save", "1 1") as server:
+    with start_activekv("--save", "0 1") as server:  # a snapshot after any change
         conn = RespConnection(server.port)
         path = os.path.join(server.workdir, SNAPSHOT)
         assert not os.path.exists(path)
@@ -71,3 +71,25 @@ def test_appendfsync_at_run_time() -> None:
         assert conn.call("CONFIG", "SET", "appendfsync", "no").value == "OK"
         assert _info(conn, "crdt")["appendfsync"] == "no"
         conn.close()
+
+
+def test_timeout_closes_idle_clients_not_blocked_ones() -> None:
+    with start_activekv("--timeout", "1") as server:
+        idle, blocked, busy = (RespConnection(server.port) for _ in range(3))
+        assert idle.call("PING").value == "PONG"
+        blocked.send_raw(encode_command(("BLPOP", "nolist", "0")))
+        deadline = time.monotonic() + 3
+        closed = False
+        while time.monotonic() < deadline and not closed:
+            assert busy.call("PING").value == "PONG"  # active: never idle
+            try:
+                idle.sock.settimeout(0.2)
+                closed = idle.sock.recv(1) == b""
+            except TimeoutError:
+                pass
+        assert closed, "the idle client was not closed"
+        assert busy.call("LPUSH", "nolist", "x").value == 1
+        blocked.sock.settimeout(2)
+        assert blocked.read_reply().plain() == [b"nolist", b"x"]
+        for conn in (idle, blocked, busy):
+            conn.close()
