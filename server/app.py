@@ -61,6 +61,8 @@ class Stats:
     gc_collected: int = 0
     net_input_bytes: int = 0
     net_output_bytes: int = 0
+    reads_processed: int = 0  # INFO total_reads_processed: reads from client sockets
+    writes_processed: int = 0  # INFO total_writes_processed: writes to client sockets
     error_codes: dict[str, int] = field(default_factory=dict)  # INFO errorstats
 
     def add_error(self, message: str) -> None:

@@ -111,6 +111,7 @@ class Client(asyncio.Protocol):
         server = self.server
         server.tick()
         server.stats.net_input_bytes += len(data)
+        server.stats.reads_processed += 1
         self.last_interaction = time.monotonic()
         error: ProtocolError | None = None
         try:
@@ -176,6 +177,7 @@ class Client(asyncio.Protocol):
             return
         if self._out:
             self.server.stats.net_output_bytes += len(self._out)
+            self.server.stats.writes_processed += 1
             transport.write(bytes(self._out))
             self._out.clear()
         if self.closing:

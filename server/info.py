@@ -208,8 +208,12 @@ def _stats(s: Server) -> Fields:
         ("keyspace_misses", st.keyspace_misses),
         ("pubsub_channels", 0),
         ("pubsub_patterns", 0),
+        ("latest_fork_usec", s.persistence.latest_fork_usec),
+        ("total_forks", s.persistence.forks),
         ("unexpected_error_replies", 0),
         ("total_error_replies", st.error_replies),
+        ("total_reads_processed", st.reads_processed),
+        ("total_writes_processed", st.writes_processed),
         ("unexpected_errors", st.unexpected_errors),  # ours: handler exceptions (bugs)
     ]
 

@@ -34,6 +34,8 @@ class Persistence:
         self.child = ""  # what the running background snapshot is for: "rdb" or "aof"
         self.scheduled = ""  # BGSAVE SCHEDULE / BGREWRITEAOF waiting for the running one
         self.rewrites = 0  # BGREWRITEAOF runs (INFO aof_rewrites)
+        self.forks = 0  # background snapshots started (INFO total_forks)
+        self.latest_fork_usec = 0
 
     @property
     def enabled(self) -> bool:
@@ -73,8 +75,12 @@ class Persistence:
         if kind == "aof":
             self.rewrites += 1
         self.bgsave_started = time.time()
+        t0 = time.perf_counter()
         try:
             started = rep.bgsave()
+            if started:
+                self.forks += 1
+                self.latest_fork_usec = int((time.perf_counter() - t0) * 1_000_000)
         except Exception:
             log.exception("background snapshot failed to start")
             self.last_bgsave_ok = False

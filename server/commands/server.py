@@ -267,6 +267,7 @@ def cmd_config_set(c: Client, argv: list[bytes]) -> Any:
 def cmd_config_resetstat(c: Client, argv: list[bytes]) -> Any:
     c.server.stats.reset()
     c.server.monitor.reset_stats()
+    c.server.persistence.forks = c.server.persistence.latest_fork_usec = 0
     c.server.reset_metrics()
     return OK
 

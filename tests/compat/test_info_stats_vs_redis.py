@@ -4,6 +4,7 @@ the same calls / rejected_calls / failed_calls and error counts (durations diffe
 from __future__ import annotations
 
 import re
+import time
 
 from tests.conftest import Differential
 from tests.respclient import RespConnection
@@ -74,3 +75,20 @@ def test_info_section_sets(diff: Differential) -> None:
         ref = titles(diff.ref, *args)
         ours = [t for t in titles(diff.ours, *args) if t != "# CRDT"]
         assert ours == ref, args
+
+
+def test_stats_forks_reads_writes(diff: Differential) -> None:
+    diff.check("CONFIG", "RESETSTAT")
+    for conn in (diff.ref, diff.ours):
+        stats = _section(conn, "stats")
+        assert stats["total_forks"] == "0"
+        assert int(stats["total_reads_processed"]) >= 1 and "total_writes_processed" in stats
+    for conn in (diff.ref, diff.ours):
+        for _ in range(200):  # a snapshot from another test may still be running
+            if b"rdb_bgsave_in_progress:0" in conn.call("INFO", "persistence").value:
+                break
+            time.sleep(0.02)
+        assert conn.call("BGSAVE").value == "Background saving started"
+    for conn in (diff.ref, diff.ours):
+        stats = _section(conn, "stats")
+        assert stats["total_forks"] == "1" and int(stats["latest_fork_usec"]) > 0
