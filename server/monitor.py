@@ -60,6 +60,10 @@ def _bucket(ns: int) -> int:
     return hdr_lowest(min(max(ns, HDR_MIN_NS), HDR_MAX_NS))
 
 
+# Redis 7.0's CMD_SKIP_SLOWLOG commands (EXEC: the commands inside it are logged instead).
+_SKIP_SLOWLOG = frozenset({"exec"})
+
+
 @dataclass
 class SlowEntry:
     id: int
@@ -112,29 +116,38 @@ class Monitor:
         self.stat(cmd.name).rejected_calls += 1
 
     def after_call(self, c: Client, cmd: Command, argv: list[bytes], ns: int, failed: bool) -> None:
+        """Once per executed command (the hot path: keep it cheap)."""
+        name = cmd.name
+        st = self.commands.get(name)
+        if st is None:
+            st = self.commands[name] = CommandStat()
         usec = ns // 1000
-        st = self.stat(cmd.name)
         st.calls += 1
         st.usec += usec
         if failed:
             st.failed_calls += 1
         cfg = self.config
         if cfg.latency_tracking:
-            b = _bucket(ns)
-            st.hist[b] = st.hist.get(b, 0) + 1
-        if "skip_slowlog" in cmd.spec.flags:
-            return
+            # hdr bucket (lowest equivalent value) inlined: see hdr_lowest
+            if ns < 256:
+                b = ns if ns > 0 else 1
+            else:
+                if ns > HDR_MAX_NS:
+                    ns = HDR_MAX_NS
+                k = ns.bit_length() - 8
+                b = (ns >> k) << k
+            hist = st.hist
+            hist[b] = hist.get(b, 0) + 1
         threshold = cfg.slowlog_log_slower_than
-        if threshold >= 0 and usec >= threshold:
+        if 0 <= threshold <= usec and name not in _SKIP_SLOWLOG:
             self.slowlog.appendleft(SlowEntry(
                 self.slowlog_next_id, int(time.time()), usec, slowlog_argv(argv), c.addr, c.name))
             self.slowlog_next_id += 1
             while len(self.slowlog) > cfg.slowlog_max_len:
                 self.slowlog.pop()
-        ms = usec // 1000
         limit = cfg.latency_monitor_threshold
-        if limit and ms >= limit:
-            self.add_latency("fast-command" if "fast" in cmd.spec.flags else "command", ms)
+        if limit and usec >= limit * 1000:
+            self.add_latency("fast-command" if "fast" in cmd.spec.flags else "command", usec // 1000)
 
     def add_latency(self, event: str, ms: int) -> None:
         """Redis's latencyAddSample: one sample per second (the max of that second)."""
