@@ -56,9 +56,6 @@ def hdr_highest(v: int) -> int:
     return hdr_lowest(v) + size - 1
 
 
-def _bucket(ns: int) -> int:
-    return hdr_lowest(min(max(ns, HDR_MIN_NS), HDR_MAX_NS))
-
 
 # Redis 7.0's CMD_SKIP_SLOWLOG commands (EXEC: the commands inside it are logged instead).
 _SKIP_SLOWLOG = frozenset({"exec"})
