@@ -11,6 +11,7 @@ from server.commands.common import TYPE_COMMANDS, int_arg
 from server.commands.registry import command
 from server.config_rewrite import RewriteError, rewrite
 from server.info import REDIS_VERSION
+from server.lolwut import lolwut5
 from server.resp import OK, Error, Status, Verbatim
 
 if TYPE_CHECKING:
@@ -98,10 +99,17 @@ def cmd_config_rewrite(c: Client, argv: list[bytes]) -> Any:
 
 @command("lolwut")
 def cmd_lolwut(c: Client, argv: list[bytes]) -> Any:
-    """LOLWUT [VERSION v]: Redis 7.0 draws art for versions 5 and 6; we answer every version
-    with the version line (Redis's own answer for the versions it has no art for)."""
+    """LOLWUT [VERSION v] [args]: version 5 draws Schotter (server/lolwut.py); version 6's
+    landscape is not drawn here: it, like every other version, answers the version line
+    (Redis's own answer for versions without art)."""
+    version = REDIS_VERSION
+    args = argv[1:]
     if len(argv) >= 3 and argv[1].lower() == b"version":
-        int_arg(argv[2])
+        ver = int_arg(argv[2])
+        version = f"{ver % 2**32}.0.0"
+        args = argv[3:]
+    if (version[:2] == "5." and version[2] != "9") or version.startswith("4.9"):
+        return Verbatim(lolwut5([int_arg(a) for a in args[:3]], REDIS_VERSION))
     return Verbatim(f"Redis ver. {REDIS_VERSION}\n")
 
 

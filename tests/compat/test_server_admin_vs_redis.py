@@ -70,6 +70,15 @@ def test_lolwut(diff: Differential) -> None:
     diff.check("LOLWUT", "VERSION", "x")
     diff.check("LOLWUT", "foo")
     diff.check("LOLWUT", "VERSION")
+    # version 5 (Schotter): the first two rows of squares are not random, so exact
+    for args in (("66", "8", "2"), ("10", "3", "1"), ("1", "1", "1"), ("0", "0", "0"), ("120", "300", "1"),
+                 ("33", "7", "2")):
+        diff.check("LOLWUT", "VERSION", "5", *args)
+    diff.check("LOLWUT", "VERSION", "5", "x")
+    diff.check("LOLWUT", "VERSION", "-5")
+    ref, ours = diff.both("LOLWUT", "VERSION", "5")  # random below the second row
+    assert [len(line) for line in ours.value.split(b"\n")] == [len(line) for line in ref.value.split(b"\n")]
+    assert ours.value.endswith(b"\nGeorg Nees - schotter, plotter on paper, 1968. Redis ver. 7.0.15\n")
 
 
 def test_debug_disabled_by_default(diff: Differential) -> None:
