@@ -324,7 +324,9 @@ class Server:
             if not self.active_expire or self.pause.active():
                 continue
             try:
+                started = time.monotonic()
                 self.expire_cycle()
+                self.monitor.latency_sample("expire-cycle", time.monotonic() - started)
             except Exception:  # never let the cycle die silently
                 log.exception("active expire cycle failed")
 

@@ -146,6 +146,14 @@ class Monitor:
         if limit and usec >= limit * 1000:
             self.add_latency("fast-command" if "fast" in cmd.spec.flags else "command", usec // 1000)
 
+    def latency_sample(self, event: str, seconds: float) -> None:
+        """Redis's latencyAddSampleIfNeeded: only at or above latency-monitor-threshold."""
+        limit = self.config.latency_monitor_threshold
+        if limit:
+            ms = int(seconds * 1000)
+            if ms >= limit:
+                self.add_latency(event, ms)
+
     def add_latency(self, event: str, ms: int) -> None:
         """Redis's latencyAddSample: one sample per second (the max of that second)."""
         ev = self.latency.get(event)

@@ -233,6 +233,10 @@ _ADVICE_SCHEDULER = (
     "system.\n  5) Check if the problem is allocator-related by recompiling Redis with "
     "MALLOC=libc, if you are using Jemalloc. However this may create fragmentation problems.\n"
 )
+_ADVICE_HZ = (
+    "- In order to make the Redis keys expiring process more incremental, try to set the 'hz' "
+    "configuration parameter to 100 using 'CONFIG SET hz 100'.\n"
+)
 _ADVICE_LARGE_OBJECTS = (
     "- Deleting, expiring or evicting (because of maxmemory policy) large objects is a blocking "
     "operation. If you have very large objects that are often deleted, expired, or evicted, try "
@@ -247,7 +251,7 @@ def doctor_report(c: Client) -> str:
     if not events and cfg.latency_monitor_threshold == 0:
         return _DOCTOR_DISABLED
     report = ""
-    enable = tune = inspect = scheduler = large = False
+    enable = tune = inspect = scheduler = large = hz = False
     advices = 0
     now = int(time.time())
     for num, (name, ev) in enumerate(events.items(), start=1):
@@ -276,6 +280,9 @@ def doctor_report(c: Client) -> str:
         if name.lower() == "fast-command":
             scheduler = True
             advices += 1
+        if name.lower() == "expire-cycle":
+            hz = large = True
+            advices += 2
         report += "\n"
     if not events and not advices:
         return report + _DOCTOR_NONE
@@ -292,6 +299,8 @@ def doctor_report(c: Client) -> str:
         report += _ADVICE_SLOWLOG_INSPECT
     if scheduler:
         report += _ADVICE_SCHEDULER
+    if hz and cfg.hz < 100:
+        report += _ADVICE_HZ
     if large:
         report += _ADVICE_LARGE_OBJECTS
     return report
