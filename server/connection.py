@@ -257,6 +257,8 @@ class Client(asyncio.Protocol):
             if cmd.name == "exec" and self.multi is not None:
                 self.discard_multi()
             return self._reject(cmd.spec.arity_error(), cmd)
+        if cmd.protected and not protected_allowed(self):
+            return self._reject(Error(errors.DEBUG_NOT_ALLOWED), cmd)
         if not self.authenticated and not cmd.noauth:
             if cmd.name == "exec":  # Redis's rejectCommand: a refused EXEC aborts, always
                 if self.multi is not None:
@@ -358,6 +360,17 @@ class Client(asyncio.Protocol):
             out = bytearray()
             encode(reply, out, self.resp3)
             self.transport.write(bytes(out))
+
+
+def protected_allowed(c: Client) -> bool:
+    """Redis's allowProtectedAction for enable-debug-command: yes, or local from loopback."""
+    mode = c.server.config.enable_debug_command
+    if mode == "yes":
+        return True
+    if mode == "local":
+        host = c.addr.rpartition(":")[0].strip("[]")
+        return host == "::1" or host.startswith("127.") or c.addr.startswith("/")
+    return False
 
 
 def _fmt_addr(addr: Any) -> str:

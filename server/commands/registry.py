@@ -92,7 +92,7 @@ class Command:
 
     __slots__ = (
         "name", "spec", "handler", "arity", "subcommands", "write", "noauth",
-        "no_multi_queue", "no_multi", "readonly", "first_key", "last_key", "step",
+        "no_multi_queue", "no_multi", "readonly", "first_key", "last_key", "step", "protected",
     )
 
     def __init__(self, spec: CommandSpec, handler: Handler | None) -> None:
@@ -107,6 +107,8 @@ class Command:
         self.noauth = "no_auth" in flags
         self.no_multi_queue = spec.name in _NOT_QUEUED
         self.no_multi = "no_multi" in flags  # refused inside MULTI (SHUTDOWN)
+        # Redis's CMD_PROTECTED: DEBUG, allowed by enable-debug-command (checked at dispatch)
+        self.protected = spec.name == "debug"
         self.first_key = spec.first_key
         self.last_key = spec.last_key
         self.step = spec.step

@@ -30,6 +30,7 @@ WORKLOAD = [
     ("CONFIG", "GET", "hz"), ("CONFIG", "SET", "hz", "x"), ("CONFIG", "GET"), ("NOSUCH", "x"),
     ("CONFIG", "NOSUCH"), ("MULTI",), ("SET", "a", "1"), ("INCR", "k"), ("EXEC",),
     ("MULTI",), ("GET",), ("EXEC",), ("HSET", "h", "f"), ("EXPIRE", "k", "-9223372036854776"),
+    ("DEBUG", "SLEEP", "0"), ("DEBUG",),
 ]
 
 
