@@ -70,6 +70,7 @@ class Client(asyncio.Protocol):
         self.last_batch: Batch | None = None  # CRDT.TOKEN / WAIT: this connection's last write
         self.reply_flags = 0  # CLIENT REPLY OFF/SKIP (0: every reply is sent)
         self.no_evict = False  # CLIENT NO-EVICT
+        self.no_touch = False  # CLIENT NO-TOUCH
 
     # -- asyncio.Protocol ------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:

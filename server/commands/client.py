@@ -49,6 +49,8 @@ def client_info_line(c: Client, now: float | None = None) -> str:
         flags += "c"
     if c.no_evict:
         flags += "e"
+    if c.no_touch:  # Redis 7.2's flag
+        flags += "T"
     qbuf = c.reader.pending_bytes()
     multi_mem = sum(len(a) for _, argv in c.multi for a in argv) if c.multi is not None else 0
     omem = c.transport.get_write_buffer_size() if c.transport is not None else 0

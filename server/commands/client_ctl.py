@@ -1,4 +1,4 @@
-"""CLIENT PAUSE / UNPAUSE / REPLY / NO-EVICT (Redis 7.0's networking.c)."""
+"""CLIENT PAUSE / UNPAUSE / REPLY / NO-EVICT (Redis 7.0's networking.c), NO-TOUCH (7.2)."""
 
 from __future__ import annotations
 
@@ -64,4 +64,15 @@ def cmd_client_no_evict(c: Client, argv: list[bytes]) -> Any:
     if mode not in (b"on", b"off"):
         raise Error(errors.SYNTAX)
     c.no_evict = mode == b"on"
+    return OK
+
+
+@command("client|no-touch")
+def cmd_client_no_touch(c: Client, argv: list[bytes]) -> Any:
+    """CLIENT NO-TOUCH ON|OFF (Redis 7.2; spec hand-written in registry). Recorded and shown
+    (flag ``T``); activekv keeps no LRU/LFU clock for keys, so there is nothing to spare."""
+    mode = argv[2].lower()
+    if mode not in (b"on", b"off"):
+        raise Error(errors.SYNTAX)
+    c.no_touch = mode == b"on"
     return OK

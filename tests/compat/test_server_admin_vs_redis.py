@@ -168,3 +168,17 @@ def test_client_no_evict(diff: Differential) -> None:
         line = conn.call("CLIENT", "INFO").value
         assert b" flags=e " in line
     diff.check("CLIENT", "NO-EVICT", "off")
+
+
+def test_client_no_touch_is_redis_72s(diff: Differential) -> None:
+    """Redis 7.0.15 has no CLIENT NO-TOUCH (7.2 does): ours behaves as 7.2's."""
+    assert diff.ref.call("CLIENT", "NO-TOUCH", "on").type == "-"
+    ours = diff.ours
+    assert ours.call("CLIENT", "NO-TOUCH", "on").value == "OK"
+    assert b" flags=T " in ours.call("CLIENT", "INFO").value
+    assert ours.call("CLIENT", "NO-TOUCH", "maybe") == ours.call("CLIENT", "NO-EVICT", "maybe")
+    assert ours.call("CLIENT", "NO-TOUCH").value == "ERR wrong number of arguments for 'client|no-touch' command"
+    assert ours.call("CLIENT", "NO-TOUCH", "OFF").value == "OK"
+    assert b" flags=N " in ours.call("CLIENT", "INFO").value
+    info = ours.call("COMMAND", "INFO", "client|no-touch").plain()
+    assert info[0][:2] == [b"client|no-touch", 3]
