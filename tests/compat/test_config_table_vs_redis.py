@@ -158,9 +158,11 @@ def test_stock_redis_conf_starts_the_server(tmp_path: Path, monkeypatch: pytest.
         assert got["client-output-buffer-limit"] == (
             "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60")
         assert got["dir"] == str(tmp_path) and got["daemonize"] == "no"
+        assert (tmp_path / "r.pid").read_text() == f"{proc.proc.pid}\n"  # pidfile written
         conn.close()
     finally:
         proc.stop()
+    assert not (tmp_path / "r.pid").exists()  # and removed at exit
 
 
 def test_encoding_thresholds_drive_object_encoding(pair: tuple[RespConnection, RespConnection]) -> None:
