@@ -41,6 +41,9 @@ GC_THRESHOLDS = (10_000, 10, 10)
 # Active expiry, as Redis's activeExpireCycle: sample keys with a TTL, remove the expired ones,
 # repeat while more than a quarter of the sample was expired, within a time budget.
 EXPIRE_SAMPLE = 20
+
+# Redis's bind wildcards: every IPv4 address, every IPv6 address.
+_WILDCARDS = {"*": "0.0.0.0", "::*": "::"}
 EXPIRE_BUDGET_S = 0.025
 
 
@@ -375,6 +378,7 @@ class Server:
         try:
             for host in bind if port else []:
                 host = host.removeprefix("-")  # CONFIG SET: every address must bind
+                host = _WILDCARDS.get(host, host)
                 family = socket.AF_INET6 if ":" in host else socket.AF_INET
                 sock = socket.socket(family, socket.SOCK_STREAM)
                 socks.append(sock)
@@ -410,6 +414,7 @@ class Server:
         self._stopping = asyncio.Event()
         for host in self.config.bind:
             optional, host = host.startswith("-"), host.removeprefix("-")
+            host = _WILDCARDS.get(host, host)
             try:
                 srv = await loop.create_server(
                     lambda: Client(self), host=host, port=self.config.port,

@@ -3,9 +3,9 @@
 Each row is transcribed from Redis 7.0.15: name, alias, type, bounds, default and flags
 (``i`` immutable, ``p`` protected, ``h`` hidden, ``m`` multi-argument). ``config.py`` adds the
 rows whose name it does not declare itself (its own :data:`~server.config.OPTIONS` win), so a
-parameter gets one definition. Rows marked ``*`` (``effective=True``) are read by activekv; the
-others are accepted, range-checked and shown by CONFIG GET, and change nothing here (README,
-"Configuration").
+parameter gets one definition. Those activekv acts on have a typed field in ``Config``; the
+others are accepted, range-checked, shown and rewritten, and change nothing here (README,
+"Running a server").
 
 Defaults are Redis's, except ``bind`` (activekv's own row: ``127.0.0.1``) and ``dir``.
 """
@@ -43,22 +43,12 @@ UINT_MAX = 2**32 - 1
 LONG_MAX = 2**63 - 1
 ULLONG_MAX = 2**64 - 1
 
-# The parameters activekv acts on (the rest are accepted and shown only).
-EFFECTIVE = frozenset({
-    "save", "appendonly", "appendfsync", "slowlog-log-slower-than", "slowlog-max-len",
-    "latency-monitor-threshold", "latency-tracking", "latency-tracking-info-percentiles",
-    "hash-max-listpack-entries", "hash-max-listpack-value", "set-max-intset-entries",
-    "zset-max-listpack-entries", "zset-max-listpack-value", "enable-debug-command",
-    "timeout", "dbfilename", "pidfile", "daemonize", "supervised", "logfile", "loglevel",
-})
-
-
 def _opt(name: str, typ: Any, default: Any, flags: str = "", alias: str | None = None) -> Option:
     return Option(
         name, typ, (lambda: list(default)) if isinstance(default, list)
         else (lambda: dict(default)) if isinstance(default, dict) else (lambda: default),
         mutable="i" not in flags, protected="p" in flags, multi_arg="m" in flags,
-        alias=alias, hidden="h" in flags, effective=name in EFFECTIVE, repeatable="r" in flags,
+        alias=alias, hidden="h" in flags, repeatable="r" in flags,
     )
 
 

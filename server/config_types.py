@@ -215,7 +215,6 @@ class Option:
     repeatable: bool = False  # each occurrence adds to a list (``peer``)
     alias: str | None = None  # Redis's second name (``hash-max-ziplist-entries``)
     hidden: bool = False  # Redis HIDDEN_CONFIG: not in ``CONFIG GET *``, but settable
-    effective: bool = True  # False: accepted and shown, but nothing here reads it (README)
 
     @property
     def attr(self) -> str:
