@@ -22,6 +22,7 @@ from server import errors, helptext
 from server.commands.common import int_arg
 from server.commands.connection import valid_client_name
 from server.commands.registry import command
+from server.pause import Postponed
 from server.resp import OK, Error, Status, Verbatim
 
 if TYPE_CHECKING:
@@ -193,8 +194,8 @@ def cmd_client_unblock(c: Client, argv: list[bytes]) -> Any:
             raise Error("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR")
         as_error = reason == b"error"
     target = c.server.clients.get(int_arg(argv[2]))
-    if target is None or target.blocked is None:
-        return 0
+    if target is None or target.blocked is None or isinstance(target.blocked, Postponed):
+        return 0  # a command held by CLIENT PAUSE is not blocked on a key: it waits on
     waiter = target.blocked
     c.server.unblock_waiter(waiter)
     target.unblock(Error(UNBLOCKED) if as_error else waiter.on_timeout())

@@ -182,3 +182,20 @@ def test_client_no_touch_is_redis_72s(diff: Differential) -> None:
     assert b" flags=N " in ours.call("CLIENT", "INFO").value
     info = ours.call("COMMAND", "INFO", "client|no-touch").plain()
     assert info[0][:2] == [b"client|no-touch", 3]
+
+
+def test_client_unblock_does_not_drop_a_paused_command(diff: Differential) -> None:
+    """Ours only: redis-server 7.0.15 crashes here ("Unknown btype in
+    replyToBlockedClientTimedOut()"); activekv answers 0 (not blocked on a key) and the held
+    command runs when the pause ends."""
+    conn = diff.ours
+    held = RespConnection(conn.sock.getpeername()[1])
+    held_id = held.call("CLIENT", "ID").value
+    assert conn.call("CLIENT", "PAUSE", "300", "WRITE").value == "OK"
+    held.send_raw(encode_command(("SET", "held", "1")))
+    time.sleep(0.05)
+    assert b" flags=b " in conn.call("CLIENT", "LIST", "ID", held_id).value
+    assert conn.call("CLIENT", "UNBLOCK", held_id).value == 0
+    assert held.read_reply().value == "OK"  # ran once the pause ended
+    assert conn.call("GET", "held").value == b"1"
+    held.close()
