@@ -7,13 +7,14 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
+from crdt.types.strings import Assign
 from server import errors
 from server.commands.common import TYPE_COMMANDS, int_arg
 from server.commands.registry import command
 from server.config_rewrite import RewriteError, rewrite
 from server.info import REDIS_VERSION
 from server.lolwut import lolwut5
-from server.resp import OK, Error, Status, Verbatim
+from server.resp import OK, Error, Raw, Status, Verbatim
 
 if TYPE_CHECKING:
     from server.connection import Client
@@ -162,7 +163,69 @@ def cmd_debug(c: Client, argv: list[bytes]) -> Any:
         return OK
     if sub == b"error" and n == 3:
         return Error(argv[2].decode("utf-8", "replace"))
+    if sub == b"populate" and 3 <= n <= 5:
+        return _debug_populate(c, argv)
+    if sub == b"protocol" and n == 3:
+        return _debug_protocol(argv[2].lower().decode("utf-8", "replace"), c.resp3)
     raise _debug_error(argv[1])
+
+
+def _debug_populate(c: Client, argv: list[bytes]) -> Any:
+    """DEBUG POPULATE count [prefix] [size]: keys ``prefix:N`` (``key:N``) holding ``value:N``
+    (cut or zero-padded to ``size``), skipping existing keys. Unlike Redis (which does not
+    propagate them) they are ordinary writes here: regions must converge."""
+    count = int_arg(argv[2], errors.NOT_POSITIVE)  # getPositiveLongFromObjectOrReply
+    if count < 0:
+        raise Error(errors.NOT_POSITIVE)
+    size = 0
+    if len(argv) == 5:
+        size = int_arg(argv[4], errors.NOT_POSITIVE)
+        if size < 0:
+            raise Error(errors.NOT_POSITIVE)
+    prefix = argv[3] if len(argv) >= 4 else b"key"
+    db = c.ks.dbs[c.db]
+    for j in range(count):
+        key = b"%s:%d" % (prefix, j)
+        if db.get(key, c.ks.now_ms) is not None:
+            continue
+        value = b"value:%d" % j
+        if size:
+            value = value[:size].ljust(size, b"\0")
+        c.ks.emit(Assign(c.db, key, value, 0))
+    return OK
+
+
+_PROTOCOL = {  # DEBUG PROTOCOL <type>: Redis 7.0.15's bytes, RESP2 and RESP3
+    "string": (b"$11\r\nHello World\r\n",) * 2,
+    "integer": (b":12345\r\n",) * 2,
+    "double": (b"$5\r\n3.141\r\n", b",3.141\r\n"),
+    "bignum": (b"$37\r\n1234567999999999999999999999999999999\r\n",
+               b"(1234567999999999999999999999999999999\r\n"),
+    "null": (b"$-1\r\n", b"_\r\n"),
+    "array": (b"*3\r\n:0\r\n:1\r\n:2\r\n",) * 2,
+    "set": (b"*3\r\n:0\r\n:1\r\n:2\r\n", b"~3\r\n:0\r\n:1\r\n:2\r\n"),
+    "map": (b"*6\r\n:0\r\n:0\r\n:1\r\n:1\r\n:2\r\n:0\r\n",
+            b"%3\r\n:0\r\n#f\r\n:1\r\n#t\r\n:2\r\n#f\r\n"),
+    "attrib": (b"$39\r\nSome real reply following the attribute\r\n",
+               b"|1\r\n$14\r\nkey-popularity\r\n*2\r\n$7\r\nkey:123\r\n:90\r\n"
+               b"$39\r\nSome real reply following the attribute\r\n"),
+    "push": (b"-ERR RESP2 is not supported by this command\r\n",
+             b">2\r\n$16\r\nserver-cpu-usage\r\n:42\r\n"
+             b"$40\r\nSome real reply following the push reply\r\n"),
+    "verbatim": (b"$25\r\nThis is a verbatim\nstring\r\n", b"=29\r\ntxt:This is a verbatim\nstring\r\n"),
+    "true": (b":1\r\n", b"#t\r\n"),
+    "false": (b":0\r\n", b"#f\r\n"),
+}
+
+
+def _debug_protocol(name: str, resp3: bool) -> Any:
+    replies = _PROTOCOL.get(name)
+    if replies is None:
+        raise Error("ERR Wrong protocol type name. Please use one of the following: "
+                    "string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|true|false")
+    if name == "push" and not resp3:
+        raise Error("ERR RESP2 is not supported by this command")
+    return Raw(replies[resp3])
 
 
 def _atoi(arg: bytes) -> int:
