@@ -359,6 +359,8 @@ class Server:
     # -- CONFIG SET side effects -----------------------------------------------------------
     def apply_config(self, config: Config, changed: list[str]) -> None:
         """Act on options CONFIG SET changed (raise ConfigSetError to undo them all)."""
+        if "dir" in changed:  # only with enable-protected-configs: the data directory is fixed
+            raise ConfigSetError(errors.CONFIG_SET_FAILED % ("dir", errors.CONFIG_SET_DIR_REASON))
         if "port" in changed or "bind" in changed:
             self.rebind(config.bind, config.port, "port" if "port" in changed else "bind")
         if "proto-max-bulk-len" in changed or "client-query-buffer-limit" in changed:

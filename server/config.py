@@ -416,6 +416,7 @@ def config_set(
     args: list[bytes],
     *,
     apply: Callable[[Config, list[str]], None] | None = None,
+    protected_ok: bool = False,
 ) -> list[str]:
     """Redis 7 CONFIG SET name value [name value ...]: all or nothing.
 
@@ -427,6 +428,9 @@ def config_set(
     propagates -- that is how a failed rebind should report Redis's
     ``ERR CONFIG SET failed (possibly related to argument 'bind') - Failed to bind to
     specified addresses.``
+
+    ``protected_ok``: the client may set PROTECTED_CONFIG options (``enable-protected-configs``
+    yes, or local from a loopback client).
 
     Checks, in Redis 7.0.15's order and with its exact messages: arity, then every name
     (unknown, immutable/protected, duplicate), then every value in argument order.
@@ -451,7 +455,7 @@ def config_set(
             continue
         if invalid:
             continue
-        if not opt.mutable or opt.protected:
+        if not opt.mutable or (opt.protected and not protected_ok):
             reason = (
                 "can't set immutable config" if not opt.mutable else "can't set protected config"
             )

@@ -258,7 +258,7 @@ class Client(asyncio.Protocol):
             if cmd.name == "exec" and self.multi is not None:
                 self.discard_multi()
             return self._reject(cmd.spec.arity_error(), cmd)
-        if cmd.protected and not protected_allowed(self):
+        if cmd.protected and not protected_allowed(self, self.server.config.enable_debug_command):
             return self._reject(Error(errors.DEBUG_NOT_ALLOWED), cmd)
         if not self.authenticated and not cmd.noauth:
             if cmd.name == "exec":  # Redis's rejectCommand: a refused EXEC aborts, always
@@ -363,9 +363,9 @@ class Client(asyncio.Protocol):
             self.transport.write(bytes(out))
 
 
-def protected_allowed(c: Client) -> bool:
-    """Redis's allowProtectedAction for enable-debug-command: yes, or local from loopback."""
-    mode = c.server.config.enable_debug_command
+def protected_allowed(c: Client, mode: str) -> bool:
+    """Redis's allowProtectedAction (enable-debug-command, enable-protected-configs): yes, or
+    local from a loopback client."""
     if mode == "yes":
         return True
     if mode == "local":

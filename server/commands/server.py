@@ -13,6 +13,7 @@ from server import errors, helptext, info
 from server.command_spec import CommandSpec
 from server.commands.registry import command
 from server.config import config_get, config_set
+from server.connection import protected_allowed
 from server.glob import matches
 from server.resp import NO_REPLY, OK, Error, Map, RSet, Status, Verbatim
 
@@ -259,7 +260,9 @@ def cmd_config_get(c: Client, argv: list[bytes]) -> Any:
 
 @command("config|set")
 def cmd_config_set(c: Client, argv: list[bytes]) -> Any:
-    config_set(c.server.config, argv[2:], apply=c.server.apply_config)
+    cfg = c.server.config
+    ok = protected_allowed(c, cfg.get("enable-protected-configs"))
+    config_set(cfg, argv[2:], apply=c.server.apply_config, protected_ok=ok)
     return OK
 
 

@@ -1,5 +1,5 @@
-"""SLOWLOG and LATENCY against redis-server (started with enable-debug-command yes, so DEBUG
-SLEEP makes latency; both servers in this module have it)."""
+"""SLOWLOG, LATENCY and DEBUG against redis-server (both servers of this module are started
+with enable-debug-command yes, so DEBUG SLEEP makes latency, and enable-protected-configs yes)."""
 
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ from tests.respclient import Reply, encode_command
 
 @pytest.fixture(scope="module")
 def servers() -> Iterator[tuple[int, int]]:
-    with start_redis("--enable-debug-command", "yes") as ref, \
-            start_activekv("--enable-debug-command", "yes") as ours:
+    flags = ("--enable-debug-command", "yes", "--enable-protected-configs", "yes")
+    with start_redis(*flags) as ref, start_activekv(*flags) as ours:
         yield ref.port, ours.port
 
 
@@ -215,3 +215,17 @@ def test_debug_protocol(servers: tuple[int, int], resp3: bool) -> None:
     if resp3:  # HELLO's map differs (ids, versions): compare from the first DEBUG reply on
         ref, ours = ref[ref.index(b"$11\r\nHello"):], ours[ours.index(b"$11\r\nHello"):]
     assert ours == ref
+
+
+def test_protected_configs_when_enabled(d: Differential) -> None:
+    d.check_all(
+        ("CONFIG", "SET", "dbfilename", "other.rdb"), ("CONFIG", "GET", "dbfilename"),
+        ("CONFIG", "SET", "dbfilename", "a/b"), ("CONFIG", "SET", "dbfilename", "dump.rdb"),
+    )
+    # ours: the data directory of a running region cannot move (Redis chdirs)
+    got = d.ours.call("CONFIG", "SET", "dir", "/")
+    assert got.type == "-" and got.value.startswith(
+        "ERR CONFIG SET failed (possibly related to argument 'dir') - ")
+    reply = d.ours.call("CONFIG", "GET", "dir").plain()
+    value = reply[0][1] if d.protocol == 3 else reply[1]
+    assert value != b"/" and value.startswith(b"/")  # unchanged
