@@ -18,12 +18,12 @@ from typing import Any, NamedTuple
 from crdt.clock import vv_leq
 from crdt.keyspace import Keyspace
 
+from . import snapshot
 from .oplog import SEGMENT_BYTES, OpLogCorrupt
 from .peerlink import PeerLinkProtocol, accept_sync
 from .puller import Puller
 from .replicator import SNAPSHOT_EVERY_BATCHES, SNAPSHOT_MIN_INTERVAL_S, RecoveryError, Replicator
 from .sink import ReplicationSink
-from . import snapshot
 from .snapshot import SnapshotError
 
 # What recovery raises for a data directory it cannot trust (the server refuses to start).
