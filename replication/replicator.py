@@ -99,6 +99,8 @@ class Replicator:
         self.state_merges = 0
         self.started = time.monotonic()
         self.on_progress: Callable[[], None] = lambda: None  # blocked clients may be ready
+        # A peer's PUBLISH/SPUBLISH (shard, channel, message), for our local subscribers.
+        self.on_publish: Callable[[bool, bytes, bytes], None] = lambda shard, ch, msg: None
         self._flush_scheduled = False
         if self.pullers:
             ks.expect_peers()  # nothing is stable until they say so

@@ -24,6 +24,7 @@ from server.blocking import Blocked
 from server.commands.registry import build_table
 from server.config import LOG_LEVELS, Config, ConfigSetError
 from server.connection import Client
+from server.pubsub import PubSub
 
 log = logging.getLogger("activekv")
 
@@ -101,6 +102,9 @@ class Server:
             )
             sink = self.replicator.sink
         self.sink: ReplicationSink = sink
+        self.pubsub = PubSub(self)
+        if self.replicator is not None:
+            self.replicator.on_publish(self.deliver_remote)
         self.waiters: dict[Blocked, None] = {}  # in the order they blocked
         self._key_waiters: dict[tuple[int, bytes], dict[Blocked, None]] = {}
         self.ready_keys: dict[tuple[int, bytes], None] = {}  # keys with waiters that changed
@@ -175,6 +179,19 @@ class Server:
                     # time that still is (else its creation made the client dirty) is not.
                     if (wdb, wkey) not in client.watch_absent:
                         client.watch_dirty = True
+
+    # -- pub/sub ----------------------------------------------------------------------------
+    def forward_publish(self, shard: bool, channel: bytes, message: bytes) -> None:
+        """A local PUBLISH/SPUBLISH goes to every other region's subscribers too."""
+        if self.replicator is not None:
+            self.replicator.publish(shard, channel, message)
+
+    def deliver_remote(self, shard: bool, channel: bytes, message: bytes) -> None:
+        """A peer region forwarded a PUBLISH/SPUBLISH: deliver it to our subscribers."""
+        if shard:
+            self.pubsub.spublish(channel, message)
+        else:
+            self.pubsub.publish(channel, message)
 
     # -- the write pipeline ----------------------------------------------------------------
     def ship(self, batch: Batch) -> None:

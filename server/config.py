@@ -48,6 +48,7 @@ from typing import Any
 from crdt.numbers import INT32_MAX, INT64_MAX, parse_int
 from server import errors
 from server.glob import matches
+from server.pubsub_config import DEFAULT_LIMITS, KeyspaceEventsType, Limits, OutputBufferLimitType
 from server.reqparse import splitargs
 from server.resp import Error
 
@@ -259,7 +260,29 @@ class PeerType:
         return " ".join(f"[{h}]:{p}" if ":" in h else f"{h}:{p}" for h, p in v)
 
 
-ValueType = IntType | EnumType | BoolType | StringType | DirType | BindType | PeerType
+class _Outside:
+    """A value type defined in another module (``server.pubsub_config``): its parse raises
+    ``ValueError`` with Redis's reason; ``merge(old, new)``, when it has one, combines a new
+    value with the current one (options that set part of their value)."""
+
+    def __init__(self, impl: Any) -> None:
+        self.impl = impl
+
+    def parse(self, args: list[str]) -> Any:
+        try:
+            return self.impl.parse(args)
+        except ValueError as e:
+            raise _Bad(str(e)) from None
+
+    def merge(self, old: Any, new: Any) -> Any:
+        merge = getattr(self.impl, "merge", None)
+        return merge(old, new) if merge is not None else new
+
+    def render(self, v: Any) -> str:
+        return str(self.impl.render(v))
+
+
+ValueType = IntType | EnumType | BoolType | StringType | DirType | BindType | PeerType | _Outside
 
 
 # --------------------------------------------------------------------------------------------
@@ -321,6 +344,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("tcp-keepalive", IntType(0, INT32_MAX), _const(300)),
     # Redis accepts 0..INT_MAX and clamps the stored value to 1..500 (CONFIG GET shows it).
     Option("hz", IntType(0, INT32_MAX, clamp=(1, 500)), _const(10)),
+    Option("notify-keyspace-events", _Outside(KeyspaceEventsType()), _const(0)),
+    Option("client-output-buffer-limit", _Outside(OutputBufferLimitType(memtoull)),
+           lambda: dict(DEFAULT_LIMITS), multi_arg=True),
     # Active-active replication (activekv's own options).
     Option("peer", PeerType(), lambda: [], mutable=False, repeatable=True),
     Option("peer-password", StringType(), _const(""), mutable=False),
@@ -365,6 +391,8 @@ class Config:
     timeout: int = field(default_factory=_default("timeout"))
     tcp_keepalive: int = field(default_factory=_default("tcp-keepalive"))
     hz: int = field(default_factory=_default("hz"))
+    notify_keyspace_events: int = field(default_factory=_default("notify-keyspace-events"))
+    client_output_buffer_limit: Limits = field(default_factory=_default("client-output-buffer-limit"))
     peer: list[tuple[str, int]] = field(default_factory=_default("peer"))
     peer_password: str = field(default_factory=_default("peer-password"))
     appendfsync: str = field(default_factory=_default("appendfsync"))
@@ -417,6 +445,8 @@ def _apply_directive(values: dict[str, Any], args: list[str], where: str) -> Non
             argv = [_dec(a) for a in split]
         if opt.repeatable:
             values.setdefault(opt.name, []).extend(opt.parse(argv))
+        elif isinstance(opt.type, _Outside):
+            values[opt.name] = opt.type.merge(values.get(opt.name, opt.default()), opt.parse(argv))
         else:
             values[opt.name] = opt.parse(argv)
     except _Bad as e:
@@ -615,6 +645,8 @@ def config_set(
                 parsed = opt.parse([value])
         except _Bad as e:
             raise _set_error(opt.name, str(e)) from None
+        if isinstance(opt.type, _Outside):
+            parsed = opt.type.merge(getattr(cfg, opt.attr), parsed)
         new.append((opt, parsed))
 
     old = {opt.attr: getattr(cfg, opt.attr) for opt, _ in new}

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, cast
 from crdt.effects import Batch
 from server import errors
 from server.blocking import Blocked
+from server.pubsub import ALLOWED_IN_CONTEXT, PUBSUB_CONTEXT_ERROR, Subscriptions
 from server.reqparse import ProtocolError, QueryBufferLimit, RequestReader
 from server.resp import NO_REPLY, QUEUED, Error, encode
 
@@ -65,6 +66,8 @@ class Client(asyncio.Protocol):
         self._held_error: ProtocolError | None = None
         self.in_exec = False  # running a transaction: blocking commands answer at once
         self.last_batch: Batch | None = None  # CRDT.TOKEN / WAIT: this connection's last write
+        self.subs: Subscriptions | None = None  # pub/sub subscriptions (None: not in that context)
+        self._running_out: bytearray | None = None  # replies of the commands running now
 
     # -- asyncio.Protocol ------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -90,6 +93,7 @@ class Client(asyncio.Protocol):
         if self.blocked is not None:
             self.server.unblock_waiter(self.blocked)
             self.blocked = None
+        self.server.pubsub.drop(self)
         self.server.unregister(self)
 
     def pause_writing(self) -> None:
@@ -120,7 +124,7 @@ class Client(asyncio.Protocol):
         self._run(commands, error)
 
     def _run(self, commands: list[list[bytes]], error: ProtocolError | None) -> None:
-        out = bytearray()
+        out = self._running_out = bytearray()
         reader = self.reader
         while True:
             for i, argv in enumerate(commands):
@@ -150,7 +154,35 @@ class Client(asyncio.Protocol):
                 server.stats.add_error(error.message)
                 encode(Error(error.message), out, self.resp3)
             self.closing = True
+        self._running_out = None
         self._send(out)
+
+    def push(self, data: bytes) -> None:
+        """Out-of-band output (a pub/sub message): after the replies of the commands already
+        run, before those of the commands still to run."""
+        if self.closing or self.transport is None:
+            return
+        running = self._running_out
+        if running is not None:
+            running += data
+            return
+        self._out += data
+        if not self._queued:
+            self._queued = True
+            self.server.queue_reply(self)
+
+    def pending_output(self) -> int:
+        """Bytes of output not yet taken by the socket (the output buffer limits' measure)."""
+        t = self.transport
+        queued = len(self._out) + (len(self._running_out) if self._running_out is not None else 0)
+        return queued + (t.get_write_buffer_size() if t is not None else 0)
+
+    def abort(self) -> None:
+        """Close now, dropping unsent output (a client over its output buffer limit)."""
+        self.closing = True
+        self._out.clear()
+        if self.transport is not None:
+            self.transport.abort()
 
     def _send(self, out: bytearray) -> None:
         """Queue replies; the server writes them once this loop iteration's commands are done,
@@ -242,6 +274,8 @@ class Client(asyncio.Protocol):
                     self.discard_multi()
                 return self._reject(Error(errors.EXECABORT_BECAUSE % errors.NOAUTH))
             return self._reject(Error(errors.NOAUTH))
+        if self.subs is not None and not self.resp3 and cmd.name not in ALLOWED_IN_CONTEXT:
+            return self._reject(Error(PUBSUB_CONTEXT_ERROR % cmd.name))
         if self.multi is not None and cmd.no_multi:
             return self._reject(Error(errors.NOT_IN_MULTI))
         if self.multi is not None and not cmd.no_multi_queue:

@@ -21,6 +21,8 @@ REDIS_VERSION = "7.0.15"
 def cmd_ping(c: Client, argv: list[bytes]) -> Any:
     if len(argv) > 2:
         raise Error(errors.wrong_arity("ping"))
+    if c.subs is not None and not c.resp3:  # RESP2 pub/sub context: ["pong", arg or ""]
+        return [b"pong", argv[1] if len(argv) > 1 else b""]
     return PONG if len(argv) == 1 else argv[1]
 
 
@@ -124,6 +126,7 @@ def cmd_reset(c: Client, argv: list[bytes]) -> Any:
     if c.multi is not None:
         c.discard_multi()
     c.unwatch_all()
+    c.server.pubsub.drop(c)
     c.db = 0
     c.resp3 = False
     c.name = b""
