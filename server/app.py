@@ -24,6 +24,7 @@ from server.blocking import Blocked
 from server.commands.registry import build_table
 from server.config import LOG_LEVELS, Config, ConfigSetError
 from server.connection import Client
+from server.keyevents import Notifier, note_expired
 from server.pubsub import PubSub
 
 log = logging.getLogger("activekv")
@@ -103,6 +104,8 @@ class Server:
             sink = self.replicator.sink
         self.sink: ReplicationSink = sink
         self.pubsub = PubSub(self)
+        self.notifier = Notifier(self)
+        self.ks.on_events = self.notifier.fire_replicated  # replicated batches' notifications
         if self.replicator is not None:
             self.replicator.on_publish(self.deliver_remote)
         self.waiters: dict[Blocked, None] = {}  # in the order they blocked
@@ -306,11 +309,14 @@ class Server:
                 self._expire_cursor[dbi] = start + len(sample)
                 expired = [k for k, at in sample if at <= now]
                 for key in expired:
+                    note_expired(self, dbi, key)
                     ks.emit(Delete(dbi, key))
                     self.stats.expired_keys += 1
                 batch = ks.commit()
                 if batch is not None:
                     self.ship(batch)
+                    if batch.events:
+                        self.notifier.fire(batch.events)
                 if len(expired) * 4 <= len(sample):
                     break
 
@@ -319,6 +325,7 @@ class Server:
         database = self.ks.dbs[db]
         if database.is_expired(key, self.ks.now_ms):
             self.stats.expired_keys += 1
+            note_expired(self, db, key)
             self.ks.emit(Delete(db, key))
 
     async def _expire_loop(self) -> None:

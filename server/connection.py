@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, cast
 from crdt.effects import Batch
 from server import errors
 from server.blocking import Blocked
+from server.keyevents import derive
 from server.pubsub import ALLOWED_IN_CONTEXT, PUBSUB_CONTEXT_ERROR, Subscriptions
 from server.reqparse import ProtocolError, QueryBufferLimit, RequestReader
 from server.resp import NO_REPLY, QUEUED, Error, encode
@@ -290,6 +291,7 @@ class Client(asyncio.Protocol):
         server.stats.commands += 1
         assert cmd.handler is not None
         self.argv = argv
+        start = len(self.ks.pending())
         try:
             reply = cmd.handler(self, argv)
         except Error as exc:
@@ -297,10 +299,13 @@ class Client(asyncio.Protocol):
         except Exception as exc:
             reply = self.unexpected_error(cmd, exc)
         self.argv = None
+        derive(self, cmd.name, argv, start)  # its keyspace notifications
         batch = self.ks.commit()
         if batch is not None:
             server.ship(batch)
             self.last_batch = batch
+            if batch.events:
+                server.notifier.fire(batch.events)
         return reply
 
     @property

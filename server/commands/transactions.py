@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from server import errors
 from server.commands.registry import command
+from server.keyevents import derive
 from server.resp import NULL_ARRAY, OK, Error
 
 if TYPE_CHECKING:
@@ -62,6 +63,7 @@ def cmd_exec(c: Client, argv: list[bytes]) -> Any:
             c.last_cmd = cmd.name
             stats.commands += 1
             assert cmd.handler is not None
+            start = len(c.ks.pending())
             try:
                 replies.append(cmd.handler(c, args))
             except Error as exc:
@@ -71,6 +73,7 @@ def cmd_exec(c: Client, argv: list[bytes]) -> Any:
                 error = c.unexpected_error(cmd, exc)
                 stats.add_error(error.message)
                 replies.append(error)
+            derive(c, cmd.name, args, start)
     finally:
         c.in_exec = False
     # The caller (Client.call) commits the open batch: every effect of the transaction.
