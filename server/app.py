@@ -105,6 +105,7 @@ class Server:
         self.sink: ReplicationSink = sink
         self.pubsub = PubSub(self)
         self.notifier = Notifier(self)
+        self.monitors: dict[Client, None] = {}  # clients in MONITOR mode
         self.ks.on_events = self.notifier.fire_replicated  # replicated batches' notifications
         if self.replicator is not None:
             self.replicator.on_publish(self.deliver_remote)

@@ -17,6 +17,7 @@ from crdt.effects import Batch
 from server import errors
 from server.blocking import Blocked
 from server.keyevents import derive
+from server.monitor import feed
 from server.pubsub import ALLOWED_IN_CONTEXT, PUBSUB_CONTEXT_ERROR, Subscriptions
 from server.reqparse import ProtocolError, QueryBufferLimit, RequestReader
 from server.resp import NO_REPLY, QUEUED, Error, encode
@@ -95,6 +96,7 @@ class Client(asyncio.Protocol):
             self.server.unblock_waiter(self.blocked)
             self.blocked = None
         self.server.pubsub.drop(self)
+        self.server.monitors.pop(self, None)
         self.server.unregister(self)
 
     def pause_writing(self) -> None:
@@ -300,6 +302,8 @@ class Client(asyncio.Protocol):
             reply = self.unexpected_error(cmd, exc)
         self.argv = None
         derive(self, cmd.name, argv, start)  # its keyspace notifications
+        if server.monitors:
+            feed(self, cmd, argv)
         batch = self.ks.commit()
         if batch is not None:
             server.ship(batch)

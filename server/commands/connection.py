@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from server import errors
 from server.commands.common import int32_arg, int_arg
 from server.commands.registry import command
-from server.resp import OK, PONG, Error, Map, Status
+from server.resp import NO_REPLY, OK, PONG, Error, Map, Status
 
 if TYPE_CHECKING:
     from server.connection import Client
@@ -121,8 +121,17 @@ def cmd_quit(c: Client, argv: list[bytes]) -> Any:
     return OK
 
 
+@command("monitor")
+def cmd_monitor(c: Client, argv: list[bytes]) -> Any:
+    if c in c.server.monitors:
+        return NO_REPLY  # Redis ignores a second MONITOR without a reply
+    c.server.monitors[c] = None
+    return OK
+
+
 @command("reset")
 def cmd_reset(c: Client, argv: list[bytes]) -> Any:
+    c.server.monitors.pop(c, None)  # a monitor leaves MONITOR mode
     if c.multi is not None:
         c.discard_multi()
     c.unwatch_all()

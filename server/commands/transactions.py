@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from server import errors
 from server.commands.registry import command
 from server.keyevents import derive
+from server.monitor import feed
 from server.resp import NULL_ARRAY, OK, Error
 
 if TYPE_CHECKING:
@@ -74,6 +75,8 @@ def cmd_exec(c: Client, argv: list[bytes]) -> Any:
                 stats.add_error(error.message)
                 replies.append(error)
             derive(c, cmd.name, args, start)
+            if c.server.monitors:
+                feed(c, cmd, args)
     finally:
         c.in_exec = False
     # The caller (Client.call) commits the open batch: every effect of the transaction.
