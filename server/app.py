@@ -26,6 +26,7 @@ from server.config import LOG_LEVELS, Config, ConfigSetError
 from server.connection import Client
 from server.keyevents import Notifier, note_expired
 from server.pubsub import PubSub
+from server.tracking import Tracking
 
 log = logging.getLogger("activekv")
 
@@ -106,6 +107,7 @@ class Server:
         self.pubsub = PubSub(self)
         self.notifier = Notifier(self)
         self.monitors: dict[Client, None] = {}  # clients in MONITOR mode
+        self.tracking = Tracking(self)
         self.ks.on_events = self.notifier.fire_replicated  # replicated batches' notifications
         if self.replicator is not None:
             self.replicator.on_publish(self.deliver_remote)
@@ -164,6 +166,11 @@ class Server:
                     del self._watchers[k]
 
     def _on_change(self, db: int, key: bytes | None) -> None:
+        if self.tracking.clients:  # client-side caching: local and replicated changes alike
+            if key is not None:
+                self.tracking.invalidate(key)
+            else:
+                self.tracking.flush()
         if self._key_waiters:
             if key is not None:
                 if (db, key) in self._key_waiters:

@@ -21,6 +21,7 @@ from server.monitor import feed
 from server.pubsub import ALLOWED_IN_CONTEXT, PUBSUB_CONTEXT_ERROR, Subscriptions
 from server.reqparse import ProtocolError, QueryBufferLimit, RequestReader
 from server.resp import NO_REPLY, QUEUED, Error, encode
+from server.tracking import TrackingState
 
 if TYPE_CHECKING:
     from server.app import Server
@@ -70,6 +71,8 @@ class Client(asyncio.Protocol):
         self.last_batch: Batch | None = None  # CRDT.TOKEN / WAIT: this connection's last write
         self.subs: Subscriptions | None = None  # pub/sub subscriptions (None: not in that context)
         self._running_out: bytearray | None = None  # replies of the commands running now
+        self.tracking: TrackingState | None = None  # CLIENT TRACKING on (None: off)
+        self._after_reply: bytearray | None = None  # pushes due after the running command's reply
 
     # -- asyncio.Protocol ------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -97,6 +100,7 @@ class Client(asyncio.Protocol):
             self.blocked = None
         self.server.pubsub.drop(self)
         self.server.monitors.pop(self, None)
+        self.server.tracking.disable(self)
         self.server.unregister(self)
 
     def pause_writing(self) -> None:
@@ -174,6 +178,13 @@ class Client(asyncio.Protocol):
             self._queued = True
             self.server.queue_reply(self)
 
+    def push_after_reply(self, data: bytes) -> None:
+        """Output due right after the reply of the command running (an invalidation of a key
+        this client's own command changed, as Redis's tracking_pending_keys)."""
+        if self._after_reply is None:
+            self._after_reply = bytearray()
+        self._after_reply += data
+
     def pending_output(self) -> int:
         """Bytes of output not yet taken by the socket (the output buffer limits' measure)."""
         t = self.transport
@@ -249,6 +260,9 @@ class Client(asyncio.Protocol):
             if type(reply) is Error or isinstance(reply, Error):
                 server.stats.add_error(reply.message)
             encode(reply, out, self.resp3)
+        if self._after_reply is not None:
+            out += self._after_reply
+            self._after_reply = None
         if server.ready_keys:  # the command changed keys that blocked clients wait on
             server.serve_ready()
 
@@ -294,6 +308,8 @@ class Client(asyncio.Protocol):
         assert cmd.handler is not None
         self.argv = argv
         start = len(self.ks.pending())
+        tracking = server.tracking
+        tracking.current = self
         try:
             reply = cmd.handler(self, argv)
         except Error as exc:
@@ -310,6 +326,9 @@ class Client(asyncio.Protocol):
             self.last_batch = batch
             if batch.events:
                 server.notifier.fire(batch.events)
+        tracking.current = None
+        if self.tracking is not None:
+            tracking.after_command(self, cmd, argv)
         return reply
 
     @property

@@ -39,8 +39,15 @@ def client_info_line(c: Client, now: float | None = None) -> str:
     """One CLIENT LIST line (with its trailing newline)."""
     now = time.monotonic() if now is None else now
     flags = ""
+    if c in c.server.monitors:
+        flags += "O"
+    if c.subs is not None:
+        flags += "P"
     if c.multi is not None:
         flags += "x"
+    tracking = c.tracking
+    if tracking is not None:
+        flags += "t" + ("R" if tracking.broken_redirect else "") + ("B" if tracking.bcast else "")
     if c.watch_dirty:
         flags += "d"
     if c.closing:
@@ -48,16 +55,17 @@ def client_info_line(c: Client, now: float | None = None) -> str:
     qbuf = c.reader.pending_bytes()
     multi_mem = sum(len(a) for _, argv in c.multi for a in argv) if c.multi is not None else 0
     omem = c.transport.get_write_buffer_size() if c.transport is not None else 0
+    subs = c.subs.kinds if c.subs is not None else ((), (), ())
     return (
         f"id={c.id} addr={c.addr} laddr={c.laddr} fd={c.fd} "
         f"name={c.name.decode('ascii', 'replace')} "
         f"age={int(now - c.created)} idle={int(now - c.last_interaction)} "
-        f"flags={flags or 'N'} db={c.db} sub=0 psub=0 ssub=0 "
+        f"flags={flags or 'N'} db={c.db} sub={len(subs[0])} psub={len(subs[1])} ssub={len(subs[2])} "
         f"multi={len(c.multi) if c.multi is not None else -1} "
         f"qbuf={qbuf} qbuf-free=0 argv-mem={c.argv_mem} multi-mem={multi_mem} "
         f"rbs=0 rbp=0 obl=0 oll=0 omem={omem} "
         f"tot-mem={qbuf + c.argv_mem + multi_mem + omem} events={'rw' if omem else 'r'} "
-        f"cmd={c.last_cmd} user=default redir=-1 resp={3 if c.resp3 else 2}\n"
+        f"cmd={c.last_cmd} user=default redir={tracking.redirect if tracking is not None else -1} resp={3 if c.resp3 else 2}\n"
     )
 
 

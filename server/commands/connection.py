@@ -136,6 +136,7 @@ def cmd_reset(c: Client, argv: list[bytes]) -> Any:
         c.discard_multi()
     c.unwatch_all()
     c.server.pubsub.drop(c)
+    c.server.tracking.disable(c)
     c.db = 0
     c.resp3 = False
     c.name = b""

@@ -77,6 +77,8 @@ def cmd_exec(c: Client, argv: list[bytes]) -> Any:
             derive(c, cmd.name, args, start)
             if c.server.monitors:
                 feed(c, cmd, args)
+            if c.tracking is not None:
+                c.server.tracking.after_command(c, cmd, args)
     finally:
         c.in_exec = False
     # The caller (Client.call) commits the open batch: every effect of the transaction.

@@ -150,3 +150,32 @@ def test_a_key_expiring_everywhere_fires_expired_once_per_region(cluster: Cluste
     finally:
         for conn in subs:
             conn.close()
+
+
+def test_tracking_client_in_another_region_is_invalidated(cluster: Cluster) -> None:
+    """SEMANTICS: CLIENT TRACKING invalidations fire for replicated writes (and flushes)."""
+    tracker = RespConnection(cluster.ports[1], timeout=5.0)
+    bcast = RespConnection(cluster.ports[2], timeout=5.0)
+    try:
+        for conn in (tracker, bcast):
+            assert conn.call("HELLO", "3").type == "%"
+        assert tracker.call("CLIENT", "TRACKING", "on").value == "OK"
+        assert bcast.call("CLIENT", "TRACKING", "on", "bcast", "prefix", "tk").value == "OK"
+        assert tracker.call("GET", "tk").value is None  # read (absent): now tracked
+        cluster.call(0, "SET", "tk", "from-region-0")
+        invalidate = [b"invalidate", [b"tk"]]
+        assert _plain_push(tracker.read_reply()) == invalidate
+        assert _plain_push(bcast.read_reply()) == invalidate
+        assert tracker.call("GET", "tk").value == b"from-region-0"
+        cluster.call(0, "FLUSHALL")
+        for conn in (tracker, bcast):
+            assert _plain_push(conn.read_reply()) == [b"invalidate", None]
+        _nothing_more([tracker, bcast])
+    finally:
+        tracker.close()
+        bcast.close()
+
+
+def _plain_push(reply: Reply) -> list[object]:
+    assert reply.type == ">", reply
+    return [r.value if r.type != "*" else [x.value for x in r.value] for r in reply.value]
