@@ -15,6 +15,7 @@ import pytest
 from server.harness.processes import ServerProcess
 from tests.respclient import RespConnection
 
+
 @pytest.fixture
 def cli(activekv: ServerProcess) -> Iterator[list[subprocess.Popen[bytes]]]:
     procs: list[subprocess.Popen[bytes]] = []
