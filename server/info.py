@@ -155,7 +155,7 @@ def _clients(s: Server) -> Fields:
         ("client_recent_max_input_buffer", max_in),
         ("client_recent_max_output_buffer", max_out),
         ("blocked_clients", len(s.waiters)),
-        ("tracking_clients", 0),
+        ("tracking_clients", s.tracking.clients),
         ("clients_in_timeout_table", sum(w.deadline is not None for w in s.waiters)),
     ]
 
@@ -222,8 +222,9 @@ def _stats(s: Server) -> Fields:
         ("evicted_keys", 0),
         ("keyspace_hits", st.keyspace_hits),
         ("keyspace_misses", st.keyspace_misses),
-        ("pubsub_channels", 0),
-        ("pubsub_patterns", 0),
+        ("pubsub_channels", len(s.pubsub.registry[0])),
+        ("pubsub_patterns", len(s.pubsub.registry[1])),
+        ("pubsubshard_channels", len(s.pubsub.registry[2])),
         ("unexpected_error_replies", 0),
         ("total_error_replies", st.error_replies),
         ("unexpected_errors", st.unexpected_errors),  # ours: handler exceptions (bugs)

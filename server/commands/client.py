@@ -35,6 +35,11 @@ def client_type(name: bytes) -> str:
     return "replica" if t == b"slave" else t.decode()
 
 
+def type_of(c: Client) -> str:
+    """Redis's getClientType: subscribed clients are "pubsub", the others "normal"."""
+    return "pubsub" if c.subs is not None else "normal"
+
+
 def client_info_line(c: Client, now: float | None = None) -> str:
     """One CLIENT LIST line (with its trailing newline)."""
     now = time.monotonic() if now is None else now
@@ -99,7 +104,8 @@ def cmd_client_list(c: Client, argv: list[bytes]) -> Any:
     if len(argv) == 2:
         chosen = list(clients.values())
     elif len(argv) == 4 and argv[2].lower() == b"type":
-        chosen = list(clients.values()) if client_type(argv[3]) == "normal" else []
+        wanted = client_type(argv[3])
+        chosen = [other for other in clients.values() if type_of(other) == wanted]
     elif len(argv) > 3 and argv[2].lower() == b"id":
         chosen = []
         for arg in argv[3:]:
@@ -161,7 +167,7 @@ def cmd_client_kill(c: Client, argv: list[bytes]) -> Any:
             continue
         if laddr is not None and other.laddr != laddr:
             continue
-        if ctype is not None and ctype != "normal":
+        if ctype is not None and ctype != type_of(other):
             continue
         if cid and other.id != cid:
             continue

@@ -188,3 +188,43 @@ def test_inside_multi(diff: Differential, subs: list[Pair]) -> None:
     diff.check("PUBSUB", "NUMSUB", "t")
     diff.check("EXEC")
     s1.expect("message from EXEC", 1)
+
+
+def _fields(text: bytes, names: tuple[str, ...]) -> list[dict[str, str]]:
+    rows = []
+    for line in text.decode().splitlines():
+        if not line or line.startswith("#") or ":" in line and "=" not in line:
+            continue
+        kv = dict(part.split("=", 1) for part in line.split(" ") if "=" in part)
+        rows.append({n: kv.get(n, "?") for n in names})
+    return rows
+
+
+def test_client_list_and_info(diff: Differential, subs: list[Pair]) -> None:
+    s1, s2 = subs
+    s1.check("SUBSCRIBE", "a", "b", replies=2)
+    s1.check("PSUBSCRIBE", "x*")
+    s2.check("SSUBSCRIBE", "s")
+    names = ("flags", "sub", "psub", "ssub", "cmd")
+    ref, ours = diff.both("CLIENT", "LIST", "TYPE", "pubsub")
+    assert sorted(map(repr, _fields(ours.value, names))) == sorted(map(repr, _fields(ref.value, names)))
+    ref, ours = diff.both("CLIENT", "LIST", "TYPE", "normal")
+    assert len(_fields(ours.value, names)) == len(_fields(ref.value, names)) == 1
+    info_names = ("pubsub_channels", "pubsub_patterns", "pubsubshard_channels")
+    for ref_info, our_info in [diff.both("INFO", "stats")]:
+        ref_lines = {k: v for k, _, v in (ln.partition(":") for ln in ref_info.value.decode().splitlines())}
+        our_lines = {k: v for k, _, v in (ln.partition(":") for ln in our_info.value.decode().splitlines())}
+        assert [our_lines.get(n) for n in info_names] == [ref_lines.get(n) for n in info_names]
+
+
+def test_subscribe_inside_multi(diff: Differential) -> None:
+    """Redis queues SUBSCRIBE in MULTI; at EXEC each channel's reply is one more reply inside
+    the EXEC array (so the array's count is the number of commands, not of replies)."""
+    p = _main(diff)
+    p.check("MULTI")
+    p.check("SUBSCRIBE", "m1", "m2")
+    p.check("PING")
+    # Read back as *2 [subscribe m1, subscribe m2] and then PING's reply on its own.
+    p.check("EXEC", replies=2)
+    p.check("PING")
+    p.check_unordered("UNSUBSCRIBE", replies=2)
