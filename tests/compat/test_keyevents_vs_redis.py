@@ -125,3 +125,30 @@ def test_expired(diff: Differential, listener: list[RespConnection]) -> None:
     ref, ours = ([conn.read_reply() for _ in range(2)] for conn in listener)
     assert ours == ref, (ref, ours)
     assert ref[1].value[2].value == b"__keyevent@0__:expired"
+
+
+def test_keymiss(diff: Differential, listener: list[RespConnection]) -> None:
+    diff.check("CONFIG", "SET", "notify-keyspace-events", "KEm")
+    for cmd in READS:
+        _check_events(diff, listener, *cmd)
+
+
+READS: tuple[tuple[Any, ...], ...] = (
+    ("GET", "nosuch"), ("MGET", "a", "b"), ("EXISTS", "x", "y"), ("TYPE", "x"), ("HGET", "h", "f"),
+    ("LRANGE", "l", "0", "-1"), ("SMEMBERS", "s"), ("ZSCORE", "z", "m"), ("STRLEN", "s"),
+    ("SET", "k", "v"), ("GET", "k"), ("INCR", "n"), ("APPEND", "a", "x"), ("DEL", "gone"),
+    ("TTL", "gone"), ("PTTL", "gone"), ("EXPIRETIME", "gone"), ("OBJECT", "ENCODING", "gone"),
+    ("GETRANGE", "g", "0", "1"), ("GETBIT", "g", "1"), ("BITCOUNT", "g"), ("BITPOS", "g", "1"),
+    ("HGETALL", "h"), ("HMGET", "h", "a"), ("HLEN", "h"), ("HEXISTS", "h", "f"), ("HKEYS", "h"),
+    ("HVALS", "h"), ("HSTRLEN", "h", "f"), ("HRANDFIELD", "h"), ("HSCAN", "h", "0"),
+    ("LLEN", "l"), ("LINDEX", "l", "0"), ("LPOS", "l", "x"), ("SCARD", "s"), ("SISMEMBER", "s", "m"),
+    ("SMISMEMBER", "s", "m"), ("SRANDMEMBER", "s"), ("SSCAN", "s", "0"), ("SINTER", "s", "t"),
+    ("SUNION", "s", "t"), ("SDIFF", "s", "t"), ("SINTERCARD", "2", "s", "t"), ("ZCARD", "z"),
+    ("ZRANGE", "z", "0", "-1"), ("ZRANK", "z", "m"), ("ZCOUNT", "z", "0", "1"), ("ZMSCORE", "z", "m"),
+    ("ZRANDMEMBER", "z"), ("ZSCAN", "z", "0"), ("ZUNION", "2", "z", "y"), ("ZINTERCARD", "1", "z"),
+    ("GEOPOS", "geo", "m"), ("GEODIST", "geo", "a", "b"), ("GEOHASH", "geo", "m"),
+    ("SORT", "l"), ("SORT_RO", "l"), ("COPY", "gone", "dst"), ("RENAME", "k", "k2"),
+    ("LPOP", "gone"), ("SPOP", "gone"), ("HINCRBY", "h2", "f", "1"), ("SUNIONSTORE", "d", "gone"),
+    ("ZUNIONSTORE", "d", "1", "gone"), ("BLPOP", "gone", "0.01"), ("GETDEL", "gone"), ("GETEX", "gone"),
+    ("WATCH", "w"), ("UNWATCH",), ("TOUCH", "t"),
+)
