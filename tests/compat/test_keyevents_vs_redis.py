@@ -6,6 +6,7 @@ before the marker."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,7 +14,7 @@ import pytest
 
 from server.harness.processes import ServerProcess
 from tests.conftest import Differential
-from tests.respclient import Reply, RespConnection
+from tests.respclient import Reply, RespConnection, encode_command
 
 CONFIG_VALUES = ("KEA", "Ex", "A", "g$lshzxetmdn", "AKE", "", "KEn", "KEm", "KEAmnd", "Kd", "ng",
                  "d$", "ndtexzhsl$g", "ndtexzhsl$", "Q", "KE ", "a")
@@ -152,3 +153,20 @@ READS: tuple[tuple[Any, ...], ...] = (
     ("ZUNIONSTORE", "d", "1", "gone"), ("BLPOP", "gone", "0.01"), ("GETDEL", "gone"), ("GETEX", "gone"),
     ("WATCH", "w"), ("UNWATCH",), ("TOUCH", "t"),
 )
+
+
+def test_events_of_a_served_blocked_pop(diff: Differential, listener: list[RespConnection],
+                                        redis_ref: ServerProcess, activekv: ServerProcess) -> None:
+    """BLPOP blocked, then served by another client's RPUSH: rpush, then lpop and del (the
+    served pop's events), as Redis."""
+    blockers = [_conn(redis_ref.port, diff.protocol), _conn(activekv.port, diff.protocol)]
+    try:
+        for conn in blockers:
+            conn.send_raw(encode_command(("BLPOP", "bl", "5")))
+        time.sleep(0.1)
+        _check_events(diff, listener, "RPUSH", "bl", "x")
+        for conn in blockers:
+            assert conn.read_reply().plain() == [b"bl", b"x"]
+    finally:
+        for conn in blockers:
+            conn.close()
