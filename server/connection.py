@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, cast
 from crdt.effects import Batch
 from server import errors
 from server.blocking import Blocked
-from server.keyevents import derive
+from server.keyevents import begin, derive
 from server.monitor import feed
 from server.pubsub import ALLOWED_IN_CONTEXT, PUBSUB_CONTEXT_ERROR, Subscriptions
 from server.reqparse import ProtocolError, QueryBufferLimit, RequestReader
@@ -307,7 +307,7 @@ class Client(asyncio.Protocol):
         server.stats.commands += 1
         assert cmd.handler is not None
         self.argv = argv
-        start = len(self.ks.pending())
+        mark = begin(self, cmd, argv)
         tracking = server.tracking
         tracking.current = self
         try:
@@ -317,7 +317,7 @@ class Client(asyncio.Protocol):
         except Exception as exc:
             reply = self.unexpected_error(cmd, exc)
         self.argv = None
-        derive(self, cmd.name, argv, start)  # its keyspace notifications
+        derive(self, cmd.name, argv, mark)  # its keyspace notifications
         if server.monitors:
             feed(self, cmd, argv)
         batch = self.ks.commit()

@@ -12,23 +12,25 @@ also keeps every handler free of notification calls. Each region filters them wi
 ``notify-keyspace-events`` and publishes them to its own subscribers only (never forwarded as
 PUBLISH messages: every region makes its own from the batches it applies).
 
-Not fired: ``new`` (``n``: it would need each key's existence before the command), ``keymiss``
-(``m``: reads are not instrumented), ``evicted`` (no maxmemory yet); for a command that writes
-several keys the order is per key (Redis interleaves some, e.g. SMOVE's ``del`` of an emptied
-source comes after the destination's ``sadd`` there).
+``new`` (``n``) is fired for a key the command named that was absent before it (``begin``
+notes which) and exists after; ``keymiss`` (``m``) is fired by reads, locally
+(``commands.common.lookup``); ``evicted`` cannot happen (no maxmemory yet). For a command that
+writes several keys the events are grouped per key, in the order the command names them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from crdt.effects import Delete, Effect, Expire, Flush
 from crdt.types.strings import Assign
+from server.commands.server import keys_from_specs
 from server.pubsub_config import CLASS_FLAGS, NOTIFY_KEYEVENT, NOTIFY_KEYSPACE
 
 if TYPE_CHECKING:
     from server.app import Server
+    from server.commands.registry import Command
     from server.connection import Client
 
 Event = tuple[str, str, int, bytes]  # (class character, event name, db, key)
@@ -171,12 +173,63 @@ _DESTINATION_FIRST = frozenset(("lmove", "blmove", "rpoplpush", "brpoplpush"))
 _MOVES = frozenset(("rename", "renamenx", "move"))
 
 
-def derive(c: Client, name: str, argv: list[bytes], start: int) -> None:
+def command_keys(cmd: Command, argv: list[bytes]) -> list[bytes]:
+    """The keys ``argv`` names: the legacy positions, or the key specs when they move."""
+    if cmd.first_key > 0 and "movablekeys" not in cmd.spec.flags:
+        return cmd.keys(argv)
+    if cmd.name == "sort":  # its STORE key has no key spec to find it (sortGetKeys)
+        return argv[1:2] + _sort_store(argv)
+    return keys_from_specs(cmd.spec, argv) or []
+
+
+def _sort_store(argv: list[bytes]) -> list[bytes]:
+    """SORT's destination, found as Redis's sortGetKeys does (the last STORE wins)."""
+    store: list[bytes] = []
+    i = 2
+    while i < len(argv):
+        opt = argv[i].lower()
+        skip = {b"limit": 2, b"get": 1, b"by": 1, b"store": 1}.get(opt, 0)
+        if opt == b"store" and i + 1 < len(argv):
+            store = [argv[i + 1]]
+        i += 1 + skip
+    return store
+
+
+# Commands whose destination is always added anew (Redis's dbAdd after deleting it).
+_ADDS_DESTINATION = frozenset(("rename", "renamenx", "copy"))
+
+
+class Mark(NamedTuple):
+    """Where a command's effects start in the open batch, and which of the keys it names (in
+    the client's database) were absent before it ran."""
+
+    start: int
+    absent: frozenset[bytes]
+
+
+NO_KEYS: frozenset[bytes] = frozenset()
+
+
+def begin(c: Client, cmd: Command, argv: list[bytes]) -> Mark:
+    """Before a command's handler (see ``derive``)."""
+    start = len(c.ks.pending())
+    if cmd.name not in RULES:
+        return Mark(start, NO_KEYS)
+    keys = command_keys(cmd, argv)
+    if not keys:
+        return Mark(start, NO_KEYS)
+    db = c.ks.dbs[c.db]
+    now = c.ks.now_ms
+    return Mark(start, frozenset(k for k in keys if db.get(k, now) is None))
+
+
+def derive(c: Client, name: str, argv: list[bytes], mark: Mark) -> None:
     """After a command's handler: add its events to the open batch (``ks.events``) from the
-    effects it emitted (``ks.pending()[start:]``)."""
+    effects it emitted since ``mark``."""
     rule = RULES.get(name)
     if rule is None:
         return
+    start, absent = mark
     ks = c.ks
     effects: Sequence[Effect] = ks.pending()[start:]
     if not effects:
@@ -193,6 +246,7 @@ def derive(c: Client, name: str, argv: list[bytes], start: int) -> None:
             continue
         touched.setdefault(k, []).append(e)
     events = ks.events
+    first_new = len(events)  # RENAME/COPY add the destination before any notification
     # Keys in the order the command names them (Redis notifies the source before the
     # destination), the client's database first, then in the order they were written.
     position = {arg: i for i, arg in reversed(list(enumerate(argv)))}
@@ -207,6 +261,11 @@ def derive(c: Client, name: str, argv: list[bytes], start: int) -> None:
         if len(effs) > 1 and type(effs[0]) is Delete:
             effs = effs[1:]  # removing what was there before a new value (SET over another type)
         gone = k[1] not in ks.dbs[k[0]].entries
+        if name in _ADDS_DESTINATION:
+            if not gone and k[1] == argv[2]:
+                events.insert(first_new, ("n", "new", k[0], k[1]))
+        elif not gone and k[0] == db and k[1] in absent:
+            events.append(("n", "new", k[0], k[1]))  # added before its own event
         if gone and name in STORE_COMMANDS:
             names = [("g", "del")]
         else:

@@ -24,7 +24,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
-from server.commands.server import keys_from_specs
+from server.keyevents import command_keys
 from server.resp import Push, encode
 
 if TYPE_CHECKING:
@@ -100,8 +100,7 @@ class Tracking:
             return
         if cmd.readonly and not state.bcast and "pubsub" not in cmd.spec.flags:
             if not ((state.optin and not state.caching) or (state.optout and state.caching)):
-                keys = cmd.keys(argv) if cmd.first_key > 0 else keys_from_specs(cmd.spec, argv)
-                for key in keys or ():
+                for key in command_keys(cmd, argv):
                     self.table.setdefault(key, {})[c.id] = None
         if c.multi is None and not cmd.name.startswith("client"):
             state.caching = False

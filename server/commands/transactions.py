@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from server import errors
 from server.commands.registry import command
-from server.keyevents import derive
+from server.keyevents import begin, derive
 from server.monitor import feed
 from server.resp import NULL_ARRAY, OK, Error
 
@@ -64,7 +64,7 @@ def cmd_exec(c: Client, argv: list[bytes]) -> Any:
             c.last_cmd = cmd.name
             stats.commands += 1
             assert cmd.handler is not None
-            start = len(c.ks.pending())
+            mark = begin(c, cmd, args)
             try:
                 replies.append(cmd.handler(c, args))
             except Error as exc:
@@ -74,7 +74,7 @@ def cmd_exec(c: Client, argv: list[bytes]) -> Any:
                 error = c.unexpected_error(cmd, exc)
                 stats.add_error(error.message)
                 replies.append(error)
-            derive(c, cmd.name, args, start)
+            derive(c, cmd.name, args, mark)
             if c.server.monitors:
                 feed(c, cmd, args)
             if c.tracking is not None:

@@ -101,7 +101,9 @@ COMMANDS: tuple[tuple[Any, ...], ...] = (
 )
 
 
-def test_events_of_every_type(diff: Differential, listener: list[RespConnection]) -> None:
+@pytest.mark.parametrize("flags", ["KEA", "KEAn"])
+def test_events_of_every_type(diff: Differential, listener: list[RespConnection], flags: str) -> None:
+    diff.check("CONFIG", "SET", "notify-keyspace-events", flags)  # "n": new keys, before their event
     for cmd in COMMANDS:
         _check_events(diff, listener, *cmd)
 
