@@ -109,8 +109,9 @@ class Keyspace:
         if self._deleted:
             self._deleted.clear()
         if self.events:
-            if batch is not None:
-                batch = batch._replace(events=tuple(self.events))
+            if batch is not None:  # (not _replace: this runs for every write when peers exist)
+                batch = Batch(batch.origin, batch.first_seq, batch.hlc, batch.deps, batch.effects,
+                              tuple(self.events))
             self.events.clear()
         return batch
 

@@ -167,8 +167,9 @@ class Client(asyncio.Protocol):
     def push(self, data: bytes) -> None:
         """Out-of-band output (a pub/sub message): after the replies of the commands already
         run, before those of the commands still to run."""
-        if self.closing or self.transport is None:
-            return
+        transport = self.transport
+        if self.closing or transport is None or transport.is_closing():
+            return  # a connection going away (its output would never be read)
         running = self._running_out
         if running is not None:
             running += data
@@ -216,8 +217,10 @@ class Client(asyncio.Protocol):
         if transport is None:
             return
         if self._out:
-            self.server.stats.net_output_bytes += len(self._out)
-            transport.write(bytes(self._out))
+            if not transport.is_closing():  # gone already (uvloop raises on a closed handle,
+                # and the other clients queued after this one must still get their replies)
+                self.server.stats.net_output_bytes += len(self._out)
+                transport.write(bytes(self._out))
             self._out.clear()
         if self.closing:
             transport.close()

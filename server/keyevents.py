@@ -21,7 +21,7 @@ writes several keys the events are grouped per key, in the order the command nam
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 from crdt.effects import Delete, Effect, Expire, Flush
 from crdt.types.strings import Assign
@@ -47,10 +47,10 @@ def _string_set(name: str) -> Rule:
     gave the key a TTL (SET EX/PX/EXAT/PXAT, SETEX, PSETEX)."""
 
     def rule(argv: list[bytes], db: int, key: tuple[int, bytes], effects: list[Effect]) -> list[tuple[str, str]]:
-        out = [("$", name)]
-        if any(type(e) is Assign and e.expire_at > 0 for e in effects):
-            out.append(("g", "expire"))
-        return out
+        for e in effects:
+            if type(e) is Assign and e.expire_at > 0:
+                return [("$", name), ("g", "expire")]
+        return [("$", name)]
 
     return rule
 
@@ -199,42 +199,77 @@ def _sort_store(argv: list[bytes]) -> list[bytes]:
 _ADDS_DESTINATION = frozenset(("rename", "renamenx", "copy"))
 
 
-class Mark(NamedTuple):
-    """Where a command's effects start in the open batch, and which of the keys it names (in
-    the client's database) were absent before it ran."""
-
-    start: int
-    absent: frozenset[bytes]
+# (where the command's effects start in the open batch, the keys it names in the client's
+# database that were absent before it ran)
+Mark = tuple[int, tuple[bytes, ...]]
+_FINDERS: dict[str, Callable[[list[bytes]], list[bytes]]] = {}
 
 
-NO_KEYS: frozenset[bytes] = frozenset()
+def _finder(cmd: Command) -> Callable[[list[bytes]], list[bytes]]:
+    """How to find a command's keys, chosen once per command (this runs for every write)."""
+    if cmd.name not in RULES:
+        finder = _no_keys
+    elif cmd.first_key == cmd.last_key == 1 and "movablekeys" not in cmd.spec.flags:
+        finder = _first_key
+    else:
+        finder = lambda argv: command_keys(cmd, argv)  # noqa: E731
+    _FINDERS[cmd.name] = finder
+    return finder
+
+
+def _first_key(argv: list[bytes]) -> list[bytes]:
+    return argv[1:2]
+
+
+def _no_keys(argv: list[bytes]) -> list[bytes]:
+    return []
+
+
+SKIP: Mark = (-1, ())  # nobody can hear this command's events: derive nothing
 
 
 def begin(c: Client, cmd: Command, argv: list[bytes]) -> Mark:
-    """Before a command's handler (see ``derive``)."""
-    start = len(c.ks.pending())
-    if cmd.name not in RULES:
-        return Mark(start, NO_KEYS)
-    keys = command_keys(cmd, argv)
-    if not keys:
-        return Mark(start, NO_KEYS)
-    db = c.ks.dbs[c.db]
-    now = c.ks.now_ms
-    return Mark(start, frozenset(k for k in keys if db.get(k, now) is None))
+    """Before a command's handler (see ``derive``). Events are derived only when someone may
+    hear them: this region has notifications on, or other regions exist (their settings are
+    theirs: the batch carries the events to them whatever ours are)."""
+    ks = c.ks
+    if not ks.has_peers and not c.server.config.notify_keyspace_events:
+        return SKIP
+    start = len(ks.pending())
+    finder = _FINDERS.get(cmd.name) or _finder(cmd)
+    if finder is _no_keys:
+        return start, ()
+    db = ks.dbs[c.db]
+    now = ks.now_ms
+    if finder is _first_key:
+        return start, (() if db.get(argv[1], now) is not None else (argv[1],))
+    return start, tuple(k for k in finder(argv) if db.get(k, now) is None)
 
 
 def derive(c: Client, name: str, argv: list[bytes], mark: Mark) -> None:
     """After a command's handler: add its events to the open batch (``ks.events``) from the
     effects it emitted since ``mark``."""
+    start, absent = mark
+    if start < 0:
+        return
     rule = RULES.get(name)
     if rule is None:
         return
-    start, absent = mark
     ks = c.ks
-    effects: Sequence[Effect] = ks.pending()[start:]
-    if not effects:
+    pending = ks.pending()
+    n = len(pending) - start
+    if n <= 0:
         return
-    expired = {(db, key) for _, event, db, key in ks.events if event == "expired"}
+    events = ks.events
+    last = pending[-1]
+    if not events and type(last) is not Flush and (n == 1 or (
+            n == 2 and type(first := pending[start]) is Delete and first.key == last.key
+            and first.db == last.db)):
+        # One key written (after removing what was there): most commands.
+        _key_events(c, name, rule, argv, (last.db, last.key), [last], absent, 0)
+        return
+    effects: Sequence[Effect] = pending[start:]
+    expired = {(db, key) for _, event, db, key in events if event == "expired"}
     touched: dict[tuple[int, bytes], list[Effect]] = {}
     for e in effects:
         k = (e.db, e.key)
@@ -245,7 +280,6 @@ def derive(c: Client, name: str, argv: list[bytes], mark: Mark) -> None:
             touched[k] = []
             continue
         touched.setdefault(k, []).append(e)
-    events = ks.events
     first_new = len(events)  # RENAME/COPY add the destination before any notification
     # Keys in the order the command names them (Redis notifies the source before the
     # destination), the client's database first, then in the order they were written.
@@ -260,20 +294,27 @@ def derive(c: Client, name: str, argv: list[bytes], mark: Mark) -> None:
             continue
         if len(effs) > 1 and type(effs[0]) is Delete:
             effs = effs[1:]  # removing what was there before a new value (SET over another type)
-        gone = k[1] not in ks.dbs[k[0]].entries
-        if name in _ADDS_DESTINATION:
-            if not gone and k[1] == argv[2]:
-                events.insert(first_new, ("n", "new", k[0], k[1]))
-        elif not gone and k[0] == db and k[1] in absent:
-            events.append(("n", "new", k[0], k[1]))  # added before its own event
-        if gone and name in STORE_COMMANDS:
-            names = [("g", "del")]
-        else:
-            names = rule(argv, c.db, k, effs)
-            if gone and name not in _DELETES and name not in _MOVES and ("g", "del") not in names:
-                names.append(("g", "del"))  # emptied (Redis deletes an empty aggregate)
-        for cls, event in names:
-            events.append((cls, event, k[0], k[1]))
+        _key_events(c, name, rule, argv, k, effs, absent, first_new)
+
+
+def _key_events(c: Client, name: str, rule: Rule, argv: list[bytes], k: tuple[int, bytes],
+                effs: list[Effect], absent: tuple[bytes, ...], first_new: int) -> None:
+    """The events of one key the command wrote (``effs``: its effects on it)."""
+    events = c.ks.events
+    gone = k[1] not in c.ks.dbs[k[0]].entries
+    if name in _ADDS_DESTINATION:
+        if not gone and k[1] == argv[2]:
+            events.insert(first_new, ("n", "new", k[0], k[1]))
+    elif not gone and k[1] in absent and k[0] == c.db:
+        events.append(("n", "new", k[0], k[1]))  # added before its own event
+    if gone and name in STORE_COMMANDS:
+        names = [("g", "del")]
+    else:
+        names = rule(argv, c.db, k, effs)
+        if gone and name not in _DELETES and name not in _MOVES and ("g", "del") not in names:
+            names.append(("g", "del"))  # emptied (Redis deletes an empty aggregate)
+    for cls, event in names:
+        events.append((cls, event, k[0], k[1]))
 
 
 def note_expired(server: Server, db: int, key: bytes) -> None:

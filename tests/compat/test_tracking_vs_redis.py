@@ -10,6 +10,7 @@ step ends with a PING on the tracking connection, so whatever arrived before its
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -73,6 +74,15 @@ class Side:
             if reply.type in "*>" and len(value) == 2 and value[0].value == b"pong":
                 return
         raise AssertionError("no PING reply")
+
+    def wait_gone(self, conn: RespConnection, role: str) -> None:
+        """Until the server no longer lists the connection (its close was processed)."""
+        for _ in range(500):
+            listing = conn.call("CLIENT", "LIST", "ID", self.id_of(role))
+            if listing.value in (b"", b"txt:"):  # empty (RESP3: an empty verbatim string)
+                return
+            time.sleep(0.01)
+        raise AssertionError(f"{role} still connected")
 
     def close(self) -> None:
         for conn in self.conns:
@@ -225,6 +235,7 @@ def test_redirect(redis_ref: ServerProcess, activekv: ServerProcess, protocol: i
         s.call(t, "GET", "k")
         r.close()
         s.conns.remove(r)
+        s.wait_gone(w, "redirected")
         s.call(w, "SET", "k", "v2")  # the redirect target is gone: broken redirect
         s.sync(t)
         s.call(t, "CLIENT", "TRACKINGINFO")
