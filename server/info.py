@@ -225,6 +225,9 @@ def _stats(s: Server) -> Fields:
         ("pubsub_channels", len(s.pubsub.registry[0])),
         ("pubsub_patterns", len(s.pubsub.registry[1])),
         ("pubsubshard_channels", len(s.pubsub.registry[2])),
+        ("tracking_total_keys", len(s.tracking.table)),
+        ("tracking_total_items", sum(map(len, s.tracking.table.values()))),
+        ("tracking_total_prefixes", len(s.tracking.prefix_clients)),
         ("unexpected_error_replies", 0),
         ("total_error_replies", st.error_replies),
         ("unexpected_errors", st.unexpected_errors),  # ours: handler exceptions (bugs)

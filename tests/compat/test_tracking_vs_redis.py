@@ -241,3 +241,20 @@ def test_redirect(redis_ref: ServerProcess, activekv: ServerProcess, protocol: i
         s.call(t, "CLIENT", "TRACKINGINFO")
 
     _compare(redis_ref, activekv, protocol, scenario)
+
+
+def test_info_tracking_fields(redis_ref: ServerProcess, activekv: ServerProcess) -> None:
+    def scenario(s: Side) -> None:
+        t = s.conn("tracker", 3)
+        b = s.conn("bcast", 3)
+        s.call(t, "CLIENT", "TRACKING", "on")
+        s.call(t, "MGET", "x", "y", "z")
+        s.call(b, "CLIENT", "TRACKING", "on", "bcast", "prefix", "p", "prefix", "q")
+        info = s.conn("info")
+        text = info.call("INFO", "stats").value
+        fields = dict(ln.split(":", 1) for ln in text.decode().splitlines() if ln.startswith("tracking_"))
+        s.log.append(sorted(fields.items()))
+        text = info.call("INFO", "clients").value
+        s.log.append([ln for ln in text.decode().splitlines() if ln.startswith("tracking_clients")])
+
+    _compare(redis_ref, activekv, 2, scenario)
