@@ -83,7 +83,7 @@ class OutputBufferLimitType:
             if cls is None:
                 raise ValueError("Invalid client class specified in buffer limit configuration.")
             values = [self.memtoull(a) for a in args[i + 1 : i + 4]]
-            if any(v is None or v >= 2**63 for v in values):
+            if any(v is None for v in values):
                 raise ValueError("Error in hard, soft or soft_seconds setting in buffer limit "
                                  "configuration.")
             hard, soft, seconds = (int(v or 0) for v in values)

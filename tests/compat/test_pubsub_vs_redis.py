@@ -228,3 +228,16 @@ def test_subscribe_inside_multi(diff: Differential) -> None:
     p.check("EXEC", replies=2)
     p.check("PING")
     p.check_unordered("UNSUBSCRIBE", replies=2)
+
+
+def test_client_output_buffer_limit_config(diff: Differential) -> None:
+    default = "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60"
+    try:
+        diff.check("CONFIG", "GET", "client-output-buffer-limit")
+        for value in ("pubsub 1mb 1kb 0", "pubsub 1 2", "foo 1 1 1", "master 1 1 1", "pubsub -1 1 1",
+                      "pubsub x 1 1", "", "replica 1 2 3 normal 4g 5 6", "SLAVE 1 1 1", "Pubsub 1gb 2GB 3",
+                      "pubsub 1 1 1 pubsub 2 2 2", "normal 1 1 1 bad 1 1 1", "pubsub 18446744073709551615 1 1"):
+            diff.check("CONFIG", "SET", "client-output-buffer-limit", value)
+            diff.check("CONFIG", "GET", "client-output-buffer-limit")
+    finally:
+        diff.check("CONFIG", "SET", "client-output-buffer-limit", default)
