@@ -48,11 +48,10 @@ class Subscriptions:
     """One client's subscriptions, by kind (insertion order kept, as Redis's dicts do not
     promise but tests may read)."""
 
-    __slots__ = ("kinds", "soft_since")
+    __slots__ = ("kinds",)
 
     def __init__(self) -> None:
         self.kinds: tuple[dict[bytes, None], dict[bytes, None], dict[bytes, None]] = ({}, {}, {})
-        self.soft_since = 0.0  # when the output first passed the soft limit (0: it is under)
 
     def count(self, kind: int) -> int:
         """What the (un)subscribe replies count: channels + patterns, or shard channels."""
@@ -70,6 +69,7 @@ class PubSub:
         # channel/pattern -> subscribed clients, in the order they subscribed
         self.registry: tuple[dict[bytes, dict[Client, None]], ...] = ({}, {}, {})
         self.disconnections = 0  # clients closed for their output buffer (INFO stats)
+        self.soft_since: dict[Client, float] = {}  # over the soft limit since (monotonic s)
 
     # -- subscribing --------------------------------------------------------------------------
     def subscribe(self, c: Client, kind: int, names: list[bytes]) -> bytes:
@@ -116,6 +116,7 @@ class PubSub:
 
     def drop(self, c: Client) -> None:
         """The client is gone, or RESET: every subscription ends, without replies."""
+        self.soft_since.pop(c, None)
         subs, c.subs = c.subs, None
         if subs is None:
             return
@@ -164,24 +165,20 @@ class PubSub:
         if not hard and not soft:
             return
         pending = c.pending_output()
-        over_soft = bool(soft) and pending > soft
         if hard and pending > hard:
             self._disconnect(c, pending)
             return
-        subs = c.subs
-        if subs is None:
-            return
-        if not over_soft:
-            subs.soft_since = 0.0
+        if not soft or pending <= soft:
+            self.soft_since.pop(c, None)
             return
         now = time.monotonic()
-        if not subs.soft_since:
-            subs.soft_since = now
-        elif now - subs.soft_since > soft_s:
+        since = self.soft_since.setdefault(c, now)
+        if now - since > soft_s:
             self._disconnect(c, pending)
 
     def _disconnect(self, c: Client, pending: int) -> None:
         self.disconnections += 1
+        self.soft_since.pop(c, None)
         self.server.log.warning(
             "Client id=%d addr=%s scheduled to be closed ASAP for overcoming of output buffer "
             "limits (%d bytes pending).", c.id, c.addr, pending)
