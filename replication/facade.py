@@ -116,8 +116,13 @@ class Replication:
         payload = msgpack.packb([shard, channel, message], use_bin_type=True)
         links: dict[str, Streamer] = {}
         for s in self._rep.streamers:
-            if not s.closed:
-                links[s.peer] = s  # one per peer region, however many connections it opened
+            if s.closed:
+                continue
+            # One per peer region, however many connections it opened: the one that heard
+            # from it last (a stale connection not yet noticed as closed must not win).
+            other = links.get(s.peer)
+            if other is None or (s.live, s.last_ack) > (other.live, other.last_ack):
+                links[s.peer] = s
         return sum(1 for s in links.values() if s.publish(payload))
 
     def on_publish(self, deliver: Callable[[bool, bytes, bytes], None]) -> None:
