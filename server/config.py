@@ -321,6 +321,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("tcp-keepalive", IntType(0, INT32_MAX), _const(300)),
     # Redis accepts 0..INT_MAX and clamps the stored value to 1..500 (CONFIG GET shows it).
     Option("hz", IntType(0, INT32_MAX, clamp=(1, 500)), _const(10)),
+    # Scripts past this many ms are "busy": other clients get -BUSY, SCRIPT KILL works.
+    Option("busy-reply-threshold", IntType(0, INT64_MAX), _const(5000)),
     # Active-active replication (activekv's own options).
     Option("peer", PeerType(), lambda: [], mutable=False, repeatable=True),
     Option("peer-password", StringType(), _const(""), mutable=False),
@@ -336,6 +338,7 @@ OPTIONS: tuple[Option, ...] = (
 )
 
 _BY_NAME: dict[str, Option] = {o.name: o for o in OPTIONS}
+_BY_NAME["lua-time-limit"] = _BY_NAME["busy-reply-threshold"]  # Redis's alias
 
 
 def lookup(name: str) -> Option | None:
@@ -365,6 +368,7 @@ class Config:
     timeout: int = field(default_factory=_default("timeout"))
     tcp_keepalive: int = field(default_factory=_default("tcp-keepalive"))
     hz: int = field(default_factory=_default("hz"))
+    busy_reply_threshold: int = field(default_factory=_default("busy-reply-threshold"))
     peer: list[tuple[str, int]] = field(default_factory=_default("peer"))
     peer_password: str = field(default_factory=_default("peer-password"))
     appendfsync: str = field(default_factory=_default("appendfsync"))

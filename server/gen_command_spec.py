@@ -93,6 +93,9 @@ zrangestore zmpop bzpopmin bzpopmax bzmpop zrandmember zunion zinter zdiff zunio
 zinterstore zdiffstore zintercard
 geoadd geopos geodist geohash georadius georadius_ro georadiusbymember georadiusbymember_ro
 geosearch geosearchstore sort sort_ro
+eval evalsha eval_ro evalsha_ro script script|load script|exists script|flush script|kill
+script|debug script|help fcall fcall_ro function function|load function|delete function|list
+function|flush function|dump function|restore function|stats function|kill function|help
 """.split()
 
 DEFAULT_OUTPUT = Path(__file__).with_name("command_spec.json")

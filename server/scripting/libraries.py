@@ -1,0 +1,101 @@
+"""Redis's extra Lua libraries: ``bit`` (LuaBitOp), and later ``struct``, ``cjson``,
+``cmsgpack``. lupa's Lua 5.1 ships none of them; each is Python glue behind a thin Lua
+wrapper that checks arguments the way the C library does."""
+
+from __future__ import annotations
+
+from typing import Any
+
+BIT_LUA = b"""
+local py = ...
+local tonumber, type, error, select = tonumber, type, error, select
+local function num(x, i, name)
+    local n = tonumber(x)
+    if n == nil or (type(x) ~= 'number' and type(x) ~= 'string') then
+        error("bad argument #" .. i .. " to '" .. name .. "' (number expected, got " ..
+              (x == nil and 'no value' or type(x)) .. ")", 3)
+    end
+    return n
+end
+local function unary(name)
+    local f = py[name]
+    return function(x) return f(num(x, 1, name)) end
+end
+local function binary(name)
+    local f = py[name]
+    return function(x, n) return f(num(x, 1, name), num(n, 2, name)) end
+end
+local function fold(name)
+    local f = py[name]
+    return function(...)
+        local acc = num((...), 1, name)
+        for i = 2, select('#', ...) do acc = f(acc, num((select(i, ...)), i, name)) end
+        return f(acc, acc, true)
+    end
+end
+local bit = {
+    tobit = unary('tobit'), bnot = unary('bnot'), bswap = unary('bswap'),
+    band = fold('band'), bor = fold('bor'), bxor = fold('bxor'),
+    lshift = binary('lshift'), rshift = binary('rshift'), arshift = binary('arshift'),
+    rol = binary('rol'), ror = binary('ror'),
+}
+local tohex = py.tohex
+function bit.tohex(x, n)
+    x = num(x, 1, 'tohex')
+    if n == nil then n = 8 else n = num(n, 2, 'tohex') end
+    return tohex(x, n)
+end
+return bit
+"""
+
+
+def _u32(x: float) -> int:
+    """LuaBitOp's argument conversion: round to nearest (even), keep the low 32 bits."""
+    return int(round(x)) & 0xFFFFFFFF
+
+
+def _s32(u: int) -> int:
+    u &= 0xFFFFFFFF
+    return u - (1 << 32) if u & 0x80000000 else u
+
+
+def _bit_ops() -> dict[bytes, Any]:
+    def fold(op: Any) -> Any:
+        def f(a: float, b: float, final: bool = False) -> int:
+            if final:
+                return _s32(_u32(a))
+            return _s32(op(_u32(a), _u32(b)))
+        return f
+
+    def tohex(x: float, n: float) -> bytes:
+        digits = int(n)
+        upper = digits < 0
+        digits = min(abs(digits), 8)
+        text = "%0*x" % (digits, _u32(x) & ((1 << (4 * digits)) - 1)) if digits else ""
+        return (text.upper() if upper else text).encode()
+
+    return {
+        b"tobit": lambda x: _s32(_u32(x)),
+        b"bnot": lambda x: _s32(~_u32(x)),
+        b"bswap": lambda x: _s32(int.from_bytes(_u32(x).to_bytes(4, "little"), "big")),
+        b"band": fold(lambda a, b: a & b),
+        b"bor": fold(lambda a, b: a | b),
+        b"bxor": fold(lambda a, b: a ^ b),
+        b"lshift": lambda x, n: _s32(_u32(x) << (_u32(n) & 31)),
+        b"rshift": lambda x, n: _s32(_u32(x) >> (_u32(n) & 31)),
+        b"arshift": lambda x, n: _s32(_s32(_u32(x)) >> (_u32(n) & 31)),
+        b"rol": lambda x, n: _s32((_u32(x) << (_u32(n) & 31)) | (_u32(x) >> ((32 - (_u32(n) & 31)) & 31))),
+        b"ror": lambda x, n: _s32((_u32(x) >> (_u32(n) & 31)) | (_u32(x) << ((32 - (_u32(n) & 31)) & 31))),
+        b"tohex": tohex,
+    }
+
+
+def load_chunk(rt: Any, source: bytes, chunkname: bytes, *args: Any) -> Any:
+    """Run a Lua chunk under its own name (tracebacks and the error handler use it)."""
+    loader = rt.eval(b"function(src, name, ...) return assert(loadstring(src, name))(...) end")
+    return loader(source, chunkname, *args)
+
+
+def install(rt: Any, api: Any) -> None:
+    """Add the libraries to the sandbox being built (before ``api.finish()``)."""
+    api.add_library(b"bit", load_chunk(rt, BIT_LUA, b"=bit", rt.table_from(_bit_ops())))
