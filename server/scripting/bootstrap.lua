@@ -163,16 +163,8 @@ local function add_library(name, lib)
 end
 
 -- Scripts never see the thread's real globals (lupa keeps using them, `debug` included):
--- getfenv answers the sandbox for them, and loadstring/load compile into the sandbox.
-local real_getfenv, real_load = getfenv, load
-local function sandbox_getfenv(f)
-    local e
-    if f == nil then e = real_getfenv(2)
-    elseif type(f) == "number" and f > 0 then e = real_getfenv(f + 1)
-    else e = real_getfenv(f) end
-    if e == G then return script_env end
-    return e
-end
+-- loadstring/load compile into the sandbox; getfenv/setfenv are absent, as in Redis 7.0.
+local real_load = load
 local function sandbox_loadstring(s, name)
     local fn, err = loadstring(s, name)
     if fn then setfenv(fn, script_env) end
@@ -188,13 +180,12 @@ local function finish()
     local allowed = {"string", "math", "table", "coroutine", "xpcall", "tostring",
         "setmetatable", "next", "assert", "tonumber", "rawequal", "collectgarbage",
         "getmetatable", "rawset", "pcall", "type", "select", "unpack", "gcinfo", "pairs",
-        "rawget", "ipairs", "_VERSION", "setfenv", "error", "newproxy"}
+        "rawget", "ipairs", "_VERSION", "error"}
     for _, name in ipairs(allowed) do
         local v = G[name]
         if type(v) == "table" then v = readonly(v) end
         rawset(env_globals, name, v)
     end
-    rawset(env_globals, "getfenv", sandbox_getfenv)
     rawset(env_globals, "loadstring", sandbox_loadstring)
     rawset(env_globals, "load", sandbox_load)
     for name, lib in pairs(libs) do rawset(env_globals, name, readonly(lib)) end
