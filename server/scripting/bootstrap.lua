@@ -116,6 +116,9 @@ end
 -- killed the hook runs on every line, so a pcall in a loop cannot swallow the kill.
 local hook
 hook = function()
+    -- Never inside our own frames (the error handler, run's epilogue): only script code stops.
+    local where = dbg.getinfo(2, "S")
+    if where and where.source == "=activekv" then return end
     if py_hook() then
         dbg.sethook(hook, "l")
         error({err = "ERR Script killed by user with SCRIPT KILL..."})

@@ -185,8 +185,8 @@ class LuaEngine:
             c.db, c.resp3, c.in_exec = saved
             if run.busy:
                 busy.leave(self.server, run)
-        if run.shutdown:
-            busy.shutdown_now(self.server)
+            if run.shutdown:
+                busy.shutdown_now(self.server)
         ok, result = outcome if isinstance(outcome, tuple) else (outcome, None)
         if ok:
             return self.conv.from_lua(result, run.resp3, caller_resp3)
