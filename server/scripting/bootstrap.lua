@@ -201,5 +201,14 @@ local function finish()
     end
 end
 
-return {run = run, compile = compile, add_library = add_library, finish = finish,
+-- where(): "user_script:N: " for errors raised by Python library code, as luaL_error
+-- prefixes them (level 3: above this helper and the Python callable, the caller).
+local function where()
+    local info = dbg.getinfo(3, "Sl")
+    if info and info.currentline > 0 then return info.short_src .. ":" .. info.currentline .. ": " end
+    return ""
+end
+
+return {run = run, compile = compile, add_library = add_library, finish = finish, where = where,
+        null = newproxy(),
         redis = redis, script_env = script_env}

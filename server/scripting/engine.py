@@ -32,7 +32,7 @@ import lupa.lua51 as lua51
 from server.resp import Error
 from server.scripting import busy, libraries
 from server.scripting.convert import CLASSIFY_LUA, Converter
-from server.scripting.libraries import load_chunk
+from server.scripting.libraries import ScriptError, load_chunk
 
 if TYPE_CHECKING:
     from server.app import Server
@@ -329,14 +329,6 @@ class LuaEngine:
             busy.enter(self.server, run, elapsed_ms)
         busy.serve_others(self.server, self, run)
         return run.killed
-
-
-class ScriptError(Exception):
-    """Raised by a Python callback to raise ``value`` (an error table or message) in Lua."""
-
-    def __init__(self, value: Any) -> None:
-        super().__init__("script error")
-        self.value = value
 
 
 def _unwrap(err: Any) -> Any:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from server.scripting import cjson
+
 BIT_LUA = b"""
 local py = ...
 local tonumber, type, error, select = tonumber, type, error, select
@@ -90,12 +92,59 @@ def _bit_ops() -> dict[bytes, Any]:
     }
 
 
+class ScriptError(Exception):
+    """Raised by a Python callback to raise ``value`` (an error table or message) in Lua."""
+
+    def __init__(self, value: Any) -> None:
+        super().__init__("script error")
+        self.value = value
+
+
 def load_chunk(rt: Any, source: bytes, chunkname: bytes, *args: Any) -> Any:
     """Run a Lua chunk under its own name (tracebacks and the error handler use it)."""
     loader = rt.eval(b"function(src, name, ...) return assert(loadstring(src, name))(...) end")
     return loader(source, chunkname, *args)
 
 
+CJSON_LUA = b"""
+local py, null = ...
+local encode, decode, type, error = py.encode, py.decode, type, error
+local cjson = {null = null, _NAME = "cjson", _VERSION = "2.1.0"}
+cjson.encode = encode
+cjson.decode = decode
+local function ignored() end
+for _, name in ipairs({"encode_sparse_array", "encode_max_depth", "decode_max_depth",
+                       "encode_number_precision", "encode_keep_buffer", "encode_invalid_numbers",
+                       "decode_invalid_numbers"}) do cjson[name] = ignored end
+return cjson
+"""
+
+
+def _raising(api: Any, fn: Any, error: type[Exception]) -> Any:
+    """A Python library function whose ``error`` becomes a Lua error at the caller's line."""
+    def call(*args: Any) -> Any:
+        try:
+            return fn(*args)
+        except error as exc:
+            raise ScriptError(api.where() + str(exc).encode()) from None
+    return call
+
+
 def install(rt: Any, api: Any) -> None:
     """Add the libraries to the sandbox being built (before ``api.finish()``)."""
+    def encode(*args: Any) -> bytes:
+        if len(args) != 1:
+            raise cjson.CJsonError("bad argument #1 to 'encode' (expected 1 argument)")
+        return cjson.encode(args[0]).encode("latin-1")
+
+    def decode(*args: Any) -> Any:
+        if len(args) != 1 or type(args[0]) not in (bytes, int, float):
+            raise cjson.CJsonError("bad argument #1 to 'decode' (expected 1 argument)")
+        text = args[0] if type(args[0]) is bytes else b"%.14g" % args[0]
+        return decode_json(text)
+
+    decode_json = cjson.decoder(rt.table_from, api.null)
+    glue = rt.table_from({b"encode": _raising(api, encode, cjson.CJsonError),
+                          b"decode": _raising(api, decode, cjson.CJsonError)})
+    api.add_library(b"cjson", load_chunk(rt, CJSON_LUA, b"=cjson", glue, api.null))
     api.add_library(b"bit", load_chunk(rt, BIT_LUA, b"=bit", rt.table_from(_bit_ops())))

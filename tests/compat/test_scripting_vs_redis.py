@@ -216,3 +216,19 @@ def test_blocking_commands_do_not_block_in_scripts(diff: Differential) -> None:
 ])
 def test_bit_library(diff: Differential, script: str) -> None:
     ev(diff, script)
+
+
+@pytest.mark.parametrize("script", [
+    "return cjson.encode({1, 2, 'a/b', {x=1.5}})", "return cjson.encode({})",
+    "return cjson.encode('\"quote\" back\\\\slash \\n\\t\\1')", "return cjson.encode({[1]=1, [20]=2})",
+    "return cjson.encode({[1]=1, [3]=3})", "return cjson.encode(function() end)",
+    "return cjson.encode(0.1)", "return cjson.encode(1e20)", "return cjson.encode(-7)",
+    "return cjson.encode({a={b={}}})", "return cjson.encode(true)", "return cjson.encode(cjson.null)",
+    "return cjson.encode({[{}]=1})", "return cjson.encode({k='v'})",
+    "return cjson.decode('[1,2,{\"a\":null}]')[3].a == cjson.null",
+    "return cjson.decode('[1.5, \"x\", true, false]')", "return cjson.decode('{\"a\":{\"b\":[1,2]}}').a.b",
+    "return cjson.decode('\"s\\\\u0041\"')", "return type(cjson.null)", "return cjson.decode(12)",
+    "local t = cjson.decode(cjson.encode({n=1, s='x'})) return {t.n, t.s}",
+])
+def test_cjson_library(diff: Differential, script: str) -> None:
+    ev(diff, script)
