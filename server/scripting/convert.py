@@ -25,7 +25,7 @@ from server.resp import NULL_ARRAY, Error, Map, Push, Raw, RSet, Status, Verbati
 
 INT64_MIN = -(1 << 63)
 INT64_MAX = (1 << 63) - 1
-MAX_DEPTH = 1000  # nesting beyond this is Redis's "reached lua stack limit"
+MAX_DEPTH = 300  # nesting beyond this: Redis's "reached lua stack limit" error (Redis reaches it deeper)
 
 CLASSIFY_LUA = """
 local rawget, type, next = rawget, type, next
