@@ -13,7 +13,7 @@ from server import errors
 from server.commands.registry import command
 from server.resp import OK, Error, Status
 from server.scripting import busy
-from server.scripting.engine import engine
+from server.scripting.engine import current_run, engine
 
 if TYPE_CHECKING:
     from server.connection import Client
@@ -45,12 +45,12 @@ SCRIPT_HELP = (
 )
 
 
-def keys_and_args(argv: list[bytes], numkeys_at: int = 2) -> tuple[list[bytes], list[bytes]]:
-    """``numkeys key... arg...`` (EVAL, FCALL): Redis's checks and messages."""
-    n = parse_int(argv[numkeys_at])
+def keys_and_args(argv: list[bytes], not_integer: str = errors.NOT_INTEGER) -> tuple[list[bytes], list[bytes]]:
+    """``numkeys key... arg...`` from ``argv[2]`` (EVAL, FCALL): Redis's checks and messages."""
+    n = parse_int(argv[2])
     if n is None:
-        raise Error(errors.NOT_INTEGER)
-    first = numkeys_at + 1
+        raise Error(not_integer)
+    first = 3
     if n > len(argv) - first:
         raise Error(errors.NUMKEYS_TOO_MANY)
     if n < 0:
@@ -124,7 +124,7 @@ def cmd_script_kill(c: Client, argv: list[bytes]) -> Any:
 
 def kill(c: Client, eval_mode: bool) -> Any:
     """SCRIPT KILL / FUNCTION KILL (Redis's scriptKill)."""
-    run = engine(c.server).running
+    run = current_run(c.server)
     if run is None:
         raise Error(NOTBUSY)
     if run.dirty:

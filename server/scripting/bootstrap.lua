@@ -119,9 +119,10 @@ hook = function()
     -- Never inside our own frames (the error handler, run's epilogue): only script code stops.
     local where = dbg.getinfo(2, "S")
     if where and where.source == "=activekv" then return end
-    if py_hook() then
+    local stop = py_hook()  -- false, or the error to stop with
+    if stop then
         dbg.sethook(hook, "l")
-        error({err = "ERR Script killed by user with SCRIPT KILL..."})
+        error({err = stop})
     end
 end
 
@@ -201,6 +202,33 @@ local function finish()
     end
 end
 
+-- Functions (FUNCTION LOAD): library code runs in `function_env`, whose reads go to the load
+-- API (only redis.register_function, redis.log, the levels and versions) while loading and to
+-- the script globals afterwards, as Redis swaps its globals' __index.
+local load_redis = setmetatable({
+    register_function = py.register_function, log = py.log,
+    LOG_DEBUG = 0, LOG_VERBOSE = 1, LOG_NOTICE = 2, LOG_WARNING = 3,
+    REDIS_VERSION = py.version, REDIS_VERSION_NUM = py.version_num,
+}, {__index = missing_global, __newindex = readonly_error, __metatable = false})
+local load_api = setmetatable({redis = load_redis},
+                              {__index = missing_global, __newindex = readonly_error, __metatable = false})
+local function_mt = {__index = env_globals, __newindex = readonly_error, __metatable = false}
+local function_env = setmetatable({}, function_mt)
+
+-- load_library(body): compile and run library code with the load API; ok, or false and the
+-- error (a compile error is a string, a runtime error the handler's table).
+local function load_library(body, hook_count)
+    local fn, err = loadstring(body, "@user_function")
+    if not fn then return false, err, true end
+    setfenv(fn, function_env)
+    function_mt.__index = load_api
+    if hook_count > 0 then dbg.sethook(hook, "", hook_count) end
+    local ok, result = builtin_xpcall(fn, err_handler)
+    dbg.sethook()
+    function_mt.__index = env_globals
+    return ok, result, false
+end
+
 -- where(): "user_script:N: " for errors raised by Python library code, as luaL_error
 -- prefixes them (level 3: above this helper and the Python callable, the caller).
 local function where()
@@ -210,5 +238,6 @@ local function where()
 end
 
 return {run = run, compile = compile, add_library = add_library, finish = finish, where = where,
+        load_library = load_library,
         null = newproxy(),
         redis = redis, script_env = script_env}

@@ -33,6 +33,7 @@ from server.resp import Error
 from server.scripting import busy, libraries
 from server.scripting.convert import CLASSIFY_LUA, Converter
 from server.scripting.libraries import ScriptError, load_chunk
+from server.scripting.register import SCRIPT_FLAGS, register_function
 
 if TYPE_CHECKING:
     from server.app import Server
@@ -41,8 +42,8 @@ if TYPE_CHECKING:
 
 REDIS_VERSION = b"7.0.15"
 REDIS_VERSION_NUM = 0x07000F
+LOAD_TIMEOUT_MS = 500  # FUNCTION LOAD's limit for running a library's code
 HOOK_EVERY = 100_000  # Lua instructions between two busy checks (Redis's count hook)
-SCRIPT_FLAGS = ("no-writes", "allow-oom", "allow-stale", "no-cluster")
 LOG_LEVELS = (10, 20, 20, 30)  # redis.LOG_DEBUG..LOG_WARNING -> logging levels
 
 
@@ -54,7 +55,7 @@ class ScriptRun:
     """One script invocation (Redis's ``scriptRunCtx``)."""
 
     __slots__ = ("client", "name", "eval_mode", "read_only", "resp3", "dirty", "killed",
-                 "busy", "started", "shutdown")
+                 "busy", "started", "shutdown", "argv")
 
     def __init__(self, client: Client, name: str, eval_mode: bool, read_only: bool) -> None:
         self.client = client
@@ -67,6 +68,7 @@ class ScriptRun:
         self.busy = False  # past busy-reply-threshold
         self.started = time.monotonic()
         self.shutdown = False  # SHUTDOWN NOSAVE arrived while busy
+        self.argv: list[bytes] = list(client.argv or ())  # the calling command (FUNCTION STATS)
 
 
 def parse_shebang(body: bytes, *, eval_script: bool) -> tuple[frozenset[str], int, dict[str, bytes]]:
@@ -114,6 +116,8 @@ class LuaEngine:
     def __init__(self, server: Server) -> None:
         self.server = server
         self.running: ScriptRun | None = None
+        self.loading_since: float | None = None  # running a library's code (FUNCTION LOAD)
+        self.registering: list[Any] | None = None  # what redis.register_function collected
         self.scripts: dict[str, Script] = {}
         self.busy_flags: dict[str, bool] = {}
         self._new_state()
@@ -126,7 +130,7 @@ class LuaEngine:
         callbacks = rt.table_from({
             b"call": self._call_raise, b"pcall": self._call_noraise, b"hook": self._hook,
             b"log": self._log, b"sha1hex": self._sha1hex, b"setresp": self._setresp,
-            b"set_repl": self._set_repl, b"acl_check_cmd": self._acl_check_cmd,
+            b"set_repl": self._set_repl, b"register_function": self._register_function, b"acl_check_cmd": self._acl_check_cmd,
             b"unwrap": _unwrap, b"version": REDIS_VERSION, b"version_num": REDIS_VERSION_NUM,
         })
         source = resources.files("server.scripting").joinpath("bootstrap.lua").read_bytes()
@@ -289,6 +293,9 @@ class LuaEngine:
         data = s if type(s) is bytes else _lua_number_text(s) if type(s) in (int, float) else b""
         return sha1hex(data).encode()
 
+    def _register_function(self, *args: Any) -> None:
+        register_function(self, args)
+
     def _setresp(self, *args: Any) -> None:
         if self.running is None:
             raise self._raise("ERR redis.setresp can only be called inside a script invocation")
@@ -317,10 +324,14 @@ class LuaEngine:
                  if type(a) in (bytes, int, float)]
         self.server.log.log(LOG_LEVELS[int(level)], "%s", b" ".join(parts).decode("utf-8", "replace"))
 
-    def _hook(self) -> bool:
-        """Every HOOK_EVERY instructions: True stops the script (SCRIPT KILL)."""
+    def _hook(self) -> bytes | bool:
+        """Every HOOK_EVERY instructions: the error that stops the script (SCRIPT KILL, a
+        FUNCTION LOAD past its time limit), or False."""
         run = self.running
         if run is None:
+            started = self.loading_since
+            if started is not None and (time.monotonic() - started) * 1000 > LOAD_TIMEOUT_MS:
+                return b"ERR FUNCTION LOAD timeout"
             return False
         if not run.busy:
             elapsed_ms = (time.monotonic() - run.started) * 1000
@@ -328,7 +339,7 @@ class LuaEngine:
                 return False
             busy.enter(self.server, run, elapsed_ms)
         busy.serve_others(self.server, self, run)
-        return run.killed
+        return b"ERR Script killed by user with SCRIPT KILL..." if run.killed else False
 
 
 def _unwrap(err: Any) -> Any:
@@ -358,6 +369,16 @@ def _lua_str(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
+
+
+def current_run(server: Server) -> ScriptRun | None:
+    """The script or function running now (SCRIPT KILL, FUNCTION KILL/STATS), if any."""
+    for attr in ("lua_engine", "lua_function_engine"):
+        eng = getattr(server, attr, None)
+        if eng is not None and eng.running is not None:
+            run: ScriptRun = eng.running
+            return run
+    return None
 
 
 def engine(server: Server) -> LuaEngine:
