@@ -84,3 +84,55 @@ def test_a_script_and_a_concurrent_write_merge_by_the_data_rules(cluster: Cluste
     for region in range(3):
         assert sorted(cluster.call(region, "SMEMBERS", "merged:set")) == [b"from-east", b"from-script"]
         assert cluster.call(region, "GET", "merged:counter") == b"8"
+
+
+def _lib(name: str, value: str) -> str:
+    return (f"#!lua name={name}\n"
+            f"redis.register_function('{name}_version', function() return '{value}' end)")
+
+
+def _eventually(check: object, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():  # type: ignore[operator]
+            return
+        time.sleep(0.02)
+    assert check()  # type: ignore[operator]
+
+
+def test_function_load_in_one_region_is_callable_in_the_others(cluster: Cluster) -> None:
+    assert cluster.call(0, "FUNCTION", "LOAD", _lib("shared", "v1")) == b"shared"
+    _eventually(lambda: all(cluster.call(i, "FCALL", "shared_version", 0) == b"v1" for i in range(3)))
+    cluster.call(2, "FUNCTION", "LOAD", "REPLACE", _lib("shared", "v2"))
+    _eventually(lambda: all(cluster.call(i, "FCALL", "shared_version", 0) == b"v2" for i in range(3)))
+    cluster.call(1, "FUNCTION", "DELETE", "shared")
+    _eventually(lambda: all(cluster.call(i, "FUNCTION", "LIST", "LIBRARYNAME", "shared") == []
+                            for i in range(3)))
+
+
+def test_concurrent_loads_of_one_library_the_greatest_timestamp_wins(cluster: Cluster) -> None:
+    cluster.partition(0, 1)
+    cluster.partition(0, 2)
+    cluster.partition(1, 2)
+    cluster.call(0, "FUNCTION", "LOAD", _lib("race", "first"))
+    time.sleep(0.01)
+    cluster.call(1, "FUNCTION", "LOAD", _lib("race", "second"))  # later timestamp
+    assert cluster.call(0, "FCALL", "race_version", 0) == b"first"
+    cluster.heal_all()
+    cluster.wait_converged()
+    _eventually(lambda: all(cluster.call(i, "FCALL", "race_version", 0) == b"second" for i in range(3)))
+
+
+def test_function_delete_concurrent_with_a_load_keeps_the_load(cluster: Cluster) -> None:
+    cluster.call(0, "FUNCTION", "LOAD", _lib("kept", "old"))
+    _eventually(lambda: all(cluster.call(i, "FCALL", "kept_version", 0) == b"old" for i in range(3)))
+    cluster.partition(0, 1)
+    cluster.partition(0, 2)
+    cluster.partition(1, 2)
+    cluster.call(0, "FUNCTION", "DELETE", "kept")
+    cluster.call(1, "FUNCTION", "LOAD", "REPLACE", _lib("kept", "new"))
+    cluster.heal_all()
+    cluster.wait_converged()
+    _eventually(lambda: all(cluster.call(i, "FCALL", "kept_version", 0) == b"new" for i in range(3)))
+    cluster.call(2, "FUNCTION", "FLUSH")
+    _eventually(lambda: all(cluster.call(i, "FUNCTION", "LIST") == [] for i in range(3)))
