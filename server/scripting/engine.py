@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import lupa.lua51 as lua51
 
+from server.blocking import Blocked
 from server.resp import Error
 from server.scripting import busy, libraries
 from server.scripting.convert import CLASSIFY_LUA, Converter
@@ -263,6 +264,8 @@ class LuaEngine:
         if isinstance(reply, Error):
             stats.add_error(reply.message)
             return raise_error, conv.err_table(reply.message)
+        if type(reply) is Blocked:  # a command that would wait: never inside a script
+            return raise_error, conv.err_table("ERR This Redis command is not allowed from script")
         return False, conv.to_lua(reply, run.resp3)
 
     def _lookup(self, argv: list[bytes]) -> Command | None:

@@ -1,12 +1,13 @@
-"""Redis's extra Lua libraries: ``bit`` (LuaBitOp), and later ``struct``, ``cjson``,
-``cmsgpack``. lupa's Lua 5.1 ships none of them; each is Python glue behind a thin Lua
-wrapper that checks arguments the way the C library does."""
+"""Redis's extra Lua libraries: ``bit`` (LuaBitOp), ``cjson``, ``cmsgpack`` and ``struct``.
+lupa's Lua 5.1 ships none of them; each is Python glue (bit behind a thin Lua wrapper that
+checks arguments the way the C library does). Errors raised by the glue become Lua errors at
+the caller's line, as ``luaL_error`` does in C."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from server.scripting import cjson
+from server.scripting import cjson, cmsgpack, structlib
 
 BIT_LUA = b"""
 local py = ...
@@ -147,4 +148,11 @@ def install(rt: Any, api: Any) -> None:
     glue = rt.table_from({b"encode": _raising(api, encode, cjson.CJsonError),
                           b"decode": _raising(api, decode, cjson.CJsonError)})
     api.add_library(b"cjson", load_chunk(rt, CJSON_LUA, b"=cjson", glue, api.null))
+    packer = {name: _raising(api, fn, cmsgpack.CMsgpackError)
+              for name, fn in cmsgpack.functions(rt.table_from).items()}
+    packer[b"_NAME"] = b"cmsgpack"
+    packer[b"_VERSION"] = b"lua-cmsgpack 0.4.0"
+    api.add_library(b"cmsgpack", rt.table_from(packer))
+    api.add_library(b"struct", rt.table_from(
+        {name: _raising(api, fn, structlib.StructError) for name, fn in structlib.functions().items()}))
     api.add_library(b"bit", load_chunk(rt, BIT_LUA, b"=bit", rt.table_from(_bit_ops())))

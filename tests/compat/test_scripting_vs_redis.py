@@ -232,3 +232,33 @@ def test_bit_library(diff: Differential, script: str) -> None:
 ])
 def test_cjson_library(diff: Differential, script: str) -> None:
     ev(diff, script)
+
+
+@pytest.mark.parametrize("script", [
+    "return cmsgpack.pack(1, -1, 200, -200, 70000, 2^40, -2^40, 1.5, 0.1, true, false, nil)",
+    "return cmsgpack.pack('abc', string.rep('x', 40), string.rep('y', 300))",
+    "return cmsgpack.pack({1, 2, 3}, {a=1}, {}, {1, nil, 3})", "return cmsgpack.pack()",
+    "return cmsgpack.pack(2^64)", "return cmsgpack.pack(-0.0)", "return cmsgpack.pack(2^31, -2^31, 2^32, -2^63)",
+    "return cmsgpack.pack({{{{{{{{{{{{{{{{{{1}}}}}}}}}}}}}}}}}})",
+    "return {cmsgpack.unpack(cmsgpack.pack(1, 'a', {1, 2}, 1.5))}",
+    "return cmsgpack.unpack(cmsgpack.pack({k='v'})).k", "return cmsgpack.unpack('')",
+    "return {cmsgpack.unpack_one(cmsgpack.pack(7, 8))}", "return {cmsgpack.unpack_limit(cmsgpack.pack(7, 8, 9), 2)}",
+])
+def test_cmsgpack_library(diff: Differential, script: str) -> None:
+    ev(diff, script)
+
+
+@pytest.mark.parametrize("script", [
+    "return struct.pack('>I2h', 1, -2)", "return struct.pack('<i', -1)",
+    "return struct.pack('BbHhLlTd', 1, -1, 2, -2, 3, -3, 4, 1.5)", "return struct.pack('s', 'ab')",
+    "return struct.pack('c3', 'abcd')", "return struct.pack('c0', 'xyz')", "return struct.pack('!4 b i', 1, 2)",
+    "return struct.pack('f', 0.5)", "return struct.size('>I2h')", "return struct.size('!8bd')",
+    "return {struct.unpack('>I2h', struct.pack('>I2h', 1, -2))}", "return {struct.unpack('s', 'ab\\0cd')}",
+    "return {struct.unpack('Bc0', '\\3abcdef')}", "return {struct.unpack('i', 'ab')}",
+    "return struct.pack('y', 1)", "return struct.pack('i17', 1)", "return struct.pack('i')",
+    "return {struct.unpack('>i', struct.pack('>i', 2^31))}", "return {struct.unpack('B', 'xyz', 2)}",
+    "return {struct.unpack('<d', struct.pack('<d', 0.1))}", "return struct.pack('>L', 2^40)",
+    "return {struct.unpack('xb', '\\1\\2')}", "return struct.pack('c', 'ab')",
+])
+def test_struct_library(diff: Differential, script: str) -> None:
+    ev(diff, script)
