@@ -69,9 +69,9 @@ def _options(fmt: bytes, fname: str) -> Any:
 
 
 def _check_number(args: tuple[Any, ...], n: int, fname: str) -> float:
-    v = args[n - 1] if n - 1 < len(args) else None
+    v: Any = args[n - 1] if n - 1 < len(args) else None
     if type(v) in (int, float):
-        return v
+        return float(v) if type(v) is float else int(v)
     if type(v) is bytes:
         try:
             return float(v)
@@ -101,7 +101,7 @@ def functions() -> dict[bytes, Callable[..., Any]]:
                 n = _check_number(args, arg, "pack")
                 out += struct.pack(("<" if little else ">") + opt, n)
             else:  # s, c
-                s = args[arg - 1] if arg - 1 < len(args) else None
+                s: Any = args[arg - 1] if arg - 1 < len(args) else None
                 if type(s) in (int, float):
                     s = b"%.14g" % s
                 if type(s) is not bytes:
