@@ -60,8 +60,12 @@ def leave(server: Server, run: ScriptRun) -> None:
 def serve_others(server: Server, engine: LuaEngine, run: ScriptRun) -> None:
     by_fd: dict[int, Client] = {}
     for cl in server.clients.values():
-        if (cl is not run.client and cl.fd >= 0 and cl.transport is not None and not cl.closing
-                and cl.blocked is None and cl._successor is None):
+        # A connection handed over to a peer link (CRDT.SYNC) stays registered as a client but
+        # its bytes are replication: only sockets whose protocol is still the client are read.
+        transport = cl.transport
+        if (cl is not run.client and cl.fd >= 0 and transport is not None and not cl.closing
+                and cl.blocked is None and cl._successor is None
+                and transport.get_protocol() is cl):
             by_fd[cl.fd] = cl
     if not by_fd:
         return

@@ -136,3 +136,44 @@ def test_function_delete_concurrent_with_a_load_keeps_the_load(cluster: Cluster)
     _eventually(lambda: all(cluster.call(i, "FCALL", "kept_version", 0) == b"new" for i in range(3)))
     cluster.call(2, "FUNCTION", "FLUSH")
     _eventually(lambda: all(cluster.call(i, "FUNCTION", "LIST") == [] for i in range(3)))
+
+
+def test_a_busy_script_leaves_the_peer_links_intact(cluster: Cluster) -> None:
+    """While a script is busy the region serves its clients from their sockets; replication
+    in both directions carries on and converges once the script is killed. (That the busy loop
+    never reads a handed-over peer link as commands is checked by protocol, in
+    tests/unit/test_scripting_busy_poll.py.)"""
+    import redis
+
+    admin = redis.Redis(host="127.0.0.1", port=cluster.ports[0], socket_timeout=10)
+    admin.config_set("busy-reply-threshold", 100)
+    caller = redis.Redis(host="127.0.0.1", port=cluster.ports[0], socket_timeout=10)
+    caller.ping()
+    result: dict[str, object] = {}
+
+    def run() -> None:
+        try:
+            result["reply"] = caller.eval("local i = 0 while true do i = i + 1 end", 0)
+        except Exception as exc:
+            result["reply"] = exc
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    cluster.call(1, "SET", "during-busy", "from-east")  # replicates to the busy region's links
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        try:
+            admin.get("probe")
+        except redis.exceptions.ResponseError:
+            break
+        time.sleep(0.02)
+    time.sleep(0.3)  # peers keep streaming to region 0 while it is busy
+    assert admin.execute_command("SCRIPT", "KILL") in (b"OK", True)
+    thread.join(10)
+    assert not thread.is_alive()
+    admin.config_set("busy-reply-threshold", 5000)
+    cluster.call(0, "SET", "after-busy", "from-west")
+    cluster.wait_converged()
+    for region in range(3):
+        assert cluster.call(region, "GET", "during-busy") == b"from-east"
+        assert cluster.call(region, "GET", "after-busy") == b"from-west"
