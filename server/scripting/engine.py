@@ -136,7 +136,10 @@ class LuaEngine:
         })
         source = resources.files("server.scripting").joinpath("bootstrap.lua").read_bytes()
         self.api = load_chunk(rt, source, b"=activekv", callbacks)
-        libraries.install(rt, self.api)
+        rand = getattr(self.server, "lua_rand48", None)
+        if rand is None:
+            rand = self.server.lua_rand48 = libraries.Rand48()  # type: ignore[attr-defined]
+        libraries.install(rt, self.api, rand)
         self.conv = Converter(rt.table_from, rt.execute(CLASSIFY_LUA.encode()), lua51.lua_type)
         self.api.finish()
 

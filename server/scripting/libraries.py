@@ -131,8 +131,12 @@ def _raising(api: Any, fn: Any, error: type[Exception]) -> Any:
     return call
 
 
-def install(rt: Any, api: Any) -> None:
-    """Add the libraries to the sandbox being built (before ``api.finish()``)."""
+def install(rt: Any, api: Any, rand: Any) -> None:
+    """Add the libraries to the sandbox being built (before ``api.finish()``), and Redis's
+    math.random/math.randomseed (``rand``: the process's ``Rand48``)."""
+    math_table = rt.globals()[b"math"]
+    for name, fn in random_functions(rand).items():
+        math_table[name] = _raising(api, fn, RandomError)
     def encode(*args: Any) -> bytes:
         if len(args) != 1:
             raise cjson.CJsonError("bad argument #1 to 'encode' (expected 1 argument)")
@@ -156,3 +160,65 @@ def install(rt: Any, api: Any) -> None:
     api.add_library(b"struct", rt.table_from(
         {name: _raising(api, fn, structlib.StructError) for name, fn in structlib.functions().items()}))
     api.add_library(b"bit", load_chunk(rt, BIT_LUA, b"=bit", rt.table_from(_bit_ops())))
+
+
+class Rand48:
+    """Redis's math.random: rand48 (``redisLrand48``), the same sequence on every platform,
+    shared by every script of the process and never reseeded between scripts."""
+
+    A, C, MASK = 0x5DEECE66D, 0xB, (1 << 48) - 1
+    INT32_MAX = (1 << 31) - 1
+
+    def __init__(self) -> None:
+        self.x = 0x1234ABCD330E
+
+    def seed(self, n: int) -> None:
+        self.x = ((n & 0xFFFFFFFF) << 16 | 0x330E) & self.MASK
+
+    def next(self) -> float:
+        self.x = (self.A * self.x + self.C) & self.MASK
+        return (self.x >> 17) % self.INT32_MAX / self.INT32_MAX
+
+
+class RandomError(Exception):
+    pass
+
+
+def _checkint(args: tuple[Any, ...], n: int, fname: str) -> int:
+    v = args[n - 1]
+    if type(v) in (int, float):
+        return int(v)
+    if type(v) is bytes:
+        try:
+            return int(float(v))
+        except ValueError:
+            pass
+    got = {type(None): "nil", bool: "boolean", bytes: "string"}.get(type(v), "table")
+    raise RandomError(f"bad argument #{n} to '{fname}' (number expected, got {got})")
+
+
+def random_functions(rand: Rand48) -> dict[bytes, Any]:
+    import math
+
+    def random(*args: Any) -> float:
+        r = rand.next()
+        if not args:
+            return r
+        if len(args) == 1:
+            u = _checkint(args, 1, "random")
+            if u < 1:
+                raise RandomError("bad argument #1 to 'random' (interval is empty)")
+            return math.floor(r * u) + 1
+        if len(args) == 2:
+            lo, hi = _checkint(args, 1, "random"), _checkint(args, 2, "random")
+            if lo > hi:
+                raise RandomError("bad argument #2 to 'random' (interval is empty)")
+            return math.floor(r * (hi - lo + 1)) + lo
+        raise RandomError("wrong number of arguments")
+
+    def randomseed(*args: Any) -> None:
+        if not args:
+            raise RandomError("bad argument #1 to 'randomseed' (number expected, got no value)")
+        rand.seed(_checkint(args, 1, "randomseed"))
+
+    return {b"random": random, b"randomseed": randomseed}

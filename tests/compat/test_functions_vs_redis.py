@@ -104,3 +104,8 @@ def test_function_callbacks_see_the_script_globals(diff: Differential) -> None:
                              "return {type(keys), #args, cjson.encode({1}), bit.band(6, 3), tostring(KEYS)} end)"),
         ("FCALL", "t", "1", "k", "a", "b"),
     )
+
+
+def test_function_load_past_its_time_limit_fails(diff: Differential) -> None:
+    diff.check("FUNCTION", "LOAD", "#!lua name=slow\nlocal i = 0\nwhile true do i = i + 1 end")
+    diff.check("FUNCTION", "LIST")

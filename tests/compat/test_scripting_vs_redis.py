@@ -262,3 +262,13 @@ def test_cmsgpack_library(diff: Differential, script: str) -> None:
 ])
 def test_struct_library(diff: Differential, script: str) -> None:
     ev(diff, script)
+
+
+@pytest.mark.parametrize("script", [
+    "math.randomseed(42) return {tostring(math.random()), math.random(100), math.random(5, 10)}",
+    "math.randomseed(7) local t = {} for i = 1, 5 do t[i] = math.random(1000) end return t",
+    "return math.random(0)", "return math.random(3, 1)", "return math.random(1, 2, 3)",
+    "return math.random('x')", "return math.randomseed()",
+])
+def test_math_random_is_redis_rand48(diff: Differential, script: str) -> None:
+    ev(diff, script)
