@@ -167,19 +167,27 @@ local function add_library(name, lib)
 end
 
 -- Scripts never see the thread's real globals (lupa keeps using them, `debug` included):
--- loadstring/load compile into the sandbox; getfenv/setfenv are absent, as in Redis 7.0.
-local real_load = load
-local function sandbox_loadstring(s, name)
+-- loadstring/load compile into the sandbox (engine.py checks their arguments and calls
+-- compile_text); getfenv/setfenv are absent, as in Redis 7.0.
+-- Precompiled (binary) chunks are refused, as Redis patches Lua to do (malicious bytecode
+-- can break out of the VM): Redis's parser then reads the first byte as text.
+local function chunkid(source)
+    local first = source:sub(1, 1)
+    if first == "=" or first == "@" then return source:sub(2, 60) end
+    local cstr = source:match("^[^%z]*")
+    local len = #cstr:match("^[^\r\n]*")
+    if len > 43 then len = 43 end
+    if len < #cstr then return '[string "' .. cstr:sub(1, len) .. '..."]' end
+    return '[string "' .. cstr .. '"]'
+end
+local function compile_text(s, name)
+    if type(s) == "string" and s:sub(1, 1) == "\27" then
+        return nil, chunkid(name or s) .. ":1: unexpected symbol near 'char(27)'"
+    end
     local fn, err = loadstring(s, name)
     if fn then setfenv(fn, script_env) end
     return fn, err
 end
-local function sandbox_load(f, name)
-    local fn, err = real_load(f, name)
-    if fn then setfenv(fn, script_env) end
-    return fn, err
-end
-
 local function finish()
     local allowed = {"string", "math", "table", "coroutine", "xpcall", "tostring",
         "setmetatable", "next", "assert", "tonumber", "rawequal", "collectgarbage",
@@ -190,8 +198,10 @@ local function finish()
         if type(v) == "table" then v = readonly(v) end
         rawset(env_globals, name, v)
     end
-    rawset(env_globals, "loadstring", sandbox_loadstring)
-    rawset(env_globals, "load", sandbox_load)
+    -- Lua wrappers (type() says 'function', as in Redis) around the Python checks.
+    local py_loadstring, py_load = py.loadstring, py.load
+    rawset(env_globals, "loadstring", function(...) return py_loadstring(...) end)
+    rawset(env_globals, "load", function(...) return py_load(...) end)
     for name, lib in pairs(libs) do rawset(env_globals, name, readonly(lib)) end
     rawset(env_globals, "redis", readonly(redis))
     rawset(env_globals, "_G", script_env)
@@ -232,12 +242,16 @@ end
 -- where(): "user_script:N: " for errors raised by Python library code, as luaL_error
 -- prefixes them (level 3: above this helper and the Python callable, the caller).
 local function where()
-    local info = dbg.getinfo(3, "Sl")
+    local level, info = 3, nil
+    repeat
+        info = dbg.getinfo(level, "Sl")
+        level = level + 1
+    until info == nil or info.source ~= "=activekv"
     if info and info.currentline > 0 then return info.short_src .. ":" .. info.currentline .. ": " end
     return ""
 end
 
 return {run = run, compile = compile, add_library = add_library, finish = finish, where = where,
-        load_library = load_library,
+        load_library = load_library, compile_text = compile_text,
         null = newproxy(),
         redis = redis, script_env = script_env}

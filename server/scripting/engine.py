@@ -132,7 +132,7 @@ class LuaEngine:
             b"call": self._call_raise, b"pcall": self._call_noraise, b"hook": self._hook,
             b"log": self._log, b"sha1hex": self._sha1hex, b"setresp": self._setresp,
             b"set_repl": self._set_repl, b"register_function": self._register_function, b"acl_check_cmd": self._acl_check_cmd,
-            b"unwrap": _unwrap, b"version": REDIS_VERSION, b"version_num": REDIS_VERSION_NUM,
+            b"unwrap": _unwrap, b"loadstring": self._loadstring, b"load": self._load, b"version": REDIS_VERSION, b"version_num": REDIS_VERSION_NUM,
         })
         source = resources.files("server.scripting").joinpath("bootstrap.lua").read_bytes()
         self.api = load_chunk(rt, source, b"=activekv", callbacks)
@@ -299,6 +299,32 @@ class LuaEngine:
         data = s if type(s) is bytes else _lua_number_text(s) if type(s) in (int, float) else b""
         return sha1hex(data).encode()
 
+    def _loadstring(self, *args: Any) -> Any:
+        source: Any = args[0] if args else None
+        if type(source) in (int, float):
+            source = _lua_number_text(source)
+        if type(source) is not bytes:
+            raise ScriptError(self.api.where() + b"bad argument #1 to 'loadstring' (string expected, got %s)"
+                              % _lua_typename(source))
+        name = args[1] if len(args) > 1 else None
+        return self.api.compile_text(source, name if type(name) is bytes else None)
+
+    def _load(self, *args: Any) -> Any:
+        reader: Any = args[0] if args else None
+        if lua51.lua_type(reader) != "function":
+            raise ScriptError(self.api.where() + b"bad argument #1 to 'load' (function expected, got %s)"
+                              % _lua_typename(reader))
+        pieces = []
+        while True:
+            piece = reader()
+            if piece is None or piece == b"":
+                break
+            if type(piece) is not bytes:
+                return None, b"reader function must return a string"
+            pieces.append(piece)
+        name = args[1] if len(args) > 1 and type(args[1]) is bytes else b"=(load)"
+        return self.api.compile_text(b"".join(pieces), name)
+
     def _register_function(self, *args: Any) -> None:
         register_function(self, args)
 
@@ -362,6 +388,19 @@ def _lua_tonumber(value: Any) -> float | None:
         except ValueError:
             return None
     return None
+
+
+def _lua_typename(value: Any) -> bytes:
+    if value is None:
+        return b"nil"
+    t = type(value)
+    if t is bool:
+        return b"boolean"
+    if t is bytes:
+        return b"string"
+    if t in (int, float):
+        return b"number"
+    return str(lua51.lua_type(value) or "userdata").encode()
 
 
 def _lua_number_text(value: float) -> bytes:

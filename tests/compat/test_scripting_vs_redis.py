@@ -272,3 +272,16 @@ def test_struct_library(diff: Differential, script: str) -> None:
 ])
 def test_math_random_is_redis_rand48(diff: Differential, script: str) -> None:
     ev(diff, script)
+
+
+@pytest.mark.parametrize("script", [
+    "local f, e = loadstring(string.dump(function() return 1 end)) return {type(f), e}",
+    "local n = 0 local f, e = load(function() n = n + 1 if n == 1 then return string.dump(function() end) end end) return {type(f), e}",
+    "local f, e = load(function() return nil end) return {type(f), e}",
+    "local f = loadstring('return 5') return f()", "return loadstring('return x')()",
+    "local f = loadstring(nil)", "local f = load(1)", "return loadstring(12)", "return loadstring('syntax error')",
+    "local n = 0 return load(function() n = n + 1 if n == 1 then return 'return 7' end end)()",
+    "return loadstring('return 1', '=mychunk')", "return select(2, loadstring('x x', '=mychunk'))",
+])
+def test_loadstring_and_load_refuse_bytecode(diff: Differential, script: str) -> None:
+    ev(diff, script)
