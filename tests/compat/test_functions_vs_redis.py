@@ -109,3 +109,26 @@ def test_function_callbacks_see_the_script_globals(diff: Differential) -> None:
 def test_function_load_past_its_time_limit_fails(diff: Differential) -> None:
     diff.check("FUNCTION", "LOAD", "#!lua name=slow\nlocal i = 0\nwhile true do i = i + 1 end")
     diff.check("FUNCTION", "LIST")
+
+
+SCRIPT_INFO_FIELDS = ["used_memory_lua", "used_memory_vm_eval", "used_memory_lua_human",
+                      "used_memory_scripts_eval", "number_of_cached_scripts", "number_of_functions",
+                      "used_memory_vm_functions", "used_memory_vm_total", "used_memory_vm_total_human",
+                      "used_memory_functions", "used_memory_scripts", "used_memory_scripts_human"]
+
+
+def _info_memory(conn: object) -> dict[str, str]:
+    text = conn.call("INFO", "memory").value  # type: ignore[attr-defined]
+    text = text.decode() if isinstance(text, bytes) else str(text)
+    return dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
+
+
+def test_info_memory_counts_scripts_and_functions(diff: Differential) -> None:
+    diff.check_all(("SCRIPT", "FLUSH"), ("EVAL", "return 1", "0"), ("SCRIPT", "LOAD", "return 2"),
+                   ("FUNCTION", "LOAD", LIB))
+    ref, ours = _info_memory(diff.ref), _info_memory(diff.ours)
+    assert [k for k in ref if k in SCRIPT_INFO_FIELDS] == SCRIPT_INFO_FIELDS
+    assert [k for k in ours if k in SCRIPT_INFO_FIELDS] == SCRIPT_INFO_FIELDS
+    for field in ("number_of_cached_scripts", "number_of_functions"):
+        assert ours[field] == ref[field], field
+    assert ours["number_of_cached_scripts"] == "2" and ours["number_of_functions"] == "1"
