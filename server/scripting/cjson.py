@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import json
 import math
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import lupa.lua51 as lua51
@@ -71,9 +74,12 @@ def encode(value: Any, depth: int = 0) -> str:
     if array:
         if max_index > 2 * len(items) and max_index > 10:
             raise CJsonError("Cannot serialise table: excessively sparse array")
-        return "[" + ",".join(encode(value[i], depth) for i in range(1, max_index + 1)) + "]"
+        elements = []
+        for i in range(1, max_index + 1):
+            elements.append(encode(value[i], depth))
+        return "[" + ",".join(elements) + "]"
     parts = []
-    for k, v in items:
+    for k, v in items:  # (a loop, not a generator: one Python frame per nesting level)
         if type(k) is bytes:
             key = _string(k)
         elif type(k) in (int, float) and type(k) is not bool:
@@ -82,6 +88,44 @@ def encode(value: Any, depth: int = 0) -> str:
             raise CJsonError("Cannot serialise table: table key must be a number or string")
         parts.append(key + ":" + encode(v, depth))
     return "{" + ",".join(parts) + "}"
+
+
+@contextmanager
+def _deep_stack() -> Iterator[None]:
+    """Room for lua-cjson's 1000 levels of nesting on Python's stack."""
+    old = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(old, 4 * MAX_DEPTH + 200))
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(old)
+
+
+def encode_top(value: Any) -> str:
+    with _deep_stack():
+        return encode(value)
+
+
+def _check_nesting(text: bytes) -> None:
+    """lua-cjson refuses more than 1000 nested arrays/objects, saying where."""
+    depth = 0
+    in_string = escaped = False
+    for i, ch in enumerate(text):
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == 0x5C:  # backslash
+                escaped = True
+            elif ch == 0x22:
+                in_string = False
+        elif ch == 0x22:
+            in_string = True
+        elif ch in (0x5B, 0x7B):  # [ {
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise CJsonError(f"Found too many nested data structures ({depth}) at character {i + 1}")
+        elif ch in (0x5D, 0x7D):
+            depth -= 1
 
 
 def decoder(table: Any, null: Any) -> Any:
@@ -102,12 +146,12 @@ def decoder(table: Any, null: Any) -> Any:
         return v
 
     def decode(text: bytes) -> Any:
-        try:
-            data = json.loads(text.decode("utf-8", "surrogateescape"))
-        except json.JSONDecodeError as exc:
-            raise CJsonError(f"Expected value but found invalid token at character {exc.pos + 1}") from None
-        except RecursionError:
-            raise CJsonError("Found too many nested data structures") from None
-        return to_lua(data)
+        _check_nesting(text)
+        with _deep_stack():
+            try:
+                data = json.loads(text.decode("utf-8", "surrogateescape"))
+            except json.JSONDecodeError as exc:
+                raise CJsonError(f"Expected value but found invalid token at character {exc.pos + 1}") from None
+            return to_lua(data)
 
     return decode

@@ -140,7 +140,7 @@ def install(rt: Any, api: Any, rand: Any) -> None:
     def encode(*args: Any) -> bytes:
         if len(args) != 1:
             raise cjson.CJsonError("bad argument #1 to 'encode' (expected 1 argument)")
-        return cjson.encode(args[0]).encode("latin-1")
+        return cjson.encode_top(args[0]).encode("latin-1")
 
     def decode(*args: Any) -> Any:
         if len(args) != 1 or type(args[0]) not in (bytes, int, float):

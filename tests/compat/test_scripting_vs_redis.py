@@ -229,6 +229,11 @@ def test_bit_library(diff: Differential, script: str) -> None:
     "return cjson.decode('[1.5, \"x\", true, false]')", "return cjson.decode('{\"a\":{\"b\":[1,2]}}').a.b",
     "return cjson.decode('\"s\\\\u0041\"')", "return type(cjson.null)", "return cjson.decode(12)",
     "local t = cjson.decode(cjson.encode({n=1, s='x'})) return {t.n, t.s}",
+    "local t = {} local c = t for i=1,1100 do c[1] = {} c = c[1] end return cjson.encode(t)",
+    "local t = {} local c = t for i=1,999 do c[1] = {} c = c[1] end return #cjson.encode(t)",
+    "return cjson.decode(string.rep('[', 1100) .. string.rep(']', 1100))",
+    "return #cjson.decode(string.rep('[', 999) .. string.rep(']', 999))",
+    "return cjson.decode('[\"[[[\"]')[1]",
 ])
 def test_cjson_library(diff: Differential, script: str) -> None:
     ev(diff, script)

@@ -39,7 +39,9 @@ class World:
         ks.emit(effect)
         batch = ks.commit()
         assert batch is not None
-        batch = decode_batch(encode_batch(batch))  # what a peer receives
+        received = decode_batch(encode_batch(batch))  # what a peer receives
+        assert received == batch  # the codec round-trips every batch exactly
+        batch = received
         self.batches.append(batch)
         for other in REGIONS:
             if other != region:
