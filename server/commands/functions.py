@@ -93,7 +93,7 @@ def _check_collisions(c: Client, libs: list[Library], replace: bool, quoted: boo
             name = lib.name.decode("utf-8", "replace")
             raise Error(("ERR Library '%s' already exists" if quoted else "ERR Library %s already exists") % name)
         for f in lib.functions:
-            owner = state.functions.get(f.name)
+            owner = state.functions.get(f.name.lower())
             if owner is not None and owner.library not in incoming and owner.library != lib.name:
                 raise Error("ERR Function %s already exists" % f.name.decode("utf-8", "replace"))
 
@@ -148,7 +148,7 @@ def cmd_function_list(c: Client, argv: list[bytes]) -> Any:
         i += 1
     out = []
     for lib in current(c.server).libraries.values():
-        if pattern is not None and not matches(pattern, lib.name, False):
+        if pattern is not None and not matches(pattern, lib.name, True):
             continue
         functions = [Map([("name", f.name), ("description", f.description),
                           ("flags", RSet([Status(flag) for flag in SCRIPT_FLAGS if flag in f.flags]))])
@@ -224,7 +224,7 @@ def cmd_function_help(c: Client, argv: list[bytes]) -> Any:
 
 
 def _fcall(c: Client, argv: list[bytes], ro: bool) -> Any:
-    f = current(c.server).functions.get(argv[1])
+    f = current(c.server).functions.get(argv[1].lower())
     if f is None:
         raise Error("ERR Function not found")
     keys, args = keys_and_args(argv, not_integer="ERR Bad number of keys provided")

@@ -74,7 +74,7 @@ class FunctionState:
     def __init__(self) -> None:
         self.version = -1
         self.libraries: dict[bytes, Library] = {}
-        self.functions: dict[bytes, Function] = {}
+        self.functions: dict[bytes, Function] = {}  # by lowercased name
 
 
 def function_engine(server: Server) -> LuaEngine:
@@ -104,7 +104,7 @@ def current(server: Server) -> FunctionState:
                 server.log.warning("Library %r from the registry does not load: %s", name, exc.message)
                 continue
         fresh.libraries[name] = lib
-        for f in lib.functions:
-            fresh.functions.setdefault(f.name, f)
+        for f in lib.functions:  # Redis's function dict ignores case (library names do not)
+            fresh.functions.setdefault(f.name.lower(), f)
     eng.function_state = fresh  # type: ignore[attr-defined]
     return fresh
