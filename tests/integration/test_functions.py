@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from server.harness.processes import start_activekv
+from server.harness.processes import start_activekv, start_redis
 from tests.integration.test_scripting_busy import THRESHOLD_MS, _client, _wait_busy
 
 redis = pytest.importorskip("redis")
@@ -70,8 +70,9 @@ def test_function_dump_and_restore_policies() -> None:
             r.function_restore(payload[:-1] + bytes([payload[-1] ^ 1]))
 
 
-def test_busy_function_and_function_kill() -> None:
-    with start_activekv() as srv:
+@pytest.mark.parametrize("start", [start_redis, start_activekv], ids=["redis", "activekv"])
+def test_busy_function_and_function_kill(start: Any) -> None:
+    with start() as srv:
         admin = _client(srv.port)
         admin.config_set("busy-reply-threshold", THRESHOLD_MS)
         admin.function_load(LOOPING)
