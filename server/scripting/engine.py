@@ -125,8 +125,10 @@ class LuaEngine:
 
     # -- the Lua state ---------------------------------------------------------------------------
     def _new_state(self) -> None:
-        rt = lua51.LuaRuntime(encoding=None, unpack_returned_tuples=True,
-                              register_eval=False, register_builtins=False)
+        # attribute_filter: Lua code must not reach into the Python objects behind our
+        # callbacks (``redis.call.__self__``... would be the whole interpreter).
+        rt = lua51.LuaRuntime(encoding=None, unpack_returned_tuples=True, register_eval=False,
+                              register_builtins=False, attribute_filter=_no_attributes)
         self.rt = rt
         callbacks = rt.table_from({
             b"call": self._call_raise, b"pcall": self._call_noraise, b"hook": self._hook,
@@ -372,6 +374,10 @@ class LuaEngine:
             busy.enter(self.server, run, elapsed_ms)
         busy.serve_others(self.server, self, run)
         return b"ERR Script killed by user with SCRIPT KILL..." if run.killed else False
+
+
+def _no_attributes(obj: Any, name: Any, is_setting: bool) -> Any:
+    raise AttributeError("access to Python attributes from Lua is not allowed")
 
 
 def _unwrap(err: Any) -> Any:
