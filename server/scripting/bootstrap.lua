@@ -9,7 +9,8 @@ local error, type, tostring, select, rawget, rawset, setmetatable, getmetatable,
 local builtin_pcall, builtin_xpcall, setfenv = pcall, xpcall, setfenv
 local loadstring, tonumber, pairs, ipairs, assert = loadstring, tonumber, pairs, ipairs, assert
 local concat = table.concat
-local py_call, py_hook = py.call, py.hook
+local py_hook = py.hook
+local next = next
 
 local G = _G
 local function readonly_error()
@@ -18,8 +19,11 @@ end
 
 -- Lua 5.1 has no readonly tables (Redis patches its Lua for them): a library table a script
 -- sees is an empty proxy whose reads go to the real table and whose writes fail.
+local protected = setmetatable({}, {__mode = "k"})  -- every readonly table scripts can see
 local function readonly(t)
-    return setmetatable({}, {__index = t, __newindex = readonly_error, __metatable = false})
+    local proxy = setmetatable({}, {__index = t, __newindex = readonly_error, __metatable = false})
+    protected[proxy] = true
+    return proxy
 end
 
 -- redis.* ------------------------------------------------------------------------------------
@@ -134,9 +138,38 @@ end
 local env_globals = {}   -- what scripts can see: filled below, then frozen behind a proxy
 local script_env = setmetatable({}, {__index = env_globals, __newindex = readonly_error,
                                      __metatable = false})
+protected[env_globals] = true
+protected[script_env] = true
+-- rawset and setmetatable refuse the readonly tables, as Redis's readonly tables do;
+-- getmetatable shows them a (readonly, empty) metatable.
+local function sandbox_rawset(t, k, v)
+    if protected[t] then error("Attempt to modify a readonly table", 0) end
+    return rawset(t, k, v)
+end
+local function sandbox_setmetatable(t, mt)
+    if protected[t] then error("Attempt to modify a readonly table", 0) end
+    return setmetatable(t, mt)
+end
+local protected_mt_view = setmetatable({}, {__newindex = readonly_error, __metatable = false})
+protected[protected_mt_view] = true
+local function sandbox_getmetatable(t)
+    if protected[t] then return protected_mt_view end
+    return getmetatable(t)
+end
 
 -- run(fn, keys, args, eval_mode, hook_count): call a script with the error handler.
+local function forget_raw_writes(t)
+    -- rawset() on the sandbox's proxies is the one write their metatables cannot stop (Redis's
+    -- readonly tables refuse it): what a script left there is dropped before the next runs.
+    local k = next(t)
+    while k ~= nil do
+        rawset(t, k, nil)
+        k = next(t)
+    end
+end
+
 local function run(fn, keys, args, eval_mode, hook_count)
+    forget_raw_writes(script_env)
     if eval_mode then
         rawset(env_globals, "KEYS", keys)
         rawset(env_globals, "ARGV", args)
@@ -189,9 +222,8 @@ local function compile_text(s, name)
     return fn, err
 end
 local function finish()
-    local allowed = {"string", "math", "table", "coroutine", "xpcall", "tostring",
-        "setmetatable", "next", "assert", "tonumber", "rawequal", "collectgarbage",
-        "getmetatable", "rawset", "pcall", "type", "select", "unpack", "gcinfo", "pairs",
+    local allowed = {"string", "math", "table", "coroutine", "xpcall", "tostring", "next", "assert", "tonumber", "rawequal", "collectgarbage",
+        "pcall", "type", "select", "unpack", "gcinfo", "pairs",
         "rawget", "ipairs", "_VERSION", "error"}
     for _, name in ipairs(allowed) do
         local v = G[name]
@@ -202,10 +234,18 @@ local function finish()
     local py_loadstring, py_load = py.loadstring, py.load
     rawset(env_globals, "loadstring", function(...) return py_loadstring(...) end)
     rawset(env_globals, "load", function(...) return py_load(...) end)
+    rawset(env_globals, "rawset", sandbox_rawset)
+    rawset(env_globals, "setmetatable", sandbox_setmetatable)
+    rawset(env_globals, "getmetatable", sandbox_getmetatable)
     for name, lib in pairs(libs) do rawset(env_globals, name, readonly(lib)) end
     rawset(env_globals, "redis", readonly(redis))
     rawset(env_globals, "_G", script_env)
     setmetatable(env_globals, {__index = missing_global, __metatable = false})
+    -- Strings' methods go through the readonly string library too, and getmetatable("")
+    -- answers a readonly view of the string metatable.
+    local string_mt = getmetatable("")
+    string_mt.__index = rawget(env_globals, "string")
+    string_mt.__metatable = readonly({__index = rawget(env_globals, "string")})
     for _, name in ipairs({"os", "io", "package", "require", "module", "dofile", "loadfile",
                            "print", "python"}) do
         G[name] = nil
@@ -224,6 +264,9 @@ local load_api = setmetatable({redis = load_redis},
                               {__index = missing_global, __newindex = readonly_error, __metatable = false})
 local function_mt = {__index = env_globals, __newindex = readonly_error, __metatable = false}
 local function_env = setmetatable({}, function_mt)
+protected[load_redis] = true
+protected[load_api] = true
+protected[function_env] = true
 
 -- load_library(body): compile and run library code with the load API; ok, or false and the
 -- error (a compile error is a string, a runtime error the handler's table).

@@ -120,6 +120,9 @@ def test_arguments_to_redis_call(diff: Differential) -> None:
     "local ok, err = pcall(error, {err='x'}) return {tostring(ok), err}",
     "local ok, err = pcall(error, 'plain') return err",
     "return redis.breakpoint()", "return redis.debug('x')",
+    "rawset(_G, 'leak', 1) return 1", "rawset(redis, 'x', 1)", "rawset(string, 'x', 1)",
+    "local t = rawset({}, 'a', 1) return t.a", "getmetatable('').__index.upper = nil",
+    "return ('abc'):upper()", "setmetatable(_G, {})", "return getmetatable(_G)",
 ])
 def test_script_errors(diff: Differential, script: str) -> None:
     diff.check("SET", "notanumber", "abc")
