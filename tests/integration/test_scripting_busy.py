@@ -32,7 +32,7 @@ def server(request: pytest.FixtureRequest) -> Iterator[ServerProcess]:
 def _client(port: int) -> Any:
     # No retries: a connection the server closed (SHUTDOWN) must fail at once.
     r = redis.Redis(host="127.0.0.1", port=port, socket_timeout=10,
-                    retry=Retry(NoBackoff(), 0), retry_on_timeout=False)
+                    retry=Retry(NoBackoff(), 0))
     r.ping()
     return r
 
