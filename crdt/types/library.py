@@ -18,7 +18,8 @@ it, as in Redis):
 * State merge (catch-up by state, snapshots) joins two registries with their version vectors,
   as the OR-set does.
 
-The effects use db ``-1`` (no database) and the library name as key; the registry is
+The effects use db ``NO_DB`` (no database: the keyspace signals no key change for them) and
+the library name as key; the registry is
 registered as a content type only so the keyspace's one ``_apply`` interprets its effects
 (it never becomes a key's content). Its state lives beside the keyspace (``registry(ks)``) and
 travels in state streams as an extension record (``crdt/state.py``).
@@ -31,11 +32,11 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from crdt.clock import VV, Tag
-from crdt.effects import register_effect
+from crdt.effects import NO_DB, register_effect
 
 from . import CRDTType, register
 
-NO_DB = -1
+__all__ = ["NO_DB", "LibraryDelete", "LibraryFlush", "LibraryLoad", "LibraryRegistry", "registry"]
 
 
 class LibraryLoad(NamedTuple):

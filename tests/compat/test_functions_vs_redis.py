@@ -136,3 +136,10 @@ def test_info_memory_counts_scripts_and_functions(diff: Differential) -> None:
     for field in ("number_of_cached_scripts", "number_of_functions"):
         assert ours[field] == ref[field], field
     assert ours["number_of_cached_scripts"] == "2" and ours["number_of_functions"] == "1"
+
+
+def test_libraries_are_not_keys(diff: Differential) -> None:
+    """Loading a library changes no key: a WATCH on a key named like it stays clean, KEYS and
+    DBSIZE do not see it, FLUSHALL keeps it."""
+    diff.check_all(("WATCH", "mylib"), ("FUNCTION", "LOAD", LIB), ("MULTI",), ("PING",), ("EXEC",),
+                   ("KEYS", "*"), ("DBSIZE",), ("FLUSHALL",), ("FCALL", "echo_key", "1", "k", "a"))
