@@ -27,6 +27,11 @@ class Effect(Protocol):
     def key(self) -> bytes: ...
 
 
+# The db of effects that live outside the databases (function libraries): they change no key,
+# so the keyspace signals no key change for them (WATCH, blocked clients, notifications).
+NO_DB = -2
+
+
 class Delete(NamedTuple):
     """DEL/UNLINK/GETDEL, expiry, and removing an expired key: observed-remove of the key."""
 

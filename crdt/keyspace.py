@@ -35,7 +35,7 @@ from typing import Any
 from . import expiry
 from .clock import VV, HybridClock, Tag, covers, vv_leq
 from .conflicts import ConflictLog
-from .effects import EFFECTS, Batch, Delete, Effect, Expire, Flush
+from .effects import EFFECTS, NO_DB, Batch, Delete, Effect, Expire, Flush
 from .entry import Database, Entry, EntryExtra
 from .packing import Packed, unpack
 from .types import interpreter_table, registered
@@ -90,7 +90,7 @@ class Keyspace:
         t = type(effect)
         if t is Delete:
             self._deleted.add((effect.db, effect.key))
-        elif self.has_peers and effect.key not in self.dbs[effect.db].entries:
+        elif self.has_peers and effect.db >= 0 and effect.key not in self.dbs[effect.db].entries:
             creates = self._creates.get(t)
             if (creates is not None and (effect.db, effect.key) not in self._deleted
                     and (creates is True or creates(effect))):
@@ -154,7 +154,7 @@ class Keyspace:
         t = type(effect)
         self._dispatch[t](effect, tag, ctx)
         self.vv[tag[1]] = tag[2]
-        if self.on_change is not None:
+        if self.on_change is not None and effect.db != NO_DB:
             self.on_change(effect.db, effect.key if t is not Flush else None)
 
     # -- metadata GC ----------------------------------------------------------------------

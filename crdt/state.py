@@ -24,6 +24,7 @@ from .clock import VV, vv_merge
 from .entry import Entry
 from .keyspace import Keyspace
 from .types import registered
+from .types.library import LibraryRegistry, registry, replace_registry
 
 STATE_VERSION = 2
 MAGIC = "activekv-state"
@@ -89,6 +90,9 @@ def dump(ks: Keyspace) -> Iterator[bytes]:
             body.append(pack([dbi, key, _enc_entry(entry, regions)]))
         for key, entries in db.orphan_expiry.items():
             body.append(pack([dbi, key, [[], _enc_expire(entries, regions)]]))
+    libraries = registry(ks)
+    if libraries.libs:  # an extension record (db -1): the function libraries
+        body.append(pack([-1, b"library", libraries.encode(regions.id)]))
     yield pack([MAGIC, STATE_VERSION, ks.region, dict(ks.vv), ks.clock.last, regions.names, len(ks.dbs)])
     yield from body
     yield pack(None)
@@ -106,7 +110,9 @@ def read(records: Iterable[Any]) -> tuple[dict[str, Any], Iterator[tuple[int, by
     version = head[1]
     if version not in (1, STATE_VERSION):
         raise StateError(f"unsupported state version {version}")
-    header = {"region": head[2], "vv": dict(head[3]), "hlc": head[4], "regions": head[5], "databases": head[6]}
+    extensions: dict[bytes, Any] = {}  # filled as the records are read (db -1 records)
+    header = {"region": head[2], "vv": dict(head[3]), "hlc": head[4], "regions": head[5],
+              "databases": head[6], "extensions": extensions}
     names: list[str] = head[5]
 
     def entries() -> Iterator[tuple[int, bytes, Entry]]:
@@ -114,6 +120,9 @@ def read(records: Iterable[Any]) -> tuple[dict[str, Any], Iterator[tuple[int, by
             if rec is None:
                 return
             dbi, key, data = rec
+            if dbi == -1:
+                extensions[key] = data
+                continue
             yield dbi, key, _dec_entry(data if version == STATE_VERSION else _from_version_1(data), names)
         raise StateError("truncated state stream")
 
@@ -128,6 +137,7 @@ def restore(ks: Keyspace, records: Iterable[Any]) -> None:
     ks.clear()
     for dbi, key, entry in entries:
         ks.install(dbi, key, entry)
+    replace_registry(ks, _libraries(header))
     ks.vv.update(header["vv"])
     ks.clock.observe(header["hlc"])
 
@@ -146,6 +156,12 @@ def merge(ks: Keyspace, records: Iterable[Any]) -> int:
     for dbi, db in enumerate(ks.dbs):  # keys only we have: drop what the peer saw removed
         for key in [k for k in list(db.entries) + list(db.orphan_expiry) if (dbi, k) not in seen]:
             ks.merge_entry(dbi, key, Entry(), theirs, mine)
+    registry(ks).merge_from(_libraries(header), mine, theirs)
     vv_merge(ks.vv, theirs)
     ks.clock.observe(header["hlc"])
     return len(seen)
+
+
+def _libraries(header: dict[str, Any]) -> LibraryRegistry:
+    data = header["extensions"].get(b"library")
+    return LibraryRegistry() if data is None else LibraryRegistry.decode(data, header["regions"])

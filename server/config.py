@@ -220,6 +220,7 @@ class Config:
     hz: int = field(default_factory=_default("hz"))
     notify_keyspace_events: int = field(default_factory=_default("notify-keyspace-events"))
     client_output_buffer_limit: Limits = field(default_factory=_default("client-output-buffer-limit"))
+    busy_reply_threshold: int = field(default_factory=_default("busy-reply-threshold"))
     peer: list[tuple[str, int]] = field(default_factory=_default("peer"))
     peer_password: str = field(default_factory=_default("peer-password"))
     peer_user: str = field(default_factory=_default("peer-user"))

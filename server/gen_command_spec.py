@@ -102,6 +102,9 @@ xadd xrange xrevrange xlen xread xdel xtrim xsetid xreadgroup xack xpending xcla
 xgroup xgroup|create xgroup|createconsumer xgroup|delconsumer xgroup|destroy xgroup|setid xgroup|help
 xinfo xinfo|stream xinfo|groups xinfo|consumers xinfo|help
 slowlog latency role lastsave save bgsave bgrewriteaof lolwut debug
+eval evalsha eval_ro evalsha_ro script script|load script|exists script|flush script|kill
+script|debug script|help fcall fcall_ro function function|load function|delete function|list
+function|flush function|dump function|restore function|stats function|kill function|help
 """.split()
 
 DEFAULT_OUTPUT = Path(__file__).with_name("command_spec.json")

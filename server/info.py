@@ -31,6 +31,7 @@ from itertools import islice
 from typing import TYPE_CHECKING
 
 from server.config_types import fmt_percentile
+from server.scripting.stats import memory_fields as script_memory_fields
 
 if TYPE_CHECKING:
     from server.app import Server
@@ -177,6 +178,7 @@ def _memory(s: Server) -> Fields:
         ("used_memory_peak_perc", f"{used * 100 / _peak_memory:.2f}%"),
         ("total_system_memory", system),
         ("total_system_memory_human", bytes_to_human(system)),
+        *script_memory_fields(s, bytes_to_human),
         ("maxmemory", 0),
         ("maxmemory_human", "0B"),
         ("maxmemory_policy", s.config.maxmemory_policy),

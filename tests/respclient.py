@@ -74,7 +74,7 @@ class RespConnection:
         if t in "$=":
             n = int(rest)
             return Reply(t, None if n < 0 else self._exact(n))
-        if t == ",":
+        if t in ",(":  # double, big number
             return Reply(t, rest.decode())
         if t == "#":
             return Reply(t, rest == b"t")

@@ -61,6 +61,31 @@ def permission_error(c: Client, cmd: Command, argv: list[bytes]) -> Error | None
     return Error(errors.NOPERM_KEY if result == acl_check.DENIED_KEY else errors.NOPERM_CHANNEL)
 
 
+# script.c's scriptVerifyACL: what redis.call/pcall reports when the user may not run a call
+SCRIPT_DENIALS = {
+    acl_check.DENIED_CMD: "ERR The user executing the script can't run this command or subcommand",
+    acl_check.DENIED_KEY: ("ERR The user executing the script can't access at least one of the keys "
+                           "mentioned in the command arguments"),
+    acl_check.DENIED_CHANNEL: ("ERR The user executing the script can't publish to the channel "
+                               "mentioned in the command"),
+}
+
+
+def script_permission_error(c: Client, cmd: Command, argv: list[bytes]) -> str | None:
+    """A script's call that its user may not make: the error text (and an ACL LOG entry with
+    context ``lua``), else None."""
+    result, pos = _denied(c, cmd, argv)
+    if not result:
+        return None
+    _log_denial(c, cmd, argv, result, pos, context="lua")
+    return SCRIPT_DENIALS[result]
+
+
+def may_run(c: Client, cmd: Command, argv: list[bytes]) -> bool:
+    """redis.acl_check_cmd: whether the user may run the call (nothing is logged)."""
+    return not _denied(c, cmd, argv)[0]
+
+
 def exec_permission_error(c: Client, cmd: Command, argv: list[bytes]) -> Error | None:
     """execCommand's re-check of a queued command (the rules may have changed)."""
     result, pos = _denied(c, cmd, argv)
