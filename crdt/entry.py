@@ -166,11 +166,13 @@ class Entry(StrValue):
 
     @property
     def kind(self) -> str:
-        """The visible type (the entry has content, or it would not be in the database)."""
+        """The visible type as TYPE names it (the entry has content, or it would not be in the
+        database); a content may name itself differently (``reply_type``: an HLL is a string)."""
         x = self.x
         if x is None or type(x) is list or x.other is None:
             return STRING
-        return self.content().type_name
+        content = self.content()
+        return getattr(content, "reply_type", content.type_name)  # an HLL is a string
 
     def content(self) -> Any:
         """The visible content object (the entry itself for a string): the only one, or the

@@ -93,6 +93,7 @@ zrangestore zmpop bzpopmin bzpopmax bzmpop zrandmember zunion zinter zdiff zunio
 zinterstore zdiffstore zintercard
 geoadd geopos geodist geohash georadius georadius_ro georadiusbymember georadiusbymember_ro
 geosearch geosearchstore sort sort_ro
+pfadd pfcount pfmerge pfdebug pfselftest
 """.split()
 
 DEFAULT_OUTPUT = Path(__file__).with_name("command_spec.json")

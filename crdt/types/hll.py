@@ -1,0 +1,240 @@
+"""HyperLogLog: max-registers that merge register-wise (SEMANTICS.md, "HyperLogLog").
+
+In Redis an HLL is a string; here it is a content of its own (``hll``) whose visible value is
+exactly the string Redis would store (``crdt.hyperloglog.render``), and which string reads
+(GET, STRLEN, GETRANGE, ...) see as a string: it subclasses ``StrValue`` for that read
+interface only (``value``), so string commands and TYPE treat it as one.
+
+Why a content and not a string assignment: concurrent PFADDs must all count, so a PFADD ships
+the registers it raised (``HllUpdate.pairs``) and every region takes the maximum, which is
+commutative and idempotent; an assignment would be last-writer-wins.
+
+Delete wins: the content is a set of *sketches*, one per creation (the dot of the PFADD or
+PFMERGE that created the key; more than one only after concurrent creations). An update names
+the sketches it was made on (``gens``) and is applied only to those still present, so
+``DEL ‖ PFADD`` leaves nothing, whatever the order: where the DEL arrives last it removes the
+sketch it observed (updates included), where the PFADD arrives last its sketch is gone. No
+tombstone is needed: by causal delivery a sketch named by an update was created here first, so
+if it is missing, a delete (or a write of another type) removed it. An update that creates the
+key (``gens`` empty) starts a sketch of its own, which a concurrent DEL did not observe.
+
+The cached cardinality (PFCOUNT's, in the header) is a register too (``cache``: tag, value and
+a hash of the registers it was computed on), last writer wins: it reads as valid while the
+visible registers still hash the same, so every region shows the same header bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from crdt import hyperloglog as H
+from crdt.clock import VV, Tag
+from crdt.effects import register_effect
+
+from . import CRDTType, register
+from .strings import StrValue
+
+if TYPE_CHECKING:
+    from crdt.keyspace import Keyspace
+
+HLL = "hll"
+Dot = tuple[str, int]  # (region, seq): a sketch's creation
+
+
+class Sketch:
+    __slots__ = ("regs", "dense", "latest")
+
+    def __init__(self, regs: bytearray, dense: bool, latest: Tag) -> None:
+        self.regs = regs  # 16384 register values
+        self.dense = dense  # the dense encoding was chosen (never undone)
+        self.latest = latest  # the greatest tag applied to it
+
+
+def regs_hash(regs: bytes) -> int:
+    return int.from_bytes(hashlib.blake2b(regs, digest_size=8).digest(), "little")
+
+
+class HllValue(StrValue):
+    __slots__ = ("sketches", "cache", "_bytes")
+    type_name = HLL
+    reply_type = "string"  # what TYPE says (Entry.kind)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sketches: dict[Dot, Sketch] = {}
+        # (hlc, region, seq, card, hash of the registers it counted or None when invalidated)
+        self.cache: tuple[int, str, int, int, int | None] | None = None
+        self._bytes: bytes | None = None
+
+    # -- reads --------------------------------------------------------------------------------
+    def registers(self) -> bytes:
+        """The visible registers: the maximum over the sketches."""
+        sketches = list(self.sketches.values())
+        if len(sketches) == 1:
+            return bytes(sketches[0].regs)
+        out = bytearray(H.REGISTERS)
+        for s in sketches:
+            out = bytearray(map(max, out, s.regs))
+        return bytes(out)
+
+    def is_dense(self, regs: bytes | None = None) -> bool:
+        if any(s.dense for s in self.sketches.values()):
+            return True
+        return H.needs_dense(regs if regs is not None else self.registers())
+
+    def cache_state(self, regs: bytes) -> tuple[int, bool]:
+        """(cached cardinality, valid)."""
+        cache = self.cache
+        if cache is None:
+            return 0, False
+        return cache[3], cache[4] is not None and cache[4] == regs_hash(regs)
+
+    def value(self) -> bytes:
+        """Redis's string for this HLL (what GET returns)."""
+        if self._bytes is None:
+            regs = self.registers()
+            card, valid = self.cache_state(regs)
+            self._bytes = H.render(regs, self.is_dense(regs), card if valid else card | H.INVALID_BIT)
+        return self._bytes
+
+    def number(self) -> tuple[Any, bool]:
+        return None, False  # never a number: "HYLL..."
+
+    def winner(self) -> bytes | None:
+        return self.value()
+
+    def visible(self) -> bytes:
+        return self.value()
+
+    def is_empty(self) -> bool:
+        return not self.sketches
+
+    def latest(self) -> tuple:
+        best: tuple = (0, "", 0)
+        for s in self.sketches.values():
+            if s.latest > best:
+                best = s.latest
+        if self.cache is not None and self.cache[:3] > best:
+            best = self.cache[:3]
+        return best
+
+    # -- changes --------------------------------------------------------------------------------
+    def apply(self, e: HllUpdate, tag: Tag) -> None:
+        targets = [self.sketches[g] for g in e.gens if g in self.sketches]
+        if not e.gens:
+            dot = (tag[1], tag[2])
+            sketch = self.sketches.get(dot)
+            if sketch is None:
+                sketch = self.sketches[dot] = Sketch(bytearray(H.REGISTERS), False, tag)
+            targets = [sketch]
+        pairs = e.pairs
+        for s in targets:
+            regs = s.regs
+            for i in range(0, len(pairs), 3):
+                x = pairs[i] << 16 | pairs[i + 1] << 8 | pairs[i + 2]
+                index, value = x >> 6, x & 63
+                if regs[index] < value:
+                    regs[index] = value
+            if e.dense:
+                s.dense = True
+            if tag > s.latest:
+                s.latest = tag
+        if e.cache is not None and (self.cache is None or tag > self.cache[:3]):
+            self.cache = (tag[0], tag[1], tag[2], e.cache[0], e.cache[1])
+        self._bytes = None
+
+    def remove_observed(self, ctx: VV) -> None:
+        for dot in [d for d in self.sketches if ctx.get(d[0], 0) >= d[1]]:
+            del self.sketches[dot]
+        if not self.sketches:
+            self.cache = None
+        self._bytes = None
+
+    def merge_from(self, other: Any, mine: VV, theirs: VV) -> None:
+        out: dict[Dot, Sketch] = {}
+        for dot, s in self.sketches.items():
+            o = other.sketches.get(dot)
+            if o is not None:
+                regs = bytearray(map(max, s.regs, o.regs))
+                out[dot] = Sketch(regs, s.dense or o.dense, max(s.latest, o.latest))
+            elif theirs.get(dot[0], 0) < dot[1]:
+                out[dot] = s
+        for dot, o in other.sketches.items():
+            if dot not in self.sketches and mine.get(dot[0], 0) < dot[1]:
+                out[dot] = Sketch(bytearray(o.regs), o.dense, o.latest)
+        self.sketches = out
+        caches = [c for c in (self.cache, other.cache) if c is not None]
+        self.cache = max(caches, key=lambda c: c[:3]) if caches and out else None
+        self._bytes = None
+
+    def encode(self, region_id: Callable[[str], int]) -> Any:
+        sketches = [
+            [region_id(d[0]), d[1], bytes(s.regs), s.dense, s.latest[0], region_id(s.latest[1]), s.latest[2]]
+            for d, s in sorted(self.sketches.items())
+        ]
+        c = self.cache
+        cache = None if c is None else [c[0], region_id(c[1]), c[2], c[3], c[4]]
+        return [sketches, cache]
+
+    @classmethod
+    def decode(cls, data: Any, names: list[str]) -> HllValue:
+        v = cls()
+        for rid, seq, regs, dense, hlc, lrid, lseq in data[0]:
+            v.sketches[(names[rid], seq)] = Sketch(bytearray(regs), bool(dense), (hlc, names[lrid], lseq))
+        c = data[1]
+        if c is not None:
+            v.cache = (c[0], names[c[1]], c[2], c[3], c[4])
+        return v
+
+
+# -- the effect ---------------------------------------------------------------------------------
+
+
+class HllUpdate(NamedTuple):
+    """PFADD, PFMERGE, PFCOUNT's cache, PFDEBUG's conversion to dense.
+
+    ``gens``: the sketches it was made on (empty: it creates the key, with a sketch of its own);
+    ``pairs``: raised registers, 3 bytes each (14-bit index, 6-bit value, big endian);
+    ``dense``: the encoding is dense afterwards; ``cache``: None, or the new cached
+    cardinality ``(card, registers hash or None for invalidated)``."""
+
+    db: int
+    key: bytes
+    gens: tuple[Dot, ...]
+    pairs: bytes
+    dense: bool
+    cache: tuple[int, int | None] | None
+
+
+def pack_pairs(pairs: list[tuple[int, int]]) -> bytes:
+    return b"".join((index << 6 | value).to_bytes(3, "big") for index, value in pairs)
+
+
+def _encode(e: HllUpdate) -> tuple:
+    cache = None if e.cache is None else list(e.cache)
+    return (HLL_CODE, e.db, e.key, [list(g) for g in e.gens], e.pairs, e.dense, cache)
+
+
+def _decode(f: list[Any]) -> HllUpdate:
+    cache = None if f[5] is None else (f[5][0], f[5][1])
+    return HllUpdate(f[0], f[1], tuple((g[0], g[1]) for g in f[2]), f[3], bool(f[4]), cache)
+
+
+HLL_CODE = 45
+register_effect(HllUpdate, HLL_CODE, encode=_encode, decode=_decode, creates=lambda e: not e.gens)
+
+
+def _update(ks: Keyspace, e: HllUpdate, tag: Tag, ctx: VV) -> None:
+    if e.gens:
+        entry = ks.dbs[e.db].entries.get(e.key)
+        current = entry.part(HLL) if entry is not None else None
+        if current is None or not any(g in current.sketches for g in e.gens):
+            return  # every sketch it was made on was deleted: the delete wins
+    db, entry, content = ks.open(e.db, e.key, HLL, tag, ctx)
+    content.apply(e, tag)
+    ks.settle(db, e.key, entry)
+
+
+register(CRDTType(HLL, 1, HllValue, HllValue.decode, {HllUpdate: _update}))
