@@ -18,9 +18,10 @@ tombstone is needed: by causal delivery a sketch named by an update was created 
 if it is missing, a delete (or a write of another type) removed it. An update that creates the
 key (``gens`` empty) starts a sketch of its own, which a concurrent DEL did not observe.
 
-The cached cardinality (PFCOUNT's, in the header) is a register too (``cache``: tag, value and
-a hash of the registers it was computed on), last writer wins: it reads as valid while the
-visible registers still hash the same, so every region shows the same header bytes.
+The cached cardinality (PFCOUNT's, in the header) is a register too (tag, value and a hash of
+the registers it was computed on; the greatest tag wins), kept per sketch so that removing a
+sketch removes its cache: it reads as valid while the visible registers still hash the same,
+so every region shows the same header bytes.
 """
 
 from __future__ import annotations
@@ -43,13 +44,28 @@ HLL = "hll"
 Dot = tuple[str, int]  # (region, seq): a sketch's creation
 
 
-class Sketch:
-    __slots__ = ("regs", "dense", "latest")
+# A cached cardinality: (hlc, region, seq, card, hash of the registers it counted, or None
+# once invalidated); the greatest tag wins.
+Cache = tuple[int, str, int, int, "int | None"]
 
-    def __init__(self, regs: bytearray, dense: bool, latest: Tag) -> None:
+
+class Sketch:
+    __slots__ = ("regs", "dense", "latest", "cache")
+
+    def __init__(self, regs: bytearray, dense: bool, latest: Tag, cache: Cache | None = None) -> None:
         self.regs = regs  # 16384 register values
         self.dense = dense  # the dense encoding was chosen (never undone)
         self.latest = latest  # the greatest tag applied to it
+        self.cache = cache  # the cache written with the updates applied to it
+
+    def join(self, other: Sketch) -> Sketch:
+        caches = [c for c in (self.cache, other.cache) if c is not None]
+        return Sketch(bytearray(map(max, self.regs, other.regs)), self.dense or other.dense,
+                      max(self.latest, other.latest), max(caches, key=_cache_tag) if caches else None)
+
+
+def _cache_tag(c: Cache) -> tuple:
+    return c[:3]
 
 
 def regs_hash(regs: bytes) -> int:
@@ -57,16 +73,21 @@ def regs_hash(regs: bytes) -> int:
 
 
 class HllValue(StrValue):
-    __slots__ = ("sketches", "cache", "_bytes")
+    __slots__ = ("sketches", "_bytes")
     type_name = HLL
     reply_type = "string"  # what TYPE says (Entry.kind)
 
     def __init__(self) -> None:
         super().__init__()
         self.sketches: dict[Dot, Sketch] = {}
-        # (hlc, region, seq, card, hash of the registers it counted or None when invalidated)
-        self.cache: tuple[int, str, int, int, int | None] | None = None
         self._bytes: bytes | None = None
+
+    @property
+    def cache(self) -> Cache | None:
+        """The visible cached cardinality: the newest over the sketches (each sketch keeps the
+        one written with its updates, so a delete that removes a sketch removes its cache)."""
+        caches = [s.cache for s in self.sketches.values() if s.cache is not None]
+        return max(caches, key=_cache_tag) if caches else None
 
     # -- reads --------------------------------------------------------------------------------
     def registers(self) -> bytes:
@@ -116,8 +137,6 @@ class HllValue(StrValue):
         for s in self.sketches.values():
             if s.latest > best:
                 best = s.latest
-        if self.cache is not None and self.cache[:3] > best:
-            best = self.cache[:3]
         return best
 
     # -- changes --------------------------------------------------------------------------------
@@ -141,15 +160,13 @@ class HllValue(StrValue):
                 s.dense = True
             if tag > s.latest:
                 s.latest = tag
-        if e.cache is not None and (self.cache is None or tag > self.cache[:3]):
-            self.cache = (tag[0], tag[1], tag[2], e.cache[0], e.cache[1])
+            if e.cache is not None and (s.cache is None or tag > s.cache[:3]):
+                s.cache = (tag[0], tag[1], tag[2], e.cache[0], e.cache[1])
         self._bytes = None
 
     def remove_observed(self, ctx: VV) -> None:
         for dot in [d for d in self.sketches if ctx.get(d[0], 0) >= d[1]]:
             del self.sketches[dot]
-        if not self.sketches:
-            self.cache = None
         self._bytes = None
 
     def merge_from(self, other: Any, mine: VV, theirs: VV) -> None:
@@ -157,35 +174,30 @@ class HllValue(StrValue):
         for dot, s in self.sketches.items():
             o = other.sketches.get(dot)
             if o is not None:
-                regs = bytearray(map(max, s.regs, o.regs))
-                out[dot] = Sketch(regs, s.dense or o.dense, max(s.latest, o.latest))
+                out[dot] = s.join(o)
             elif theirs.get(dot[0], 0) < dot[1]:
                 out[dot] = s
         for dot, o in other.sketches.items():
             if dot not in self.sketches and mine.get(dot[0], 0) < dot[1]:
-                out[dot] = Sketch(bytearray(o.regs), o.dense, o.latest)
+                out[dot] = Sketch(bytearray(o.regs), o.dense, o.latest, o.cache)
         self.sketches = out
-        caches = [c for c in (self.cache, other.cache) if c is not None]
-        self.cache = max(caches, key=lambda c: c[:3]) if caches and out else None
         self._bytes = None
 
     def encode(self, region_id: Callable[[str], int]) -> Any:
-        sketches = [
-            [region_id(d[0]), d[1], bytes(s.regs), s.dense, s.latest[0], region_id(s.latest[1]), s.latest[2]]
-            for d, s in sorted(self.sketches.items())
-        ]
-        c = self.cache
-        cache = None if c is None else [c[0], region_id(c[1]), c[2], c[3], c[4]]
-        return [sketches, cache]
+        out = []
+        for d, s in sorted(self.sketches.items()):
+            c = s.cache
+            cache = None if c is None else [c[0], region_id(c[1]), c[2], c[3], c[4]]
+            out.append([region_id(d[0]), d[1], bytes(s.regs), s.dense,
+                        s.latest[0], region_id(s.latest[1]), s.latest[2], cache])
+        return out
 
     @classmethod
     def decode(cls, data: Any, names: list[str]) -> HllValue:
         v = cls()
-        for rid, seq, regs, dense, hlc, lrid, lseq in data[0]:
-            v.sketches[(names[rid], seq)] = Sketch(bytearray(regs), bool(dense), (hlc, names[lrid], lseq))
-        c = data[1]
-        if c is not None:
-            v.cache = (c[0], names[c[1]], c[2], c[3], c[4])
+        for rid, seq, regs, dense, hlc, lrid, lseq, c in data:
+            cache = None if c is None else (c[0], names[c[1]], c[2], c[3], c[4])
+            v.sketches[(names[rid], seq)] = Sketch(bytearray(regs), bool(dense), (hlc, names[lrid], lseq), cache)
         return v
 
 
@@ -228,10 +240,16 @@ register_effect(HllUpdate, HLL_CODE, encode=_encode, decode=_decode, creates=lam
 
 def _update(ks: Keyspace, e: HllUpdate, tag: Tag, ctx: VV) -> None:
     if e.gens:
-        entry = ks.dbs[e.db].entries.get(e.key)
+        db = ks.dbs[e.db]
+        entry = db.entries.get(e.key)
         current = entry.part(HLL) if entry is not None else None
         if current is None or not any(g in current.sketches for g in e.gens):
-            return  # every sketch it was made on was deleted: the delete wins
+            # every sketch it was made on was deleted: the delete wins. What it observed of
+            # the key's other types (a string it shadowed) it still removes, as any write does.
+            if entry is not None:
+                ks.clear_others(e.db, e.key, entry, HLL, tag, ctx)
+                ks.settle(db, e.key, entry)
+            return
     db, entry, content = ks.open(e.db, e.key, HLL, tag, ctx)
     content.apply(e, tag)
     ks.settle(db, e.key, entry)
