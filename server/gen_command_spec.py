@@ -94,6 +94,7 @@ zinterstore zdiffstore zintercard
 geoadd geopos geodist geohash georadius georadius_ro georadiusbymember georadiusbymember_ro
 geosearch geosearchstore sort sort_ro
 pfadd pfcount pfmerge pfdebug pfselftest
+bitop bitfield bitfield_ro lcs substr
 """.split()
 
 DEFAULT_OUTPUT = Path(__file__).with_name("command_spec.json")
