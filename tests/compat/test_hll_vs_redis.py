@@ -7,6 +7,7 @@ encodings, header and cached cardinality included), at every step.
 from __future__ import annotations
 
 import random
+import time
 
 from tests.conftest import Differential
 from tests.respclient import Reply
@@ -140,6 +141,19 @@ def test_string_commands_on_an_hll(diff: Differential) -> None:
         ("PFADD", "h6", "a"), ("GETDEL", "h6"), ("EXISTS", "h6"),
         ("PFADD", "h7", "a"), ("SCAN", 0, "TYPE", "string", "MATCH", "h7"),
     )
+
+
+def test_ttl_is_kept_by_hll_writes(diff: Differential) -> None:
+    diff.check_all(
+        ("PFADD", "h", "a"), ("EXPIRE", "h", 100), ("PFADD", "h", "b"), ("TTL", "h"),
+        ("PFCOUNT", "h"), ("TTL", "h"), ("PFMERGE", "h", "nosuch"), ("TTL", "h"),
+        ("PFDEBUG", "TODENSE", "h"), ("TTL", "h"), ("GET", "h"),
+        ("SET", "s", "x"), ("PFMERGE", "h2", "h"), ("SET", "h3", diff.ref.call("GET", "h").value, "EX", 50),
+        ("PFADD", "h3", "new"), ("TTL", "h3"), ("PFCOUNT", "h3"), ("TTL", "h3"),
+        ("PFADD", "gone", "a"), ("PEXPIRE", "gone", 1),
+    )
+    time.sleep(0.01)
+    diff.check_all(("PFCOUNT", "gone"), ("PFADD", "gone", "b"), ("GET", "gone"), ("TTL", "gone"))
 
 
 def test_pfdebug(diff: Differential) -> None:
