@@ -16,6 +16,7 @@ Pure functions over a register array (``bytearray`` of 16384 values, one per reg
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import NamedTuple
 
 P = 14
@@ -106,17 +107,46 @@ def parse(data: bytes) -> Parsed:
     return Parsed(sparse_registers(data), SPARSE, card)
 
 
+def _table(fn: Callable[[int], int]) -> bytes:
+    return bytes(fn(x) & 0xFF for x in range(256))
+
+
+# The dense layout packs 4 registers into 3 bytes, LSB first (see hyperloglog.c):
+#   b0 = r0 | r1 << 6,  b1 = r1 >> 2 | r2 << 4,  b2 = r2 >> 4 | r3 << 2
+# Each byte of the strided slices is a disjoint OR of two table lookups, so whole slices
+# combine as big integers (C speed, no per-register Python loop).
+_R0_LO, _R1_LO, _R1_HI = _table(lambda x: x), _table(lambda x: x << 6), _table(lambda x: x >> 2)
+_R2_LO, _R2_HI, _R3 = _table(lambda x: x << 4), _table(lambda x: x >> 4), _table(lambda x: x << 2)
+_B0_R0, _B0_R1, _B1_R1 = _table(lambda x: x & 63), _table(lambda x: x >> 6), _table(lambda x: (x & 15) << 2)
+_B1_R2, _B2_R2, _B2_R3 = _table(lambda x: x >> 4), _table(lambda x: (x & 3) << 4), _table(lambda x: x >> 2)
+_N = REGISTERS // 4
+
+
+def _or(a: bytes, b: bytes) -> bytes:
+    return (int.from_bytes(a, "little") | int.from_bytes(b, "little")).to_bytes(len(a), "little")
+
+
 def dense_registers(data: bytes, start: int) -> bytearray:
+    body = bytes(data[start : start + REGISTERS * BITS // 8])
+    b0, b1, b2 = body[0::3], body[1::3], body[2::3]
     regs = bytearray(REGISTERS)
-    j = 0
-    for i in range(start, start + REGISTERS * BITS // 8, 3):
-        b0, b1, b2 = data[i], data[i + 1], data[i + 2]
-        regs[j] = b0 & 63
-        regs[j + 1] = (b0 >> 6 | b1 << 2) & 63
-        regs[j + 2] = (b1 >> 4 | b2 << 4) & 63
-        regs[j + 3] = b2 >> 2
-        j += 4
+    regs[0::4] = b0.translate(_B0_R0)
+    regs[1::4] = _or(b0.translate(_B0_R1), b1.translate(_B1_R1))
+    regs[2::4] = _or(b1.translate(_B1_R2), b2.translate(_B2_R2))
+    regs[3::4] = b2.translate(_B2_R3)
     return regs
+
+
+_HIGH = int.from_bytes(b"\x80" * REGISTERS, "little")
+
+
+def reg_max(a: bytes | bytearray, b: bytes | bytearray) -> bytes:
+    """Register-wise maximum of two register arrays (values < 128), with big-integer SWAR:
+    per byte, (b | 0x80) - a keeps its high bit exactly when b >= a."""
+    x, y = int.from_bytes(a, "little"), int.from_bytes(b, "little")
+    ge = (((y | _HIGH) - x) & _HIGH) >> 7  # 1 in each byte where b >= a
+    mask = (ge << 8) - ge  # 0xFF there
+    return ((y & mask) | (x & ~mask)).to_bytes(REGISTERS, "little")
 
 
 def sparse_registers(data: bytes) -> bytearray:
@@ -157,14 +187,12 @@ def header(encoding: int, card: int) -> bytes:
 
 
 def dense_bytes(regs: bytes | bytearray) -> bytes:
+    regs = bytes(regs)
+    r0, r1, r2, r3 = regs[0::4], regs[1::4], regs[2::4], regs[3::4]
     out = bytearray(REGISTERS * BITS // 8)
-    o = 0
-    for j in range(0, REGISTERS, 4):
-        r0, r1, r2, r3 = regs[j], regs[j + 1], regs[j + 2], regs[j + 3]
-        out[o] = (r0 | r1 << 6) & 0xFF
-        out[o + 1] = (r1 >> 2 | r2 << 4) & 0xFF
-        out[o + 2] = (r2 >> 4 | r3 << 2) & 0xFF
-        o += 3
+    out[0::3] = _or(r0.translate(_R0_LO), r1.translate(_R1_LO))
+    out[1::3] = _or(r1.translate(_R1_HI), r2.translate(_R2_LO))
+    out[2::3] = _or(r2.translate(_R2_HI), r3.translate(_R3))
     return bytes(out)
 
 

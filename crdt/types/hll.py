@@ -50,18 +50,53 @@ Cache = tuple[int, str, int, int, "int | None"]
 
 
 class Sketch:
-    __slots__ = ("regs", "dense", "latest", "cache")
+    """One creation's registers. While Redis would keep them sparse they are stored as the
+    canonical sparse opcodes (``packed``: a few bytes for a small HLL, as in Redis), else as
+    16384 register bytes (``full``)."""
 
-    def __init__(self, regs: bytearray, dense: bool, latest: Tag, cache: Cache | None = None) -> None:
-        self.regs = regs  # 16384 register values
+    __slots__ = ("packed", "full", "dense", "latest", "cache")
+
+    def __init__(self, regs: bytes | bytearray, dense: bool, latest: Tag, cache: Cache | None = None) -> None:
+        self.packed: bytes | None = None
+        self.full: bytearray | None = None
         self.dense = dense  # the dense encoding was chosen (never undone)
         self.latest = latest  # the greatest tag applied to it
         self.cache = cache  # the cache written with the updates applied to it
+        self.store(bytearray(regs))
+
+    def regs(self) -> bytes | bytearray:
+        """The 16384 register values (do not change the result)."""
+        if self.full is not None:
+            return self.full
+        return H.sparse_registers(_NO_HEADER + (self.packed or b""))
+
+    def store(self, regs: bytearray) -> None:
+        if not self.dense:
+            body = H.sparse_bytes(regs)
+            if body is not None and H.HDR_SIZE + len(body) <= H.SPARSE_MAX_BYTES:
+                self.packed, self.full = body, None
+                return
+        self.packed, self.full = None, regs
+
+    def raise_to(self, pairs: bytes, dense: bool) -> None:
+        regs = self.full if self.full is not None else bytearray(self.regs())
+        for i in range(0, len(pairs), 3):
+            x = pairs[i] << 16 | pairs[i + 1] << 8 | pairs[i + 2]
+            index, value = x >> 6, x & 63
+            if regs[index] < value:
+                regs[index] = value
+        if dense:
+            self.dense = True
+        if self.full is None or dense:
+            self.store(regs)
 
     def join(self, other: Sketch) -> Sketch:
         caches = [c for c in (self.cache, other.cache) if c is not None]
-        return Sketch(bytearray(map(max, self.regs, other.regs)), self.dense or other.dense,
+        return Sketch(H.reg_max(self.regs(), other.regs()), self.dense or other.dense,
                       max(self.latest, other.latest), max(caches, key=_cache_tag) if caches else None)
+
+
+_NO_HEADER = bytes(H.HDR_SIZE)
 
 
 def _cache_tag(c: Cache) -> tuple:
@@ -94,15 +129,18 @@ class HllValue(StrValue):
         """The visible registers: the maximum over the sketches."""
         sketches = list(self.sketches.values())
         if len(sketches) == 1:
-            return bytes(sketches[0].regs)
-        out = bytearray(H.REGISTERS)
+            return bytes(sketches[0].regs())
+        out = bytes(H.REGISTERS)
         for s in sketches:
-            out = bytearray(map(max, out, s.regs))
-        return bytes(out)
+            out = H.reg_max(out, s.regs())
+        return out
 
     def is_dense(self, regs: bytes | None = None) -> bool:
-        if any(s.dense for s in self.sketches.values()):
+        sketches = self.sketches.values()
+        if any(s.dense for s in sketches):
             return True
+        if len(sketches) == 1:
+            return next(iter(sketches)).full is not None  # (stored packed iff sparse fits)
         return H.needs_dense(regs if regs is not None else self.registers())
 
     def cache_state(self, regs: bytes) -> tuple[int, bool]:
@@ -114,11 +152,14 @@ class HllValue(StrValue):
 
     def value(self) -> bytes:
         """Redis's string for this HLL (what GET returns)."""
-        if self._bytes is None:
-            regs = self.registers()
-            card, valid = self.cache_state(regs)
-            self._bytes = H.render(regs, self.is_dense(regs), card if valid else card | H.INVALID_BIT)
-        return self._bytes
+        if self._bytes is not None:
+            return self._bytes
+        regs = self.registers()
+        card, valid = self.cache_state(regs)
+        value = H.render(regs, self.is_dense(regs), card if valid else card | H.INVALID_BIT)
+        if len(value) <= H.SPARSE_MAX_BYTES:
+            self._bytes = value  # (a dense rendering is not kept: it would double the memory)
+        return value
 
     def number(self) -> tuple[Any, bool]:
         return None, False  # never a number: "HYLL..."
@@ -148,16 +189,9 @@ class HllValue(StrValue):
             if sketch is None:
                 sketch = self.sketches[dot] = Sketch(bytearray(H.REGISTERS), False, tag)
             targets = [sketch]
-        pairs = e.pairs
         for s in targets:
-            regs = s.regs
-            for i in range(0, len(pairs), 3):
-                x = pairs[i] << 16 | pairs[i + 1] << 8 | pairs[i + 2]
-                index, value = x >> 6, x & 63
-                if regs[index] < value:
-                    regs[index] = value
-            if e.dense:
-                s.dense = True
+            if e.pairs or (e.dense and not s.dense):
+                s.raise_to(e.pairs, e.dense)
             if tag > s.latest:
                 s.latest = tag
             if e.cache is not None and (s.cache is None or tag > s.cache[:3]):
@@ -179,7 +213,7 @@ class HllValue(StrValue):
                 out[dot] = s
         for dot, o in other.sketches.items():
             if dot not in self.sketches and mine.get(dot[0], 0) < dot[1]:
-                out[dot] = Sketch(bytearray(o.regs), o.dense, o.latest, o.cache)
+                out[dot] = Sketch(o.regs(), o.dense, o.latest, o.cache)
         self.sketches = out
         self._bytes = None
 
@@ -188,7 +222,8 @@ class HllValue(StrValue):
         for d, s in sorted(self.sketches.items()):
             c = s.cache
             cache = None if c is None else [c[0], region_id(c[1]), c[2], c[3], c[4]]
-            out.append([region_id(d[0]), d[1], bytes(s.regs), s.dense,
+            regs = s.packed if s.packed is not None else bytes(s.full or b"")
+            out.append([region_id(d[0]), d[1], regs, s.dense,
                         s.latest[0], region_id(s.latest[1]), s.latest[2], cache])
         return out
 
@@ -197,7 +232,9 @@ class HllValue(StrValue):
         v = cls()
         for rid, seq, regs, dense, hlc, lrid, lseq, c in data:
             cache = None if c is None else (c[0], names[c[1]], c[2], c[3], c[4])
-            v.sketches[(names[rid], seq)] = Sketch(bytearray(regs), bool(dense), (hlc, names[lrid], lseq), cache)
+            if len(regs) != H.REGISTERS:  # the packed form
+                regs = H.sparse_registers(_NO_HEADER + regs)
+            v.sketches[(names[rid], seq)] = Sketch(regs, bool(dense), (hlc, names[lrid], lseq), cache)
         return v
 
 

@@ -153,7 +153,7 @@ def _union(c: Client, keys: list[bytes]) -> tuple[bytearray, bool]:
             continue
         src = Source(entry.content())
         dense = dense or src.dense
-        out = bytearray(map(max, out, src.load()))
+        out = bytearray(H.reg_max(out, src.load()))
     return out, dense
 
 
