@@ -7,7 +7,6 @@ resulting value and emits one ``Assign`` of it, as SETBIT and SETRANGE do.
 
 from __future__ import annotations
 
-from array import array
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from crdt.effects import Delete
@@ -267,8 +266,8 @@ def cmd_lcs(c: Client, argv: list[bytes]) -> Any:
     alen, blen = len(a), len(b)
     if (alen + 1) * (blen + 1) * 4 > c.server.config.proto_max_bulk_len:
         raise Error("ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len")
-    table = _lcs_table(a, b)
-    total = table[alen][blen]
+    table = _LcsTable(a, b)
+    total = table.at(alen, blen)
     if getlen:
         return total
     result = bytearray(total)
@@ -295,7 +294,7 @@ def cmd_lcs(c: Client, argv: list[bytes]) -> Any:
             i -= 1
             jb -= 1
         else:
-            if table[i - 1][jb] > table[i][jb - 1]:
+            if table.at(i - 1, jb) > table.at(i, jb - 1):
                 i -= 1
             else:
                 jb -= 1
@@ -314,20 +313,27 @@ def cmd_lcs(c: Client, argv: list[bytes]) -> Any:
     return bytes(result)
 
 
-def _lcs_table(a: bytes, b: bytes) -> list[array]:
-    """LCS[i][j]: the length of the LCS of a[:i] and b[:j] (rows as C arrays)."""
-    blen = len(b)
-    rows = [array("I", bytes(4 * (blen + 1)))]
-    prev = rows[0]
-    for ch in a:
-        row = array("I", [0]) * (blen + 1)
-        for j in range(1, blen + 1):
-            if b[j - 1] == ch:
-                row[j] = prev[j - 1] + 1
-            else:
-                up, left = prev[j], row[j - 1]
-                row[j] = up if up > left else left
-        rows.append(row)
-        prev = row
-    return rows
+class _LcsTable:
+    """LCS(a[:i], b[:j]) for every i, j, in one bit per cell (the bit-parallel LCS of Allison
+    and Dix / Hyyro): a row is a bit vector over the shorter string, with a zero bit where the
+    LCS grows by one along it, computed in a few big-integer operations from the one before."""
 
+    def __init__(self, a: bytes, b: bytes) -> None:
+        self.flip = len(a) < len(b)  # vectors over a, rows along b
+        vec, along = (a, b) if self.flip else (b, a)
+        full = (1 << len(vec)) - 1
+        masks: dict[int, int] = {}
+        for j, ch in enumerate(vec):
+            masks[ch] = masks.get(ch, 0) | (1 << j)
+        v = full
+        rows = [v]
+        for ch in along:
+            u = v & masks.get(ch, 0)
+            v = ((v + u) | (v - u)) & full
+            rows.append(v)
+        self.rows = rows
+
+    def at(self, i: int, j: int) -> int:
+        if self.flip:
+            i, j = j, i
+        return j - (self.rows[i] & ((1 << j) - 1)).bit_count()

@@ -111,12 +111,16 @@ def test_lcs(diff: Differential) -> None:
 
 def test_lcs_random_against_redis(diff: Differential) -> None:
     rng = random.Random(3)
-    for _ in range(25):
-        x = "".join(rng.choice("ACGT") for _ in range(rng.randint(0, 60)))
-        y = "".join(rng.choice("ACGT") for _ in range(rng.randint(0, 60)))
+    for n in range(30):
+        hi = (10, 60, 300)[n % 3]
+        x = "".join(rng.choice("ACGT") for _ in range(rng.randint(0, hi)))
+        y = "".join(rng.choice("ACGT") for _ in range(rng.randint(0, hi // (1 + n % 4))))
+        if n % 2:
+            x, y = y, x
         diff.check("MSET", "x", x, "y", y)
         diff.check("LCS", "x", "y")
         diff.check("LCS", "x", "y", "IDX", "MINMATCHLEN", rng.randint(0, 4), "WITHMATCHLEN")
+        diff.check("LCS", "x", "y", "LEN")
 
 
 def test_substr(diff: Differential) -> None:
