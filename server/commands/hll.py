@@ -63,6 +63,15 @@ class Source:
             raise Error(errors.HLL_INVALID) from None
         return self.regs
 
+    def odd(self) -> bool:
+        """A string HLL that an ``HllValue`` would not render byte for byte: corrupt, or not
+        as Redis writes it (unused header bytes set, sparse runs split another way)."""
+        try:
+            parsed = H.parse(self.data)
+        except H.Corrupt:
+            return True
+        return H.render(parsed.regs, parsed.encoding == H.DENSE, parsed.card) != self.data
+
     @property
     def gens(self) -> tuple:
         return tuple(self.content.sketches) if isinstance(self.content, HllValue) else ()
@@ -95,35 +104,59 @@ def cmd_pfadd(c: Client, argv: list[bytes]) -> Any:
     if src is None:
         _write(c, key, None, updates, False, None, True)
         return 1
-    cache = None
     if not isinstance(content, HllValue):
-        cache = (src.card, None)
-        if not src.dense:
-            try:
-                src.load()
-            except Error:
-                return _pfadd_corrupt(c, key, src.data, updates)
-    return 1 if _write(c, key, src, updates, src.dense, cache, False) else 0
+        if src.odd():
+            return _raw_write(c, key, src.data, False, updates, False)
+        return 1 if _write(c, key, src, updates, src.dense, (src.card, None), False) else 0
+    return 1 if _write(c, key, src, updates, src.dense, None, False) else 0
 
 
-def _pfadd_corrupt(c: Client, key: bytes, data: bytes, updates: list[tuple[int, int]]) -> int:
-    """PFADD into a corrupt sparse string, as Redis does it: each element is written in place
-    where Redis's walk finds its register, and the first one it cannot place is INVALIDOBJ
-    (the elements before it stay written, the cache untouched)."""
-    writer = H.SparseWriter(data[H.HDR_SIZE :])
+def _raw_write(c: Client, key: bytes, data: bytes, to_dense: bool,
+               updates: list[tuple[int, int]], always: bool) -> int:
+    """Redis's own write path on a string HLL's bytes, for the odd ones a region could not
+    hold as an ``HllValue`` byte for byte (a corrupt sparse string, one written with SET whose
+    opcodes or header are not as Redis writes them): the result is assigned as a string.
+    Each register is written where Redis's walk finds it; the first it cannot place is
+    INVALIDOBJ, with what was written before it kept, as in Redis."""
+    head = bytearray(data[: H.HDR_SIZE])
+    writer: H.SparseWriter | None = None
+    regs = bytearray()
+    if data[4] == H.DENSE:
+        regs = H.dense_registers(data, H.HDR_SIZE)
+    elif to_dense:  # PFMERGE with a dense source converts the destination first
+        regs = H.sparse_registers(data)  # (validated by the caller's merge)
+        head[4] = H.DENSE
+    else:
+        writer = H.SparseWriter(data[H.HDR_SIZE :])
     changed = 0
     for index, value in updates:
-        r = writer.update(index, value)
-        if r < 0:  # unplaceable, or a promotion (which parses the whole string: corrupt)
-            if changed:
-                c.ks.emit(Assign(c.db, key, data[: H.HDR_SIZE] + bytes(writer.s), KEEP_TTL))
-            raise Error(errors.HLL_INVALID)
-        changed += r
-    if not changed:
+        if writer is not None:
+            r = writer.update(index, value)
+            if r >= 0:
+                changed += r
+                if r:
+                    head[15] |= 0x80  # hllSparseSet invalidates the cache at each update
+                continue
+            if r == -1:  # promotion: Redis converts the whole string (and fails if corrupt)
+                try:
+                    regs = H.sparse_registers(bytes(H.HDR_SIZE) + bytes(writer.s))
+                except H.Corrupt:
+                    r = -2
+            if r == -2:
+                if changed:
+                    c.ks.emit(Assign(c.db, key, bytes(head) + bytes(writer.s), KEEP_TTL))
+                raise Error(errors.HLL_INVALID)
+            writer = None
+            head[4] = H.DENSE
+        if regs[index] < value:
+            regs[index] = value
+            changed += 1
+    if not changed and not always:
         return 0
-    head = data[:15] + bytes([data[15] | 0x80])
-    c.ks.emit(Assign(c.db, key, head + bytes(writer.s), KEEP_TTL))
-    return 1
+    head[15] |= 0x80
+    body = bytes(writer.s) if writer is not None else H.dense_bytes(regs)
+    c.ks.emit(Assign(c.db, key, bytes(head) + body, KEEP_TTL))
+    return 1 if changed else 0
 
 
 def _count_one(c: Client, key: bytes) -> int:
@@ -173,7 +206,10 @@ def cmd_pfmerge(c: Client, argv: list[bytes]) -> Any:
     dense = use_dense or (src is not None and src.dense)
     card = 0 if src is None else src.card
     updates = [(i, v) for i, v in enumerate(merged) if v]
-    _write(c, key, src, updates, dense, (card, None), True)  # always invalidates the cache
+    if src is not None and not isinstance(content, HllValue) and src.odd():
+        _raw_write(c, key, src.data, use_dense, updates, True)
+    else:
+        _write(c, key, src, updates, dense, (card, None), True)  # always invalidates the cache
     return OK
 
 
@@ -202,7 +238,8 @@ def cmd_pfdebug(c: Client, argv: list[bytes]) -> Any:
         src.load()
         _to_dense(c, key, src)
         return 1
-    raise Error("ERR Unknown PFDEBUG subcommand '%s'" % sub.decode(errors="replace"))
+    text = sub.split(b"\0", 1)[0].decode(errors="replace")  # Redis prints it with %s
+    raise Error("ERR Unknown PFDEBUG subcommand '%s'" % text.replace("\r", " ").replace("\n", " "))
 
 
 def _to_dense(c: Client, key: bytes, src: Source) -> None:
