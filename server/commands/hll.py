@@ -4,7 +4,9 @@ An HLL is a ``crdt.types.hll.HllValue`` (which reads as Redis's string), or a pl
 holding an HLL's bytes (written with SET, e.g. bytes from a real Redis' GET). A write to the
 latter turns it into an ``HllValue`` (an ``HllUpdate`` that creates the key with every
 register, removing the string it observed); reads and the cache update of PFCOUNT work on its
-bytes directly, as Redis does.
+bytes directly, as Redis does. A string an ``HllValue`` would not render byte for byte (corrupt,
+or not as Redis writes it) is written by Redis's own algorithm on its bytes and stays a string
+(``_raw_write``), so its bytes stay Redis's too.
 
 What ships is registers raised (never the elements), the encoding and the cache, so the
 origin decides everything Redis would (promotion to dense included) and every region applies
