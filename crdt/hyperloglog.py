@@ -16,6 +16,7 @@ Pure functions over a register array (``bytearray`` of 16384 values, one per reg
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -149,30 +150,30 @@ def reg_max(a: bytes | bytearray, b: bytes | bytearray) -> bytes:
     return ((y & mask) | (x & ~mask)).to_bytes(REGISTERS, "little")
 
 
+_VAL_RUN = {op: bytes([((op >> 2) & 0x1F) + 1]) * ((op & 3) + 1) for op in range(0x80, 0x100)}
+
+
 def sparse_registers(data: bytes) -> bytearray:
     """Redis's hllSparseToDense / hllMerge walk: Corrupt unless exactly 16384 registers."""
     regs = bytearray(REGISTERS)
     idx = 0
     p, end = HDR_SIZE, len(data)
+    val_run = _VAL_RUN
     while p < end:
         op = data[p]
-        if op & 0xC0 == 0:  # ZERO
-            idx += (op & 0x3F) + 1
-            p += 1
-        elif op & 0xC0 == 0x40:  # XZERO
-            if p + 1 >= end:
-                idx += (((op & 0x3F) << 8) | 0) + 1  # Redis reads the sds terminator (0)
-                p += 2
-                continue
-            idx += (((op & 0x3F) << 8) | data[p + 1]) + 1
-            p += 2
-        else:  # VAL
-            runlen = (op & 3) + 1
-            if idx + runlen > REGISTERS:
+        if op & 0x80:  # VAL
+            run = val_run[op]
+            n = len(run)
+            if idx + n > REGISTERS:
                 raise Corrupt
-            value = ((op >> 2) & 0x1F) + 1
-            regs[idx : idx + runlen] = bytes([value]) * runlen
-            idx += runlen
+            regs[idx : idx + n] = run
+            idx += n
+            p += 1
+        elif op & 0x40:  # XZERO (Redis reads the sds terminator, 0, past the end)
+            idx += ((op & 0x3F) << 8 | (data[p + 1] if p + 1 < end else 0)) + 1
+            p += 2
+        else:  # ZERO
+            idx += op + 1
             p += 1
     if idx != REGISTERS:
         raise Corrupt
@@ -206,31 +207,39 @@ def _zeros(n: int, out: bytearray) -> None:
         n -= run
 
 
-_NONZERO = bytes([0] + [1] * 255)
+_NONZERO_RUN = re.compile(rb"[^\x00]+")
 
 
 def sparse_bytes(regs: bytes | bytearray) -> bytes | None:
     """The canonical sparse opcodes of ``regs``, or None when a value does not fit (> 32)."""
     out = bytearray()
-    marks = bytes(regs).translate(_NONZERO)
-    i = 0
-    n = REGISTERS
-    while i < n:
-        v = regs[i]
-        if v == 0:
-            j = marks.find(1, i)
-            if j < 0:
-                j = n
-            _zeros(j - i, out)
-            i = j
+    pos = 0
+    for m in _NONZERO_RUN.finditer(regs):
+        start, end = m.span()
+        if start > pos:
+            _zeros(start - pos, out)
+        n = end - start
+        if n == 1:  # the common case in a sparse HLL: a lone non-zero register
+            v = regs[start]
+            if v > SPARSE_VAL_MAX_VALUE:
+                return None
+            out.append(0x80 | (v - 1) << 2)
+            pos = end
             continue
-        if v > SPARSE_VAL_MAX_VALUE:
+        run = regs[start:end]
+        if max(run) > SPARSE_VAL_MAX_VALUE:
             return None
-        run = 1
-        while run < SPARSE_VAL_MAX_LEN and i + run < n and regs[i + run] == v:
-            run += 1
-        out.append(0x80 | (v - 1) << 2 | (run - 1))
-        i += run
+        i = 0
+        while i < n:
+            v = run[i]
+            j = i + 1
+            while j < n and j - i < SPARSE_VAL_MAX_LEN and run[j] == v:
+                j += 1
+            out.append(0x80 | (v - 1) << 2 | (j - i - 1))
+            i = j
+        pos = end
+    if pos < REGISTERS:
+        _zeros(REGISTERS - pos, out)
     return bytes(out)
 
 
@@ -428,22 +437,25 @@ def decode_sparse(data: bytes) -> str:
     return " ".join(parts)
 
 
-def write(regs: bytearray, dense: bool, updates: list[tuple[int, int]]) -> tuple[list[tuple[int, int]], bool]:
+def write(regs: bytearray, dense: bool, updates: list[tuple[int, int]],
+          sparse: bytes | None = None) -> tuple[list[tuple[int, int]], bool]:
     """Apply register updates (index, count) as Redis's PFADD/PFMERGE would, in order, to
     ``regs`` (changed in place): returns the updates that raised a register and whether the
-    encoding is dense afterwards (a sparse string promotes when Redis's would)."""
-    before = None if dense else bytes(regs)
+    encoding is dense afterwards (a sparse string promotes when Redis's would). ``sparse``:
+    the canonical opcodes of ``regs`` before, if the caller has them."""
+    if not dense and sparse is None:
+        sparse = sparse_bytes(regs) or b""
     changed: list[tuple[int, int]] = []
     for index, value in updates:
         if regs[index] < value:
             regs[index] = value
             changed.append((index, value))
-    if before is None or not changed:
+    if dense or not changed:
         return changed, dense
-    if needs_dense(regs):
+    if len(changed) > 64 and needs_dense(regs):
         # Redis's sparse string is never shorter than the canonical one: it promoted on the way
         return changed, True
-    writer = SparseWriter(sparse_bytes(before) or b"")
+    writer = SparseWriter(sparse or b"")
     for index, value in changed:
         if not writer.set(index, value):
             return changed, True

@@ -68,13 +68,20 @@ class Sketch:
         """The 16384 register values (do not change the result)."""
         if self.full is not None:
             return self.full
-        return H.sparse_registers(_NO_HEADER + (self.packed or b""))
+        packed = self.packed or b""
+        hit = _decoded[0]
+        if hit is not None and hit[0] is packed:
+            return hit[1]
+        regs = H.sparse_registers(_NO_HEADER + packed)
+        _decoded[0] = (packed, regs)
+        return regs
 
     def store(self, regs: bytearray) -> None:
         if not self.dense:
             body = H.sparse_bytes(regs)
             if body is not None and H.HDR_SIZE + len(body) <= H.SPARSE_MAX_BYTES:
                 self.packed, self.full = body, None
+                _decoded[0] = (body, regs)  # the next read of this sketch needs no decoding
                 return
         self.packed, self.full = None, regs
 
@@ -97,6 +104,10 @@ class Sketch:
 
 
 _NO_HEADER = bytes(H.HDR_SIZE)
+# The registers of the packed sketch read or written last, keyed by its packed bytes object
+# (immutable, and replaced on every change): the write that follows a read, and the next
+# command on the same key, decode nothing. One entry: 16 KB whatever the number of keys.
+_decoded: list[tuple[bytes, bytearray] | None] = [None]
 
 
 def _cache_tag(c: Cache) -> tuple:
@@ -134,6 +145,12 @@ class HllValue(StrValue):
         for s in sketches:
             out = H.reg_max(out, s.regs())
         return out
+
+    def packed(self) -> bytes | None:
+        """The canonical sparse opcodes of the visible registers, when at hand (one sketch)."""
+        if len(self.sketches) != 1:
+            return None
+        return next(iter(self.sketches.values())).packed
 
     def is_dense(self, regs: bytes | None = None) -> bool:
         sketches = self.sketches.values()

@@ -87,7 +87,8 @@ def _write(c: Client, key: bytes, src: Source | None, updates: list[tuple[int, i
            dense: bool, cache: tuple[int, int | None] | None, always: bool) -> bool:
     """Raise registers as Redis would and emit the effect; True when a register changed."""
     regs = bytearray(H.REGISTERS) if src is None else src.load()
-    changed, dense = H.write(regs, dense, updates)
+    packed = src.content.packed() if src is not None and isinstance(src.content, HllValue) else None
+    changed, dense = H.write(regs, dense, updates, packed)
     if not changed and not always:
         return False
     if src is not None and isinstance(src.content, HllValue):
