@@ -56,10 +56,15 @@ def main(argv: list[str] | None = None) -> int:
         pass
     gc.set_threshold(*GC_THRESHOLDS)
     from replication.facade import UNTRUSTED_DATA
+    from server.acl.store import AclConfigError
 
     try:
         server = Server(config)
         asyncio.run(server.serve_forever())
+    except AclConfigError as exc:  # Redis exits at start-up on a bad user or ACL file
+        root.error("can't start: %s", exc)
+        print(f"activekv-server: can't start: {exc}", file=sys.stderr)
+        return 1
     except UNTRUSTED_DATA as exc:
         # A data directory we cannot trust: one clear line, no traceback, non-zero exit.
         root.error("can't start: %s", exc)

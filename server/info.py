@@ -177,7 +177,7 @@ def _memory(s: Server) -> Fields:
         ("total_system_memory_human", bytes_to_human(system)),
         ("maxmemory", 0),
         ("maxmemory_human", "0B"),
-        ("maxmemory_policy", "noeviction"),
+        ("maxmemory_policy", s.config.maxmemory_policy),
         ("mem_fragmentation_ratio", "1.00"),
         ("mem_allocator", "pymalloc"),
         ("lazyfree_pending_objects", 0),
@@ -279,6 +279,8 @@ def _crdt(s: Server) -> Fields:
         ("gc_pending_expire_registers", orphans),
         ("gc_pending_keys", sum(len(db.gc_pending) for db in ks.dbs)),
         ("gc_collected_keys", s.stats.gc_collected),
+        ("packed_contents", s.compactor.packed),
+        ("packing_passes", s.compactor.passes),
     ]
     if rep is not None:
         fields += rep.crdt_fields()

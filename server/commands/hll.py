@@ -19,15 +19,21 @@ import random
 from typing import TYPE_CHECKING, Any
 
 from crdt import hyperloglog as H
-from crdt.types.hll import HllUpdate, HllValue, pack_pairs, regs_hash
+from crdt.types.hll import HLL, HllUpdate, HllValue, pack_pairs, regs_hash
 from crdt.types.strings import KEEP_TTL, Assign, StrValue
 from server import errors
 from server.commands.common import lookup, prepare_write
 from server.commands.registry import command
+from server.rdb import objects as rdb
+from server.rdb.rdbio import save_string
 from server.resp import OK, Error, Status
 
 if TYPE_CHECKING:
     from server.connection import Client
+
+
+# DUMP: an HLL is a string to Redis (RESTORE loads it back as one, which PFADD then adopts)
+rdb.DUMPERS[HLL] = lambda content: bytes([rdb.TYPE_STRING]) + save_string(content.value())
 
 
 class Source:

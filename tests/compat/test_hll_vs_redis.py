@@ -163,7 +163,13 @@ def test_string_commands_on_an_hll(diff: Differential) -> None:
         ("PFADD", "h5", "x"), ("SETBIT", "h5", 200, 1), ("GET", "h5"), ("PFCOUNT", "h5"),
         ("PFADD", "h6", "a"), ("GETDEL", "h6"), ("EXISTS", "h6"),
         ("PFADD", "h7", "a"), ("SCAN", 0, "TYPE", "string", "MATCH", "h7"),
+        ("PFADD", "h8", *_els(0, 3000)), ("DUMP", "h7"), ("DUMP", "h8"), ("MOVE", "h7", 1), ("EXISTS", "h7"),
     )
+    for key in ("h7", "h8"):  # DUMP: a string payload; RESTORE gives a string HLL back
+        diff.check("PFADD", key, "again")
+        payload = diff.ours.call("DUMP", key).value
+        diff.check_all(("RESTORE", key + "r", 0, payload), ("GET", key + "r"), ("PFADD", key + "r", "zz"),
+                       ("GET", key + "r"), ("PFCOUNT", key + "r"))
 
 
 def test_ttl_is_kept_by_hll_writes(diff: Differential) -> None:
