@@ -178,14 +178,17 @@ class Entry(StrValue):
 
     @property
     def kind(self) -> str:
-        """The visible type (the entry has content, or it would not be in the database)."""
+        """The visible type as TYPE names it (the entry has content, or it would not be in the
+        database); a content may name itself differently (``reply_type``: an HLL is a string)."""
         x = self.x
         if x is None or type(x) is list or x.other is None:
             return STRING
         other = x.other
         if self.val is None and not x.contribs and type(other) is not list:
-            return str(other.type_name)  # without unpacking a packed content
-        return self.content().type_name
+            # without unpacking a packed content; an HLL is a string (its reply_type)
+            return str(getattr(other, "reply_type", other.type_name))
+        content = self.content()
+        return getattr(content, "reply_type", content.type_name)
 
     def content(self) -> Any:
         """The visible content object (the entry itself for a string): the only one, or the

@@ -105,6 +105,8 @@ slowlog latency role lastsave save bgsave bgrewriteaof lolwut debug
 eval evalsha eval_ro evalsha_ro script script|load script|exists script|flush script|kill
 script|debug script|help fcall fcall_ro function function|load function|delete function|list
 function|flush function|dump function|restore function|stats function|kill function|help
+pfadd pfcount pfmerge pfdebug pfselftest
+bitop bitfield bitfield_ro lcs substr
 """.split()
 
 DEFAULT_OUTPUT = Path(__file__).with_name("command_spec.json")

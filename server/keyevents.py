@@ -159,11 +159,20 @@ RULES: dict[str, Rule] = {
     "zdiffstore": _simple("z", "zdiffstore"), "zrangestore": _simple("z", "zrangestore"),
     "geoadd": _simple("z", "zadd"), "geosearchstore": _simple("z", "geosearchstore"),
     "georadius": _simple("z", "georadiusstore"), "georadiusbymember": _simple("z", "georadiusstore"),
+    # HyperLogLog and bits (hyperloglog.c, bitops.c)
+    "pfadd": _simple("$", "pfadd"), "pfmerge": _simple("$", "pfadd"),
+    "bitop": _simple("$", "set"), "bitfield": _simple("$", "setbit"),
+    # streams (t_stream.c)
+    "xadd": _simple("t", "xadd"), "xdel": _simple("t", "xdel"), "xtrim": _simple("t", "xtrim"),
+    "xsetid": _simple("t", "xsetid"), "xgroup|create": _simple("t", "xgroup-create"),
+    "xgroup|destroy": _simple("t", "xgroup-destroy"), "xgroup|setid": _simple("t", "xgroup-setid"),
+    "xgroup|createconsumer": _simple("t", "xgroup-createconsumer"),
+    "xgroup|delconsumer": _simple("t", "xgroup-delconsumer"),
 }
 # Commands that replace a destination: an empty result deletes it, and Redis then fires only
 # ``del`` (not the command's own event).
 STORE_COMMANDS = frozenset((
-    "sort", "sinterstore", "sunionstore", "sdiffstore", "zunionstore", "zinterstore", "zdiffstore",
+    "bitop", "sort", "sinterstore", "sunionstore", "sdiffstore", "zunionstore", "zinterstore", "zdiffstore",
     "zrangestore", "geosearchstore", "georadius", "georadiusbymember", "copy",
 ))
 _DELETES = frozenset(("del", "getdel", "unlink"))

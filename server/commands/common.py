@@ -70,8 +70,8 @@ def prepare_write(c: Client, key: bytes, kind: str | None = None) -> Any:
         if entry is None:
             return None
     content = entry.content()
-    if kind is not None and content.type_name != kind:
-        raise Error(errors.WRONGTYPE)
+    if kind is not None and content.type_name != kind and getattr(content, "reply_type", None) != kind:
+        raise Error(errors.WRONGTYPE)  # (an HLL is written as a string by string commands)
     return content
 
 

@@ -74,7 +74,7 @@ def _lookup_pattern(c: Client, pattern: bytes, subst: bytes) -> bytes | None:
         return value
     if entry.kind != STRING:
         return None
-    return entry.value()
+    return entry.content().value()  # (the entry itself, or an HLL)
 
 
 def _bincmp(a: bytes, b: bytes) -> int:

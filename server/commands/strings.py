@@ -34,7 +34,7 @@ def read_string(c: Client, key: bytes) -> StrValue | None:
         return None
     if entry.kind != STRING:
         raise Error(errors.WRONGTYPE)
-    return entry
+    return entry if entry.x is None or not entry.has_other_types() else entry.content()  # (an HLL)
 
 
 def _recreate(db: int, key: bytes, sv: StrValue, at: int) -> list[Any]:
@@ -42,6 +42,8 @@ def _recreate(db: int, key: bytes, sv: StrValue, at: int) -> list[Any]:
 
 
 def _encoding(sv: StrValue, cfg: Config | None = None) -> bytes:
+    if sv.type_name != STRING:
+        return b"raw"  # an HLL: Redis builds it as a raw string
     value = sv.value()
     if len(value) <= 20 and parse_int(value) is not None:
         return b"int"
@@ -166,7 +168,7 @@ def cmd_mget(c: Client, argv: list[bytes]) -> Any:
     out: list[bytes | None] = []
     for key in argv[1:]:
         entry = lookup(c, key)  # counts hits and misses, fires keymiss, as lookupKeyRead
-        out.append(entry.string.value() if entry is not None and entry.kind == STRING and entry.string else None)
+        out.append(entry.content().value() if entry is not None and entry.kind == STRING else None)
     return out
 
 
