@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import itertools
 import logging
 import os
 import random
 import signal
 import socket
+import ssl
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -19,7 +21,7 @@ from crdt.effects import Batch, Delete
 from crdt.keyspace import Keyspace
 from replication.facade import Replication
 from replication.sink import ReplicationSink
-from server import errors
+from server import errors, tls
 from server.blocking import Blocked
 from server.commands.registry import build_table
 from server.config import LOG_LEVELS, Config, ConfigSetError
@@ -100,6 +102,9 @@ class Server:
                 on_progress=self.poll_waiters,
             )
             sink = self.replicator.sink
+        self.tls_context = tls.server_context(config) if config.tls_port else None
+        if self.replicator is not None and config.tls_replication:
+            self.replicator.use_tls(tls.client_context(config))
         self.sink: ReplicationSink = sink
         self.waiters: dict[Blocked, None] = {}  # in the order they blocked
         self._key_waiters: dict[tuple[int, bytes], dict[Blocked, None]] = {}
@@ -114,6 +119,7 @@ class Server:
         self._client_ids = 0
         self._watchers: dict[tuple[int, bytes], set[Client]] = {}
         self._servers: list[asyncio.AbstractServer] = []
+        self._tls_servers: list[asyncio.AbstractServer] = []  # tls-port (CONFIG SET port/bind keep them)
         self._stopping: asyncio.Event | None = None
         self._expire_cursor = [0] * config.databases
         self._samples: deque[tuple[float, int, int, int]] = deque(maxlen=METRIC_SAMPLES + 1)
@@ -388,14 +394,18 @@ class Server:
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
         self._stopping = asyncio.Event()
-        for host in self.config.bind:
+        listeners: list[tuple[int, ssl.SSLContext | None]] = (
+            [(self.config.port, None)] if self.config.port else [])  # --port 0: no plain TCP
+        if self.tls_context is not None:
+            listeners.append((self.config.tls_port, self.tls_context))
+        for (port, ssl_context), host in itertools.product(listeners, self.config.bind):
             srv = await loop.create_server(
-                lambda: Client(self), host=host, port=self.config.port,
+                lambda: Client(self), host=host, port=port, ssl=ssl_context,
                 reuse_address=True, backlog=511,
             )
             for sock in srv.sockets:
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            self._servers.append(srv)
+            (self._servers if ssl_context is None else self._tls_servers).append(srv)
         self._expire_task = loop.create_task(self._expire_loop())
         self._repl_task = loop.create_task(self._replication_loop())
         if self.replicator is not None:
@@ -406,8 +416,9 @@ class Server:
             except (NotImplementedError, RuntimeError):
                 pass
         log.info(
-            "activekv region %s ready to accept connections on %s port %d",
+            "activekv region %s ready to accept connections on %s port %d%s",
             self.config.region, " ".join(self.config.bind), self.config.port,
+            f" tls-port {self.config.tls_port}" if self.tls_context is not None else "",
         )
 
     def request_shutdown(self, reason: str = "SHUTDOWN") -> None:
@@ -443,12 +454,12 @@ class Server:
         self._repl_task.cancel()
         if self.replicator is not None:
             await self.replicator.stop()
-        for srv in self._servers:
+        for srv in self._servers + self._tls_servers:
             srv.close()
         for client in list(self.clients.values()):
             if client.transport is not None:
                 client.transport.close()
-        for srv in self._servers:
+        for srv in self._servers + self._tls_servers:
             await srv.wait_closed()
         self.sink.close()
         log.info("activekv is now ready to exit, bye bye...")

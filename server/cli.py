@@ -56,10 +56,15 @@ def main(argv: list[str] | None = None) -> int:
         pass
     gc.set_threshold(*GC_THRESHOLDS)
     from replication.facade import UNTRUSTED_DATA
+    from server.tls import TLSConfigError
 
     try:
         server = Server(config)
         asyncio.run(server.serve_forever())
+    except TLSConfigError as exc:  # as redis-server: "Failed to configure TLS", and exit
+        root.error("Failed to configure TLS: %s", exc)
+        print(f"activekv-server: Failed to configure TLS: {exc}", file=sys.stderr)
+        return 1
     except UNTRUSTED_DATA as exc:
         # A data directory we cannot trust: one clear line, no traceback, non-zero exit.
         root.error("can't start: %s", exc)

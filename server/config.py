@@ -259,7 +259,43 @@ class PeerType:
         return " ".join(f"[{h}]:{p}" if ":" in h else f"{h}:{p}" for h, p in v)
 
 
-ValueType = IntType | EnumType | BoolType | StringType | DirType | BindType | PeerType
+# ``client-output-buffer-limit``: Redis's class names (``slave`` and ``replica`` are one class)
+# and its defaults; the value is {class: (hard bytes, soft bytes, soft seconds)}.
+OBUF_CLASSES = ("normal", "replica", "pubsub")
+OBUF_DEFAULTS = {"normal": (0, 0, 0), "replica": (256 * 1024**2, 64 * 1024**2, 60),
+                 "pubsub": (32 * 1024**2, 8 * 1024**2, 60)}
+
+
+class OutputBufferLimitType:
+    """Redis's ``client-output-buffer-limit <class> <hard> <soft> <soft-seconds> ...``: every
+    group is checked first, then the classes named change and the others keep their value."""
+
+    def update(self, old: dict[str, tuple[int, int, int]], args: list[str]) -> dict[str, tuple[int, int, int]]:
+        if len(args) % 4:
+            raise _Bad("Wrong number of arguments in buffer limit configuration.")
+        new = dict(old)
+        for i in range(0, len(args), 4):
+            name = args[i].lower()
+            cls = "replica" if name == "slave" else name
+            if cls not in OBUF_CLASSES:
+                raise _Bad("Invalid client class specified in buffer limit configuration.")
+            hard, soft = memtoull(args[i + 1]), memtoull(args[i + 2])
+            secs = parse_int(_enc(args[i + 3]))
+            if hard is None or soft is None or secs is None or secs < 0:
+                raise _Bad("Error in hard, soft or soft_seconds setting in buffer limit configuration.")
+            new[cls] = (hard, soft, secs)
+        return new
+
+    def parse(self, args: list[str]) -> dict[str, tuple[int, int, int]]:
+        return self.update(OBUF_DEFAULTS, args)
+
+    def render(self, v: Any) -> str:
+        return " ".join(f"{'slave' if c == 'replica' else c} {h} {s} {t}"
+                        for c in OBUF_CLASSES for h, s, t in [v[c]])
+
+
+ValueType = (IntType | EnumType | BoolType | StringType | DirType | BindType | PeerType
+             | OutputBufferLimitType)
 
 
 # --------------------------------------------------------------------------------------------
@@ -333,6 +369,27 @@ OPTIONS: tuple[Option, ...] = (
     Option("repl-log-segment-size", MemoryType(4096, INT64_MAX), _const(64 * 1024**2), mutable=False),
     Option("snapshot-every", IntType(1, INT32_MAX), _const(50_000)),
     Option("snapshot-min-interval", IntType(0, INT32_MAX), _const(10_000)),
+    # Security and limits (server/tls.py, server/protected.py, server/outbuf.py, server/memory.py);
+    # Redis's names, types and defaults. The TLS files are read at start-up only.
+    Option("protected-mode", BoolType(), _const(True)),
+    Option("tls-port", IntType(0, 65535), _const(0), mutable=False),
+    *(Option(f"tls-{name}", StringType(), _const(""), mutable=False) for name in (
+        "cert-file", "key-file", "key-file-pass", "client-cert-file", "client-key-file",
+        "client-key-file-pass", "ca-cert-file", "ca-cert-dir", "protocols", "ciphers",
+        "ciphersuites")),
+    Option("tls-auth-clients", EnumType("no", "yes", "optional"), _const("yes"), mutable=False),
+    Option("tls-replication", BoolType(), _const(False), mutable=False),
+    Option("tls-prefer-server-ciphers", BoolType(), _const(False), mutable=False),
+    Option("tls-session-caching", BoolType(), _const(True), mutable=False),
+    Option("tls-session-cache-size", IntType(0, INT32_MAX), _const(20 * 1024), mutable=False),
+    Option("tls-session-cache-timeout", IntType(0, INT32_MAX), _const(300), mutable=False),
+    Option("client-output-buffer-limit", OutputBufferLimitType(), lambda: dict(OBUF_DEFAULTS),
+           multi_arg=True),
+    Option("maxmemory", MemoryType(0, INT64_MAX, unsigned=True), _const(0)),
+    Option("maxmemory-policy", EnumType(
+        "volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl", "allkeys-lru",
+        "allkeys-lfu", "allkeys-random", "noeviction"), _const("noeviction")),
+    Option("maxmemory-samples", IntType(1, INT32_MAX), _const(5)),
 )
 
 _BY_NAME: dict[str, Option] = {o.name: o for o in OPTIONS}
@@ -374,6 +431,30 @@ class Config:
     repl_log_segment_size: int = field(default_factory=_default("repl-log-segment-size"))
     snapshot_every: int = field(default_factory=_default("snapshot-every"))
     snapshot_min_interval: int = field(default_factory=_default("snapshot-min-interval"))
+    protected_mode: bool = field(default_factory=_default("protected-mode"))
+    tls_port: int = field(default_factory=_default("tls-port"))
+    tls_cert_file: str = field(default_factory=_default("tls-cert-file"))
+    tls_key_file: str = field(default_factory=_default("tls-key-file"))
+    tls_key_file_pass: str = field(default_factory=_default("tls-key-file-pass"))
+    tls_client_cert_file: str = field(default_factory=_default("tls-client-cert-file"))
+    tls_client_key_file: str = field(default_factory=_default("tls-client-key-file"))
+    tls_client_key_file_pass: str = field(default_factory=_default("tls-client-key-file-pass"))
+    tls_ca_cert_file: str = field(default_factory=_default("tls-ca-cert-file"))
+    tls_ca_cert_dir: str = field(default_factory=_default("tls-ca-cert-dir"))
+    tls_protocols: str = field(default_factory=_default("tls-protocols"))
+    tls_ciphers: str = field(default_factory=_default("tls-ciphers"))
+    tls_ciphersuites: str = field(default_factory=_default("tls-ciphersuites"))
+    tls_auth_clients: str = field(default_factory=_default("tls-auth-clients"))
+    tls_replication: bool = field(default_factory=_default("tls-replication"))
+    tls_prefer_server_ciphers: bool = field(default_factory=_default("tls-prefer-server-ciphers"))
+    tls_session_caching: bool = field(default_factory=_default("tls-session-caching"))
+    tls_session_cache_size: int = field(default_factory=_default("tls-session-cache-size"))
+    tls_session_cache_timeout: int = field(default_factory=_default("tls-session-cache-timeout"))
+    client_output_buffer_limit: dict[str, tuple[int, int, int]] = field(
+        default_factory=_default("client-output-buffer-limit"))
+    maxmemory: int = field(default_factory=_default("maxmemory"))
+    maxmemory_policy: str = field(default_factory=_default("maxmemory-policy"))
+    maxmemory_samples: int = field(default_factory=_default("maxmemory-samples"))
     config_file: str | None = None  # absolute path of the config file, or None
 
     def get(self, name: str) -> Any:
@@ -417,6 +498,8 @@ def _apply_directive(values: dict[str, Any], args: list[str], where: str) -> Non
             argv = [_dec(a) for a in split]
         if opt.repeatable:
             values.setdefault(opt.name, []).extend(opt.parse(argv))
+        elif isinstance(opt.type, OutputBufferLimitType):  # later lines change the classes they name
+            values[opt.name] = opt.type.update(values.get(opt.name, opt.default()), argv)
         else:
             values[opt.name] = opt.parse(argv)
     except _Bad as e:
@@ -610,7 +693,11 @@ def config_set(
         try:
             if opt.multi_arg:
                 # Redis splits a multi-arg value on single spaces (sdssplitlen), no quoting.
-                parsed = opt.parse(value.split(" ") if value else [])
+                words = value.split(" ") if value else []
+                if isinstance(opt.type, OutputBufferLimitType):
+                    parsed = opt.type.update(getattr(cfg, opt.attr), words)
+                else:
+                    parsed = opt.parse(words)
             else:
                 parsed = opt.parse([value])
         except _Bad as e:
