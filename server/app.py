@@ -26,6 +26,7 @@ from server.blocking import Blocked
 from server.commands.registry import build_table
 from server.config import LOG_LEVELS, Config, ConfigSetError
 from server.connection import Client
+from server.outbuf import OutputLimits
 
 log = logging.getLogger("activekv")
 
@@ -112,6 +113,7 @@ class Server:
         self._serving = False
         self._reply_queue: list[Client] = []
         self.table = build_table()
+        self.outbuf = OutputLimits(self)
         self.clients: dict[int, Client] = {}
         self.stats = Stats()
         self.start_time = time.time()
@@ -273,6 +275,8 @@ class Server:
             n += 1
             self.tick()
             self.poll_waiters()
+            if n % 10 == 0:
+                self.outbuf.tick()
             if rep is None or n % 10:
                 continue
             try:

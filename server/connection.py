@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, cast
 from crdt.effects import Batch
 from server import errors
 from server.blocking import Blocked
+from server.outbuf import OBUF_CHECK_BYTES
 from server.reqparse import ProtocolError, QueryBufferLimit, RequestReader
 from server.resp import NO_REPLY, QUEUED, Error, encode
 
@@ -65,6 +66,7 @@ class Client(asyncio.Protocol):
         self._held_error: ProtocolError | None = None
         self.in_exec = False  # running a transaction: blocking commands answer at once
         self.last_batch: Batch | None = None  # CRDT.TOKEN / WAIT: this connection's last write
+        self.obuf_class = "normal"  # client-output-buffer-limit class (server/outbuf.py)
 
     # -- asyncio.Protocol ------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -125,6 +127,9 @@ class Client(asyncio.Protocol):
         while True:
             for i, argv in enumerate(commands):
                 self.execute(argv, out)
+                if len(out) >= OBUF_CHECK_BYTES and self.server.outbuf.check(self, len(out)):
+                    out.clear()  # closed at its hard limit: the rest is neither run nor kept
+                    break
                 if self.blocked is not None:
                     self._held.extend(commands[i + 1 :])
                     self._held_error, error = error, None
@@ -173,6 +178,8 @@ class Client(asyncio.Protocol):
             self.server.stats.net_output_bytes += len(self._out)
             transport.write(bytes(self._out))
             self._out.clear()
+            if self.server.outbuf.check(self):
+                return
         if self.closing:
             transport.close()
         elif self._successor is not None:  # the reply that accepted the hand-over is out

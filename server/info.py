@@ -220,6 +220,8 @@ def _stats(s: Server) -> Fields:
         ("rejected_connections", st.rejected_connections),
         ("expired_keys", st.expired_keys),
         ("evicted_keys", 0),
+        # Redis 7.4's name (7.0 does not count them): clients closed by the limit
+        ("client_output_buffer_limit_disconnections", s.outbuf.disconnections),
         ("keyspace_hits", st.keyspace_hits),
         ("keyspace_misses", st.keyspace_misses),
         ("pubsub_channels", 0),
