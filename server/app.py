@@ -26,6 +26,7 @@ from server.blocking import Blocked
 from server.commands.registry import build_table
 from server.config import LOG_LEVELS, Config, ConfigSetError
 from server.connection import Client
+from server.memory import Memory
 from server.outbuf import OutputLimits
 
 log = logging.getLogger("activekv")
@@ -114,6 +115,7 @@ class Server:
         self._reply_queue: list[Client] = []
         self.table = build_table()
         self.outbuf = OutputLimits(self)
+        self.memory = Memory(self)
         self.clients: dict[int, Client] = {}
         self.stats = Stats()
         self.start_time = time.time()
@@ -164,6 +166,8 @@ class Server:
                     del self._watchers[k]
 
     def _on_change(self, db: int, key: bytes | None) -> None:
+        if self.memory.tracking:
+            self.memory.on_change(db, key)
         if self._key_waiters:
             if key is not None:
                 if (db, key) in self._key_waiters:
@@ -277,6 +281,7 @@ class Server:
             self.poll_waiters()
             if n % 10 == 0:
                 self.outbuf.tick()
+                self.memory.tick()
             if rep is None or n % 10:
                 continue
             try:
@@ -355,6 +360,8 @@ class Server:
             for client in self.clients.values():
                 client.reader.proto_max_bulk_len = config.proto_max_bulk_len
                 client.reader.query_buffer_limit = config.client_query_buffer_limit
+        if "maxmemory" in changed or "maxmemory-policy" in changed:
+            self.memory.configure()
         if "loglevel" in changed:
             logging.getLogger("activekv").setLevel(LOG_LEVELS.get(config.loglevel, logging.INFO))
 
@@ -444,6 +451,8 @@ class Server:
             return
         started = time.monotonic()
         done = rep.recover()
+        if self.memory.tracking:
+            self.memory.recount()
         keys = sum(len(db.entries) for db in self.ks.dbs)
         log.info("recovered %d keys (snapshot lsn %d, %d batches replayed) in %.3fs; origin %s%s",
                  keys, done.snapshot_lsn, done.replayed, time.monotonic() - started, done.origin,

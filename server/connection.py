@@ -251,6 +251,12 @@ class Client(asyncio.Protocol):
             return self._reject(Error(errors.NOAUTH))
         if self.multi is not None and cmd.no_multi:
             return self._reject(Error(errors.NOT_IN_MULTI))
+        if self.server.memory.limited:  # maxmemory: evict, or refuse what may grow memory
+            oom = self.server.memory.before_command(self, cmd, argv)
+            if oom is not None:
+                if cmd.name == "exec":
+                    self.discard_multi()
+                return self._reject(oom)
         if self.multi is not None and not cmd.no_multi_queue:
             self.multi.append((cmd, argv))
             return QUEUED

@@ -161,24 +161,33 @@ def _clients(s: Server) -> Fields:
 
 
 def _memory(s: Server) -> Fields:
-    global _peak_memory
-    used = rss_bytes()
-    _peak_memory = max(_peak_memory, used)
+    # used_memory is the keyspace's accounting (server/memory.py), RSS the process's size.
+    mem = s.memory
+    used = mem.used()
+    rss = rss_bytes()
+    peak = mem.peak
     system = total_system_memory()
+    overhead = mem.overhead()
+    dataset = max(0, used - overhead)
+    maxmemory = s.config.maxmemory
     return [
         ("used_memory", used),
         ("used_memory_human", bytes_to_human(used)),
-        ("used_memory_rss", used),
-        ("used_memory_rss_human", bytes_to_human(used)),
-        ("used_memory_peak", _peak_memory),
-        ("used_memory_peak_human", bytes_to_human(_peak_memory)),
-        ("used_memory_peak_perc", f"{used * 100 / _peak_memory:.2f}%"),
+        ("used_memory_rss", rss),
+        ("used_memory_rss_human", bytes_to_human(rss)),
+        ("used_memory_peak", peak),
+        ("used_memory_peak_human", bytes_to_human(peak)),
+        ("used_memory_peak_perc", f"{used * 100 / peak:.2f}%"),
+        ("used_memory_overhead", overhead),
+        ("used_memory_startup", mem.startup),
+        ("used_memory_dataset", dataset),
+        ("used_memory_dataset_perc", f"{dataset * 100 / max(1, used - mem.startup):.2f}%"),
         ("total_system_memory", system),
         ("total_system_memory_human", bytes_to_human(system)),
-        ("maxmemory", 0),
-        ("maxmemory_human", "0B"),
-        ("maxmemory_policy", "noeviction"),
-        ("mem_fragmentation_ratio", "1.00"),
+        ("maxmemory", maxmemory),
+        ("maxmemory_human", bytes_to_human(maxmemory)),
+        ("maxmemory_policy", s.config.maxmemory_policy),
+        ("mem_fragmentation_ratio", f"{rss / max(1, used):.2f}"),
         ("mem_allocator", "pymalloc"),
         ("lazyfree_pending_objects", 0),
     ]
@@ -219,7 +228,7 @@ def _stats(s: Server) -> Fields:
         ("instantaneous_output_kbps", f"{out_kbps:.2f}"),
         ("rejected_connections", st.rejected_connections),
         ("expired_keys", st.expired_keys),
-        ("evicted_keys", 0),
+        ("evicted_keys", s.memory.evictor.evicted_keys),
         # Redis 7.4's name (7.0 does not count them): clients closed by the limit
         ("client_output_buffer_limit_disconnections", s.outbuf.disconnections),
         ("keyspace_hits", st.keyspace_hits),
