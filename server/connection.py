@@ -14,7 +14,7 @@ import time
 from typing import TYPE_CHECKING, Any, cast
 
 from crdt.effects import Batch
-from server import errors
+from server import errors, protected
 from server.blocking import Blocked
 from server.outbuf import OBUF_CHECK_BYTES
 from server.reqparse import ProtocolError, QueryBufferLimit, RequestReader
@@ -80,6 +80,13 @@ class Client(asyncio.Protocol):
         if not self.server.register(self):
             self.write_now(Error(errors.MAX_CLIENTS))
             self.closing = True
+            t.close()
+            return
+        cfg = self.server.config
+        if protected.denies(cfg.protected_mode, bool(cfg.requirepass), peer):
+            self.server.stats.rejected_connections += 1
+            self.closing = True
+            t.write(protected.DENIED)
             t.close()
 
     def connection_lost(self, exc: Exception | None) -> None:
