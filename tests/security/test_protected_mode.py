@@ -83,8 +83,21 @@ class _NullSink:
 
 
 def _denied_reply(port: int, host: str) -> bytes:
-    """Connect from ``host`` to ``host:port``, send PING, read until the server closes."""
+    """Connect from ``host`` to ``host:port``, read what the server says at once (the -DENIED
+    reply, then the close), or else send PING and read its reply. Nothing is sent before the
+    refusal could come: unread bytes would make the server's close a reset."""
     with socket.create_connection((host, port), timeout=5, source_address=(host, 0)) as s:
+        s.settimeout(0.5)
+        try:
+            first = s.recv(65536)
+        except TimeoutError:
+            first = None
+        s.settimeout(5)
+        if first is not None:
+            data = first
+            while chunk := s.recv(65536):
+                data += chunk
+            return data
         s.sendall(b"*1\r\n$4\r\nPING\r\n")
         data = b""
         while True:
