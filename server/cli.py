@@ -39,6 +39,9 @@ def main(argv: list[str] | None = None) -> int:
     root = logging.getLogger("activekv")
     root.addHandler(handler)
     root.setLevel(LOG_LEVELS.get(config.loglevel, logging.INFO))
+    from server.tls import resolve_paths
+
+    resolve_paths(config)
     try:
         os.makedirs(config.dir, exist_ok=True)
         os.chdir(config.dir)

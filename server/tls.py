@@ -56,8 +56,17 @@ class TLSConfigError(Exception):
     """The ``tls-*`` options do not make a working TLS setup; the text says why."""
 
 
-def enabled(cfg: Config) -> bool:
-    return cfg.tls_port != 0 or cfg.tls_replication
+PATH_OPTIONS = ("tls_cert_file", "tls_key_file", "tls_client_cert_file", "tls_client_key_file",
+                "tls_ca_cert_file", "tls_ca_cert_dir")
+
+
+def resolve_paths(cfg: Config) -> None:
+    """Relative certificate paths are relative to where the server was started (it changes to
+    ``--dir`` before it loads them)."""
+    for attr in PATH_OPTIONS:
+        value = getattr(cfg, attr)
+        if value:
+            setattr(cfg, attr, os.path.abspath(value))
 
 
 def check(cfg: Config) -> None:

@@ -3,6 +3,7 @@ clients users have: redis-py ``ssl=True``, redis-cli ``--tls`` and redis-benchma
 
 from __future__ import annotations
 
+import os
 import socket
 import ssl
 import subprocess
@@ -12,7 +13,7 @@ import pytest
 import redis
 
 from server.harness.processes import ServerProcess, free_port, start_activekv
-from tests.security.tlskit import Certs, make_certs, start_tls, tls_ping
+from tests.security.tlskit import Certs, make_certs, start_tls, tls_ping, wait_tls
 
 
 @pytest.fixture(scope="module")
@@ -202,3 +203,24 @@ def test_start_activekv_plain_only_has_no_tls_port() -> None:
             assert r.config_get("tls-auth-clients") == {"tls-auth-clients": "yes"}
         finally:
             r.close()
+
+
+def test_relative_certificate_paths_are_from_where_the_server_started(certs: Certs, tmp_path: object) -> None:
+    """The server changes to --dir before it loads the certificates: relative paths are taken
+    from the directory it was started in (the README's setup relies on it)."""
+    workdir = str(tmp_path)
+    tls_port = free_port()
+    rel = {k: os.path.basename(getattr(certs, k)) for k in ("cert", "key", "ca")}
+    argv = _server_cmd(os.path.join(workdir, "data")) + [
+        "--tls-port", str(tls_port), "--tls-cert-file", rel["cert"], "--tls-key-file", rel["key"],
+        "--tls-ca-cert-file", rel["ca"]]
+    os.makedirs(os.path.join(workdir, "data"))
+    proc = subprocess.Popen(argv, cwd=certs.dir, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        wait_tls(tls_port, certs.client_context())(proc)
+        assert tls_ping(tls_port, certs.client_context()) == b"+PONG\r\n"
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        if proc.stderr is not None:
+            proc.stderr.close()
