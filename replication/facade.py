@@ -71,9 +71,10 @@ class Replication:
         replayed = rep.recover()
         return Recovered(replayed, rep.snapshot_lsn, rep.region, rep.unclean)
 
-    def use_tls(self, context: ssl.SSLContext) -> None:
-        """Our links to peers speak TLS with ``context`` (``tls-replication yes``): the peer
-        addresses are their TLS ports and their certificates must verify."""
+    def use_tls(self, context: ssl.SSLContext | None) -> None:
+        """Our links to peers speak TLS with ``context`` (``tls-replication yes``; None: plain
+        TCP) from their next connection: the peer addresses are their TLS ports and their
+        certificates must verify."""
         self._rep.peer_ssl = context
 
     def start(self) -> None:

@@ -356,19 +356,25 @@ class Server:
         """Act on options CONFIG SET changed (raise ConfigSetError to undo them all)."""
         if "port" in changed or "bind" in changed:
             self.rebind(config.bind, config.port, "port" if "port" in changed else "bind")
+        if "bind" in changed and self.tls_context is not None and "tls-port" not in changed:
+            self.rebind(config.bind, config.tls_port, "tls-port", self.tls_context)
         if "proto-max-bulk-len" in changed or "client-query-buffer-limit" in changed:
             for client in self.clients.values():
                 client.reader.proto_max_bulk_len = config.proto_max_bulk_len
                 client.reader.query_buffer_limit = config.client_query_buffer_limit
+        if any(name.startswith("tls-") for name in changed):
+            tls.reconfigure(self, config, [n for n in changed if n.startswith("tls-")])
         if "maxmemory" in changed or "maxmemory-policy" in changed:
             self.memory.configure()
         if "loglevel" in changed:
             logging.getLogger("activekv").setLevel(LOG_LEVELS.get(config.loglevel, logging.INFO))
 
-    def rebind(self, bind: list[str], port: int, option: str) -> None:
-        """Listen on ``bind``/``port`` instead (CONFIG SET port/bind), as Redis: the new
-        sockets are bound synchronously (a failure leaves the old listeners and replies
-        Redis's error), then the old listeners close; connected clients stay."""
+    def rebind(self, bind: list[str], port: int, option: str,
+               tls_context: ssl.SSLContext | None = None) -> None:
+        """Listen on ``bind``/``port`` instead (CONFIG SET port/bind; with ``tls_context``,
+        the TLS listeners: tls-port), as Redis: the new sockets are bound synchronously (a
+        failure leaves the old listeners and replies Redis's error), then the old listeners
+        close; connected clients stay."""
         socks: list[socket.socket] = []
         try:
             for host in bind if port else []:
@@ -376,6 +382,8 @@ class Server:
                 sock = socket.socket(family, socket.SOCK_STREAM)
                 socks.append(sock)
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                if option == "tls-port":  # a new context on the same port: bound beside the old
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
                 if family == socket.AF_INET6:
                     sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
                 sock.bind((host, port))
@@ -384,22 +392,26 @@ class Server:
         except OSError as exc:
             for sock in socks:
                 sock.close()
-            reason = errors.CONFIG_SET_PORT_REASON if option == "port" else errors.CONFIG_SET_BIND_REASON
+            reason = {"port": errors.CONFIG_SET_PORT_REASON, "tls-port": errors.CONFIG_SET_TLS_PORT_REASON
+                      }.get(option, errors.CONFIG_SET_BIND_REASON)
             log.warning("Failed to listen on %s port %d: %s", " ".join(bind), port, exc)
             raise ConfigSetError(errors.CONFIG_SET_FAILED % (option, reason)) from None
-        old, self._servers = self._servers, []
+        if tls_context is None and option != "tls-port":
+            old, self._servers = self._servers, []
+        else:
+            old, self._tls_servers = self._tls_servers, []
         for srv in old:
             srv.close()
         loop = asyncio.get_running_loop()
         for sock in socks:
-            loop.create_task(self._serve_socket(sock))
+            loop.create_task(self._serve_socket(sock, tls_context))
 
-    async def _serve_socket(self, sock: socket.socket) -> None:
+    async def _serve_socket(self, sock: socket.socket, tls_context: ssl.SSLContext | None = None) -> None:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         srv = await asyncio.get_running_loop().create_server(
-            lambda: Client(self), sock=sock, backlog=511
+            lambda: Client(self), sock=sock, backlog=511, ssl=tls_context
         )
-        self._servers.append(srv)
+        (self._servers if tls_context is None else self._tls_servers).append(srv)
 
     # -- lifecycle -------------------------------------------------------------------------
     async def start(self) -> None:
@@ -412,7 +424,7 @@ class Server:
         for (port, ssl_context), host in itertools.product(listeners, self.config.bind):
             srv = await loop.create_server(
                 lambda: Client(self), host=host, port=port, ssl=ssl_context,
-                reuse_address=True, backlog=511,
+                reuse_address=True, reuse_port=ssl_context is not None, backlog=511,
             )
             for sock in srv.sockets:
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)

@@ -370,19 +370,19 @@ OPTIONS: tuple[Option, ...] = (
     Option("snapshot-every", IntType(1, INT32_MAX), _const(50_000)),
     Option("snapshot-min-interval", IntType(0, INT32_MAX), _const(10_000)),
     # Security and limits (server/tls.py, server/protected.py, server/outbuf.py, server/memory.py);
-    # Redis's names, types and defaults. The TLS files are read at start-up only.
+    # Redis's names, types and defaults. CONFIG SET of a tls-* option rebuilds the TLS setup.
     Option("protected-mode", BoolType(), _const(True)),
-    Option("tls-port", IntType(0, 65535), _const(0), mutable=False),
-    *(Option(f"tls-{name}", StringType(), _const(""), mutable=False) for name in (
+    Option("tls-port", IntType(0, 65535), _const(0)),
+    *(Option(f"tls-{name}", StringType(), _const("")) for name in (
         "cert-file", "key-file", "key-file-pass", "client-cert-file", "client-key-file",
         "client-key-file-pass", "ca-cert-file", "ca-cert-dir", "protocols", "ciphers",
         "ciphersuites")),
-    Option("tls-auth-clients", EnumType("no", "yes", "optional"), _const("yes"), mutable=False),
-    Option("tls-replication", BoolType(), _const(False), mutable=False),
-    Option("tls-prefer-server-ciphers", BoolType(), _const(False), mutable=False),
-    Option("tls-session-caching", BoolType(), _const(True), mutable=False),
-    Option("tls-session-cache-size", IntType(0, INT32_MAX), _const(20 * 1024), mutable=False),
-    Option("tls-session-cache-timeout", IntType(0, INT32_MAX), _const(300), mutable=False),
+    Option("tls-auth-clients", EnumType("no", "yes", "optional"), _const("yes")),
+    Option("tls-replication", BoolType(), _const(False)),
+    Option("tls-prefer-server-ciphers", BoolType(), _const(False)),
+    Option("tls-session-caching", BoolType(), _const(True)),
+    Option("tls-session-cache-size", IntType(0, INT32_MAX), _const(20 * 1024)),
+    Option("tls-session-cache-timeout", IntType(0, INT32_MAX), _const(300)),
     Option("client-output-buffer-limit", OutputBufferLimitType(), lambda: dict(OBUF_DEFAULTS),
            multi_arg=True),
     Option("maxmemory", MemoryType(0, INT64_MAX, unsigned=True), _const(0)),

@@ -88,6 +88,8 @@ CONFIG_SET_FAILED = "ERR CONFIG SET failed (possibly related to argument '%s') -
 CONFIG_SET_UNKNOWN = "ERR Unknown option or number of arguments for CONFIG SET - '%s'"
 CONFIG_SET_PORT_REASON = "Unable to listen on this port"
 CONFIG_SET_BIND_REASON = "Failed to bind to specified addresses."
+CONFIG_SET_TLS_PORT_REASON = "Unable to listen on this port. Check server logs."
+CONFIG_SET_TLS_REASON = "Unable to update TLS configuration. Check server logs."
 
 # Active-active commands (CRDT.*, WAIT)
 NO_REPLICATION = "ERR replication is not enabled in this process"

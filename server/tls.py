@@ -31,7 +31,11 @@ import os
 import ssl
 from typing import TYPE_CHECKING
 
+from server import errors
+from server.config import ConfigSetError
+
 if TYPE_CHECKING:
+    from server.app import Server
     from server.config import Config
 
 PROTOCOLS = {
@@ -173,6 +177,32 @@ def _load_ca(ctx: ssl.SSLContext, cfg: Config) -> None:
         where = cfg.tls_ca_cert_file or cfg.tls_ca_cert_dir
         raise TLSConfigError(f"Failed to configure CA certificate(s) file/directory {where}: "
                              f"{getattr(exc, 'reason', None) or exc.strerror or exc}") from None
+
+
+def enabled(cfg: Config) -> bool:
+    return cfg.tls_port != 0 or cfg.tls_replication
+
+
+def reconfigure(server: Server, cfg: Config, changed: list[str]) -> None:
+    """CONFIG SET of ``tls-*`` options, as Redis's applyTlsCfg/applyTLSPort: while TLS is in
+    use, new contexts are built (a problem is logged and refused with Redis's error, and
+    config_set restores the old values); the TLS listeners are bound again with the new
+    context (connected clients keep theirs) and the peer links use it from their next
+    connection."""
+    if not enabled(cfg) and "tls-replication" not in changed and "tls-port" not in changed:
+        return  # as Redis: nothing is checked while TLS is off
+    try:
+        server_ctx = server_context(cfg) if cfg.tls_port else None
+        client_ctx = client_context(cfg) if cfg.tls_replication else None
+    except TLSConfigError as exc:
+        server.log.warning("%s", exc)
+        server.log.warning("Failed applying new configuration. Possibly related to new %s "
+                           "setting. Restoring previous settings.", changed[0])
+        raise ConfigSetError(errors.CONFIG_SET_FAILED % (changed[0], errors.CONFIG_SET_TLS_REASON)) from None
+    server.rebind(cfg.bind, cfg.tls_port, "tls-port", server_ctx)
+    server.tls_context = server_ctx
+    if server.replicator is not None:
+        server.replicator.use_tls(client_ctx)
 
 
 def server_context(cfg: Config) -> ssl.SSLContext:
