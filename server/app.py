@@ -54,6 +54,8 @@ class Stats:
     protocol_errors: int = 0
     unexpected_errors: int = 0  # a handler raised something that is not an Error reply
     expired_keys: int = 0
+    evicted_keys: int = 0  # maxmemory-policy (server/eviction.py)
+    obuf_disconnections: int = 0  # client-output-buffer-limit (server/outbuf.py)
     keyspace_hits: int = 0
     keyspace_misses: int = 0
     batches: int = 0

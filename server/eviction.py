@@ -81,7 +81,6 @@ class Evictor:
         self.ks = server.ks
         self.policy = "noeviction"
         self.tracks_access = False
-        self.evicted_keys = 0
         self._access: dict[tuple[int, bytes], tuple[int, int]] = {}  # (lru ms, lfu counter)
         self._samples = [(_KeySample(), _KeySample()) for _ in self.ks.dbs]
 
@@ -149,7 +148,7 @@ class Evictor:
             if evicted % 16 == 0 and time.monotonic() > deadline:
                 break
         if evicted:
-            self.evicted_keys += evicted
+            server.stats.evicted_keys += evicted
             batch = ks.commit()
             if batch is not None:
                 server.ship(batch)

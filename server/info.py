@@ -228,9 +228,9 @@ def _stats(s: Server) -> Fields:
         ("instantaneous_output_kbps", f"{out_kbps:.2f}"),
         ("rejected_connections", st.rejected_connections),
         ("expired_keys", st.expired_keys),
-        ("evicted_keys", s.memory.evictor.evicted_keys),
+        ("evicted_keys", st.evicted_keys),
         # Redis 7.4's name (7.0 does not count them): clients closed by the limit
-        ("client_output_buffer_limit_disconnections", s.outbuf.disconnections),
+        ("client_output_buffer_limit_disconnections", st.obuf_disconnections),
         ("keyspace_hits", st.keyspace_hits),
         ("keyspace_misses", st.keyspace_misses),
         ("pubsub_channels", 0),

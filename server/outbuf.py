@@ -32,7 +32,6 @@ if TYPE_CHECKING:
 class OutputLimits:
     def __init__(self, server: Server) -> None:
         self.server = server
-        self.disconnections = 0  # INFO stats client_output_buffer_limit_disconnections
         self._soft: dict[Client, float] = {}  # clients at or above their soft limit: since when
 
     def check(self, client: Client, pending: int = 0) -> bool:
@@ -68,7 +67,7 @@ class OutputLimits:
 
     def _close(self, client: Client, used: int) -> bool:
         self._soft.pop(client, None)
-        self.disconnections += 1
+        self.server.stats.obuf_disconnections += 1  # INFO stats
         self.server.log.warning(
             "Client id=%d addr=%s laddr=%s name=%s omem=%d closed for overcoming of output "
             "buffer limits.", client.id, client.addr, client.laddr,

@@ -187,6 +187,8 @@ def test_allkeys_random_evicts_down_to_the_limit() -> None:
             evicted = int(r.info("stats")["evicted_keys"])
             assert evicted > 800 and r.dbsize() == 1500 - evicted
             assert int(r.info("memory")["used_memory"]) <= 1024**2 + 16 * 1024
+            r.config_resetstat()  # as Redis's resetServerStats
+            assert r.info("stats")["evicted_keys"] == 0
             r.config_set("maxmemory-policy", "noeviction")
             with pytest.raises(redis.ResponseError, match="command not allowed when used memory"):
                 _fill(r, "more:", 1000)
