@@ -116,9 +116,15 @@ class Evictor:
     def touch(self, db: int, keys: list[bytes]) -> None:
         now = self.ks.now_ms
         access = self._access
+        if self.policy.endswith("-lru"):
+            record = (now, LFU_INIT_VAL)
+            for key in keys:
+                access[(db, key)] = record
+            return
         for key in keys:
-            _, counter = access.get((db, key), (now, LFU_INIT_VAL))
-            access[(db, key)] = (now, _lfu_incr(_lfu_decay(counter, access.get((db, key)), now)))
+            old = access.get((db, key))
+            counter = _lfu_decay(old[1], old, now) if old is not None else LFU_INIT_VAL
+            access[(db, key)] = (now, _lfu_incr(counter))
 
     def on_change(self, db: int, key: bytes | None) -> None:
         if not self.tracks_access:

@@ -44,6 +44,7 @@ FULL_WALK = 32  # containers up to this many items are walked in full
 SAMPLE = 16  # bigger ones: this many items, scaled to the container's length
 KEYS_SAMPLE = 64  # keys per database for the estimate without maxmemory
 INT_SIZE = sys.getsizeof(1 << 40)  # a per-key size, an access time
+OVERHEAD_EVERY = 256  # used() measures the tables (~100 getsizeof calls) once per this many
 
 _getsizeof = sys.getsizeof
 _SCALARS = (bytes, int, float, bytearray)
@@ -105,7 +106,12 @@ def deep_size(obj: Any, seen: set[int]) -> int:
 
 def key_size(database: Database, key: bytes, entry: Entry) -> int:
     """What one key costs: its name, its entry, its expire time."""
-    size = _getsizeof(key) + deep_size(entry, set())
+    if entry.x is None and type(entry.val) is bytes and type(entry.stamp) is int:
+        # the common case, a plain string (crdt/entry.py: the entry is its string content),
+        # measured as deep_size would, without the walk
+        size = _getsizeof(key) + _getsizeof(entry) + _getsizeof(entry.stamp) + _getsizeof(entry.val)
+    else:
+        size = _getsizeof(key) + deep_size(entry, set())
     at = database.expires.get(key)
     if at is not None:
         size += _getsizeof(at)
@@ -129,6 +135,8 @@ class Memory:
         self._dirty: set[tuple[int, bytes]] = set()
         self._dirty_dbs: set[int] = set()
         self.dataset = 0
+        self._overhead = 0
+        self._overhead_age = OVERHEAD_EVERY  # measured again at the next used()
         self.startup = sum(tables_size(db) for db in self.ks.dbs)
         self.peak = self.startup
         self.denyoom = frozenset(_denyoom_names(server.table))
@@ -163,6 +171,7 @@ class Memory:
 
     def recount(self) -> None:
         """Measure every key again (start of tracking, after recovery)."""
+        self._overhead_age = OVERHEAD_EVERY
         self._dirty.clear()
         self._dirty_dbs.clear()
         self.dataset = 0
@@ -201,7 +210,10 @@ class Memory:
         """``used_memory``: accounted when tracking, else estimated from samples."""
         if self.tracking:
             self._settle()
-            used = self.overhead() + self.dataset
+            self._overhead_age += 1
+            if self._overhead_age >= OVERHEAD_EVERY:  # tables grow by doubling: rarely stale
+                self._overhead, self._overhead_age = self.overhead(), 0
+            used = self._overhead + self.dataset
         else:
             used = self.overhead() + self.estimate_dataset()
         self.peak = max(self.peak, used)
