@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 import pytest
 import redis
 
-from server.harness.processes import ServerProcess, start_activekv
+from server.harness.processes import ServerProcess, start_activekv, start_redis
 from tests.respclient import encode_command
 
 ITEMS = 20_000
@@ -131,5 +131,28 @@ def test_no_limit_by_default_keeps_the_client() -> None:
                     got += len(chunk)
             finally:
                 lazy.close()
+        finally:
+            r.close()
+
+
+def test_redis_closes_the_same_lazy_client() -> None:
+    """The same scenario against redis-server 7.0.15 (the reference): it closes the client too,
+    and like ours keeps serving the others."""
+    with start_redis("--client-output-buffer-limit", "normal 1mb 256kb 1") as ref:
+        r = redis.Redis(port=ref.port)
+        try:
+            r.rpush("big", *[ITEM] * ITEMS)
+            before_ids = _client_ids(r)
+            lazy = _lazy_client(ref.port)
+            try:
+                lazy.sendall(encode_command(("CLIENT", "ID")))
+                time.sleep(0.2)
+                lazy_ids = _client_ids(r) - before_ids
+                assert len(lazy_ids) == 1
+                lazy.sendall(encode_command(("LRANGE", "big", 0, -1)) * 40)
+                _wait(lambda: not lazy_ids & _client_ids(r), 10, "redis to close the lazy client")
+            finally:
+                lazy.close()
+            assert r.ping()
         finally:
             r.close()
