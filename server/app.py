@@ -367,7 +367,7 @@ class Server:
         if any(name.startswith("tls-") for name in changed):
             tls.reconfigure(self, config, [n for n in changed if n.startswith("tls-")])
         if "maxmemory" in changed or "maxmemory-policy" in changed:
-            self.memory.configure()
+            self.memory.configure(config_set=True)
         if "loglevel" in changed:
             logging.getLogger("activekv").setLevel(LOG_LEVELS.get(config.loglevel, logging.INFO))
 

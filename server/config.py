@@ -390,6 +390,8 @@ OPTIONS: tuple[Option, ...] = (
         "volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl", "allkeys-lru",
         "allkeys-lfu", "allkeys-random", "noeviction"), _const("noeviction")),
     Option("maxmemory-samples", IntType(1, INT32_MAX), _const(5)),
+    Option("lfu-log-factor", IntType(0, INT32_MAX), _const(10)),
+    Option("lfu-decay-time", IntType(0, INT32_MAX), _const(1)),
 )
 
 _BY_NAME: dict[str, Option] = {o.name: o for o in OPTIONS}
@@ -455,6 +457,8 @@ class Config:
     maxmemory: int = field(default_factory=_default("maxmemory"))
     maxmemory_policy: str = field(default_factory=_default("maxmemory-policy"))
     maxmemory_samples: int = field(default_factory=_default("maxmemory-samples"))
+    lfu_log_factor: int = field(default_factory=_default("lfu-log-factor"))
+    lfu_decay_time: int = field(default_factory=_default("lfu-decay-time"))
     config_file: str | None = None  # absolute path of the config file, or None
 
     def get(self, name: str) -> Any:

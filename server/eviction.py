@@ -35,8 +35,6 @@ if TYPE_CHECKING:
     from server.memory import Memory
 
 LFU_INIT_VAL = 5  # Redis's: a new key's counter, so it is not evicted at once
-LFU_LOG_FACTOR = 10  # lfu-log-factor default
-LFU_DECAY_MINUTES = 1  # lfu-decay-time default
 EVICT_BUDGET_S = 0.005  # per check; the 100 ms tick carries on if still over
 # One access record beyond its dict slot: the (db, key) tuple, the (time, counter) tuple, the time.
 ACCESS_RECORD_SIZE = 2 * sys.getsizeof((0, 0)) + sys.getsizeof(1 << 40)
@@ -121,10 +119,12 @@ class Evictor:
             for key in keys:
                 access[(db, key)] = record
             return
+        cfg = self.server.config
         for key in keys:
             old = access.get((db, key))
-            counter = _lfu_decay(old[1], old, now) if old is not None else LFU_INIT_VAL
-            access[(db, key)] = (now, _lfu_incr(counter))
+            counter = (_lfu_decay(old, now, cfg.lfu_decay_time) if old is not None
+                       else LFU_INIT_VAL)
+            access[(db, key)] = (now, _lfu_incr(counter, cfg.lfu_log_factor))
 
     def on_change(self, db: int, key: bytes | None) -> None:
         if not self.tracks_access:
@@ -193,23 +193,21 @@ class Evictor:
         record = self._access.get((dbi, key))
         if record is None:
             return math.inf  # never seen since tracking began: the oldest there is
-        last, counter = record
         if policy.endswith("-lru"):
-            return float(now - last)
-        return float(255 - _lfu_decay(counter, record, now))
+            return float(now - record[0])
+        return float(255 - _lfu_decay(record, now, self.server.config.lfu_decay_time))
 
 
-def _lfu_decay(counter: int, record: tuple[int, int] | None, now_ms: int) -> int:
-    """Redis's LFUDecrAndReturn: one step per ``lfu-decay-time`` idle minutes."""
-    if record is None:
-        return counter
-    periods = (now_ms - record[0]) // 60_000 // LFU_DECAY_MINUTES
+def _lfu_decay(record: tuple[int, int], now_ms: int, decay_minutes: int) -> int:
+    """Redis's LFUDecrAndReturn: the counter less one per ``lfu-decay-time`` idle minutes."""
+    last, counter = record
+    periods = (now_ms - last) // 60_000 // decay_minutes if decay_minutes else 0
     return max(0, counter - periods)
 
 
-def _lfu_incr(counter: int) -> int:
-    """Redis's LFULogIncr: ever less likely to grow as it grows."""
+def _lfu_incr(counter: int, log_factor: int) -> int:
+    """Redis's LFULogIncr: ever less likely to grow as it grows (``lfu-log-factor``)."""
     if counter >= 255:
         return 255
     base = max(0, counter - LFU_INIT_VAL)
-    return counter + 1 if random.random() < 1.0 / (base * LFU_LOG_FACTOR + 1) else counter
+    return counter + 1 if random.random() < 1.0 / (base * log_factor + 1) else counter

@@ -47,7 +47,7 @@ INT_SIZE = sys.getsizeof(1 << 40)  # a per-key size, an access time
 OVERHEAD_EVERY = 256  # used() measures the tables (~100 getsizeof calls) once per this many
 
 _getsizeof = sys.getsizeof
-_SCALARS = (bytes, int, float, bytearray)
+_NUMBERS = (int, float)  # counted per reference: they are rarely shared (small ints are)
 _NOT_COUNTED = (str, bool, type(None), type)
 _SEQUENCES = (list, tuple, set, frozenset)
 _slots_cache: dict[type, tuple[str, ...]] = {}
@@ -71,7 +71,7 @@ def _slots(t: type) -> tuple[str, ...]:
 def deep_size(obj: Any, seen: set[int]) -> int:
     """Bytes held by ``obj`` and what it references (each object once, per ``seen``)."""
     t = type(obj)
-    if t in _SCALARS:
+    if t in _NUMBERS:
         return _getsizeof(obj)
     if t in _NOT_COUNTED:
         return 0
@@ -80,6 +80,8 @@ def deep_size(obj: Any, seen: set[int]) -> int:
         return 0
     seen.add(oid)
     size = _getsizeof(obj)
+    if t is bytes or t is bytearray:
+        return size
     if t is dict:
         n = len(obj)
         if n <= FULL_WALK:
@@ -144,9 +146,14 @@ class Memory:
         self.configure()
 
     # -- configuration ----------------------------------------------------------------------
-    def configure(self) -> None:
+    def configure(self, config_set: bool = False) -> None:
         """At start and after CONFIG SET maxmemory / maxmemory-policy."""
-        self.limited = self.server.config.maxmemory > 0
+        limit = self.server.config.maxmemory
+        if 0 < limit < 1024**2 and not config_set:
+            self.server.log.warning(
+                "WARNING: You specified a maxmemory value that is less than 1MB (current value "
+                "is %d bytes). Are you sure this is what you really want?", limit)
+        self.limited = limit > 0
         if self.limited and not self.tracking:
             self.tracking = True
             self.recount()
@@ -157,6 +164,11 @@ class Memory:
             self._dirty_dbs.clear()
             self.dataset = 0
         self.evictor.configure()
+        if config_set and self.limited and self.used() > limit:
+            self.server.log.warning(
+                "WARNING: the new maxmemory value set via CONFIG SET (%d) is smaller than the "
+                "current memory usage (%d). This will result in key eviction and/or the inability "
+                "to accept new write commands depending on the maxmemory-policy.", limit, self.used())
 
     # -- accounting -------------------------------------------------------------------------
     def on_change(self, db: int, key: bytes | None) -> None:

@@ -11,7 +11,7 @@ DEFAULTS = [
     "tls-ca-cert-dir", "tls-protocols", "tls-ciphers", "tls-ciphersuites", "tls-auth-clients",
     "tls-replication", "tls-prefer-server-ciphers", "tls-session-caching",
     "tls-session-cache-size", "tls-session-cache-timeout", "client-output-buffer-limit",
-    "maxmemory", "maxmemory-policy", "maxmemory-samples",
+    "maxmemory", "maxmemory-policy", "maxmemory-samples", "lfu-log-factor", "lfu-decay-time",
 ]
 
 
