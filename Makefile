@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test check lint typecheck redis-tools clean bench-throughput bench-conflicts bench-cpu bench-instructions
+.PHONY: run test check lint typecheck redis-tools clean bench-throughput bench-conflicts bench-cpu bench-instructions bench-scaling
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,10 @@ bench-throughput: $(STAMP) redis-tools
 # options: make bench-conflicts BENCH_ARGS='--delay-ms 80 --seconds 10'
 bench-conflicts: $(STAMP) redis-tools
 	$(PY) -m benchmarks.concurrent_writes $(BENCH_ARGS)
+
+# queue and leaderboard operations on a 1,000,000-element key vs a 10-element one, vs redis-server
+bench-scaling: $(STAMP) redis-tools
+	$(PY) -m benchmarks.scaling $(BENCH_ARGS)
 
 # CPU per command in-process (no sockets); options: BENCH_ARGS='--pipeline 1 --peers 0 --profile'
 bench-cpu: $(STAMP)

@@ -12,6 +12,7 @@ from typing import Any
 
 from . import expiry
 from .clock import Tag
+from .packing import Packed, pack, unpack
 from .types import Content
 from .types.strings import SEQ_BITS, SEQ_MASK, STRING, Extra, StrValue
 
@@ -35,9 +36,12 @@ class Entry(StrValue):
     when it holds an assignment or a contribution, else None. ``x`` is None, the expire entries
     alone (a list, or ``expiry.OWN_NEVER`` for the "never" entry written with the winning
     assignment, which ``_pin`` turns back into a list before that assignment changes), or an
-    ``EntryExtra``."""
+    ``EntryExtra``. ``access`` is the server's access statistics of this region (Redis's
+    24-bit ``lru`` field: last access time, or LFU counter and time); unset until the server
+    first records an access, never replicated nor part of the state."""
 
-    __slots__ = ()
+    __slots__ = ("access",)
+    access: int
 
     def _extra(self) -> EntryExtra:
         x = self.x
@@ -86,12 +90,16 @@ class Entry(StrValue):
 
     # -- contents ----------------------------------------------------------------------------
     def others(self) -> list[Content]:
-        """The contents of types other than string."""
+        """The contents of types other than string (unpacked: see ``crdt.packing``)."""
         x = self.x
         if x is None or type(x) is list or x.other is None:
             return []
         other = x.other
-        return list(other) if type(other) is list else [other]
+        if type(other) is list:
+            return list(other)
+        if isinstance(other, Packed):
+            other = x.other = unpack(other)
+        return [other]
 
     def has_other_types(self) -> bool:
         """True when the entry holds a non-string content (fast: the common entry has none)."""
@@ -109,7 +117,11 @@ class Entry(StrValue):
         if other is None:
             return None
         if type(other) is not list:
-            return other if other.type_name == name else None
+            if other.type_name != name:
+                return None
+            if isinstance(other, Packed):
+                other = x.other = unpack(other)
+            return other
         for c in other:
             if c.type_name == name:
                 return c
@@ -170,6 +182,9 @@ class Entry(StrValue):
         x = self.x
         if x is None or type(x) is list or x.other is None:
             return STRING
+        other = x.other
+        if self.val is None and not x.contribs and type(other) is not list:
+            return str(other.type_name)  # without unpacking a packed content
         return self.content().type_name
 
     def content(self) -> Any:
@@ -182,8 +197,25 @@ class Entry(StrValue):
         if other is None:
             return self
         if self.val is None and not x.contribs and type(other) is not list:
+            if isinstance(other, Packed):
+                other = x.other = unpack(other)
             return other
         return max(self.parts(), key=lambda c: c.latest())
+
+    def pack(self) -> bool:
+        """Pack the entry's content if it is its only one and a small collection (between
+        commands only: see ``crdt.packing``); True when it was packed."""
+        x = self.x
+        if type(x) is not EntryExtra or self.val is not None or x.contribs:
+            return False
+        other = x.other
+        if other is None or type(other) is list or isinstance(other, Packed):
+            return False
+        packed = pack(other)
+        if packed is None:
+            return False
+        x.other = packed
+        return True
 
     def expire_at(self) -> int:
         x = self.x

@@ -37,6 +37,7 @@ from .clock import VV, HybridClock, Tag, covers, vv_leq
 from .conflicts import ConflictLog
 from .effects import EFFECTS, Batch, Delete, Effect, Expire, Flush
 from .entry import Database, Entry, EntryExtra
+from .packing import Packed, unpack
 from .types import interpreter_table, registered
 from .types.strings import SEQ_BITS, StrValue
 
@@ -210,6 +211,8 @@ class Keyspace:
         x = entry._extra()
         other = x.other
         if type(other) is not list and other is not None and other.type_name == name:
+            if isinstance(other, Packed):
+                other = x.other = unpack(other)
             content = other
             if entry.val is not None or x.contribs:
                 self.clear_others(dbi, key, entry, name, tag, ctx)

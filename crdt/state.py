@@ -64,7 +64,7 @@ def _dec_entry(data: list[Any], names: list[str]) -> Entry:
         t = types.get(name)
         if t is None:
             raise StateError(f"unknown content type {name!r}")
-        if version != t.version:
+        if version != t.version and version not in t.reads:
             raise StateError(f"unsupported {name} state version {version}")
         entry.put(t.decode(enc, names))
     entry.expire = [(e[0], names[e[1]], e[2], e[3]) for e in data[1]] or None

@@ -49,7 +49,7 @@ class LogPosition(NamedTuple):
 
 class Replication:
     def __init__(self, ks: Keyspace, name: str, directory: str, *, appendfsync: str = "everysec",
-                 peers: list[tuple[str, int]] | None = None, peer_password: str = "",
+                 peers: list[tuple[str, int]] | None = None, peer_password: str = "", peer_user: str = "",
                  peer_timeout_s: float = 3600.0, log_retention_bytes: int = 1 << 30,
                  truncate_corrupt: bool = False, segment_bytes: int = SEGMENT_BYTES,
                  snapshot_every: int = SNAPSHOT_EVERY_BATCHES,
@@ -57,6 +57,7 @@ class Replication:
                  on_progress: Callable[[], None] = lambda: None) -> None:
         self._rep = rep = Replicator(
             ks, name, directory, appendfsync=appendfsync, peers=peers, peer_password=peer_password,
+            peer_user=peer_user,
             peer_timeout_s=peer_timeout_s, log_retention_bytes=log_retention_bytes,
             truncate_corrupt=truncate_corrupt, segment_bytes=segment_bytes,
             snapshot_every=snapshot_every, snapshot_min_interval_s=snapshot_min_interval_s,

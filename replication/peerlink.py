@@ -2,7 +2,8 @@
 
 A link starts as an ordinary client connection to the peer's port (``wire`` has the format):
 
-* client half (``request_sync``, run by a ``Puller``): ``AUTH`` when the peer has a password,
+* client half (``request_sync``, run by a ``Puller``): ``AUTH [peer-user] peer-password`` when
+  configured,
   then ``CRDT.SYNC <wire-version> <region> <instance-id> <log-version> <vv> <log|state>``; the
   answer is ``+SYNC <region> <instance-id> <mode>`` or an error.
 * server half (``accept_sync``, called by the server's ``CRDT.SYNC`` handler): check what the
@@ -183,8 +184,11 @@ async def request_sync(rep: Replicator, puller: Puller, reader: asyncio.StreamRe
     """Our side of a link we open: authenticate, ask for the peer's log from our VV.
     Returns the peer's (region, instance id). Raises ``HandshakeRefused`` when the peer (or
     what it says it is) refuses the link, a network error when the connection fails."""
-    if rep.peer_password:
+    if rep.peer_user:  # AUTH user password (a nopass user takes any password)
+        writer.write(resp_command("AUTH", rep.peer_user, rep.peer_password))
+    elif rep.peer_password:
         writer.write(resp_command("AUTH", rep.peer_password))
+    if rep.peer_user or rep.peer_password:
         line = await _reply_line(reader)
         if not line.startswith(b"+OK"):
             raise HandshakeRefused(f"authentication refused: {line.decode(errors='replace').strip()}")

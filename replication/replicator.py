@@ -70,7 +70,7 @@ class PeerInfo:
 
 class Replicator:
     def __init__(self, ks: Keyspace, name: str, directory: str, *, appendfsync: str = "everysec",
-                 peers: list[tuple[str, int]] | None = None, peer_password: str = "",
+                 peers: list[tuple[str, int]] | None = None, peer_password: str = "", peer_user: str = "",
                  peer_timeout_s: float = 3600.0, log_retention_bytes: int = 1 << 30,
                  truncate_corrupt: bool = False, segment_bytes: int = SEGMENT_BYTES,
                  snapshot_every: int = SNAPSHOT_EVERY_BATCHES,
@@ -80,6 +80,7 @@ class Replicator:
         self.directory = directory
         self.log = log
         self.peer_password = peer_password
+        self.peer_user = peer_user  # the ACL user links authenticate as ("": default)
         self.peer_timeout_s = peer_timeout_s
         self.log_retention_bytes = log_retention_bytes
         self.log_version = LOG_VERSION

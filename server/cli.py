@@ -59,6 +59,7 @@ def main(argv: list[str] | None = None) -> int:
         pass
     gc.set_threshold(*GC_THRESHOLDS)
     from replication.facade import UNTRUSTED_DATA
+    from server.acl.store import AclConfigError
     from server.tls import TLSConfigError
 
     try:
@@ -67,6 +68,10 @@ def main(argv: list[str] | None = None) -> int:
     except TLSConfigError as exc:  # as redis-server: "Failed to configure TLS", and exit
         root.error("Failed to configure TLS: %s", exc)
         print(f"activekv-server: Failed to configure TLS: {exc}", file=sys.stderr)
+        return 1
+    except AclConfigError as exc:  # Redis exits at start-up on a bad user or ACL file
+        root.error("can't start: %s", exc)
+        print(f"activekv-server: can't start: {exc}", file=sys.stderr)
         return 1
     except UNTRUSTED_DATA as exc:
         # A data directory we cannot trust: one clear line, no traceback, non-zero exit.

@@ -329,6 +329,9 @@ def _const(v: Any) -> Callable[[], Any]:
     return lambda: v
 
 
+MAXMEMORY_POLICIES = ("volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl",
+                      "allkeys-lru", "allkeys-lfu", "allkeys-random", "noeviction")
+
 # ``loglevel`` values and the logging level each sets (the CLI at start, CONFIG SET later).
 LOG_LEVELS = {
     "debug": logging.DEBUG,
@@ -343,6 +346,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("dir", DirType(), lambda: os.path.abspath("."), protected=True),
     Option("region", StringType(allow_empty=False), socket.gethostname, mutable=False),
     Option("requirepass", StringType(), _const("")),
+    Option("aclfile", StringType(), _const(""), mutable=False),
+    Option("acllog-max-len", IntType(0, INT64_MAX), _const(128)),
+    Option("acl-pubsub-default", EnumType("allchannels", "resetchannels"), _const("resetchannels")),
     Option("databases", IntType(1, INT32_MAX), _const(16), mutable=False),
     Option("maxclients", IntType(1, UINT_MAX, unsigned=True), _const(10000)),
     Option("loglevel", EnumType(*LOG_LEVELS), _const("notice")),
@@ -360,6 +366,7 @@ OPTIONS: tuple[Option, ...] = (
     # Active-active replication (activekv's own options).
     Option("peer", PeerType(), lambda: [], mutable=False, repeatable=True),
     Option("peer-password", StringType(), _const(""), mutable=False),
+    Option("peer-user", StringType(), _const(""), mutable=False),
     Option("appendfsync", EnumType("always", "everysec", "no"), _const("everysec")),
     Option("repl-log-retention", MemoryType(1024**2, INT64_MAX), _const(1024**3)),
     Option("peer-timeout", IntType(1, INT32_MAX), _const(3600)),
@@ -386,9 +393,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("client-output-buffer-limit", OutputBufferLimitType(), lambda: dict(OBUF_DEFAULTS),
            multi_arg=True),
     Option("maxmemory", MemoryType(0, INT64_MAX, unsigned=True), _const(0)),
-    Option("maxmemory-policy", EnumType(
-        "volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl", "allkeys-lru",
-        "allkeys-lfu", "allkeys-random", "noeviction"), _const("noeviction")),
+    Option("maxmemory-policy", EnumType(*MAXMEMORY_POLICIES), _const("noeviction")),
     Option("maxmemory-samples", IntType(1, INT32_MAX), _const(5)),
     Option("lfu-log-factor", IntType(0, INT32_MAX), _const(10)),
     Option("lfu-decay-time", IntType(0, INT32_MAX), _const(1)),
@@ -415,6 +420,9 @@ class Config:
     dir: str = field(default_factory=_default("dir"))
     region: str = field(default_factory=_default("region"))
     requirepass: str = field(default_factory=_default("requirepass"))
+    aclfile: str = field(default_factory=_default("aclfile"))
+    acllog_max_len: int = field(default_factory=_default("acllog-max-len"))
+    acl_pubsub_default: str = field(default_factory=_default("acl-pubsub-default"))
     databases: int = field(default_factory=_default("databases"))
     maxclients: int = field(default_factory=_default("maxclients"))
     loglevel: str = field(default_factory=_default("loglevel"))
@@ -426,6 +434,7 @@ class Config:
     hz: int = field(default_factory=_default("hz"))
     peer: list[tuple[str, int]] = field(default_factory=_default("peer"))
     peer_password: str = field(default_factory=_default("peer-password"))
+    peer_user: str = field(default_factory=_default("peer-user"))
     appendfsync: str = field(default_factory=_default("appendfsync"))
     repl_log_retention: int = field(default_factory=_default("repl-log-retention"))
     peer_timeout: int = field(default_factory=_default("peer-timeout"))
@@ -460,6 +469,8 @@ class Config:
     lfu_log_factor: int = field(default_factory=_default("lfu-log-factor"))
     lfu_decay_time: int = field(default_factory=_default("lfu-decay-time"))
     config_file: str | None = None  # absolute path of the config file, or None
+    # ``user <name> rules...`` directives (Redis's: not options, CONFIG GET does not show them)
+    acl_users: list[list[str]] = field(default_factory=list)
 
     def get(self, name: str) -> Any:
         """Value of option ``name`` (case-insensitive); KeyError if unknown."""
@@ -470,7 +481,7 @@ class Config:
 
 
 assert {f.name for f in dataclasses.fields(Config)} == {o.attr for o in OPTIONS} | {
-    "config_file"
+    "config_file", "acl_users"
 }, "Config fields and OPTIONS disagree"
 
 
@@ -483,6 +494,11 @@ split_args = splitargs  # Redis's sdssplitargs, as the request reader splits inl
 
 def _apply_directive(values: dict[str, Any], args: list[str], where: str) -> None:
     """Set one directive (``args[0]`` is the name) into ``values``; ConfigError if bad."""
+    if args[0] == "user":  # ACL users: checked when the server loads them (server.acl)
+        if len(args) < 2:
+            raise ConfigError(f"{PROG}: bad value for 'user' ({where}): wrong number of arguments")
+        values.setdefault("user", []).append(args[1:])
+        return
     opt = lookup(args[0])
     if opt is None:
         raise ConfigError(
@@ -597,7 +613,8 @@ def load_config(argv: list[str]) -> Config:
         if args:
             _apply_directive(values, args, where)
 
-    cfg = Config(**{_BY_NAME[k].attr: v for k, v in values.items()})
+    acl_users = values.pop("user", [])
+    cfg = Config(**{_BY_NAME[k].attr: v for k, v in values.items()}, acl_users=acl_users)
     cfg.config_file = config_file
     return cfg
 

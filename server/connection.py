@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from crdt.effects import Batch
 from server import errors, protected
+from server.acl.hooks import permission_error
 from server.blocking import Blocked
 from server.outbuf import OBUF_CHECK_BYTES
 from server.reqparse import ProtocolError, QueryBufferLimit, RequestReader
@@ -36,7 +37,8 @@ class Client(asyncio.Protocol):
         self.name = b""
         self.lib_name = b""
         self.lib_ver = b""
-        self.authenticated = not server.config.requirepass
+        self.user = server.acl.default  # the ACL user (AUTH/HELLO change it)
+        self.authenticated = not server.acl.default_needs_auth
         self.created = time.monotonic()
         self.last_interaction = self.created
         self.last_cmd = "NULL"
@@ -250,12 +252,12 @@ class Client(asyncio.Protocol):
             if cmd.name == "exec" and self.multi is not None:
                 self.discard_multi()
             return self._reject(cmd.spec.arity_error())
-        if not self.authenticated and not cmd.noauth:
-            if cmd.name == "exec":  # Redis's rejectCommand: a refused EXEC aborts, always
-                if self.multi is not None:
-                    self.discard_multi()
-                return self._reject(Error(errors.EXECABORT_BECAUSE % errors.NOAUTH))
-            return self._reject(Error(errors.NOAUTH))
+        if not self.authenticated and not cmd.noauth and self.server.acl.default_needs_auth:
+            return self._refuse(cmd, errors.NOAUTH)
+        if not self.user.unrestricted:
+            denied = permission_error(self, cmd, argv)
+            if denied is not None:
+                return self._refuse(cmd, denied.message)
         if self.multi is not None and cmd.no_multi:
             return self._reject(Error(errors.NOT_IN_MULTI))
         if self.server.memory.limited:  # maxmemory: evict, or refuse what may grow memory
@@ -313,6 +315,14 @@ class Client(asyncio.Protocol):
         server.stats.unexpected_errors += 1
         server.log.warning("Unexpected error in '%s' (client id=%d)", cmd.name, self.id, exc_info=exc)
         return Error(errors.unexpected_error(cmd.name, exc))
+
+    def _refuse(self, cmd: Command, message: str) -> Error:
+        """Redis's rejectCommand: a refused EXEC aborts the transaction, always."""
+        if cmd.name == "exec":
+            if self.multi is not None:
+                self.discard_multi()
+            return self._reject(Error(errors.EXECABORT_BECAUSE % message))
+        return self._reject(Error(message))
 
     def _reject(self, error: Error) -> Error:
         if self.multi is not None:

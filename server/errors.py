@@ -176,3 +176,44 @@ GEO_ANY_COUNT = "ERR the ANY argument requires COUNT argument"
 GEO_STORE_WITH = "ERR %s is not compatible with WITHDIST, WITHHASH and WITHCOORD options"
 GEO_FROM = "ERR exactly one of FROMMEMBER or FROMLONLAT can be specified for %s"
 GEO_BY = "ERR exactly one of BYRADIUS and BYBOX can be specified for %s"
+
+# DUMP / RESTORE (cluster.c), OBJECT (object.c), MOVE / SWAPDB (db.c)
+BUSYKEY = "BUSYKEY Target key name already exists."
+DUMP_PAYLOAD = "ERR DUMP payload version or checksum are wrong"
+BAD_DATA_FORMAT = "ERR Bad data format"
+INVALID_TTL = "ERR Invalid TTL value, must be >= 0"
+INVALID_IDLETIME = "ERR Invalid IDLETIME value, must be >= 0"
+INVALID_FREQ = "ERR Invalid FREQ value, must be >= 0 and <= 255"
+DB_INDEX_OUT_OF_RANGE = "ERR DB index is out of range"
+SWAPDB_FIRST = "ERR invalid first DB index"
+SWAPDB_SECOND = "ERR invalid second DB index"
+SWAPDB_WITH_PEERS = ("ERR SWAPDB is not supported while peer regions are configured "
+                     "(it does not commute with concurrent writes in other regions)")
+OBJECT_NO_LFU = ("ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note "
+                 "that when switching between policies at runtime LRU and LFU data will take some time "
+                 "to adjust.")
+OBJECT_LFU = ("ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when "
+              "switching between policies at runtime LRU and LFU data will take some time to adjust.")
+
+# ACL (acl.c, server.c's processCommand, multi.c's execCommand)
+NOPERM_COMMAND = "NOPERM this user has no permissions to run the '%s' command"
+NOPERM_KEY = "NOPERM this user has no permissions to access one of the keys used as arguments"
+NOPERM_CHANNEL = "NOPERM this user has no permissions to access one of the channels used as arguments"
+NOPERM_EXEC = ("NOPERM ACLs rules changed between the moment the transaction was accumulated and "
+               "the EXEC call. This command is no longer allowed for the following reason: %s")
+ACL_USERNAME_SPACES = "ERR Usernames can't contain spaces or null characters"
+ACL_UNMATCHED_PAREN = "ERR Unmatched parenthesis in acl selector starting at '%s'."
+ACL_SETUSER_MODIFIER = "ERR Error in ACL SETUSER modifier '%s': %s"
+ACL_DELUSER_DEFAULT = "ERR The 'default' user cannot be removed"
+ACL_NO_USER = "ERR User '%s' not found"
+ACL_NO_COMMAND = "ERR Command '%s' not found"
+ACL_UNKNOWN_CATEGORY = "ERR Unknown category '%s'"
+ACL_GENPASS_BITS = ("ERR ACL GENPASS argument must be the number of bits for the output password, "
+                    "a positive number up to 4096")
+ACL_NO_FILE = ("ERR This Redis instance is not configured to use an ACL file. You may want to "
+               "specify users via the ACL SETUSER command and then issue a CONFIG REWRITE "
+               "(assuming you have a Redis configuration file set) in order to store users in "
+               "the Redis configuration.")
+ACL_SAVE_FAILED = ("ERR There was an error trying to save the ACLs. Please check the server logs "
+                   "for more information")
+ACL_SUBCOMMAND_SYNTAX = "ERR unknown subcommand or wrong number of arguments for '%s'. Try ACL HELP."

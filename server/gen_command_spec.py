@@ -68,6 +68,8 @@ REDIS_VERSION = "7.0.15"
 #: Commands to record, in this order. ``name`` or ``container`` + its subcommands we use.
 COMMANDS: list[str] = """
 ping echo hello auth select quit reset
+acl acl|setuser acl|getuser acl|deluser acl|list acl|users acl|whoami acl|cat acl|genpass
+acl|log acl|save acl|load acl|dryrun acl|help
 client client|id client|setname client|getname client|list client|info client|kill
 client|setinfo
 command command|count command|info command|docs command|list command|getkeys
@@ -93,6 +95,8 @@ zrangestore zmpop bzpopmin bzpopmax bzmpop zrandmember zunion zinter zdiff zunio
 zinterstore zdiffstore zintercard
 geoadd geopos geodist geohash georadius georadius_ro georadiusbymember georadiusbymember_ro
 geosearch geosearchstore sort sort_ro
+dump restore move swapdb memory memory|usage memory|stats memory|doctor memory|malloc-stats
+memory|purge memory|help
 """.split()
 
 DEFAULT_OUTPUT = Path(__file__).with_name("command_spec.json")

@@ -3,12 +3,16 @@
     python -m benchmarks.concurrent_writes [--delay-ms 40] [--seconds 20] [--clients-per-region 4]
                                            [--keys 8] [--out benchmarks/results]
                                            [--systems activekv,primary,lww] [--seed 1]
+                                           [--workloads mixed,leaderboard,queue]
 
 Three regions on loopback (``us-west``, ``us-east``, ``eu-west``) with a fault proxy adding
 ``--delay-ms`` one way on every inter-region hop. In every region ``--clients-per-region``
 client threads run the same seeded closed-loop workload (no think time) against a small shared
 set of hot keys — INCR/INCRBY, HINCRBY, HSET, SADD/SREM, SET, EXPIRE — for ``--seconds``, then
-stop; the benchmark waits for quiescence and checks the final state of every region.
+stop; the benchmark waits for quiescence and checks the final state of every region. Then the
+same for two more workloads (``workload.py``): a leaderboard (ZINCRBY of shared members) and a
+work queue (RPUSH and LPOP/BLPOP of shared lists in every region; every pushed job must be
+popped at least once, and jobs popped twice are counted).
 
 The systems:
 
@@ -55,10 +59,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 from benchmarks.concurrent_writes.lww import LWWModel
-from benchmarks.concurrent_writes.report import chart, render_table
+from benchmarks.concurrent_writes.report import (
+    chart,
+    chart_workloads,
+    render_table,
+    render_workloads,
+)
 from benchmarks.concurrent_writes.run import run_system
 from benchmarks.concurrent_writes.systems import SYSTEMS, ActiveKV, SinglePrimary, System
-from benchmarks.concurrent_writes.workload import REGIONS
+from benchmarks.concurrent_writes.workload import REGIONS, WORKLOADS
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -85,7 +94,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--systems", default=",".join(SYSTEMS),
                         help="comma separated subset of: " + ", ".join(SYSTEMS))
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--workloads", default=",".join(WORKLOADS),
+                        help="comma separated subset of: " + ", ".join(WORKLOADS))
     args = parser.parse_args(argv)
+    workloads = [w.strip() for w in args.workloads.split(",") if w.strip()]
+    for w in workloads:
+        if w not in WORKLOADS:
+            parser.error(f"unknown workload {w!r}")
     names = [s.strip() for s in args.systems.split(",") if s.strip()]
     for n in names:
         if n not in SYSTEMS:
@@ -97,16 +112,23 @@ def main(argv: list[str] | None = None) -> int:
     stamp = _dt.datetime.now(_dt.UTC)
     params = {"delay_ms": args.delay_ms, "seconds": args.seconds,
               "clients_per_region": args.clients_per_region, "keys": args.keys, "seed": args.seed,
-              "regions": list(REGIONS), "systems": names}
-    results = []
-    for n in names:
-        system = factories[n]()
-        try:
-            results.append(run_system(system, args))
-        finally:
-            system.close()
-    table = render_table(results, args.delay_ms)
-    print("\n" + table + "\n")
+              "regions": list(REGIONS), "systems": names, "workloads": workloads}
+    everything = []
+    for workload in workloads:
+        for n in names:
+            system = factories[n]()
+            try:
+                everything.append(run_system(system, args, workload))
+            finally:
+                system.close()
+    results = [r for r in everything if r["workload"] == "mixed"]
+    others = [r for r in everything if r["workload"] != "mixed"]
+    table = render_table(results, args.delay_ms) if results else ""
+    if table:
+        print("\n" + table + "\n")
+    table_others = render_workloads(others) if others else ""
+    if table_others:
+        print(table_others + "\n")
     targets = {}
     for r in results:
         c = r["correctness"]
@@ -117,6 +139,14 @@ def main(argv: list[str] | None = None) -> int:
             "zero_lost_adds": c["lost_adds"] == 0,
             "all_regions_equal": c["disagreeing_regions"] == 0,
         }
+    for r in others:
+        c = r["correctness"]
+        t = {"all_regions_equal": c["disagreeing_regions"] == 0}
+        if r["workload"] == "leaderboard":
+            t["zero_lost_increments"] = c["lost_increments"] == 0
+        else:
+            t["zero_lost_pushes"] = c["queue"]["lost_pushes"] == 0
+        targets[f"{r['system']}/{r['workload']}"] = t
     for name, t in targets.items():
         print(f"targets {name}: " + ", ".join(f"{k}={v}" for k, v in t.items()))
     out = Path(args.out)
@@ -125,11 +155,18 @@ def main(argv: list[str] | None = None) -> int:
            "git_commit": git_commit(), "host": {"python": sys.version.split()[0],
                                                 "platform": platform.platform(),
                                                 "cpus": os.cpu_count()},
-           "params": params, "results": results, "targets": targets, "table_markdown": table}
+           "params": params, "results": results, "targets": targets, "table_markdown": table,
+           "workload_results": others, "workloads_table_markdown": table_others}
     base = out / f"concurrent_writes-{stamp.strftime('%Y%m%d-%H%M%S')}"
     base.with_suffix(".json").write_text(json.dumps(doc, indent=2, default=str) + "\n")
-    chart(results, params, base.with_suffix(".png"))
+    if results:
+        chart(results, params, base.with_suffix(".png"))
+    if others:
+        chart_workloads(others, params, Path(str(base) + "-workloads.png"))
+        shutil.copyfile(str(base) + "-workloads.png", out / "concurrent_writes-workloads-latest.png")
     shutil.copyfile(base.with_suffix(".json"), out / "concurrent_writes-latest.json")
-    shutil.copyfile(base.with_suffix(".png"), out / "concurrent_writes-latest.png")
-    print(f"results: {base}.json, {base}.png (and concurrent_writes-latest.*)")
+    if results:
+        shutil.copyfile(base.with_suffix(".png"), out / "concurrent_writes-latest.png")
+    print(f"results: {base}.json" + (f", {base}.png" if results else "")
+          + (f", {base}-workloads.png" if others else "") + " (and concurrent_writes-*latest.*)")
     return 0

@@ -20,6 +20,10 @@ def read_state(r: redis.Redis, ks: KeySpace) -> dict[str, Any]:
         p.smembers(k)
     for k in ks.hashes:
         p.hgetall(k)
+    for k in ks.zsets:
+        p.zrange(k, 0, -1, withscores=True)
+    for k in ks.queues:
+        p.lrange(k, 0, -1)
     for k in ks.all():
         p.execute_command("PEXPIRETIME", k)
     out = p.execute()
@@ -34,6 +38,12 @@ def read_state(r: redis.Redis, ks: KeySpace) -> dict[str, Any]:
     for k in ks.hashes:
         state[k] = sorted(out[i].items())
         i += 1
+    for k in ks.zsets:
+        state[k] = sorted(out[i])
+        i += 1
+    for k in ks.queues:
+        state[k] = out[i]  # in order: the copies must agree on it too
+        i += 1
     for k in ks.all():
         state[k] = (state[k], out[i])
         i += 1
@@ -42,6 +52,27 @@ def read_state(r: redis.Redis, ks: KeySpace) -> dict[str, Any]:
 
 def state_digest(state: dict[str, Any]) -> str:
     return hashlib.sha1(repr(sorted(state.items())).encode()).hexdigest()[:12]
+
+
+def judge_queue(workers: list[Worker], drained: list[str]) -> dict[str, Any]:
+    """Every acknowledged push popped at least once (by a worker or by the drain after the
+    load); pops of one job more than once are counted, not errors (at-least-once)."""
+    pushed: set[str] = set()
+    unsure: set[str] = set()
+    popped: collections.Counter[str] = collections.Counter(drained)
+    for w in workers:
+        pushed |= w.pushed
+        unsure |= w.uncertain_pushed
+        popped.update(w.popped)
+    return {
+        "pushed": len(pushed),
+        "popped": sum(popped.values()),
+        "drained_after_load": len(drained),
+        "lost_pushes": len(pushed - set(popped)),
+        "popped_twice_or_more": sum(1 for n in popped.values() if n > 1),
+        "extra_pops": sum(n - 1 for n in popped.values() if n > 1),
+        "phantom_pops": len(set(popped) - pushed - unsure),
+    }
 
 
 def judge(states: list[dict[str, Any]], workers: list[Worker], ks: KeySpace) -> dict[str, Any]:

@@ -144,3 +144,60 @@ def chart(results: list[dict[str, Any]], params: dict[str, Any], path: Path) -> 
     fig.tight_layout(rect=(0, 0, 1, 0.92))
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def render_workloads(results: list[dict[str, Any]]) -> str:
+    """The leaderboard and work-queue workloads: one row per (workload, system)."""
+    lines = ["| workload | system | ops/s | write p50 / p99 (ms) | correctness | regions that disagree |",
+             "|---|---|---|---|---|---|"]
+    for r in results:
+        c = r["correctness"]
+        lat = [x for v in r["latency_by_op_ms"].values() for x in (v["p50"], v["p99"])]
+        p50 = max((v["p50"] or 0) for v in r["latency_by_op_ms"].values()) if lat else None
+        p99 = max((v["p99"] or 0) for v in r["latency_by_op_ms"].values()) if lat else None
+        if r["workload"] == "leaderboard":
+            what = (f"lost increments {c['lost_increments']} of {c['acked_increments']} "
+                    f"({c['lost_increments_pct']:.2f}%, target 0)")
+        else:
+            q = c["queue"]
+            what = (f"pushed {q['pushed']}, lost {q['lost_pushes']} (target 0), popped twice "
+                    f"{q['popped_twice_or_more']}, drained after the load {q['drained_after_load']}, "
+                    f"left {q['left_after_drain']}")
+        lines.append(f"| {r['workload']} | {r['label']} | {fmt(r['throughput_ops_s'], 0)} | "
+                     f"{fmt(p50)} / {fmt(p99)} | {what} | {c['disagreeing_regions']} of {c['copies']} |")
+    return "\n".join(lines)
+
+
+def chart_workloads(results: list[dict[str, Any]], params: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    workloads = sorted({r["workload"] for r in results}, key=[r["workload"] for r in results].index)
+    fig, axes = plt.subplots(1, len(workloads), figsize=(7 * len(workloads), 4.5), squeeze=False)
+    fig.suptitle(f"Leaderboard and work queue from every region, {params['delay_ms']:g} ms one-way "
+                 f"delay, {params['clients_per_region']} clients/region, {params['seconds']:g} s")
+    for ax, workload in zip(axes[0], workloads, strict=True):
+        rows = [r for r in results if r["workload"] == workload]
+        labels = [r["label"] for r in rows]
+        if workload == "leaderboard":
+            names = ["lost increments %"]
+            vals = [[r["correctness"]["lost_increments_pct"]] for r in rows]
+        else:
+            names = ["lost pushes %", "popped twice %"]
+            vals = [[100.0 * r["correctness"]["queue"]["lost_pushes"] / max(1, r["correctness"]["queue"]["pushed"]),
+                     100.0 * r["correctness"]["queue"]["popped_twice_or_more"]
+                     / max(1, r["correctness"]["queue"]["pushed"])] for r in rows]
+        width = 0.8 / max(1, len(rows))
+        for si, (lab, v) in enumerate(zip(labels, vals, strict=True)):
+            xs = [ni + (si - (len(rows) - 1) / 2) * width for ni in range(len(names))]
+            ax.bar(xs, v, width * 0.9, label=lab)
+            for x, y in zip(xs, v, strict=True):
+                ax.text(x, y, f"{y:.2f}", ha="center", va="bottom", fontsize=8)
+        ax.set_xticks(range(len(names)), names)
+        ax.set_title(f"{workload}: against the acknowledged-op oracle (0 is right)", fontsize=10)
+        ax.legend(fontsize=8)
+    fig.tight_layout(rect=(0, 0, 1, 0.92))
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

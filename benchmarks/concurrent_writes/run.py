@@ -9,7 +9,7 @@ import time
 from typing import Any
 
 from benchmarks.concurrent_writes.lag import LAG_TIMEOUT_S, LagSampler
-from benchmarks.concurrent_writes.oracle import judge, read_state, state_digest
+from benchmarks.concurrent_writes.oracle import judge, judge_queue, read_state, state_digest
 from benchmarks.concurrent_writes.systems import SYSTEMS, System
 from benchmarks.concurrent_writes.workload import REGIONS, KeySpace, Worker
 
@@ -28,11 +28,48 @@ def ms(v: float | None) -> float | None:
     return None if v is None else round(v * 1000.0, 2)
 
 
-def run_system(system: System, args: argparse.Namespace) -> dict[str, Any]:
-    ks = KeySpace(args.keys)
+def converge(system: System, ks: KeySpace, t_stop: float | None = None) -> tuple[float | None, list[dict[str, Any]]]:
+    """Seconds from ``t_stop`` (default: now) until every copy holds the same state (None: not
+    within the timeout), and the states read."""
+    t_stop = time.monotonic() if t_stop is None else t_stop
+    readers = [system.reader(i) for i in system.copies()]
+    converge_s: float | None = None
+    states: list[dict[str, Any]] = []
+    while time.monotonic() - t_stop < CONVERGE_TIMEOUT_S:
+        states = [read_state(r, ks) for r in readers]
+        if len({state_digest(s) for s in states}) == 1 and system.quiescent():
+            converge_s = time.monotonic() - t_stop
+            break
+        time.sleep(0.005)
+    if converge_s is None:
+        print(f"  [{system.name}] did not converge within {CONVERGE_TIMEOUT_S:.0f}s", flush=True)
+    for r in readers:
+        r.close()
+    return converge_s, states
+
+
+def drain(system: System, ks: KeySpace) -> list[str]:
+    """Pop what the queues still hold, in the first region, once the load has stopped."""
+    r = system.client(0)
+    out: list[str] = []
+    try:
+        for key in ks.queues:
+            for _ in range(1_000_000):
+                job = r.lpop(key)
+                if job is None:
+                    break
+                system.on_ack(0, key)
+                out.append(job.decode())
+    finally:
+        r.close()
+    return out
+
+
+def run_system(system: System, args: argparse.Namespace, workload: str = "mixed") -> dict[str, Any]:
+    ks = KeySpace(args.keys, workload)
     stop = threading.Event()
     label = SYSTEMS[system.name]
-    print(f"\n== {label}: starting", flush=True)
+    print(f"\n== {label}, {workload} workload: starting", flush=True)
     t_setup = time.monotonic()
     system.start(args.delay_ms)
     print(f"== {label}: up in {time.monotonic() - t_setup:.1f}s; "
@@ -70,20 +107,14 @@ def run_system(system: System, args: argparse.Namespace) -> dict[str, Any]:
     if sampler:
         sampler.join(LAG_TIMEOUT_S + 5)
     # quiescence: the time from the last acknowledged write until every copy holds the same state
-    readers = [system.reader(i) for i in system.copies()]
-    converge_s: float | None = None
-    states: list[dict[str, Any]] = []
-    while time.monotonic() - t_stop < CONVERGE_TIMEOUT_S:
-        states = [read_state(r, ks) for r in readers]
-        if len({state_digest(s) for s in states}) == 1 and system.quiescent():
-            converge_s = time.monotonic() - t_stop
-            break
-        time.sleep(0.005)
-    if converge_s is None:
-        print(f"  [{system.name}] did not converge within {CONVERGE_TIMEOUT_S:.0f}s", flush=True)
-    for r in readers:
-        r.close()
+    converge_s, states = converge(system, ks, t_stop)
     verdict = judge(states, workers, ks)
+    if ks.queues:
+        drained = drain(system, ks)
+        _, after = converge(system, ks)  # the drain's pops reach every copy: all empty
+        verdict["queue"] = judge_queue(workers, drained)
+        verdict["queue"]["left_after_drain"] = max(
+            (sum(len(st[k][0]) for k in ks.queues) for st in after), default=0)
     lat = {REGIONS[i]: [x for w in workers if w.region == i for x in w.latencies] for i in range(3)}
     kinds: dict[str, list[float]] = collections.defaultdict(list)
     for w in workers:
@@ -92,6 +123,7 @@ def run_system(system: System, args: argparse.Namespace) -> dict[str, Any]:
     ops = {REGIONS[i]: sum(w.ops for w in workers if w.region == i) for i in range(3)}
     result: dict[str, Any] = {
         "system": system.name,
+        "workload": workload,
         "label": label,
         "duration_s": round(duration, 3),
         "ops": ops,

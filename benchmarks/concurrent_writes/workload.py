@@ -1,8 +1,18 @@
-"""The workload: the hot keys, and one region's client thread with its own oracle.
+"""The workloads: the hot keys, and one region's client thread with its own oracle.
 
 Every client runs the same seeded closed loop (no think time) and records, for the oracle in
-``oracle.py``, what was acknowledged: the increments per counter, each own member's last
-SADD/SREM, the shared members added. It never retries (a retried INCR could count twice).
+``oracle.py``, what was acknowledged. It never retries (a retried INCR could count twice).
+
+* ``mixed``: INCR/INCRBY, HINCRBY, HSET, SADD/SREM, SET, EXPIRE on shared hot keys; the oracle
+  keeps the increments per counter, each own member's last SADD/SREM, the shared members added.
+* ``leaderboard``: ZINCRBY by 1-5 of shared members of a few shared sorted sets from every
+  region; the oracle keeps the acknowledged increments per member (the final score must be
+  their sum: integers, exact in doubles).
+* ``queue``: a work queue on a few shared lists: half the steps RPUSH a unique job, the
+  others pop one with LPOP or BLPOP (timeout 0.05 s), in every region; the oracle keeps what was
+  pushed and what each pop returned. After the load the queues are drained, and every pushed job
+  must have been popped at least once (duplicates are counted: pops are at-least-once across
+  regions).
 """
 
 from __future__ import annotations
@@ -36,15 +46,24 @@ def connect(port: int, timeout: float = 10.0) -> redis.Redis:
 
 
 
+WORKLOADS = ("mixed", "leaderboard", "queue")
+PLAYERS = 20
+QUEUES = 2
+
+
 class KeySpace:
-    def __init__(self, n: int) -> None:
-        self.counters = [f"ctr:{i}" for i in range(n)]
-        self.sets = [f"set:{i}" for i in range(n)]
-        self.hashes = [f"hash:{i}" for i in range(n)]
-        self.strings = [f"str:{i}" for i in range(n)]
+    def __init__(self, n: int, workload: str = "mixed") -> None:
+        self.workload = workload
+        mixed = workload == "mixed"
+        self.counters = [f"ctr:{i}" for i in range(n)] if mixed else []
+        self.sets = [f"set:{i}" for i in range(n)] if mixed else []
+        self.hashes = [f"hash:{i}" for i in range(n)] if mixed else []
+        self.strings = [f"str:{i}" for i in range(n)] if mixed else []
+        self.zsets = [f"lb:{i}" for i in range(max(1, n // 4))] if workload == "leaderboard" else []
+        self.queues = [f"queue:{i}" for i in range(QUEUES)] if workload == "queue" else []
 
     def all(self) -> list[str]:
-        return self.counters + self.sets + self.hashes + self.strings
+        return self.counters + self.sets + self.hashes + self.strings + self.zsets + self.queues
 
 
 class Worker(threading.Thread):
@@ -69,6 +88,10 @@ class Worker(threading.Thread):
         self.own_last: dict[tuple[str, str], str] = {}
         self.own_uncertain: set[tuple[str, str]] = set()
         self.shared_added: set[tuple[str, str]] = set()
+        self.pushed: set[str] = set()  # queue: jobs whose RPUSH was acknowledged
+        self.uncertain_pushed: set[str] = set()
+        self.popped: list[str] = []  # queue: every job a pop returned
+        self.jobs = 0
 
     def connect(self) -> None:
         """Before the clock starts: the connection handshake costs remote clients round trips."""
@@ -100,6 +123,42 @@ class Worker(threading.Thread):
         self.system.on_ack(self.region, key)
 
     def step(self, r: redis.Redis) -> None:
+        if self.ks.workload == "leaderboard":
+            self.step_leaderboard(r)
+        elif self.ks.workload == "queue":
+            self.step_queue(r)
+        else:
+            self.step_mixed(r)
+
+    def step_leaderboard(self, r: redis.Redis) -> None:
+        key = self.rng.choice(self.ks.zsets)
+        member, n = f"player:{self.rng.randrange(PLAYERS)}", self.rng.randint(1, 5)
+        self._incr("zincrby", key, member, n, lambda: r.zincrby(key, n, member))
+
+    def step_queue(self, r: redis.Redis) -> None:
+        key = self.rng.choice(self.ks.queues)
+        roll = self.rng.random()
+        if roll < 0.5:
+            self.jobs += 1
+            job = f"job:{self.cid}:{self.jobs}"
+            try:
+                self._do("rpush", key, lambda: r.rpush(key, job))
+            except (redis.ConnectionError, redis.TimeoutError):
+                self.uncertain_pushed.add(job)
+                raise
+            self.pushed.add(job)
+        elif roll < 0.8:
+            got: list[Any] = []
+            self._do("lpop", key, lambda: got.append(r.lpop(key)))
+            if got[0] is not None:
+                self.popped.append(got[0].decode())
+        else:
+            got = []
+            self._do("blpop", key, lambda: got.append(r.blpop([key], timeout=0.05)))
+            if got[0] is not None:
+                self.popped.append(got[0][1].decode())
+
+    def step_mixed(self, r: redis.Redis) -> None:
         rng, ks = self.rng, self.ks
         roll = rng.random()
         if roll < 0.20:

@@ -59,6 +59,7 @@ class CRDTType(NamedTuple):
     new: Callable[[], Any]  # an empty content
     decode: Callable[[Any, list[str]], Any]  # (encoded state, region names) -> content
     interpreters: dict[type, Callable[..., None]]  # effect class -> fn(ks, effect, tag, ctx)
+    reads: tuple[int, ...] = ()  # older versions of the format ``decode`` still reads
 
 
 _TYPES: dict[str, CRDTType] = {}

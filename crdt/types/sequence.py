@@ -27,10 +27,12 @@ Tombstones: none. A position orders itself without reference to any other elemen
 removed element leaves nothing behind (observed-remove needs only the insert dot, which the
 causal context of a later effect covers). There is thus no tombstone GC to do.
 
-Costs: the live elements are a Python list of positions in order plus a dict position ->
-(value tag, value): LLEN/LINDEX/LRANGE are O(1)/O(1)/O(k); an insert or a remove is a bisect
-(O(log n) comparisons of short tuples) plus an O(n) memmove of the list of pointers (so LPOP
-of a million-element list moves 8 MB: fast, but not Redis's O(1)). Memory on top of the value
+Costs: the live elements are their positions in order plus a dict position -> (value tag,
+value). Up to ``BIG`` elements the order is a plain Python list (an insert or a remove is a
+bisect plus a memmove of at most 16 KB of pointers: cheaper than anything cleverer at that
+size); beyond, a ``sortedcontainers.SortedList`` (a list of sublists of about a thousand), so
+that a push or a pop at either end of a million-element list costs O(log n), and LINDEX and
+LRANGE's start O(log n). It goes back to a plain list below ``BIG // 4``. Memory on top of the value
 is measured at about 230 bytes per element pushed in one multi-value push and 340 bytes per
 element pushed one at a time (position tuples, the value register, the dict slot), against
 about 10 in a Redis quicklist. Effects that name positions (removes, LSET, LTRIM) carry them
@@ -42,6 +44,8 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeAlias
+
+from sortedcontainers import SortedList
 
 from crdt.clock import VV, Tag, covers
 from crdt.effects import register_effect
@@ -83,12 +87,21 @@ def between(left: Pos | None, right: Pos | None) -> tuple[Pos, int]:
     return left, 0
 
 
+BIG = 2048  # elements: beyond, the order is a SortedList
+
+
+def _ordered(positions: list[Pos]) -> Any:
+    """The order container for these (sorted) positions."""
+    return SortedList(positions) if len(positions) > BIG else positions
+
+
 class Sequence:
     __slots__ = ("order", "elems")
     type_name = LIST
 
     def __init__(self) -> None:
-        self.order: list[Pos] = []  # live positions, ascending
+        # live positions, ascending: a list, or a SortedList beyond BIG elements
+        self.order: Any = []
         self.elems: dict[Pos, tuple[Tag, bytes]] = {}  # position -> (value tag, value)
 
     # -- changes ---------------------------------------------------------------------------
@@ -101,8 +114,14 @@ class Sequence:
             keys = [base + ((i, *tag),) for i in range(len(vals))]
         if keys[0] in self.elems:
             return  # already applied
-        at = bisect_left(self.order, keys[0])
-        self.order[at:at] = keys  # contiguous: nothing else starts with ``base``
+        order = self.order
+        if type(order) is list:
+            at = bisect_left(order, keys[0])
+            order[at:at] = keys  # contiguous: nothing else starts with ``base``
+            if len(order) > BIG:
+                self.order = SortedList(order)
+        else:
+            order.update(keys)
         for k, v in zip(keys, vals, strict=True):
             self.elems[k] = (tag, v)
 
@@ -113,12 +132,18 @@ class Sequence:
             return
         for p in gone:
             del elems[p]
-        if len(gone) > 8:
-            self.order = [p for p in self.order if p in elems]
-            return
         order = self.order
+        if len(gone) > 8 and len(gone) * 16 > len(order):
+            self.order = _ordered([p for p in order if p in elems])
+            return
+        if type(order) is list:
+            for p in gone:
+                del order[bisect_left(order, p)]
+            return
         for p in gone:
-            del order[bisect_left(order, p)]
+            order.remove(p)
+        if len(order) < BIG // 4:
+            self.order = list(order)
 
     def set_value(self, pos: Pos, value: bytes, tag: Tag, ctx: VV) -> bool:
         """LWW assignment of a present element; True when it was concurrent with another."""
@@ -144,7 +169,7 @@ class Sequence:
             if p not in self.elems and not covers(mine, insert_tag(p)):
                 merged[p] = ev
         self.elems = merged
-        self.order = sorted(merged)
+        self.order = _ordered(sorted(merged))
 
     def encode(self, region_id: Callable[[str], int]) -> Any:
         out = []
@@ -159,7 +184,7 @@ class Sequence:
         for p, tag, value in data:
             pos = tuple((c[0], c[1], names[c[2]], c[3]) for c in p)
             seq.elems[pos] = ((tag[0], names[tag[1]], tag[2]), value)
-        seq.order = sorted(seq.elems)
+        seq.order = _ordered(sorted(seq.elems))
         return seq
 
     # -- reads -----------------------------------------------------------------------------

@@ -25,9 +25,10 @@ if TYPE_CHECKING:
 
 
 def _spec(name: str, arity: int, flags: list[str], summary: str, args: list[tuple[str, str]],
-          first_key: int = 0, complexity: str = "O(1)") -> CommandSpec:
+          first_key: int = 0, complexity: str = "O(1)", acl: list[str] | None = None) -> CommandSpec:
     """A COMMAND INFO / DOCS entry written the way Redis 7 describes its own commands."""
-    acl = ["@slow", "@connection"] if first_key == 0 else ["@read", "@slow"]
+    if acl is None:
+        acl = ["@slow", "@connection"] if first_key == 0 else ["@read", "@slow"]
     info = [name, arity, RSet([Status(f) for f in flags]), first_key, first_key, 1 if first_key else 0,
             RSet([Status(a) for a in acl]), RSet([]), RSet([]), RSet([])]
     docs = Map([
@@ -43,10 +44,14 @@ EXTRA_SPECS.update({
     "crdt.sync": _spec("crdt.sync", -6, ["admin", "noscript", "loading", "stale"],
                        "Turns this connection into a peer region's replication link.",
                        [("version", "integer"), ("region", "string"), ("instance", "string"),
-                        ("log-version", "integer"), ("vv", "string")]),
+                        ("log-version", "integer"), ("vv", "string")],
+                       # as SYNC/PSYNC: only a user allowed @admin/@dangerous (or +crdt.sync)
+                       # can read the replication stream
+                       acl=["@admin", "@slow", "@dangerous"]),
+    # first_key 1: its optional key is a key (ACL key patterns apply, @read), as OBJECT's
     "crdt.digest": _spec("crdt.digest", -1, ["readonly", "loading", "stale"],
                          "A hex digest of the visible state, or of one key.", [("key", "key")],
-                         complexity="O(N) for the whole keyspace"),
+                         first_key=1, complexity="O(N) for the whole keyspace"),
     "crdt.conflicts": _spec("crdt.conflicts", -1, ["readonly", "loading", "stale"],
                             "The most recent resolved conflicts, newest first.",
                             [("count", "integer")]),

@@ -1,8 +1,8 @@
 """CLIENT ID/SETNAME/GETNAME/LIST/INFO/KILL/UNBLOCK/SETINFO/HELP (Redis 7.0's networking.c).
 
-Every connection is a "normal" client of the single ``default`` user: there are no
-replicas, masters or pub/sub clients here, so ``TYPE normal`` matches every client and the
-other types none.
+Every connection is a "normal" client (of its ACL user, ``user=``): there are no replicas,
+masters or pub/sub clients here, so ``TYPE normal`` matches every client and the other types
+none.
 
 CLIENT LIST / CLIENT INFO lines have Redis 7.0.15's fields in Redis's order; the values
 that describe Redis's internal buffers are ours: ``qbuf`` is what the request reader still
@@ -25,6 +25,7 @@ from server.commands.registry import command
 from server.resp import OK, Error, Status, Verbatim
 
 if TYPE_CHECKING:
+    from server.acl.users import User
     from server.connection import Client
 
 CLIENT_TYPES = {b"normal", b"slave", b"replica", b"pubsub", b"master"}
@@ -57,7 +58,7 @@ def client_info_line(c: Client, now: float | None = None) -> str:
         f"qbuf={qbuf} qbuf-free=0 argv-mem={c.argv_mem} multi-mem={multi_mem} "
         f"rbs=0 rbp=0 obl=0 oll=0 omem={omem} "
         f"tot-mem={qbuf + c.argv_mem + multi_mem + omem} events={'rw' if omem else 'r'} "
-        f"cmd={c.last_cmd} user=default redir=-1 resp={3 if c.resp3 else 2}\n"
+        f"cmd={c.last_cmd} user={c.user.name.decode('utf-8', 'replace')} redir=-1 resp={3 if c.resp3 else 2}\n"
     )
 
 
@@ -120,6 +121,7 @@ def cmd_client_kill(c: Client, argv: list[bytes]) -> Any:
     addr = laddr = None
     cid = 0
     ctype: str | None = None
+    user: User | None = None
     skipme = True
     if len(argv) == 3:
         addr = argv[2].decode("utf-8", "surrogateescape")
@@ -137,7 +139,8 @@ def cmd_client_kill(c: Client, argv: list[bytes]) -> Any:
             elif opt == b"laddr" and more:
                 laddr = argv[i + 1].decode("utf-8", "surrogateescape")
             elif opt == b"user" and more:
-                if argv[i + 1] != b"default":
+                user = c.server.acl.users.get(argv[i + 1])
+                if user is None:
                     raise Error(errors.CLIENT_NO_SUCH_USER % argv[i + 1].decode("utf-8", "replace"))
             elif opt == b"skipme" and more:
                 value = argv[i + 1].lower()
@@ -156,6 +159,8 @@ def cmd_client_kill(c: Client, argv: list[bytes]) -> Any:
         if ctype is not None and ctype != "normal":
             continue
         if cid and other.id != cid:
+            continue
+        if user is not None and other.user is not user:
             continue
         if other is c and skipme:
             continue

@@ -21,6 +21,7 @@ def lookup(c: Client, key: bytes) -> Entry | None:
         c.server.stats.keyspace_misses += 1
     else:
         c.server.stats.keyspace_hits += 1
+        c.server.access.touch(entry)
     return entry
 
 

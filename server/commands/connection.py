@@ -1,12 +1,12 @@
 """Connection commands: PING, ECHO, HELLO, AUTH, SELECT, QUIT, RESET (Redis's server.c,
-networking.c and acl.c, with the single "default" user that ``requirepass`` configures)."""
+networking.c and acl.c; the users are server.acl's, ``requirepass`` is the default user's password)."""
 
 from __future__ import annotations
 
-import hmac
 from typing import TYPE_CHECKING, Any
 
 from server import errors
+from server.acl import hooks as acl
 from server.commands.common import int32_arg, int_arg
 from server.commands.registry import command
 from server.resp import OK, PONG, Error, Map, Status
@@ -29,22 +29,10 @@ def cmd_echo(c: Client, argv: list[bytes]) -> Any:
     return argv[1]
 
 
-def check_password(c: Client, username: bytes, password: bytes) -> bool:
-    """The default user: nopass when no requirepass is set, else that password."""
-    required = c.server.config.requirepass
-    if username != b"default":
-        return False
-    if not required:
-        return True
-    return hmac.compare_digest(password, required.encode("utf-8", "surrogateescape"))
-
-
-def authenticate(c: Client, username: bytes, password: bytes) -> None:
-    if not check_password(c, username, password):
+def authenticate(c: Client, command: bytes, username: bytes, password: bytes) -> None:
+    if not acl.authenticate(c, command, username, password):
         c.server.log.warning("AUTH failed for client id=%d addr=%s", c.id, c.addr)
         raise Error(errors.WRONGPASS)
-    c.authenticated = True
-    c.reader.requires_auth = False
 
 
 @command("auth")
@@ -52,11 +40,11 @@ def cmd_auth(c: Client, argv: list[bytes]) -> Any:
     if len(argv) > 3:
         raise Error(errors.SYNTAX)
     if len(argv) == 2:
-        if not c.server.config.requirepass:
+        if c.server.acl.default.nopass:
             raise Error(errors.AUTH_NOT_CONFIGURED)
-        authenticate(c, b"default", argv[1])
+        authenticate(c, argv[0], b"default", argv[1])
     else:
-        authenticate(c, argv[1], argv[2])
+        authenticate(c, argv[0], argv[1], argv[2])
     return OK
 
 
@@ -79,7 +67,7 @@ def cmd_hello(c: Client, argv: list[bytes]) -> Any:
         opt = argv[i].lower()
         more = len(argv) - i - 1
         if opt == b"auth" and more >= 2:
-            authenticate(c, argv[i + 1], argv[i + 2])
+            authenticate(c, argv[0], argv[i + 1], argv[i + 2])
             i += 3
         elif opt == b"setname" and more >= 1:
             name = argv[i + 1]
@@ -127,6 +115,5 @@ def cmd_reset(c: Client, argv: list[bytes]) -> Any:
     c.db = 0
     c.resp3 = False
     c.name = b""
-    c.authenticated = not c.server.config.requirepass
-    c.reader.requires_auth = not c.authenticated
+    acl.reset_auth(c)
     return Status("RESET")

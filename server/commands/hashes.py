@@ -38,7 +38,9 @@ def _recreate(db: int, key: bytes, omap: ORMap, at: int) -> list[Any]:
 
 
 def _encoding(omap: ORMap) -> bytes:
-    if len(omap) <= 128 and all(len(f) <= 64 and len(v) <= 64 for f, v in omap.items()):
+    # hash-max-listpack-entries is 512 in Redis 7.0's compiled-in defaults (config.c; the
+    # sample redis.conf says 128), hash-max-listpack-value 64
+    if len(omap) <= 512 and all(len(f) <= 64 and len(v) <= 64 for f, v in omap.items()):
         return b"listpack"
     return b"hashtable"
 
@@ -217,7 +219,7 @@ def cmd_hscan(c: Client, argv: list[bytes]) -> Any:
     omap = read_hash(c, argv[1])
     if omap is None:
         return [b"0", []]
-    next_cursor, fields = scan_collection(argv, omap.fields)
+    next_cursor, fields = scan_collection(argv, omap.fields, _encoding(omap) == b"listpack")
     out: list[bytes | None] = []
     for f in fields:
         out += (f, omap.get(f))

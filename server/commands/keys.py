@@ -44,7 +44,7 @@ def cmd_exists(c: Client, argv: list[bytes]) -> Any:
 
 @command("touch")
 def cmd_touch(c: Client, argv: list[bytes]) -> Any:
-    return sum(1 for key in argv[1:] if _visible(c, key) is not None)
+    return sum(1 for key in argv[1:] if lookup(c, key) is not None)
 
 
 @command("type")

@@ -152,7 +152,10 @@ def pop_range(c: Client, key: bytes, seq: Sequence, where: int, count: int) -> l
     """Pop up to ``count`` (> 0) elements from one end, in pop order (RPOP's: tail first)."""
     order = seq.order
     n = min(count, len(order))
-    chosen = order[:n] if where == HEAD else order[len(order) - n :][::-1]  # copies only what goes
+    if n == 1:  # the usual pop: no slice (a big list's order is a SortedList)
+        chosen = [order[0] if where == HEAD else order[-1]]
+    else:
+        chosen = order[:n] if where == HEAD else order[len(order) - n :][::-1]  # copies only what goes
     values = [seq.elems[p][1] for p in chosen]
     _remove(c, key, seq, chosen)
     return values
@@ -258,7 +261,7 @@ def cmd_lrem(c: Client, argv: list[bytes]) -> Any:
     if seq is None:
         return 0
     elems = seq.elems
-    order = seq.order if count >= 0 else seq.order[::-1]
+    order = seq.order if count >= 0 else reversed(seq.order)
     limit = abs(count)
     chosen: list[Pos] = []
     for p in order:
@@ -332,7 +335,7 @@ def cmd_lpos(c: Client, argv: list[bytes]) -> Any:
         return [] if count != -1 else None
     llen = len(seq)
     elems = seq.elems
-    order = seq.order[::-1] if reverse else seq.order
+    order = reversed(seq.order) if reverse else seq.order
     found: list[int] = []
     matches = 0
     for index, p in enumerate(order):

@@ -103,12 +103,16 @@ def _ordered(names: Collection[bytes], cache_id: int | None, generation: int) ->
     return positions, ordered
 
 
-def scan_collection(argv: list[bytes], names: Collection[bytes]) -> tuple[bytes, list[bytes]]:
+def scan_collection(argv: list[bytes], names: Collection[bytes],
+                    compact: bool | None = None) -> tuple[bytes, list[bytes]]:
     """SSCAN/HSCAN key cursor [MATCH p] [COUNT n]: one step over a set's members or a hash's
-    fields (the caller looked the key up and checked its type)."""
+    fields (the caller looked the key up and checked its type). ``compact``: the value is in
+    a compact encoding (intset, listpack), which Redis returns whole; None: up to SMALL."""
     cursor = parse_cursor(argv[2])
     args = ScanArgs(argv, 3, allow_type=False)
-    if len(names) <= SMALL:
+    if compact:
+        return b"0", [n for n in names if args.accepts(n)]
+    if compact is None and len(names) <= SMALL:
         cursor = 0  # a compact encoding in Redis: returned whole, whatever the cursor
     next_cursor, step = scan(names, cursor, args.count, keep=args.accepts)
     return b"%d" % next_cursor, step

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from crdt.effects import Flush
 from server import command_spec as cs
-from server import errors, helptext, info
+from server import errors, helptext, info, keyspecs
 from server.command_spec import CommandSpec
 from server.commands.registry import command
 from server.config import config_get, config_set
@@ -114,72 +114,9 @@ def cmd_command_list(c: Client, argv: list[bytes]) -> Any:
     return out
 
 
-def _key_specs(spec: CommandSpec) -> list[Map]:
-    return [ks for ks in cs.to_list(spec.info[cs.INFO_KEY_SPECS]) if isinstance(ks, Map)]
-
-
-def _is_key_spec(ks: Map) -> bool:
-    return "not_key" not in cs.to_plain_flags(cs.map_get(ks, "flags", []))
-
-
-def keys_from_specs(spec: CommandSpec, argv: list[bytes]) -> list[bytes] | None:
-    """Redis 7.0's getKeysUsingKeySpecs (keys only); None when the arguments do not fit."""
-    argc = len(argv)
-    out: list[bytes] = []
-    for ks in _key_specs(spec):
-        if not _is_key_spec(ks):
-            continue
-        bs, fk = cs.map_get(ks, "begin_search"), cs.map_get(ks, "find_keys")
-        bs_type, bs_spec = cs.map_get(bs, "type"), cs.map_get(bs, "spec")
-        first = 0
-        if bs_type == "index":
-            first = cs.map_get(bs_spec, "index")
-        elif bs_type == "keyword":
-            keyword = cs.map_get(bs_spec, "keyword").encode().lower()
-            start_from = cs.map_get(bs_spec, "startfrom")
-            start = start_from if start_from > 0 else argc + start_from
-            end = argc - 1 if start_from > 0 else 0
-            i = start
-            while 1 <= i < argc:
-                if argv[i].lower() == keyword:
-                    first = i + 1
-                    break
-                if i == end:
-                    break
-                i += 1 if start <= end else -1
-            if not first:
-                continue
-        else:
-            return None
-        fk_type, fk_spec = cs.map_get(fk, "type"), cs.map_get(fk, "spec")
-        if fk_type == "range":
-            step = cs.map_get(fk_spec, "keystep")
-            lastkey, limit = cs.map_get(fk_spec, "lastkey"), cs.map_get(fk_spec, "limit")
-            if lastkey >= 0:
-                last = first + lastkey
-            elif not limit:
-                last = argc + lastkey
-            else:
-                last = first + ((argc - first) // limit + lastkey)
-        elif fk_type == "keynum":
-            step = cs.map_get(fk_spec, "keystep")
-            idx = cs.map_get(fk_spec, "keynumidx")
-            if idx >= argc - first:
-                return None
-            try:
-                numkeys = int(argv[first + idx])
-            except ValueError:
-                return None
-            if numkeys < 0:
-                return None
-            first += cs.map_get(fk_spec, "firstkey")
-            last = first + numkeys - 1
-        else:
-            return None
-        if last >= argc or last < first or first >= argc:
-            return None
-        out.extend(argv[first : last + 1 : step or 1])
-    return out
+_key_specs = keyspecs.key_specs
+_is_key_spec = keyspecs.is_key_spec
+keys_from_specs = keyspecs.keys_from_specs
 
 
 @command("command|getkeys")

@@ -18,7 +18,7 @@ from crdt.types.orset import SET, ORSet, SetAdd, SetRemove
 from server import errors
 from server.commands.common import TYPE_COMMANDS, TypeCommands, int_arg, prepare_write, read
 from server.commands.registry import command
-from server.commands.scan import parse_cursor, scan_collection
+from server.commands.scan import ScanArgs, parse_cursor, scan_collection
 from server.resp import Error, RSet
 
 if TYPE_CHECKING:
@@ -191,6 +191,9 @@ def cmd_sscan(c: Client, argv: list[bytes]) -> Any:
     oset = read_set(c, argv[1])
     if oset is None:
         return [b"0", []]
+    if _encoding(oset) == b"intset":  # Redis returns an intset whole, in ascending order
+        args = ScanArgs(argv, 3, allow_type=False)
+        return [b"0", [m for m in sorted(oset.members, key=int) if args.accepts(m)]]
     return list(scan_collection(argv, oset.members))
 
 

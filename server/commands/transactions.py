@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from server import errors
+from server.acl.hooks import exec_permission_error
 from server.commands.registry import command
 from server.resp import NULL_ARRAY, OK, Error
 
@@ -62,6 +63,11 @@ def cmd_exec(c: Client, argv: list[bytes]) -> Any:
             c.last_cmd = cmd.name
             stats.commands += 1
             assert cmd.handler is not None
+            denied = None if c.user.unrestricted else exec_permission_error(c, cmd, args)
+            if denied is not None:  # the ACL rules changed since the command was queued
+                stats.add_error(denied.message)
+                replies.append(denied)
+                continue
             try:
                 replies.append(cmd.handler(c, args))
             except Error as exc:

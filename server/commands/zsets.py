@@ -534,5 +534,5 @@ def cmd_zscan(c: Client, argv: list[bytes]) -> Any:
         fmt = format_double
     out: list[bytes] = []
     for m in names:
-        out += (m, fmt(z.members[m].value))
+        out += (m, fmt(z.score_of(m)))
     return [next_cursor, out]

@@ -79,7 +79,7 @@ def cmd_zrandmember(c: Client, argv: list[bytes]) -> Any:
     if z is None or count == 0:
         return []
     chosen = random_pick(list(z), count)
-    return range_reply(c, [(z.members[m].value, m) for m in chosen], withscores)
+    return range_reply(c, [(z.score_of(m), m) for m in chosen], withscores)
 
 
 @command("zrangestore")

@@ -139,7 +139,7 @@ def test_config_get_several(diff: Differential) -> None:
         # except those that depend on the process (port, dir) or that only we have.
         ref_map = dict(ref_pairs)
         for name, value in our_pairs:
-            if name in (b"port", b"dir", b"bind", b"region", b"peer", b"peer-password",
+            if name in (b"port", b"dir", b"bind", b"region", b"peer", b"peer-password", b"peer-user",
                         b"peer-timeout", b"repl-log-retention", b"oplog-truncate-corrupt",
                         b"repl-log-segment-size", b"snapshot-every", b"snapshot-min-interval"):
                 continue

@@ -315,7 +315,8 @@ def test_config_get_patterns() -> None:
     assert config_get(cfg, [b"port"]) == [("port", "6379")]
     assert config_get(cfg, [b"nosuch"]) == []
     assert config_get(cfg, []) == []
-    maxes = ["maxclients", "maxmemory", "maxmemory-policy", "maxmemory-samples", "proto-max-bulk-len"]
+    maxes = ["acllog-max-len", "maxclients", "maxmemory", "maxmemory-policy", "maxmemory-samples",
+             "proto-max-bulk-len"]
     assert sorted(names(config_get(cfg, [b"*max*"]))) == maxes
     assert sorted(names(config_get(cfg, [b"*MAX*"]))) == maxes
     assert names(config_get(cfg, [b"h?"])) == ["hz"]

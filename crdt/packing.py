@@ -1,0 +1,115 @@
+"""Small collections at rest: packed into one bytes object, unpacked on first use.
+
+A live sorted set, list, hash or set of ten members costs 2–7 KB of Python objects (dicts,
+tuples, index lists); its own state encoding (``encode``, the format snapshots use) packed with
+msgpack costs 100–200 bytes. ``Keyspace.compact`` (driven by the server's expire cycle, a few
+hundred keys per tick) replaces the content of small collections with such a packed form, and
+``Entry`` unpacks it transparently the next time anything reads or writes the key (``part``,
+``content``, ``others``, ``Keyspace.open``), so a hot key is unpacked once per compaction pass
+and a cold one stays packed. Nothing else sees the packed form: it is never replicated, logged
+or snapshotted as such (those go through the content's own codec, which unpacks first).
+
+Packing happens only between commands (from the expire cycle), never while a command holds a
+reference to a content. Which types are packed: ``PACKABLE`` (types whose codec carries all of
+their state). Region names are interned in a process-wide table (``region_id``), as the packed
+form keeps small integers in their place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import msgpack
+
+from crdt.types import registered
+
+PACK_MAX = 128  # elements: larger collections stay live (Redis's listpack limit for zsets/hashes)
+PACKABLE = ("zset", "list", "hash", "set")
+
+_ids: dict[str, int] = {}
+_names: list[str] = []
+
+
+def region_id(name: str) -> int:
+    i = _ids.get(name)
+    if i is None:
+        i = _ids[name] = len(_names)
+        _names.append(name)
+    return i
+
+
+class Packed(bytes):
+    """A packed content: the msgpack of its ``encode``; ``type_name`` is a class attribute of
+    the per-type subclass, so the instance is a plain bytes object."""
+
+    __slots__ = ()
+    type_name = ""
+
+    def is_empty(self) -> bool:
+        return False  # only non-empty contents are packed
+
+
+_classes: dict[str, type[Packed]] = {
+    name: type(f"Packed_{name}", (Packed,), {"__slots__": (), "type_name": name}) for name in PACKABLE
+}
+
+
+def pack(content: Any) -> Packed | None:
+    """The packed form of a small content of a packable type (None: leave it live)."""
+    cls = _classes.get(content.type_name)
+    if cls is None or len(content) > PACK_MAX:
+        return None
+    return cls(msgpack.packb(content.encode(region_id), use_bin_type=True))
+
+
+def unpack(packed: Packed) -> Any:
+    t = registered()[packed.type_name]
+    return t.decode(msgpack.unpackb(packed, raw=False, strict_map_key=False), _names)
+
+
+class Compactor:
+    """The packing sweep: each ``run`` visits up to ``budget`` keys, one database after
+    another, over a snapshot of each database's keys (8 bytes a key while a pass is under way:
+    a dict's own iterator would break on every write). Returns how many it packed."""
+
+    __slots__ = ("_dbi", "_keys", "_pos", "packed", "passes")
+
+    def __init__(self) -> None:
+        self._dbi = -1
+        self._keys: list[bytes] = []
+        self._pos = 0
+        self.packed = 0  # contents packed since start (INFO)
+        self.passes = 0  # passes over every database completed
+
+    def run(self, dbs: list[Any], budget: int, deadline: float, clock: Callable[[], float]) -> int:
+        """Visit up to ``budget`` keys, stopping once ``clock()`` passes ``deadline`` (checked
+        every 32 keys); how many contents were packed."""
+        done = visited = 0
+        while visited < budget and clock() < deadline:
+            if self._pos >= len(self._keys):
+                if not self._next_db(dbs):
+                    break
+                continue
+            entries = dbs[self._dbi].entries
+            stop = min(len(self._keys), self._pos + 32, self._pos + budget - visited)
+            for key in self._keys[self._pos:stop]:
+                entry = entries.get(key)
+                if entry is not None and entry.pack():
+                    done += 1
+            visited += stop - self._pos
+            self._pos = stop
+        self.packed += done
+        return done
+
+    def _next_db(self, dbs: list[Any]) -> bool:
+        """Move to the next database; False when a pass just ended (the caller stops for this
+        tick)."""
+        self._keys, self._pos = [], 0
+        self._dbi += 1
+        if self._dbi >= len(dbs):
+            self._dbi = -1
+            self.passes += 1
+            return False
+        self._keys = list(dbs[self._dbi].entries)
+        return True
