@@ -84,9 +84,9 @@ class Client(asyncio.Protocol):
             self.closing = True
             t.close()
             return
-        cfg = self.server.config
-        if protected.denies(cfg.protected_mode, bool(cfg.requirepass), peer):
-            self.server.stats.rejected_connections += 1
+        server = self.server
+        if protected.denies(server.config.protected_mode, not server.acl.default.nopass, peer):
+            server.stats.rejected_connections += 1
             self.closing = True
             t.write(protected.DENIED)
             t.close()

@@ -2,9 +2,11 @@
 
 As Redis's ``evict.c``, approximately: each eviction samples ``maxmemory-samples`` keys of
 every database (all keys, or only keys with a TTL for the ``volatile-*`` policies) and evicts
-the best candidate of the sample — the one idle longest (``lru``), used least often (``lfu``:
-Redis's 8-bit logarithmic counter, decayed one step per idle minute), expiring soonest
-(``ttl``), or any (``random``). ``noeviction`` evicts nothing.
+the best candidate of the sample — the one idle longest (``lru``), used least often (``lfu``),
+expiring soonest (``ttl``), or any (``random``). ``noeviction`` evicts nothing. Idle time and
+frequency are the keys' access statistics (``server/access.py``, the ones OBJECT IDLETIME and
+OBJECT FREQ show: seconds, and Redis's logarithmic counter), so, as in Redis, keys last used
+within the same second are equally idle.
 
 An eviction is a local decision replicated as an observed-remove delete (SEMANTICS "Memory
 limits"): the key's content as this region had observed it goes everywhere, while writes made
@@ -14,9 +16,7 @@ in ``INFO stats`` ``evicted_keys``.
 Sampling needs random access to keys, which a dict lacks: each database keeps a list snapshot
 of its keys (for all keys and for keys with a TTL), rebuilt when the dict's size has drifted
 by an eighth from it or when a sample comes up short because too many picks were keys gone
-since (those are skipped). Access times (LRU) and counters (LFU) are kept
-per key only while an ``lru``/``lfu`` policy is set, updated by each command's keys and by
-writes that arrive from peers.
+since (those are skipped).
 """
 
 from __future__ import annotations
@@ -31,13 +31,11 @@ from typing import TYPE_CHECKING
 from crdt.effects import Delete
 
 if TYPE_CHECKING:
+    from crdt.entry import Database
     from server.app import Server
     from server.memory import Memory
 
-LFU_INIT_VAL = 5  # Redis's: a new key's counter, so it is not evicted at once
 EVICT_BUDGET_S = 0.005  # per check; the 100 ms tick carries on if still over
-# One access record beyond its dict slot: the (db, key) tuple, the (time, counter) tuple, the time.
-ACCESS_RECORD_SIZE = 2 * sys.getsizeof((0, 0)) + sys.getsizeof(1 << 40)
 
 
 class _KeySample:
@@ -78,61 +76,19 @@ class Evictor:
         self.memory = memory
         self.ks = server.ks
         self.policy = "noeviction"
-        self.tracks_access = False
-        self._access: dict[tuple[int, bytes], tuple[int, int]] = {}  # (lru ms, lfu counter)
         self._samples = [(_KeySample(), _KeySample()) for _ in self.ks.dbs]
 
     def configure(self) -> None:
         cfg = self.server.config
         self.policy = cfg.maxmemory_policy if cfg.maxmemory > 0 else "noeviction"
-        tracks = self.policy.endswith(("-lru", "-lfu"))
-        if tracks and not self.tracks_access:
-            self.recount()
-        elif not tracks:
-            self._access.clear()
-        self.tracks_access = tracks
-
-    def recount(self) -> None:
-        """Every key gets an access record now (policies switched, or the keyspace reloaded)."""
-        if not self.server.config.maxmemory_policy.endswith(("-lru", "-lfu")):
-            return
-        now = self.ks.now_ms
-        self._access = {(dbi, key): (now, LFU_INIT_VAL)
-                        for dbi, db in enumerate(self.ks.dbs) for key in db.entries}
 
     def sample(self, dbi: int, count: int) -> list[bytes]:
         """Up to ``count`` random keys of database ``dbi``."""
         return self._samples[dbi][0].pick(self.ks.dbs[dbi].entries, count)
 
     def bookkeeping(self) -> int:
-        """Bytes of the access records and key samples (counted in used_memory's overhead)."""
-        n = len(self._access)
-        size = sys.getsizeof(self._access) + n * ACCESS_RECORD_SIZE if n else 0
-        return size + sum(sys.getsizeof(s.keys) for pair in self._samples for s in pair)
-
-    # -- access tracking --------------------------------------------------------------------
-    def touch(self, db: int, keys: list[bytes]) -> None:
-        now = self.ks.now_ms
-        access = self._access
-        if self.policy.endswith("-lru"):
-            record = (now, LFU_INIT_VAL)
-            for key in keys:
-                access[(db, key)] = record
-            return
-        cfg = self.server.config
-        for key in keys:
-            old = access.get((db, key))
-            counter = (_lfu_decay(old, now, cfg.lfu_decay_time) if old is not None
-                       else LFU_INIT_VAL)
-            access[(db, key)] = (now, _lfu_incr(counter, cfg.lfu_log_factor))
-
-    def on_change(self, db: int, key: bytes | None) -> None:
-        if not self.tracks_access:
-            return
-        if key is None:
-            self.recount()
-        elif (db, key) not in self._access:
-            self._access[(db, key)] = (self.ks.now_ms, LFU_INIT_VAL)
+        """Bytes of the key samples (counted in used_memory's overhead)."""
+        return sum(sys.getsizeof(s.keys) for pair in self._samples for s in pair)
 
     # -- eviction ---------------------------------------------------------------------------
     def evict(self, limit: int) -> bool:
@@ -147,9 +103,7 @@ class Evictor:
             victim = self._choose()
             if victim is None:
                 break
-            dbi, key = victim
-            ks.emit(Delete(dbi, key))
-            self._access.pop(victim, None)
+            ks.emit(Delete(*victim))
             evicted += 1
             if evicted % 16 == 0 and time.monotonic() > deadline:
                 break
@@ -163,51 +117,34 @@ class Evictor:
     def _choose(self) -> tuple[int, bytes] | None:
         policy = self.policy
         volatile = policy.startswith("volatile-")
-        samples = self.server.config.maxmemory_samples
-        now = self.ks.now_ms
+        randomly = policy.endswith("-random")
+        samples = 1 if randomly else self.server.config.maxmemory_samples
         best: tuple[int, bytes] | None = None
         best_score = -math.inf
         dbs = list(enumerate(self.ks.dbs))
-        if policy.endswith("-random"):
+        if randomly:
             random.shuffle(dbs)
         for dbi, database in dbs:
             source = database.expires if volatile else database.entries
             if not source:
                 continue
-            sampler = self._samples[dbi][1 if volatile else 0]
-            for key in sampler.pick(source, 1 if policy.endswith("-random") else samples):
-                score = self._score(dbi, key, database.expires.get(key), now)
+            for key in self._samples[dbi][1 if volatile else 0].pick(source, samples):
+                score = self._score(database, key)
                 if score > best_score:
                     best, best_score = (dbi, key), score
-            if best is not None and policy.endswith("-random"):
+            if best is not None and randomly:
                 return best
         return best
 
-    def _score(self, dbi: int, key: bytes, expire_at: int | None, now: int) -> float:
+    def _score(self, database: Database, key: bytes) -> float:
         """Higher is a better victim."""
         policy = self.policy
         if policy.endswith("-ttl"):
-            return -float(expire_at if expire_at is not None else math.inf)
+            return -float(database.expires.get(key, math.inf))
         if policy.endswith("-random"):
             return 0.0
-        record = self._access.get((dbi, key))
-        if record is None:
-            return math.inf  # never seen since tracking began: the oldest there is
+        entry = database.entries[key]
+        access = self.server.access
         if policy.endswith("-lru"):
-            return float(now - record[0])
-        return float(255 - _lfu_decay(record, now, self.server.config.lfu_decay_time))
-
-
-def _lfu_decay(record: tuple[int, int], now_ms: int, decay_minutes: int) -> int:
-    """Redis's LFUDecrAndReturn: the counter less one per ``lfu-decay-time`` idle minutes."""
-    last, counter = record
-    periods = (now_ms - last) // 60_000 // decay_minutes if decay_minutes else 0
-    return max(0, counter - periods)
-
-
-def _lfu_incr(counter: int, log_factor: int) -> int:
-    """Redis's LFULogIncr: ever less likely to grow as it grows (``lfu-log-factor``)."""
-    if counter >= 255:
-        return 255
-    base = max(0, counter - LFU_INIT_VAL)
-    return counter + 1 if random.random() < 1.0 / (base * log_factor + 1) else counter
+            return float(access.idle_seconds(entry))
+        return float(255 - access.frequency(entry))

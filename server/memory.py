@@ -49,6 +49,8 @@ OVERHEAD_EVERY = 256  # used() measures the tables (~100 getsizeof calls) once p
 _getsizeof = sys.getsizeof
 _NUMBERS = (int, float)  # counted per reference: they are rarely shared (small ints are)
 _NOT_COUNTED = (str, bool, type(None), type)
+# Slots not walked: an entry's access statistics are ints shared by many keys (server/access.py).
+_NOT_WALKED = frozenset({"access"})
 _SEQUENCES = (list, tuple, set, frozenset)
 _slots_cache: dict[type, tuple[str, ...]] = {}
 
@@ -64,7 +66,8 @@ def _slots(t: type) -> tuple[str, ...]:
         for cls in t.__mro__:
             slots = cls.__dict__.get("__slots__", ())
             found.extend([slots] if isinstance(slots, str) else slots)
-        names = _slots_cache[t] = tuple(n for n in found if n not in ("__dict__", "__weakref__"))
+        names = _slots_cache[t] = tuple(n for n in found if n not in ("__dict__", "__weakref__")
+                                        and n not in _NOT_WALKED)
     return names
 
 
@@ -179,7 +182,6 @@ class Memory:
             self._dirty_dbs.update(range(len(self.ks.dbs)) if db < 0 else (db,))
         else:
             self._dirty.add((db, key))
-        self.evictor.on_change(db, key)
 
     def recount(self) -> None:
         """Measure every key again (start of tracking, after recovery)."""
@@ -192,7 +194,6 @@ class Memory:
             for key, entry in database.entries.items():
                 size = sizes[key] = key_size(database, key, entry)
                 self.dataset += size
-        self.evictor.recount()
 
     def _settle(self) -> None:
         dbs = self.ks.dbs
@@ -246,7 +247,7 @@ class Memory:
 
     def overhead(self) -> int:
         """The databases' hash tables (they grow by doubling, so are not per key), and the
-        bookkeeping of this accounting and of eviction (per key sizes, access records)."""
+        bookkeeping of this accounting and of eviction (per key sizes, key samples)."""
         size = sum(tables_size(db) for db in self.ks.dbs)
         if self.tracking:
             keys = sum(map(len, self._sizes))
@@ -258,12 +259,9 @@ class Memory:
     def before_command(self, client: Client, cmd: Command, argv: list[bytes]) -> Error | None:
         """Evict as the policy says, then refuse the command if it may grow memory while we
         are still over ``maxmemory`` (Redis's processCommand). None: run it."""
-        evictor = self.evictor
-        if evictor.tracks_access:
-            evictor.touch(client.db, cmd.keys(argv))
         if self.used() <= self.server.config.maxmemory:
             return None
-        if evictor.evict(self.server.config.maxmemory):
+        if self.evictor.evict(self.server.config.maxmemory):
             return None
         name = cmd.name
         if client.multi is not None and name not in ALWAYS_IN_MULTI:

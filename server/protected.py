@@ -1,5 +1,6 @@
 """Protected mode (``protected-mode yes``, the default), as Redis 7.0's ``clientAcceptHandler``:
-while the default user has no password, a client connecting from anywhere but the loopback
+while the default user has no password (its ``nopass`` flag: no ``requirepass``, no ACL
+password for ``default``), a client connecting from anywhere but the loopback
 interface gets Redis's ``-DENIED`` explanation and is closed (counted in
 ``rejected_connections``). Redis 7.0 decides on the client's address alone: ``127.0.0.1`` and
 ``::1`` are local (Unix sockets too, which we do not serve); the ``bind`` option does not enter

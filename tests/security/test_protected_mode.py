@@ -66,7 +66,8 @@ def test_in_process_a_remote_client_is_denied_and_closed() -> None:
     server.config.protected_mode = False
     _, t3 = _connect(server, "192.0.2.2")
     assert not t3.closed
-    server.config.protected_mode, server.config.requirepass = True, "secret"
+    server.config.protected_mode = True
+    server.acl.set_requirepass("secret")  # the default user has a password now
     _, t4 = _connect(server, "192.0.2.2")
     assert not t4.closed
 

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import sys
 
+from crdt.entry import Entry
 from crdt.keyspace import Keyspace
 from crdt.types.strings import Assign
-from server.eviction import LFU_INIT_VAL, _KeySample, _lfu_decay, _lfu_incr
+from replication.sink import RecordingSink
+from server.access import LFU_INIT_VAL
+from server.app import Server
+from server.config import Config
+from server.eviction import _KeySample
 from server.memory import FULL_WALK, deep_size, key_size
 
 
@@ -45,17 +50,23 @@ def test_shared_and_interned_objects_are_not_counted_per_reference() -> None:
     assert deep_size("region-name", set()) == 0  # region names are shared by every entry
 
 
-def test_lfu_counter_is_logarithmic_and_decays() -> None:
-    assert _lfu_incr(LFU_INIT_VAL, 0) == LFU_INIT_VAL + 1  # log factor 0: every access counts
-    assert _lfu_incr(255, 0) == 255
-    counter = LFU_INIT_VAL
+def test_lfu_options_drive_the_counter() -> None:
+    """lfu-log-factor and lfu-decay-time (Redis's options) in server/access.py's counter."""
+    server = Server(Config(region="r", maxmemory_policy="allkeys-lfu", lfu_log_factor=0),
+                    sink=RecordingSink())
+    server.ks.now_ms = 0
+    entry = Entry()
+    for _ in range(20):
+        server.access.touch(entry)
+    assert server.access.frequency(entry) == LFU_INIT_VAL + 20  # factor 0: every access counts
+    server.ks.now_ms = 3 * 60_000
+    assert server.access.frequency(entry) == LFU_INIT_VAL + 17  # one step per idle minute
+    server.config.lfu_decay_time = 0
+    assert server.access.frequency(entry) == LFU_INIT_VAL + 20  # 0: no decay
+    server.config.lfu_log_factor = 10
     for _ in range(1000):
-        counter = _lfu_incr(counter, 10)
-    assert LFU_INIT_VAL + 5 <= counter <= LFU_INIT_VAL + 40  # ~log of 1000 accesses, not 1000
-    assert _lfu_decay((0, 10), 3 * 60_000, 1) == 7  # one step per idle minute
-    assert _lfu_decay((0, 10), 3 * 60_000, 2) == 9
-    assert _lfu_decay((0, 10), 30 * 60_000, 1) == 0
-    assert _lfu_decay((0, 10), 30 * 60_000, 0) == 10  # lfu-decay-time 0: no decay
+        server.access.touch(entry)
+    assert server.access.frequency(entry) < LFU_INIT_VAL + 20 + 40  # logarithmic, not 1000
 
 
 def test_key_sample_skips_keys_gone_and_sees_new_ones() -> None:
