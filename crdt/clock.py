@@ -38,23 +38,33 @@ def physical_ms(hlc: int) -> int:
 class HybridClock:
     """An HLC packed in one int: ``physical_ms << 16 | logical``.
 
-    ``now`` never returns a value at or below one already returned or observed, so a write
-    made after seeing another is ordered after it however skewed the wall clocks are.
+    ``now`` never returns a value below one already returned, nor at or below one observed, so
+    a write made after seeing another is ordered after it however skewed the wall clocks are.
+    It returns the value it returned last again when nothing was observed since and the wall
+    clock has not moved past it: this region's consecutive batches within one millisecond share
+    an HLC (their tags differ by seq, which orders them as they were made), so the replicator
+    can ship them as one batch.
     """
 
-    __slots__ = ("last",)
+    __slots__ = ("last", "local")
 
     def __init__(self, last: int = 0) -> None:
         self.last = last
+        self.local = False  # ``last`` was returned by ``now`` (not observed)
 
     def now(self, wall_ms: int) -> int:
         candidate = wall_ms << LOGICAL_BITS
-        self.last = candidate if candidate > self.last else self.last + 1
+        if candidate > self.last:
+            self.last = candidate
+        elif not self.local:
+            self.last += 1
+        self.local = True
         return self.last
 
     def observe(self, hlc: int) -> None:
-        if hlc > self.last:
+        if hlc >= self.last:
             self.last = hlc
+            self.local = False
 
 
 def vv_merge(into: VV, other: VV) -> None:

@@ -44,11 +44,30 @@ log = logging.getLogger("activekv")
 
 Meta: TypeAlias = tuple[str, int, int, dict[str, int]]  # origin, first seq, last seq, deps
 SNAPSHOT_EVERY_BATCHES = 50_000
+JOIN_MAX_EFFECTS = 1024  # local batches joined into one log record: at most this many effects
 SNAPSHOT_MIN_INTERVAL_S = 10.0
 
 
 def batch_meta(batch: Batch) -> Meta:
     return (batch.origin, batch.first_seq, batch.last_seq, batch.deps)
+
+
+def _joins(pending: Batch, batch: Batch) -> bool:
+    """``batch`` directly follows ``pending`` (same origin and HLC, next seq) and its origin
+    applied nothing else in between (its deps are ``pending``'s, plus ``pending`` itself)."""
+    if batch.hlc != pending.hlc or batch.origin != pending.origin:
+        return False
+    last = pending.last_seq
+    if batch.first_seq != last + 1:
+        return False
+    deps, before = batch.deps, pending.deps
+    if len(deps) != len(before) and len(deps) != len(before) + 1:
+        return False
+    origin = pending.origin
+    for region, seq in deps.items():
+        if seq != (last if region == origin else before.get(region, 0)):
+            return False
+    return all(region in deps for region in before)
 
 
 class RecoveryError(RuntimeError):
@@ -103,6 +122,8 @@ class Replicator:
         self.started = time.monotonic()
         self.on_progress: Callable[[], None] = lambda: None  # blocked clients may be ready
         self._flush_scheduled = False
+        self._pending: Batch | None = None  # the local batch being joined (``append``)
+        self.coalesced = 0  # local batch records logged (each one or more joined batches)
         if self.pullers:
             ks.expect_peers()  # nothing is stable until they say so
 
@@ -147,10 +168,35 @@ class Replicator:
 
     # -- the sink: local batches ----------------------------------------------------------
     def append(self, batch: Batch) -> None:
-        self._log(encode_batch(batch), batch_meta(batch))
+        """A local batch. Consecutive local batches that share an HLC and between which
+        nothing else was applied (``_joins``) are logged and shipped as one: their effects
+        keep their dots, tags and causal contexts exactly (a batch's effects all take its
+        HLC, and each its origin's previous seq on top of the batch's deps), and a bigger
+        batch is still atomic. The open one is logged before anything else is (a remote
+        batch, a snapshot) and at the latest when the log is flushed, before any reply."""
+        pending = self._pending
+        if pending is not None:
+            if len(pending.effects) < JOIN_MAX_EFFECTS and _joins(pending, batch):
+                pending.effects.extend(batch.effects)
+                return
+            self._log_pending()
+        self._pending = Batch(batch.origin, batch.first_seq, batch.hlc, batch.deps, list(batch.effects))
+        self._schedule_flush()
+
+    def _log_pending(self) -> None:
+        pending = self._pending
+        if pending is not None:
+            self._pending = None
+            self.coalesced += 1
+            self._log(encode_batch(pending), batch_meta(pending))
 
     def _log(self, raw: bytes, meta: Meta) -> None:
+        if self._pending is not None:
+            self._log_pending()  # the log is in the order batches were applied
         self.oplog.append(raw, self.ks.vv, meta)
+        self._schedule_flush()
+
+    def _schedule_flush(self) -> None:
         if not self._flush_scheduled:  # at most once per event loop iteration
             self._flush_scheduled = True
             try:
@@ -166,6 +212,7 @@ class Replicator:
         """Before replies go out: the log reaches the file (and the disk with ``always``);
         then, and only then, peers are sent the new records. Batches applied from peers or
         by the expire cycle, with no client waiting, are flushed once per loop iteration."""
+        self._log_pending()
         self.oplog.flush()
         durable = self.oplog.durable_lsn
         for s in list(self.streamers):
@@ -173,6 +220,8 @@ class Replicator:
                 s.pump()
 
     def close(self) -> None:
+        self._log_pending()
+        self.oplog.flush()
         self.oplog.close()
         _write_durably(os.path.join(self.directory, "clean-shutdown"), "clean\n")
 
@@ -198,6 +247,7 @@ class Replicator:
         self._log(raw, batch_meta(batch))
 
     def merge_state_file(self, peer: str, path: str) -> None:
+        self._log_pending()
         lsn, records = snapshot.records(path)
         keys = state.merge(self.ks, records)
         self.state_merges += 1
@@ -339,6 +389,7 @@ class Replicator:
                 stable[r] = low
 
     def snapshot_now(self, blocking: bool) -> None:
+        self._log_pending()
         self.oplog.flush()
         lsn = self.oplog.next_lsn - 1
         if blocking:

@@ -97,6 +97,9 @@ geoadd geopos geodist geohash georadius georadius_ro georadiusbymember georadius
 geosearch geosearchstore sort sort_ro
 dump restore move swapdb memory memory|usage memory|stats memory|doctor memory|malloc-stats
 memory|purge memory|help
+xadd xrange xrevrange xlen xread xdel xtrim xsetid xreadgroup xack xpending xclaim xautoclaim
+xgroup xgroup|create xgroup|createconsumer xgroup|delconsumer xgroup|destroy xgroup|setid xgroup|help
+xinfo xinfo|stream xinfo|groups xinfo|consumers xinfo|help
 """.split()
 
 DEFAULT_OUTPUT = Path(__file__).with_name("command_spec.json")

@@ -49,6 +49,16 @@ def test_partition_catches_up_from_the_log() -> None:
             assert _info(c, i)["state_merges"] == 0  # the logs reached back: no state merge
 
 
+def _write_many(r: Any, blob: str) -> None:
+    """320 SETs of ``blob`` in pipelines of 8: many log records (the batches of one event-loop
+    turn are logged as one record), so the small logs of these tests snapshot and truncate."""
+    for start in range(0, 320, 8):
+        pipe = r.pipeline(transaction=False)
+        for i in range(start, start + 8):
+            pipe.set(f"big:{i}", blob)
+        pipe.execute()
+
+
 def test_partition_beyond_the_log_catches_up_by_state_merge_keeping_local_writes() -> None:
     opts = ("--repl-log-retention", "1mb", "--repl-log-segment-size", "64kb",
             "--snapshot-every", "20", "--snapshot-min-interval", "0")
@@ -67,10 +77,7 @@ def test_partition_beyond_the_log_catches_up_by_state_merge_keeping_local_writes
         # meanwhile the others write well over the 1mb retention: their logs stop reaching back
         blob = "x" * 5000
         with c.client(0) as r0:
-            pipe = r0.pipeline(transaction=False)
-            for i in range(320):
-                pipe.set(f"big:{i}", blob)
-            pipe.execute()
+            _write_many(r0, blob)
         c.call(1, "SADD", "s", "from-east")
         c.call(1, "INCRBY", "n", 20)
         c.call(1, "HSET", "h", "east", "1")
@@ -140,10 +147,7 @@ def test_isolated_region_beyond_its_own_log_is_merged_by_the_others() -> None:
         c.call(1, "HSET", "h", "east", "1")
         blob = "z" * 5000
         with c.client(2) as r2:
-            pipe = r2.pipeline(transaction=False)
-            for i in range(320):
-                pipe.set(f"big:{i}", blob)
-            pipe.execute()
+            _write_many(r2, blob)
             r2.sadd("s", "from-isolated")
             r2.incrby("n", 3)
         _wait(lambda: _info(c, 2)["oplog_first_lsn"] > 2, 15, "the isolated region to truncate its log")
