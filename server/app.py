@@ -357,7 +357,8 @@ class Server:
                 idle = self.stats.commands == self._commands_at_last_tick
                 self._commands_at_last_tick = self.stats.commands
                 budget = COMPACT_IDLE_BUDGET_S if idle else COMPACT_BUDGET_S
-                self.compactor.run(self.ks.dbs, COMPACT_KEYS, time.monotonic() + budget, time.monotonic)
+                self.compactor.run(self.ks.dbs, COMPACT_KEYS, time.monotonic() + budget, time.monotonic,
+                                   self.memory.on_change if self.memory.tracking else None)
             except Exception:  # never let the cycle die silently
                 log.exception("active expire cycle failed")
 
