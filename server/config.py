@@ -383,7 +383,7 @@ OPTIONS: tuple[Option, ...] = (
     *(Option(f"tls-{name}", StringType(), _const("")) for name in (
         "cert-file", "key-file", "key-file-pass", "client-cert-file", "client-key-file",
         "client-key-file-pass", "ca-cert-file", "ca-cert-dir", "protocols", "ciphers",
-        "ciphersuites")),
+        "ciphersuites", "dh-params-file")),
     Option("tls-auth-clients", EnumType("no", "yes", "optional"), _const("yes")),
     Option("tls-replication", BoolType(), _const(False)),
     Option("tls-prefer-server-ciphers", BoolType(), _const(False)),
@@ -455,6 +455,7 @@ class Config:
     tls_protocols: str = field(default_factory=_default("tls-protocols"))
     tls_ciphers: str = field(default_factory=_default("tls-ciphers"))
     tls_ciphersuites: str = field(default_factory=_default("tls-ciphersuites"))
+    tls_dh_params_file: str = field(default_factory=_default("tls-dh-params-file"))
     tls_auth_clients: str = field(default_factory=_default("tls-auth-clients"))
     tls_replication: bool = field(default_factory=_default("tls-replication"))
     tls_prefer_server_ciphers: bool = field(default_factory=_default("tls-prefer-server-ciphers"))

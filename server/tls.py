@@ -61,7 +61,7 @@ class TLSConfigError(Exception):
 
 
 PATH_OPTIONS = ("tls_cert_file", "tls_key_file", "tls_client_cert_file", "tls_client_key_file",
-                "tls_ca_cert_file", "tls_ca_cert_dir")
+                "tls_ca_cert_file", "tls_ca_cert_dir", "tls_dh_params_file")
 
 
 def resolve_paths(cfg: Config) -> None:
@@ -212,6 +212,13 @@ def server_context(cfg: Config) -> ssl.SSLContext:
     _common(ctx, cfg, server=True)
     _load_chain(ctx, cfg.tls_cert_file, cfg.tls_key_file, cfg.tls_key_file_pass, "server")
     _load_ca(ctx, cfg)
+    if cfg.tls_dh_params_file:  # (TLSv1.2 DHE ciphers; ECDHE and TLSv1.3 need none)
+        try:
+            ctx.load_dh_params(cfg.tls_dh_params_file)
+        except (ssl.SSLError, OSError) as exc:
+            reason = getattr(exc, "strerror", None) or getattr(exc, "reason", None) or exc
+            raise TLSConfigError(f"Failed to load DH params file: {cfg.tls_dh_params_file}: "
+                                 f"{reason}") from None
     ctx.verify_mode = {"yes": ssl.CERT_REQUIRED, "optional": ssl.CERT_OPTIONAL}.get(
         cfg.tls_auth_clients, ssl.CERT_NONE)
     return ctx

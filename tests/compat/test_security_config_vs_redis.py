@@ -8,7 +8,8 @@ from tests.conftest import Differential
 DEFAULTS = [
     "protected-mode", "tls-port", "tls-cert-file", "tls-key-file", "tls-key-file-pass",
     "tls-client-cert-file", "tls-client-key-file", "tls-client-key-file-pass", "tls-ca-cert-file",
-    "tls-ca-cert-dir", "tls-protocols", "tls-ciphers", "tls-ciphersuites", "tls-auth-clients",
+    "tls-ca-cert-dir", "tls-protocols", "tls-ciphers", "tls-ciphersuites", "tls-dh-params-file",
+    "tls-auth-clients",
     "tls-replication", "tls-prefer-server-ciphers", "tls-session-caching",
     "tls-session-cache-size", "tls-session-cache-timeout", "client-output-buffer-limit",
     "maxmemory", "maxmemory-policy", "maxmemory-samples", "lfu-log-factor", "lfu-decay-time",

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 import redis
+import trustme
 
 from server.harness.processes import ServerProcess, free_port, start_activekv
 from tests.security.tlskit import Certs, make_certs, start_tls, tls_ping, wait_tls
@@ -224,3 +225,24 @@ def test_relative_certificate_paths_are_from_where_the_server_started(certs: Cer
         proc.wait(10)
         if proc.stderr is not None:
             proc.stderr.close()
+
+
+def test_dh_params_file_enables_dhe_ciphers(tmp_path: object) -> None:
+    rsa = make_certs("rsa", key_type=trustme.KeyType.RSA)  # DHE-RSA needs an RSA certificate
+    dh = os.path.join(str(tmp_path), "dh.pem")  # RFC 7919's ffdhe2048: a named group, no search
+    subprocess.run(["openssl", "genpkey", "-genparam", "-algorithm", "DH", "-pkeyopt",
+                    "group:ffdhe2048", "-out", dh], check=True, capture_output=True)
+    proc, port = start_tls(rsa, "--tls-protocols", "TLSv1.2", "--tls-ciphers",
+                           "DHE-RSA-AES128-GCM-SHA256", "--tls-dh-params-file", dh)
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=2) as raw:
+            with rsa.client_context().wrap_socket(raw, server_hostname="127.0.0.1") as s:
+                cipher = s.cipher()
+                assert cipher is not None and cipher[0] == "DHE-RSA-AES128-GCM-SHA256"
+    finally:
+        proc.stop()
+    out = subprocess.run([*_server_cmd(str(tmp_path)), *rsa.server_args(free_port()),
+                          "--tls-dh-params-file", "/nonexistent.pem"], capture_output=True, timeout=30)
+    assert out.returncode == 1
+    assert out.stderr.decode().strip() == ("activekv-server: Failed to configure TLS: Failed to load "
+                                           "DH params file: /nonexistent.pem: No such file or directory")

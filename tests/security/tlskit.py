@@ -34,10 +34,11 @@ class Certs:
                 "--tls-key-file", self.key, "--tls-ca-cert-file", self.ca]
 
 
-def make_certs(name: str = "ca", ca: trustme.CA | None = None, directory: str | None = None) -> Certs:
-    ca = ca or trustme.CA()
+def make_certs(name: str = "ca", ca: trustme.CA | None = None, directory: str | None = None,
+               key_type: trustme.KeyType = trustme.KeyType.ECDSA) -> Certs:
+    ca = ca or trustme.CA(key_type=key_type)
     d = directory or tempfile.mkdtemp(prefix=f"activekv-tls-{name}-")
-    leaf = ca.issue_cert("127.0.0.1", "localhost")
+    leaf = ca.issue_cert("127.0.0.1", "localhost", key_type=key_type)
     paths = Certs(d, os.path.join(d, f"{name}-ca.crt"), os.path.join(d, f"{name}.crt"),
                   os.path.join(d, f"{name}.key"))
     ca.cert_pem.write_to_path(paths.ca)
