@@ -6,21 +6,22 @@ accounting of the keyspace: per key, the key's bytes plus its entry walked objec
 shadows, expire entries), plus the databases' own hash tables. Containers of more than
 ``FULL_WALK`` items are measured on a sample of ``SAMPLE`` items and scaled to their length,
 so a change to a big hash costs O(sample), not O(fields). Strings (region names, shared by
-every entry) and small cached objects are not counted per key. Client buffers, the op log's
+every entry) and the access statistics (ints shared by many keys) are not counted per key. Client buffers, the op log's
 buffers and the interpreter itself are not in ``used_memory`` (``used_memory_rss`` is the
 process's resident size): client buffers have their own limits (client-output-buffer-limit,
 client-query-buffer-limit). The test ``tests/security/test_maxmemory.py`` checks the
 accounting against the process's RSS growth.
 
 With ``maxmemory`` set the accounting is kept exactly (every change of a key marks it dirty;
-dirty keys are re-measured before the next check). Without it, ``INFO`` estimates
+dirty keys are re-measured before the next check; so are keys packed at rest by
+``crdt/packing.py``, which reports them). Without it, ``INFO`` estimates
 ``used_memory`` from a sample of keys per database, so the write path pays nothing.
 
 Before each command (``before_command``), as Redis's ``processCommand``: over ``maxmemory``,
 the eviction policy frees keys first (``server/eviction.py``); if it cannot get below the
-limit, a command flagged ``denyoom`` is refused with ``-OOM``, and so is every command queued
-in MULTI but EXEC/DISCARD/QUIT/RESET, and EXEC of a transaction that queued a ``denyoom``
-command. Replicated batches are never refused (SEMANTICS "Memory limits"): a region can sit
+limit, a command flagged ``denyoom`` is refused with ``-OOM``, and so is every command sent
+inside MULTI except EXEC/DISCARD/QUIT/RESET, and EXEC of a transaction that queued a
+``denyoom`` command (``-EXECABORT ... because of: OOM ...``). Replicated batches are never refused (SEMANTICS "Memory limits"): a region can sit
 above ``maxmemory`` because of them, which INFO shows (used_memory > maxmemory).
 """
 
@@ -214,10 +215,6 @@ class Memory:
                     sizes[key] = new
                 self.dataset += new - old
             self._dirty.clear()
-
-    def forget(self, dbi: int, key: bytes) -> int:
-        """The size accounted to ``key`` (an eviction's expected gain)."""
-        return self._sizes[dbi].get(key, 0)
 
     def used(self) -> int:
         """``used_memory``: accounted when tracking, else estimated from samples."""
