@@ -10,6 +10,7 @@ waits for (``acked_by``). Pullers, streamers and the replicator's bookkeeping st
 
 from __future__ import annotations
 
+import os
 import ssl
 import time
 from collections.abc import Callable
@@ -18,6 +19,7 @@ from typing import Any, NamedTuple
 from crdt.clock import vv_leq
 from crdt.keyspace import Keyspace
 
+from . import snapshot
 from .oplog import SEGMENT_BYTES, OpLogCorrupt
 from .peerlink import PeerLinkProtocol, accept_sync
 from .puller import Puller
@@ -120,6 +122,38 @@ class Replication:
         if not vv:
             return len(peers)
         return sum(1 for info in peers.values() if vv_leq(vv, info.acked))
+
+    # -- snapshots on demand (SAVE, BGSAVE, BGREWRITEAOF, save points, SHUTDOWN SAVE) -------------
+    def save(self) -> None:
+        """A snapshot now, in this process (waits for a background one first)."""
+        rep = self._rep
+        rep._wait_snapshot(block=True)
+        rep.snapshot_now(blocking=True)
+
+    def bgsave(self) -> bool:
+        """A snapshot in a child process; False when one is already running."""
+        rep = self._rep
+        rep._wait_snapshot(block=False)
+        if rep._snapshot_pid:
+            return False
+        rep.snapshot_now(blocking=False)
+        return True
+
+    @property
+    def bgsave_in_progress(self) -> bool:
+        return bool(self._rep._snapshot_pid)
+
+    def changes_since_save(self) -> int:
+        """Batches in the op log after the snapshot (INFO rdb_changes_since_last_save)."""
+        rep = self._rep
+        return max(0, rep.oplog.next_lsn - 1 - rep.snapshot_lsn)
+
+    def snapshot_path(self) -> str:
+        return os.path.join(self._rep.directory, snapshot.FILENAME)
+
+    def set_appendfsync(self, mode: str) -> None:
+        """CONFIG SET appendfsync: the op log's fsync policy from now on."""
+        self._rep.oplog.appendfsync = mode
 
     # -- status -----------------------------------------------------------------------------------
     def log_position(self) -> LogPosition:

@@ -28,12 +28,16 @@ from server.acl.hooks import refresh_auth
 from server.acl.store import Acl, AclConfigError
 from server.acl.table import extra_entries, load_table
 from server.blocking import Blocked
+from server.clients_cron import IdleClients
 from server.commands.client import client_info_line
 from server.commands.registry import EXTRA_SPECS, build_table
 from server.config import LOG_LEVELS, Config, ConfigSetError
 from server.connection import Client
 from server.memory import Memory
+from server.monitor import Monitor
 from server.outbuf import OutputLimits
+from server.pause import Pause
+from server.persistence import Persistence
 
 log = logging.getLogger("activekv")
 
@@ -47,6 +51,9 @@ GC_THRESHOLDS = (10_000, 10, 10)
 # Active expiry, as Redis's activeExpireCycle: sample keys with a TTL, remove the expired ones,
 # repeat while more than a quarter of the sample was expired, within a time budget.
 EXPIRE_SAMPLE = 20
+
+# Redis's bind wildcards: every IPv4 address, every IPv6 address.
+_WILDCARDS = {"*": "0.0.0.0", "::*": "::"}
 EXPIRE_BUDGET_S = 0.025
 # Packing small collections at rest (crdt/packing.py): per expire-cycle tick, at most this many
 # keys visited and this much time: 3 ms while clients are busy (3% of a core at hz 10), 30 ms
@@ -75,6 +82,8 @@ class Stats:
     gc_collected: int = 0
     net_input_bytes: int = 0
     net_output_bytes: int = 0
+    reads_processed: int = 0  # INFO total_reads_processed: reads from client sockets
+    writes_processed: int = 0  # INFO total_writes_processed: writes to client sockets
     error_codes: dict[str, int] = field(default_factory=dict)  # INFO errorstats
 
     def add_error(self, message: str) -> None:
@@ -143,6 +152,11 @@ class Server:
                 raise AclConfigError(f"Aborting startup because of ACL errors: {problem}")
         self.clients: dict[int, Client] = {}
         self.stats = Stats()
+        self.monitor = Monitor(config)  # commandstats, latencystats, SLOWLOG, LATENCY
+        self.persistence = Persistence(self)  # SAVE/BGSAVE, save points, INFO persistence
+        self.active_expire = True  # DEBUG SET-ACTIVE-EXPIRE
+        self.pause = Pause()  # CLIENT PAUSE
+        self.idle_clients = IdleClients()  # the timeout option
         self.start_time = time.time()
         self.run_id = os.urandom(20).hex()
         self._client_ids = 0
@@ -315,6 +329,7 @@ class Server:
                 continue
             try:
                 self.stats.gc_collected += rep.tick()
+                self.persistence.tick()
                 if n % 100 == 0 and rep.fsync_every_second and (fsyncing is None or fsyncing.done()):
                     fsyncing = loop.run_in_executor(None, rep.fsync)
             except Exception:
@@ -352,8 +367,13 @@ class Server:
         while True:
             await asyncio.sleep(min(1 / max(1, self.config.hz), METRIC_PERIOD_S))
             self.sample_metrics()
+            self.idle_clients.tick(self)
+            if not self.active_expire or self.pause.active():
+                continue
             try:
+                started = time.monotonic()
                 self.expire_cycle()
+                self.monitor.latency_sample("expire-cycle", time.monotonic() - started)
                 idle = self.stats.commands == self._commands_at_last_tick
                 self._commands_at_last_tick = self.stats.commands
                 budget = COMPACT_IDLE_BUDGET_S if idle else COMPACT_BUDGET_S
@@ -388,6 +408,8 @@ class Server:
     # -- CONFIG SET side effects -----------------------------------------------------------
     def apply_config(self, config: Config, changed: list[str]) -> None:
         """Act on options CONFIG SET changed (raise ConfigSetError to undo them all)."""
+        if "dir" in changed:  # only with enable-protected-configs: the data directory is fixed
+            raise ConfigSetError(errors.CONFIG_SET_FAILED % ("dir", errors.CONFIG_SET_DIR_REASON))
         if "port" in changed or "bind" in changed:
             self.rebind(config.bind, config.port, "port" if "port" in changed else "bind")
         if "bind" in changed and self.tls_context is not None and "tls-port" not in changed:
@@ -407,6 +429,8 @@ class Server:
             self.acl.log.max_len = config.acllog_max_len
         if "acl-pubsub-default" in changed:
             self.acl.settings.pubsub_all = config.acl_pubsub_default == "allchannels"
+        if "appendfsync" in changed and self.replicator is not None:
+            self.replicator.set_appendfsync(config.appendfsync)
         if "loglevel" in changed:
             logging.getLogger("activekv").setLevel(LOG_LEVELS.get(config.loglevel, logging.INFO))
 
@@ -419,6 +443,8 @@ class Server:
         socks: list[socket.socket] = []
         try:
             for host in bind if port else []:
+                host = host.removeprefix("-")  # CONFIG SET: every address must bind
+                host = _WILDCARDS.get(host, host)
                 family = socket.AF_INET6 if ":" in host else socket.AF_INET
                 sock = socket.socket(family, socket.SOCK_STREAM)
                 socks.append(sock)
@@ -462,11 +488,19 @@ class Server:
             [(self.config.port, None)] if self.config.port else [])  # --port 0: no plain TCP
         if self.tls_context is not None:
             listeners.append((self.config.tls_port, self.tls_context))
-        for (port, ssl_context), host in itertools.product(listeners, self.config.bind):
-            srv = await loop.create_server(
-                lambda: Client(self), host=host, port=port, ssl=ssl_context,
-                reuse_address=True, reuse_port=ssl_context is not None, backlog=511,
-            )
+        for (port, ssl_context), bind_host in itertools.product(listeners, self.config.bind):
+            optional, host = bind_host.startswith("-"), bind_host.removeprefix("-")
+            host = _WILDCARDS.get(host, host)
+            try:
+                srv = await loop.create_server(
+                    lambda: Client(self), host=host, port=port, ssl=ssl_context,
+                    reuse_address=True, reuse_port=ssl_context is not None, backlog=511,
+                )
+            except OSError as exc:
+                if not optional:  # Redis's "-addr": skipped when it is not available
+                    raise
+                log.warning("Skipping optional bind address %s: %s", host, exc)
+                continue
             for sock in srv.sockets:
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             (self._servers if ssl_context is None else self._tls_servers).append(srv)

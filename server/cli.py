@@ -62,6 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     from server.acl.store import AclConfigError
     from server.tls import TLSConfigError
 
+    pidfile = _write_pidfile(config.pidfile)
     try:
         server = Server(config)
         asyncio.run(server.serve_forever())
@@ -83,7 +84,27 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         pass
+    finally:
+        if pidfile:
+            try:
+                os.unlink(pidfile)
+            except OSError:
+                pass
     return 0
+
+
+def _write_pidfile(path: str) -> str:
+    """``pidfile``: this process's id, removed at exit (Redis's createPidFile). A relative path
+    is inside ``dir`` (Redis chdirs while it reads ``dir``)."""
+    if not path:
+        return ""
+    try:
+        with open(path, "w") as f:
+            f.write(f"{os.getpid()}\n")
+    except OSError as exc:
+        logging.getLogger("activekv").warning("Failed to write PID file: %s", exc.strerror)
+        return ""
+    return os.path.abspath(path)
 
 
 if __name__ == "__main__":

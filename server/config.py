@@ -45,8 +45,26 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from crdt.numbers import INT32_MAX, INT64_MAX, parse_int
+from crdt.numbers import INT32_MAX, INT64_MAX
 from server import errors
+from server.config_table import DEPRECATED, TABLE
+from server.config_types import (
+    UINT_MAX,
+    BindType,
+    BoolType,
+    DirType,
+    EnumType,
+    IntType,
+    MemoryType,
+    Option,
+    PeerType,
+    StringType,
+    _Bad,
+    _const,
+    _dec,
+    _enc,
+    memtoull,
+)
 from server.glob import matches
 from server.reqparse import splitargs
 from server.resp import Error
@@ -61,14 +79,12 @@ __all__ = [
     "config_set",
     "load_config",
     "lookup",
+    "memtoull",
     "parse_line",
     "split_args",
 ]
 
 PROG = "activekv-server"
-
-UINT_MAX = 2**32 - 1
-_ULL = 2**64
 
 
 class ConfigError(Exception):
@@ -81,252 +97,6 @@ class ConfigError(Exception):
 
 class ConfigSetError(Error):
     """A CONFIG SET failure; ``message`` is the full Redis error reply (``"ERR ..."``)."""
-
-
-class _Bad(Exception):
-    """A value rejected by an option's parser; the text is Redis's reason."""
-
-
-def _enc(s: str) -> bytes:
-    return s.encode("utf-8", "surrogateescape")
-
-
-def _dec(b: bytes) -> str:
-    return b.decode("utf-8", "surrogateescape")
-
-
-# --------------------------------------------------------------------------------------------
-# Value types (Redis's numeric/enum/string/bool config types and their exact error texts)
-# --------------------------------------------------------------------------------------------
-
-
-_MEM_UNITS = {
-    b"": 1,
-    b"b": 1,
-    b"k": 1000,
-    b"kb": 1024,
-    b"m": 1000**2,
-    b"mb": 1024**2,
-    b"g": 1000**3,
-    b"gb": 1024**3,
-}
-
-
-def memtoull(s: str) -> int | None:
-    """Redis ``memtoull`` (unsigned 64-bit, wrapping as C does); None when not a memory value."""
-    b = _enc(s)
-    if b[:1] == b"-":
-        return None
-    i = 0
-    while i < len(b) and 0x30 <= b[i] <= 0x39:
-        i += 1
-    mul = _MEM_UNITS.get(b[i:].lower())
-    if mul is None or i >= 128:
-        return None
-    # strtoull: "" converts to 0; overflow saturates to ULLONG_MAX (ERANGE is not checked).
-    val = min(int(b[:i]), _ULL - 1) if i else 0
-    return (val * mul) % _ULL
-
-
-class IntType:
-    """A Redis integer config: ``string2ll`` then a bounds check (signed or unsigned)."""
-
-    def __init__(
-        self, lo: int, hi: int, *, unsigned: bool = False, clamp: tuple[int, int] | None = None
-    ) -> None:
-        self.lo, self.hi, self.unsigned, self.clamp = lo, hi, unsigned, clamp
-
-    def check(self, v: int) -> int:
-        """Redis ``numericBoundaryCheck``: unsigned types compare the value as unsigned."""
-        u = v % _ULL if self.unsigned else v
-        if u < self.lo or u > self.hi:
-            raise _Bad(f"argument must be between {self.lo} and {self.hi} inclusive")
-        if self.clamp is not None:  # Redis's apply function for hz clamps silently
-            v = max(self.clamp[0], min(self.clamp[1], v))
-        return v
-
-    def parse(self, args: list[str]) -> int:
-        v = parse_int(_enc(args[0]))
-        if v is None:
-            raise _Bad("argument couldn't be parsed into an integer")
-        return self.check(v)
-
-    def render(self, v: Any) -> str:
-        return str(v)
-
-
-class MemoryType(IntType):
-    """A Redis MEMORY_CONFIG number: ``1k``=1000, ``1kb``=1024, ... rendered as plain bytes."""
-
-    def parse(self, args: list[str]) -> int:
-        u = memtoull(args[0])
-        if u is None:
-            raise _Bad("argument must be a memory value")
-        # The result lands in a long long: reinterpret for the signed bounds check.
-        v = u - _ULL if (u >= 2**63 and not self.unsigned) else u
-        return self.check(v)
-
-
-class EnumType:
-    def __init__(self, *values: str) -> None:
-        self.values = values
-
-    def parse(self, args: list[str]) -> str:
-        for v in self.values:
-            if args[0].lower() == v:
-                return v
-        raise _Bad("argument(s) must be one of the following: " + ", ".join(self.values))
-
-    def render(self, v: Any) -> str:
-        return str(v)
-
-
-class BoolType:
-    def parse(self, args: list[str]) -> bool:
-        v = args[0].lower()
-        if v == "yes":
-            return True
-        if v == "no":
-            return False
-        raise _Bad("argument must be 'yes' or 'no'")
-
-    def render(self, v: Any) -> str:
-        return "yes" if v else "no"
-
-
-class StringType:
-    def __init__(self, *, allow_empty: bool = True) -> None:
-        self.allow_empty = allow_empty
-
-    def parse(self, args: list[str]) -> str:
-        if not args[0] and not self.allow_empty:
-            raise _Bad("argument must not be empty")  # activekv's own (region)
-        return args[0]
-
-    def render(self, v: Any) -> str:
-        return str(v)
-
-
-class DirType:
-    """``dir``: must be an existing directory (Redis chdir()s and reports strerror)."""
-
-    def parse(self, args: list[str]) -> str:
-        path = os.path.abspath(args[0]) if args[0] else ""
-        if not path or not os.path.exists(path):
-            raise _Bad("No such file or directory")
-        if not os.path.isdir(path):
-            raise _Bad("Not a directory")
-        if not os.access(path, os.X_OK):
-            raise _Bad("Permission denied")
-        return path
-
-    def render(self, v: Any) -> str:
-        return str(v)
-
-
-CONFIG_BINDADDR_MAX = 16
-
-
-class BindType:
-    """``bind``: several addresses. A multi-argument option, like Redis's."""
-
-    def parse(self, args: list[str]) -> list[str]:
-        if len(args) > CONFIG_BINDADDR_MAX:
-            raise _Bad("Too many bind addresses specified.")
-        if len(args) == 1 and not args[0]:  # a single empty argument means "no address"
-            return []
-        return list(args)
-
-    def render(self, v: Any) -> str:
-        return " ".join(v)
-
-
-class PeerType:
-    """``peer host:port``: one peer region's address; repeatable (each line adds one)."""
-
-    def parse(self, args: list[str]) -> list[tuple[str, int]]:
-        out = []
-        for arg in args:
-            host, sep, port = arg.rpartition(":")
-            host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
-            number = parse_int(_enc(port)) if sep else None
-            if not host or number is None or not 0 < number < 65536:
-                raise _Bad(f"'{arg}' is not a host:port address")
-            out.append((host, number))
-        return out
-
-    def render(self, v: Any) -> str:
-        return " ".join(f"[{h}]:{p}" if ":" in h else f"{h}:{p}" for h, p in v)
-
-
-# ``client-output-buffer-limit``: Redis's class names (``slave`` and ``replica`` are one class)
-# and its defaults; the value is {class: (hard bytes, soft bytes, soft seconds)}.
-OBUF_CLASSES = ("normal", "replica", "pubsub")
-OBUF_DEFAULTS = {"normal": (0, 0, 0), "replica": (256 * 1024**2, 64 * 1024**2, 60),
-                 "pubsub": (32 * 1024**2, 8 * 1024**2, 60)}
-
-
-class OutputBufferLimitType:
-    """Redis's ``client-output-buffer-limit <class> <hard> <soft> <soft-seconds> ...``: every
-    group is checked first, then the classes named change and the others keep their value."""
-
-    def update(self, old: dict[str, tuple[int, int, int]], args: list[str]) -> dict[str, tuple[int, int, int]]:
-        if len(args) % 4:
-            raise _Bad("Wrong number of arguments in buffer limit configuration.")
-        new = dict(old)
-        for i in range(0, len(args), 4):
-            name = args[i].lower()
-            cls = "replica" if name == "slave" else name
-            if cls not in OBUF_CLASSES:
-                raise _Bad("Invalid client class specified in buffer limit configuration.")
-            hard, soft = memtoull(args[i + 1]), memtoull(args[i + 2])
-            secs = parse_int(_enc(args[i + 3]))
-            if hard is None or soft is None or secs is None or secs < 0:
-                raise _Bad("Error in hard, soft or soft_seconds setting in buffer limit configuration.")
-            new[cls] = (hard, soft, secs)
-        return new
-
-    def parse(self, args: list[str]) -> dict[str, tuple[int, int, int]]:
-        return self.update(OBUF_DEFAULTS, args)
-
-    def render(self, v: Any) -> str:
-        return " ".join(f"{'slave' if c == 'replica' else c} {h} {s} {t}"
-                        for c in OBUF_CLASSES for h, s, t in [v[c]])
-
-
-ValueType = (IntType | EnumType | BoolType | StringType | DirType | BindType | PeerType
-             | OutputBufferLimitType)
-
-
-# --------------------------------------------------------------------------------------------
-# The option table
-# --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Option:
-    name: str
-    type: ValueType
-    default: Callable[[], Any]
-    mutable: bool = True  # CONFIG SET allowed ("can't set immutable config" otherwise)
-    protected: bool = False  # Redis PROTECTED_CONFIG: refused by CONFIG SET, as with the
-    # default enable-protected-configs no ("can't set protected config")
-    multi_arg: bool = False  # Redis MULTI_ARG_CONFIG: takes several arguments
-    repeatable: bool = False  # each occurrence adds to a list (``peer``)
-
-    @property
-    def attr(self) -> str:
-        return self.name.replace("-", "_")
-
-    def parse(self, args: list[str]) -> Any:
-        return self.type.parse(args)
-
-    def render(self, value: Any) -> str:
-        return self.type.render(value)
-
-
-def _const(v: Any) -> Callable[[], Any]:
-    return lambda: v
 
 
 MAXMEMORY_POLICIES = ("volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl",
@@ -367,7 +137,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("peer", PeerType(), lambda: [], mutable=False, repeatable=True),
     Option("peer-password", StringType(), _const(""), mutable=False),
     Option("peer-user", StringType(), _const(""), mutable=False),
-    Option("appendfsync", EnumType("always", "everysec", "no"), _const("everysec")),
+    Option("appendfsync", EnumType("everysec", "always", "no"), _const("everysec")),
     Option("repl-log-retention", MemoryType(1024**2, INT64_MAX), _const(1024**3)),
     Option("peer-timeout", IntType(1, INT32_MAX), _const(3600)),
     Option("oplog-truncate-corrupt", BoolType(), _const(False), mutable=False),
@@ -376,30 +146,21 @@ OPTIONS: tuple[Option, ...] = (
     Option("repl-log-segment-size", MemoryType(4096, INT64_MAX), _const(64 * 1024**2), mutable=False),
     Option("snapshot-every", IntType(1, INT32_MAX), _const(50_000)),
     Option("snapshot-min-interval", IntType(0, INT32_MAX), _const(10_000)),
-    # Security and limits (server/tls.py, server/protected.py, server/outbuf.py, server/memory.py);
-    # Redis's names, types and defaults. CONFIG SET of a tls-* option rebuilds the TLS setup.
-    Option("protected-mode", BoolType(), _const(True)),
-    Option("tls-port", IntType(0, 65535), _const(0)),
-    *(Option(f"tls-{name}", StringType(), _const("")) for name in (
-        "cert-file", "key-file", "key-file-pass", "client-cert-file", "client-key-file",
-        "client-key-file-pass", "ca-cert-file", "ca-cert-dir", "protocols", "ciphers",
-        "ciphersuites", "dh-params-file")),
-    Option("tls-auth-clients", EnumType("no", "yes", "optional"), _const("yes")),
-    Option("tls-replication", BoolType(), _const(False)),
-    Option("tls-prefer-server-ciphers", BoolType(), _const(False)),
-    Option("tls-session-caching", BoolType(), _const(True)),
-    Option("tls-session-cache-size", IntType(0, INT32_MAX), _const(20 * 1024)),
-    Option("tls-session-cache-timeout", IntType(0, INT32_MAX), _const(300)),
-    Option("client-output-buffer-limit", OutputBufferLimitType(), lambda: dict(OBUF_DEFAULTS),
-           multi_arg=True),
-    Option("maxmemory", MemoryType(0, INT64_MAX, unsigned=True), _const(0)),
+    # maxmemory-policy: eviction (server/eviction.py) and OBJECT FREQ/IDLETIME's statistics.
     Option("maxmemory-policy", EnumType(*MAXMEMORY_POLICIES), _const("noeviction")),
-    Option("maxmemory-samples", IntType(1, INT32_MAX), _const(5)),
-    Option("lfu-log-factor", IntType(0, INT32_MAX), _const(10)),
-    Option("lfu-decay-time", IntType(0, INT32_MAX), _const(1)),
+    # Peer links speak TLS (server/tls.py): the table's row refuses "yes" where TLS is absent.
+    Option("tls-replication", BoolType(), _const(False)),
 )
+# Redis 7.0's whole table (server/config_table.py) for the names not declared above.
+_OWN = {o.name for o in OPTIONS}
+OPTIONS += tuple(o for o in TABLE if o.name not in _OWN)
 
 _BY_NAME: dict[str, Option] = {o.name: o for o in OPTIONS}
+_BY_NAME.update({o.alias: o for o in OPTIONS if o.alias})
+# CONFIG GET patterns see every name, aliases included, as Redis's configs dict (not hidden ones).
+_LISTED: tuple[tuple[str, Option], ...] = tuple(
+    (n, o) for o in OPTIONS if not o.hidden for n in (o.name, o.alias) if n
+)
 
 
 def lookup(name: str) -> Option | None:
@@ -442,6 +203,25 @@ class Config:
     repl_log_segment_size: int = field(default_factory=_default("repl-log-segment-size"))
     snapshot_every: int = field(default_factory=_default("snapshot-every"))
     snapshot_min_interval: int = field(default_factory=_default("snapshot-min-interval"))
+    # Redis 7.0 parameters activekv reads (server/config_table.py).
+    save: list[tuple[int, int]] = field(default_factory=_default("save"))
+    appendonly: bool = field(default_factory=_default("appendonly"))
+    dbfilename: str = field(default_factory=_default("dbfilename"))
+    pidfile: str = field(default_factory=_default("pidfile"))
+    slowlog_log_slower_than: int = field(default_factory=_default("slowlog-log-slower-than"))
+    slowlog_max_len: int = field(default_factory=_default("slowlog-max-len"))
+    latency_monitor_threshold: int = field(default_factory=_default("latency-monitor-threshold"))
+    latency_tracking: bool = field(default_factory=_default("latency-tracking"))
+    latency_tracking_info_percentiles: list[float] = field(
+        default_factory=_default("latency-tracking-info-percentiles"))
+    hash_max_listpack_entries: int = field(default_factory=_default("hash-max-listpack-entries"))
+    hash_max_listpack_value: int = field(default_factory=_default("hash-max-listpack-value"))
+    set_max_intset_entries: int = field(default_factory=_default("set-max-intset-entries"))
+    zset_max_listpack_entries: int = field(default_factory=_default("zset-max-listpack-entries"))
+    zset_max_listpack_value: int = field(default_factory=_default("zset-max-listpack-value"))
+    enable_debug_command: str = field(default_factory=_default("enable-debug-command"))
+    maxmemory_policy: str = field(default_factory=_default("maxmemory-policy"))
+    # Security and limits: server/tls.py, protected.py, outbuf.py, memory.py, eviction.py.
     protected_mode: bool = field(default_factory=_default("protected-mode"))
     tls_port: int = field(default_factory=_default("tls-port"))
     tls_cert_file: str = field(default_factory=_default("tls-cert-file"))
@@ -452,10 +232,10 @@ class Config:
     tls_client_key_file_pass: str = field(default_factory=_default("tls-client-key-file-pass"))
     tls_ca_cert_file: str = field(default_factory=_default("tls-ca-cert-file"))
     tls_ca_cert_dir: str = field(default_factory=_default("tls-ca-cert-dir"))
+    tls_dh_params_file: str = field(default_factory=_default("tls-dh-params-file"))
     tls_protocols: str = field(default_factory=_default("tls-protocols"))
     tls_ciphers: str = field(default_factory=_default("tls-ciphers"))
     tls_ciphersuites: str = field(default_factory=_default("tls-ciphersuites"))
-    tls_dh_params_file: str = field(default_factory=_default("tls-dh-params-file"))
     tls_auth_clients: str = field(default_factory=_default("tls-auth-clients"))
     tls_replication: bool = field(default_factory=_default("tls-replication"))
     tls_prefer_server_ciphers: bool = field(default_factory=_default("tls-prefer-server-ciphers"))
@@ -465,25 +245,42 @@ class Config:
     client_output_buffer_limit: dict[str, tuple[int, int, int]] = field(
         default_factory=_default("client-output-buffer-limit"))
     maxmemory: int = field(default_factory=_default("maxmemory"))
-    maxmemory_policy: str = field(default_factory=_default("maxmemory-policy"))
     maxmemory_samples: int = field(default_factory=_default("maxmemory-samples"))
     lfu_log_factor: int = field(default_factory=_default("lfu-log-factor"))
     lfu_decay_time: int = field(default_factory=_default("lfu-decay-time"))
     config_file: str | None = None  # absolute path of the config file, or None
     # ``user <name> rules...`` directives (Redis's: not options, CONFIG GET does not show them)
     acl_users: list[list[str]] = field(default_factory=list)
+    # Every other parameter of the table, by canonical name (accepted and shown only).
+    other: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for opt in OPTIONS:
+            if opt.attr not in _FIELDS and opt.name not in self.other:
+                self.other[opt.name] = opt.default()
 
     def get(self, name: str) -> Any:
-        """Value of option ``name`` (case-insensitive); KeyError if unknown."""
+        """Value of option ``name`` (case-insensitive, aliases too); KeyError if unknown."""
         opt = lookup(name)
         if opt is None:
             raise KeyError(name)
-        return getattr(self, opt.attr)
+        return self.value(opt)
+
+    def value(self, opt: Option) -> Any:
+        if opt.attr in _FIELDS:
+            return getattr(self, opt.attr)
+        return self.other[opt.name]
+
+    def assign(self, opt: Option, value: Any) -> None:
+        if opt.attr in _FIELDS:
+            setattr(self, opt.attr, value)
+        else:
+            self.other[opt.name] = value
 
 
-assert {f.name for f in dataclasses.fields(Config)} == {o.attr for o in OPTIONS} | {
-    "config_file", "acl_users"
-}, "Config fields and OPTIONS disagree"
+_FIELDS = frozenset(f.name for f in dataclasses.fields(Config)) - {"config_file", "other", "acl_users"}
+assert _FIELDS <= {o.attr for o in OPTIONS}, "Config fields without an option"
+assert {o.attr for o in OPTIONS if o.name in _OWN} <= _FIELDS, "OPTIONS without a Config field"
 
 
 # --------------------------------------------------------------------------------------------
@@ -501,6 +298,8 @@ def _apply_directive(values: dict[str, Any], args: list[str], where: str) -> Non
         values.setdefault("user", []).append(args[1:])
         return
     opt = lookup(args[0])
+    if opt is None and args[0] in DEPRECATED and len(args) == 2:
+        return  # Redis 7.0 ignores them (with a warning in its log)
     if opt is None:
         raise ConfigError(
             f"{PROG}: unknown option '{args[0]}' ({where}): "
@@ -519,8 +318,9 @@ def _apply_directive(values: dict[str, Any], args: list[str], where: str) -> Non
             argv = [_dec(a) for a in split]
         if opt.repeatable:
             values.setdefault(opt.name, []).extend(opt.parse(argv))
-        elif isinstance(opt.type, OutputBufferLimitType):  # later lines change the classes they name
-            values[opt.name] = opt.type.update(values.get(opt.name, opt.default()), argv)
+        elif hasattr(opt.type, "combine"):
+            old = values[opt.name] if opt.name in values else opt.default()
+            values[opt.name] = opt.type.combine(old, opt.parse(argv))
         else:
             values[opt.name] = opt.parse(argv)
     except _Bad as e:
@@ -615,7 +415,9 @@ def load_config(argv: list[str]) -> Config:
             _apply_directive(values, args, where)
 
     acl_users = values.pop("user", [])
-    cfg = Config(**{_BY_NAME[k].attr: v for k, v in values.items()}, acl_users=acl_users)
+    cfg = Config(acl_users=acl_users)
+    for name, value in values.items():
+        cfg.assign(_BY_NAME[name], value)
     cfg.config_file = config_file
     return cfg
 
@@ -638,16 +440,22 @@ def config_get(cfg: Config, patterns: list[bytes]) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     for pat in patterns:
         if not any(c in pat for c in b"[*?"):
-            opt = lookup(_dec(pat))
-            if opt is not None and opt.name not in seen:
-                seen.add(opt.name)
-                out.append((_dec(pat), opt.render(getattr(cfg, opt.attr))))
+            name = _dec(pat)
+            opt = lookup(name)
+            if opt is not None and name.lower() not in seen:
+                seen.add(name.lower())
+                out.append((name, opt.render(cfg.value(opt))))
             continue
-        for opt in OPTIONS:
-            if opt.name not in seen and matches(pat, opt.name.encode(), True):
-                seen.add(opt.name)
-                out.append((opt.name, opt.render(getattr(cfg, opt.attr))))
+        for name, opt in _LISTED:
+            if name not in seen and matches(pat, name.encode(), True):
+                seen.add(name)
+                out.append((name, opt.render(cfg.value(opt))))
     return out
+
+
+def _canonical(opt: Option, given: str) -> str:
+    """The name of the entry the client named: the alias (lower case) or the option's."""
+    return opt.alias if opt.alias is not None and given.lower() == opt.alias else opt.name
 
 
 def _set_error(name: str, reason: str) -> ConfigSetError:
@@ -659,6 +467,7 @@ def config_set(
     args: list[bytes],
     *,
     apply: Callable[[Config, list[str]], None] | None = None,
+    protected_ok: bool = False,
 ) -> list[str]:
     """Redis 7 CONFIG SET name value [name value ...]: all or nothing.
 
@@ -671,6 +480,9 @@ def config_set(
     ``ERR CONFIG SET failed (possibly related to argument 'bind') - Failed to bind to
     specified addresses.``
 
+    ``protected_ok``: the client may set PROTECTED_CONFIG options (``enable-protected-configs``
+    yes, or local from a loopback client).
+
     Checks, in Redis 7.0.15's order and with its exact messages: arity, then every name
     (unknown, immutable/protected, duplicate), then every value in argument order.
     """
@@ -681,6 +493,7 @@ def config_set(
 
     pairs = [(_dec(args[i]), args[i + 1]) for i in range(0, len(args), 2)]
     chosen: list[Option] = []
+    spelled: list[str] = []  # the name an error names: the alias when the client used it
     invalid = False
     unknown_name: str | None = None
     err: ConfigSetError | None = None
@@ -693,50 +506,49 @@ def config_set(
             continue
         if invalid:
             continue
-        if not opt.mutable or opt.protected:
+        if not opt.mutable or (opt.protected and not protected_ok):
             reason = (
                 "can't set immutable config" if not opt.mutable else "can't set protected config"
             )
             err = _set_error(name, reason)
             invalid = True
             continue
-        if opt in chosen:
+        if opt in chosen and spelled[chosen.index(opt)] == _canonical(opt, name):
             err = _set_error(name, "duplicate parameter")
             invalid = True
         chosen.append(opt)
+        spelled.append(_canonical(opt, name))
     if unknown_name is not None:
         raise ConfigSetError(errors.CONFIG_SET_UNKNOWN % unknown_name)
     if err is not None:
         raise err
 
     new: list[tuple[Option, Any]] = []
-    for opt, (_, raw) in zip(chosen, pairs, strict=True):
+    for opt, spelling, (_, raw) in zip(chosen, spelled, pairs, strict=True):
         value = _dec(raw)
         try:
             if opt.multi_arg:
                 # Redis splits a multi-arg value on single spaces (sdssplitlen), no quoting.
-                words = value.split(" ") if value else []
-                if isinstance(opt.type, OutputBufferLimitType):
-                    parsed = opt.type.update(getattr(cfg, opt.attr), words)
-                else:
-                    parsed = opt.parse(words)
+                parsed = opt.parse(value.split(" ") if value else [])
             else:
                 parsed = opt.parse([value])
         except _Bad as e:
-            raise _set_error(opt.name, str(e)) from None
+            raise _set_error(spelling, str(e)) from None
+        if hasattr(opt.type, "combine"):
+            parsed = opt.type.combine(cfg.value(opt), parsed)
         new.append((opt, parsed))
 
-    old = {opt.attr: getattr(cfg, opt.attr) for opt, _ in new}
+    old = [(opt, cfg.value(opt)) for opt, _ in new]
     changed: list[str] = []
     for opt, parsed in new:
-        if getattr(cfg, opt.attr) != parsed:
+        if cfg.value(opt) != parsed and opt.name not in changed:
             changed.append(opt.name)
-        setattr(cfg, opt.attr, parsed)
+        cfg.assign(opt, parsed)
     if apply is not None and changed:
         try:
             apply(cfg, changed)
         except BaseException:
-            for attr, v in old.items():
-                setattr(cfg, attr, v)
+            for opt, v in reversed(old):
+                cfg.assign(opt, v)
             raise
     return changed

@@ -25,6 +25,9 @@ if TYPE_CHECKING:
     from server.app import Server
     from server.commands.registry import Command
 
+# CLIENT REPLY (Redis's CLIENT_REPLY_OFF / _SKIP / _SKIP_NEXT flags)
+REPLY_OFF, REPLY_SKIP, REPLY_SKIP_NEXT = 1, 2, 4
+
 
 class Client(asyncio.Protocol):
     def __init__(self, server: Server) -> None:
@@ -69,6 +72,9 @@ class Client(asyncio.Protocol):
         self.in_exec = False  # running a transaction: blocking commands answer at once
         self.last_batch: Batch | None = None  # CRDT.TOKEN / WAIT: this connection's last write
         self.obuf_class = "normal"  # client-output-buffer-limit class (server/outbuf.py)
+        self.reply_flags = 0  # CLIENT REPLY OFF/SKIP (0: every reply is sent)
+        self.no_evict = False  # CLIENT NO-EVICT
+        self.no_touch = False  # CLIENT NO-TOUCH
 
     # -- asyncio.Protocol ------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -117,6 +123,7 @@ class Client(asyncio.Protocol):
         server = self.server
         server.tick()
         server.stats.net_input_bytes += len(data)
+        server.stats.reads_processed += 1
         self.last_interaction = time.monotonic()
         error: ProtocolError | None = None
         try:
@@ -185,6 +192,7 @@ class Client(asyncio.Protocol):
             return
         if self._out:
             self.server.stats.net_output_bytes += len(self._out)
+            self.server.stats.writes_processed += 1
             transport.write(bytes(self._out))
             self._out.clear()
             if self.server.outbuf.check(self):
@@ -202,12 +210,17 @@ class Client(asyncio.Protocol):
         if self.closing:
             return
         out = bytearray()
-        encode(reply, out, self.resp3)
+        if reply is not NO_REPLY and not self.reply_flags & REPLY_OFF:
+            encode(reply, out, self.resp3)
         self._send(out)
         commands, error = self._held, self._held_error
         self._held, self._held_error = [], None
         if commands or error is not None:
             self._run(commands, error)
+
+    def requeue(self, argv: list[bytes]) -> None:
+        """A command postponed by CLIENT PAUSE runs again first when the client resumes."""
+        self._held.insert(0, argv)
 
     def hand_over(self, successor: asyncio.Protocol) -> None:
         """The command running ends this connection's life as a client (CRDT.SYNC): once its
@@ -220,16 +233,25 @@ class Client(asyncio.Protocol):
 
     # -- dispatch --------------------------------------------------------------------------
     def execute(self, argv: list[bytes], out: bytearray) -> None:
-        reply = self.dispatch(argv)
         server = self.server
-        if type(reply) is Blocked:
+        before = self.reply_flags
+        reply = self.dispatch(argv)
+        if isinstance(reply, Blocked):
             self.blocked = reply
             server.block_waiter(reply)
             return
+        flags = self.reply_flags | before
         if reply is not NO_REPLY:
             if type(reply) is Error or isinstance(reply, Error):
                 server.stats.add_error(reply.message)
-            encode(reply, out, self.resp3)
+            if not flags or not (self.reply_flags & REPLY_OFF or before & REPLY_SKIP):
+                encode(reply, out, self.resp3)
+        if flags & (REPLY_SKIP | REPLY_SKIP_NEXT):
+            # Redis's resetClient(): SKIP covered this command; SKIP_NEXT covers the next one
+            skip_next = self.reply_flags & REPLY_SKIP_NEXT
+            self.reply_flags &= ~(REPLY_SKIP | REPLY_SKIP_NEXT)
+            if skip_next:
+                self.reply_flags |= REPLY_SKIP
         if server.ready_keys:  # the command changed keys that blocked clients wait on
             server.serve_ready()
 
@@ -251,7 +273,9 @@ class Client(asyncio.Protocol):
         if argc != cmd.arity and (cmd.arity > 0 or argc < -cmd.arity):
             if cmd.name == "exec" and self.multi is not None:
                 self.discard_multi()
-            return self._reject(cmd.spec.arity_error())
+            return self._reject(cmd.spec.arity_error(), cmd)
+        if cmd.protected and not protected_allowed(self, self.server.config.enable_debug_command):
+            return self._reject(Error(errors.DEBUG_NOT_ALLOWED), cmd)
         if not self.authenticated and not cmd.noauth and self.server.acl.default_needs_auth:
             return self._refuse(cmd, errors.NOAUTH)
         if not self.user.unrestricted:
@@ -259,13 +283,16 @@ class Client(asyncio.Protocol):
             if denied is not None:
                 return self._refuse(cmd, denied.message)
         if self.multi is not None and cmd.no_multi:
-            return self._reject(Error(errors.NOT_IN_MULTI))
+            return self._reject(Error(errors.NOT_IN_MULTI), cmd)
         if self.server.memory.limited:  # maxmemory: evict, or refuse what may grow memory
             oom = self.server.memory.before_command(self, cmd, argv)
             if oom is not None:
                 if cmd.name == "exec":
                     self.discard_multi()
-                return self._reject(oom)
+                return self._reject(oom, cmd)
+        pause = self.server.pause
+        if pause.end and pause.covers(self, cmd):
+            return pause.postpone(self, argv)
         if self.multi is not None and not cmd.no_multi_queue:
             self.multi.append((cmd, argv))
             return QUEUED
@@ -278,12 +305,15 @@ class Client(asyncio.Protocol):
         server.stats.commands += 1
         assert cmd.handler is not None
         self.argv = argv
+        started = time.perf_counter_ns()
         try:
             reply = cmd.handler(self, argv)
         except Error as exc:
             reply = exc
         except Exception as exc:
             reply = self.unexpected_error(cmd, exc)
+        server.monitor.after_call(self, cmd, argv, time.perf_counter_ns() - started,
+                                  isinstance(reply, Error))
         self.argv = None
         batch = self.ks.commit()
         if batch is not None:
@@ -321,14 +351,16 @@ class Client(asyncio.Protocol):
         if cmd.name == "exec":
             if self.multi is not None:
                 self.discard_multi()
-            return self._reject(Error(errors.EXECABORT_BECAUSE % message))
-        return self._reject(Error(message))
+            return self._reject(Error(errors.EXECABORT_BECAUSE % message), cmd)
+        return self._reject(Error(message), cmd)
 
-    def _reject(self, error: Error) -> Error:
+    def _reject(self, error: Error, cmd: Command | None = None) -> Error:
         if self.multi is not None:
             self.multi_error = True
         server = self.server
         server.stats.rejected_calls += 1
+        if cmd is not None:  # INFO commandstats rejected_calls (unknown commands have none)
+            server.monitor.rejected(cmd)
         return error
 
     # -- helpers for handlers --------------------------------------------------------------
@@ -359,6 +391,17 @@ class Client(asyncio.Protocol):
             out = bytearray()
             encode(reply, out, self.resp3)
             self.transport.write(bytes(out))
+
+
+def protected_allowed(c: Client, mode: str) -> bool:
+    """Redis's allowProtectedAction (enable-debug-command, enable-protected-configs): yes, or
+    local from a loopback client."""
+    if mode == "yes":
+        return True
+    if mode == "local":
+        host = c.addr.rpartition(":")[0].strip("[]")
+        return host == "::1" or host.startswith("127.") or c.addr.startswith("/")
+    return False
 
 
 def _fmt_addr(addr: Any) -> str:

@@ -100,6 +100,7 @@ memory|purge memory|help
 xadd xrange xrevrange xlen xread xdel xtrim xsetid xreadgroup xack xpending xclaim xautoclaim
 xgroup xgroup|create xgroup|createconsumer xgroup|delconsumer xgroup|destroy xgroup|setid xgroup|help
 xinfo xinfo|stream xinfo|groups xinfo|consumers xinfo|help
+slowlog latency role lastsave save bgsave bgrewriteaof lolwut debug
 """.split()
 
 DEFAULT_OUTPUT = Path(__file__).with_name("command_spec.json")

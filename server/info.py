@@ -6,19 +6,21 @@ ends with the last field's ``\\r\\n``. Sections always come in Redis's order, wh
 order asked; names are case-insensitive; unknown names are ignored (``INFO nosuch`` is an
 empty string). ``INFO`` / ``INFO default``: server, clients, memory, persistence, stats,
 replication, cpu, modules, errorstats, cluster, keyspace. ``all`` and ``everything`` add
-Redis's commandstats and latencystats, which we do not keep (no per-command timing on the
-hot path), so for us they are the same as ``default``.
+commandstats and latencystats (server/monitor.py; latency percentiles come from a histogram
+with 2 significant digits, as Redis's hdr_histogram) and our ``crdt`` section.
 
 Field names are Redis's, in Redis's order; we emit a subset (fields about machinery we do not
 have — jemalloc, fork/COW, Lua, IO threads, tracking, defrag — are left out, except for the
 constant ones clients and tools commonly read, which keep Redis's "nothing here" values).
 Our own fields: ``activekv_version`` and ``region`` at the end of the server section,
-``unexpected_errors`` (handler exceptions, bugs of ours) at the end of the stats section.
+``unexpected_errors`` (handler exceptions, bugs of ours) at the end of the stats section, and
+Redis 7.4's ``client_output_buffer_limit_disconnections`` (7.0 has no such counter).
 
-Memory: ``used_memory`` is the process's resident set size (``/proc/self/statm``), the same
-number as ``used_memory_rss``: CPython gives no cheap exact count of the bytes it allocated
-(tracemalloc would slow every allocation), and RSS is what the operator pays for.
-``mem_allocator`` is ``pymalloc``.
+Memory: ``used_memory`` is an accounting of what the keyspace holds (``server/memory.py``:
+kept exactly while ``maxmemory`` is set, estimated from sampled keys otherwise; CPython gives
+no cheap exact count of the bytes it allocated, tracemalloc would slow every allocation);
+``used_memory_rss`` is the process's resident set size (``/proc/self/statm``), what the
+operator pays for. ``mem_allocator`` is ``pymalloc``.
 """
 
 from __future__ import annotations
@@ -30,18 +32,20 @@ import time
 from itertools import islice
 from typing import TYPE_CHECKING
 
+from server.config_types import fmt_percentile
+
 if TYPE_CHECKING:
     from server.app import Server
 
 ACTIVEKV_VERSION = "0.1.0"
 REDIS_VERSION = "7.0.15"
 
-# Redis's order (genRedisInfoString); commandstats/latencystats are not implemented.
+# Redis's order (genRedisInfoString).
 SECTIONS = (
     "server", "clients", "memory", "persistence", "stats", "replication", "cpu",
-    "modules", "errorstats", "cluster", "keyspace", "crdt",
+    "modules", "commandstats", "errorstats", "latencystats", "cluster", "keyspace", "crdt",
 )
-DEFAULT_SECTIONS = frozenset(SECTIONS) - {"crdt"}
+DEFAULT_SECTIONS = frozenset(SECTIONS) - {"crdt", "commandstats", "latencystats"}
 _TITLES = {"cpu": "CPU", "crdt": "CRDT"}
 _ALL_NAMES = {b"all", b"everything", b"default"}
 
@@ -194,25 +198,7 @@ def _memory(s: Server) -> Fields:
 
 
 def _persistence(s: Server) -> Fields:
-    return [
-        ("loading", 0),
-        ("async_loading", 0),
-        ("rdb_changes_since_last_save", 0),
-        ("rdb_bgsave_in_progress", 0),
-        ("rdb_last_save_time", int(s.start_time)),
-        ("rdb_last_bgsave_status", "ok"),
-        ("rdb_last_bgsave_time_sec", -1),
-        ("rdb_current_bgsave_time_sec", -1),
-        ("rdb_saves", 0),
-        ("aof_enabled", 0),
-        ("aof_rewrite_in_progress", 0),
-        ("aof_rewrite_scheduled", 0),
-        ("aof_last_rewrite_time_sec", -1),
-        ("aof_current_rewrite_time_sec", -1),
-        ("aof_last_bgrewrite_status", "ok"),
-        ("aof_rewrites", 0),
-        ("aof_last_write_status", "ok"),
-    ]
+    return s.persistence.info_fields()  # server/persistence.py
 
 
 def _stats(s: Server) -> Fields:
@@ -235,8 +221,12 @@ def _stats(s: Server) -> Fields:
         ("keyspace_misses", st.keyspace_misses),
         ("pubsub_channels", 0),
         ("pubsub_patterns", 0),
+        ("latest_fork_usec", s.persistence.latest_fork_usec),
+        ("total_forks", s.persistence.forks),
         ("unexpected_error_replies", 0),
         ("total_error_replies", st.error_replies),
+        ("total_reads_processed", st.reads_processed),
+        ("total_writes_processed", st.writes_processed),
         ("unexpected_errors", st.unexpected_errors),  # ours: handler exceptions (bugs)
     ]
 
@@ -327,6 +317,27 @@ def _modules(s: Server) -> Fields:
     return []
 
 
+def _commandstats(s: Server) -> Fields:
+    out: Fields = []
+    for name, st in s.monitor.commands.items():
+        if st.calls or st.failed_calls or st.rejected_calls:
+            per_call = st.usec / st.calls if st.calls else 0.0
+            out.append((f"cmdstat_{name}", f"calls={st.calls},usec={st.usec},usec_per_call="
+                        f"{per_call:.2f},rejected_calls={st.rejected_calls},failed_calls={st.failed_calls}"))
+    return out
+
+
+def _latencystats(s: Server) -> Fields:
+    out: Fields = []
+    wanted = s.config.latency_tracking_info_percentiles
+    for name, st in s.monitor.commands.items():
+        if st.hist:
+            values = s.monitor.percentiles(st, wanted)
+            out.append((f"latency_percentiles_usec_{name}",
+                        ",".join(f"p{fmt_percentile(p)}={v:.3f}" for p, v in values)))
+    return out
+
+
 def _errorstats(s: Server) -> Fields:
     return [(f"errorstat_{code}", f"count={n}") for code, n in s.stats.error_codes.items()]
 
@@ -362,7 +373,9 @@ _SECTION_FUNCS = {
     "replication": _replication,
     "cpu": _cpu,
     "modules": _modules,
+    "commandstats": _commandstats,
     "errorstats": _errorstats,
+    "latencystats": _latencystats,
     "cluster": _cluster,
     "keyspace": _keyspace,
     "crdt": _crdt,

@@ -10,7 +10,7 @@ holds, ``qbuf-free`` 0, ``argv-mem`` the size of the arguments of the command ru
 ``multi-mem`` the size of the queued MULTI commands' arguments, ``rbs``/``rbp`` 0 (no reply
 buffer: replies are written once per read), ``omem`` the transport's write buffer, ``tot-mem``
 the sum of those. ``flags``: ``x`` in MULTI, ``d`` a WATCHed key changed, ``c`` closing after
-the reply, else ``N``.
+the reply, ``b`` blocked (or held by CLIENT PAUSE), ``e`` CLIENT NO-EVICT on, else ``N``.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from server import errors, helptext
 from server.commands.common import int_arg
 from server.commands.connection import valid_client_name
 from server.commands.registry import command
+from server.pause import Postponed
 from server.resp import OK, Error, Status, Verbatim
 
 if TYPE_CHECKING:
@@ -42,10 +43,16 @@ def client_info_line(c: Client, now: float | None = None) -> str:
     flags = ""
     if c.multi is not None:
         flags += "x"
+    if c.blocked is not None:  # a blocking command, or one held by CLIENT PAUSE
+        flags += "b"
     if c.watch_dirty:
         flags += "d"
     if c.closing:
         flags += "c"
+    if c.no_evict:
+        flags += "e"
+    if c.no_touch:  # Redis 7.2's flag
+        flags += "T"
     qbuf = c.reader.pending_bytes()
     multi_mem = sum(len(a) for _, argv in c.multi for a in argv) if c.multi is not None else 0
     omem = c.transport.get_write_buffer_size() if c.transport is not None else 0
@@ -192,8 +199,8 @@ def cmd_client_unblock(c: Client, argv: list[bytes]) -> Any:
             raise Error("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR")
         as_error = reason == b"error"
     target = c.server.clients.get(int_arg(argv[2]))
-    if target is None or target.blocked is None:
-        return 0
+    if target is None or target.blocked is None or isinstance(target.blocked, Postponed):
+        return 0  # a command held by CLIENT PAUSE is not blocked on a key: it waits on
     waiter = target.blocked
     c.server.unblock_waiter(waiter)
     target.unblock(Error(UNBLOCKED) if as_error else waiter.on_timeout())

@@ -43,7 +43,8 @@ class TypeCommands(NamedTuple):
     # effects that make (db, key) hold ``content``'s visible value with expire time ``at``
     # (COPY, RENAME, MOVE): the key has just been deleted in the same batch
     recreate: Callable[[int, bytes, Any, int], list[Any]]
-    encoding: Callable[[Any], bytes]  # OBJECT ENCODING
+    # OBJECT ENCODING: (content, config or None for Redis's default thresholds) -> name
+    encoding: Callable[..., bytes]  # (content) uses the defaults
 
 
 TYPE_COMMANDS: dict[str, TypeCommands] = {}

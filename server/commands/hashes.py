@@ -24,6 +24,7 @@ from server.commands.sets import random_count, random_pick
 from server.resp import OK, Error, Map
 
 if TYPE_CHECKING:
+    from server.config import Config
     from server.connection import Client
 
 
@@ -37,10 +38,10 @@ def _recreate(db: int, key: bytes, omap: ORMap, at: int) -> list[Any]:
     return [HashSet(db, key, tuple(omap.items())), *([Expire(db, key, at)] if at else [])]
 
 
-def _encoding(omap: ORMap) -> bytes:
-    # hash-max-listpack-entries is 512 in Redis 7.0's compiled-in defaults (config.c; the
-    # sample redis.conf says 128), hash-max-listpack-value 64
-    if len(omap) <= 512 and all(len(f) <= 64 and len(v) <= 64 for f, v in omap.items()):
+def _encoding(omap: ORMap, cfg: Config | None = None) -> bytes:
+    """listpack while within hash-max-listpack-entries/-value, else hashtable."""
+    entries, value = (cfg.hash_max_listpack_entries, cfg.hash_max_listpack_value) if cfg else (512, 64)
+    if len(omap) <= entries and all(len(f) <= value and len(v) <= value for f, v in omap.items()):
         return b"listpack"
     return b"hashtable"
 

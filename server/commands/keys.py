@@ -179,7 +179,8 @@ def _expire_generic(c: Client, argv: list[bytes], unit: int, absolute: bool) -> 
     flags = _expire_flags(argv)
     when = int_arg(argv[2])
     if unit == 1000:
-        if when > INT64_MAX // 1000 or when < INT64_MIN // 1000:
+        # C's LLONG_MIN / 1000 truncates toward zero: -9223372036854775 (Python's // floors).
+        if when > INT64_MAX // 1000 or when < -(-INT64_MIN // 1000):
             raise Error(errors.INVALID_EXPIRE % name)
         when *= 1000
     base = 0 if absolute else c.ks.now_ms
@@ -275,4 +276,4 @@ def cmd_object_encoding(c: Client, argv: list[bytes]) -> Any:
     entry = _visible(c, argv[2])
     if entry is None:
         return None
-    return TYPE_COMMANDS[entry.kind].encoding(entry.content())
+    return TYPE_COMMANDS[entry.kind].encoding(entry.content(), c.server.config)

@@ -30,6 +30,7 @@ from server.commands.registry import command
 from server.resp import NULL_ARRAY, OK, Error
 
 if TYPE_CHECKING:
+    from server.config import Config
     from server.connection import Client
 
 HEAD, TAIL = 0, 1
@@ -39,7 +40,7 @@ def _recreate(db: int, key: bytes, seq: Sequence, at: int) -> list[Any]:
     return [ListPush(db, key, (), 0, tuple(seq)), *([Expire(db, key, at)] if at else [])]
 
 
-def _encoding(seq: Sequence) -> bytes:
+def _encoding(seq: Sequence, cfg: Config | None = None) -> bytes:
     return b"quicklist"  # Redis 7.0 lists are always quicklists (listpack lists came in 7.2)
 
 

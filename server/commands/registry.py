@@ -61,6 +61,38 @@ def _client_setinfo_spec() -> CommandSpec:
 EXTRA_SPECS["client|setinfo"] = _client_setinfo_spec()
 
 
+def _client_no_touch_spec() -> CommandSpec:
+    """CLIENT NO-TOUCH (Redis 7.2, ``src/commands/client-no-touch.json``): arity 3, flags
+    noscript loading stale, @slow @connection, no keys. Redis 7.0.15 does not have it."""
+    flags = ["noscript", "loading", "stale"]
+    info = [
+        "client|no-touch", 3, RSet([Status(f) for f in flags]), 0, 0, 0,
+        RSet([Status("@slow"), Status("@connection")]), RSet([]), RSet([]), RSet([]),
+    ]
+    docs = Map([
+        ("summary", "Controls whether commands sent by the client affect the LRU/LFU of accessed keys."),
+        ("since", "7.2.0"),
+        ("group", "connection"),
+        ("complexity", "O(1)"),
+        ("arguments", [Map([
+            ("name", "enabled"),
+            ("type", "oneof"),
+            ("arguments", [
+                Map([("name", "on"), ("type", "pure-token"), ("token", "ON")]),
+                Map([("name", "off"), ("type", "pure-token"), ("token", "OFF")]),
+            ]),
+        ])]),
+    ])
+    return CommandSpec(
+        name="client|no-touch", arity=3, flags=flags, first_key=0, last_key=0, step=0,
+        acl_categories=["@slow", "@connection"], tips=[], subcommands={}, info=info, docs=docs,
+        container="client",
+    )
+
+
+EXTRA_SPECS["client|no-touch"] = _client_no_touch_spec()
+
+
 def _add_subcommand(container: CommandSpec, sub: CommandSpec) -> None:
     """Add a hand-written subcommand to a (copied) container spec: dict, INFO, DOCS."""
     container.subcommands[sub.name] = sub
@@ -92,7 +124,7 @@ class Command:
 
     __slots__ = (
         "name", "spec", "handler", "arity", "subcommands", "write", "noauth",
-        "no_multi_queue", "no_multi", "readonly", "first_key", "last_key", "step",
+        "no_multi_queue", "no_multi", "readonly", "first_key", "last_key", "step", "protected",
     )
 
     def __init__(self, spec: CommandSpec, handler: Handler | None) -> None:
@@ -107,6 +139,8 @@ class Command:
         self.noauth = "no_auth" in flags
         self.no_multi_queue = spec.name in _NOT_QUEUED
         self.no_multi = "no_multi" in flags  # refused inside MULTI (SHUTDOWN)
+        # Redis's CMD_PROTECTED: DEBUG, allowed by enable-debug-command (checked at dispatch)
+        self.protected = spec.name == "debug"
         self.first_key = spec.first_key
         self.last_key = spec.last_key
         self.step = spec.step

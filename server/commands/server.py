@@ -13,8 +13,9 @@ from server import errors, helptext, info, keyspecs
 from server.command_spec import CommandSpec
 from server.commands.registry import command
 from server.config import config_get, config_set
+from server.connection import protected_allowed
 from server.glob import matches
-from server.resp import NO_REPLY, OK, Error, Map, Status, Verbatim
+from server.resp import NO_REPLY, OK, Error, Map, RSet, Status, Verbatim
 
 if TYPE_CHECKING:
     from server.connection import Client
@@ -119,8 +120,49 @@ _is_key_spec = keyspecs.is_key_spec
 keys_from_specs = keyspecs.keys_from_specs
 
 
+def keys_and_flags_from_specs(spec: CommandSpec, argv: list[bytes]) -> list[tuple[bytes, list[str]]] | None:
+    """Each key with the flags of the key spec that found it (COMMAND GETKEYSANDFLAGS)."""
+    positions = keyspecs.key_positions(spec, argv)
+    return None if positions is None else [(argv[i], flags) for i, flags in positions]
+
+
 @command("command|getkeys")
 def cmd_command_getkeys(c: Client, argv: list[bytes]) -> Any:
+    return [key for key, _ in _getkeys(c, argv)]
+
+
+@command("command|getkeysandflags")
+def cmd_command_getkeysandflags(c: Client, argv: list[bytes]) -> Any:
+    found = _getkeys(c, argv)
+    if any("variable_flags" in flags for _, flags in found):
+        found = _variable_flags(argv[2].lower(), argv[2:], found)
+    return [[key, RSet([Status(f) for f in flags])] for key, flags in found]
+
+
+def _variable_flags(name: bytes, args: list[bytes], found: list[tuple[bytes, list[str]]]
+                    ) -> list[tuple[bytes, list[str]]]:
+    """Redis's getkeys_proc flags for the key specs marked variable_flags (setGetKeys,
+    bitfieldGetKeys)."""
+    key = found[0][0]
+    if name == b"set":
+        get = any(a.lower() == b"get" for a in args[3:])
+        return [(key, ["RW", "access", "update"] if get else ["OW", "update"])]
+    if name == b"bitfield":
+        readonly, i = True, 2
+        while i < len(args):
+            arg, rest = args[i].lower(), len(args) - i - 1
+            if arg == b"get" and rest >= 2:
+                i += 3
+            elif arg == b"overflow" and rest >= 1:
+                i += 2
+            else:
+                readonly = False
+                break
+        return [(key, ["RO", "access"] if readonly else ["RW", "access", "update"])]
+    return found
+
+
+def _getkeys(c: Client, argv: list[bytes]) -> list[tuple[bytes, list[str]]]:
     args = argv[2:]
     cmd = c.server.table.get(args[0].lower())
     if cmd is not None and cmd.subcommands and len(args) > 1:
@@ -131,7 +173,7 @@ def cmd_command_getkeys(c: Client, argv: list[bytes]) -> Any:
         raise Error(errors.GETKEYS_NO_KEYS)
     if not cmd.spec.arity_ok(len(args)):
         raise Error(errors.GETKEYS_ARITY)
-    keys = keys_from_specs(cmd.spec, args)
+    keys = keys_and_flags_from_specs(cmd.spec, args)
     if not keys:
         if keys is not None or "no_mandatory_keys" in cmd.spec.flags:
             return []
@@ -154,13 +196,17 @@ def cmd_config_get(c: Client, argv: list[bytes]) -> Any:
 
 @command("config|set")
 def cmd_config_set(c: Client, argv: list[bytes]) -> Any:
-    config_set(c.server.config, argv[2:], apply=c.server.apply_config)
+    cfg = c.server.config
+    ok = protected_allowed(c, cfg.get("enable-protected-configs"))
+    config_set(cfg, argv[2:], apply=c.server.apply_config, protected_ok=ok)
     return OK
 
 
 @command("config|resetstat")
 def cmd_config_resetstat(c: Client, argv: list[bytes]) -> Any:
     c.server.stats.reset()
+    c.server.monitor.reset_stats()
+    c.server.persistence.forks = c.server.persistence.latest_fork_usec = 0
     c.server.reset_metrics()
     return OK
 
@@ -186,8 +232,10 @@ def cmd_info(c: Client, argv: list[bytes]) -> Any:
 def cmd_shutdown(c: Client, argv: list[bytes]) -> Any:
     """SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT] (Redis 7.0's option checks).
 
-    We keep no snapshot, so SAVE/NOSAVE/FORCE change nothing, and we never wait for
-    replicas, so NOW changes nothing and no shutdown is ever "in progress" for ABORT.
+    SAVE, or no NOSAVE with ``save`` points configured, writes a snapshot first (the op log
+    already has every write: it only makes the next start faster); if it fails, the server
+    stays up with Redis's error unless FORCE. We never wait for replicas, so NOW changes
+    nothing and no shutdown is ever "in progress" for ABORT.
     On success nothing is replied: the server stops and the connection closes. Inside MULTI
     it is refused at dispatch (its ``no_multi`` flag), as in Redis.
     """
@@ -206,6 +254,10 @@ def cmd_shutdown(c: Client, argv: list[bytes]) -> Any:
     if abort:
         raise Error(errors.NO_SHUTDOWN)
     c.server.log.warning("User requested shutdown...")
+    persistence = c.server.persistence
+    if persistence.enabled and (b"save" in opts or (b"nosave" not in opts and c.server.config.save)):
+        if not persistence.save() and b"force" not in opts:
+            raise Error("ERR Errors trying to SHUTDOWN. Check logs.")
     c.server.request_shutdown("SHUTDOWN")
     c.close_after_reply()
     return NO_REPLY  # SHUTDOWN is refused inside MULTI (no_multi), so never inside EXEC

@@ -22,6 +22,7 @@ from server.commands.scan import ScanArgs, parse_cursor, scan_collection
 from server.resp import Error, RSet
 
 if TYPE_CHECKING:
+    from server.config import Config
     from server.connection import Client
 
 
@@ -34,9 +35,10 @@ def _recreate(db: int, key: bytes, oset: ORSet, at: int) -> list[Any]:
     return [SetAdd(db, key, tuple(oset.members)), *([Expire(db, key, at)] if at else [])]
 
 
-def _encoding(oset: ORSet) -> bytes:
+def _encoding(oset: ORSet, cfg: Config | None = None) -> bytes:
+    """intset while every member is an integer and within set-max-intset-entries."""
     members = oset.members
-    if len(members) <= 512 and all(parse_int(m) is not None for m in members):
+    if len(members) <= (cfg.set_max_intset_entries if cfg else 512) and all(parse_int(m) is not None for m in members):
         return b"intset"
     return b"hashtable"
 

@@ -164,7 +164,7 @@ def _recreate(db: int, key: bytes, s: Stream, at: int) -> list[Any]:
     return [effect, *([Expire(db, key, at)] if at else [])]
 
 
-TYPE_COMMANDS[STREAM] = TypeCommands(_recreate, lambda s: b"stream")
+TYPE_COMMANDS[STREAM] = TypeCommands(_recreate, lambda s, cfg=None: b"stream")
 
 
 # -- trimming ---------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from server.commands.registry import command
 from server.resp import OK, Error
 
 if TYPE_CHECKING:
+    from server.config import Config
     from server.connection import Client
 
 
@@ -40,7 +41,7 @@ def _recreate(db: int, key: bytes, sv: StrValue, at: int) -> list[Any]:
     return [Assign(db, key, sv.value(), at)]
 
 
-def _encoding(sv: StrValue) -> bytes:
+def _encoding(sv: StrValue, cfg: Config | None = None) -> bytes:
     value = sv.value()
     if len(value) <= 20 and parse_int(value) is not None:
         return b"int"

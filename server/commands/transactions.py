@@ -7,6 +7,7 @@ region — local writes, replicated ones, expiry — through the keyspace's chan
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any
 
 from server import errors
@@ -57,6 +58,7 @@ def cmd_exec(c: Client, argv: list[bytes]) -> Any:
     c.unwatch_all()
     replies: list[Any] = []
     stats = c.server.stats
+    monitor = c.server.monitor
     c.in_exec = True  # blocking commands answer at once
     try:
         for cmd, args in queued:
@@ -68,6 +70,7 @@ def cmd_exec(c: Client, argv: list[bytes]) -> Any:
                 stats.add_error(denied.message)
                 replies.append(denied)
                 continue
+            started = time.perf_counter_ns()
             try:
                 replies.append(cmd.handler(c, args))
             except Error as exc:
@@ -77,6 +80,8 @@ def cmd_exec(c: Client, argv: list[bytes]) -> Any:
                 error = c.unexpected_error(cmd, exc)
                 stats.add_error(error.message)
                 replies.append(error)
+            monitor.after_call(c, cmd, args, time.perf_counter_ns() - started,
+                               isinstance(replies[-1], Error))
     finally:
         c.in_exec = False
     # The caller (Client.call) commits the open batch: every effect of the transaction.

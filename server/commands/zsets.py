@@ -40,6 +40,7 @@ from server.commands.sets import positive_count
 from server.resp import Error, format_double
 
 if TYPE_CHECKING:
+    from server.config import Config
     from server.connection import Client
 
 _SPACE = b" \t\n\v\f\r"
@@ -222,8 +223,11 @@ def _recreate(db: int, key: bytes, z: ZSet, at: int) -> list[Any]:
     return [ZAssign(db, key, pairs), *([Expire(db, key, at)] if at else [])]
 
 
-def _encoding(z: ZSet) -> bytes:
-    if len(z) <= 128 and all(len(m) <= 64 for m in z.members):
+def _encoding(z: ZSet, cfg: Config | None = None) -> bytes:
+    """listpack while within zset-max-listpack-entries/-value (Redis 7.0's defaults without
+    a config), else skiplist."""
+    entries, value = (cfg.zset_max_listpack_entries, cfg.zset_max_listpack_value) if cfg else (128, 64)
+    if len(z) <= entries and all(len(m) <= value for m in z.members):
         return b"listpack"
     return b"skiplist"
 
@@ -524,7 +528,7 @@ def cmd_zscan(c: Client, argv: list[bytes]) -> Any:
     z = read_zset(c, argv[1])
     if z is None:
         return [b"0", []]
-    if _encoding(z) == b"listpack":  # returned whole, in score order, whatever the cursor
+    if _encoding(z, c.server.config) == b"listpack":  # returned whole, in score order, whatever the cursor
         args = ScanArgs(argv, 3, allow_type=False)
         names = [m for _, m in z.index if args.accepts(m)]
         next_cursor = b"0"
