@@ -20,7 +20,7 @@ from tests.respclient import RespConnection, encode_command
 # Values that depend on the process (or are activekv's documented defaults).
 DIFFERENT = {"port", "dir", "bind", "save", "logfile", "pidfile", "daemonize"}
 # activekv's own parameters (not in Redis).
-OURS = {"region", "peer", "peer-password", "repl-log-retention", "peer-timeout",
+OURS = {"region", "peer", "peer-password", "peer-user", "repl-log-retention", "peer-timeout",
         "oplog-truncate-corrupt", "repl-log-segment-size", "snapshot-every",
         "snapshot-min-interval"}
 # CONFIG SET of these would cut our connection or change the process: bad values only.
