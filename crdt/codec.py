@@ -1,6 +1,8 @@
 """Versioned binary encoding of batches (op log records and the peer wire format).
 
-A record is ``[version, origin, first_seq, hlc, deps, [[code, *fields], ...]]`` in msgpack.
+A record is ``[version, origin, first_seq, hlc, deps, [[code, *fields], ...]]`` in msgpack,
+followed by ``[[class, event, db, key], ...]`` when the batch carries keyspace notifications
+(``Batch.events``; a record without them is what version 1 always wrote).
 Decimal deltas travel as their exact string (msgpack ``str``), everything binary as ``bin``,
 so the two never mix up. ``CODEC_VERSION`` is the first byte of meaning: a reader refuses a
 version it does not know rather than guessing.
@@ -26,15 +28,18 @@ class CodecError(ValueError):
 
 def encode_batch(batch: Batch) -> bytes:
     enc = [EFFECTS[type(e)].encode(e) for e in batch.effects]
+    if batch.events:
+        return _pack((CODEC_VERSION, batch.origin, batch.first_seq, batch.hlc, batch.deps, enc,
+                      batch.events))
     return _pack((CODEC_VERSION, batch.origin, batch.first_seq, batch.hlc, batch.deps, enc))
 
 
 def _unpack(data: bytes) -> list[Any]:
-    """``[version, origin, first_seq, hlc, deps, raw_effects]``, checked."""
+    """``[version, origin, first_seq, hlc, deps, raw_effects(, events)]``, checked."""
     try:
         rec = msgpack.unpackb(data, raw=False, strict_map_key=False)
         version = rec[0]
-        if len(rec) != 6:
+        if len(rec) not in (6, 7):
             raise ValueError(f"{len(rec)} fields")
     except Exception as exc:  # msgpack raises several types for malformed input
         raise CodecError(f"malformed batch record: {exc}") from exc
@@ -44,7 +49,8 @@ def _unpack(data: bytes) -> list[Any]:
 
 
 def decode_batch(data: bytes) -> Batch:
-    _, origin, first_seq, hlc, deps, raw_effects = _unpack(data)
+    rec = _unpack(data)
+    _, origin, first_seq, hlc, deps, raw_effects = rec[:6]
     effects: list[Effect] = []
     for raw in raw_effects:
         cls = EFFECT_TYPES.get(raw[0])
@@ -54,11 +60,17 @@ def decode_batch(data: bytes) -> Batch:
             effects.append(EFFECTS[cls].decode(raw[1:]))
         except (TypeError, ValueError, IndexError) as exc:
             raise CodecError(f"malformed {cls.__name__} effect: {exc}") from exc
-    return Batch(origin, first_seq, hlc, dict(deps), effects)
+    events: tuple[tuple[str, str, int, bytes], ...] = ()
+    if len(rec) == 7:
+        try:
+            events = tuple((str(c), str(e), int(db), bytes(k)) for c, e, db, k in rec[6])
+        except (TypeError, ValueError) as exc:
+            raise CodecError(f"malformed events: {exc}") from exc
+    return Batch(origin, first_seq, hlc, dict(deps), effects, events)
 
 
 def decode_meta(data: bytes) -> tuple[str, int, int, dict[str, int]]:
     """``(origin, first_seq, last_seq, deps)`` of an encoded batch, without building its
     effects (a peer stream reading old records from the log needs no more)."""
-    _, origin, first_seq, _, deps, raw_effects = _unpack(data)
+    _, origin, first_seq, _, deps, raw_effects = _unpack(data)[:6]
     return origin, first_seq, first_seq + len(raw_effects) - 1, dict(deps)

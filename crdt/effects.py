@@ -103,6 +103,10 @@ class Batch(NamedTuple):
     hlc: int
     deps: VV
     effects: list[Effect]
+    # Keyspace notifications the origin's commands fired, as (class, event, db, key): carried
+    # with the effects so every region fires the same events for them. Not state: applying
+    # a batch never reads them, digests and merges ignore them.
+    events: tuple[tuple[str, str, int, bytes], ...] = ()
 
     @property
     def last_seq(self) -> int:

@@ -57,6 +57,10 @@ class Keyspace:
         # Called with (db, key) after every applied change to a key, and (db, None) after a
         # flush (db -1 = all): WATCH and keyspace statistics hook in here.
         self.on_change: Callable[[int, bytes | None], None] | None = None
+        # Keyspace notifications of the open batch (the server's commands add them; commit
+        # attaches them to the batch), and who hears a replicated batch's (``Batch.events``).
+        self.events: list[tuple[str, str, int, bytes]] = []
+        self.on_events: Callable[[tuple[tuple[str, str, int, bytes], ...]], None] | None = None
         self._open: Batch | None = None
         self._deleted: set[tuple[int, bytes]] = set()  # keys deleted in the open batch
         self._types = registered()
@@ -105,7 +109,16 @@ class Keyspace:
         batch, self._open = self._open, None
         if self._deleted:
             self._deleted.clear()
+        if self.events:
+            if batch is not None:  # (not _replace: this runs for every write when peers exist)
+                batch = Batch(batch.origin, batch.first_seq, batch.hlc, batch.deps, batch.effects,
+                              tuple(self.events))
+            self.events.clear()
         return batch
+
+    def pending(self) -> list[Effect]:
+        """The effects of the open batch so far (none when no batch is open)."""
+        return self._open.effects if self._open is not None else []
 
     def ready(self, batch: Batch) -> bool:
         """Causal delivery: every effect the origin had observed has been applied here."""
@@ -123,6 +136,9 @@ class Keyspace:
         ctx = dict(batch.deps)
         self.clock.observe(batch.hlc)
         vv = self.vv
+        if batch.events and self.on_events is not None and vv.get(origin, 0) < batch.last_seq:
+            # Before the effects: the hook can still see what they are about to change.
+            self.on_events(batch.events)
         for i, effect in enumerate(batch.effects):
             seq = batch.first_seq + i
             if vv.get(origin, 0) >= seq:

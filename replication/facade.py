@@ -16,6 +16,8 @@ import time
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
+import msgpack
+
 from crdt.clock import vv_leq
 from crdt.keyspace import Keyspace
 
@@ -26,6 +28,7 @@ from .puller import Puller
 from .replicator import SNAPSHOT_EVERY_BATCHES, SNAPSHOT_MIN_INTERVAL_S, RecoveryError, Replicator
 from .sink import ReplicationSink
 from .snapshot import SnapshotError
+from .streamer import Streamer
 
 # What recovery raises for a data directory it cannot trust (the server refuses to start).
 UNTRUSTED_DATA = (OpLogCorrupt, SnapshotError, RecoveryError)
@@ -114,6 +117,27 @@ class Replication:
         """``CRDT.SYNC``: the ``+SYNC`` text, and the protocol to hand the connection's transport
         to once that reply is written. Raises ``peerlink.SyncRefused`` (its text is the error)."""
         return accept_sync(self._rep, version, region, instance, log_version, vv, mode, address, on_lost)
+
+    # -- pub/sub ------------------------------------------------------------------------------
+    def publish(self, shard: bool, channel: bytes, message: bytes) -> int:
+        """Forward a local PUBLISH/SPUBLISH to every peer region that pulls from us (one
+        frame each, never logged); returns how many links took it (down or pushing back:
+        dropped, at-most-once)."""
+        payload = msgpack.packb([shard, channel, message], use_bin_type=True)
+        links: dict[str, Streamer] = {}
+        for s in self._rep.streamers:
+            if s.closed:
+                continue
+            # One per peer region, however many connections it opened: the one that heard
+            # from it last (a stale connection not yet noticed as closed must not win).
+            other = links.get(s.peer)
+            if other is None or (s.live, s.last_ack) > (other.live, other.last_ack):
+                links[s.peer] = s
+        return sum(1 for s in links.values() if s.publish(payload))
+
+    def on_publish(self, deliver: Callable[[bool, bytes, bytes], None]) -> None:
+        """``deliver(shard, channel, message)`` is called for each PUBLISH a peer forwards."""
+        self._rep.on_publish = deliver
 
     # -- token waits ----------------------------------------------------------------------------
     def acked_by(self, vv: dict[str, int]) -> int:

@@ -27,6 +27,7 @@ from .wire import (
     F_ACK,
     F_BATCH,
     F_HEARTBEAT,
+    F_PUBLISH,
     F_STATE_DATA,
     F_STATE_END,
     FrameReader,
@@ -149,6 +150,9 @@ class Puller:
                         self.received_batches += 1
                         if not rep.receive(decode_batch(payload), payload):
                             raise ValueError("causal buffer full; reconnecting to catch up from the log")
+                    elif ftype == F_PUBLISH:
+                        shard, channel, message = msgpack.unpackb(payload, raw=False)
+                        rep.on_publish(bool(shard), bytes(channel), bytes(message))
                     elif ftype == F_HEARTBEAT:
                         vv, now_ms = msgpack.unpackb(payload, raw=False)
                         vv_merge(self.heartbeat_vv, vv)

@@ -121,6 +121,8 @@ class Replicator:
         self.state_merges = 0
         self.started = time.monotonic()
         self.on_progress: Callable[[], None] = lambda: None  # blocked clients may be ready
+        # A peer's PUBLISH/SPUBLISH (shard, channel, message), for our local subscribers.
+        self.on_publish: Callable[[bool, bytes, bytes], None] = lambda shard, ch, msg: None
         self._flush_scheduled = False
         self._pending: Batch | None = None  # the local batch being joined (``append``)
         self.coalesced = 0  # local batch records logged (each one or more joined batches)
@@ -178,9 +180,12 @@ class Replicator:
         if pending is not None:
             if len(pending.effects) < JOIN_MAX_EFFECTS and _joins(pending, batch):
                 pending.effects.extend(batch.effects)
+                if batch.events:  # keyspace notifications travel with the effects
+                    self._pending = pending._replace(events=pending.events + batch.events)
                 return
             self._log_pending()
-        self._pending = Batch(batch.origin, batch.first_seq, batch.hlc, batch.deps, list(batch.effects))
+        self._pending = Batch(batch.origin, batch.first_seq, batch.hlc, batch.deps, list(batch.effects),
+                              batch.events)
         self._schedule_flush()
 
     def _log_pending(self) -> None:

@@ -27,6 +27,7 @@ from .wire import (
     F_ACK,
     F_BATCH,
     F_HEARTBEAT,
+    F_PUBLISH,
     F_STATE_DATA,
     F_STATE_END,
     FRAME,
@@ -175,6 +176,15 @@ class Streamer:
             self._send(F_STATE_DATA, chunk)
             self._flush()
         return False
+
+    def publish(self, payload: bytes) -> bool:
+        """Send a PUBLISH frame now (not logged). Dropped (False) while the socket pushes back
+        or the link is closed: pub/sub is at-most-once and must not grow memory."""
+        if self.closed or self.paused:
+            return False
+        self._send(F_PUBLISH, payload)
+        self._flush()
+        return True
 
     def _flush_deferred(self, force: bool) -> None:
         now = time.monotonic()

@@ -12,6 +12,9 @@ peer -> puller: BATCH (a ``crdt.codec`` batch, exactly as logged), STATE_DATA (a
 snapshot stream), STATE_END, HEARTBEAT (msgpack ``[vv_at_cursor, now_ms]``: the sender's VV as of
 the stream position, which tells what it had applied when it made anything that follows).
 puller -> peer: ACK (msgpack VV of everything the puller has applied and logged).
+peer -> puller: PUBLISH (msgpack ``[shard, channel, message]``: a PUBLISH or SPUBLISH made at
+the sender, for the puller's local subscribers; never logged, never relayed, dropped while the
+link is down or its socket pushes back: at-most-once, SEMANTICS "Pub/sub").
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import msgpack
 
 WIRE_VERSION = 1
 FRAME = struct.Struct("<BI")
-F_BATCH, F_STATE_DATA, F_STATE_END, F_HEARTBEAT, F_ACK = 1, 2, 3, 4, 5
+F_BATCH, F_STATE_DATA, F_STATE_END, F_HEARTBEAT, F_ACK, F_PUBLISH = 1, 2, 3, 4, 5, 6
 MAX_FRAME = 64 * 1024 * 1024
 
 

@@ -33,11 +33,14 @@ from server.commands.client import client_info_line
 from server.commands.registry import EXTRA_SPECS, build_table
 from server.config import LOG_LEVELS, Config, ConfigSetError
 from server.connection import Client
+from server.keyevents import Notifier, note_expired
 from server.memory import Memory
 from server.monitor import Monitor
 from server.outbuf import OutputLimits
 from server.pause import Pause
 from server.persistence import Persistence
+from server.pubsub import PubSub
+from server.tracking import Tracking
 
 log = logging.getLogger("activekv")
 
@@ -133,6 +136,13 @@ class Server:
         if self.replicator is not None and config.tls_replication:
             self.replicator.use_tls(tls.client_context(config))
         self.sink: ReplicationSink = sink
+        self.pubsub = PubSub(self)
+        self.notifier = Notifier(self)
+        self.monitors: dict[Client, None] = {}  # clients in MONITOR mode
+        self.tracking = Tracking(self)
+        self.ks.on_events = self.notifier.fire_replicated  # replicated batches' notifications
+        if self.replicator is not None:
+            self.replicator.on_publish(self.deliver_remote)
         self.waiters: dict[Blocked, None] = {}  # in the order they blocked
         self._key_waiters: dict[tuple[int, bytes], dict[Blocked, None]] = {}
         self.ready_keys: dict[tuple[int, bytes], None] = {}  # keys with waiters that changed
@@ -211,6 +221,11 @@ class Server:
             self.memory.on_change(db, key)
         if key is not None:
             self.access.written(db, key)
+        if self.tracking.clients:  # client-side caching: local and replicated changes alike
+            if key is not None:
+                self.tracking.invalidate(key)
+            else:
+                self.tracking.flush()
         if self._key_waiters:
             if key is not None:
                 if (db, key) in self._key_waiters:
@@ -230,6 +245,19 @@ class Server:
                     # time that still is (else its creation made the client dirty) is not.
                     if (wdb, wkey) not in client.watch_absent:
                         client.watch_dirty = True
+
+    # -- pub/sub ----------------------------------------------------------------------------
+    def forward_publish(self, shard: bool, channel: bytes, message: bytes) -> None:
+        """A local PUBLISH/SPUBLISH goes to every other region's subscribers too."""
+        if self.replicator is not None:
+            self.replicator.publish(shard, channel, message)
+
+    def deliver_remote(self, shard: bool, channel: bytes, message: bytes) -> None:
+        """A peer region forwarded a PUBLISH/SPUBLISH: deliver it to our subscribers."""
+        if shard:
+            self.pubsub.spublish(channel, message)
+        else:
+            self.pubsub.publish(channel, message)
 
     # -- the write pipeline ----------------------------------------------------------------
     def ship(self, batch: Batch) -> None:
@@ -348,11 +376,14 @@ class Server:
                 self._expire_cursor[dbi] = start + len(sample)
                 expired = [k for k, at in sample if at <= now]
                 for key in expired:
+                    note_expired(self, dbi, key)
                     ks.emit(Delete(dbi, key))
                     self.stats.expired_keys += 1
                 batch = ks.commit()
                 if batch is not None:
                     self.ship(batch)
+                    if batch.events:
+                        self.notifier.fire(batch.events)
                 if len(expired) * 4 <= len(sample):
                     break
 
@@ -361,6 +392,7 @@ class Server:
         database = self.ks.dbs[db]
         if database.is_expired(key, self.ks.now_ms):
             self.stats.expired_keys += 1
+            note_expired(self, db, key)
             self.ks.emit(Delete(db, key))
 
     async def _expire_loop(self) -> None:

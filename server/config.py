@@ -66,6 +66,7 @@ from server.config_types import (
     memtoull,
 )
 from server.glob import matches
+from server.pubsub_config import DEFAULT_LIMITS, KeyspaceEventsType, Limits, OutputBufferLimitType
 from server.reqparse import splitargs
 from server.resp import Error
 
@@ -102,6 +103,29 @@ class ConfigSetError(Error):
 MAXMEMORY_POLICIES = ("volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl",
                       "allkeys-lru", "allkeys-lfu", "allkeys-random", "noeviction")
 
+
+class _Outside:
+    """A value type defined in another module (``server.pubsub_config``): its parse raises
+    ``ValueError`` with Redis's reason; ``merge(old, new)``, when it has one, combines a new
+    value with the current one (options that set part of their value)."""
+
+    def __init__(self, impl: Any) -> None:
+        self.impl = impl
+
+    def parse(self, args: list[str]) -> Any:
+        try:
+            return self.impl.parse(args)
+        except ValueError as e:
+            raise _Bad(str(e)) from None
+
+    def merge(self, old: Any, new: Any) -> Any:
+        merge = getattr(self.impl, "merge", None)
+        return merge(old, new) if merge is not None else new
+
+    def render(self, v: Any) -> str:
+        return str(self.impl.render(v))
+
+
 # ``loglevel`` values and the logging level each sets (the CLI at start, CONFIG SET later).
 LOG_LEVELS = {
     "debug": logging.DEBUG,
@@ -133,6 +157,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("tcp-keepalive", IntType(0, INT32_MAX), _const(300)),
     # Redis accepts 0..INT_MAX and clamps the stored value to 1..500 (CONFIG GET shows it).
     Option("hz", IntType(0, INT32_MAX, clamp=(1, 500)), _const(10)),
+    Option("notify-keyspace-events", _Outside(KeyspaceEventsType()), _const(0)),
+    Option("client-output-buffer-limit", _Outside(OutputBufferLimitType(memtoull)),
+           lambda: dict(DEFAULT_LIMITS), multi_arg=True),
     # Active-active replication (activekv's own options).
     Option("peer", PeerType(), lambda: [], mutable=False, repeatable=True),
     Option("peer-password", StringType(), _const(""), mutable=False),
@@ -193,6 +220,8 @@ class Config:
     timeout: int = field(default_factory=_default("timeout"))
     tcp_keepalive: int = field(default_factory=_default("tcp-keepalive"))
     hz: int = field(default_factory=_default("hz"))
+    notify_keyspace_events: int = field(default_factory=_default("notify-keyspace-events"))
+    client_output_buffer_limit: Limits = field(default_factory=_default("client-output-buffer-limit"))
     peer: list[tuple[str, int]] = field(default_factory=_default("peer"))
     peer_password: str = field(default_factory=_default("peer-password"))
     peer_user: str = field(default_factory=_default("peer-user"))
@@ -242,8 +271,6 @@ class Config:
     tls_session_caching: bool = field(default_factory=_default("tls-session-caching"))
     tls_session_cache_size: int = field(default_factory=_default("tls-session-cache-size"))
     tls_session_cache_timeout: int = field(default_factory=_default("tls-session-cache-timeout"))
-    client_output_buffer_limit: dict[str, tuple[int, int, int]] = field(
-        default_factory=_default("client-output-buffer-limit"))
     maxmemory: int = field(default_factory=_default("maxmemory"))
     maxmemory_samples: int = field(default_factory=_default("maxmemory-samples"))
     lfu_log_factor: int = field(default_factory=_default("lfu-log-factor"))
@@ -321,6 +348,8 @@ def _apply_directive(values: dict[str, Any], args: list[str], where: str) -> Non
         elif hasattr(opt.type, "combine"):
             old = values[opt.name] if opt.name in values else opt.default()
             values[opt.name] = opt.type.combine(old, opt.parse(argv))
+        elif isinstance(opt.type, _Outside):
+            values[opt.name] = opt.type.merge(values.get(opt.name, opt.default()), opt.parse(argv))
         else:
             values[opt.name] = opt.parse(argv)
     except _Bad as e:
@@ -536,6 +565,8 @@ def config_set(
             raise _set_error(spelling, str(e)) from None
         if hasattr(opt.type, "combine"):
             parsed = opt.type.combine(cfg.value(opt), parsed)
+        elif isinstance(opt.type, _Outside):
+            parsed = opt.type.merge(cfg.value(opt), parsed)
         new.append((opt, parsed))
 
     old = [(opt, cfg.value(opt)) for opt, _ in new]

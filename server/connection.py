@@ -17,9 +17,13 @@ from crdt.effects import Batch
 from server import errors, protected
 from server.acl.hooks import permission_error
 from server.blocking import Blocked
+from server.keyevents import begin, derive
+from server.monitor_feed import feed
 from server.outbuf import OBUF_CHECK_BYTES
+from server.pubsub import ALLOWED_IN_CONTEXT, PUBSUB_CONTEXT_ERROR, Subscriptions
 from server.reqparse import ProtocolError, QueryBufferLimit, RequestReader
 from server.resp import NO_REPLY, QUEUED, Error, encode
+from server.tracking import TrackingState
 
 if TYPE_CHECKING:
     from server.app import Server
@@ -71,10 +75,13 @@ class Client(asyncio.Protocol):
         self._held_error: ProtocolError | None = None
         self.in_exec = False  # running a transaction: blocking commands answer at once
         self.last_batch: Batch | None = None  # CRDT.TOKEN / WAIT: this connection's last write
-        self.obuf_class = "normal"  # client-output-buffer-limit class (server/outbuf.py)
         self.reply_flags = 0  # CLIENT REPLY OFF/SKIP (0: every reply is sent)
         self.no_evict = False  # CLIENT NO-EVICT
         self.no_touch = False  # CLIENT NO-TOUCH
+        self.subs: Subscriptions | None = None  # pub/sub subscriptions (None: not in that context)
+        self._running_out: bytearray | None = None  # replies of the commands running now
+        self.tracking: TrackingState | None = None  # CLIENT TRACKING on (None: off)
+        self._after_reply: bytearray | None = None  # pushes due after the running command's reply
 
     # -- asyncio.Protocol ------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -107,6 +114,9 @@ class Client(asyncio.Protocol):
         if self.blocked is not None:
             self.server.unblock_waiter(self.blocked)
             self.blocked = None
+        self.server.pubsub.drop(self)
+        self.server.monitors.pop(self, None)
+        self.server.tracking.disable(self)
         self.server.unregister(self)
 
     def pause_writing(self) -> None:
@@ -138,7 +148,7 @@ class Client(asyncio.Protocol):
         self._run(commands, error)
 
     def _run(self, commands: list[list[bytes]], error: ProtocolError | None) -> None:
-        out = bytearray()
+        out = self._running_out = bytearray()
         reader = self.reader
         while True:
             for i, argv in enumerate(commands):
@@ -171,7 +181,43 @@ class Client(asyncio.Protocol):
                 server.stats.add_error(error.message)
                 encode(Error(error.message), out, self.resp3)
             self.closing = True
+        self._running_out = None
         self._send(out)
+
+    def push(self, data: bytes) -> None:
+        """Out-of-band output (a pub/sub message): after the replies of the commands already
+        run, before those of the commands still to run."""
+        transport = self.transport
+        if self.closing or transport is None or transport.is_closing():
+            return  # a connection going away (its output would never be read)
+        running = self._running_out
+        if running is not None:
+            running += data
+            return
+        self._out += data
+        if not self._queued:
+            self._queued = True
+            self.server.queue_reply(self)
+
+    def push_after_reply(self, data: bytes) -> None:
+        """Output due right after the reply of the command running (an invalidation of a key
+        this client's own command changed, as Redis's tracking_pending_keys)."""
+        if self._after_reply is None:
+            self._after_reply = bytearray()
+        self._after_reply += data
+
+    def pending_output(self) -> int:
+        """Bytes of output not yet taken by the socket (the output buffer limits' measure)."""
+        t = self.transport
+        queued = len(self._out) + (len(self._running_out) if self._running_out is not None else 0)
+        return queued + (t.get_write_buffer_size() if t is not None else 0)
+
+    def abort(self) -> None:
+        """Close now, dropping unsent output (a client over its output buffer limit)."""
+        self.closing = True
+        self._out.clear()
+        if self.transport is not None:
+            self.transport.abort()
 
     def _send(self, out: bytearray) -> None:
         """Queue replies; the server writes them once this loop iteration's commands are done,
@@ -191,9 +237,11 @@ class Client(asyncio.Protocol):
         if transport is None:
             return
         if self._out:
-            self.server.stats.net_output_bytes += len(self._out)
-            self.server.stats.writes_processed += 1
-            transport.write(bytes(self._out))
+            if not transport.is_closing():  # gone already (uvloop raises on a closed handle,
+                # and the other clients queued after this one must still get their replies)
+                self.server.stats.net_output_bytes += len(self._out)
+                self.server.stats.writes_processed += 1
+                transport.write(bytes(self._out))
             self._out.clear()
             if self.server.outbuf.check(self):
                 return
@@ -252,6 +300,9 @@ class Client(asyncio.Protocol):
             self.reply_flags &= ~(REPLY_SKIP | REPLY_SKIP_NEXT)
             if skip_next:
                 self.reply_flags |= REPLY_SKIP
+        if self._after_reply is not None:
+            out += self._after_reply
+            self._after_reply = None
         if server.ready_keys:  # the command changed keys that blocked clients wait on
             server.serve_ready()
 
@@ -282,6 +333,8 @@ class Client(asyncio.Protocol):
             denied = permission_error(self, cmd, argv)
             if denied is not None:
                 return self._refuse(cmd, denied.message)
+        if self.subs is not None and not self.resp3 and cmd.name not in ALLOWED_IN_CONTEXT:
+            return self._reject(Error(PUBSUB_CONTEXT_ERROR % cmd.name))
         if self.multi is not None and cmd.no_multi:
             return self._reject(Error(errors.NOT_IN_MULTI), cmd)
         if self.server.memory.limited:  # maxmemory: evict, or refuse what may grow memory
@@ -306,6 +359,9 @@ class Client(asyncio.Protocol):
         assert cmd.handler is not None
         self.argv = argv
         started = time.perf_counter_ns()
+        mark = begin(self, cmd, argv)
+        tracking = server.tracking
+        tracking.current = self
         try:
             reply = cmd.handler(self, argv)
         except Error as exc:
@@ -315,10 +371,18 @@ class Client(asyncio.Protocol):
         server.monitor.after_call(self, cmd, argv, time.perf_counter_ns() - started,
                                   isinstance(reply, Error))
         self.argv = None
+        derive(self, cmd.name, argv, mark)  # its keyspace notifications
+        if server.monitors:
+            feed(self, cmd, argv)
         batch = self.ks.commit()
         if batch is not None:
             server.ship(batch)
             self.last_batch = batch
+            if batch.events:
+                server.notifier.fire(batch.events)
+        tracking.current = None
+        if self.tracking is not None:
+            tracking.after_command(self, cmd, argv)
         return reply
 
     @property

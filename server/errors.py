@@ -76,6 +76,7 @@ CLIENT_ID_POSITIVE = "ERR client-id should be greater than 0"
 CLIENT_NO_SUCH_USER = "ERR No such user '%s'"
 CLIENT_NO_SUCH_CLIENT = "ERR No such client"
 CLIENT_UNKNOWN_SUBCOMMAND = "ERR unknown subcommand or wrong number of arguments for '%s'. Try CLIENT HELP."
+PUBSUB_UNKNOWN_SUBCOMMAND = "ERR unknown subcommand or wrong number of arguments for '%s'. Try PUBSUB HELP."
 CLIENT_UNRECOGNIZED_OPTION = "ERR Unrecognized option '%s'"
 
 # Server commands (COMMAND GETKEYS, SHUTDOWN ABORT, CONFIG SET)

@@ -86,6 +86,7 @@ hset hsetnx hget hmget hmset hgetall hdel hexists hlen hkeys hvals hincrby hincr
 hstrlen hrandfield hscan
 multi exec discard watch unwatch wait
 publish subscribe unsubscribe psubscribe punsubscribe pubsub
+spublish ssubscribe sunsubscribe monitor
 lpush rpush lpop rpop llen lrange lindex lset lrem ltrim linsert lmove lpos
 zadd zrem zscore zincrby zcard zrange zrank zrevrank zcount zpopmin zpopmax
 zrangebyscore zrevrange zrevrangebyscore zmscore zscan

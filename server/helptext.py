@@ -128,3 +128,20 @@ MEMORY_HELP: tuple[str, ...] = (
     'HELP',
     '    Prints this help.',
 )
+
+PUBSUB_HELP: tuple[str, ...] = (
+    'PUBSUB <subcommand> [<arg> [value] [opt] ...]. Subcommands are:',
+    'CHANNELS [<pattern>]',
+    "    Return the currently active channels matching a <pattern> (default: '*').",
+    'NUMPAT',
+    '    Return number of subscriptions to patterns.',
+    'NUMSUB [<channel> ...]',
+    '    Return the number of subscribers for the specified channels, excluding',
+    '    pattern subscriptions(default: no channels).',
+    'SHARDCHANNELS [<pattern>]',
+    "    Return the currently active shard level channels matching a <pattern> (default: '*').",
+    'SHARDNUMSUB [<shardchannel> ...]',
+    '    Return the number of subscribers for the specified shard level channel(s)',
+    'HELP',
+    '    Prints this help.',
+)

@@ -159,7 +159,7 @@ def _clients(s: Server) -> Fields:
         ("client_recent_max_input_buffer", max_in),
         ("client_recent_max_output_buffer", max_out),
         ("blocked_clients", len(s.waiters)),
-        ("tracking_clients", 0),
+        ("tracking_clients", s.tracking.clients),
         ("clients_in_timeout_table", sum(w.deadline is not None for w in s.waiters)),
     ]
 
@@ -216,11 +216,16 @@ def _stats(s: Server) -> Fields:
         ("expired_keys", st.expired_keys),
         ("evicted_keys", st.evicted_keys),
         # Redis 7.4's name (7.0 does not count them): clients closed by the limit
-        ("client_output_buffer_limit_disconnections", st.obuf_disconnections),
+        ("client_output_buffer_limit_disconnections",
+         st.obuf_disconnections + s.pubsub.disconnections),  # replies, and pub/sub pushes
         ("keyspace_hits", st.keyspace_hits),
         ("keyspace_misses", st.keyspace_misses),
-        ("pubsub_channels", 0),
-        ("pubsub_patterns", 0),
+        ("pubsub_channels", len(s.pubsub.registry[0])),
+        ("pubsub_patterns", len(s.pubsub.registry[1])),
+        ("pubsubshard_channels", len(s.pubsub.registry[2])),
+        ("tracking_total_keys", len(s.tracking.table)),
+        ("tracking_total_items", sum(map(len, s.tracking.table.values()))),
+        ("tracking_total_prefixes", len(s.tracking.prefix_clients)),
         ("latest_fork_usec", s.persistence.latest_fork_usec),
         ("total_forks", s.persistence.forks),
         ("unexpected_error_replies", 0),

@@ -12,6 +12,8 @@ The output buffer is what the transport holds unsent (``get_write_buffer_size``;
 kernel accepted are not ours any more, as Redis's buffers do not include the socket's).
 Replies are checked each time they are written, and clients above a soft limit also on the
 server's 100 ms tick (a client that stopped reading sends no commands, so gets no more replies).
+Pub/sub pushes (messages, invalidations) are checked where they are queued, by
+``server/pubsub.py``, with the same classes; INFO counts both kinds of disconnection.
 """
 
 from __future__ import annotations
@@ -37,7 +39,8 @@ class OutputLimits:
     def check(self, client: Client, pending: int = 0) -> bool:
         """After replies were written to ``client`` (or while ``pending`` more bytes of replies
         are being built for it): close it if over its limit. True if closed."""
-        hard, soft, soft_seconds = self.server.config.client_output_buffer_limit[client.obuf_class]
+        cls = "pubsub" if client.subs is not None else "normal"  # (as server/pubsub.py's pushes)
+        hard, soft, soft_seconds = self.server.config.client_output_buffer_limit[cls]
         if not hard and not soft:
             return False
         transport = client.transport

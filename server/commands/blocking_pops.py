@@ -25,6 +25,7 @@ from server.commands.floats import ld_arg, long_double
 from server.commands.lists import HEAD, TAIL, move, pop_range, where_arg
 from server.commands.registry import command
 from server.commands.zsets import remove_members
+from server.keyevents import begin, derive
 from server.resp import NULL_ARRAY, Error
 
 if TYPE_CHECKING:
@@ -69,18 +70,25 @@ def _block(c: Client, keys: list[bytes], attempt: Attempt, timeout_s: float, in_
         return reply
     if c.in_exec:
         return in_multi
+    argv = c.argv or []
+    cmd = c.table.get(argv[0].lower()) if argv else None
 
     def check() -> Any:
+        mark = begin(c, cmd, argv) if cmd is not None else None
         try:
             # Served after a change: only from the key that changed (serveClientsBlockedOnKey).
             ready = blocked.ready_key
             result = attempt(keys if ready is None else [ready[1]], True)
         except Error as exc:
             result = exc
+        if cmd is not None and mark is not None:
+            derive(c, cmd.name, argv, mark)
         batch = c.ks.commit()
         if batch is not None:  # the pop is this region's write: it replicates as a remove
             c.server.ship(batch)
             c.last_batch = batch
+            if batch.events:
+                c.server.notifier.fire(batch.events)
         return result
 
     db = c.db

@@ -37,14 +37,26 @@ def client_type(name: bytes) -> str:
     return "replica" if t == b"slave" else t.decode()
 
 
+def type_of(c: Client) -> str:
+    """Redis's getClientType: subscribed clients are "pubsub", the others "normal"."""
+    return "pubsub" if c.subs is not None else "normal"
+
+
 def client_info_line(c: Client, now: float | None = None) -> str:
     """One CLIENT LIST line (with its trailing newline)."""
     now = time.monotonic() if now is None else now
     flags = ""
+    if c in c.server.monitors:
+        flags += "O"
+    if c.subs is not None:
+        flags += "P"
     if c.multi is not None:
         flags += "x"
     if c.blocked is not None:  # a blocking command, or one held by CLIENT PAUSE
         flags += "b"
+    tracking = c.tracking
+    if tracking is not None:
+        flags += "t" + ("R" if tracking.broken_redirect else "") + ("B" if tracking.bcast else "")
     if c.watch_dirty:
         flags += "d"
     if c.closing:
@@ -56,16 +68,17 @@ def client_info_line(c: Client, now: float | None = None) -> str:
     qbuf = c.reader.pending_bytes()
     multi_mem = sum(len(a) for _, argv in c.multi for a in argv) if c.multi is not None else 0
     omem = c.transport.get_write_buffer_size() if c.transport is not None else 0
+    subs = c.subs.kinds if c.subs is not None else ((), (), ())
     return (
         f"id={c.id} addr={c.addr} laddr={c.laddr} fd={c.fd} "
         f"name={c.name.decode('ascii', 'replace')} "
         f"age={int(now - c.created)} idle={int(now - c.last_interaction)} "
-        f"flags={flags or 'N'} db={c.db} sub=0 psub=0 ssub=0 "
+        f"flags={flags or 'N'} db={c.db} sub={len(subs[0])} psub={len(subs[1])} ssub={len(subs[2])} "
         f"multi={len(c.multi) if c.multi is not None else -1} "
         f"qbuf={qbuf} qbuf-free=0 argv-mem={c.argv_mem} multi-mem={multi_mem} "
         f"rbs=0 rbp=0 obl=0 oll=0 omem={omem} "
         f"tot-mem={qbuf + c.argv_mem + multi_mem + omem} events={'rw' if omem else 'r'} "
-        f"cmd={c.last_cmd} user={c.user.name.decode('utf-8', 'replace')} redir=-1 resp={3 if c.resp3 else 2}\n"
+        f"cmd={c.last_cmd} user={c.user.name.decode('utf-8', 'replace')} redir={tracking.redirect if tracking is not None else -1} resp={3 if c.resp3 else 2}\n"
     )
 
 
@@ -99,7 +112,8 @@ def cmd_client_list(c: Client, argv: list[bytes]) -> Any:
     if len(argv) == 2:
         chosen = list(clients.values())
     elif len(argv) == 4 and argv[2].lower() == b"type":
-        chosen = list(clients.values()) if client_type(argv[3]) == "normal" else []
+        wanted = client_type(argv[3])
+        chosen = [other for other in clients.values() if type_of(other) == wanted]
     elif len(argv) > 3 and argv[2].lower() == b"id":
         chosen = []
         for arg in argv[3:]:
@@ -163,7 +177,7 @@ def cmd_client_kill(c: Client, argv: list[bytes]) -> Any:
             continue
         if laddr is not None and other.laddr != laddr:
             continue
-        if ctype is not None and ctype != "normal":
+        if ctype is not None and ctype != type_of(other):
             continue
         if cid and other.id != cid:
             continue

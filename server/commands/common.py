@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from crdt.entry import Entry
 from crdt.numbers import INT32_MAX, INT32_MIN, parse_int
 from server import errors
+from server.pubsub_config import NOTIFY_KEY_MISS
 from server.resp import Error
 
 if TYPE_CHECKING:
@@ -18,7 +19,10 @@ def lookup(c: Client, key: bytes) -> Entry | None:
     """The visible entry for reading (counts keyspace hits and misses)."""
     entry = c.ks.dbs[c.db].get(key, c.ks.now_ms)
     if entry is None:
-        c.server.stats.keyspace_misses += 1
+        server = c.server
+        server.stats.keyspace_misses += 1
+        if server.config.notify_keyspace_events & NOTIFY_KEY_MISS:  # local: reads never replicate
+            server.notifier.fire((("m", "keymiss", c.db, key),))
     else:
         c.server.stats.keyspace_hits += 1
         c.server.access.touch(entry)

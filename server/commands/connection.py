@@ -9,7 +9,7 @@ from server import errors
 from server.acl import hooks as acl
 from server.commands.common import int32_arg, int_arg
 from server.commands.registry import command
-from server.resp import OK, PONG, Error, Map, Status
+from server.resp import NO_REPLY, OK, PONG, Error, Map, Status
 
 if TYPE_CHECKING:
     from server.connection import Client
@@ -21,6 +21,8 @@ REDIS_VERSION = "7.0.15"
 def cmd_ping(c: Client, argv: list[bytes]) -> Any:
     if len(argv) > 2:
         raise Error(errors.wrong_arity("ping"))
+    if c.subs is not None and not c.resp3:  # RESP2 pub/sub context: ["pong", arg or ""]
+        return [b"pong", argv[1] if len(argv) > 1 else b""]
     return PONG if len(argv) == 1 else argv[1]
 
 
@@ -107,11 +109,22 @@ def cmd_quit(c: Client, argv: list[bytes]) -> Any:
     return OK
 
 
+@command("monitor")
+def cmd_monitor(c: Client, argv: list[bytes]) -> Any:
+    if c in c.server.monitors:
+        return NO_REPLY  # Redis ignores a second MONITOR without a reply
+    c.server.monitors[c] = None
+    return OK
+
+
 @command("reset")
 def cmd_reset(c: Client, argv: list[bytes]) -> Any:
+    c.server.monitors.pop(c, None)  # a monitor leaves MONITOR mode
     if c.multi is not None:
         c.discard_multi()
     c.unwatch_all()
+    c.server.pubsub.drop(c)
+    c.server.tracking.disable(c)
     c.db = 0
     c.resp3 = False
     c.name = b""

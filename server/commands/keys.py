@@ -49,7 +49,7 @@ def cmd_touch(c: Client, argv: list[bytes]) -> Any:
 
 @command("type")
 def cmd_type(c: Client, argv: list[bytes]) -> Any:
-    entry = _visible(c, argv[1])
+    entry = lookup(c, argv[1])
     return Status("none" if entry is None else entry.kind)
 
 
@@ -146,7 +146,7 @@ def cmd_copy(c: Client, argv: list[bytes]) -> Any:
         i += 1
     if src == dst and dbid == c.db:
         raise Error(errors.SOURCE_DEST_SAME)
-    entry = _visible(c, src)
+    entry = lookup(c, src)
     if entry is None:
         return 0
     target = c.ks.dbs[dbid]
@@ -229,7 +229,7 @@ def cmd_pexpireat(c: Client, argv: list[bytes]) -> Any:
 
 
 def _ttl(c: Client, key: bytes, ms: bool, absolute: bool) -> int:
-    entry = _visible(c, key)
+    entry = lookup(c, key)
     if entry is None:
         return -2
     at = entry.expire_at()

@@ -205,9 +205,11 @@ def cmd_sscan(c: Client, argv: list[bytes]) -> Any:
 def _read_sets(c: Client, keys: list[bytes], write: bool = False) -> list[ORSet | None]:
     """Every key's set (None when missing); WRONGTYPE if any key holds another type
     (Redis 7 type-checks every key, even after a missing one). ``write``: the *STORE forms,
-    which look their sources up for writing, as Redis does (expired keys removed, no stats)."""
+    which remove an expired source first, in the same batch; Redis 7.0.15 then counts the
+    sources' hits and misses and fires ``keymiss`` for them, as for reads)."""
     if write:
-        return [_write_set(c, key) for key in keys]
+        for key in keys:
+            _write_set(c, key)
     return [read_set(c, key) for key in keys]
 
 

@@ -164,12 +164,8 @@ def cmd_get(c: Client, argv: list[bytes]) -> Any:
 @command("mget")
 def cmd_mget(c: Client, argv: list[bytes]) -> Any:
     out: list[bytes | None] = []
-    db = c.ks.dbs[c.db]
-    touch = c.server.access.touch  # each key read is an access (lookupKeyRead), as in Redis
     for key in argv[1:]:
-        entry = db.get(key, c.ks.now_ms)
-        if entry is not None:
-            touch(entry)
+        entry = lookup(c, key)  # counts hits and misses, fires keymiss, as lookupKeyRead
         out.append(entry.string.value() if entry is not None and entry.kind == STRING and entry.string else None)
     return out
 

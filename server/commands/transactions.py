@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 from server import errors
 from server.acl.hooks import exec_permission_error
 from server.commands.registry import command
+from server.keyevents import begin, derive
+from server.monitor_feed import feed
 from server.resp import NULL_ARRAY, OK, Error
 
 if TYPE_CHECKING:
@@ -71,6 +73,7 @@ def cmd_exec(c: Client, argv: list[bytes]) -> Any:
                 replies.append(denied)
                 continue
             started = time.perf_counter_ns()
+            mark = begin(c, cmd, args)
             try:
                 replies.append(cmd.handler(c, args))
             except Error as exc:
@@ -82,6 +85,11 @@ def cmd_exec(c: Client, argv: list[bytes]) -> Any:
                 replies.append(error)
             monitor.after_call(c, cmd, args, time.perf_counter_ns() - started,
                                isinstance(replies[-1], Error))
+            derive(c, cmd.name, args, mark)
+            if c.server.monitors:
+                feed(c, cmd, args)
+            if c.tracking is not None:
+                c.server.tracking.after_command(c, cmd, args)
     finally:
         c.in_exec = False
     # The caller (Client.call) commits the open batch: every effect of the transaction.

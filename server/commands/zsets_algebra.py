@@ -58,10 +58,9 @@ _AGGREGATES: dict[bytes, Aggregate] = {b"sum": _agg_sum, b"min": _agg_min, b"max
 
 def _input(c: Client, key: bytes, write: bool) -> Input:
     if write:
-        content = prepare_write(c, key)
-    else:
-        entry = lookup(c, key)
-        content = None if entry is None else entry.content()
+        prepare_write(c, key)  # an expired source is removed first, in the same batch
+    entry = lookup(c, key)  # Redis 7.0 counts the sources' hits/misses (and keymiss) here too
+    content = None if entry is None else entry.content()
     if content is not None and content.type_name not in (ZSET, SET):
         raise Error(errors.WRONGTYPE)
     result: Input = content

@@ -30,6 +30,9 @@ class MockTransport:
     def abort(self) -> None:
         self.closed = True
 
+    def is_closing(self) -> bool:
+        return self.closed
+
     def get_extra_info(self, name: str, default: Any = None) -> Any:
         return {"peername": self.peername, "sockname": ("127.0.0.1", 6379)}.get(name, default)
 
