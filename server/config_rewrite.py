@@ -62,18 +62,21 @@ def option_lines(opt: Option, value: Any) -> list[tuple[str, bool]]:
     forced = name in ALWAYS or value != default
     if isinstance(typ, ct.ReplicaOfType):
         return []
+    impl = getattr(typ, "impl", None)  # a type of another module's (client-output-buffer-limit)
+    if impl is not None and hasattr(impl, "rewrite_lines"):
+        lines: list[tuple[str, bool]] = impl.rewrite_lines(name, value, format_memory)
+        return lines
+    if impl is not None and getattr(impl, "rewrite_quoted", False):
+        return [(f"{name} {quote(typ.render(value))}", forced)]
     if isinstance(typ, ct.SaveType):
         if not value:
             return [(f'{name} ""', True)]
         return [(f"{name} {s} {c}", True) for s, c in value]
-    if isinstance(typ, ct.ObufLimitType):
-        return [(f"{name} {cls} {format_memory(h)} {format_memory(s)} {t}", (h, s, t) != default.get(cls))
-                for cls, (h, s, t) in value.items()]
     if isinstance(typ, ct.PeerType):
         return [(f"{name} {typ.render([p])}", True) for p in value]
     if isinstance(typ, ct.PercentilesType):
         return [(f"{name} {typ.render(value)}" if value else f'{name} ""', True)]
-    if isinstance(typ, (ct.DirType, ct.StringType, ct.NotifyType)):
+    if isinstance(typ, (ct.DirType, ct.StringType)):
         return [(f"{name} {quote(str(value))}", forced)]
     if isinstance(typ, ct.PercentMemoryType):
         text = f"{-value}%" if value < 0 else format_memory(value)

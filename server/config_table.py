@@ -22,8 +22,6 @@ from server.config_types import (
     EnumType,
     IntType,
     MemoryType,
-    NotifyType,
-    ObufLimitType,
     OctalType,
     OomValuesType,
     Option,
@@ -305,11 +303,8 @@ TABLE: tuple[Option, ...] = (
     S("tls-ciphersuites"),
     # Special configs (dir and bind are config.py's own rows)
     _opt("save", SaveType(), [(3600, 1), (300, 100), (60, 10000)], "mr"),
-    _opt("client-output-buffer-limit", ObufLimitType(), {
-        "normal": (0, 0, 0), "slave": (256 * 1024**2, 64 * 1024**2, 60),
-        "pubsub": (32 * 1024**2, 8 * 1024**2, 60)}, "m"),
+    # client-output-buffer-limit and notify-keyspace-events are config.py's own rows
     _opt("oom-score-adj-values", OomValuesType(), [0, 200, 800], "m"),
-    _opt("notify-keyspace-events", NotifyType(), ""),
     _opt("replicaof", ReplicaOfType(), "", "im", alias="slaveof"),
     _opt("latency-tracking-info-percentiles", PercentilesType(), [50.0, 99.0, 99.9], "m"),
 )

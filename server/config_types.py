@@ -308,39 +308,6 @@ class SaveType:
         return " ".join(f"{s} {c}" for s, c in v)
 
 
-OBUF_CLASSES = {"normal": "normal", "slave": "slave", "replica": "slave", "pubsub": "pubsub"}
-
-
-class ObufLimitType:
-    """``client-output-buffer-limit <class> <hard> <soft> <soft-seconds> ...``: sets only the
-    classes given (``combine``), as Redis's updateClientOutputBufferLimit."""
-
-    def parse(self, args: list[str]) -> dict[str, tuple[int, int, int]]:
-        if len(args) % 4:
-            raise _Bad("Wrong number of arguments in buffer limit configuration.")
-        out: dict[str, tuple[int, int, int]] = {}
-        for j in range(0, len(args), 4):
-            cls = OBUF_CLASSES.get(args[j].lower())
-            if cls is None:
-                raise _Bad("Invalid client class specified in buffer limit configuration.")
-            hard, soft = memtoull(args[j + 1]), memtoull(args[j + 2])
-            secs = parse_int(_enc(args[j + 3]))
-            if hard is None or soft is None or secs is None or secs < 0:
-                raise _Bad(
-                    "Error in hard, soft or soft_seconds setting in buffer limit configuration."
-                )
-            out[cls] = (hard, soft, secs)
-        return out
-
-    def combine(self, old: Any, new: Any) -> Any:
-        merged = dict(old)
-        merged.update(new)
-        return {cls: merged[cls] for cls in ("normal", "slave", "pubsub") if cls in merged}
-
-    def render(self, v: Any) -> str:
-        return " ".join(f"{cls} {h} {s} {t}" for cls, (h, s, t) in v.items())
-
-
 class OomValuesType:
     """``oom-score-adj-values``: three numbers between -2000 and 2000."""
 
@@ -360,32 +327,6 @@ class OomValuesType:
 
 
 # notify-keyspace-events: Redis's flag letters (notify.c), in keyspaceEventsFlagsToString order.
-_NOTIFY_TYPES = "g$lshzxetdn"
-_NOTIFY_ALL = set("g$lshzxetd")
-
-
-class NotifyType:
-    """``notify-keyspace-events``: a set of event class letters, shown in Redis's order."""
-
-    def parse(self, args: list[str]) -> str:
-        flags: set[str] = set()
-        for ch in args[0]:
-            if ch == "A":
-                flags |= _NOTIFY_ALL
-            elif ch in _NOTIFY_TYPES or ch in "KEm":
-                flags.add(ch)
-            else:
-                raise _Bad("Invalid event class character. Use 'Ag$lshzxeKEtmdn'.")
-        if _NOTIFY_ALL <= flags:
-            out = "A" + ("n" if "n" in flags else "")
-        else:
-            out = "".join(ch for ch in _NOTIFY_TYPES if ch in flags)
-        return out + "".join(ch for ch in "KEm" if ch in flags)
-
-    def render(self, v: Any) -> str:
-        return str(v)
-
-
 class PercentilesType:
     """``latency-tracking-info-percentiles``: doubles between 0 and 100 (``""``: none)."""
 

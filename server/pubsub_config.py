@@ -23,6 +23,8 @@ _PRINT_ORDER = "g$lshzxetdn"
 class KeyspaceEventsType:
     """``notify-keyspace-events``: a string of class characters, stored as flags."""
 
+    rewrite_quoted = True  # CONFIG REWRITE writes it as Redis writes a string option
+
     def parse(self, args: list[str]) -> int:
         flags = 0
         for ch in args[0]:
@@ -98,3 +100,10 @@ class OutputBufferLimitType:
 
     def render(self, limits: Any) -> str:
         return " ".join(f"{name} {' '.join(map(str, limits[cls]))}" for name, cls in _PRINT_NAMES)
+
+    def rewrite_lines(self, name: str, limits: Limits,
+                      fmt: Callable[[int], str]) -> list[tuple[str, bool]]:
+        """CONFIG REWRITE (rewriteConfigClientOutputBufferLimitOption): a line per class, in
+        memory units; written even where the file lacks it only when it is not the default."""
+        return [(f"{name} {pname} {fmt(limits[cls][0])} {fmt(limits[cls][1])} {limits[cls][2]}",
+                 limits[cls] != DEFAULT_LIMITS.get(cls)) for pname, cls in _PRINT_NAMES if cls in limits]
