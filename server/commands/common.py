@@ -15,8 +15,9 @@ if TYPE_CHECKING:
     from server.connection import Client
 
 
-def lookup(c: Client, key: bytes) -> Entry | None:
-    """The visible entry for reading (counts keyspace hits and misses)."""
+def lookup(c: Client, key: bytes, touch: bool = True) -> Entry | None:
+    """The visible entry for reading (counts keyspace hits and misses); ``touch=False``:
+    Redis's LOOKUP_NOTOUCH (TYPE, EXISTS, TTL...: the access time is left alone)."""
     entry = c.ks.dbs[c.db].get(key, c.ks.now_ms)
     if entry is None:
         server = c.server
@@ -25,7 +26,8 @@ def lookup(c: Client, key: bytes) -> Entry | None:
             server.notifier.fire((("m", "keymiss", c.db, key),))
     else:
         c.server.stats.keyspace_hits += 1
-        c.server.access.touch(entry)
+        if touch:
+            c.server.access.touch(entry)
     return entry
 
 

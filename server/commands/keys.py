@@ -39,7 +39,7 @@ def cmd_del(c: Client, argv: list[bytes]) -> Any:
 
 @command("exists")
 def cmd_exists(c: Client, argv: list[bytes]) -> Any:
-    return sum(1 for key in argv[1:] if lookup(c, key) is not None)
+    return sum(1 for key in argv[1:] if lookup(c, key, touch=False) is not None)
 
 
 @command("touch")
@@ -49,7 +49,7 @@ def cmd_touch(c: Client, argv: list[bytes]) -> Any:
 
 @command("type")
 def cmd_type(c: Client, argv: list[bytes]) -> Any:
-    entry = lookup(c, argv[1])
+    entry = lookup(c, argv[1], touch=False)
     return Status("none" if entry is None else entry.kind)
 
 
@@ -229,7 +229,7 @@ def cmd_pexpireat(c: Client, argv: list[bytes]) -> Any:
 
 
 def _ttl(c: Client, key: bytes, ms: bool, absolute: bool) -> int:
-    entry = lookup(c, key)
+    entry = lookup(c, key, touch=False)
     if entry is None:
         return -2
     at = entry.expire_at()

@@ -32,13 +32,16 @@ def test_object_idletime_counts_from_the_last_access(diff: Differential) -> None
     _policy(diff, "noeviction")
     diff.check("SET", "k", "v")
     diff.check("OBJECT", "FREQ", "k")  # no LFU policy: Redis's error
-    # RESTORE IDLETIME sets the idle time; OBJECT and TYPE do not touch, GET does
+    # RESTORE IDLETIME sets the idle time; OBJECT, TYPE, EXISTS and TTL do not touch, GET does
     payload = diff.ref.call("DUMP", "k").value
     diff.check("RESTORE", "old", "0", payload, "IDLETIME", "1000")
     for _ in range(2):
         ref, ours = diff.both("OBJECT", "IDLETIME", "old")
         assert abs(ref.value - ours.value) <= 1 and 999 <= ours.value <= 1002, (ref, ours)
         diff.check("TYPE", "old")
+        diff.check("EXISTS", "old")
+        diff.check("TTL", "old")
+        diff.check("PEXPIRETIME", "old")
     diff.check("GET", "old")
     ref, ours = diff.both("OBJECT", "IDLETIME", "old")
     assert ours.value <= 1 and ref.value <= 1
