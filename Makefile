@@ -18,7 +18,7 @@ redis-tools:
 	  { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q redis-tools redis-server; }
 
 run: $(STAMP)
-	$(PY) -m server.localrun --base-port 6379 --data ./data
+	$(PY) -m server.localrun --base-port 6379 --data ./data $(if $(TLS),--tls)
 
 test: $(STAMP) redis-tools
 	$(PY) -m pytest -q tests

@@ -82,9 +82,11 @@ class Compactor:
         self.packed = 0  # contents packed since start (INFO)
         self.passes = 0  # passes over every database completed
 
-    def run(self, dbs: list[Any], budget: int, deadline: float, clock: Callable[[], float]) -> int:
+    def run(self, dbs: list[Any], budget: int, deadline: float, clock: Callable[[], float],
+            on_packed: Callable[[int, bytes], None] | None = None) -> int:
         """Visit up to ``budget`` keys, stopping once ``clock()`` passes ``deadline`` (checked
-        every 32 keys); how many contents were packed."""
+        every 32 keys); how many contents were packed. ``on_packed(db, key)`` hears of each
+        (the server's memory accounting measures the key again)."""
         done = visited = 0
         while visited < budget and clock() < deadline:
             if self._pos >= len(self._keys):
@@ -97,6 +99,8 @@ class Compactor:
                 entry = entries.get(key)
                 if entry is not None and entry.pack():
                     done += 1
+                    if on_packed is not None:
+                        on_packed(self._dbi, key)
             visited += stop - self._pos
             self._pos = stop
         self.packed += done

@@ -11,6 +11,7 @@ waits for (``acked_by``). Pullers, streamers and the replicator's bookkeeping st
 from __future__ import annotations
 
 import os
+import ssl
 import time
 from collections.abc import Callable
 from typing import Any, NamedTuple
@@ -75,6 +76,12 @@ class Replication:
         rep = self._rep
         replayed = rep.recover()
         return Recovered(replayed, rep.snapshot_lsn, rep.region, rep.unclean)
+
+    def use_tls(self, context: ssl.SSLContext | None) -> None:
+        """Our links to peers speak TLS with ``context`` (``tls-replication yes``; None: plain
+        TCP) from their next connection: the peer addresses are their TLS ports and their
+        certificates must verify."""
+        self._rep.peer_ssl = context
 
     def start(self) -> None:
         """With the event loop running: the links to the configured peers start."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import os
 import random
+import ssl
 import tempfile
 import time
 from typing import TYPE_CHECKING
@@ -89,6 +90,9 @@ class Puller:
             except HandshakeRefused as exc:
                 self._note_error(str(exc), warn=True)
                 backoff = BACKOFF_MAX_S
+            except ssl.SSLError as exc:  # one warning per distinct refusal, then quiet retries
+                self._note_error(tls_refusal(exc), warn=True, repeat=False)
+                backoff = BACKOFF_MAX_S
             except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError, CodecError) as exc:
                 self._note_error(f"{type(exc).__name__}: {exc}", warn=False)
             finally:
@@ -107,15 +111,18 @@ class Puller:
             await asyncio.sleep(backoff * (0.5 + random.random()))
             backoff = min(BACKOFF_MAX_S, backoff * 2)
 
-    def _note_error(self, message: str, warn: bool) -> None:
-        if message != self.last_error or warn:
+    def _note_error(self, message: str, warn: bool, repeat: bool = True) -> None:
+        if message != self.last_error or (warn and repeat):
             log = self.rep.log.warning if warn else self.rep.log.info
             log("peer link to %s: %s", self.address, message)
         self.last_error = message
 
     async def _session(self) -> None:
+        tls = self.rep.peer_ssl
         reader, writer = await asyncio.wait_for(
-            asyncio.open_connection(self.host, self.port), CONNECT_TIMEOUT_S
+            asyncio.open_connection(self.host, self.port, ssl=tls,
+                                    server_hostname=self.host if tls is not None else None),
+            CONNECT_TIMEOUT_S,
         )
         self._writer = writer
         rep = self.rep
@@ -183,6 +190,17 @@ class Puller:
                 last = dict(vv)
                 quiet = 0.0
                 writer.write(frame(F_ACK, pack_vv(last)))
+
+
+def tls_refusal(exc: ssl.SSLError) -> str:
+    """One line for a TLS link that failed: whose certificate was refused, and why."""
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return (f"TLS: refused the peer's certificate: {exc.verify_message} (it must be signed "
+                "by tls-ca-cert-file / tls-ca-cert-dir); retrying")
+    reason = exc.reason or str(exc)
+    if "alert" in reason.lower():
+        return f"TLS: the peer refused our certificate or protocol ({reason}); retrying"
+    return f"TLS: {reason}; retrying"
 
 
 __all__ = ["Puller", "HandshakeRefused", "unpack_vv"]

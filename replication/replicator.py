@@ -22,6 +22,7 @@ import asyncio
 import logging
 import os
 import secrets
+import ssl
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -108,6 +109,7 @@ class Replicator:
         self.buffer = CausalBuffer()
         self.streamers: set[Streamer] = set()
         self.pullers = [Puller(self, host, port) for host, port in peers or []]
+        self.peer_ssl: ssl.SSLContext | None = None  # our links to peers speak TLS with it
         self.peers: dict[str, PeerInfo] = {}
         self.instance_id, self.region, self.unclean = self._identity()
         self.snapshot_lsn = 0

@@ -2,7 +2,7 @@
 
 Each entry's ``access`` slot holds one int, as Redis's 24-bit field does: with an LFU
 ``maxmemory-policy`` the last decrement time in minutes (16 bits) and a logarithmic counter
-(8 bits, evict.c's LFULogIncr with lfu-log-factor 10 and lfu-decay-time 1), otherwise the
+(8 bits, evict.c's LFULogIncr with the lfu-log-factor and lfu-decay-time options), otherwise the
 last access time in seconds. Reads (``common.lookup``, TOUCH) and every applied write touch
 the key; OBJECT, TYPE and TTL do not (Redis's LOOKUP_NOTOUCH). Statistics are local: never
 logged, replicated or snapshotted. Switching policy at run time reinterprets the field, as
@@ -18,8 +18,6 @@ if TYPE_CHECKING:
     from server.app import Server
 
 LFU_INIT_VAL = 5
-LFU_LOG_FACTOR = 10
-LFU_DECAY_TIME = 1  # minutes
 
 
 LRU_CLOCK_MAX = (1 << 24) - 1
@@ -68,7 +66,7 @@ class AccessStats:
         counter = self.frequency(entry)
         if counter < 255:
             base = max(counter - LFU_INIT_VAL, 0)
-            if random.random() < 1.0 / (base * LFU_LOG_FACTOR + 1):
+            if random.random() < 1.0 / (base * self.server.config.lfu_log_factor + 1):
                 counter += 1
         entry.access = self._share((_minutes(self._now_ms()) << 8) | counter)
 
@@ -98,7 +96,8 @@ class AccessStats:
         ldt, counter = (field >> 8) & 65535, field & 255
         now = _minutes(self._now_ms())
         elapsed = now - ldt if now >= ldt else 65535 - ldt + now
-        periods = elapsed // LFU_DECAY_TIME
+        decay = self.server.config.lfu_decay_time
+        periods = elapsed // decay if decay else 0
         return max(counter - periods, 0)
 
     def idle_seconds(self, entry: Any) -> int:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import itertools
 import logging
 import os
 import random
 import signal
 import socket
+import ssl
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -20,7 +22,7 @@ from crdt.keyspace import Keyspace
 from crdt.packing import Compactor
 from replication.facade import Replication
 from replication.sink import ReplicationSink
-from server import errors
+from server import errors, tls
 from server.access import AccessStats
 from server.acl.hooks import refresh_auth
 from server.acl.store import Acl, AclConfigError
@@ -32,7 +34,9 @@ from server.commands.registry import EXTRA_SPECS, build_table
 from server.config import LOG_LEVELS, Config, ConfigSetError
 from server.connection import Client
 from server.keyevents import Notifier, note_expired
+from server.memory import Memory
 from server.monitor import Monitor
+from server.outbuf import OutputLimits
 from server.pause import Pause
 from server.persistence import Persistence
 from server.pubsub import PubSub
@@ -72,6 +76,8 @@ class Stats:
     protocol_errors: int = 0
     unexpected_errors: int = 0  # a handler raised something that is not an Error reply
     expired_keys: int = 0
+    evicted_keys: int = 0  # maxmemory-policy (server/eviction.py)
+    obuf_disconnections: int = 0  # client-output-buffer-limit (server/outbuf.py)
     keyspace_hits: int = 0
     keyspace_misses: int = 0
     batches: int = 0
@@ -126,6 +132,9 @@ class Server:
                 on_progress=self.poll_waiters,
             )
             sink = self.replicator.sink
+        self.tls_context = tls.server_context(config) if config.tls_port else None
+        if self.replicator is not None and config.tls_replication:
+            self.replicator.use_tls(tls.client_context(config))
         self.sink: ReplicationSink = sink
         self.pubsub = PubSub(self)
         self.notifier = Notifier(self)
@@ -140,6 +149,8 @@ class Server:
         self._serving = False
         self._reply_queue: list[Client] = []
         self.table = build_table()
+        self.outbuf = OutputLimits(self)
+        self.memory = Memory(self)
         self.acl = Acl(load_table(extra_entries(EXTRA_SPECS)), config.requirepass, config.acllog_max_len,
                        config.acl_pubsub_default)
         self.acl.client_info = client_info_line
@@ -161,6 +172,7 @@ class Server:
         self._client_ids = 0
         self._watchers: dict[tuple[int, bytes], set[Client]] = {}
         self._servers: list[asyncio.AbstractServer] = []
+        self._tls_servers: list[asyncio.AbstractServer] = []  # tls-port (CONFIG SET port/bind keep them)
         self._stopping: asyncio.Event | None = None
         self._expire_cursor = [0] * config.databases
         self.compactor = Compactor()
@@ -205,6 +217,8 @@ class Server:
                     del self._watchers[k]
 
     def _on_change(self, db: int, key: bytes | None) -> None:
+        if self.memory.tracking:
+            self.memory.on_change(db, key)
         if key is not None:
             self.access.written(db, key)
         if self.tracking.clients:  # client-side caching: local and replicated changes alike
@@ -336,6 +350,9 @@ class Server:
             n += 1
             self.tick()
             self.poll_waiters()
+            if n % 10 == 0:
+                self.outbuf.tick()
+                self.memory.tick()
             if rep is None or n % 10:
                 continue
             try:
@@ -392,7 +409,8 @@ class Server:
                 idle = self.stats.commands == self._commands_at_last_tick
                 self._commands_at_last_tick = self.stats.commands
                 budget = COMPACT_IDLE_BUDGET_S if idle else COMPACT_BUDGET_S
-                self.compactor.run(self.ks.dbs, COMPACT_KEYS, time.monotonic() + budget, time.monotonic)
+                self.compactor.run(self.ks.dbs, COMPACT_KEYS, time.monotonic() + budget, time.monotonic,
+                                   self.memory.on_change if self.memory.tracking else None)
             except Exception:  # never let the cycle die silently
                 log.exception("active expire cycle failed")
 
@@ -426,10 +444,16 @@ class Server:
             raise ConfigSetError(errors.CONFIG_SET_FAILED % ("dir", errors.CONFIG_SET_DIR_REASON))
         if "port" in changed or "bind" in changed:
             self.rebind(config.bind, config.port, "port" if "port" in changed else "bind")
+        if "bind" in changed and self.tls_context is not None and "tls-port" not in changed:
+            self.rebind(config.bind, config.tls_port, "tls-port", self.tls_context)
         if "proto-max-bulk-len" in changed or "client-query-buffer-limit" in changed:
             for client in self.clients.values():
                 client.reader.proto_max_bulk_len = config.proto_max_bulk_len
                 client.reader.query_buffer_limit = config.client_query_buffer_limit
+        if any(name.startswith("tls-") for name in changed):
+            tls.reconfigure(self, config, [n for n in changed if n.startswith("tls-")])
+        if "maxmemory" in changed or "maxmemory-policy" in changed:
+            self.memory.configure(config_set=True)
         if "requirepass" in changed:
             self.acl.set_requirepass(config.requirepass)
             refresh_auth(self)
@@ -442,10 +466,12 @@ class Server:
         if "loglevel" in changed:
             logging.getLogger("activekv").setLevel(LOG_LEVELS.get(config.loglevel, logging.INFO))
 
-    def rebind(self, bind: list[str], port: int, option: str) -> None:
-        """Listen on ``bind``/``port`` instead (CONFIG SET port/bind), as Redis: the new
-        sockets are bound synchronously (a failure leaves the old listeners and replies
-        Redis's error), then the old listeners close; connected clients stay."""
+    def rebind(self, bind: list[str], port: int, option: str,
+               tls_context: ssl.SSLContext | None = None) -> None:
+        """Listen on ``bind``/``port`` instead (CONFIG SET port/bind; with ``tls_context``,
+        the TLS listeners: tls-port), as Redis: the new sockets are bound synchronously (a
+        failure leaves the old listeners and replies Redis's error), then the old listeners
+        close; connected clients stay."""
         socks: list[socket.socket] = []
         try:
             for host in bind if port else []:
@@ -455,6 +481,8 @@ class Server:
                 sock = socket.socket(family, socket.SOCK_STREAM)
                 socks.append(sock)
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                if option == "tls-port":  # a new context on the same port: bound beside the old
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
                 if family == socket.AF_INET6:
                     sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
                 sock.bind((host, port))
@@ -463,34 +491,42 @@ class Server:
         except OSError as exc:
             for sock in socks:
                 sock.close()
-            reason = errors.CONFIG_SET_PORT_REASON if option == "port" else errors.CONFIG_SET_BIND_REASON
+            reason = {"port": errors.CONFIG_SET_PORT_REASON, "tls-port": errors.CONFIG_SET_TLS_PORT_REASON
+                      }.get(option, errors.CONFIG_SET_BIND_REASON)
             log.warning("Failed to listen on %s port %d: %s", " ".join(bind), port, exc)
             raise ConfigSetError(errors.CONFIG_SET_FAILED % (option, reason)) from None
-        old, self._servers = self._servers, []
+        if tls_context is None and option != "tls-port":
+            old, self._servers = self._servers, []
+        else:
+            old, self._tls_servers = self._tls_servers, []
         for srv in old:
             srv.close()
         loop = asyncio.get_running_loop()
         for sock in socks:
-            loop.create_task(self._serve_socket(sock))
+            loop.create_task(self._serve_socket(sock, tls_context))
 
-    async def _serve_socket(self, sock: socket.socket) -> None:
+    async def _serve_socket(self, sock: socket.socket, tls_context: ssl.SSLContext | None = None) -> None:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         srv = await asyncio.get_running_loop().create_server(
-            lambda: Client(self), sock=sock, backlog=511
+            lambda: Client(self), sock=sock, backlog=511, ssl=tls_context
         )
-        self._servers.append(srv)
+        (self._servers if tls_context is None else self._tls_servers).append(srv)
 
     # -- lifecycle -------------------------------------------------------------------------
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
         self._stopping = asyncio.Event()
-        for host in self.config.bind:
-            optional, host = host.startswith("-"), host.removeprefix("-")
+        listeners: list[tuple[int, ssl.SSLContext | None]] = (
+            [(self.config.port, None)] if self.config.port else [])  # --port 0: no plain TCP
+        if self.tls_context is not None:
+            listeners.append((self.config.tls_port, self.tls_context))
+        for (port, ssl_context), bind_host in itertools.product(listeners, self.config.bind):
+            optional, host = bind_host.startswith("-"), bind_host.removeprefix("-")
             host = _WILDCARDS.get(host, host)
             try:
                 srv = await loop.create_server(
-                    lambda: Client(self), host=host, port=self.config.port,
-                    reuse_address=True, backlog=511,
+                    lambda: Client(self), host=host, port=port, ssl=ssl_context,
+                    reuse_address=True, reuse_port=ssl_context is not None, backlog=511,
                 )
             except OSError as exc:
                 if not optional:  # Redis's "-addr": skipped when it is not available
@@ -499,7 +535,7 @@ class Server:
                 continue
             for sock in srv.sockets:
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            self._servers.append(srv)
+            (self._servers if ssl_context is None else self._tls_servers).append(srv)
         self._expire_task = loop.create_task(self._expire_loop())
         self._repl_task = loop.create_task(self._replication_loop())
         if self.replicator is not None:
@@ -510,8 +546,9 @@ class Server:
             except (NotImplementedError, RuntimeError):
                 pass
         log.info(
-            "activekv region %s ready to accept connections on %s port %d",
+            "activekv region %s ready to accept connections on %s port %d%s",
             self.config.region, " ".join(self.config.bind), self.config.port,
+            f" tls-port {self.config.tls_port}" if self.tls_context is not None else "",
         )
 
     def request_shutdown(self, reason: str = "SHUTDOWN") -> None:
@@ -533,6 +570,8 @@ class Server:
             return
         started = time.monotonic()
         done = rep.recover()
+        if self.memory.tracking:
+            self.memory.recount()
         keys = sum(len(db.entries) for db in self.ks.dbs)
         log.info("recovered %d keys (snapshot lsn %d, %d batches replayed) in %.3fs; origin %s%s",
                  keys, done.snapshot_lsn, done.replayed, time.monotonic() - started, done.origin,
@@ -547,12 +586,12 @@ class Server:
         self._repl_task.cancel()
         if self.replicator is not None:
             await self.replicator.stop()
-        for srv in self._servers:
+        for srv in self._servers + self._tls_servers:
             srv.close()
         for client in list(self.clients.values()):
             if client.transport is not None:
                 client.transport.close()
-        for srv in self._servers:
+        for srv in self._servers + self._tls_servers:
             await srv.wait_closed()
         self.sink.close()
         log.info("activekv is now ready to exit, bye bye...")

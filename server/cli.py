@@ -39,6 +39,9 @@ def main(argv: list[str] | None = None) -> int:
     root = logging.getLogger("activekv")
     root.addHandler(handler)
     root.setLevel(LOG_LEVELS.get(config.loglevel, logging.INFO))
+    from server.tls import resolve_paths
+
+    resolve_paths(config)
     try:
         os.makedirs(config.dir, exist_ok=True)
         os.chdir(config.dir)
@@ -57,11 +60,16 @@ def main(argv: list[str] | None = None) -> int:
     gc.set_threshold(*GC_THRESHOLDS)
     from replication.facade import UNTRUSTED_DATA
     from server.acl.store import AclConfigError
+    from server.tls import TLSConfigError
 
     pidfile = _write_pidfile(config.pidfile)
     try:
         server = Server(config)
         asyncio.run(server.serve_forever())
+    except TLSConfigError as exc:  # as redis-server: "Failed to configure TLS", and exit
+        root.error("Failed to configure TLS: %s", exc)
+        print(f"activekv-server: Failed to configure TLS: {exc}", file=sys.stderr)
+        return 1
     except AclConfigError as exc:  # Redis exits at start-up on a bad user or ACL file
         root.error("can't start: %s", exc)
         print(f"activekv-server: can't start: {exc}", file=sys.stderr)

@@ -173,8 +173,10 @@ OPTIONS: tuple[Option, ...] = (
     Option("repl-log-segment-size", MemoryType(4096, INT64_MAX), _const(64 * 1024**2), mutable=False),
     Option("snapshot-every", IntType(1, INT32_MAX), _const(50_000)),
     Option("snapshot-min-interval", IntType(0, INT32_MAX), _const(10_000)),
-    # Only what OBJECT FREQ/IDLETIME and redis-cli --hotkeys need (LFU or LRU access data).
+    # maxmemory-policy: eviction (server/eviction.py) and OBJECT FREQ/IDLETIME's statistics.
     Option("maxmemory-policy", EnumType(*MAXMEMORY_POLICIES), _const("noeviction")),
+    # Peer links speak TLS (server/tls.py): the table's row refuses "yes" where TLS is absent.
+    Option("tls-replication", BoolType(), _const(False)),
 )
 # Redis 7.0's whole table (server/config_table.py) for the names not declared above.
 _OWN = {o.name for o in OPTIONS}
@@ -249,6 +251,31 @@ class Config:
     zset_max_listpack_value: int = field(default_factory=_default("zset-max-listpack-value"))
     enable_debug_command: str = field(default_factory=_default("enable-debug-command"))
     maxmemory_policy: str = field(default_factory=_default("maxmemory-policy"))
+    # Security and limits: server/tls.py, protected.py, outbuf.py, memory.py, eviction.py.
+    protected_mode: bool = field(default_factory=_default("protected-mode"))
+    tls_port: int = field(default_factory=_default("tls-port"))
+    tls_cert_file: str = field(default_factory=_default("tls-cert-file"))
+    tls_key_file: str = field(default_factory=_default("tls-key-file"))
+    tls_key_file_pass: str = field(default_factory=_default("tls-key-file-pass"))
+    tls_client_cert_file: str = field(default_factory=_default("tls-client-cert-file"))
+    tls_client_key_file: str = field(default_factory=_default("tls-client-key-file"))
+    tls_client_key_file_pass: str = field(default_factory=_default("tls-client-key-file-pass"))
+    tls_ca_cert_file: str = field(default_factory=_default("tls-ca-cert-file"))
+    tls_ca_cert_dir: str = field(default_factory=_default("tls-ca-cert-dir"))
+    tls_dh_params_file: str = field(default_factory=_default("tls-dh-params-file"))
+    tls_protocols: str = field(default_factory=_default("tls-protocols"))
+    tls_ciphers: str = field(default_factory=_default("tls-ciphers"))
+    tls_ciphersuites: str = field(default_factory=_default("tls-ciphersuites"))
+    tls_auth_clients: str = field(default_factory=_default("tls-auth-clients"))
+    tls_replication: bool = field(default_factory=_default("tls-replication"))
+    tls_prefer_server_ciphers: bool = field(default_factory=_default("tls-prefer-server-ciphers"))
+    tls_session_caching: bool = field(default_factory=_default("tls-session-caching"))
+    tls_session_cache_size: int = field(default_factory=_default("tls-session-cache-size"))
+    tls_session_cache_timeout: int = field(default_factory=_default("tls-session-cache-timeout"))
+    maxmemory: int = field(default_factory=_default("maxmemory"))
+    maxmemory_samples: int = field(default_factory=_default("maxmemory-samples"))
+    lfu_log_factor: int = field(default_factory=_default("lfu-log-factor"))
+    lfu_decay_time: int = field(default_factory=_default("lfu-decay-time"))
     config_file: str | None = None  # absolute path of the config file, or None
     # ``user <name> rules...`` directives (Redis's: not options, CONFIG GET does not show them)
     acl_users: list[list[str]] = field(default_factory=list)

@@ -14,11 +14,12 @@ import time
 from typing import TYPE_CHECKING, Any, cast
 
 from crdt.effects import Batch
-from server import errors
+from server import errors, protected
 from server.acl.hooks import permission_error
 from server.blocking import Blocked
 from server.keyevents import begin, derive
 from server.monitor_feed import feed
+from server.outbuf import OBUF_CHECK_BYTES
 from server.pubsub import ALLOWED_IN_CONTEXT, PUBSUB_CONTEXT_ERROR, Subscriptions
 from server.reqparse import ProtocolError, QueryBufferLimit, RequestReader
 from server.resp import NO_REPLY, QUEUED, Error, encode
@@ -95,6 +96,13 @@ class Client(asyncio.Protocol):
             self.write_now(Error(errors.MAX_CLIENTS))
             self.closing = True
             t.close()
+            return
+        server = self.server
+        if protected.denies(server.config.protected_mode, not server.acl.default.nopass, peer):
+            server.stats.rejected_connections += 1
+            self.closing = True
+            t.write(protected.DENIED)
+            t.close()
 
     def connection_lost(self, exc: Exception | None) -> None:
         """The connection is gone (also called by a protocol it was handed to, when that
@@ -145,6 +153,9 @@ class Client(asyncio.Protocol):
         while True:
             for i, argv in enumerate(commands):
                 self.execute(argv, out)
+                if len(out) >= OBUF_CHECK_BYTES and self.server.outbuf.check(self, len(out)):
+                    out.clear()  # closed at its hard limit: the rest is neither run nor kept
+                    break
                 if self.blocked is not None:
                     self._held.extend(commands[i + 1 :])
                     self._held_error, error = error, None
@@ -232,6 +243,8 @@ class Client(asyncio.Protocol):
                 self.server.stats.writes_processed += 1
                 transport.write(bytes(self._out))
             self._out.clear()
+            if self.server.outbuf.check(self):
+                return
         if self.closing:
             transport.close()
         elif self._successor is not None:  # the reply that accepted the hand-over is out
@@ -324,6 +337,12 @@ class Client(asyncio.Protocol):
             return self._reject(Error(PUBSUB_CONTEXT_ERROR % cmd.name))
         if self.multi is not None and cmd.no_multi:
             return self._reject(Error(errors.NOT_IN_MULTI), cmd)
+        if self.server.memory.limited:  # maxmemory: evict, or refuse what may grow memory
+            oom = self.server.memory.before_command(self, cmd, argv)
+            if oom is not None:
+                if cmd.name == "exec":
+                    self.discard_multi()
+                return self._reject(oom, cmd)
         pause = self.server.pause
         if pause.end and pause.covers(self, cmd):
             return pause.postpone(self, argv)

@@ -36,6 +36,7 @@ WATCH_IN_MULTI = "ERR WATCH inside MULTI is not allowed"
 NOT_IN_MULTI = "ERR Command not allowed inside a transaction"
 EXECABORT = "EXECABORT Transaction discarded because of previous errors."
 EXECABORT_BECAUSE = "EXECABORT Transaction discarded because of: %s"
+OOM = "OOM command not allowed when used memory > 'maxmemory'."
 MAX_CLIENTS = "ERR max number of clients reached"
 NUMKEYS_POSITIVE = "ERR numkeys should be greater than 0"
 NUMKEYS_TOO_MANY = "ERR Number of keys can't be greater than number of args"
@@ -90,6 +91,8 @@ CONFIG_SET_FAILED = "ERR CONFIG SET failed (possibly related to argument '%s') -
 CONFIG_SET_UNKNOWN = "ERR Unknown option or number of arguments for CONFIG SET - '%s'"
 CONFIG_SET_PORT_REASON = "Unable to listen on this port"
 CONFIG_SET_BIND_REASON = "Failed to bind to specified addresses."
+CONFIG_SET_TLS_PORT_REASON = "Unable to listen on this port. Check server logs."
+CONFIG_SET_TLS_REASON = "Unable to update TLS configuration. Check server logs."
 # ours: a region's op log and snapshot live in the directory it started with
 CONFIG_SET_DIR_REASON = "the data directory of a running region cannot change (activekv)"
 DEBUG_NOT_ALLOWED = (

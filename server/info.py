@@ -13,12 +13,14 @@ Field names are Redis's, in Redis's order; we emit a subset (fields about machin
 have — jemalloc, fork/COW, Lua, IO threads, tracking, defrag — are left out, except for the
 constant ones clients and tools commonly read, which keep Redis's "nothing here" values).
 Our own fields: ``activekv_version`` and ``region`` at the end of the server section,
-``unexpected_errors`` (handler exceptions, bugs of ours) at the end of the stats section.
+``unexpected_errors`` (handler exceptions, bugs of ours) at the end of the stats section, and
+Redis 7.4's ``client_output_buffer_limit_disconnections`` (7.0 has no such counter).
 
-Memory: ``used_memory`` is the process's resident set size (``/proc/self/statm``), the same
-number as ``used_memory_rss``: CPython gives no cheap exact count of the bytes it allocated
-(tracemalloc would slow every allocation), and RSS is what the operator pays for.
-``mem_allocator`` is ``pymalloc``.
+Memory: ``used_memory`` is an accounting of what the keyspace holds (``server/memory.py``:
+kept exactly while ``maxmemory`` is set, estimated from sampled keys otherwise; CPython gives
+no cheap exact count of the bytes it allocated, tracemalloc would slow every allocation);
+``used_memory_rss`` is the process's resident set size (``/proc/self/statm``), what the
+operator pays for. ``mem_allocator`` is ``pymalloc``.
 """
 
 from __future__ import annotations
@@ -164,25 +166,34 @@ def _clients(s: Server) -> Fields:
 
 
 def _memory(s: Server) -> Fields:
-    global _peak_memory
-    used = rss_bytes()
-    _peak_memory = max(_peak_memory, used)
+    # used_memory is the keyspace's accounting (server/memory.py), RSS the process's size.
+    mem = s.memory
+    used = mem.used()
+    rss = rss_bytes()
+    peak = mem.peak
     system = total_system_memory()
+    overhead = mem.overhead()
+    dataset = max(0, used - overhead)
+    maxmemory = s.config.maxmemory
     return [
         ("used_memory", used),
         ("used_memory_human", bytes_to_human(used)),
-        ("used_memory_rss", used),
-        ("used_memory_rss_human", bytes_to_human(used)),
-        ("used_memory_peak", _peak_memory),
-        ("used_memory_peak_human", bytes_to_human(_peak_memory)),
-        ("used_memory_peak_perc", f"{used * 100 / _peak_memory:.2f}%"),
+        ("used_memory_rss", rss),
+        ("used_memory_rss_human", bytes_to_human(rss)),
+        ("used_memory_peak", peak),
+        ("used_memory_peak_human", bytes_to_human(peak)),
+        ("used_memory_peak_perc", f"{used * 100 / peak:.2f}%"),
+        ("used_memory_overhead", overhead),
+        ("used_memory_startup", mem.startup),
+        ("used_memory_dataset", dataset),
+        ("used_memory_dataset_perc", f"{dataset * 100 / max(1, used - mem.startup):.2f}%"),
         ("total_system_memory", system),
         ("total_system_memory_human", bytes_to_human(system)),
         *script_memory_fields(s, bytes_to_human),
-        ("maxmemory", 0),
-        ("maxmemory_human", "0B"),
+        ("maxmemory", maxmemory),
+        ("maxmemory_human", bytes_to_human(maxmemory)),
         ("maxmemory_policy", s.config.maxmemory_policy),
-        ("mem_fragmentation_ratio", "1.00"),
+        ("mem_fragmentation_ratio", f"{rss / max(1, used):.2f}"),
         ("mem_allocator", "pymalloc"),
         ("lazyfree_pending_objects", 0),
     ]
@@ -205,7 +216,10 @@ def _stats(s: Server) -> Fields:
         ("instantaneous_output_kbps", f"{out_kbps:.2f}"),
         ("rejected_connections", st.rejected_connections),
         ("expired_keys", st.expired_keys),
-        ("evicted_keys", 0),
+        ("evicted_keys", st.evicted_keys),
+        # Redis 7.4's name (7.0 does not count them): clients closed by the limit
+        ("client_output_buffer_limit_disconnections",
+         st.obuf_disconnections + s.pubsub.disconnections),  # replies, and pub/sub pushes
         ("keyspace_hits", st.keyspace_hits),
         ("keyspace_misses", st.keyspace_misses),
         ("pubsub_channels", len(s.pubsub.registry[0])),

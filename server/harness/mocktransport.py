@@ -8,7 +8,9 @@ from typing import Any
 
 
 class MockTransport:
-    def __init__(self, keep: bool = True, buffered: int = 0) -> None:
+    def __init__(self, keep: bool = True, buffered: int = 0,
+                 peername: tuple[str, int] = ("127.0.0.1", 50000)) -> None:
+        self.peername = peername  # the client's address, as the socket would say
         self.keep = keep  # False: count the bytes written, keep nothing (a benchmark's clients)
         self.buffered = buffered  # what get_write_buffer_size reports
         self.written = bytearray()
@@ -32,7 +34,7 @@ class MockTransport:
         return self.closed
 
     def get_extra_info(self, name: str, default: Any = None) -> Any:
-        return {"peername": ("127.0.0.1", 50000), "sockname": ("127.0.0.1", 6379)}.get(name, default)
+        return {"peername": self.peername, "sockname": ("127.0.0.1", 6379)}.get(name, default)
 
     def pause_reading(self) -> None:
         self.reading = False

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 # The directory holding the ``server`` package (the checkout, in an editable install).
@@ -56,14 +57,18 @@ def wait_for_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 15.
 class ServerProcess:
     """A server process; ``stop()`` (or the context manager) always ends it."""
 
-    def __init__(self, argv: list[str], port: int, workdir: str) -> None:
+    def __init__(self, argv: list[str], port: int, workdir: str,
+                 ready: Callable[[subprocess.Popen[bytes]], None] | None = None) -> None:
         self.port = port
         self.workdir = workdir
         self.log_path = os.path.join(workdir, "server.log")
         self._log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(argv, stdout=self._log, stderr=subprocess.STDOUT, cwd=workdir)
         try:
-            wait_for_port(port, self.proc)
+            if ready is None:
+                wait_for_port(port, self.proc)
+            else:  # e.g. a TLS-only server (--port 0): the caller knows how to probe it
+                ready(self.proc)
         except Exception:
             self.stop()
             raise
@@ -95,7 +100,8 @@ def activekv_argv(port: int, workdir: str, *args: str) -> list[str]:
     return [sys.executable, "-m", "server", "--port", str(port), "--dir", workdir, *args]
 
 
-def start_activekv(*args: str, port: int | None = None, workdir: str | None = None) -> ServerProcess:
+def start_activekv(*args: str, port: int | None = None, workdir: str | None = None,
+                   ready: Callable[[subprocess.Popen[bytes]], None] | None = None) -> ServerProcess:
     port = port or free_port()
     workdir = workdir or tempfile.mkdtemp(prefix="activekv-test-")
     argv = activekv_argv(port, workdir, *args)
@@ -103,7 +109,7 @@ def start_activekv(*args: str, port: int | None = None, workdir: str | None = No
         argv += ["--region", "test"]
     env_root = str(ROOT)
     os.environ["PYTHONPATH"] = env_root + os.pathsep + os.environ.get("PYTHONPATH", "")
-    return ServerProcess(argv, port, workdir)
+    return ServerProcess(argv, port, workdir, ready)
 
 
 def start_redis(*args: str, port: int | None = None) -> ServerProcess:

@@ -269,7 +269,8 @@ def _sections(text: bytes) -> list[tuple[str, list[str]]]:
 
 
 OUR_OWN_FIELDS = {"activekv_version", "region"}
-OUR_STATS_FIELDS = {"unexpected_errors"}  # handler exceptions (bugs of ours)
+OUR_STATS_FIELDS = {"unexpected_errors",  # handler exceptions (bugs of ours)
+                    "client_output_buffer_limit_disconnections"}  # Redis 7.4's, not in 7.0
 # Fields of INFO replication that exist because we are a region of an active-active set.
 OUR_REPLICATION_FIELDS = {"region", "connected_peers"}
 

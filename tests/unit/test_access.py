@@ -14,7 +14,8 @@ from server.access import LFU_INIT_VAL, LRU_CLOCK_MAX, AccessStats
 
 
 def _stats(policy: str, now_ms: int) -> tuple[AccessStats, Any]:
-    server: Any = SimpleNamespace(config=SimpleNamespace(maxmemory_policy=policy),
+    server: Any = SimpleNamespace(config=SimpleNamespace(maxmemory_policy=policy, lfu_log_factor=10,
+                                                         lfu_decay_time=1),
                                   ks=SimpleNamespace(now_ms=now_ms, dbs=[SimpleNamespace(entries={})]))
     return AccessStats(server), server
 
