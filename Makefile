@@ -14,8 +14,9 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 redis-tools:
-	@command -v redis-server >/dev/null && command -v redis-cli >/dev/null && command -v redis-benchmark >/dev/null || \
-	  { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q redis-tools redis-server; }
+	@command -v redis-server >/dev/null && command -v redis-cli >/dev/null && command -v redis-benchmark >/dev/null \
+	  && command -v openssl >/dev/null || \
+	  { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q redis-tools redis-server openssl; }
 
 run: $(STAMP)
 	$(PY) -m server.localrun --base-port 6379 --data ./data $(if $(TLS),--tls)
