@@ -3,15 +3,16 @@
     python -m benchmarks.throughput [--requests 50000] [--rounds 1] [--keys 1000000] [--out DIR]
 
 Runs ``redis-benchmark`` (SET, GET, INCR, INCR-HOT: INCR on one key, SADD, HSET, LPUSH, RPOP,
-ZADD, ZINCRBY-HOT: ZINCRBY on 100 members of one key, LRANGE_100; ``-c 50``; pipeline 1 and 16)
-against,
+ZADD, ZINCRBY-HOT: ZINCRBY on 100 members of one key, LRANGE_100, XADD on one stream, PFADD,
+PUBLISH-10: PUBLISH to ten subscribers, EVALSHA of a small write script; ``-c 50``; pipeline 1
+and 16) against,
 alternating in the same run: a real ``redis-server``, activekv alone, and activekv as one of
 three peered regions (``appendfsync everysec``). The server under test is pinned to core 0 and
 the client (and, for the three-region case, the two peer regions) to the other core, so the
 client is not starved. For each it reports ops/s, p50/p99 latency and the server's CPU time per
 operation (from ``/proc/<pid>/stat``), each also as a ratio to ``redis-server``; then memory per
-key (used memory and RSS after loading 1,000,000 small string keys, and 100,000 each of sets,
-hashes, sorted sets and lists of 10 members) as a ratio to ``redis-server``. Results: JSON and a PNG chart in
+key (used memory and RSS after loading 1,000,000 small string keys, 100,000 each of sets,
+hashes, sorted sets and lists of 10 members, and 1,000,000 entries of one stream: per entry) as a ratio to ``redis-server``. Results: JSON and a PNG chart in
 ``benchmarks/results/``.
 """
 
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
 import io
 import json
 import os
@@ -33,16 +35,27 @@ import redis
 
 from benchmarks import catchup
 from benchmarks.common import git_commit, results_path, save_png
+from benchmarks.subscribers import Subscribers
 from server.harness.processes import ServerProcess, free_port, start_activekv, start_redis
 
-TESTS = "set,get,incr,incr-hot,sadd,hset,lpush,rpop,zadd,zincrby-hot,lrange_100"
+TESTS = ("set,get,incr,incr-hot,sadd,hset,lpush,rpop,zadd,zincrby-hot,lrange_100,xadd,pfadd,"
+         "publish-10,evalsha")
+# A small write script, as rate limiters and locks are: EVALSHA of it is a row.
+SCRIPT = "local n = redis.call('INCRBY', KEYS[1], ARGV[1]) redis.call('EXPIRE', KEYS[1], 60) return n"
+SCRIPT_SHA = hashlib.sha1(SCRIPT.encode()).hexdigest()
 # Tests that are not redis-benchmark's own: the command each one runs. INCR-HOT: one counter;
-# ZINCRBY-HOT: one leaderboard of 100 members (redis-benchmark's ``__rand_int__`` with -r 100).
+# ZINCRBY-HOT: one leaderboard of 100 members (redis-benchmark's ``__rand_int__`` with -r 100);
+# XADD: one stream; PFADD: one HyperLogLog of random elements; PUBLISH-10: a channel with ten
+# subscribers (``subscribers.py``); EVALSHA: ``SCRIPT`` on random keys.
 CUSTOM_TESTS = {
     "incr-hot": ["INCR", "counter:hot"],
     "zincrby-hot": ["-r", "100", "ZINCRBY", "leaderboard:hot", "1", "member:__rand_int__"],
+    "xadd": ["XADD", "stream:hot", "*", "field", "value"],
+    "pfadd": ["-r", "1000000", "PFADD", "hll:hot", "element:__rand_int__"],
+    "publish-10": ["PUBLISH", "bench:channel", "a message of 32 bytes, like this"],
+    "evalsha": ["-r", "100000", "EVALSHA", SCRIPT_SHA, "1", "rate:__rand_int__", "1"],
 }
-MEMORY_KINDS = ("string", "set", "hash", "zset", "list")
+MEMORY_KINDS = ("string", "set", "hash", "zset", "list", "stream")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 SERVER_CORE, CLIENT_CORE = "0", "1"
 
@@ -163,7 +176,14 @@ def run_redis_benchmark(port: int, pipeline: int, requests: int, tests: str = TE
            "--csv", *what]
     if shutil.which("taskset"):
         cmd = ["taskset", "-c", CLIENT_CORE, *cmd]
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=1800, check=True).stdout
+    if tests == "evalsha":
+        with redis.Redis(port=port) as r:
+            assert r.script_load(SCRIPT) == SCRIPT_SHA
+    if tests == "publish-10":
+        with Subscribers(port, 10, b"bench:channel"):
+            out = subprocess.run(cmd, capture_output=True, text=True, timeout=1800, check=True).stdout
+    else:
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=1800, check=True).stdout
     rows: dict[str, dict[str, float]] = {}
     for row in csv.DictReader(io.StringIO(out)):
         if "needed to benchmark" in row["test"]:
@@ -236,6 +256,8 @@ def _add_key(pipe: Any, kind: str, i: int) -> None:
         pipe.hset(f"hash:{i:010d}", mapping={f"f{j}": "v" for j in range(10)})
     elif kind == "zset":
         pipe.zadd(f"zset:{i:010d}", {f"m{j}": j for j in range(10)})
+    elif kind == "stream":  # entries of one stream: the figure is bytes per entry
+        pipe.xadd("stream", {"field": "value"})
     else:
         pipe.rpush(f"list:{i:010d}", *(f"e{j}" for j in range(10)))
 
@@ -331,7 +353,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"memory: {name} ...", flush=True)
         results["memory"][name] = {}
         for kind in MEMORY_KINDS:
-            count = args.keys if kind == "string" else args.keys // 10
+            count = args.keys if kind in ("string", "stream") else args.keys // 10
             results["memory"][name].update(load_memory(name, kind, count))
     if not args.skip_catchup:
         results["catchup"] = catchup.measure(args.catchup_keys)
@@ -424,7 +446,8 @@ def chart(summary: dict[str, Any], systems: list[str], path: str) -> None:
             ax.bar([i + k * width for i in range(len(kinds))],
                    [summary["memory"][name][kd]["bytes"] for kd in kinds], width, label=name)
         ax.set_xticks([i + width * (len(mem_systems) - 1) / 2 for i in range(len(kinds))],
-                      [k if k == "string" else f"{k} of 10" for k in MEMORY_KINDS])
+                      [k if k == "string" else "stream entry" if k == "stream" else f"{k} of 10"
+                       for k in MEMORY_KINDS])
         ax.set_title("RSS bytes per key")
         ax.legend()
         fig.tight_layout()

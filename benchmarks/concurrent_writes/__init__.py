@@ -3,7 +3,7 @@
     python -m benchmarks.concurrent_writes [--delay-ms 40] [--seconds 20] [--clients-per-region 4]
                                            [--keys 8] [--out benchmarks/results]
                                            [--systems activekv,primary,lww] [--seed 1]
-                                           [--workloads mixed,leaderboard,queue]
+                                           [--workloads mixed,leaderboard,queue,pubsub]
 
 Three regions on loopback (``us-west``, ``us-east``, ``eu-west``) with a fault proxy adding
 ``--delay-ms`` one way on every inter-region hop. In every region ``--clients-per-region``
@@ -12,7 +12,8 @@ set of hot keys — INCR/INCRBY, HINCRBY, HSET, SADD/SREM, SET, EXPIRE — for `
 stop; the benchmark waits for quiescence and checks the final state of every region. Then the
 same for two more workloads (``workload.py``): a leaderboard (ZINCRBY of shared members) and a
 work queue (RPUSH and LPOP/BLPOP of shared lists in every region; every pushed job must be
-popped at least once, and jobs popped twice are counted).
+popped at least once, and jobs popped twice are counted); and PUBLISH delivery across regions
+(``pubsub.py``).
 
 The systems:
 
@@ -59,6 +60,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from benchmarks.concurrent_writes.lww import LWWModel
+from benchmarks.concurrent_writes.pubsub import render_pubsub, run_pubsub
 from benchmarks.concurrent_writes.report import (
     chart,
     chart_workloads,
@@ -118,17 +120,27 @@ def main(argv: list[str] | None = None) -> int:
         for n in names:
             system = factories[n]()
             try:
-                everything.append(run_system(system, args, workload))
+                if workload == "pubsub":
+                    print(f"\n== {SYSTEMS[n]}, PUBLISH across regions", flush=True)
+                    system.start(args.delay_ms)
+                    everything.append({"system": n, "label": SYSTEMS[n], "workload": workload,
+                                       "pubsub": run_pubsub(system)})
+                else:
+                    everything.append(run_system(system, args, workload))
             finally:
                 system.close()
     results = [r for r in everything if r["workload"] == "mixed"]
-    others = [r for r in everything if r["workload"] != "mixed"]
+    others = [r for r in everything if r["workload"] in ("leaderboard", "queue")]
+    pubsub = [r for r in everything if r["workload"] == "pubsub"]
     table = render_table(results, args.delay_ms) if results else ""
     if table:
         print("\n" + table + "\n")
     table_others = render_workloads(others) if others else ""
     if table_others:
         print(table_others + "\n")
+    table_pubsub = render_pubsub(pubsub, args.delay_ms) if pubsub else ""
+    if table_pubsub:
+        print(table_pubsub + "\n")
     targets = {}
     for r in results:
         c = r["correctness"]
@@ -156,7 +168,8 @@ def main(argv: list[str] | None = None) -> int:
                                                 "platform": platform.platform(),
                                                 "cpus": os.cpu_count()},
            "params": params, "results": results, "targets": targets, "table_markdown": table,
-           "workload_results": others, "workloads_table_markdown": table_others}
+           "workload_results": others, "workloads_table_markdown": table_others,
+           "pubsub_results": pubsub, "pubsub_table_markdown": table_pubsub}
     base = out / f"concurrent_writes-{stamp.strftime('%Y%m%d-%H%M%S')}"
     base.with_suffix(".json").write_text(json.dumps(doc, indent=2, default=str) + "\n")
     if results:

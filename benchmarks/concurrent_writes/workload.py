@@ -46,7 +46,7 @@ def connect(port: int, timeout: float = 10.0) -> redis.Redis:
 
 
 
-WORKLOADS = ("mixed", "leaderboard", "queue")
+WORKLOADS = ("mixed", "leaderboard", "queue", "pubsub")
 PLAYERS = 20
 QUEUES = 2
 
