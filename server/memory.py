@@ -270,6 +270,14 @@ class Memory:
             return OOM_EXEC
         return None
 
+    def out_of_memory(self) -> bool:
+        """Over ``maxmemory`` even after evicting what the policy allows (Redis's
+        ``pre_command_oom_state``, which scripts consult)."""
+        limit = self.server.config.maxmemory
+        if not limit or self.used() <= limit:
+            return False
+        return not self.evictor.evict(limit)
+
     def tick(self) -> None:
         """Every 100 ms: keep evicting if replicated writes put us over the limit."""
         if self.limited and self.evictor.policy != "noeviction":

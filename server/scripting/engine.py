@@ -58,7 +58,7 @@ class ScriptRun:
     """One script invocation (Redis's ``scriptRunCtx``)."""
 
     __slots__ = ("client", "name", "eval_mode", "read_only", "resp3", "dirty", "killed",
-                 "busy", "started", "shutdown", "argv")
+                 "busy", "started", "shutdown", "argv", "deny_oom")
 
     def __init__(self, client: Client, name: str, eval_mode: bool, read_only: bool) -> None:
         self.client = client
@@ -72,6 +72,7 @@ class ScriptRun:
         self.started = time.monotonic()
         self.shutdown = False  # SHUTDOWN NOSAVE arrived while busy
         self.argv: list[bytes] = list(client.argv or ())  # the calling command (FUNCTION STATS)
+        self.deny_oom = False  # over maxmemory when it started, without allow-oom
 
 
 def parse_shebang(body: bytes, *, eval_script: bool) -> tuple[frozenset[str], int, dict[str, bytes]]:
@@ -182,7 +183,11 @@ class LuaEngine:
         if not compat and "no-writes" not in flags and ro:
             raise Error("ERR Can not execute a script with write flag using *_ro command.")
         read_only = ro or (not compat and "no-writes" in flags)
+        oom = "allow-oom" not in flags and self.server.memory.out_of_memory()
+        if oom and not compat and "no-writes" not in flags:  # script.c's scriptPrepareForRun
+            raise Error("OOM command not allowed when used memory > 'maxmemory'.")  # as processCommand
         run = ScriptRun(c, name, eval_mode, read_only)
+        run.deny_oom = oom
         table = self.rt.table_from
         saved = (c.db, c.resp3, c.in_exec)
         caller_resp3 = c.resp3
@@ -260,6 +265,10 @@ class LuaEngine:
         if cmd.write:
             if run.read_only:
                 return raise_error, conv.err_table("ERR Write commands are not allowed from read-only scripts.")
+        if run.deny_oom and not run.dirty and cmd.name in self.server.memory.denyoom:
+            # scriptVerifyOOM: only before the script's first write (it cannot stop halfway)
+            return raise_error, conv.err_table("OOM command not allowed when used memory > 'maxmemory'.")
+        if cmd.write:
             run.dirty = True
         server = self.server
         stats = server.stats

@@ -86,3 +86,25 @@ def test_calls_from_scripts_are_counted_in_commandstats(diff: Differential) -> N
         return line.split(b",")[0]
     for name in (b"set", b"get", b"eval"):
         assert calls(ours, name) == calls(ref, name)
+
+
+SCRIPTS_UNDER_OOM = (
+    ("EVAL", "return redis.call('set', 'a', '1')", "0"),  # no shebang: its first write is refused
+    ("EVAL", "return redis.pcall('set', 'a', '1')", "0"),
+    ("EVAL", "return redis.call('get', 'a')", "0"),  # reads are fine
+    ("EVAL", "#!lua\nreturn redis.call('get', 'a')", "0"),  # a flagged script may write: refused
+    ("EVAL", "#!lua flags=no-writes\nreturn redis.call('get', 'a')", "0"),
+    ("EVAL", "#!lua flags=allow-oom\nreturn redis.call('set', 'a', '2')", "0"),
+    ("EVAL", "return redis.call('del', 'nokey')", "0"),  # DEL is not denyoom
+    ("GET", "a"),
+)
+
+
+def test_scripts_and_maxmemory_as_redis(diff: Differential) -> None:
+    try:
+        for conn in (diff.ref, diff.ours):
+            assert conn.call("CONFIG", "SET", "maxmemory", "1").value == "OK"
+        diff.check_all(*SCRIPTS_UNDER_OOM)
+    finally:
+        for conn in (diff.ref, diff.ours):
+            conn.call("CONFIG", "SET", "maxmemory", "0")
