@@ -17,7 +17,7 @@ from server.commands.common import int_arg, lookup
 from server.commands.registry import command
 from server.rdb import builtin as _builtin  # noqa: F401  (registers the built-in codecs)
 from server.rdb.listpack import FormatError
-from server.rdb.objects import dump_payload, load_payload, restore_effects, verify_payload
+from server.rdb.objects import NoDumper, dump_payload, load_payload, restore_effects, verify_payload
 from server.resp import OK, Error
 
 if TYPE_CHECKING:
@@ -29,7 +29,10 @@ def cmd_dump(c: Client, argv: list[bytes]) -> Any:
     entry = lookup(c, argv[1])
     if entry is None:
         return None
-    return dump_payload(entry.content())
+    try:
+        return dump_payload(entry.content())
+    except NoDumper as exc:  # activekv's own error: Redis dumps every type
+        raise Error(f"ERR DUMP of a {exc} is not supported yet") from None
 
 
 @command("restore")

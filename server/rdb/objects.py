@@ -56,8 +56,15 @@ LOADERS: dict[int, Callable[[Reader], Loaded]] = {}
 RESTORERS: dict[str, Callable[[int, bytes, Any, int], list[Any]]] = {}
 
 
+class NoDumper(Exception):
+    """A type with no RDB codec registered yet (streams)."""
+
+
 def dump_payload(content: Any) -> bytes:
-    body = DUMPERS[content.type_name](content) + struct.pack("<H", RDB_VERSION)
+    dumper = DUMPERS.get(content.type_name)
+    if dumper is None:
+        raise NoDumper(content.type_name)
+    body = dumper(content) + struct.pack("<H", RDB_VERSION)
     return body + struct.pack("<Q", crc64(body))
 
 

@@ -307,3 +307,17 @@ def test_intset_of_up_to_512_members_is_scanned_whole_in_order(diff: Differentia
     diff.check("SSCAN", "s", "0")
     diff.check("SSCAN", "s", "0", "MATCH", "-1*", "COUNT", "3")
     diff.check("DUMP", "s")
+
+
+def test_dump_of_a_stream_is_a_clear_error_not_a_crash(activekv: ServerProcess) -> None:
+    """Streams have no RDB codec yet (a known gap): DUMP says so in one line."""
+    conn = RespConnection(activekv.port)
+    try:
+        conn.call("DEL", "dump:stream")
+        conn.call("XADD", "dump:stream", "*", "f", "v")
+        reply = conn.call("DUMP", "dump:stream")
+        assert reply.type == "-" and reply.value == "ERR DUMP of a stream is not supported yet"
+        assert conn.call("PING").value == "PONG"
+    finally:
+        conn.call("DEL", "dump:stream")
+        conn.close()
