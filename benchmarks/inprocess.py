@@ -50,6 +50,22 @@ def _request(command: str, n: int) -> bytes:
     return b"*%d\r\n" % len(argv) + b"".join(b"$%d\r\n%s\r\n" % (len(a), a) for a in argv)
 
 
+def _cpu(loop: asyncio.AbstractEventLoop, body: Any, profile: bool) -> float:
+    """CPU seconds to run ``body`` to completion on ``loop`` (then closed), under cProfile
+    (its table printed) when ``profile``."""
+    prof = cProfile.Profile() if profile else None
+    t0 = time.process_time()
+    if prof is not None:
+        prof.runcall(loop.run_until_complete, body)
+    else:
+        loop.run_until_complete(body)
+    cpu = time.process_time() - t0
+    loop.close()
+    if prof is not None:
+        pstats.Stats(prof).sort_stats("tottime").print_stats(25)
+    return cpu
+
+
 def run(command: str, requests: int, pipeline: int, peers: int, profile: bool,
         captured: list[bytes] | None = None) -> float:
     """CPU µs per command at the origin; with ``captured``, the log records it wrote are
@@ -96,18 +112,8 @@ def run(command: str, requests: int, pipeline: int, peers: int, profile: bool,
                 if peers and r % 20 == 19:  # the peers report what they applied
                     server.ks.stable = dict(server.ks.vv)
 
-        prof = cProfile.Profile() if profile else None
-        t0 = time.process_time()
-        if prof is not None:
-            prof.runcall(loop.run_until_complete, body())
-        else:
-            loop.run_until_complete(body())
-        cpu = time.process_time() - t0
-        loop.close()
-        total = rounds * CLIENTS * pipeline
-        if prof is not None:
-            pstats.Stats(prof).sort_stats("tottime").print_stats(25)
-        return cpu / total * 1e6
+        cpu = _cpu(loop, body(), profile)
+        return cpu / (rounds * CLIENTS * pipeline) * 1e6
 
 
 def run_apply(raws: list[bytes], profile: bool) -> float:
@@ -132,16 +138,7 @@ def run_apply(raws: list[bytes], profile: bool) -> float:
                 if i % 64 == 63:
                     await asyncio.sleep(0)  # loop iterations: the log flushes
 
-        prof = cProfile.Profile() if profile else None
-        t0 = time.process_time()
-        if prof is not None:
-            prof.runcall(loop.run_until_complete, body())
-        else:
-            loop.run_until_complete(body())
-        cpu = time.process_time() - t0
-        loop.close()
-        if prof is not None:
-            pstats.Stats(prof).sort_stats("tottime").print_stats(25)
+        cpu = _cpu(loop, body(), profile)
         return cpu / max(1, effects) * 1e6
 
 

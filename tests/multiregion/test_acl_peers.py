@@ -6,7 +6,6 @@ region (SEMANTICS "What is local")."""
 from __future__ import annotations
 
 import socket
-import time
 from typing import Any
 
 import redis
@@ -14,6 +13,7 @@ import redis
 from replication.wire import WIRE_VERSION, pack_vv
 from server.harness.regions import Cluster
 from server.harness.regions import peer_field as _field
+from server.harness.waiting import wait_for as _wait
 from tests.respclient import RespConnection, encode_command
 
 USERS = (
@@ -21,15 +21,6 @@ USERS = (
     "--user", "repl", "on", ">rpw", "+crdt.sync",
     "--user", "app", "on", ">apw", "~*", "&*", "+@all", "-@dangerous",
 )
-
-
-def _wait(pred: Any, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 def _as(c: Cluster, user: str | None, password: str) -> Any:

@@ -4,26 +4,17 @@ and kill -9 restarts."""
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
 
 from server.harness.regions import Cluster
+from server.harness.waiting import wait_for as _wait
 
 
 def _info(c: Cluster, i: int) -> dict[str, Any]:
     with c.client(i) as r:
         return r.info("crdt")
-
-
-def _wait(pred: Any, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 def test_partition_catches_up_from_the_log() -> None:

@@ -17,16 +17,8 @@ from replication.wire import F_BATCH, WIRE_VERSION, frame, pack_vv
 from server.harness.processes import start_activekv
 from server.harness.regions import Cluster
 from server.harness.regions import peer_field as _field
+from server.harness.waiting import wait_for as _wait
 from tests.respclient import encode_command
-
-
-def _wait(pred: Any, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 def _states(c: Cluster, i: int) -> dict[bytes, bytes]:

@@ -4,19 +4,8 @@ region survives it (add-wins) and the regions converge."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-
 from server.harness.regions import Cluster
-
-
-def _wait(pred: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+from server.harness.waiting import wait_for as _wait
 
 
 def test_eviction_is_an_observed_remove_concurrent_adds_survive() -> None:

@@ -5,25 +5,17 @@ limit, and eviction policies evict — and an evicted key disappears in the peer
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 import redis
 
 from server.harness.processes import ServerProcess, free_port, start_activekv, start_redis
 from server.harness.regions import peer_field
+from server.harness.waiting import wait_for as _wait
 from tests.conftest import Differential
 
 OOM = "OOM command not allowed when used memory > 'maxmemory'."
-
-
-def _wait(pred: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 def _mem(r: redis.Redis) -> dict[str, object]:

@@ -6,25 +6,17 @@ from __future__ import annotations
 
 import socket
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 import redis
 
 from server.harness.processes import ServerProcess, start_activekv, start_redis
+from server.harness.waiting import wait_for as _wait
 from tests.respclient import encode_command
 
 ITEMS = 20_000
 ITEM = b"x" * 100  # LRANGE big 0 -1: ~2.4 MB per reply
-
-
-def _wait(pred: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 @pytest.fixture(scope="module")

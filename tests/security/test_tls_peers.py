@@ -5,22 +5,13 @@ retried."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 
 import redis
 
 from server.harness.processes import ServerProcess, free_port, start_activekv
 from server.harness.regions import peer_field
+from server.harness.waiting import wait_for as _wait
 from tests.security.tlskit import Certs, make_certs
-
-
-def _wait(pred: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 def _region(name: str, certs: Certs, tls_port: int, peer_tls_port: int, *extra: str) -> ServerProcess:
