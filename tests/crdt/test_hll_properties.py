@@ -24,6 +24,8 @@ from crdt.keyspace import Keyspace
 from crdt.types.hll import HLL, HllUpdate, HllValue, pack_pairs, regs_hash
 from crdt.types.strings import Assign
 
+from .histories import causal_order as _causal_order
+from .histories import replay as _replay
 from .test_semantics_rows import T0, region, write
 
 K = b"k"
@@ -310,24 +312,6 @@ def histories(draw: Any) -> tuple[list[Batch], list[Keyspace], set[bytes], bool]
     return batches, list(regions.values()), added, removed
 
 
-def _replay(batches: list[Batch], order: list[int], name: str = "zz") -> Keyspace:
-    ks = region(name)
-    for i in order:
-        deliver(ks, batches[i])
-    return ks
-
-
-def _causal_order(batches: list[Batch], draw: Any) -> list[int]:
-    probe = region("zz-probe")
-    left = set(range(len(batches)))
-    order: list[int] = []
-    while left:
-        ready = sorted(i for i in left if probe.ready(batches[i]))
-        i = draw(st.sampled_from(ready))
-        probe.apply_batch(batches[i])
-        order.append(i)
-        left.discard(i)
-    return order
 
 
 PROPS = settings(max_examples=40, deadline=None,

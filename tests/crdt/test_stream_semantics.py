@@ -33,6 +33,8 @@ from crdt.types.stream import (
 from crdt.types.stream_groups import LOCAL_CONSUMER, LOCAL_LAST, LOCAL_NACK, NO_ENTRIES_READ
 from server.commands.common import TYPE_COMMANDS
 
+from .histories import causal_order as _causal_order
+from .histories import replay as _replay
 from .test_semantics_rows import T0, region, write
 
 K = b"k"
@@ -269,24 +271,6 @@ def histories(draw: Any) -> tuple[list[Batch], list[Keyspace]]:
     return batches, list(regions.values())
 
 
-def _replay(batches: list[Batch], order: list[int]) -> Keyspace:
-    ks = region("zz")
-    for i in order:
-        deliver(ks, batches[i])
-    return ks
-
-
-def _causal_order(batches: list[Batch], draw: Any) -> list[int]:
-    probe = region("zz-probe")
-    left = set(range(len(batches)))
-    order: list[int] = []
-    while left:
-        ready = sorted(i for i in left if probe.ready(batches[i]))
-        i = draw(st.sampled_from(ready))
-        probe.apply_batch(batches[i])
-        order.append(i)
-        left.discard(i)
-    return order
 
 
 PROPS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -19,6 +19,8 @@ from crdt.keyspace import Keyspace
 from crdt.types.strings import Assign
 from crdt.types.zset import ZSET, ZAssign, ZIncr, ZRemove, ZSet
 
+from .histories import causal_order as _causal_order
+from .histories import replay as _replay
 from .test_semantics_rows import T0, region, write
 
 K = b"k"
@@ -196,24 +198,6 @@ def histories(draw: Any) -> tuple[list[Batch], list[Keyspace]]:
     return batches, list(regions.values())
 
 
-def _replay(batches: list[Batch], order: list[int]) -> Keyspace:
-    ks = region("zz")
-    for i in order:
-        deliver(ks, batches[i])
-    return ks
-
-
-def _causal_order(batches: list[Batch], draw: Any) -> list[int]:
-    probe = region("zz-probe")
-    left = set(range(len(batches)))
-    order: list[int] = []
-    while left:
-        ready = sorted(i for i in left if probe.ready(batches[i]))
-        i = draw(st.sampled_from(ready))
-        probe.apply_batch(batches[i])
-        order.append(i)
-        left.discard(i)
-    return order
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
