@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.conftest import Differential
+from tests.respclient import RespConnection
 
 
 def check_near(diff: Differential, *cmd: Any, tolerance: int) -> tuple[int, int]:
@@ -22,3 +23,11 @@ def check_type(diff: Differential, *cmd: Any) -> None:
     assert ref.type == ours.type, f"{cmd!r}: redis {ref!r}, activekv {ours!r}"
     if ref.type == "-":
         assert ref == ours, f"{cmd!r}: redis {ref!r}, activekv {ours!r}"
+
+
+def connect(port: int, protocol: int) -> RespConnection:
+    """A connection speaking RESP ``protocol`` (HELLO 3 for RESP3)."""
+    conn = RespConnection(port, timeout=5.0)
+    if protocol == 3:
+        assert conn.call("HELLO", "3").type == "%"
+    return conn

@@ -6,30 +6,14 @@ bounded; timings are checked loosely."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from server.harness.processes import ServerProcess
+from tests.compat.helpers import connect as _conn
 from tests.conftest import Differential
 from tests.respclient import RespConnection, encode_command
-
-
-def _conn(port: int, protocol: int) -> RespConnection:
-    conn = RespConnection(port, timeout=5.0)
-    if protocol == 3:
-        assert conn.call("HELLO", "3").type == "%"
-    return conn
-
-
-@pytest.fixture
-def other(diff: Differential, redis_ref: ServerProcess, activekv: ServerProcess) -> Iterator[list[RespConnection]]:
-    """Second connections: [redis, activekv], same protocol as ``diff``."""
-    conns = [_conn(redis_ref.port, diff.protocol), _conn(activekv.port, diff.protocol)]
-    yield conns
-    for conn in conns:
-        conn.close()
 
 
 def _both_send(diff: Differential, *args: Any) -> None:

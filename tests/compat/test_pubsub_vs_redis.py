@@ -12,15 +12,9 @@ from typing import Any
 import pytest
 
 from server.harness.processes import ServerProcess
+from tests.compat.helpers import connect as _conn
 from tests.conftest import Differential
 from tests.respclient import Reply, RespConnection, encode_command
-
-
-def _conn(port: int, protocol: int) -> RespConnection:
-    conn = RespConnection(port, timeout=5.0)
-    if protocol == 3:
-        assert conn.call("HELLO", "3").type == "%"
-    return conn
 
 
 class Pair:
