@@ -190,9 +190,10 @@ class Stream:
 
     def remove_entries(self, keys: Iterable[EKey]) -> None:
         for k in keys:
-            if self.fields.pop(k, None) is not None:
+            fields = self.fields.pop(k, None)
+            if fields is not None:
                 self.keys.remove(k)
-                self.nodes.remove(k)
+                self.nodes.remove(k, fields)
 
     def write_group(self, name: bytes, term: GroupTerm, ctx: VV) -> None:
         """A set or destroy term (see the module's account of groups)."""

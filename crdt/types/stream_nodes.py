@@ -9,15 +9,18 @@ encoding (``_int_size``, ``_str_size``) of t_stream.c's node layout: a master en
 deleted, the first entry's field names, a terminator), then per entry its flags, ID deltas from
 the master ID, its field names unless they are the master's, its values, and its element count.
 
-Local and derived: not encoded; rebuilt by adding the entries in ID order after a restore or a
-state merge (the node boundaries of the region where the entries were added may differ, which
+Each node also keeps its entries in ID order, the deleted ones included (``gone`` holds their
+fields until their node is freed), so DUMP can write Redis's listpacks with their deleted-entry
+flags (``server/rdb/streams.py``).
+
+Local and derived: not encoded; rebuilt by adding the entries in ID order after a state merge (the node boundaries of the region where the entries were added may differ, which
 only changes what a later ``~`` trim may remove). An entry that arrives from another region
 below the tail is counted in the node whose range holds it.
 """
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_right, insort
 from collections.abc import Iterable
 
 from crdt.numbers import parse_int
@@ -66,9 +69,10 @@ def _delta(a: int, b: int) -> int:
 
 class Nodes:
     """Nodes as key ranges: ``starts[i]`` is the first key of node ``i``, with its live and
-    total (live + deleted) entry counts, its listpack bytes, and its master ID and fields."""
+    total (live + deleted) entry counts, its listpack bytes, its master ID and fields, and its
+    entries (``items``, deleted ones too)."""
 
-    __slots__ = ("starts", "live", "total", "size", "masters")
+    __slots__ = ("starts", "live", "total", "size", "masters", "items", "gone")
 
     def __init__(self, entries: Iterable[tuple[EKey, tuple[bytes, ...]]] = ()) -> None:
         self.starts: list[EKey] = []
@@ -76,27 +80,36 @@ class Nodes:
         self.total: list[int] = []
         self.size: list[int] = []
         self.masters: list[tuple[int, int, tuple[bytes, ...]]] = []
+        self.items: list[list[EKey]] = []
+        self.gone: dict[EKey, tuple[bytes, ...]] = {}  # deleted entries of live nodes
         for key, fields in entries:
             self.add(key, fields)
 
     def __len__(self) -> int:
         return len(self.starts)
 
-    def add(self, key: EKey, fields: tuple[bytes, ...]) -> None:
+    def add(self, key: EKey, fields: tuple[bytes, ...], split: bool | None = None) -> None:
+        """Add an entry; ``split`` forces (True) or forbids (False) a new node, as a restored
+        payload's layout says, instead of XADD's rule."""
         names = fields[::2]
-        if not self.starts or (key > self.starts[-1] and (
-                self.size[-1] + sum(map(len, fields)) >= NODE_BYTES or self.total[-1] >= NODE_ENTRIES)):
+        if split is None:
+            split = key > self.starts[-1] and (
+                self.size[-1] + sum(map(len, fields)) >= NODE_BYTES or self.total[-1] >= NODE_ENTRIES
+            ) if self.starts else True
+        if not self.starts or split:
             master = 2 + 2 + _int_size(len(names)) + sum(map(_str_size, names)) + 2
             self.starts.append(key)
             self.live.append(0)
             self.total.append(0)
             self.size.append(_LP_EMPTY + master)
             self.masters.append((key[0], key[1], names))
+            self.items.append([key])
             i = len(self.starts) - 1
         else:
             i = max(bisect_right(self.starts, key) - 1, 0)
             if key < self.starts[i]:
                 self.starts[i] = key
+            insort(self.items[i], key)
         ms, seq, master_names = self.masters[i]
         size = 2 + _int_size(_delta(key[0], ms)) + _int_size(_delta(key[1], seq))
         count = len(names)  # the element count that lets Redis walk the listpack backwards
@@ -108,8 +121,12 @@ class Nodes:
         self.total[i] += 1
         self.size[i] += size
 
-    def remove(self, key: EKey) -> None:
+    def remove(self, key: EKey, fields: tuple[bytes, ...] = ()) -> None:
         i = max(bisect_right(self.starts, key) - 1, 0)
         self.live[i] -= 1
         if not self.live[i]:
-            del self.starts[i], self.live[i], self.total[i], self.size[i], self.masters[i]
+            for k in self.items[i]:
+                self.gone.pop(k, None)
+            del self.starts[i], self.live[i], self.total[i], self.size[i], self.masters[i], self.items[i]
+        else:
+            self.gone[key] = fields

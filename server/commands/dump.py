@@ -16,8 +16,16 @@ from server import errors
 from server.commands.common import int_arg, lookup
 from server.commands.registry import command
 from server.rdb import builtin as _builtin  # noqa: F401  (registers the built-in codecs)
+from server.rdb import streams as _streams  # noqa: F401  (registers the stream codec)
 from server.rdb.listpack import FormatError
-from server.rdb.objects import NoDumper, dump_payload, load_payload, restore_effects, verify_payload
+from server.rdb.objects import (
+    AFTER_RESTORE,
+    NoDumper,
+    dump_payload,
+    load_payload,
+    restore_effects,
+    verify_payload,
+)
 from server.resp import OK, Error
 
 if TYPE_CHECKING:
@@ -85,5 +93,9 @@ def cmd_restore(c: Client, argv: list[bytes]) -> Any:
         return OK
     for effect in restore_effects(c.db, key, loaded, at):
         c.ks.emit(effect)
+    after = AFTER_RESTORE.get(loaded[0])
+    restored = db.get(key, c.ks.now_ms) if after is not None else None
+    if after is not None and restored is not None:
+        after(restored.part(loaded[0]), loaded[1])
     c.server.access.restored(c.db, key, idle, freq)
     return OK

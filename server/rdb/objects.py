@@ -9,10 +9,12 @@ everything before the CRC. Each type registers:
   (the same rule OBJECT ENCODING reports);
 * ``LOADERS[rdb_type](reader) -> (type_name, value)`` for every RDB object type it can read;
 * ``RESTORERS[type_name](db, key, value, at_ms) -> effects``: the ordinary local writes that
-  make the key hold ``value`` (RESTORE is a normal write in active-active terms).
+  make the key hold ``value`` (RESTORE is a normal write in active-active terms);
+* optionally ``AFTER_RESTORE[type_name](content, value)``: adjusts this region's local,
+  derived state of the restored key once the effects applied (a stream's node layout).
 
-The types of this server register in ``builtin.py``; a new type (streams, HyperLogLog is a
-string) adds its three entries from its own module.
+The types of this server register in ``builtin.py``; a new type adds its entries from its own
+module (``streams.py``; HyperLogLog is a string).
 """
 
 from __future__ import annotations
@@ -54,10 +56,11 @@ Loaded = tuple[str, Any]
 DUMPERS: dict[str, Callable[[Any], bytes]] = {}
 LOADERS: dict[int, Callable[[Reader], Loaded]] = {}
 RESTORERS: dict[str, Callable[[int, bytes, Any, int], list[Any]]] = {}
+AFTER_RESTORE: dict[str, Callable[[Any, Any], None]] = {}
 
 
 class NoDumper(Exception):
-    """A type with no RDB codec registered yet (streams)."""
+    """A type with no RDB codec registered."""
 
 
 def dump_payload(content: Any) -> bytes:
