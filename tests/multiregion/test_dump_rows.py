@@ -6,7 +6,7 @@ from __future__ import annotations
 import redis
 
 from server.harness.processes import start_redis
-from tests.multiregion.rowkit import Rows, make_fixtures
+from tests.multiregion.rowkit import Rows, as_dict, make_fixtures
 
 cluster, rows = make_fixtures()
 
@@ -33,6 +33,42 @@ def test_restore_in_one_region_appears_in_the_others(rows: Rows) -> None:
     rows.digests_equal()
     # a DUMP taken in another region restores the same value
     assert rows.call(1, "DUMP", "z") == payloads["z"]
+
+
+def test_a_restored_stream_reaches_the_peers_with_its_groups(rows: Rows) -> None:
+    """RESTORE of a Redis stream (three nodes, a deleted entry, a group with pending entries)
+    is one local write: every region holds its entries, metadata and groups; the pending
+    entries and consumers stay in the restoring region (SEMANTICS: pending lists are local)."""
+    with start_redis() as ref:
+        r = redis.Redis(port=ref.port)
+        for i in range(1, 251):
+            r.xadd("st", {"n": str(i)}, id=f"{i}-0")
+        r.xdel("st", "7-0")
+        r.xgroup_create("st", "g", id="0")
+        r.xreadgroup("g", "alice", {"st": ">"}, count=3)
+        r.xgroup_create("st", "late", id="200-0")
+        payload = r.dump("st")
+        redis_range = r.xrange("st")
+        redis_groups = [(g["name"], g["last-delivered-id"], g["entries-read"], g["lag"]) for g in r.xinfo_groups("st")]
+        r.close()
+    assert rows.call(0, "RESTORE", "st", "0", payload) in (b"OK", True)
+    rows.c.wait_converged()
+    assert rows.same("XRANGE", "st", "-", "+") == redis_range
+    info = as_dict(rows.same("XINFO", "STREAM", "st"))
+    assert (info["length"], info["last-generated-id"], info["max-deleted-entry-id"]) == (249, b"250-0", b"7-0")
+    assert info["entries-added"] == 250
+    for reply in rows.all("XINFO", "GROUPS", "st"):
+        groups = [as_dict(g) for g in reply]
+        assert [(g["name"], g["last-delivered-id"], g["entries-read"], g["lag"]) for g in groups] == redis_groups
+    # the pending entries and their consumer are the restoring region's only
+    assert [as_dict(reply[0])["pending"] for reply in rows.all("XINFO", "GROUPS", "st")] == [3] + [0] * (rows.n - 1)
+    assert [as_dict(c)["name"] for c in rows.call(0, "XINFO", "CONSUMERS", "st", "g")] == [b"alice"]
+    assert rows.call(1, "XINFO", "CONSUMERS", "st", "g") == []
+    # another region delivers from the group's restored last ID
+    got = rows.call(1, "XREADGROUP", "GROUP", "g", "bob", "COUNT", "1", "STREAMS", "st", ">")
+    assert got[0][1][0][0] == b"4-0", got
+    rows.digests_equal()
+    assert rows.call(0, "DUMP", "st") == payload  # the restoring region dumps Redis's bytes
 
 
 def test_restore_replace_keeps_a_concurrent_write(rows: Rows) -> None:
