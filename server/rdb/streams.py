@@ -28,6 +28,7 @@ Afterwards the origin's node model takes the payload's own layout (``after_resto
 from __future__ import annotations
 
 import struct
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 from crdt.effects import Expire
@@ -58,6 +59,12 @@ def _len64(n: int) -> bytes:
     return save_len(n % _U64)
 
 
+@lru_cache(maxsize=4096)
+def _int_entry(n: int) -> bytes:
+    """One listpack integer element (flags, ID deltas and counts repeat: cached)."""
+    return listpack.encode_entry(b"%d" % n)
+
+
 def _int(v: bytes) -> int:
     n = parse_int(v)
     if n is None:
@@ -68,12 +75,26 @@ def _int(v: bytes) -> int:
 # -- dump -----------------------------------------------------------------------------------
 
 
-def _node_listpack(s: Stream, nodes: Nodes, i: int) -> tuple[SID, bytes]:
-    items = nodes.items[i]
+def _node_entries(s: Stream, nodes: Nodes, i: int, live_ids: set[SID], written: set[SID]) -> list[EKey]:
+    """The entries node ``i`` writes: one per stream ID (entries two regions added with the
+    same explicit ID are both kept here, SEMANTICS "Streams", but a Redis stream holds an ID
+    once: the first live one is written, and no deleted entry with a live entry's ID)."""
+    out = []
+    for k in nodes.items[i]:
+        sid = (k[0], k[1])
+        if sid in written or (k not in s.fields and sid in live_ids):
+            continue
+        written.add(sid)
+        out.append(k)
+    return out
+
+
+def _node_listpack(s: Stream, nodes: Nodes, i: int, items: list[EKey]) -> tuple[SID, bytes]:
     ms, seq, names = nodes.masters[i]
     master = min((ms, seq), (items[0][0], items[0][1]))
     live = sum(1 for k in items if k in s.fields)
-    elems: list[bytes] = [b"%d" % live, b"%d" % (len(items) - live), b"%d" % len(names), *names, b"0"]
+    enc, ienc = listpack.encode_entry, _int_entry
+    parts = [ienc(live), ienc(len(items) - live), ienc(len(names)), *map(enc, names), ienc(0)]
     for k in items:
         fields = s.fields.get(k)
         flags = 0
@@ -83,16 +104,17 @@ def _node_listpack(s: Stream, nodes: Nodes, i: int) -> tuple[SID, bytes]:
         same = fields[::2] == names
         if same:
             flags |= FLAG_SAMEFIELDS
-        elems += (b"%d" % flags, b"%d" % _delta(k[0], master[0]), b"%d" % _delta(k[1], master[1]))
-        count = len(fields) // 2 + 3
-        if not same:
-            elems.append(b"%d" % (len(fields) // 2))
-            count += len(fields) // 2 + 1
-            elems += fields
+        parts += (ienc(flags), ienc(_delta(k[0], master[0])), ienc(_delta(k[1], master[1])))
+        n = len(fields) // 2
+        if same:
+            parts += map(enc, fields[1::2])
+            parts.append(ienc(n + 3))
         else:
-            elems += fields[1::2]
-        elems.append(b"%d" % count)
-    return master, listpack.encode(elems)
+            parts.append(ienc(n))
+            parts += map(enc, fields)
+            parts.append(ienc(2 * n + 4))
+    body = b"".join(parts)
+    return master, listpack.header(listpack.HEADER_SIZE + len(body) + 1, len(parts)) + body + b"\xff"
 
 
 def _delta(a: int, b: int) -> int:
@@ -102,12 +124,17 @@ def _delta(a: int, b: int) -> int:
 
 def dump_stream(s: Stream) -> bytes:
     nodes = s.nodes
-    out = [bytes([o.TYPE_STREAM_LISTPACKS_2]), save_len(len(nodes))]
+    live_ids = {(k[0], k[1]) for k in s.keys}
+    written: set[SID] = set()
+    packed: list[bytes] = []
     for i in range(len(nodes)):
-        master, lp = _node_listpack(s, nodes, i)
-        out += (save_string(_raw_id(master)), save_string(lp))
+        items = _node_entries(s, nodes, i, live_ids, written)
+        if any(k in s.fields for k in items):
+            master, lp = _node_listpack(s, nodes, i, items)
+            packed += (save_string(_raw_id(master)), save_string(lp))
+    out = [bytes([o.TYPE_STREAM_LISTPACKS_2]), save_len(len(packed) // 2), *packed]
     last, first, maxdel = s.last_id, s.first_id(), s.max_deleted
-    for n in (len(s), *last, *first, *maxdel, s.entries_added):
+    for n in (len(live_ids), *last, *first, *maxdel, s.entries_added):
         out.append(save_len(n))
     groups = s.live_groups()
     out.append(save_len(len(groups)))

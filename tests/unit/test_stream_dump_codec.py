@@ -100,3 +100,19 @@ def test_truncations_of_a_payload_are_format_errors() -> None:
         except FormatError:
             continue
         raise AssertionError(f"a payload cut at {cut} loaded")
+
+
+def test_entries_of_two_regions_with_one_id_dump_as_one_redis_entry() -> None:
+    """SEMANTICS "Streams": concurrent equal explicit IDs from two regions are both kept; a
+    Redis stream holds an ID once, so DUMP writes the first (in stream order), and a deleted
+    entry never hides a live one with its ID."""
+    s = Stream()
+    s.add_entry((5, 0, 1, "a", 1, 0), (b"f", b"from-a"))
+    s.add_entry((5, 0, 2, "b", 1, 0), (b"f", b"from-b"))
+    s.add_entry((6, 0, 3, "a", 2, 0), (b"f", b"gone"))
+    s.add_entry((6, 0, 4, "b", 2, 0), (b"f", b"kept"))
+    s.remove_entries([(6, 0, 3, "a", 2, 0)])
+    s.last = [(5, "a", 3, 6, 0)]
+    _, loaded = o.load_payload(o.dump_payload(s))
+    assert loaded.entries() == [((5, 0), (b"f", b"from-a")), ((6, 0), (b"f", b"kept"))]
+    assert [d for node in loaded.nodes for _, _, d in node] == [False, False]
