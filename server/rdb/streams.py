@@ -21,7 +21,8 @@ as a valid stream is "Bad data format", never a half-restored key.
 
 RESTORE is a local write of the whole stream (``XRestore``: entries with their IDs, metadata,
 groups with their last-delivered ID and entries-read); the pending entries and consumers come
-along as this region's local group state (SEMANTICS.md: pending lists are local to a region).
+along as this region's local group state (``XLocal``, as XREADGROUP writes it: logged, replayed
+after a restart, applied by no other region; SEMANTICS.md: pending lists are local).
 Afterwards the origin's node model takes the payload's own layout (``after_restore``).
 """
 
@@ -33,8 +34,8 @@ from typing import Any, NamedTuple
 
 from crdt.effects import Expire
 from crdt.numbers import parse_int
-from crdt.types.stream import STREAM, Stream, XRestore
-from crdt.types.stream_groups import NO_ENTRIES_READ, SID, ZERO, EKey
+from crdt.types.stream import STREAM, Stream, XLocal, XRestore
+from crdt.types.stream_groups import LOCAL_CONSUMER, LOCAL_NACK, NO_ENTRIES_READ, SID, ZERO, EKey
 from crdt.types.stream_nodes import Nodes
 from server.rdb import listpack
 from server.rdb import objects as o
@@ -321,14 +322,17 @@ def load_stream(r: Reader, v2: bool) -> o.Loaded:
 
 
 def restore_stream(db: int, key: bytes, v: LoadedStream, at: int) -> list[Any]:
+    """The stream as one ``XRestore`` (replicated), then each group's pending entries and
+    consumers as an ``XLocal`` (this region's only, logged and replayed like XREADGROUP's)."""
     entries = tuple((sid[0], sid[1], fields) for sid, fields in v.entries())
     groups = tuple((g.name, g.last[0], g.last[1], g.entries_read, ()) for g in v.groups)
-    local = tuple(
-        (g.name, [None, [[sid[0], sid[1], c, t, n] for sid, c, t, n in g.pel], [list(c) for c in g.consumers], []])
-        for g in v.groups
-    )
-    effect = XRestore(db, key, entries, v.last, v.entries_added, v.maxdel, groups, local)
-    return [effect, *([Expire(db, key, at)] if at else [])]
+    out: list[Any] = [XRestore(db, key, entries, v.last, v.entries_added, v.maxdel, groups)]
+    for g in v.groups:
+        ops: list[tuple[Any, ...]] = [(LOCAL_CONSUMER, name, seen) for name, seen in g.consumers]
+        ops += [(LOCAL_NACK, sid[0], sid[1], c, t, n) for sid, c, t, n in g.pel]
+        if ops:
+            out.append(XLocal(db, key, g.name, tuple(ops)))
+    return [*out, *([Expire(db, key, at)] if at else [])]
 
 
 def after_restore(s: Stream, v: LoadedStream) -> None:
