@@ -153,6 +153,19 @@ def test_stream_dump_is_redis_and_restores_both_ways(diff: Differential, name: s
     diff.check("XINFO", "STREAM", "from-redis")
 
 
+def test_a_restored_stream_grows_and_trims_as_redis_s(diff: Differential) -> None:
+    """After RESTORE the stream's nodes are the payload's (deleted entries included), so later
+    XADDs fill and split them, and ``~`` trims whole ones, as Redis does."""
+    for cmd in [*_xadds(70, "f", "%d", "g", "x" * 90), ("XDEL", "s", "2-1", "40-1", "70-1")]:
+        diff.ref.call(*cmd)
+    payload = diff.ref.call("DUMP", "s").value
+    diff.check("RESTORE", "r", "0", payload)
+    for cmd in [*_xadds(150, "f", "%d", key="r", start=100), ("XINFO", "STREAM", "r"), ("DUMP", "r"),
+                ("XTRIM", "r", "MAXLEN", "~", "120"), ("XINFO", "STREAM", "r"), ("DUMP", "r"),
+                ("XDEL", "r", "101-1"), ("XTRIM", "r", "MAXLEN", "100"), ("DUMP", "r")]:
+        diff.check(*cmd)
+
+
 def test_restore_options_work_for_streams(diff: Differential) -> None:
     for cmd in [*_xadds(5, "a", "%d"), *_groups()]:
         diff.check(*cmd)
