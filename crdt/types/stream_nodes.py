@@ -13,9 +13,12 @@ Each node also keeps its entries in ID order, the deleted ones included (``gone`
 fields until their node is freed), so DUMP can write Redis's listpacks with their deleted-entry
 flags (``server/rdb/streams.py``).
 
-Local and derived: not encoded; rebuilt by adding the entries in ID order after a state merge (the node boundaries of the region where the entries were added may differ, which
-only changes what a later ``~`` trim may remove). An entry that arrives from another region
-below the tail is counted in the node whose range holds it.
+Local and derived: not encoded; rebuilt by adding the live entries in ID order after a state
+merge, a snapshot load or an op-log replay of a RESTORE or COPY (the node boundaries of the
+region where the entries were added may differ, and the deleted entries are gone, which only
+changes what a later ``~`` trim may remove and the bytes of a DUMP). A RESTORE in this region
+gives the node model the payload's own layout (``add`` with ``split``). An entry that arrives
+from another region below the tail is counted in the node whose range holds it.
 """
 
 from __future__ import annotations

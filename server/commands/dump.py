@@ -95,7 +95,8 @@ def cmd_restore(c: Client, argv: list[bytes]) -> Any:
         c.ks.emit(effect)
     after = AFTER_RESTORE.get(loaded[0])
     restored = db.get(key, c.ks.now_ms) if after is not None else None
-    if after is not None and restored is not None:
-        after(restored.part(loaded[0]), loaded[1])
+    content = restored.part(loaded[0]) if restored is not None else None
+    if after is not None and content is not None:
+        after(content, loaded[1])
     c.server.access.restored(c.db, key, idle, freq)
     return OK
