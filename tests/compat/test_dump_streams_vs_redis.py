@@ -199,6 +199,24 @@ def test_a_restored_stream_grows_and_trims_as_redis_s(diff: Differential) -> Non
         diff.check(*cmd)
 
 
+def test_a_payload_of_other_node_sizes_keeps_its_layout(diff: Differential) -> None:
+    """A Redis with stream-node-max-entries 7 cuts other nodes: restored here, the stream
+    keeps them (XINFO's radix-tree counts, ``~`` trims, DUMP are that Redis's)."""
+    diff.ref.call("CONFIG", "SET", "stream-node-max-entries", "7")
+    try:
+        for cmd in [*_xadds(40, "f", "%d"), ("XDEL", "s", "3-1")]:
+            diff.ref.call(*cmd)
+        payload = diff.ref.call("DUMP", "s").value
+    finally:
+        diff.ref.call("CONFIG", "SET", "stream-node-max-entries", "100")
+    diff.check("RESTORE", "r", "0", payload)
+    assert diff.ours.call("DUMP", "r").value == payload
+    diff.check("XINFO", "STREAM", "r")
+    diff.check("XTRIM", "r", "MAXLEN", "~", "30")
+    diff.check("XINFO", "STREAM", "r")
+    diff.check("DUMP", "r")
+
+
 def test_restore_options_work_for_streams(diff: Differential) -> None:
     for cmd in [*_xadds(5, "a", "%d"), *_groups()]:
         diff.check(*cmd)
