@@ -501,7 +501,8 @@ def _xrestore(ks: Keyspace, e: XRestore, tag: Tag, ctx: VV) -> None:
     for name, ms, seq, entries_read, acked in e.groups:
         s.write_group(name, (*tag, ms, seq, entries_read, SET_TERM), ctx)
         s.groups[name].ack(acked, tag)
-    if tag[1] == ks.region:  # made here, in this life: the pending lists come along
+    if _region_name(tag[1]) == _region_name(ks.region):  # made here (in any epoch, so a
+        # replay of the log after a restart keeps them): the pending lists come along
         for name, local in e.local:
             g = s.group(name)
             if g is not None:

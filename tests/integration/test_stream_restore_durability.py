@@ -50,3 +50,30 @@ def test_a_restored_stream_keeps_its_pending_lists_across_restarts() -> None:
     finally:
         proc.stop()
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def test_copied_and_renamed_streams_keep_their_pending_lists_across_restarts() -> None:
+    """COPY and RENAME carry the pending lists along (XRestore's local part): a replay of the
+    log after ``kill -9`` (a new epoch of the same region) must keep them too."""
+    port = free_port()
+    workdir = tempfile.mkdtemp(prefix="akv-stream-copy-")
+    proc = start_activekv("--appendfsync", "always", port=port, workdir=workdir)
+    try:
+        conn = RespConnection(port)
+        for n in range(1, 6):
+            conn.call("XADD", "s", f"{n}-0", "n", str(n))
+        conn.call("XGROUP", "CREATE", "s", "g", "0")
+        conn.call("XREADGROUP", "GROUP", "g", "alice", "COUNT", "2", "STREAMS", "s", ">")
+        assert conn.call("COPY", "s", "r").value == 1
+        conn.call("RENAME", "s", "t")
+        pending = [conn.call("XPENDING", k, "g").plain() for k in ("r", "t")]
+        assert pending[0][0] == 2 and pending[1] == pending[0]
+        conn.close()
+        proc.stop(signal.SIGKILL)
+        proc = start_activekv("--appendfsync", "always", port=port, workdir=workdir)
+        conn = RespConnection(port)
+        assert [conn.call("XPENDING", k, "g").plain() for k in ("r", "t")] == pending
+        conn.close()
+    finally:
+        proc.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
