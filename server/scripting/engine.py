@@ -84,7 +84,7 @@ def parse_shebang(body: bytes, *, eval_script: bool) -> tuple[frozenset[str], in
     parts = body[:end].split()
     if not parts:
         raise Error("ERR Invalid engine in script shebang")
-    if parts[0] != b"#!lua":
+    if parts[0] != b"#!lua" and (eval_script or parts[0].lower() != b"#!lua"):  # engines: any case
         if eval_script:
             raise Error("ERR Unexpected engine in script shebang: %s" % parts[0].decode("utf-8", "replace"))
         raise Error("ERR Engine '%s' not found" % parts[0][2:].decode("utf-8", "replace"))
