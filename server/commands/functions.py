@@ -18,6 +18,7 @@ from crdt.types.library import NO_DB, LibraryDelete, LibraryFlush, LibraryLoad
 from server.commands.registry import command
 from server.commands.scripting import keys_and_args, kill
 from server.glob import matches
+from server.monitor_feed import feed_script
 from server.rdb.functions import PayloadError, dump_libraries, load_libraries
 from server.rdb.objects import verify_payload
 from server.resp import OK, Error, Map, RSet, Status
@@ -250,6 +251,7 @@ def cmd_function_help(c: Client, argv: list[bytes]) -> Any:
 
 
 def _fcall(c: Client, argv: list[bytes], ro: bool) -> Any:
+    feed_script(c, argv)
     f = current(c.server).functions.get(argv[1].lower())
     if f is None:
         raise Error("ERR Function not found")
