@@ -15,7 +15,13 @@ from typing import Any
 import pytest
 
 from server.harness.processes import ServerProcess, start_activekv, start_redis
-from tests.integration.test_scripting_busy import LOOP, THRESHOLD_MS, Background, _client, _wait_busy
+from tests.integration.test_scripting_busy import (
+    LOOP,
+    THRESHOLD_MS,
+    Background,
+    _client,
+    _wait_busy,
+)
 from tests.respclient import RespConnection
 
 redis = pytest.importorskip("redis")
