@@ -72,6 +72,7 @@ def test_eval_lines_then_its_calls(diff: Differential, monitors: list[RespConnec
         ("EVAL_RO", "return redis.pcall('set', 'x', '1')", "0"),
         ("EVAL", "redis.call('select', '3'); redis.call('set', 'x', 1); return redis.pcall('config', 'get', 'port')", "0"),
         ("EVAL", "return redis.pcall('auth', 'x')", "0"),
+        ("EVAL", "return redis.pcall('blpop', 'emptylist', '0')", "0"),
         ("EVAL", "return 1", "x"), ("EVAL", "return 1", "5"), ("EVAL", "retur 1", "0"),
         ("EVALSHA", "0" * 40, "0"),
         ("SCRIPT", "LOAD", "return redis.call('ping')"),
