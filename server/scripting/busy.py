@@ -16,8 +16,7 @@ client's transport:
 
 Nothing here touches the keyspace, peers or timers: those wait for the script to end, which
 keeps the script atomic. Clients that connect while a script is busy are accepted here too
-and served the same way (``busy_accept``: plain TCP; TLS clients wait for the script's end),
-then handed over to the loop when it ends; clients blocked in BLPOP & co. keep their input
+and served the same way (``busy_accept``, TLS included), then handed over to the loop when it ends; clients blocked in BLPOP & co. keep their input
 until then.
 """
 
@@ -85,6 +84,11 @@ def serve_others(server: Server, engine: LuaEngine, run: ScriptRun) -> None:
             continue
         if not data:
             continue
+        decrypt = getattr(cl.transport, "decrypt", None)  # TLS, accepted during the script
+        if decrypt is not None:
+            data = decrypt(data)
+            if not data:
+                continue
         _serve(server, engine, run, cl, data)
 
 

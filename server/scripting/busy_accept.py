@@ -2,7 +2,7 @@
 the listening sockets' accept handler too.
 
 The loop is blocked in the script, so ``accept_new`` (called from ``busy.serve_others``)
-polls the plain-TCP listening sockets itself with a zero-timeout ``select`` and accepts
+polls the listening sockets (plain TCP and TLS) itself with a zero-timeout ``select`` and accepts
 non-blockingly (through a duplicate of the listening descriptor: the loop keeps its own). Each
 connection becomes an ordinary ``Client`` whose transport is a ``StandIn`` writing straight to
 the socket, set up by the client's own ``connection_made`` (so ``maxclients`` and protected
@@ -10,11 +10,9 @@ mode apply as for any connection). ``busy.serve_others`` then serves it like eve
 client (``-BUSY``, SCRIPT KILL, AUTH, HELLO, SHUTDOWN NOSAVE ...). When the script ends,
 ``hand_over`` gives each socket to the loop (``connect_accepted_socket`` with the same
 client as protocol): its request reader keeps whatever was read and not yet run, and output
-the stand-in could not send yet goes out first on the real transport.
-
-The TLS port is not polled: a TLS handshake cannot be started here and continued by the
-loop's SSL transport, so TLS clients that connect meanwhile wait in the backlog until the
-script ends (as before), then are accepted by the loop.
+the stand-in could not send yet goes out first on the real transport. A TLS connection
+keeps its own TLS session for its lifetime (``busy_tls``: asyncio's SSL transport cannot take
+over an established session).
 """
 
 from __future__ import annotations
@@ -22,10 +20,13 @@ from __future__ import annotations
 import asyncio
 import select
 import socket
+import ssl
 import weakref
 from typing import TYPE_CHECKING, Any, cast
 
 from server.connection import Client
+from server.scripting.busy_tls import Bridge, TlsStandIn
+from server.scripting.standin import StandIn
 
 if TYPE_CHECKING:
     from server.app import Server
@@ -35,98 +36,20 @@ MAX_ACCEPTS_PER_CALL = 1000  # Redis's networking.c
 _PENDING: weakref.WeakKeyDictionary[Any, list[StandIn]] = weakref.WeakKeyDictionary()
 
 
-class StandIn:
-    """The part of an asyncio transport a ``Client`` uses, over a non-blocking socket, until
-    the loop takes the socket over."""
-
-    def __init__(self, sock: socket.socket, protocol: Client) -> None:
-        self.sock = sock
-        self.protocol: Any = protocol
-        self.pending = bytearray()
-        self.closed = False
-        self.handed_over = False
-        self._extra = {"peername": _name(sock.getpeername), "sockname": _name(sock.getsockname),
-                       "socket": sock}
-
-    # -- the transport API the server uses ---------------------------------------------------
-    def write(self, data: bytes) -> None:
-        if self.closed:
-            return
-        self.pending += data
-        self._flush()
-
-    def _flush(self) -> None:
-        while self.pending:
-            try:
-                sent = self.sock.send(self.pending)
-            except (BlockingIOError, InterruptedError):
-                return
-            except OSError:  # reset: the loop (or close) notices
-                self.pending.clear()
-                return
-            del self.pending[:sent]
-
-    def is_closing(self) -> bool:
-        return self.closed
-
-    def close(self) -> None:
-        if self.closed:
-            return
-        self._flush()
-        self.closed = True
-        self.sock.close()
-        protocol = self.protocol
-        try:  # as asyncio: connection_lost comes from the loop, after this call
-            asyncio.get_running_loop().call_soon(protocol.connection_lost, None)
-        except RuntimeError:
-            protocol.connection_lost(None)
-
-    def abort(self) -> None:
-        self.pending.clear()
-        self.close()
-
-    def get_extra_info(self, name: str, default: Any = None) -> Any:
-        return self._extra.get(name, default)
-
-    def get_write_buffer_size(self) -> int:
-        return len(self.pending)
-
-    def get_protocol(self) -> Any:
-        return self.protocol
-
-    def set_protocol(self, protocol: Any) -> None:
-        self.protocol = protocol
-
-    def pause_reading(self) -> None:
-        pass
-
-    def resume_reading(self) -> None:
-        pass
-
-    # -- the hand-over -----------------------------------------------------------------------
-    def hand_over(self, transport: Any) -> None:
-        """The loop's transport replaces this one (``Client.connection_made``): what could not
-        be sent yet goes out first."""
-        self.handed_over = True
-        if self.pending:
-            transport.write(bytes(self.pending))
-            self.pending.clear()
-
-
-def _name(getter: Any) -> Any:
-    try:
-        return getter()
-    except OSError:
-        return None
-
-
-def _listening(server: Server) -> list[Any]:
-    return [s for srv in server._servers for s in cast(asyncio.Server, srv).sockets]
+def _listening(server: Server) -> dict[int, tuple[Any, ssl.SSLContext | None]]:
+    """fd -> (listening socket, TLS context or None), plain TCP and TLS ports."""
+    out: dict[int, tuple[Any, ssl.SSLContext | None]] = {}
+    for servers, context in ((server._servers, None), (server._tls_servers, server.tls_context)):
+        for srv in servers:
+            for sock in cast(asyncio.Server, srv).sockets:
+                out[sock.fileno()] = (sock, context)
+    return out
 
 
 def accept_new(server: Server) -> None:
-    """Accept the connections waiting on the plain-TCP listeners (none waiting: one select)."""
-    listeners = {s.fileno(): s for s in _listening(server)}
+    """Accept the connections waiting on the listeners (none waiting: one select)."""
+    _finish_refusals(server)
+    listeners = _listening(server)
     if not listeners:
         return
     try:
@@ -134,7 +57,9 @@ def accept_new(server: Server) -> None:
     except (OSError, ValueError):
         return
     for fd in readable:
-        lsock = listeners[fd]
+        lsock, context = listeners[fd]
+        if lsock.type != socket.SOCK_STREAM:
+            continue
         dup = socket.fromfd(fd, lsock.family, lsock.type)
         try:
             dup.setblocking(False)
@@ -146,17 +71,35 @@ def accept_new(server: Server) -> None:
                 except OSError as exc:  # out of descriptors...: the loop retries after the script
                     server.log.warning("Accepting client connection: %s", exc)
                     break
-                _start(server, conn)
+                _start(server, conn, context)
         finally:
             dup.close()
 
 
-def _start(server: Server, conn: socket.socket) -> None:
+def _finish_refusals(server: Server) -> None:
+    """TLS connections refused (maxclients, protected mode) before their handshake completed
+    are not clients any more, so the busy poll does not read them: go on with the handshake
+    here, so that the refusal reaches them and they are closed."""
+    for stand_in in _PENDING.get(server, ()):
+        if isinstance(stand_in, TlsStandIn) and stand_in.close_pending and not stand_in.closed:
+            try:
+                data = stand_in.sock.recv(1 << 16)
+            except (BlockingIOError, InterruptedError):
+                continue
+            except OSError:
+                data = b""
+            if data:
+                stand_in.decrypt(data)
+            else:
+                stand_in.abort()
+
+
+def _start(server: Server, conn: socket.socket, context: ssl.SSLContext | None) -> None:
     conn.setblocking(False)
     if conn.family in (socket.AF_INET, socket.AF_INET6):
         conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     client = Client(server)
-    stand_in = StandIn(conn, client)
+    stand_in = StandIn(conn, client) if context is None else TlsStandIn(conn, client, context)
     client.connection_made(cast(Any, stand_in))  # registers it (or refuses: maxclients, protected mode)
     _PENDING.setdefault(server, []).append(stand_in)
 
@@ -181,8 +124,9 @@ async def _adopt(server: Server, stand_in: StandIn) -> None:
     if stand_in.closed or client.transport is not stand_in:
         return
     loop = asyncio.get_running_loop()
+    factory: Any = (lambda: Bridge(stand_in)) if isinstance(stand_in, TlsStandIn) else (lambda: client)
     try:
-        await loop.connect_accepted_socket(lambda: client, stand_in.sock)
+        await loop.connect_accepted_socket(factory, stand_in.sock)
     except OSError as exc:
         server.log.warning("Handing over a client accepted during a busy script: %s", exc)
         stand_in.close()

@@ -13,7 +13,7 @@ import pytest
 
 from server import protected
 from server.connection import Client
-from server.scripting import busy, busy_accept
+from server.scripting import busy, busy_accept, standin
 from server.scripting.engine import ScriptRun, engine
 from tests.inprocess import start_server
 from tests.respclient import encode_command
@@ -60,7 +60,7 @@ def test_a_waiting_connection_is_accepted_and_answered_busy(listening: tuple[Any
         finally:
             eng.running = None
         new = [c for cid, c in server.clients.items() if cid not in before]
-        assert len(new) == 1 and isinstance(new[0].transport, busy_accept.StandIn)
+        assert len(new) == 1 and isinstance(new[0].transport, standin.StandIn)
         expected = b"-%s\r\n" % busy.BUSY_EVAL.encode() * 2
         assert _recv_all(peer, len(expected)) == expected
     finally:
@@ -68,11 +68,11 @@ def test_a_waiting_connection_is_accepted_and_answered_busy(listening: tuple[Any
         busy_accept._PENDING.pop(server, None)
 
 
-def _stand_in_client(server: Any, peername: Any) -> tuple[Client, busy_accept.StandIn, socket.socket]:
+def _stand_in_client(server: Any, peername: Any) -> tuple[Client, standin.StandIn, socket.socket]:
     ours, theirs = socket.socketpair()
     ours.setblocking(False)
     client = Client(server)
-    stand_in = busy_accept.StandIn(ours, client)
+    stand_in = standin.StandIn(ours, client)
     stand_in._extra["peername"] = peername
     client.connection_made(stand_in)  # type: ignore[arg-type]
     return client, stand_in, theirs
