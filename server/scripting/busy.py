@@ -66,9 +66,11 @@ def serve_others(server: Server, engine: LuaEngine, run: ScriptRun) -> None:
         # A connection handed over to a peer link (CRDT.SYNC) stays registered as a client but
         # its bytes are replication: only sockets whose protocol is still the client are read.
         transport = cl.transport
+        # A transport closed meanwhile (a client accepted during the script that sent QUIT) may
+        # have closed its descriptor already: never select on it.
         if (cl is not run.client and cl.fd >= 0 and transport is not None and not cl.closing
                 and cl.blocked is None and cl._successor is None
-                and transport.get_protocol() is cl):
+                and transport.get_protocol() is cl and not transport.is_closing()):
             by_fd[cl.fd] = cl
     if not by_fd:
         return

@@ -4,6 +4,7 @@ poll, and the connection rules of any client apply to it (protected mode, maxcli
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from collections.abc import Iterator
 from types import SimpleNamespace
@@ -124,3 +125,47 @@ def test_unsent_output_goes_out_first_on_the_loops_transport() -> None:
     finally:
         stand_in.sock.close()
         theirs.close()
+
+
+def test_a_connection_closed_during_the_script_leaves_the_others_served(
+        listening: tuple[Any, socket.socket]) -> None:
+    """Inside a running loop, as in the server: a stand-in closed by its transport (as a TLS
+    error or close_notify does) gets connection_lost only once the script is over, but its
+    descriptor is closed already and must not be polled."""
+    server, listener = listening
+
+    async def script_is_busy() -> None:  # never awaits: the loop is blocked, as in a script
+        caller = Client(server)
+        eng = engine(server)
+        run = ScriptRun(caller, "sha", eval_mode=True, read_only=False)
+        run.busy = True
+        first = socket.create_connection(listener.getsockname(), timeout=5)
+        second = socket.create_connection(listener.getsockname(), timeout=5)
+        eng.running = run
+        try:
+            for _ in range(50):  # bounded: both are on loopback already
+                busy.serve_others(server, eng, run)
+                if len(busy_accept._PENDING.get(server, [])) == 2:
+                    break
+            busy_accept._PENDING[server][0].close()
+            assert first.recv(64) == b""
+            second.sendall(encode_command(("GET", "k")))
+            second.settimeout(0.01)
+            got = b""
+            expected = b"-%s\r\n" % busy.BUSY_EVAL.encode()
+            for _ in range(200):
+                busy.serve_others(server, eng, run)
+                try:
+                    got += second.recv(len(expected))
+                except TimeoutError:
+                    continue
+                if len(got) >= len(expected):
+                    break
+            assert got == expected
+        finally:
+            eng.running = None
+            first.close()
+            second.close()
+            busy_accept._PENDING.pop(server, None)
+
+    asyncio.run(script_is_busy())
