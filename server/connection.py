@@ -85,7 +85,11 @@ class Client(asyncio.Protocol):
 
     # -- asyncio.Protocol ------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        stand_in: Any = self.transport  # set: accepted during a busy script (busy_accept.py)
         self.transport = t = cast(Any, transport)  # uvloop's transport is not a subclass
+        if stand_in is not None:  # the loop takes the socket over: already registered
+            stand_in.hand_over(t)
+            return
         peer = transport.get_extra_info("peername")
         sock = transport.get_extra_info("sockname")
         self.addr = _fmt_addr(peer)

@@ -7,7 +7,14 @@ The database is the client's after the command (``SELECT 2`` shows ``[2 ...]``);
 quoted as ``sdscatrepr`` does; AUTH's arguments and HELLO's AUTH username and password are
 ``(redacted)``; admin commands (CONFIG, CLIENT LIST/KILL, SHUTDOWN ...), commands refused
 before running (unknown, wrong arity, NOAUTH) and MONITOR itself are not shown. Inside EXEC
-each command is shown, then EXEC. MONITOR is local to a region (SEMANTICS)."""
+each command is shown, then EXEC.
+
+Scripts (the ``skip_monitor`` commands: EVAL, EVALSHA, EVAL_RO, EVALSHA_RO, FCALL, FCALL_RO)
+are shown when their handler starts, whatever its outcome (``feed_script``), so the commands
+the script runs come after it, each as ``[<db> lua]`` once it has run (``feed_lua``: a call
+refused before running, such as an unknown or ``noscript`` command, a write from a read-only
+script or an ACL denial, is not shown, as in Redis 7.0). MONITOR is local to a region
+(SEMANTICS)."""
 
 from __future__ import annotations
 
@@ -50,15 +57,35 @@ def redact(argv: list[bytes]) -> list[bytes]:
     return argv
 
 
-def feed(c: Client, cmd: Command, argv: list[bytes]) -> None:
-    """Show ``argv`` (as ``c`` sent it) to every monitoring client."""
+def _shown(cmd: Command) -> bool:
+    flags = cmd.spec.flags
+    return "admin" not in flags and "skip_monitor" not in flags and cmd.name != "monitor"
+
+
+def _broadcast(c: Client, source: bytes, argv: list[bytes]) -> None:
     server = c.server
-    if not server.monitors or "admin" in cmd.spec.flags or cmd.name == "monitor":
-        return
     now = time.time()
     line = b"+%d.%06d [%d %s] %s\r\n" % (
-        int(now), int(now * 1_000_000) % 1_000_000, c.db, c.addr.encode(),
+        int(now), int(now * 1_000_000) % 1_000_000, c.db, source,
         b" ".join(quote(a) for a in redact(argv)))
     push = server.pubsub.push
     for monitor in list(server.monitors):
         push(monitor, line)
+
+
+def feed(c: Client, cmd: Command, argv: list[bytes]) -> None:
+    """Show ``argv`` (as ``c`` sent it, after it ran) to every monitoring client."""
+    if c.server.monitors and _shown(cmd):
+        _broadcast(c, c.addr.encode(), argv)
+
+
+def feed_script(c: Client, argv: list[bytes]) -> None:
+    """A script command, shown as its handler starts (before what the script runs)."""
+    if c.server.monitors:
+        _broadcast(c, c.addr.encode(), argv)
+
+
+def feed_lua(c: Client, cmd: Command, argv: list[bytes]) -> None:
+    """A command a script ran through redis.call/pcall (``c``: the script's caller)."""
+    if c.server.monitors and _shown(cmd):
+        _broadcast(c, b"lua", argv)

@@ -6,22 +6,21 @@ emit effects into the command's batch, so a library loaded in one region is call
 region, and the greatest timestamp wins among concurrent loads of one name. Each region
 compiles what the registry holds (``server/scripting/functions.py``).
 
-FUNCTION DUMP's payload is our own format, not Redis's RDB encoding: ``AKVF``, a version byte,
-msgpack ``[[name, code], ...]`` and a CRC32 of both; FUNCTION RESTORE accepts only that (a
-payload from Redis is refused with Redis's "payload version or checksum are wrong").
+FUNCTION DUMP / RESTORE use Redis 7.0's payload (``server/rdb/functions.py``): a dump taken
+from a redis-server restores here and the other way round.
 """
 
 from __future__ import annotations
 
-import zlib
 from typing import TYPE_CHECKING, Any
-
-import msgpack
 
 from crdt.types.library import NO_DB, LibraryDelete, LibraryFlush, LibraryLoad
 from server.commands.registry import command
 from server.commands.scripting import keys_and_args, kill
 from server.glob import matches
+from server.monitor_feed import feed_script
+from server.rdb.functions import PayloadError, dump_libraries, load_libraries
+from server.rdb.objects import verify_payload
 from server.resp import OK, Error, Map, RSet, Status
 from server.scripting.engine import current_run
 from server.scripting.functions import Library, compile_library, current, function_engine
@@ -30,8 +29,6 @@ from server.scripting.register import SCRIPT_FLAGS
 if TYPE_CHECKING:
     from server.connection import Client
 
-DUMP_MAGIC = b"AKVF"
-DUMP_VERSION = 1
 BAD_PAYLOAD = "ERR DUMP payload version or checksum are wrong"
 
 FUNCTION_HELP = (
@@ -84,14 +81,14 @@ def _subcommand_syntax(argv: list[bytes]) -> str:
             % argv[1].decode("utf-8", "replace")[:128])
 
 
-def _check_collisions(c: Client, libs: list[Library], replace: bool, quoted: bool = True) -> None:
+def _check_collisions(c: Client, libs: list[Library], replace: bool) -> None:
     """A library name that exists (without REPLACE), or a function name another library owns."""
     state = current(c.server)
     incoming = {lib.name for lib in libs}
     for lib in libs:
         if lib.name in state.libraries and not replace:
             name = lib.name.decode("utf-8", "replace")
-            raise Error(("ERR Library '%s' already exists" if quoted else "ERR Library %s already exists") % name)
+            raise Error("ERR Library '%s' already exists" % name)
         for f in lib.functions:
             owner = state.functions.get(f.name.lower())
             if owner is not None and owner.library not in incoming and owner.library != lib.name:
@@ -163,9 +160,43 @@ def cmd_function_list(c: Client, argv: list[bytes]) -> Any:
 
 @command("function|dump")
 def cmd_function_dump(c: Client, argv: list[bytes]) -> Any:
-    libs = [[lib.name, lib.code] for lib in current(c.server).libraries.values()]
-    body = DUMP_MAGIC + bytes([DUMP_VERSION]) + msgpack.packb(libs, use_bin_type=True)
-    return body + zlib.crc32(body).to_bytes(4, "little")
+    return dump_libraries([lib.code for lib in current(c.server).libraries.values()])
+
+
+def _compile_payload(c: Client, codes: list[bytes]) -> list[Library]:
+    """The payload's libraries compiled into a fresh library set, as functionRestoreCommand
+    does before joining it with the current one: a name twice, or a function name two of them
+    register, is refused."""
+    eng = function_engine(c.server)
+    libs: list[Library] = []
+    names: set[bytes] = set()
+    functions: set[bytes] = set()
+    for code in codes:
+        lib = compile_library(eng, code)
+        if lib.name in names:
+            raise Error("ERR Library '%s' already exists" % lib.name.decode("utf-8", "replace"))
+        for f in lib.functions:
+            if f.name.lower() in functions:
+                raise Error("ERR Function %s already exists" % f.name.decode("utf-8", "replace"))
+        names.add(lib.name)
+        functions.update(f.name.lower() for f in lib.functions)
+        libs.append(lib)
+    return libs
+
+
+def _join_check(c: Client, libs: list[Library], replace: bool) -> None:
+    """libraryJoin: every library name first (refused without REPLACE), then every function
+    name against the libraries that stay."""
+    state = current(c.server)
+    incoming = {lib.name for lib in libs}
+    for lib in libs:
+        if lib.name in state.libraries and not replace:
+            raise Error("ERR Library %s already exists" % lib.name.decode("utf-8", "replace"))
+    for lib in libs:
+        for f in lib.functions:
+            owner = state.functions.get(f.name.lower())
+            if owner is not None and owner.library not in incoming:
+                raise Error("ERR Function %s already exists" % f.name.decode("utf-8", "replace"))
 
 
 @command("function|restore")
@@ -178,21 +209,17 @@ def cmd_function_restore(c: Client, argv: list[bytes]) -> Any:
         if policy not in (b"flush", b"append", b"replace"):
             raise Error("ERR Wrong restore policy given, value should be either FLUSH, APPEND or REPLACE.")
     payload = argv[2]
-    body, crc = payload[:-4], payload[-4:]
-    if (len(payload) < 9 or not body.startswith(DUMP_MAGIC) or body[4] != DUMP_VERSION
-            or zlib.crc32(body).to_bytes(4, "little") != crc):
+    if not verify_payload(payload):
         raise Error(BAD_PAYLOAD)
     try:
-        entries = msgpack.unpackb(body[5:], raw=True)
-        pairs = [(bytes(name), bytes(code)) for name, code in entries]
-    except (ValueError, TypeError, msgpack.ExtraData):
-        raise Error(BAD_PAYLOAD) from None
-    eng = function_engine(c.server)
-    libs = [compile_library(eng, code) for _, code in pairs]
-    if policy != b"flush":
-        _check_collisions(c, libs, replace=policy == b"replace", quoted=False)
-    else:
+        codes = load_libraries(payload)
+    except PayloadError as exc:
+        raise Error("ERR %s" % exc) from None
+    libs = _compile_payload(c, codes)
+    if policy == b"flush":
         c.ks.emit(LibraryFlush(NO_DB))
+    else:
+        _join_check(c, libs, replace=policy == b"replace")
     for lib in libs:
         c.ks.emit(LibraryLoad(NO_DB, lib.name, lib.code))
     return OK
@@ -224,6 +251,7 @@ def cmd_function_help(c: Client, argv: list[bytes]) -> Any:
 
 
 def _fcall(c: Client, argv: list[bytes], ro: bool) -> Any:
+    feed_script(c, argv)
     f = current(c.server).functions.get(argv[1].lower())
     if f is None:
         raise Error("ERR Function not found")

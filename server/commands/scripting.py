@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from crdt.numbers import parse_int
 from server import errors
 from server.commands.registry import command
+from server.monitor_feed import feed_script
 from server.resp import OK, Error, Status
 from server.scripting import busy
 from server.scripting.engine import current_run, engine
@@ -59,6 +60,7 @@ def keys_and_args(argv: list[bytes], not_integer: str = errors.NOT_INTEGER) -> t
 
 
 def _eval(c: Client, argv: list[bytes], ro: bool) -> Any:
+    feed_script(c, argv)
     keys, args = keys_and_args(argv)
     eng = engine(c.server)
     sha = eng.create_script(argv[1])
@@ -67,6 +69,7 @@ def _eval(c: Client, argv: list[bytes], ro: bool) -> Any:
 
 
 def _evalsha(c: Client, argv: list[bytes], ro: bool) -> Any:
+    feed_script(c, argv)
     if len(argv[1]) != 40:
         raise Error(NOSCRIPT)
     keys, args = keys_and_args(argv)

@@ -15,9 +15,9 @@ client's transport:
 * every other command gets ``-BUSY`` (and flags an open MULTI, as Redis's rejectCommand).
 
 Nothing here touches the keyspace, peers or timers: those wait for the script to end, which
-keeps the script atomic. Clients that connect while a script is busy are accepted once it
-ends (the listening socket belongs to the loop); clients blocked in BLPOP & co. keep their
-input until then.
+keeps the script atomic. Clients that connect while a script is busy are accepted here too
+and served the same way (``busy_accept``, TLS included), then handed over to the loop when it ends; clients blocked in BLPOP & co. keep their input
+until then.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from server.reqparse import ProtocolError
 from server.resp import NO_REPLY, Error, encode
+from server.scripting import busy_accept
 
 if TYPE_CHECKING:
     from server.app import Server
@@ -55,17 +56,21 @@ def enter(server: Server, run: ScriptRun, elapsed_ms: float) -> None:
 def leave(server: Server, run: ScriptRun) -> None:
     server.log.info("Slow script finished after %d milliseconds",
                     (time.monotonic() - run.started) * 1000)
+    busy_accept.hand_over(server)
 
 
 def serve_others(server: Server, engine: LuaEngine, run: ScriptRun) -> None:
+    busy_accept.accept_new(server)
     by_fd: dict[int, Client] = {}
     for cl in server.clients.values():
         # A connection handed over to a peer link (CRDT.SYNC) stays registered as a client but
         # its bytes are replication: only sockets whose protocol is still the client are read.
         transport = cl.transport
+        # A transport closed meanwhile (a client accepted during the script that sent QUIT) may
+        # have closed its descriptor already: never select on it.
         if (cl is not run.client and cl.fd >= 0 and transport is not None and not cl.closing
                 and cl.blocked is None and cl._successor is None
-                and transport.get_protocol() is cl):
+                and transport.get_protocol() is cl and not transport.is_closing()):
             by_fd[cl.fd] = cl
     if not by_fd:
         return
@@ -81,6 +86,11 @@ def serve_others(server: Server, engine: LuaEngine, run: ScriptRun) -> None:
             continue
         if not data:
             continue
+        decrypt = getattr(cl.transport, "decrypt", None)  # TLS, accepted during the script
+        if decrypt is not None:
+            data = decrypt(data)
+            if not data:
+                continue
         _serve(server, engine, run, cl, data)
 
 
@@ -92,12 +102,21 @@ def _serve(server: Server, engine: LuaEngine, run: ScriptRun, cl: Client, data: 
     except ProtocolError as exc:
         commands, error = exc.commands, exc
     out = bytearray()
-    for argv in commands:
-        reply = _dispatch(server, run, cl, argv)
-        if reply is not NO_REPLY:
-            if isinstance(reply, Error):
-                server.stats.add_error(reply.message)
-            encode(reply, out, cl.resp3)
+    while True:
+        for argv in commands:
+            reply = _dispatch(server, run, cl, argv)
+            if reply is not NO_REPLY:
+                if isinstance(reply, Error):
+                    server.stats.add_error(reply.message)
+                encode(reply, out, cl.resp3)
+        # While a password is required, the reader holds back what follows an AUTH until the
+        # AUTH ran (as Client._run).
+        if error is not None or cl.closing or not cl.reader.deferred:
+            break
+        try:
+            commands = cl.reader.feed(b"")
+        except ProtocolError as exc:
+            commands, error = exc.commands, exc
     if error is not None:
         encode(Error(error.message), out, cl.resp3)
         cl.closing = True

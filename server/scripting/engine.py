@@ -32,6 +32,7 @@ import lupa.lua51 as lua51
 from server.acl.hooks import may_run, script_permission_error
 from server.blocking import Blocked
 from server.keyevents import begin, derive
+from server.monitor_feed import feed_lua
 from server.resp import Error
 from server.scripting import busy, libraries
 from server.scripting.convert import CLASSIFY_LUA, Converter
@@ -84,7 +85,7 @@ def parse_shebang(body: bytes, *, eval_script: bool) -> tuple[frozenset[str], in
     parts = body[:end].split()
     if not parts:
         raise Error("ERR Invalid engine in script shebang")
-    if parts[0] != b"#!lua":
+    if parts[0] != b"#!lua" and (eval_script or parts[0].lower() != b"#!lua"):  # engines: any case
         if eval_script:
             raise Error("ERR Unexpected engine in script shebang: %s" % parts[0].decode("utf-8", "replace"))
         raise Error("ERR Engine '%s' not found" % parts[0][2:].decode("utf-8", "replace"))
@@ -287,6 +288,8 @@ class LuaEngine:
         failed = isinstance(reply, Error)
         server.monitor.after_call(c, cmd, argv, time.perf_counter_ns() - started, failed)  # commandstats
         derive(c, cmd.name, argv, mark)
+        if server.monitors:
+            feed_lua(c, cmd, argv)
         if c.tracking is not None:  # keys a script reads are tracked, as Redis does
             server.tracking.after_command(c, cmd, argv)
         if failed:

@@ -1,7 +1,7 @@
 """FUNCTION / FCALL / FCALL_RO, activekv against a real redis-server in RESP2 and RESP3
 (``diff``): library metadata, redis.register_function's checks, the load-time API, errors
-with line numbers, FUNCTION LIST/STATS/DELETE/FLUSH/HELP/KILL. FUNCTION DUMP's payload is ours
-(tests/integration/test_functions.py restores it)."""
+with line numbers, FUNCTION LIST/STATS/DELETE/FLUSH/HELP/KILL (FUNCTION DUMP/RESTORE:
+test_function_dump_vs_redis.py)."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ def flushed(diff: Differential) -> None:
 
 @pytest.mark.parametrize("code", [
     "return 1", "#!lua\nreturn 1", "#!lua name=x", "#!lua name=x y\nreturn", "#!lua name=\nreturn",
-    "#!lua name=a-b\nreturn", "#!js name=ab\nreturn", "#!lua name=x\nreturn 1",
+    "#!lua name=a-b\nreturn", "#!js name=ab\nreturn", "#!LUA name=up\nredis.register_function('f', function() end)", "#!lua name=x\nreturn 1",
     "#!lua name=x\nredis.call('set', 'x', 'y')", "#!lua name=x\nlocal a = 1\nerror('boom')",
     "#!lua name=x\nreturn type(1)", "#!lua name=x\nsyntax error",
     "#!lua name=x\nredis.register_function('a b', function() end)",

@@ -146,6 +146,24 @@ def test_function_delete_concurrent_with_a_load_keeps_the_load(cluster: Cluster)
     _eventually(lambda: all(cluster.call(i, "FUNCTION", "LIST") == [] for i in range(3)))
 
 
+def test_function_restore_is_replicated_like_a_load(cluster: Cluster) -> None:
+    """FUNCTION RESTORE writes libraries as data too: a dump taken in one region and restored
+    in another (APPEND, then FLUSH) reaches every region."""
+    cluster.call(0, "FUNCTION", "FLUSH")
+    cluster.call(0, "FUNCTION", "LOAD", _lib("dumped", "d1"))
+    payload = cluster.call(0, "FUNCTION", "DUMP")
+    _eventually(lambda: all(cluster.call(i, "FCALL", "dumped_version", 0) == b"d1" for i in range(3)))
+    cluster.call(1, "FUNCTION", "FLUSH")
+    _eventually(lambda: all(cluster.call(i, "FUNCTION", "LIST") == [] for i in range(3)))
+    assert cluster.call(2, "FUNCTION", "RESTORE", payload) == b"OK"
+    _eventually(lambda: all(cluster.call(i, "FCALL", "dumped_version", 0) == b"d1" for i in range(3)))
+    cluster.call(0, "FUNCTION", "LOAD", _lib("extra", "e"))
+    _eventually(lambda: all(cluster.call(i, "FCALL", "extra_version", 0) == b"e" for i in range(3)))
+    assert cluster.call(1, "FUNCTION", "RESTORE", payload, "FLUSH") == b"OK"
+    _eventually(lambda: all([lib[b"library_name"] for lib in cluster.call(i, "FUNCTION", "LIST")] == [b"dumped"]
+                            for i in range(3)))
+
+
 def test_a_busy_script_leaves_the_peer_links_intact(cluster: Cluster) -> None:
     """While a script is busy the region serves its clients from their sockets; replication
     in both directions carries on and converges once the script is killed. (That the busy loop
