@@ -57,6 +57,10 @@ class Keyspace:
         # Called with (db, key) after every applied change to a key, and (db, None) after a
         # flush (db -1 = all): WATCH and keyspace statistics hook in here.
         self.on_change: Callable[[int, bytes | None], None] | None = None
+        # Set by ``emit_quiet``: the effect being applied changes no visible value (SADD of a
+        # present member, ZADD of an equal score), so the hook is told not to signal it.
+        self.quiet = False
+        self.quieted: list[Effect] = []  # this batch's quiet effects (no keyspace events)
         # Keyspace notifications of the open batch (the server's commands add them; commit
         # attaches them to the batch), and who hears a replicated batch's (``Batch.events``).
         self.events: list[tuple[str, str, int, bytes]] = []
@@ -104,11 +108,24 @@ class Keyspace:
         self._apply(effect, (batch.hlc, region, seq), vv)  # our VV is the effect's context
         batch.effects.append(effect)
 
+    def emit_quiet(self, effect: Effect) -> None:
+        """``emit`` an effect that changes no visible value here (it still ships: add-wins
+        needs the re-add). Redis signals no modified key for it: WATCH stays clean, no
+        tracking invalidation, no blocked client woken."""
+        self.quiet = True
+        try:
+            self.emit(effect)
+        finally:
+            self.quiet = False
+        self.quieted.append(effect)
+
     def commit(self) -> Batch | None:
         """Close the open batch (end of a command or of EXEC) and return it, if any."""
         batch, self._open = self._open, None
         if self._deleted:
             self._deleted.clear()
+        if self.quieted:
+            self.quieted.clear()
         if self.events:
             if batch is not None:  # (not _replace: this runs for every write when peers exist)
                 batch = Batch(batch.origin, batch.first_seq, batch.hlc, batch.deps, batch.effects,

@@ -221,6 +221,8 @@ class Server:
             self.memory.on_change(db, key)
         if key is not None:
             self.access.written(db, key)
+        if self.ks.quiet:  # a re-add that changed nothing visible: Redis signals nothing
+            return
         if self.tracking.clients:  # client-side caching: local and replicated changes alike
             if key is not None:
                 self.tracking.invalidate(key)

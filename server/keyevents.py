@@ -269,6 +269,11 @@ def derive(c: Client, name: str, argv: list[bytes], mark: Mark) -> None:
     n = len(pending) - start
     if n <= 0:
         return
+    if ks.quieted:  # effects that changed nothing visible notify nothing (Redis)
+        pending = pending[:start] + [e for e in pending[start:] if not any(e is q for q in ks.quieted)]
+        n = len(pending) - start
+        if n <= 0:
+            return
     events = ks.events
     last = pending[-1]
     if not events and type(last) is not Flush and (n == 1 or (

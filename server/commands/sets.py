@@ -93,7 +93,11 @@ def cmd_sadd(c: Client, argv: list[bytes]) -> Any:
     oset = _write_set(c, key)
     members = list(dict.fromkeys(argv[2:]))
     added = len(members) if oset is None else sum(1 for m in members if m not in oset)
-    c.ks.emit(SetAdd(c.db, key, tuple(members)))  # present members too: add-wins needs it
+    effect = SetAdd(c.db, key, tuple(members))  # present members too: add-wins needs it
+    if added:
+        c.ks.emit(effect)
+    else:
+        c.ks.emit_quiet(effect)  # nothing visible changed: no WATCH/tracking signal (Redis)
     return added
 
 

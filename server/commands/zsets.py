@@ -320,7 +320,11 @@ def _zadd(c: Client, argv: list[bytes], incr: bool) -> Any:
         elif changed:
             c.ks.emit(ZIncr(c.db, key, member, given))
     if assigned and not incr:
-        c.ks.emit(ZAssign(c.db, key, tuple(assigned.items())))
+        effect = ZAssign(c.db, key, tuple(assigned.items()))
+        if added or updated:
+            c.ks.emit(effect)
+        else:
+            c.ks.emit_quiet(effect)  # equal scores: nothing visible changed (Redis signals nothing)
     if incr:
         return score if processed else None
     return added + updated if ch else added

@@ -86,6 +86,20 @@ def test_watch_a_key_modified_by_another_client_aborts_exec(diff: Differential, 
     diff.check_all(("MULTI",), ("PING",), ("EXEC",), ("GET", "x"))
 
 
+@pytest.mark.parametrize("noop", [("SADD", "s", "a", "b"), ("ZADD", "z", "1", "a", "2", "b"),
+                                  ("ZADD", "z", "XX", "CH", "2", "b"), ("ZADD", "z", "INCR", "0", "a")])
+def test_watch_is_not_touched_by_a_write_that_changes_nothing(diff: Differential, other: Other,
+                                                              noop: tuple[str, ...]) -> None:
+    # Redis signals a modified key only when members were added or scores changed.
+    diff.check_all(("SADD", "s", "a", "b"), ("ZADD", "z", "1", "a", "2", "b"), ("WATCH", "s", "z"))
+    other.both(*noop)
+    diff.check_all(("MULTI",), ("PING",), ("EXEC",), ("WATCH", "s", "z"))
+    other.both("SADD", "s", "a", "new")  # one member added: the key was modified
+    diff.check_all(("MULTI",), ("PING",), ("EXEC",), ("WATCH", "z"))
+    other.both("ZADD", "z", "1", "a", "3", "b")  # one score changed
+    diff.check_all(("MULTI",), ("PING",), ("EXEC",))
+
+
 def test_watch_a_key_modified_by_the_same_client_before_multi(diff: Differential) -> None:
     diff.check_all(("SET", "x", "30"), ("WATCH", "x"), ("INCR", "x"), ("MULTI",), ("PING",), ("EXEC",))
 
