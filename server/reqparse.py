@@ -198,21 +198,31 @@ class RequestReader:
         if self._failed is not None:
             raise ProtocolError(self._failed.message)
         self.deferred = False
-        buf = self._buf
-        old = len(buf)
-        buf += data
+        buf: bytearray | bytes = self._buf
         r = self._reader
-        if r is not None:
+        if r is not None and not buf:
+            # Nothing pending (the common case): scan ``data`` itself; only what is left
+            # pending at the end is copied into the buffer.
+            if _BIG_AGGREGATE.search(data) is not None:
+                self._buf += data
+                return self._fallback([], 0)
+            r.feed(data)
+            buf = data
+        elif r is not None:
+            old = len(buf)
+            self._buf += data
             if _BIG_AGGREGATE.search(buf, old - 9 if old > 9 else 0) is not None:
                 return self._fallback([], 0)
             r.feed(data)
-        elif self._left == 0 and (not buf or buf[0] == 42) and _BIG_AGGREGATE.search(buf) is None:
-            # Back at a command boundary with nothing or a multibulk pending: hiredis again.
-            r = self._reader = hiredis.Reader()
-            if buf:
-                r.feed(bytes(buf))
         else:
-            return self._python([])
+            self._buf += data
+            if self._left == 0 and (not buf or buf[0] == 42) and _BIG_AGGREGATE.search(buf) is None:
+                # Back at a command boundary with nothing or a multibulk pending: hiredis again.
+                r = self._reader = hiredis.Reader()
+                if buf:
+                    r.feed(bytes(buf))
+            else:
+                return self._python([])
 
         cmds: list[list[bytes]] = []
         pos = 0
@@ -230,23 +240,28 @@ class RequestReader:
                     o = pos + (4 if k < 10 else 5 if k < 100 else len(str(k)) + 3)
                     for a in item:
                         if type(a) is not bytes or buf[o] != 36:
-                            return self._fallback(cmds, pos)
+                            return self._fallback(cmds, pos, buf)
                         n = len(a)
                         o += n + (6 if n < 10 else 7 if n < 100 else 8 if n < 1000 else len(str(n)) + 5)
                     if o - pos > thr or (auth and k > AUTH_MAX_MULTIBULK):
-                        return self._fallback(cmds, pos)  # near a limit: let Python decide
+                        return self._fallback(cmds, pos, buf)  # near a limit: let Python decide
                     if k:
                         cmds.append(item)
                     pos = o
                 elif item is None and buf[pos] == 42:  # "*-1\r\n", the only null hiredis
                     pos += 5  # takes after a '*' (its integers are as strict as Redis's)
                 else:
-                    return self._fallback(cmds, pos)
+                    return self._fallback(cmds, pos, buf)
         except (hiredis.ProtocolError, IndexError, MemoryError):
-            return self._fallback(cmds, pos)
+            return self._fallback(cmds, pos, buf)
 
-        if pos:
-            del buf[:pos]
+        if buf is data:  # the fast path: keep only what is still pending
+            if pos == len(data):
+                return cmds
+            self._buf += memoryview(data)[pos:]
+            buf = self._buf
+        elif pos:
+            del self._buf[:pos]
             self._pos = 0
             self._left = 0
             self._bulk = -1
@@ -267,9 +282,12 @@ class RequestReader:
 
     # -- slow path ----------------------------------------------------------------------
 
-    def _fallback(self, cmds: list[list[bytes]], pos: int) -> list[list[bytes]]:
-        """Drop hiredis; parse from ``pos`` (a verified command start) in Python."""
+    def _fallback(self, cmds: list[list[bytes]], pos: int, buf: bytes | bytearray = b"") -> list[list[bytes]]:
+        """Drop hiredis; parse from ``pos`` (a verified command start) in Python. ``buf``:
+        the data the fast path of ``feed`` scanned without buffering it."""
         self._reader = None
+        if buf is not self._buf:
+            self._buf += buf
         if pos:
             del self._buf[:pos]
         self._pos = 0
