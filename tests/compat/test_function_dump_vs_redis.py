@@ -60,9 +60,12 @@ def test_dumps_cross_restore(diff: Differential) -> None:
 def test_restore_policies(diff: Differential) -> None:
     diff.check_all(("FUNCTION", "LOAD", SHORT), ("FUNCTION", "LOAD", OTHER))
     payload = diff.ref.call("FUNCTION", "DUMP").value  # short + other, from Redis
+    # With both names taken, which one Redis's error names depends on its per-process dict
+    # order: the clash of a one-library payload is checked instead.
+    single = _payload(_function2(SHORT))
     diff.check_all(
-        ("FUNCTION", "RESTORE", payload),  # APPEND (default): the names exist
-        ("FUNCTION", "RESTORE", payload, "APPEND"),
+        ("FUNCTION", "RESTORE", single),  # APPEND (default): the name exists
+        ("FUNCTION", "RESTORE", single, "APPEND"),
         ("FUNCTION", "RESTORE", payload, "replace"),
         ("FUNCTION", "DELETE", "other"),
         ("FUNCTION", "RESTORE", payload, "APPEND"),  # short still there
