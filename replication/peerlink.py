@@ -42,6 +42,11 @@ class HandshakeRefused(Exception):
     """The peer refused us for a reason that retrying will not fix by itself."""
 
 
+class PeerBusy(Exception):
+    """The peer answered ``-BUSY`` (a script past busy-reply-threshold) or ``-LOADING``:
+    it will take the link once that ends, so retry soon and quietly."""
+
+
 # -- names ----------------------------------------------------------------------------------
 
 
@@ -200,6 +205,8 @@ async def request_sync(rep: Replicator, puller: Puller, reader: asyncio.StreamRe
     line = await _reply_line(reader)
     if not line.startswith(b"+SYNC "):
         text = line.decode(errors="replace").strip().lstrip("-")
+        if text.startswith(("BUSY ", "LOADING ")):
+            raise PeerBusy(text)
         raise HandshakeRefused(f"peer refused the link: {text}")
     _, peer, instance, _mode = line.decode().split()
     problem = rep.check_peer_identity(peer, instance, puller)

@@ -22,7 +22,7 @@ import msgpack
 from crdt.clock import vv_merge
 from crdt.codec import CodecError, decode_batch
 
-from .peerlink import HandshakeRefused, request_sync
+from .peerlink import HandshakeRefused, PeerBusy, request_sync
 from .wire import (
     F_ACK,
     F_BATCH,
@@ -90,6 +90,9 @@ class Puller:
             except HandshakeRefused as exc:
                 self._note_error(str(exc), warn=True)
                 backoff = BACKOFF_MAX_S
+            except PeerBusy as exc:  # a busy script there: one info line, retry soon
+                self._note_error(f"peer is busy: {exc}", warn=False)
+                backoff = BACKOFF_MIN_S / 2
             except ssl.SSLError as exc:  # one warning per distinct refusal, then quiet retries
                 self._note_error(tls_refusal(exc), warn=True, repeat=False)
                 backoff = BACKOFF_MAX_S
