@@ -29,6 +29,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from crdt.effects import Delete
+from server.keyevents import note_evicted
 
 if TYPE_CHECKING:
     from crdt.entry import Database
@@ -103,6 +104,7 @@ class Evictor:
             victim = self._choose()
             if victim is None:
                 break
+            note_evicted(server, *victim)
             ks.emit(Delete(*victim))
             evicted += 1
             if evicted % 16 == 0 and time.monotonic() > deadline:
@@ -112,6 +114,8 @@ class Evictor:
             batch = ks.commit()
             if batch is not None:
                 server.ship(batch)
+                if batch.events:
+                    server.notifier.fire(batch.events)
         return evicted > 0 or memory.used() <= limit
 
     def _choose(self) -> tuple[int, bytes] | None:

@@ -336,6 +336,11 @@ def note_expired(server: Server, db: int, key: bytes) -> None:
     server.ks.events.append(("x", "expired", db, key))
 
 
+def note_evicted(server: Server, db: int, key: bytes) -> None:
+    """A key is removed by maxmemory's eviction (before the Delete is emitted)."""
+    server.ks.events.append(("e", "evicted", db, key))
+
+
 class Notifier:
     """Publishes events to this region's subscribers, filtered by ``notify-keyspace-events``
     (``__keyspace@<db>__:<key>`` carries the event, ``__keyevent@<db>__:<event>`` the key)."""

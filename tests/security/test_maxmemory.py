@@ -283,3 +283,34 @@ def test_an_evicted_key_disappears_in_the_peer_region_too() -> None:
         rb.close()
         a.stop()
         b.stop()
+
+
+def test_evictions_fire_the_evicted_keyspace_event() -> None:
+    """notify-keyspace-events class ``e``: one ``evicted`` event per evicted key, as Redis's
+    performEvictions notifies (keyevent and keyspace channels)."""
+    with start_activekv("--maxmemory", "1mb", "--maxmemory-policy", "allkeys-random",
+                        "--notify-keyspace-events", "KEe") as proc:
+        r = redis.Redis(port=proc.port)
+        sub = redis.Redis(port=proc.port).pubsub()
+        try:
+            sub.psubscribe("__key*__:*")
+            assert sub.get_message(timeout=2)["type"] == "psubscribe"
+            _fill(r, "k:", 1500)
+            evicted = int(r.info("stats")["evicted_keys"])
+            assert evicted > 0
+            by_event: set[bytes] = set()
+            by_key: set[bytes] = set()
+            for _ in range(4 * evicted):
+                msg = sub.get_message(timeout=2)
+                if msg is None:
+                    break
+                if msg["channel"] == b"__keyevent@0__:evicted":
+                    by_event.add(msg["data"])
+                elif msg["channel"].startswith(b"__keyspace@0__:"):
+                    assert msg["data"] == b"evicted"
+                    by_key.add(msg["channel"][len(b"__keyspace@0__:"):])
+            gone = {f"k:{i}".encode() for i in range(1500)} - set(r.keys("k:*"))
+            assert by_event == by_key == gone and len(gone) == evicted
+        finally:
+            sub.close()
+            r.close()
