@@ -331,6 +331,11 @@ def _key_events(c: Client, name: str, rule: Rule, argv: list[bytes], k: tuple[in
         events.append((cls, event, k[0], k[1]))
 
 
+# Events of a region's local state (a stream group's consumers: SEMANTICS "consumer groups"):
+# other regions' subscribers do not hear them, since nothing changed there.
+LOCAL_EVENTS = frozenset({"xgroup-createconsumer", "xgroup-delconsumer"})
+
+
 def note_expired(server: Server, db: int, key: bytes) -> None:
     """A key's content is removed because its time passed (before the Delete is emitted)."""
     server.ks.events.append(("x", "expired", db, key))
@@ -355,7 +360,7 @@ class Notifier:
         if not self.server.config.notify_keyspace_events & (NOTIFY_KEYSPACE | NOTIFY_KEYEVENT):
             return
         dbs = self.server.ks.dbs
-        self.fire([e for e in events if e[2] < len(dbs)
+        self.fire([e for e in events if e[2] < len(dbs) and e[1] not in LOCAL_EVENTS
                    and (e[1] != "expired" or e[3] in dbs[e[2]].entries)])
 
     def fire(self, events: Sequence[Event]) -> None:

@@ -20,7 +20,7 @@ from server.commands.streams import (
     read_stream,
     strict_id,
 )
-from server.commands.streams_groups import emit_local, nogroup, now_ms
+from server.commands.streams_groups import emit_local, nogroup, now_ms, touch_consumer
 from server.resp import Error
 
 if TYPE_CHECKING:
@@ -109,7 +109,7 @@ def cmd_xclaim(c: Client, argv: list[bytes]) -> Any:
             count = retrycount
         elif not justid:
             count += 1
-        g.touch(name, now)
+        touch_consumer(c, argv[1], g, name, now)
         g.set_nack(sid, name, deliverytime, count)
         out.append(fmt_id(sid) if justid else _entry(s, sid))
     emit_local(c, argv[1], argv[2], g)
@@ -162,7 +162,7 @@ def cmd_xautoclaim(c: Client, argv: list[bytes]) -> Any:
             continue
         if minidle and now - nack.delivery_time < minidle:
             continue
-        g.touch(name, now)
+        touch_consumer(c, argv[1], g, name, now)
         g.set_nack(sid, name, now, nack.delivery_count + (0 if justid else 1))
         claimed.append(fmt_id(sid) if justid else _entry(s, sid))
         count -= 1

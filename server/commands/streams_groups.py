@@ -247,6 +247,15 @@ def cmd_xack(c: Client, argv: list[bytes]) -> Any:
 
 
 # -- XREAD / XREADGROUP --------------------------------------------------------------------
+def touch_consumer(c: Client, key: bytes, g: Group, consumer: bytes, now: int) -> None:
+    """Refresh a consumer's seen-time, creating it if new: then, as Redis's
+    streamCreateConsumer, the ``xgroup-createconsumer`` keyspace event (XREADGROUP, XCLAIM and
+    XAUTOCLAIM create consumers implicitly when they deliver or claim something)."""
+    if consumer not in g.consumers:
+        c.ks.events.append(("t", "xgroup-createconsumer", c.db, key))
+    g.touch(consumer, now)
+
+
 def emit_local(c: Client, key: bytes, name: bytes, g: Group) -> None:
     """Emit the group's journaled local changes (``XLocal``: logged, applied only here)."""
     if g.journal:
@@ -338,10 +347,10 @@ def cmd_xreadgroup(c: Client, argv: list[bytes]) -> Any:
         g = s.group(group)
         assert g is not None
         if gt is not None:
-            g.touch(consumer, now)
+            touch_consumer(c, key, g, consumer, now)
             items.append((key, deliver_history(s, g, consumer, gt, r.limit, now)))
         elif (len(s) and s.top_id() > g.last_id) or g.late:
-            g.touch(consumer, now)
+            touch_consumer(c, key, g, consumer, now)
             entries = deliver_new(s, g, consumer, r.limit, r.noack, now)
             if entries:
                 items.append((key, entries))
@@ -374,13 +383,15 @@ def cmd_xreadgroup(c: Client, argv: list[bytes]) -> Any:
             return None
         waits[key] = content.last_id
         t = now_ms(c)
-        g.touch(consumer, t)
+        touch_consumer(c, key, g, consumer, t)
         entries = deliver_new(content, g, consumer, count, r.noack, t)
         emit_local(c, key, group, g)
         batch = c.ks.commit()
         if batch is not None:  # the delivery is this region's (local) write
             c.server.ship(batch)
             c.last_batch = batch
+            if batch.events:
+                c.server.notifier.fire(batch.events)
         return keyed_reply(c, [(key, entries)]) if entries else None
 
     db = c.db

@@ -1,5 +1,6 @@
 """Keyspace notifications of the HyperLogLog, bit and stream commands: the same events, in the
-same order, as Redis 7.0 (consumers created by XREADGROUP/XCLAIM fire no event here: a gap)."""
+same order, as Redis 7.0, consumers created implicitly by XREADGROUP, XCLAIM and XAUTOCLAIM
+included (only when they deliver or claim something)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import time
 import redis
 
 from server.harness.processes import ServerProcess
+from tests.respclient import RespConnection, encode_command
 
 
 def _events(port: int) -> list[tuple[str, str]]:
@@ -38,6 +40,27 @@ def _events(port: int) -> list[tuple[str, str]]:
     r.xgroup_delconsumer("s", "g", "c1")
     r.xgroup_destroy("s", "g")
     r.execute_command("XSETID", "s", "5-5")
+    r.xadd("q", {"f": "v"}, id="1-0")
+    r.xadd("q", {"f": "v"}, id="2-0")
+    r.xgroup_create("q", "g", id="0")
+    r.xreadgroup("g", "alice", {"q": ">"}, count=1)  # a new consumer
+    r.xreadgroup("g", "alice", {"q": ">"}, count=1)  # an existing one
+    r.xreadgroup("g", "bob", {"q": "0"}, count=1)  # history read: created too
+    r.xreadgroup("g", "frank", {"q": ">"}, count=1)  # nothing new to deliver: not created
+    r.xclaim("q", "g", "carol", 0, ["1-0"])
+    r.xclaim("q", "g", "dave", 0, ["9-0"])  # nothing claimed: not created
+    r.xautoclaim("q", "g", "erin", 0, "0-0")
+    r.xautoclaim("q", "g", "gina", 0, "0-0", justid=True)
+    r.xautoclaim("q", "g", "hank", 0, "3-0")  # nothing to claim
+    r.xclaim("q", "g", "ivan", 0, ["1-0"], justid=True)
+    blocked = RespConnection(port)  # a blocked XREADGROUP's new consumer, created when served
+    blocked.send_raw(encode_command(("XREADGROUP", "GROUP", "g", "judy", "BLOCK", "5000", "STREAMS", "q", ">")))
+    deadline = time.monotonic() + 5
+    while int(r.info("clients")["blocked_clients"]) == 0 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    r.xadd("q", {"f": "v"}, id="3-0")
+    assert blocked.read_reply().type in "*%"
+    blocked.close()
     r.publish("__keyevent@0__:end", "x")
     out = []
     deadline = time.monotonic() + 10
