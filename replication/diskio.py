@@ -20,12 +20,14 @@ import os
 
 log = logging.getLogger("activekv")
 
-# name -> (errno, which calls fail): "write" fails writes (and fsyncs), "fsync" only fsyncs.
+# name -> (errno, which calls fail): "write" fails every write and fsync, "fsync" only fsyncs,
+# "snapshot" only the writes of snapshots (the op log goes on).
 FAULTS = {
     "eio": (errno.EIO, "write"),
     "enospc": (errno.ENOSPC, "write"),
     "edquot": (errno.EDQUOT, "write"),
     "fsync-eio": (errno.EIO, "fsync"),
+    "snapshot-eio": (errno.EIO, "snapshot"),
 }
 
 _injected: tuple[int, str] | None = None
@@ -46,7 +48,7 @@ def injected() -> str:
 
 def _check(call: str) -> None:
     fault = _injected
-    if fault is not None and (fault[1] == "write" or call == "fsync"):
+    if fault is not None and (fault[1] == "write" or fault[1] == call):
         raise OSError(fault[0], os.strerror(fault[0]))
 
 
@@ -67,6 +69,12 @@ def write_all(fd: int, data: bytes | bytearray | memoryview) -> None:
         n = write(fd, view)
         while n < len(view):
             n += write(fd, view[n:])
+
+
+def snapshot_write_all(fd: int, data: bytes | bytearray | memoryview) -> None:
+    """``write_all`` for a snapshot's data (the ``snapshot-eio`` fault fails only these)."""
+    _check("snapshot")
+    write_all(fd, data)
 
 
 class DiskStatus:

@@ -39,14 +39,14 @@ def write(ks: Keyspace, directory: str, lsn: int) -> str:
     try:
         with open(tmp, "wb") as f:
             fd = f.fileno()
-            diskio.write_all(fd, msgpack.packb([MAGIC, VERSION, lsn]))
+            diskio.snapshot_write_all(fd, msgpack.packb([MAGIC, VERSION, lsn]))
             buf = bytearray()
             for record in state.dump(ks):
                 buf += record
                 if len(buf) > 1 << 20:
-                    diskio.write_all(fd, buf)
+                    diskio.snapshot_write_all(fd, buf)
                     buf.clear()
-            diskio.write_all(fd, buf)
+            diskio.snapshot_write_all(fd, buf)
             diskio.fsync(fd)
         os.replace(tmp, path)
     except OSError:

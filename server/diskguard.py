@@ -12,9 +12,9 @@
 * With ``appendfsync always`` the replies of a client whose last write could not be written or
   fsynced are held until it is (Redis exits instead): a client is never told "OK" for a write a
   crash could lose. Other clients' replies (reads, refused writes) go out.
-* ``DEBUG SET-DISK-FAULT eio|enospc|edquot|fsync-eio|off`` injects a failure into every op log
-  and snapshot write/fsync (``replication/diskio.py``): only when the server was started with
-  ``debug-disk-faults yes`` (tests), else it is an unknown DEBUG subcommand.
+* ``DEBUG SET-DISK-FAULT eio|enospc|edquot|fsync-eio|snapshot-eio|off`` injects a failure into
+  the op log's and snapshots' writes/fsyncs (``replication/diskio.py``): only when the server
+  was started with ``debug-disk-faults yes`` (tests), else it is an unknown DEBUG subcommand.
 """
 
 from __future__ import annotations
