@@ -169,7 +169,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("peer-timeout", IntType(1, INT32_MAX), _const(3600)),
     Option("oplog-truncate-corrupt", BoolType(), _const(False), mutable=False),
     # Tests only: DEBUG SET-DISK-FAULT injects EIO/ENOSPC/fsync errors (server/diskguard.py).
-    Option("debug-disk-faults", BoolType(), _const(False), mutable=False),
+    Option("debug-disk-faults", BoolType(), _const(False), mutable=False, hidden=True),
     # Tuning (mostly for tests): op log segment size, and the snapshot cadence (a snapshot
     # after this many logged batches, at most once per min-interval milliseconds).
     Option("repl-log-segment-size", MemoryType(4096, INT64_MAX), _const(64 * 1024**2), mutable=False),
