@@ -28,25 +28,47 @@ FAULTY = ("--debug-disk-faults", "yes", "--enable-debug-command", "yes")
 
 
 class Node:
-    def __init__(self, *args: str) -> None:
-        self.args = FAULTY + args
+    """One server for the module (each start costs seconds): every test sets the policy it
+    needs with CONFIG SET and starts from an empty keyspace with no fault injected."""
+
+    def __init__(self) -> None:
         self.port = free_port()
         self.dir = tempfile.mkdtemp(prefix="akv-diskfault-")
-        self.proc: ServerProcess = start_activekv(*self.args, port=self.port, workdir=self.dir)
+        self.proc: ServerProcess = start_activekv(*FAULTY, port=self.port, workdir=self.dir)
+        self.settings: tuple[str, ...] = ()
 
     def conn(self) -> RespConnection:
         return RespConnection(self.port, timeout=10)
 
+    def configure(self, *settings: str, flush: bool = True) -> None:
+        self.settings = settings
+        c = self.conn()
+        assert c.call("DEBUG", "SET-DISK-FAULT", "off") == Reply("+", "OK")
+        values = {"appendfsync": "everysec", "save": "", "stop-writes-on-bgsave-error": "yes",
+                  **dict(zip(settings[::2], settings[1::2], strict=True))}
+        args = [x for pair in values.items() for x in pair]
+        assert c.call("CONFIG", "SET", *args) == Reply("+", "OK")
+        if flush:  # once the last test's fault is gone (a retry within a second)
+            wait_for(lambda: c.call("FLUSHALL") == Reply("+", "OK"), 5, "a clean start")
+        c.close()
+
     def kill9_and_restart(self) -> None:
         self.proc.stop(signal.SIGKILL)
-        self.proc = start_activekv(*self.args, port=self.port, workdir=self.dir)
+        self.proc = start_activekv(*FAULTY, port=self.port, workdir=self.dir)
+        self.configure(*self.settings, flush=False)
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[Node]:
+    n = Node()
+    yield n
+    n.proc.stop()
 
 
 @pytest.fixture
-def node(request: pytest.FixtureRequest) -> Iterator[Node]:
-    n = Node(*getattr(request, "param", ()))
-    yield n
-    n.proc.stop()
+def node(server: Node, request: pytest.FixtureRequest) -> Node:
+    server.configure(*getattr(request, "param", ()))
+    return server
 
 
 def _until_refused(c: RespConnection, expected: Reply) -> list[str]:
@@ -86,7 +108,7 @@ def test_eio_refuses_writes_then_recovers_and_survives_kill9(node: Node) -> None
     c.close()
 
 
-@pytest.mark.parametrize("node", [("--appendfsync", "always")], indirect=True)
+@pytest.mark.parametrize("node", [("appendfsync", "always")], indirect=True)
 def test_fsync_failure_with_always_holds_the_reply_until_durable(node: Node) -> None:
     c, other = node.conn(), node.conn()
     assert c.call("DEBUG", "SET-DISK-FAULT", "fsync-eio") == Reply("+", "OK")
@@ -120,7 +142,6 @@ def test_fsync_failure_with_everysec_refuses_writes_until_an_fsync_succeeds(node
     c.close()
 
 
-@pytest.mark.parametrize("node", [("--save", "")], indirect=True)
 def test_a_failed_save_leaves_the_previous_snapshot_and_the_log(node: Node) -> None:
     c = node.conn()
     assert c.call("SET", "a", "1") == Reply("+", "OK")
@@ -149,7 +170,7 @@ def test_a_failed_save_leaves_the_previous_snapshot_and_the_log(node: Node) -> N
     c.close()
 
 
-@pytest.mark.parametrize("node", [("--save", "3600 1")], indirect=True)
+@pytest.mark.parametrize("node", [("save", "3600 1")], indirect=True)
 def test_stop_writes_on_bgsave_error_as_redis(node: Node) -> None:
     c = node.conn()
     assert c.call("DEBUG", "SET-DISK-FAULT", "snapshot-eio") == Reply("+", "OK")
