@@ -36,6 +36,9 @@ def _status(conn: RespConnection, field: str) -> str:
     return dict(line.split(":", 1) for line in text.splitlines() if ":" in line)[field]
 
 
+QUEUED_BEFORE: list[RespConnection] = []  # (redis, activekv): a MULTI with a SET queued before
+
+
 @pytest.fixture(scope="module")
 def aof_pair() -> Iterator[tuple[int, int]]:
     """redis with an AOF on a full tmpfs, activekv with an op log failing with ENOSPC."""
@@ -44,6 +47,10 @@ def aof_pair() -> Iterator[tuple[int, int]]:
         ours = start_activekv(*FAULTY, "--save", "")
         try:
             r, o = RespConnection(ref.port), RespConnection(ours.port)
+            for port in (ref.port, ours.port):
+                conn = RespConnection(port)
+                assert conn.call("MULTI").type == conn.call("SET", "q", "1").type == "+"
+                QUEUED_BEFORE.append(conn)
             fill(datadir)
             assert o.call("DEBUG", "SET-DISK-FAULT", "enospc").type == "+"
             for conn in (r, o):
@@ -120,7 +127,9 @@ def test_aof_write_error_replies_as_redis(aof_pair: tuple[int, int], protocol: i
     d = _pair(aof_pair, protocol)
     try:
         d.check_all(*COMMON)
-        assert _status(d.ours, "aof_last_write_status") == _status(d.ref, "aof_last_write_status") == "err"
+        for field in ("rdb_last_bgsave_status", "aof_last_write_status"):
+            assert _status(d.ours, field) == _status(d.ref, field), field
+        assert _status(d.ours, "aof_last_write_status") == "err"
     finally:
         d.close()
 
@@ -135,8 +144,22 @@ def test_bgsave_error_replies_as_redis(rdb_pair: tuple[int, int], protocol: int)
         d.check("CONFIG", "SET", "stop-writes-on-bgsave-error", "yes")
         d.check("SET", "k", "v")
         d.check("SAVE")
+        for field in ("rdb_last_bgsave_status", "aof_last_bgrewrite_status", "aof_last_write_status"):
+            assert _status(d.ours, field) == _status(d.ref, field), field
+        assert _status(d.ours, "rdb_last_bgsave_status") == "err"
     finally:
         d.close()
+
+
+def test_exec_of_writes_queued_before_the_fault_is_refused_as_redis(
+        aof_pair: tuple[int, int]) -> None:
+    ref, ours = QUEUED_BEFORE
+    reply = ours.call("EXEC")
+    assert reply == ref.call("EXEC")
+    assert reply.value.startswith("EXECABORT Transaction discarded because of: MISCONF")
+    assert ours.call("EXEC") == ref.call("EXEC")  # the transaction was discarded
+    ref.close()
+    ours.close()
 
 
 def test_subscribed_ping_is_refused_as_redis(aof_pair: tuple[int, int]) -> None:
