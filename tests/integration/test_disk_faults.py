@@ -8,6 +8,7 @@ import os
 import signal
 import socket
 import tempfile
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -190,6 +191,21 @@ def test_stop_writes_on_bgsave_error_as_redis(node: Node) -> None:
     assert c.call("BGSAVE") == Reply("+", "Background saving started")
     wait_for(lambda: _info(c, "persistence")["rdb_last_bgsave_status"] == "ok", 5, "status ok")
     assert c.call("SET", "a", "3") == Reply("+", "OK")
+    c.close()
+
+
+@pytest.mark.parametrize("node", [("save", "0 1")], indirect=True)
+def test_a_failed_save_point_snapshot_is_retried_after_5s_as_redis(node: Node) -> None:
+    c = node.conn()
+    assert c.call("DEBUG", "SET-DISK-FAULT", "snapshot-eio") == Reply("+", "OK")
+    assert c.call("SET", "a", "1") == Reply("+", "OK")  # the save point: a background snapshot
+    wait_for(lambda: c.call("SET", "a", "2") == RDB_MISCONF, 5, "the save point's snapshot fails")
+    assert _info(c, "persistence")["rdb_last_bgsave_status"] == "err"
+    assert c.call("DEBUG", "SET-DISK-FAULT", "off") == Reply("+", "OK")
+    started = time.monotonic()
+    wait_for(lambda: c.call("SET", "a", "3") == Reply("+", "OK"), 10, "the retry succeeds")
+    assert _info(c, "persistence")["rdb_last_bgsave_status"] == "ok"
+    assert time.monotonic() - started < 7
     c.close()
 
 
