@@ -12,6 +12,7 @@ import tempfile
 import time
 
 from server.harness.processes import free_port, start_activekv
+from server.harness.regions import peer_field
 from server.harness.waiting import wait_for
 from tests.multiregion.diskkit import fill, free, start_on, tmpfs
 from tests.respclient import Reply, RespConnection
@@ -23,6 +24,14 @@ VALUE = "v" * 1000
 def _info(conn: RespConnection, section: str) -> dict[str, str]:
     text = conn.call("INFO", section).value.decode()
     return dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
+
+
+def _lag_at(conn: RespConnection, peer: str) -> int:
+    """``lag_ops`` of ``peer`` in ``conn``'s CRDT.PEERS: our writes it has not acknowledged."""
+    for row in conn.call("CRDT.PEERS").plain():
+        if peer_field(row, b"region") == peer.encode():
+            return int(peer_field(row, b"lag_ops"))
+    raise AssertionError(f"no CRDT.PEERS row for {peer}")
 
 
 def _whole_records(datadir: str) -> None:
@@ -89,6 +98,8 @@ def test_full_disk_refuses_writes_keeps_reads_and_recovers_without_loss() -> Non
             assert ca.call("GET", "from-b:19") == Reply("$", None)
             time.sleep(0.3)
             assert ca.call("GET", "from-b:0") == Reply("$", None)
+            assert _lag_at(cb, "us-west") >= 20  # A acknowledged none of them
+
             _whole_records(datadir)
 
             free(datadir)  # the disk has room again: recovery by itself, within ~a second
@@ -98,6 +109,7 @@ def test_full_disk_refuses_writes_keeps_reads_and_recovers_without_loss() -> Non
             assert _info(ca, "persistence")["aof_last_write_status"] == "ok"
             wait_for(lambda: ca.call("GET", "from-b:19").value == b"19", 20,
                      "B's writes made during the fault reach A")
+            wait_for(lambda: _lag_at(cb, "us-west") == 0, 10, "A acknowledges them")
             wait_for(lambda: cb.call("GET", f"during:{acknowledged[-1]}").value == VALUE.encode()
                      if acknowledged else True, 20, "A's buffered writes reach B")
             log = open(a.log_path).read()
