@@ -128,7 +128,6 @@ class Replicator:
         self.durable_vv: dict[str, int] = {}
         self.unsaved_merge = False  # a peer's state was merged but its snapshot failed
         self._merge_retry = 0.0
-        self.last_snapshot_ok = True
         self._snapshot_done: Callable[[bool], None] | None = None
         self._pending: Batch | None = None  # the local batch being joined (``append``)
         self.coalesced = 0  # local batch records logged (each one or more joined batches)
@@ -284,14 +283,19 @@ class Replicator:
         self._drain_buffer()
 
     def _save_merge(self) -> None:
+        first = self._merge_retry == 0.0
         self._merge_retry = time.monotonic()
         try:
             self.snapshot_now(blocking=True)
         except OSError as exc:
-            log.warning("snapshot of a merged peer state failed: %s; retried every second",
-                        exc.strerror or exc)
+            if first:  # one line per failure, not one per retry
+                log.warning("snapshot of a merged peer state failed: %s; peers' batches wait, "
+                            "retried every second", exc.strerror or exc)
             return
+        if not first:
+            log.warning("snapshot of the merged peer state written; peers' batches flow again")
         self.unsaved_merge = False
+        self._merge_retry = 0.0
 
     def _drain_buffer(self) -> None:
         """Apply every buffered batch that has become ready (each may make others ready)."""
@@ -439,22 +443,12 @@ class Replicator:
             raise OSError(code, os.strerror(code))
         lsn = self.oplog.next_lsn - 1
         if blocking:
-            try:
-                snapshot.write(self.ks, self.directory, lsn)
-            except OSError:
-                self.last_snapshot_ok = False
-                raise
+            snapshot.write(self.ks, self.directory, lsn)
             self.snapshot_lsn = lsn
-            self.last_snapshot_ok = True
         else:
-            try:
-                pid = snapshot.write_in_child(self.ks, self.directory, lsn)
-            except OSError:
-                self.last_snapshot_ok = False
-                raise
+            pid = snapshot.write_in_child(self.ks, self.directory, lsn)
             if pid == 0:
                 self.snapshot_lsn = lsn
-                self.last_snapshot_ok = True
                 if done is not None:
                     done(True)
             else:
@@ -474,7 +468,6 @@ class Replicator:
             self.snapshot_lsn = self._snapshot_pending_lsn
         else:
             log.warning("Background saving error (snapshot child exit status %d)", status)
-        self.last_snapshot_ok = ok
         done, self._snapshot_done = self._snapshot_done, None
         if done is not None:
             done(ok)
