@@ -22,6 +22,7 @@ from crdt.clock import vv_leq
 from crdt.keyspace import Keyspace
 
 from . import snapshot
+from .diskio import DiskStatus
 from .oplog import SEGMENT_BYTES, OpLogCorrupt
 from .peerlink import PeerLinkProtocol, accept_sync
 from .puller import Puller
@@ -172,6 +173,11 @@ class Replication:
         """Batches in the op log after the snapshot (INFO rdb_changes_since_last_save)."""
         rep = self._rep
         return max(0, rep.oplog.next_lsn - 1 - rep.snapshot_lsn)
+
+    @property
+    def disk_status(self) -> DiskStatus:
+        """The op log's health (one object for the life of the process)."""
+        return self._rep.oplog.status
 
     @property
     def disk_error(self) -> int:

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 from crdt.clock import vv_leq
 from replication import diskio
+from replication.diskio import DiskStatus
 from server import errors
 
 if TYPE_CHECKING:
@@ -40,6 +41,8 @@ class DiskGuard:
     def __init__(self, server: Server) -> None:
         self.server = server
         self.held: list[Client] = []  # appendfsync always: replies waiting for the disk
+        rep = server.replicator
+        self._status = rep.disk_status if rep is not None else DiskStatus()
 
     def denied(self) -> str | None:
         """The MISCONF text when writes are refused, else None (Redis's order: RDB first)."""
@@ -56,6 +59,9 @@ class DiskGuard:
 
     def refuses(self, client: Client, cmd: Command) -> str | None:
         """Before a command (processCommand): the error for a write (or PING) now."""
+        status = self._status
+        if not status.write_errno and not status.fsync_errno and self.server.persistence.last_bgsave_ok:
+            return None  # the common case, cheaply
         message = self.denied()
         if message is None:
             return None
