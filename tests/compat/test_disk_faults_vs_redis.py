@@ -20,7 +20,11 @@ from tests.multiregion.diskkit import fill, free, tmpfs
 from tests.respclient import RespConnection
 
 FAULTY = ("--debug-disk-faults", "yes", "--enable-debug-command", "yes")
-BIG = "x" * 20000  # more than a page: the AOF write cannot fit in a file's slack
+BIG = "x" * 20000
+LIBRARY = ("#!lua name=disk\n"
+           "redis.register_function('w', function() return redis.call('set', 'k', 'v') end)\n"
+           "redis.register_function{function_name='r', callback=function() return 1 end, "
+           "flags={'no-writes'}}")  # more than a page: the AOF write cannot fit in a file's slack
 
 
 def _redis_on(datadir: str, *args: str) -> ServerProcess:
@@ -47,6 +51,7 @@ def aof_pair() -> Iterator[tuple[int, int]]:
         ours = start_activekv(*FAULTY, "--save", "")
         try:
             r, o = RespConnection(ref.port), RespConnection(ours.port)
+            assert r.call("FUNCTION", "LOAD", LIBRARY) == o.call("FUNCTION", "LOAD", LIBRARY)
             for port in (ref.port, ours.port):
                 conn = RespConnection(port)
                 assert conn.call("MULTI").type == conn.call("SET", "q", "1").type == "+"
@@ -73,6 +78,7 @@ def rdb_pair() -> Iterator[tuple[int, int]]:
         ours = start_activekv(*FAULTY, "--save", "3600 1")
         try:
             r, o = RespConnection(ref.port), RespConnection(ours.port)
+            assert r.call("FUNCTION", "LOAD", LIBRARY) == o.call("FUNCTION", "LOAD", LIBRARY)
             assert r.call("SET", "big", BIG).type == "+"
             fill(datadir)
             assert o.call("DEBUG", "SET-DISK-FAULT", "snapshot-eio").type == "+"
@@ -119,6 +125,10 @@ COMMON = [
     ("EVAL", "#!lua flags=no-writes\nreturn redis.call('get', 'k')", "0"),
     ("EVAL_RO", "return redis.call('get', 'k')", "0"),
     ("FUNCTION", "LOAD", "#!lua name=lib\nredis.register_function('f', function() return 1 end)"),
+    ("FCALL", "w", "0"),
+    ("FCALL", "r", "0"),
+    ("FCALL_RO", "r", "0"),
+    ("FCALL_RO", "w", "0"),
 ]
 
 
