@@ -22,6 +22,7 @@ from crdt.clock import vv_leq
 from crdt.keyspace import Keyspace
 
 from . import snapshot
+from .diskio import DiskStatus
 from .oplog import SEGMENT_BYTES, OpLogCorrupt
 from .peerlink import PeerLinkProtocol, accept_sync
 from .puller import Puller
@@ -154,13 +155,14 @@ class Replication:
         rep._wait_snapshot(block=True)
         rep.snapshot_now(blocking=True)
 
-    def bgsave(self) -> bool:
-        """A snapshot in a child process; False when one is already running."""
+    def bgsave(self, done: Callable[[bool], None] | None = None) -> bool:
+        """A snapshot in a child process; False when one is already running. ``done(ok)``
+        when it ends. ``OSError`` when it cannot start (the op log cannot be written)."""
         rep = self._rep
         rep._wait_snapshot(block=False)
         if rep._snapshot_pid:
             return False
-        rep.snapshot_now(blocking=False)
+        rep.snapshot_now(blocking=False, done=done)
         return True
 
     @property
@@ -171,6 +173,26 @@ class Replication:
         """Batches in the op log after the snapshot (INFO rdb_changes_since_last_save)."""
         rep = self._rep
         return max(0, rep.oplog.next_lsn - 1 - rep.snapshot_lsn)
+
+    @property
+    def disk_status(self) -> DiskStatus:
+        """The op log's health (one object for the life of the process)."""
+        return self._rep.oplog.status
+
+    @property
+    def disk_error(self) -> int:
+        """The errno of the op log's last failed write or fsync (0: it is healthy)."""
+        return self._rep.oplog.status.errno
+
+    @property
+    def durable_vv(self) -> dict[str, int]:
+        """What the op log holds (written; fsynced with ``always``)."""
+        return self._rep.durable_vv
+
+    @property
+    def disk_ok(self) -> bool:
+        """The log is healthy and every merged peer state is in a snapshot."""
+        return self._rep.disk_ok
 
     def snapshot_path(self) -> str:
         return os.path.join(self._rep.directory, snapshot.FILENAME)
@@ -234,6 +256,9 @@ class Replication:
             ("oplog_first_lsn", oplog.first_lsn),
             ("oplog_last_lsn", oplog.next_lsn - 1),
             ("oplog_fsyncs", oplog.fsyncs),
+            ("oplog_write_failures", oplog.status.failures),
+            ("oplog_pending_bytes", len(oplog._pending)),
+            ("peer_batches_waiting_for_disk", int(any(p.waiting_for_disk for p in rep.pullers))),
             ("appendfsync", oplog.appendfsync),
             ("snapshot_lsn", rep.snapshot_lsn),
             ("applied_remote_batches", rep.applied_remote),

@@ -12,6 +12,11 @@ Durability follows Redis's ``appendfsync``: records are written to the file befo
 replies to the client that caused them (``flush``); ``always`` also fsyncs then, ``everysec``
 fsyncs from a timer, ``no`` leaves it to the OS.
 
+A failed write or fsync (a full disk, EIO: ``diskio``) never leaves part of a record behind:
+the file is cut back to its last whole record, the records stay queued, ``status`` says why,
+and ``flush`` retries once a second (Redis's AOF error handling). Records are readable by peers
+(``durable_lsn``) only once they are in the file.
+
 Recovery (``open``): every segment is read and checked. A torn last record at the end of the
 last segment (a crash mid-write) is cut off with a log line; a bad record anywhere else stops
 start-up with an error naming the file and offset, unless the operator asked to truncate there.
@@ -22,6 +27,7 @@ from __future__ import annotations
 import logging
 import os
 import struct
+import time
 import zlib
 from bisect import bisect_right
 from collections.abc import Iterator
@@ -29,6 +35,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import msgpack
+
+from . import diskio
 
 log = logging.getLogger("activekv")
 
@@ -43,6 +51,7 @@ TAIL_RECORD_OVERHEAD = 400  # the tuple, the metadata (with its dependency VV), 
 # of the whole segment on every resume.
 INDEX_EVERY = 1024
 READ_CHUNK = 1024 * 1024
+RETRY_S = 1.0  # after a failed write or fsync, flushes retry at most this often
 
 
 class OpLogCorrupt(Exception):
@@ -128,6 +137,10 @@ class OpLog:
         # Peers are only sent records up to here: written (and fsynced with ``always``), so a
         # crash can never make us forget an effect a peer already has.
         self.durable_lsn = 0
+        self.status = diskio.DiskStatus()
+        self._file_size = 0  # bytes of whole records in the open segment's file
+        self._torn = False  # a failed write may have left part of a record after _file_size
+        self._last_retry = 0.0
 
     # -- recovery ----------------------------------------------------------------------------
     def open(self) -> Iterator[tuple[int, bytes]]:
@@ -148,10 +161,13 @@ class OpLog:
             self.segments[i - 1].max_vv = dict(self.segments[i].start_vv)
         self.durable_lsn = self.next_lsn - 1
         if not self.segments:
-            self._new_segment({})
+            if not self._new_segment({}):
+                code = self.status.errno
+                raise OSError(code, f"cannot create the op log in {self.dir}: {os.strerror(code)}")
         else:
             seg = self.segments[-1]
             self._fd = os.open(seg.path, os.O_WRONLY | os.O_APPEND)
+            self._file_size = seg.size
 
     def _read_segment(self, seg: Segment, last: bool) -> Iterator[tuple[int, bytes]]:
         with open(seg.path, "rb") as f:
@@ -196,29 +212,51 @@ class OpLog:
         seg.size = off
 
     # -- appends -----------------------------------------------------------------------------
-    def _new_segment(self, start_vv: dict[str, int]) -> None:
+    def _new_segment(self, start_vv: dict[str, int]) -> bool:
+        """Start a segment: the current one is written and fsynced, the new one's header
+        written and fsynced before it is used. False (and nothing changed) if the disk fails."""
         if self._fd >= 0:
-            self._write_pending()
-            os.fsync(self._fd)
-            os.close(self._fd)
+            if not self._write_pending():
+                return False
+            try:
+                diskio.fsync(self._fd)
+            except OSError as exc:
+                self.status.failed("fsync", exc)
+                return False
         path = os.path.join(self.dir, _segment_name(self.next_lsn))
-        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-        seg = Segment(self.next_lsn, path, dict(start_vv), max_vv=dict(start_vv))
-        self.segments.append(seg)
         header = encode_record(T_SEGMENT, msgpack.packb(start_vv))
-        self._pending += header
-        seg.size += len(header)
-        self._write_pending()
-        os.fsync(self._fd)
-        _fsync_dir(self.dir)
+        fd = -1
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND, 0o644)
+            diskio.write_all(fd, header)
+            diskio.fsync(fd)
+            _fsync_dir(self.dir)
+        except OSError as exc:
+            if fd >= 0:
+                os.close(fd)
+                try:
+                    os.unlink(path)
+                except OSError:
+                    pass
+            self.status.failed("write", exc)
+            return False
+        if self._fd >= 0:
+            os.close(self._fd)
+        self._fd = fd
+        self._file_size = len(header)
+        self._dirty = False
+        seg = Segment(self.next_lsn, path, dict(start_vv), max_vv=dict(start_vv))
+        seg.size = len(header)
+        self.segments.append(seg)
+        return True
 
     def append(self, payload: bytes, vv_after: dict[str, int], meta: Any = None) -> int:
         """Queue one batch record; it reaches the file at the next ``flush``. ``vv_after`` is
         the live VV of the keyspace: the open segment refers to it, a closed one keeps a copy."""
         seg = self.segments[-1]
-        if seg.size >= self.segment_bytes:
+        if seg.size >= self.segment_bytes and self.status.ok:
             seg.max_vv = dict(seg.max_vv)
-            self._new_segment(seg.max_vv)
+            self._new_segment(seg.max_vv)  # on a disk error: the current one goes on, retried
             seg = self.segments[-1]
         lsn = self.next_lsn
         self.next_lsn = lsn + 1
@@ -244,39 +282,86 @@ class OpLog:
             del tail[: self._tail_start]
             self._tail_start = 0
 
-    def _write_pending(self) -> None:
+    def _write_pending(self) -> bool:
+        """Write the queued records: all of them, or none (a failed or short write is cut
+        back to the last whole record and they stay queued). False on a disk error."""
         pending = self._pending
-        if pending:
-            size = len(pending)
-            n = os.write(self._fd, pending)
-            while n < size:  # a partial write (a full disk, a signal): write the rest
-                n += os.write(self._fd, memoryview(pending)[n:])
-            pending.clear()
-            self.bytes_written += size
-            self._dirty = True
+        if not pending and not self._torn:
+            return True
+        try:
+            if self._torn:
+                os.ftruncate(self._fd, self._file_size)
+                self._torn = False
+            if pending:
+                diskio.write_all(self._fd, pending)
+        except OSError as exc:
+            self._torn = True
+            try:
+                os.ftruncate(self._fd, self._file_size)
+                self._torn = False
+            except OSError as cut:
+                log.warning("op log: could not cut a failed write from %s: %s (retried; a start-up "
+                            "before that cuts the torn record)", self.segments[-1].path, cut)
+            self.status.failed("write", exc)
+            return False
+        size = len(pending)
+        self._file_size += size
+        pending.clear()
+        self.bytes_written += size
+        self._dirty = True
+        if self.status.write_errno:
+            self.status.succeeded("write")
+        return True
 
-    def flush(self) -> None:
-        """Before replying: write queued records; with ``always``, fsync too."""
-        self._write_pending()
-        if self.appendfsync == "always" and self._dirty:
-            self.fsync()
-        self.durable_lsn = self.next_lsn - 1
+    def flush(self) -> bool:
+        """Before replying: write queued records; with ``always``, fsync too. After a disk
+        error, retried at most once per ``RETRY_S``. True when the log is healthy."""
+        status = self.status
+        if not status.ok:
+            now = time.monotonic()
+            if now - self._last_retry < RETRY_S:
+                return False
+            self._last_retry = now
+            if status.fsync_errno:
+                self._dirty = True  # fsync again, whatever the policy
+        ok = self._write_pending()
+        if ok and self._dirty and (self.appendfsync == "always" or self.status.fsync_errno):
+            ok = self.fsync()
+        if ok:
+            self.durable_lsn = self.next_lsn - 1
+        else:
+            self._last_retry = time.monotonic()
+        return ok and status.ok
 
-    def fsync(self) -> None:
+    def fsync(self) -> bool:
+        """False when the fsync failed (it is tried again next time)."""
         if self._dirty and self._fd >= 0:
             self._dirty = False
-            os.fsync(self._fd)
+            try:
+                diskio.fsync(self._fd)
+            except OSError as exc:
+                self._dirty = True
+                self.status.failed("fsync", exc)
+                return False
             self.fsyncs += 1
+            if self.status.fsync_errno:
+                self.status.succeeded("fsync")
+        return True
 
     def fileno(self) -> int:
         return self._fd
 
-    def close(self) -> None:
+    def close(self) -> bool:
+        """Write and fsync what is queued and close; False if the disk refused (logged)."""
+        ok = True
         if self._fd >= 0:
-            self._write_pending()
-            os.fsync(self._fd)
+            ok = self._write_pending()
+            if ok:
+                self._dirty = True
+                ok = self.fsync()
             os.close(self._fd)
             self._fd = -1
+        return ok
 
     # -- reading for peers -------------------------------------------------------------------
     @property

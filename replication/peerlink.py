@@ -98,8 +98,12 @@ def accept_sync(rep: Replicator, version: int, region_arg: bytes, instance_arg: 
     if mode not in SYNC_MODES:
         raise SyncRefused(f"ERR unknown sync mode '{mode_arg.decode('utf-8', 'replace')}' (log or state)")
     link = PeerLinkProtocol(on_lost)
-    streamer, how = rep.open_stream(region, peer_vv, mode == b"state", link.write, link.close,
-                                    link.buffered_bytes)
+    try:
+        streamer, how = rep.open_stream(region, peer_vv, mode == b"state", link.write, link.close,
+                                        link.buffered_bytes)
+    except OSError as exc:  # the snapshot a state sync needs could not be written
+        raise SyncRefused(f"CRDTERR cannot write the snapshot for a state sync: "
+                          f"{exc.strerror or exc}") from None
     streamer.instance = instance
     link.streamer = streamer
     rep.log.info("peer %s (%s) pulls our log (%s mode)", region, address, how)

@@ -44,6 +44,9 @@ BACKOFF_MAX_S = 2.0
 ACK_INTERVAL_S = 0.02
 CONNECT_TIMEOUT_S = 3.0
 READ_CHUNK = 256 * 1024
+DISK_POLL_S = 0.1  # how often a link waiting for our disk looks again
+# Frames that change our state: they wait while our log cannot be written.
+DURABLE_FRAMES = frozenset({F_BATCH, F_STATE_DATA, F_STATE_END})
 
 
 class Puller:
@@ -64,6 +67,7 @@ class Puller:
         self._task: asyncio.Task[None] | None = None
         self._writer: asyncio.StreamWriter | None = None
         self._stop = False
+        self.waiting_for_disk = False
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run())
@@ -149,6 +153,8 @@ class Puller:
                 self.last_frame = time.monotonic()
                 self.received_bytes += len(data)
                 for ftype, payload in frames.feed(data):
+                    if ftype in DURABLE_FRAMES and not rep.disk_ok:
+                        await self._wait_for_disk()
                     if ftype == F_BATCH:
                         self.received_batches += 1
                         if not rep.receive(decode_batch(payload), payload):
@@ -182,13 +188,24 @@ class Puller:
                 state_file.close()
                 os.unlink(state_file.name)
 
+    async def _wait_for_disk(self) -> None:
+        """Our log cannot be written: leave the peer's frames unread (TCP pushes back on its
+        streamer; it keeps them in its log) until it can. Nothing is applied or acknowledged
+        meanwhile; a link that drops resumes from what we have."""
+        self.waiting_for_disk = True
+        try:
+            while not self.rep.disk_ok:
+                await asyncio.sleep(DISK_POLL_S)
+        finally:
+            self.waiting_for_disk = False
+
     async def _ack_loop(self, writer: asyncio.StreamWriter) -> None:
         last: dict[str, int] = {}
         quiet = 0.0
         while True:
             await asyncio.sleep(ACK_INTERVAL_S)
             quiet += ACK_INTERVAL_S
-            vv = self.rep.ks.vv
+            vv = self.rep.durable_vv  # only what our log holds: the peer may drop the rest
             if vv != last or quiet >= 1.0:
                 last = dict(vv)
                 quiet = 0.0

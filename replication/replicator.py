@@ -124,6 +124,11 @@ class Replicator:
         # A peer's PUBLISH/SPUBLISH (shard, channel, message), for our local subscribers.
         self.on_publish: Callable[[bool, bytes, bytes], None] = lambda shard, ch, msg: None
         self._flush_scheduled = False
+        # What the log holds (written, fsynced with ``always``): acknowledged to peers.
+        self.durable_vv: dict[str, int] = {}
+        self.unsaved_merge = False  # a peer's state was merged but its snapshot failed
+        self._merge_retry = 0.0
+        self._snapshot_done: Callable[[bool], None] | None = None
         self._pending: Batch | None = None  # the local batch being joined (``append``)
         self.coalesced = 0  # local batch records logged (each one or more joined batches)
         if self.pullers:
@@ -166,6 +171,7 @@ class Replicator:
                 self.ks.apply_batch(batch)
                 replayed += 1
         self.ks.region = self.region
+        self.durable_vv = dict(self.ks.vv)
         return replayed
 
     # -- the sink: local batches ----------------------------------------------------------
@@ -218,16 +224,27 @@ class Replicator:
         then, and only then, peers are sent the new records. Batches applied from peers or
         by the expire cycle, with no client waiting, are flushed once per loop iteration."""
         self._log_pending()
-        self.oplog.flush()
+        if self.oplog.flush() and not self.unsaved_merge and self.durable_vv != self.ks.vv:
+            self.durable_vv = dict(self.ks.vv)
         durable = self.oplog.durable_lsn
         for s in list(self.streamers):
             if s.live and not s.paused and s.cursor <= durable:  # something new to send
                 s.pump()
 
+    @property
+    def disk_ok(self) -> bool:
+        """The log takes writes and every merged state is in a snapshot: peers' batches may
+        be applied (else they wait in the link, unacknowledged)."""
+        return self.oplog.status.ok and not self.unsaved_merge
+
     def close(self) -> None:
         self._log_pending()
+        self.oplog._last_retry = 0.0  # one last attempt, now
         self.oplog.flush()
-        self.oplog.close()
+        if not self.oplog.close() or self.unsaved_merge:
+            log.warning("op log: could not write everything at shutdown; the next start is an "
+                        "unclean one (a new epoch)")
+            return
         _write_durably(os.path.join(self.directory, "clean-shutdown"), "clean\n")
 
     # -- remote batches -------------------------------------------------------------------
@@ -258,10 +275,27 @@ class Replicator:
         self.state_merges += 1
         if peer in self.peers:
             self.peers[peer].needs_state = False
-        # The merge changed state without log records: a snapshot makes it durable.
-        self.snapshot_now(blocking=True)
+        # The merge changed state without log records: a snapshot makes it durable. Until
+        # one succeeds, nothing from peers is applied or acknowledged past it.
+        self.unsaved_merge = True
+        self._save_merge()
         log.info("merged the state of peer %s (%d keys); VV now %s", peer, keys, self.ks.vv)
         self._drain_buffer()
+
+    def _save_merge(self) -> None:
+        first = self._merge_retry == 0.0
+        self._merge_retry = time.monotonic()
+        try:
+            self.snapshot_now(blocking=True)
+        except OSError as exc:
+            if first:  # one line per failure, not one per retry
+                log.warning("snapshot of a merged peer state failed: %s; peers' batches wait, "
+                            "retried every second", exc.strerror or exc)
+            return
+        if not first:
+            log.warning("snapshot of the merged peer state written; peers' batches flow again")
+        self.unsaved_merge = False
+        self._merge_retry = 0.0
 
     def _drain_buffer(self) -> None:
         """Apply every buffered batch that has become ready (each may make others ready)."""
@@ -348,10 +382,15 @@ class Replicator:
             s.tick()
         self._update_stability()
         self._wait_snapshot(block=False)
+        if self.unsaved_merge and time.monotonic() - self._merge_retry >= 1.0:
+            self._save_merge()
         since = self.oplog.next_lsn - 1 - self.snapshot_lsn
         if (since >= self.snapshot_every and not self._snapshot_pid
                 and time.monotonic() - self._last_snapshot >= self.snapshot_min_interval_s):
-            self.snapshot_now(blocking=False)
+            try:
+                self.snapshot_now(blocking=False)
+            except OSError as exc:  # the log and the previous snapshot are intact; retried
+                log.warning("periodic snapshot failed: %s", exc.strerror or exc)
         self._truncate_log()
 
     def fsync(self) -> None:
@@ -393,22 +432,29 @@ class Replicator:
             if low:
                 stable[r] = low
 
-    def snapshot_now(self, blocking: bool) -> None:
+    def snapshot_now(self, blocking: bool, done: Callable[[bool], None] | None = None) -> None:
+        """A snapshot of everything logged. ``OSError`` when the log itself cannot be written
+        (a snapshot past the log's end would hide the records after it) or the snapshot
+        failed in this process; ``done(ok)`` is called when a background one ends."""
         self._log_pending()
-        self.oplog.flush()
+        self._last_snapshot = time.monotonic()
+        if not self.oplog.flush():
+            code = self.oplog.status.errno
+            raise OSError(code, os.strerror(code))
         lsn = self.oplog.next_lsn - 1
         if blocking:
             snapshot.write(self.ks, self.directory, lsn)
             self.snapshot_lsn = lsn
-            self._last_snapshot = time.monotonic()
         else:
             pid = snapshot.write_in_child(self.ks, self.directory, lsn)
             if pid == 0:
                 self.snapshot_lsn = lsn
+                if done is not None:
+                    done(True)
             else:
                 self._snapshot_pid = pid
                 self._snapshot_pending_lsn = lsn
-            self._last_snapshot = time.monotonic()
+                self._snapshot_done = done
 
     def _wait_snapshot(self, block: bool) -> None:
         if not self._snapshot_pid:
@@ -417,10 +463,14 @@ class Replicator:
         if pid == 0:
             return
         self._snapshot_pid = 0
-        if os.waitstatus_to_exitcode(status) == 0:
+        ok = os.waitstatus_to_exitcode(status) == 0
+        if ok:
             self.snapshot_lsn = self._snapshot_pending_lsn
         else:
-            log.warning("background snapshot failed (exit status %d)", status)
+            log.warning("Background saving error (snapshot child exit status %d)", status)
+        done, self._snapshot_done = self._snapshot_done, None
+        if done is not None:
+            done(ok)
 
     def _truncate_log(self) -> None:
         """Drop segments the snapshot covers and every peer has (or past the retention)."""

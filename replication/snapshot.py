@@ -18,6 +18,8 @@ import msgpack
 from crdt import state
 from crdt.keyspace import Keyspace
 
+from . import diskio
+
 log = logging.getLogger("activekv")
 
 MAGIC = "activekv-snapshot"
@@ -30,21 +32,29 @@ class SnapshotError(Exception):
 
 
 def write(ks: Keyspace, directory: str, lsn: int) -> str:
-    """Write the snapshot (in this process). Returns its path."""
+    """Write the snapshot (in this process). Returns its path. On a disk error (``OSError``)
+    the temporary file is removed and the previous snapshot is untouched."""
     path = os.path.join(directory, FILENAME)
     tmp = path + f".tmp-{os.getpid()}"
-    with open(tmp, "wb") as f:
-        f.write(msgpack.packb([MAGIC, VERSION, lsn]))
-        buf = bytearray()
-        for record in state.dump(ks):
-            buf += record
-            if len(buf) > 1 << 20:
-                f.write(buf)
-                buf.clear()
-        f.write(buf)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as f:
+            fd = f.fileno()
+            diskio.snapshot_write_all(fd, msgpack.packb([MAGIC, VERSION, lsn]))
+            buf = bytearray()
+            for record in state.dump(ks):
+                buf += record
+                if len(buf) > 1 << 20:
+                    diskio.snapshot_write_all(fd, buf)
+                    buf.clear()
+            diskio.snapshot_write_all(fd, buf)
+            diskio.fsync(fd)
+        os.replace(tmp, path)
+    except OSError:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
     fd = os.open(directory, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -64,6 +74,9 @@ def write_in_child(ks: Keyspace, directory: str, lsn: int) -> int:
         code = 0
         try:
             write(ks, directory, lsn)
+        except OSError as exc:
+            log.warning("Write error saving the snapshot on disk: %s", exc.strerror or exc)
+            code = 1
         except BaseException:
             code = 1
         os._exit(code)

@@ -33,6 +33,7 @@ from server.commands.client import client_info_line
 from server.commands.registry import EXTRA_SPECS, build_table
 from server.config import LOG_LEVELS, Config, ConfigSetError
 from server.connection import Client
+from server.diskguard import DiskGuard
 from server.keyevents import Notifier, note_expired
 from server.memory import Memory
 from server.monitor import Monitor
@@ -164,6 +165,7 @@ class Server:
         self.stats = Stats()
         self.monitor = Monitor(config)  # commandstats, latencystats, SLOWLOG, LATENCY
         self.persistence = Persistence(self)  # SAVE/BGSAVE, save points, INFO persistence
+        self.disk = DiskGuard(self)  # MISCONF while the disk fails (server/diskguard.py)
         self.active_expire = True  # DEBUG SET-ACTIVE-EXPIRE
         self.pause = Pause()  # CLIENT PAUSE
         self.idle_clients = IdleClients()  # the timeout option
@@ -280,8 +282,7 @@ class Server:
     def write_replies(self) -> None:
         queue, self._reply_queue = self._reply_queue, []
         self.sink.flush()  # the op log reaches the file before any client hears "OK"
-        for client in queue:
-            client.write_out()
+        self.disk.write_replies(queue)  # (with appendfsync always: once it did)
 
     # -- blocking commands -----------------------------------------------------------------
     def block_waiter(self, waiter: Blocked) -> None:
@@ -360,6 +361,7 @@ class Server:
             try:
                 self.stats.gc_collected += rep.tick()
                 self.persistence.tick()
+                self.disk.tick()
                 if n % 100 == 0 and rep.fsync_every_second and (fsyncing is None or fsyncing.done()):
                     fsyncing = loop.run_in_executor(None, rep.fsync)
             except Exception:

@@ -168,6 +168,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("repl-log-retention", MemoryType(1024**2, INT64_MAX), _const(1024**3)),
     Option("peer-timeout", IntType(1, INT32_MAX), _const(3600)),
     Option("oplog-truncate-corrupt", BoolType(), _const(False), mutable=False),
+    # Tests only: DEBUG SET-DISK-FAULT injects EIO/ENOSPC/fsync errors (server/diskguard.py).
+    Option("debug-disk-faults", BoolType(), _const(False), mutable=False, hidden=True),
     # Tuning (mostly for tests): op log segment size, and the snapshot cadence (a snapshot
     # after this many logged batches, at most once per min-interval milliseconds).
     Option("repl-log-segment-size", MemoryType(4096, INT64_MAX), _const(64 * 1024**2), mutable=False),
@@ -230,11 +232,13 @@ class Config:
     repl_log_retention: int = field(default_factory=_default("repl-log-retention"))
     peer_timeout: int = field(default_factory=_default("peer-timeout"))
     oplog_truncate_corrupt: bool = field(default_factory=_default("oplog-truncate-corrupt"))
+    debug_disk_faults: bool = field(default_factory=_default("debug-disk-faults"))
     repl_log_segment_size: int = field(default_factory=_default("repl-log-segment-size"))
     snapshot_every: int = field(default_factory=_default("snapshot-every"))
     snapshot_min_interval: int = field(default_factory=_default("snapshot-min-interval"))
     # Redis 7.0 parameters activekv reads (server/config_table.py).
     save: list[tuple[int, int]] = field(default_factory=_default("save"))
+    stop_writes_on_bgsave_error: bool = field(default_factory=_default("stop-writes-on-bgsave-error"))
     appendonly: bool = field(default_factory=_default("appendonly"))
     dbfilename: str = field(default_factory=_default("dbfilename"))
     pidfile: str = field(default_factory=_default("pidfile"))

@@ -17,6 +17,7 @@ from crdt.effects import Batch
 from server import errors, protected
 from server.acl.hooks import permission_error
 from server.blocking import Blocked
+from server.diskguard import DISK_CHECKED
 from server.keyevents import begin, derive
 from server.monitor_feed import feed
 from server.outbuf import OBUF_CHECK_BYTES
@@ -337,6 +338,10 @@ class Client(asyncio.Protocol):
             denied = permission_error(self, cmd, argv)
             if denied is not None:
                 return self._refuse(cmd, denied.message)
+        if cmd.write or cmd.name in DISK_CHECKED:  # a failing disk refuses writes (MISCONF)
+            misconf = self.server.disk.refuses(self, cmd)
+            if misconf is not None:
+                return self._refuse(cmd, misconf)
         if self.subs is not None and not self.resp3 and cmd.name not in ALLOWED_IN_CONTEXT:
             return self._reject(Error(PUBSUB_CONTEXT_ERROR % cmd.name))
         if self.multi is not None and cmd.no_multi:

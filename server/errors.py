@@ -37,6 +37,13 @@ NOT_IN_MULTI = "ERR Command not allowed inside a transaction"
 EXECABORT = "EXECABORT Transaction discarded because of previous errors."
 EXECABORT_BECAUSE = "EXECABORT Transaction discarded because of: %s"
 OOM = "OOM command not allowed when used memory > 'maxmemory'."
+# Writes refused after a failed op log write/fsync (Redis: the AOF) or snapshot (Redis: BGSAVE).
+MISCONF_AOF = "MISCONF Errors writing to the AOF file: %s"
+MISCONF_RDB = ("MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist "
+               "to disk. Commands that may modify the data set are disabled, because this instance is "
+               "configured to report errors during writes if RDB snapshotting fails "
+               "(stop-writes-on-bgsave-error option). Please check the Redis logs for details about the "
+               "RDB error.")
 MAX_CLIENTS = "ERR max number of clients reached"
 NUMKEYS_POSITIVE = "ERR numkeys should be greater than 0"
 NUMKEYS_TOO_MANY = "ERR Number of keys can't be greater than number of args"

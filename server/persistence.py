@@ -7,6 +7,11 @@
   serverCron does: ``changes`` counts logged batches since the last snapshot.
 * The op log is always written (replication and recovery need it): ``appendonly`` is accepted
   and shown but does not turn it off; ``appendfsync`` is the op log's fsync policy.
+* A snapshot that fails (a full disk, EIO) leaves the previous one and the log intact (it is
+  written to a temporary file, fsynced, renamed). ``SAVE`` then replies ``-ERR``; a failed
+  background one sets ``rdb_last_bgsave_status:err`` (BGREWRITEAOF: ``aof_last_bgrewrite_status``)
+  and, with ``stop-writes-on-bgsave-error yes`` and ``save`` points, writes are refused
+  (``server/diskguard.py``) until one succeeds; a ``save`` point retries 5 s after a failure.
 * ``LASTSAVE`` is the snapshot file's modification time, or the start time before the first
   snapshot of this life (Redis's lastsave starts at startup too).
 """
@@ -23,12 +28,17 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("activekv")
 
+BGSAVE_RETRY_DELAY_S = 5  # Redis's CONFIG_BGSAVE_RETRY_DELAY: a save point retries a failure
+
 
 class Persistence:
     def __init__(self, server: Server) -> None:
         self.server = server
         self.saves = 0  # snapshots asked for by this life (INFO rdb_saves)
-        self.last_bgsave_ok = True
+        self.last_bgsave_ok = True  # Redis's lastbgsave_status
+        self.last_rewrite_ok = True  # aof_lastbgrewrite_status
+        self.rewrite_failures = 0  # consecutive (aof_rewrites_consecutive_failures)
+        self.last_bgsave_try = 0.0
         self.bgsave_started = 0.0  # time.time() of the running background snapshot
         self.last_bgsave_secs = -1
         self.child = ""  # what the running background snapshot is for: "rdb" or "aof"
@@ -58,11 +68,23 @@ class Persistence:
             return False
         try:
             rep.save()
+        except OSError as exc:
+            log.warning("Write error saving DB on disk: %s", exc.strerror or exc)
+            return False
         except Exception:
             log.exception("snapshot (SAVE) failed")
             return False
         self.saves += 1
+        self.last_bgsave_ok = True  # as Redis's rdbSave
         return True
+
+    def _done(self, kind: str, ok: bool) -> None:
+        """A background snapshot ended."""
+        if kind == "aof":
+            self.last_rewrite_ok = ok
+            self.rewrite_failures = 0 if ok else self.rewrite_failures + 1
+        else:
+            self.last_bgsave_ok = ok
 
     def bgsave(self, kind: str = "rdb") -> bool | None:
         """True: started; False: one is running already; None: no replication here."""
@@ -74,16 +96,20 @@ class Persistence:
         self.child = kind
         if kind == "aof":
             self.rewrites += 1
-        self.bgsave_started = time.time()
+        self.bgsave_started = self.last_bgsave_try = time.time()
         t0 = time.perf_counter()
         try:
-            started = rep.bgsave()
+            started = rep.bgsave(lambda ok: self._done(kind, ok))
             if started:
                 self.forks += 1
                 self.latest_fork_usec = int((time.perf_counter() - t0) * 1_000_000)
+        except OSError as exc:  # the op log cannot be written: no snapshot can cover it
+            log.warning("Background saving error: %s", exc.strerror or exc)
+            self._done(kind, False)
+            return True
         except Exception:
             log.exception("background snapshot failed to start")
-            self.last_bgsave_ok = False
+            self._done(kind, False)
             return True
         if started:
             self.saves += 1
@@ -115,7 +141,10 @@ class Persistence:
         changes = rep.changes_since_save()
         if not changes:
             return
-        elapsed = time.time() - self.lastsave()
+        now = time.time()
+        elapsed = now - self.lastsave()
+        if not self.last_bgsave_ok and now - self.last_bgsave_try <= BGSAVE_RETRY_DELAY_S:
+            return
         for seconds, needed in self.server.config.save:
             if changes >= needed and elapsed > seconds:
                 log.info("%d changes in %d seconds. Saving...", needed, seconds)
@@ -152,10 +181,10 @@ class Persistence:
             ("aof_rewrite_scheduled", int(self.scheduled == "aof")),
             ("aof_last_rewrite_time_sec", -1),
             ("aof_current_rewrite_time_sec", -1),
-            ("aof_last_bgrewrite_status", "ok"),
+            ("aof_last_bgrewrite_status", "ok" if self.last_rewrite_ok else "err"),
             ("aof_rewrites", self.rewrites),
-            ("aof_rewrites_consecutive_failures", 0),
-            ("aof_last_write_status", "ok"),
+            ("aof_rewrites_consecutive_failures", self.rewrite_failures),
+            ("aof_last_write_status", "err" if rep is not None and rep.disk_error else "ok"),
             ("aof_last_cow_size", 0),
             ("module_fork_in_progress", 0),
             ("module_fork_last_cow_size", 0),

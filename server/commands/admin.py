@@ -12,6 +12,7 @@ from server import errors
 from server.commands.common import TYPE_COMMANDS, int_arg
 from server.commands.registry import command
 from server.config_rewrite import RewriteError, rewrite
+from server.diskguard import debug_set_disk_fault
 from server.info import REDIS_VERSION
 from server.lolwut import lolwut5
 from server.resp import OK, Error, Raw, Status, Verbatim
@@ -167,6 +168,8 @@ def cmd_debug(c: Client, argv: list[bytes]) -> Any:
         return _debug_populate(c, argv)
     if sub == b"protocol" and n == 3:
         return _debug_protocol(argv[2].lower().decode("utf-8", "replace"), c.resp3)
+    if sub == b"set-disk-fault" and n == 3 and debug_set_disk_fault(server, argv[2]):
+        return OK  # tests only: debug-disk-faults yes (server/diskguard.py)
     raise _debug_error(argv[1])
 
 

@@ -181,6 +181,10 @@ class LuaEngine:
     def run(self, c: Client, fn: Any, name: str, flags: frozenset[str], compat: bool, ro: bool,
             keys: list[bytes], args: list[bytes], eval_mode: bool) -> Any:
         """Run a compiled script or function for ``c``; the reply (an ``Error`` on failure)."""
+        if not compat and "no-writes" not in flags:  # a failing disk refuses it (MISCONF)
+            misconf = self.server.disk.denied()
+            if misconf is not None:
+                raise Error(misconf)
         if not compat and "no-writes" not in flags and ro:
             raise Error("ERR Can not execute a script with write flag using *_ro command.")
         read_only = ro or (not compat and "no-writes" in flags)
@@ -266,6 +270,10 @@ class LuaEngine:
         if cmd.write:
             if run.read_only:
                 return raise_error, conv.err_table("ERR Write commands are not allowed from read-only scripts.")
+        if cmd.write and not run.dirty:  # scriptVerifyWriteCommandAllow: a failing disk
+            misconf = self.server.disk.denied()
+            if misconf is not None:
+                return raise_error, conv.err_table(misconf)
         if run.deny_oom and not run.dirty and cmd.name in self.server.memory.denyoom:
             # scriptVerifyOOM: only before the script's first write (it cannot stop halfway)
             return raise_error, conv.err_table("OOM command not allowed when used memory > 'maxmemory'.")

@@ -22,7 +22,7 @@ DIFFERENT = {"port", "dir", "bind", "save", "logfile", "pidfile", "daemonize"}
 # activekv's own parameters (not in Redis).
 OURS = {"region", "peer", "peer-password", "peer-user", "repl-log-retention", "peer-timeout",
         "oplog-truncate-corrupt", "repl-log-segment-size", "snapshot-every",
-        "snapshot-min-interval"}
+        "snapshot-min-interval", "debug-disk-faults"}
 # CONFIG SET of these would cut our connection or change the process: bad values only.
 BAD_ONLY = {"port", "bind", "requirepass", "maxclients", "timeout", "appendonly", "save",
             "appendfsync", "loglevel", "client-query-buffer-limit", "proto-max-bulk-len",

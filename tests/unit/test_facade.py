@@ -60,7 +60,8 @@ def test_log_position_and_crdt_fields_follow_the_log(face: Any) -> None:
     fields = dict(rep.crdt_fields())
     assert list(fields) == [
         "gc_timed_out_peers", "oplog_segments", "oplog_bytes", "oplog_first_lsn", "oplog_last_lsn",
-        "oplog_fsyncs", "appendfsync", "snapshot_lsn", "applied_remote_batches", "duplicate_batches",
+        "oplog_fsyncs", "oplog_write_failures", "oplog_pending_bytes", "peer_batches_waiting_for_disk",
+        "appendfsync", "snapshot_lsn", "applied_remote_batches", "duplicate_batches",
         "state_merges", "causal_buffer_batches", "causal_buffer_bytes", "causal_buffer_limit_bytes",
         "link_deferred_relay_batches", "link_output_buffer_bytes",
     ]
