@@ -409,7 +409,10 @@ class OpLog:
                 pass
             removed += 1
         if removed:
-            _fsync_dir(self.dir)
+            try:
+                _fsync_dir(self.dir)
+            except OSError:
+                pass  # a failing disk: segments that come back after a crash are only older log
         return removed
 
     def total_bytes(self) -> int:
