@@ -20,6 +20,7 @@ from typing import Any
 from crdt.effects import Batch, Delete
 from crdt.keyspace import Keyspace
 from crdt.packing import Compactor
+from crdt.types import stream_nodes
 from replication.facade import Replication
 from replication.sink import ReplicationSink
 from server import errors, tls
@@ -117,6 +118,7 @@ class Server:
         self.log = log
         self.ks = Keyspace(config.region, config.databases)
         self.ks.on_change = self._on_change
+        stream_nodes.configure(config.stream_node_max_entries, config.stream_node_max_bytes)
         self.access = AccessStats(self)  # OBJECT FREQ/IDLETIME (server/access.py)
         # Without an explicit sink (tests), the region logs and replicates: replication/.
         self.replicator: Replication | None = None
@@ -467,6 +469,8 @@ class Server:
             self.acl.settings.pubsub_all = config.acl_pubsub_default == "allchannels"
         if "appendfsync" in changed and self.replicator is not None:
             self.replicator.set_appendfsync(config.appendfsync)
+        if "stream-node-max-entries" in changed or "stream-node-max-bytes" in changed:
+            stream_nodes.configure(config.stream_node_max_entries, config.stream_node_max_bytes)
         if "loglevel" in changed:
             logging.getLogger("activekv").setLevel(LOG_LEVELS.get(config.loglevel, logging.INFO))
 

@@ -253,6 +253,8 @@ class Config:
     set_max_intset_entries: int = field(default_factory=_default("set-max-intset-entries"))
     zset_max_listpack_entries: int = field(default_factory=_default("zset-max-listpack-entries"))
     zset_max_listpack_value: int = field(default_factory=_default("zset-max-listpack-value"))
+    stream_node_max_entries: int = field(default_factory=_default("stream-node-max-entries"))
+    stream_node_max_bytes: int = field(default_factory=_default("stream-node-max-bytes"))
     enable_debug_command: str = field(default_factory=_default("enable-debug-command"))
     maxmemory_policy: str = field(default_factory=_default("maxmemory-policy"))
     # Security and limits: server/tls.py, protected.py, outbuf.py, memory.py, eviction.py.

@@ -2,9 +2,9 @@
 whole nodes go) and XINFO's ``radix-tree-keys``/``radix-tree-nodes`` depend on.
 
 Redis appends an entry to the tail node unless that node already holds
-``NODE_ENTRIES`` entries (stream-node-max-entries, 100; deleted ones count) or its listpack
-bytes plus the new entry's field and value lengths reach ``NODE_BYTES`` (stream-node-max-bytes,
-4096); a node is freed when its last entry is deleted. The byte count follows listpack's
+``stream-node-max-entries`` entries (100; deleted ones count; 0: no limit) or its listpack
+bytes plus the new entry's field and value lengths reach ``stream-node-max-bytes`` (4096; 0: 1 GB),
+the region's current settings (``LIMITS``); a node is freed when its last entry is deleted. The byte count follows listpack's
 encoding (``_int_size``, ``_str_size``) of t_stream.c's node layout: a master entry (count,
 deleted, the first entry's field names, a terminator), then per entry its flags, ID deltas from
 the master ID, its field names unless they are the master's, its values, and its element count.
@@ -32,6 +32,15 @@ from .stream_groups import EKey
 
 NODE_ENTRIES = 100
 NODE_BYTES = 4096
+_LP_MAX = 1 << 30  # STREAM_LISTPACK_MAX_SIZE: the cap when stream-node-max-bytes is 0 or above
+# The region's stream-node-max-entries / -bytes (CONFIG SET: ``configure``); 0 entries: no limit.
+LIMITS = {"entries": NODE_ENTRIES, "bytes": NODE_BYTES}
+
+
+def configure(max_entries: int, max_bytes: int) -> None:
+    """Where new nodes start from now on (existing nodes keep their layout, as in Redis)."""
+    LIMITS["entries"] = max_entries
+    LIMITS["bytes"] = max_bytes if 0 < max_bytes <= _LP_MAX else _LP_MAX
 _LP_EMPTY = 7  # header (total bytes, element count) and end byte
 _INT64 = 1 << 64
 
@@ -96,9 +105,13 @@ class Nodes:
         payload's layout says, instead of XADD's rule."""
         names = fields[::2]
         if split is None:
-            split = key > self.starts[-1] and (
-                self.size[-1] + sum(map(len, fields)) >= NODE_BYTES or self.total[-1] >= NODE_ENTRIES
-            ) if self.starts else True
+            if self.starts:
+                entries = LIMITS["entries"]  # streamAppendItem's rule: bytes first, then count
+                split = key > self.starts[-1] and (
+                    self.size[-1] + sum(map(len, fields)) >= LIMITS["bytes"]
+                    or (entries > 0 and self.total[-1] >= entries))
+            else:
+                split = True
         if not self.starts or split:
             master = 2 + 2 + _int_size(len(names)) + sum(map(_str_size, names)) + 2
             self.starts.append(key)

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from crdt.effects import Expire
 from crdt.types.stream import STREAM, Stream, XAdd, XRemove, XRestore, XSetId
 from crdt.types.stream_groups import SID, ZERO, EKey, encode_local
-from crdt.types.stream_nodes import NODE_ENTRIES
+from crdt.types.stream_nodes import LIMITS
 from server import errors
 from server.blocking import Blocked
 from server.commands.common import TYPE_COMMANDS, TypeCommands, int_arg, prepare_write, read
@@ -233,7 +233,9 @@ def parse_add_or_trim(argv: list[bytes], xadd: bool) -> tuple[TrimArgs, int]:
         if not a.approx:
             raise Error(LIMIT_WITHOUT_APPROX)
     else:
-        a.limit = 100 * NODE_ENTRIES if a.approx else 0
+        # streamParseAddOrTrimArgsOrReply: 100 nodes' worth, 10000 without a node limit,
+        # at most a million
+        a.limit = min(100 * LIMITS["entries"] or 10000, 1000000) if a.approx else 0
     return a, i
 
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from tests.compat.helpers import check_type
 from tests.conftest import Differential
 
@@ -104,6 +106,25 @@ def test_xtrim_approx_whole_nodes_and_radix_tree_figures(diff: Differential) -> 
         diff.ours.call("XADD", "u", f"{i * 1000}-{i % 5}", *fields)
     diff.check_all(("XINFO", "STREAM", "u"), ("XTRIM", "u", "MAXLEN", "~", "60"), ("XINFO", "STREAM", "u"),
                    ("XTRIM", "u", "MINID", "~", "100000"), ("XLEN", "u"))
+
+
+@pytest.mark.parametrize(("entries", "size"), [("7", "4096"), ("1", "4096"), ("0", "1"), ("0", "200"), ("20000", "0")])
+def test_node_size_settings_cut_nodes_and_bound_approx_trims(diff: Differential, entries: str, size: str) -> None:
+    """stream-node-max-entries / -bytes (0: no limit) decide where nodes start, so what ``~``
+    trims remove (whole nodes, at most 100 nodes' worth of entries unless LIMIT says)."""
+    try:
+        diff.check_all(("CONFIG", "SET", "stream-node-max-entries", entries),
+                       ("CONFIG", "SET", "stream-node-max-bytes", size))
+        for i in range(1, 301):
+            fields = ("f", "v" * (i % 40))
+            diff.ref.call("XADD", "s", f"{i}-1", *fields)
+            diff.ours.call("XADD", "s", f"{i}-1", *fields)
+        diff.check_all(("XINFO", "STREAM", "s"), ("XTRIM", "s", "MAXLEN", "~", "0"), ("XLEN", "s"),
+                       ("XADD", "s", "MAXLEN", "~", "5", "400-1", "f", "v"), ("XLEN", "s"),
+                       ("XTRIM", "s", "MAXLEN", "~", "0", "LIMIT", "10"), ("XINFO", "STREAM", "s"))
+    finally:
+        diff.check_all(("CONFIG", "SET", "stream-node-max-entries", "100"),
+                       ("CONFIG", "SET", "stream-node-max-bytes", "4096"))
 
 
 def test_xdel(diff: Differential) -> None:
