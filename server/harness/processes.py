@@ -61,6 +61,7 @@ class ServerProcess:
                  ready: Callable[[subprocess.Popen[bytes]], None] | None = None) -> None:
         self.port = port
         self.workdir = workdir
+        self._argv, self._ready = argv, ready
         self.log_path = os.path.join(workdir, "server.log")
         self._log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(argv, stdout=self._log, stderr=subprocess.STDOUT, cwd=workdir)
@@ -87,6 +88,11 @@ class ServerProcess:
                 self.proc.wait()
         self._log.close()
         return self.proc.returncode
+
+    def restart(self, sig: int = signal.SIGKILL) -> ServerProcess:
+        """Stop (``kill -9`` by default) and start the same server again on its data."""
+        self.stop(sig)
+        return ServerProcess(self._argv, self.port, self.workdir, self._ready)
 
     def __enter__(self) -> ServerProcess:
         return self

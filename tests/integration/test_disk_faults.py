@@ -5,7 +5,6 @@ replies and INFO fields, recovery by itself, no torn record, nothing acknowledge
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import tempfile
 import time
@@ -54,8 +53,7 @@ class Node:
         c.close()
 
     def kill9_and_restart(self) -> None:
-        self.proc.stop(signal.SIGKILL)
-        self.proc = start_activekv(*FAULTY, port=self.port, workdir=self.dir)
+        self.proc = self.proc.restart()
         self.configure(*self.settings, flush=False)
 
 
