@@ -28,13 +28,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TypeAlias
 
-from crdt import state
 from crdt.clock import vv_merge
 from crdt.codec import decode_batch, decode_meta, encode_batch
 from crdt.effects import Batch
 from crdt.keyspace import Keyspace
 
-from . import snapshot
+from . import merger, snapshot
 from .causal import CausalBuffer
 from .oplog import LOG_VERSION, SEGMENT_BYTES, OpLog
 from .puller import Puller
@@ -107,6 +106,7 @@ class Replicator:
         self.snapshot_min_interval_s = snapshot_min_interval_s
         self.oplog = OpLog(directory, appendfsync, segment_bytes, truncate_corrupt=truncate_corrupt)
         self.buffer = CausalBuffer()
+        self.merger = merger.StateMerger(self)
         self.streamers: set[Streamer] = set()
         self.pullers = [Puller(self, host, port) for host, port in peers or []]
         self.peer_ssl: ssl.SSLContext | None = None  # our links to peers speak TLS with it
@@ -157,14 +157,26 @@ class Replicator:
     def recover(self) -> int:
         """Load the snapshot and replay the log tail. Returns the number of batches replayed."""
         self.snapshot_lsn = snapshot.load(self.ks, self.directory)
+        merger.remove_temporary_files(self.directory)
+        merges = []  # peer states swapped in after the snapshot: merged again at their LSN
+        for lsn, path in merger.pending_merge_files(self.directory):
+            if lsn <= self.snapshot_lsn:
+                os.unlink(path)
+            else:
+                merges.append((lsn, path))
+                self.merger.pending.append(lsn)
         replayed = 0
         for lsn, payload in self.oplog.open():
             if lsn <= self.snapshot_lsn:
                 continue
+            while merges and merges[0][0] < lsn:
+                merger.merge_now(self, merges.pop(0)[1])
             batch = decode_batch(payload)
             if self.ks.ready(batch):
                 self.ks.apply_batch(batch)
                 replayed += 1
+        for _, path in merges:
+            merger.merge_now(self, path)
         self.ks.region = self.region
         return replayed
 
@@ -251,17 +263,26 @@ class Replicator:
         self.applied_remote += 1
         self._log(raw, batch_meta(batch))
 
-    def merge_state_file(self, peer: str, path: str) -> None:
-        self._log_pending()
-        lsn, records = snapshot.records(path)
-        keys = state.merge(self.ks, records)
+    async def merge_state_file(self, peer: str, path: str) -> int:
+        """A peer's state (a file this takes over): merged in slices (``merger``)."""
+        return await self.merger.merge(peer, path)
+
+    def state_merged(self, peer: str, keys: int) -> None:
+        """The merger swapped a peer's state in."""
         self.state_merges += 1
         if peer in self.peers:
             self.peers[peer].needs_state = False
-        # The merge changed state without log records: a snapshot makes it durable.
-        self.snapshot_now(blocking=True)
-        log.info("merged the state of peer %s (%d keys); VV now %s", peer, keys, self.ks.vv)
         self._drain_buffer()
+        self.on_progress()
+
+    def flush_log(self) -> None:
+        """Every applied batch in the log file and on disk (before a state swap)."""
+        self._log_pending()
+        self.oplog.flush()
+        self.oplog.fsync()
+
+    def snapshot_running(self) -> bool:
+        return bool(self._snapshot_pid)
 
     def _drain_buffer(self) -> None:
         """Apply every buffered batch that has become ready (each may make others ready)."""
@@ -348,6 +369,7 @@ class Replicator:
             s.tick()
         self._update_stability()
         self._wait_snapshot(block=False)
+        self.merger.tick()
         since = self.oplog.next_lsn - 1 - self.snapshot_lsn
         if (since >= self.snapshot_every and not self._snapshot_pid
                 and time.monotonic() - self._last_snapshot >= self.snapshot_min_interval_s):
