@@ -10,8 +10,7 @@ Durability. A swap changes the state without op log records. Just before it, the
 state file is kept as ``<dir>/merge-<lsn>.akv`` (fsynced, renamed, directory fsynced), where
 ``lsn`` is the last op log record applied before the swap: recovery replays the log up to
 ``lsn``, merges the file, and replays the rest, which rebuilds exactly the swapped state. A
-background snapshot that covers ``lsn`` (started right after the swap) makes the file
-unnecessary, and it is deleted. A crash during the slices leaves only a temporary
+background snapshot started after the swap makes the file unnecessary, and it is deleted. A crash during the slices leaves only a temporary
 ``peer-state-*`` file (removed at start-up): nothing was changed, and the peer is asked again.
 """
 
@@ -83,6 +82,7 @@ class StateMerger:
         self.last_ms = 0  # duration of the last merge
         self.swap_ms = 0  # of which the final, synchronous swap
         self.pending: list[int] = []  # LSNs of kept state files a snapshot does not cover yet
+        self._snapshot_for: set[int] = set()  # those the snapshot we started last was taken after
 
     async def merge(self, peer: str, path: str) -> int:
         """Merge the peer's state file (this takes it over: kept or deleted). Returns the
@@ -149,16 +149,21 @@ class StateMerger:
         return peer_keys
 
     def tick(self) -> None:
-        """Periodic: a snapshot that covers the kept state files, then they go."""
-        if not self.pending:
-            return
+        """Periodic: a snapshot taken after the swap covers the kept state files; then they go.
+        (A snapshot at an LSN past a file's covers it too. At recovery, a file whose LSN is
+        not below the snapshot's is merged again: a join with a state already joined changes
+        nothing.)"""
         rep = self.rep
-        covered = [lsn for lsn in self.pending if lsn <= rep.snapshot_lsn]
-        for lsn in covered:
-            self.pending.remove(lsn)
-            try:
-                os.unlink(os.path.join(rep.directory, merge_file_name(lsn)))
-            except FileNotFoundError:
-                pass
-        if self.pending and not rep.snapshot_running():
+        if not self.pending or rep.snapshot_running():
+            return
+        done = rep.snapshot_lsn
+        for lsn in list(self.pending):
+            if lsn < done or (lsn in self._snapshot_for and lsn <= done):
+                self.pending.remove(lsn)
+                try:
+                    os.unlink(os.path.join(rep.directory, merge_file_name(lsn)))
+                except FileNotFoundError:
+                    pass
+        if self.pending:
+            self._snapshot_for = set(self.pending)
             rep.snapshot_now(blocking=False)

@@ -160,7 +160,7 @@ class Replicator:
         merger.remove_temporary_files(self.directory)
         merges = []  # peer states swapped in after the snapshot: merged again at their LSN
         for lsn, path in merger.pending_merge_files(self.directory):
-            if lsn <= self.snapshot_lsn:
+            if lsn < self.snapshot_lsn:  # the snapshot was taken after it
                 os.unlink(path)
             else:
                 merges.append((lsn, path))
