@@ -111,7 +111,7 @@ def read(records: Iterable[Any]) -> tuple[dict[str, Any], Iterator[tuple[int, by
     if version not in (1, STATE_VERSION):
         raise StateError(f"unsupported state version {version}")
     extensions: dict[bytes, Any] = {}  # filled as the records are read (db -1 records)
-    header = {"region": head[2], "vv": dict(head[3]), "hlc": head[4], "regions": head[5],
+    header = {"version": version, "region": head[2], "vv": dict(head[3]), "hlc": head[4], "regions": head[5],
               "databases": head[6], "extensions": extensions}
     names: list[str] = head[5]
 

@@ -19,6 +19,11 @@ serving its clients meanwhile. ``SlicedMerge`` does the same join a bounded numb
   merge, then everything applied during it, in the order a merge-then-apply would give (the
   join commutes with effects the peer had not observed, and the effects applied here during
   the merge had not observed the peer's state: their contexts were our pre-merge VV).
+
+Fast path: most records of a catch-up are a plain string (one assignment, no contributions,
+no TTL) for a key we do not hold. Such a record is not decoded through the type registry: its
+join is its one assignment unless we observed (and so removed) it, built straight into an
+``Entry``; at the swap those entries go into the database with one ``dict.update``.
 """
 
 from __future__ import annotations
@@ -26,21 +31,28 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from . import expiry
 from .clock import VV, vv_merge
 from .entry import Entry
 from .keyspace import Keyspace
-from .state import _libraries, read
+from .state import STATE_VERSION, StateError, _dec_entry, _from_version_1, _libraries, read
 from .types.library import registry
+from .types.strings import SEQ_BITS, STRING
 
 
 class SlicedMerge:
     def __init__(self, ks: Keyspace, records: Iterable[Any]) -> None:
         self.ks = ks
-        self.header, self._theirs_iter = read(records)
+        self._records: Iterator[Any] = iter(records)
+        self.header, _ = read(self._records)  # the header; the key records are read here
         self.theirs: VV = self.header["vv"]
+        self._names: list[str] = self.header["regions"]
+        self._version = self.header["version"]
         n = len(ks.dbs)
         # per database: key -> (the peer's entry or None, the joined entry)
         self.staged: list[dict[bytes, tuple[Entry | None, Entry]]] = [{} for _ in range(n)]
+        # per database: key -> joined entry, for plain strings of keys we did not hold
+        self.fast: list[dict[bytes, Entry]] = [{} for _ in range(n)]
         self.touched_keys: set[tuple[int, bytes]] = set()
         self.touched_dbs: set[int] = set()
         self._ours: Iterator[tuple[int, bytes]] | None = None
@@ -65,19 +77,14 @@ class SlicedMerge:
         ks = self.ks
         done = 0
         if self.phase == "theirs":
-            theirs, mine, staged, ndb = self.theirs, ks.vv, self.staged, len(ks.dbs)
-            join = ks.join_entry
-            for dbi, key, other in self._theirs_iter:
-                if dbi >= ndb:
-                    continue
-                staged[dbi][key] = (other, join(dbi, key, other, theirs, mine))
-                done += 1
-                if done >= budget:
-                    self.keys += done
-                    return done
+            done, ended = self._step_theirs(budget)
+            if not ended:
+                self.keys += done
+                return done
             self.phase = "ours"
             self._ours = iter([(dbi, key) for dbi, db in enumerate(ks.dbs)
-                               for key in [*db.entries, *db.orphan_expiry] if key not in self.staged[dbi]])
+                               for key in [*db.entries, *db.orphan_expiry]
+                               if key not in self.staged[dbi] and key not in self.fast[dbi]])
         if self.phase == "ours":
             assert self._ours is not None
             theirs, mine = self.theirs, ks.vv
@@ -93,6 +100,38 @@ class SlicedMerge:
         self.keys += done
         return done
 
+    def _step_theirs(self, budget: int) -> tuple[int, bool]:
+        """Join up to ``budget`` of the peer's keys: (how many, whether its records ended)."""
+        ks = self.ks
+        theirs, mine, names, ndb = self.theirs, ks.vv, self._names, len(ks.dbs)
+        staged, fast, dbs, join = self.staged, self.fast, ks.dbs, ks.join_entry
+        v2 = self._version == STATE_VERSION
+        done = 0
+        for rec in self._records:
+            if rec is None:
+                return done, True
+            dbi, key, data = rec
+            if dbi == -1:
+                self.header["extensions"][key] = data
+                continue
+            if dbi >= ndb:
+                continue
+            done += 1
+            if not v2:
+                data = _from_version_1(data)
+            else:
+                entry = _plain_string(data, key, dbs[dbi], names, mine)
+                if entry is not None:
+                    fast[dbi][key] = entry
+                    if done >= budget:
+                        return done, False
+                    continue
+            other = _dec_entry(data, names)
+            staged[dbi][key] = (other, join(dbi, key, other, theirs, mine))
+            if done >= budget:
+                return done, False
+        raise StateError("truncated state stream")
+
     def finish(self) -> int:
         """The swap (synchronous): re-join what changed meanwhile, install every joined entry,
         then the libraries, the VV and the clock. Returns the number of the peer's keys."""
@@ -102,27 +141,59 @@ class SlicedMerge:
         redo = set(self.touched_keys)
         for dbi in self.touched_dbs:  # a flush: everything of the database again
             db = ks.dbs[dbi]
-            redo.update((dbi, k) for k in [*self.staged[dbi], *db.entries, *db.orphan_expiry])
+            redo.update((dbi, k) for k in [*self.staged[dbi], *self.fast[dbi], *db.entries, *db.orphan_expiry])
         for dbi, key in redo:
             if dbi < 0 or dbi >= len(ks.dbs):
                 continue
             joined = self.staged[dbi]
             before = joined.get(key)
-            other = before[0] if before is not None else None
+            other = before[0] if before is not None else self.fast[dbi].pop(key, None)
             joined[key] = (other, ks.join_entry(dbi, key, other if other is not None else Entry(),
                                                 theirs, mine))
         peer_keys = 0
         install = ks.install
         for dbi, joined in enumerate(self.staged):
+            fast = self.fast[dbi]
+            if fast:  # keys absent when joined and untouched since: nothing to index
+                db = ks.dbs[dbi]
+                db.entries.update(fast)
+                db.generation += 1
+                peer_keys += len(fast)
             for key, (other, merged) in joined.items():
                 if other is not None:
                     peer_keys += 1
                 install(dbi, key, merged, notify=False)
-            if joined and ks.on_change is not None:
+            if (joined or fast) and ks.on_change is not None:
                 ks.on_change(dbi, None)  # one signal per database, as a flush gives
         self.staged = [{} for _ in ks.dbs]
+        self.fast = [{} for _ in ks.dbs]
         registry(ks).merge_from(_libraries(self.header), dict(mine), theirs)
         vv_merge(ks.vv, theirs)
         ks.clock.observe(self.header["hlc"])
         self.phase = "done"
         return peer_keys
+
+
+def _plain_string(data: Any, key: bytes, db: Any, names: list[str], mine: VV) -> Entry | None:
+    """The joined entry of a record that is one string assignment without contributions and
+    with no TTL (no expire entry, or the assignment's own "never"), for a key we hold nothing
+    of and whose assignment we have not observed; None for any other record."""
+    contents, exp = data
+    if len(contents) != 1 or len(exp) > 1:
+        return None
+    name, _, enc = contents[0]
+    if name != STRING or len(enc[0]) != 1 or enc[1]:
+        return None
+    hlc, rid, seq, val = enc[0][0]
+    origin = names[rid]
+    if key in db.entries or key in db.orphan_expiry or mine.get(origin, 0) >= seq:
+        return None
+    x: Any = None
+    if exp:
+        e = exp[0]
+        if e[0] != hlc or e[1] != rid or e[2] != seq or e[3] != expiry.PERSISTENT:
+            return None
+        x = expiry.OWN_NEVER  # as the SET that wrote it stores it
+    entry = Entry()
+    entry.stamp, entry.org, entry.val, entry.x = hlc << SEQ_BITS | seq, origin, val, x
+    return entry

@@ -13,11 +13,14 @@ from hypothesis import strategies as st
 
 from crdt import state
 from crdt.digest import keyspace_digest
-from crdt.effects import Batch
+from crdt.effects import Batch, Delete
+from crdt.expiry import OWN_NEVER
 from crdt.keyspace import Keyspace
 from crdt.state_merge import SlicedMerge
+from crdt.types.strings import Assign
 
 from . import sim
+from .test_semantics_rows import deliver, get, region, write
 
 SETTINGS = settings(max_examples=100, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -97,3 +100,34 @@ def test_a_sliced_merge_in_any_slice_sizes_equals_the_one_pass_merge(data: st.Da
     # and merging the same state again changes nothing (a kept merge file replayed twice)
     state.merge(ks, _records(s.regions[peer]))
     assert sim.internal_state(ks) == sim.internal_state(one_pass)
+
+
+def _merge_sliced(ks: Keyspace, peer: Keyspace) -> int:
+    job = SlicedMerge(ks, _records(peer))
+    while not job.ready:
+        job.step(1)
+    return job.finish()
+
+
+def test_plain_strings_we_removed_stay_removed_and_new_ones_arrive() -> None:
+    """The plain-string fast path: a peer's SET we observed and deleted is not brought back;
+    one we never saw arrives, TTL-less, as its SET stores it."""
+    a, b = region("a"), region("b")
+    deliver(b, write(a, 1000, Assign(0, b"seen", b"1")))
+    write(b, 1001, Delete(0, b"seen"))
+    write(a, 1002, Assign(0, b"new", b"2"), Assign(1, b"new", b"3", 5000))  # the second with a TTL
+    assert _merge_sliced(b, a) == 3
+    assert get(b, b"seen") is None and b"seen" not in b.dbs[0].entries
+    assert get(b, b"new") == b"2" and b.dbs[0].entries[b"new"].x is OWN_NEVER
+    assert b.dbs[1].expires == {b"new": 5000}
+    # merging again (both paths) changes nothing
+    again = _replayed_merge(b, a)
+    _merge_sliced(b, a)
+    assert sim.internal_state(b) == sim.internal_state(again)
+
+
+def _replayed_merge(ks: Keyspace, peer: Keyspace) -> Keyspace:
+    """``ks`` merged with ``peer`` by the one-pass merge, on a copy (the oracle)."""
+    out = _copy(ks)
+    state.merge(out, _records(peer))
+    return out
