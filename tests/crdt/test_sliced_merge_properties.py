@@ -131,3 +131,17 @@ def _replayed_merge(ks: Keyspace, peer: Keyspace) -> Keyspace:
     out = _copy(ks)
     state.merge(out, _records(peer))
     return out
+
+
+@SETTINGS
+@given(data=st.data())
+def test_the_dump_fast_path_encodes_exactly_as_the_type_registry(data: st.DataObject) -> None:
+    s = sim.Sim(cmds=sim.PROFILES["all"])
+    s.run(data.draw, 40)
+    for ks in s.regions.values():
+        regions = state._Regions(sorted(ks.vv))
+        reference = [[dbi, key, state._enc_entry(entry, regions)]
+                     for dbi, db in enumerate(ks.dbs) for key, entry in db.entries.items()]
+        dumped = _records(ks)
+        assert dumped[0][5] == regions.names  # the same region table, in the same order
+        assert dumped[1:1 + len(reference)] == reference
