@@ -310,20 +310,26 @@ class Replicator:
         far, else a snapshot first. Returns the streamer and the mode."""
         self.oplog.flush()
         start = self.oplog.segment_for(peer_vv)
-        state_path = None
-        if want_state or start == 0:
-            if self._snapshot_pid:
-                self._wait_snapshot(block=True)
-            self.snapshot_now(blocking=True)
-            state_path = os.path.join(self.directory, snapshot.FILENAME)
-            start = self.snapshot_lsn + 1
-        streamer = Streamer(self, peer, peer_vv, start, write, close, state_path, buffer_size)
+        by_state = want_state or start == 0
+        if by_state:
+            # The state is a snapshot written by a forked child (as Redis's BGSAVE: this loop
+            # does not stall on it; one being written already serves); the streamer sends it
+            # once it is complete (``_wait_snapshot``), then the log after it.
+            if not self._snapshot_pid:
+                self.snapshot_now(blocking=False)
+            lsn = self._snapshot_pending_lsn if self._snapshot_pid else self.snapshot_lsn
+            start = lsn + 1
+        streamer = Streamer(self, peer, peer_vv, start, write, close, None, buffer_size)
+        if by_state:
+            streamer.wait_for_state(start - 1)
+            if not self._snapshot_pid:  # written in this process: ready now
+                streamer.state_ready(os.path.join(self.directory, snapshot.FILENAME))
         self.streamers.add(streamer)
         info = self.peers.setdefault(peer, PeerInfo(peer))
         info.last_seen = time.monotonic()
         info.timed_out = False
         vv_merge(info.acked, peer_vv)
-        return streamer, "state" if state_path else "log"
+        return streamer, "state" if by_state else "log"
 
     def streamer_closed(self, streamer: Streamer) -> None:
         self.streamers.discard(streamer)
@@ -439,10 +445,18 @@ class Replicator:
         if pid == 0:
             return
         self._snapshot_pid = 0
-        if os.waitstatus_to_exitcode(status) == 0:
+        ok = os.waitstatus_to_exitcode(status) == 0
+        if ok:
             self.snapshot_lsn = self._snapshot_pending_lsn
         else:
             log.warning("background snapshot failed (exit status %d)", status)
+        path = os.path.join(self.directory, snapshot.FILENAME)
+        for s in list(self.streamers):  # peers waiting for this state (``open_stream``)
+            if s.state_lsn == self._snapshot_pending_lsn and s.state_waiting:
+                if ok:
+                    s.state_ready(path)
+                else:
+                    s.close()  # it reconnects and asks again
 
     def _truncate_log(self) -> None:
         """Drop segments the snapshot covers and every peer has (or past the retention)."""
