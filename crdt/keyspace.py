@@ -139,12 +139,20 @@ class Keyspace:
         if batch.events and self.on_events is not None and vv.get(origin, 0) < batch.last_seq:
             # Before the effects: the hook can still see what they are about to change.
             self.on_events(batch.events)
-        for i, effect in enumerate(batch.effects):
-            seq = batch.first_seq + i
+        seq = batch.first_seq - 1
+        hlc = batch.hlc
+        dispatch = self._dispatch
+        on_change = self.on_change
+        for effect in batch.effects:  # (``_apply``, inlined: this is a peer's hot loop)
+            seq += 1
             if vv.get(origin, 0) >= seq:
                 continue
             ctx[origin] = seq - 1
-            self._apply(effect, (batch.hlc, origin, seq), ctx)
+            t = type(effect)
+            dispatch[t](effect, (hlc, origin, seq), ctx)
+            vv[origin] = seq
+            if on_change is not None and effect.db != NO_DB:
+                on_change(effect.db, effect.key if t is not Flush else None)
             applied += 1
         return applied
 
@@ -217,6 +225,10 @@ class Keyspace:
             entry.x = db.orphan_expiry.pop(key, None)  # the expire entries, if any
             db.generation += 1
         return entry
+
+    @staticmethod
+    def new_entry() -> Entry:
+        return Entry()
 
     def open(self, dbi: int, key: bytes, name: str, tag: Tag, ctx: VV) -> tuple[Database, Entry, Any]:
         """For a write of type ``name`` (not string) to ``key``: its database, entry and content
