@@ -73,8 +73,12 @@ class AccessStats:
     def written(self, db: int, key: bytes) -> None:
         """After an applied write (local or replicated): a new key starts fresh, an existing
         one is touched as lookupKeyWrite does."""
-        entry = self.server.ks.dbs[db].entries.get(key)
+        server = self.server
+        entry = server.ks.dbs[db].entries.get(key)
         if entry is None:
+            return
+        if "lfu" not in server.config.maxmemory_policy:  # fresh or touched: the time alike
+            entry.access = self._share(_lru_clock(server.ks.now_ms))
             return
         try:
             entry.access  # noqa: B018
