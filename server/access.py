@@ -78,7 +78,9 @@ class AccessStats:
         if entry is None:
             return
         if "lfu" not in server.config.maxmemory_policy:  # fresh or touched: the time alike
-            entry.access = self._share(_lru_clock(server.ks.now_ms))
+            value = (server.ks.now_ms // 1000) & LRU_CLOCK_MAX  # (_lru_clock and _share inlined)
+            shared = self._shared.get(value)
+            entry.access = shared if shared is not None else self._share(value)
             return
         try:
             entry.access  # noqa: B018
