@@ -106,6 +106,7 @@ class SlicedMerge:
         theirs, mine, names, ndb = self.theirs, ks.vv, self._names, len(ks.dbs)
         staged, fast, dbs, join = self.staged, self.fast, ks.dbs, ks.join_entry
         v2 = self._version == STATE_VERSION
+        never, own_never = expiry.PERSISTENT, expiry.OWN_NEVER
         done = 0
         for rec in self._records:
             if rec is None:
@@ -120,12 +121,30 @@ class SlicedMerge:
             if not v2:
                 data = _from_version_1(data)
             else:
-                entry = _plain_string(data, key, dbs[dbi], names, mine)
-                if entry is not None:
-                    fast[dbi][key] = entry
-                    if done >= budget:
-                        return done, False
-                    continue
+                # The fast path: one string assignment without contributions and with no TTL
+                # (no expire entry, or the assignment's own "never"), for a key we hold nothing
+                # of and whose assignment we have not observed (and so removed): the join is
+                # that assignment, stored as the SET that wrote it stores it.
+                contents, exp = data
+                if len(contents) == 1 and len(exp) <= 1:
+                    name, _, enc = contents[0]
+                    if name == STRING and len(enc[0]) == 1 and not enc[1]:
+                        hlc, rid, seq, val = enc[0][0]
+                        origin = names[rid]
+                        db = dbs[dbi]
+                        if mine.get(origin, 0) < seq and key not in db.entries and key not in db.orphan_expiry:
+                            x: Any = None
+                            if exp:
+                                e = exp[0]
+                                x = (own_never if e[0] == hlc and e[1] == rid and e[2] == seq and e[3] == never
+                                     else False)
+                            if x is not False:
+                                entry = Entry()
+                                entry.stamp, entry.org, entry.val, entry.x = hlc << SEQ_BITS | seq, origin, val, x
+                                fast[dbi][key] = entry
+                                if done >= budget:
+                                    return done, False
+                                continue
             other = _dec_entry(data, names)
             staged[dbi][key] = (other, join(dbi, key, other, theirs, mine))
             if done >= budget:
@@ -173,27 +192,3 @@ class SlicedMerge:
         self.phase = "done"
         return peer_keys
 
-
-def _plain_string(data: Any, key: bytes, db: Any, names: list[str], mine: VV) -> Entry | None:
-    """The joined entry of a record that is one string assignment without contributions and
-    with no TTL (no expire entry, or the assignment's own "never"), for a key we hold nothing
-    of and whose assignment we have not observed; None for any other record."""
-    contents, exp = data
-    if len(contents) != 1 or len(exp) > 1:
-        return None
-    name, _, enc = contents[0]
-    if name != STRING or len(enc[0]) != 1 or enc[1]:
-        return None
-    hlc, rid, seq, val = enc[0][0]
-    origin = names[rid]
-    if key in db.entries or key in db.orphan_expiry or mine.get(origin, 0) >= seq:
-        return None
-    x: Any = None
-    if exp:
-        e = exp[0]
-        if e[0] != hlc or e[1] != rid or e[2] != seq or e[3] != expiry.PERSISTENT:
-            return None
-        x = expiry.OWN_NEVER  # as the SET that wrote it stores it
-    entry = Entry()
-    entry.stamp, entry.org, entry.val, entry.x = hlc << SEQ_BITS | seq, origin, val, x
-    return entry
