@@ -9,7 +9,7 @@ replicated batch (``apply_batch``) both call it, and it hands the effect to its 
 * ``ctx`` is the origin's version vector just before the effect: what it had observed.
 
 State that arrives whole (a snapshot at start-up, a peer's state to merge) goes through
-``clear``/``install``/``merge_entry``, which keep the same indexes true as effects do: the
+``clear``/``install``/``merge_entry``/``join_entry``, which keep the same indexes true as effects do: the
 expire index, the orphan expire registers and the GC queue.
 
 Type shadows: a key written concurrently as two types keeps both contents; the visible type
@@ -156,12 +156,20 @@ class Keyspace:
         if batch.events and self.on_events is not None and vv.get(origin, 0) < batch.last_seq:
             # Before the effects: the hook can still see what they are about to change.
             self.on_events(batch.events)
-        for i, effect in enumerate(batch.effects):
-            seq = batch.first_seq + i
+        seq = batch.first_seq - 1
+        hlc = batch.hlc
+        dispatch = self._dispatch
+        on_change = self.on_change
+        for effect in batch.effects:  # (``_apply``, inlined: this is a peer's hot loop)
+            seq += 1
             if vv.get(origin, 0) >= seq:
                 continue
             ctx[origin] = seq - 1
-            self._apply(effect, (batch.hlc, origin, seq), ctx)
+            t = type(effect)
+            dispatch[t](effect, (hlc, origin, seq), ctx)
+            vv[origin] = seq
+            if on_change is not None and effect.db != NO_DB:
+                on_change(effect.db, effect.key if t is not Flush else None)
             applied += 1
         return applied
 
@@ -234,6 +242,10 @@ class Keyspace:
             entry.x = db.orphan_expiry.pop(key, None)  # the expire entries, if any
             db.generation += 1
         return entry
+
+    @staticmethod
+    def new_entry() -> Entry:
+        return Entry()
 
     def open(self, dbi: int, key: bytes, name: str, tag: Tag, ctx: VV) -> tuple[Database, Entry, Any]:
         """For a write of type ``name`` (not string) to ``key``: its database, entry and content
@@ -399,49 +411,84 @@ class Keyspace:
             db.generation += 1
         self.vv.clear()
 
-    def install(self, dbi: int, key: bytes, entry: Entry) -> None:
+    def install(self, dbi: int, key: bytes, entry: Entry, notify: bool = True) -> None:
         """Put a decoded entry (contents and expire entries, maybe neither) in place of
         whatever ``key`` holds, with every index as the same history applied as effects would
-        leave it."""
+        leave it. ``notify=False``: the caller signals the change itself (a bulk install
+        signals each database once)."""
         db = self.dbs[dbi]
         if db.entries.pop(key, None) is not None:
             db.generation += 1
-        db.orphan_expiry.pop(key, None)
-        db.expires.pop(key, None)
-        for content in entry.others():
-            if content.is_empty():
-                entry.drop(content)
-        entry.compact()
-        if type(entry.x) is list and entry.is_own_never(entry.x):
+        if db.orphan_expiry:
+            db.orphan_expiry.pop(key, None)
+        if db.expires:
+            db.expires.pop(key, None)
+        if entry.has_other_types():
+            for content in entry.others():
+                if content.is_empty():
+                    entry.drop(content)
+            entry.compact()
+        x = entry.x
+        if type(x) is list and entry.is_own_never(x):
             entry.x = expiry.OWN_NEVER  # as the SET that wrote it stores it
         db.entries[key] = entry
         db.generation += 1
         self.settle(db, key, entry)  # (an entry without content becomes an orphan register)
-        if self.on_change is not None:
+        if notify and self.on_change is not None:
             self.on_change(dbi, key)
 
     def merge_entry(self, dbi: int, key: bytes, other: Entry, theirs: VV, mine: VV) -> None:
         """State merge of one key: join our entry with a peer's (``theirs`` is the peer's VV,
         ``mine`` ours before the merge began), then ``install`` the result."""
+        self.install(dbi, key, self.join_entry(dbi, key, other, theirs, mine))
+
+    def join_entry(self, dbi: int, key: bytes, other: Entry, theirs: VV, mine: VV) -> Entry:
+        """Our entry for ``key`` joined with a peer's, as a new entry: ours is left as it is
+        (a sliced merge keeps serving it until the merged state is swapped in), ``other`` may
+        be used up. Keeps what both hold, and what one side holds that the other's VV has not
+        observed."""
         db = self.dbs[dbi]
         entry = db.entries.get(key)
         if entry is None:
-            entry = Entry()
-            entry.expire = db.orphan_expiry.get(key)
-        merged = Entry()
-        names = dict.fromkeys([c.type_name for c in entry.parts()] + [c.type_name for c in other.parts()])
-        for name in names:
-            new = self._types[name].new
-            content = entry.part(name)
-            if content is entry:  # the string content: copy it out of the entry being replaced
-                content = StrValue()
-                content.regs, content.contribs = entry.regs, entry.contribs
-            content = content if content is not None else new()
-            theirs_part = other.part(name)
-            content.merge_from(theirs_part if theirs_part is not None else new(), mine, theirs)
-            if not content.is_empty():
-                merged.put(content)
-        a, b = entry.expire or [], other.expire or []
-        kept = [e for e in a if e in b or not covers(theirs, e)] + [e for e in b if e not in a and not covers(mine, e)]
-        merged.expire = sorted(kept) or None
-        self.install(dbi, key, merged)
+            # Nothing here (the common case of a region catching up): the join is the peer's
+            # entry minus what we observed and removed — ``other`` itself, filtered.
+            a = db.orphan_expiry.get(key) or []
+            merged = other
+            for content in other.parts():
+                content.merge_from(self._types[content.type_name].new(), theirs, mine)
+                if content.is_empty():
+                    merged.drop(content)
+        else:
+            a = entry.expire or []
+            merged = Entry()
+            names = dict.fromkeys([c.type_name for c in entry.parts()] + [c.type_name for c in other.parts()])
+            for name in names:
+                t = self._types[name]
+                content = entry.part(name)
+                if content is entry:  # the string content: copy it out of the entry being replaced
+                    content = StrValue()
+                    content.regs, content.contribs = entry.regs, entry.contribs
+                elif content is not None:  # a copy: ``merge_from`` changes it in place
+                    regions: list[str] = []
+                    index: dict[str, int] = {}
+
+                    def rid(name: str, regions: list[str] = regions, index: dict[str, int] = index) -> int:
+                        i = index.get(name)
+                        if i is None:
+                            i = index[name] = len(regions)
+                            regions.append(name)
+                        return i
+
+                    content = t.decode(content.encode(rid), regions)
+                else:
+                    content = t.new()
+                theirs_part = other.part(name)
+                content.merge_from(theirs_part if theirs_part is not None else t.new(), mine, theirs)
+                if not content.is_empty():
+                    merged.put(content)
+        b = other.expire or []
+        if a or b:
+            kept = ([e for e in a if e in b or not covers(theirs, e)]
+                    + [e for e in b if e not in a and not covers(mine, e)])
+            merged.expire = sorted(kept) or None
+        return merged

@@ -20,11 +20,13 @@ from typing import Any
 
 import msgpack
 
+from . import expiry
 from .clock import VV, vv_merge
 from .entry import Entry
 from .keyspace import Keyspace
 from .types import registered
 from .types.library import LibraryRegistry, registry, replace_registry
+from .types.strings import SEQ_BITS, SEQ_MASK, STRING
 
 STATE_VERSION = 2
 MAGIC = "activekv-state"
@@ -85,8 +87,21 @@ def dump(ks: Keyspace) -> Iterator[bytes]:
     regions = _Regions(sorted(ks.vv))
     body: list[bytes] = []
     pack = msgpack.Packer(use_bin_type=True).pack
+    string_version = registered()[STRING].version
+    rid = regions.id
     for dbi, db in enumerate(ks.dbs):
         for key, entry in db.entries.items():
+            x = entry.x
+            if entry.val is not None and (x is None or type(x) is list):
+                # A plain string (one assignment, no contributions, no other type), encoded
+                # here exactly as ``_enc_entry`` would: the common key costs one pack.
+                stamp = entry.stamp
+                hlc, region, seq = stamp >> SEQ_BITS, rid(entry.org), stamp & SEQ_MASK
+                exp = ([] if x is None else [[hlc, region, seq, expiry.PERSISTENT]] if x is expiry.OWN_NEVER
+                       else _enc_expire(x, regions))
+                body.append(pack([dbi, key, [[[STRING, string_version, [[[hlc, region, seq, entry.val]], []]]],
+                                             exp]]))
+                continue
             body.append(pack([dbi, key, _enc_entry(entry, regions)]))
         for key, entries in db.orphan_expiry.items():
             body.append(pack([dbi, key, [[], _enc_expire(entries, regions)]]))
@@ -111,7 +126,7 @@ def read(records: Iterable[Any]) -> tuple[dict[str, Any], Iterator[tuple[int, by
     if version not in (1, STATE_VERSION):
         raise StateError(f"unsupported state version {version}")
     extensions: dict[bytes, Any] = {}  # filled as the records are read (db -1 records)
-    header = {"region": head[2], "vv": dict(head[3]), "hlc": head[4], "regions": head[5],
+    header = {"version": version, "region": head[2], "vv": dict(head[3]), "hlc": head[4], "regions": head[5],
               "databases": head[6], "extensions": extensions}
     names: list[str] = head[5]
 

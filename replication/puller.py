@@ -22,6 +22,7 @@ import msgpack
 from crdt.clock import vv_merge
 from crdt.codec import CodecError, decode_batch
 
+from .merger import TEMP_PREFIX
 from .peerlink import HandshakeRefused, PeerBusy, request_sync
 from .wire import (
     F_ACK,
@@ -170,16 +171,13 @@ class Puller:
                     elif ftype == F_STATE_DATA:
                         if state_file is None:
                             state_file = tempfile.NamedTemporaryFile(
-                                dir=rep.directory, prefix="peer-state-", delete=False)
+                                dir=rep.directory, prefix=TEMP_PREFIX, delete=False)
                         state_file.write(payload)
                     elif ftype == F_STATE_END:
                         if state_file is not None:
                             state_file.close()
-                            try:
-                                rep.merge_state_file(peer, state_file.name)
-                            finally:
-                                os.unlink(state_file.name)
-                            state_file = None
+                            name, state_file = state_file.name, None
+                            await rep.merge_state_file(peer, name)  # takes the file over
                     else:
                         raise ValueError(f"unexpected frame type {ftype}")
         finally:

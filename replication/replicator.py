@@ -28,13 +28,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TypeAlias
 
-from crdt import state
 from crdt.clock import vv_merge
 from crdt.codec import decode_batch, decode_meta, encode_batch
 from crdt.effects import Batch
 from crdt.keyspace import Keyspace
 
-from . import snapshot
+from . import merger, snapshot
 from .causal import CausalBuffer
 from .oplog import LOG_VERSION, SEGMENT_BYTES, OpLog
 from .puller import Puller
@@ -107,6 +106,7 @@ class Replicator:
         self.snapshot_min_interval_s = snapshot_min_interval_s
         self.oplog = OpLog(directory, appendfsync, segment_bytes, truncate_corrupt=truncate_corrupt)
         self.buffer = CausalBuffer()
+        self.merger = merger.StateMerger(self)
         self.streamers: set[Streamer] = set()
         self.pullers = [Puller(self, host, port) for host, port in peers or []]
         self.peer_ssl: ssl.SSLContext | None = None  # our links to peers speak TLS with it
@@ -126,8 +126,6 @@ class Replicator:
         self._flush_scheduled = False
         # What the log holds (written, fsynced with ``always``): acknowledged to peers.
         self.durable_vv: dict[str, int] = {}
-        self.unsaved_merge = False  # a peer's state was merged but its snapshot failed
-        self._merge_retry = 0.0
         self._snapshot_done: Callable[[bool], None] | None = None
         self._pending: Batch | None = None  # the local batch being joined (``append``)
         self.coalesced = 0  # local batch records logged (each one or more joined batches)
@@ -162,14 +160,26 @@ class Replicator:
     def recover(self) -> int:
         """Load the snapshot and replay the log tail. Returns the number of batches replayed."""
         self.snapshot_lsn = snapshot.load(self.ks, self.directory)
+        merger.remove_temporary_files(self.directory)
+        merges = []  # peer states swapped in after the snapshot: merged again at their LSN
+        for lsn, path in merger.pending_merge_files(self.directory):
+            if lsn < self.snapshot_lsn:  # the snapshot was taken after it
+                os.unlink(path)
+            else:
+                merges.append((lsn, path))
+                self.merger.pending.append(lsn)
         replayed = 0
         for lsn, payload in self.oplog.open():
             if lsn <= self.snapshot_lsn:
                 continue
+            while merges and merges[0][0] < lsn:
+                merger.merge_now(self, merges.pop(0)[1])
             batch = decode_batch(payload)
             if self.ks.ready(batch):
                 self.ks.apply_batch(batch)
                 replayed += 1
+        for _, path in merges:
+            merger.merge_now(self, path)
         self.ks.region = self.region
         self.durable_vv = dict(self.ks.vv)
         return replayed
@@ -224,7 +234,7 @@ class Replicator:
         then, and only then, peers are sent the new records. Batches applied from peers or
         by the expire cycle, with no client waiting, are flushed once per loop iteration."""
         self._log_pending()
-        if self.oplog.flush() and not self.unsaved_merge and self.durable_vv != self.ks.vv:
+        if self.oplog.flush() and self.durable_vv != self.ks.vv:
             self.durable_vv = dict(self.ks.vv)
         durable = self.oplog.durable_lsn
         for s in list(self.streamers):
@@ -233,15 +243,15 @@ class Replicator:
 
     @property
     def disk_ok(self) -> bool:
-        """The log takes writes and every merged state is in a snapshot: peers' batches may
-        be applied (else they wait in the link, unacknowledged)."""
-        return self.oplog.status.ok and not self.unsaved_merge
+        """The log takes writes: peers' batches may be applied (else they wait in the link,
+        unacknowledged). (A merged peer state is durable before its swap: ``merger``.)"""
+        return self.oplog.status.ok
 
     def close(self) -> None:
         self._log_pending()
         self.oplog._last_retry = 0.0  # one last attempt, now
         self.oplog.flush()
-        if not self.oplog.close() or self.unsaved_merge:
+        if not self.oplog.close():
             log.warning("op log: could not write everything at shutdown; the next start is an "
                         "unclean one (a new epoch)")
             return
@@ -268,34 +278,26 @@ class Replicator:
         self.applied_remote += 1
         self._log(raw, batch_meta(batch))
 
-    def merge_state_file(self, peer: str, path: str) -> None:
-        self._log_pending()
-        lsn, records = snapshot.records(path)
-        keys = state.merge(self.ks, records)
+    async def merge_state_file(self, peer: str, path: str) -> int:
+        """A peer's state (a file this takes over): merged in slices (``merger``)."""
+        return await self.merger.merge(peer, path)
+
+    def state_merged(self, peer: str, keys: int) -> None:
+        """The merger swapped a peer's state in."""
         self.state_merges += 1
         if peer in self.peers:
             self.peers[peer].needs_state = False
-        # The merge changed state without log records: a snapshot makes it durable. Until
-        # one succeeds, nothing from peers is applied or acknowledged past it.
-        self.unsaved_merge = True
-        self._save_merge()
-        log.info("merged the state of peer %s (%d keys); VV now %s", peer, keys, self.ks.vv)
         self._drain_buffer()
+        self.on_progress()
 
-    def _save_merge(self) -> None:
-        first = self._merge_retry == 0.0
-        self._merge_retry = time.monotonic()
-        try:
-            self.snapshot_now(blocking=True)
-        except OSError as exc:
-            if first:  # one line per failure, not one per retry
-                log.warning("snapshot of a merged peer state failed: %s; peers' batches wait, "
-                            "retried every second", exc.strerror or exc)
-            return
-        if not first:
-            log.warning("snapshot of the merged peer state written; peers' batches flow again")
-        self.unsaved_merge = False
-        self._merge_retry = 0.0
+    def flush_log(self) -> None:
+        """Every applied batch in the log file and on disk (before a state swap)."""
+        self._log_pending()
+        self.oplog.flush()
+        self.oplog.fsync()
+
+    def snapshot_running(self) -> bool:
+        return bool(self._snapshot_pid)
 
     def _drain_buffer(self) -> None:
         """Apply every buffered batch that has become ready (each may make others ready)."""
@@ -323,20 +325,26 @@ class Replicator:
         far, else a snapshot first. Returns the streamer and the mode."""
         self.oplog.flush()
         start = self.oplog.segment_for(peer_vv)
-        state_path = None
-        if want_state or start == 0:
-            if self._snapshot_pid:
-                self._wait_snapshot(block=True)
-            self.snapshot_now(blocking=True)
-            state_path = os.path.join(self.directory, snapshot.FILENAME)
-            start = self.snapshot_lsn + 1
-        streamer = Streamer(self, peer, peer_vv, start, write, close, state_path, buffer_size)
+        by_state = want_state or start == 0
+        if by_state:
+            # The state is a snapshot written by a forked child (as Redis's BGSAVE: this loop
+            # does not stall on it; one being written already serves); the streamer sends it
+            # once it is complete (``_wait_snapshot``), then the log after it.
+            if not self._snapshot_pid:
+                self.snapshot_now(blocking=False)
+            lsn = self._snapshot_pending_lsn if self._snapshot_pid else self.snapshot_lsn
+            start = lsn + 1
+        streamer = Streamer(self, peer, peer_vv, start, write, close, None, buffer_size)
+        if by_state:
+            streamer.wait_for_state(start - 1)
+            if not self._snapshot_pid:  # written in this process: ready now
+                streamer.state_ready(os.path.join(self.directory, snapshot.FILENAME))
         self.streamers.add(streamer)
         info = self.peers.setdefault(peer, PeerInfo(peer))
         info.last_seen = time.monotonic()
         info.timed_out = False
         vv_merge(info.acked, peer_vv)
-        return streamer, "state" if state_path else "log"
+        return streamer, "state" if by_state else "log"
 
     def streamer_closed(self, streamer: Streamer) -> None:
         self.streamers.discard(streamer)
@@ -382,8 +390,7 @@ class Replicator:
             s.tick()
         self._update_stability()
         self._wait_snapshot(block=False)
-        if self.unsaved_merge and time.monotonic() - self._merge_retry >= 1.0:
-            self._save_merge()
+        self.merger.tick()
         since = self.oplog.next_lsn - 1 - self.snapshot_lsn
         if (since >= self.snapshot_every and not self._snapshot_pid
                 and time.monotonic() - self._last_snapshot >= self.snapshot_min_interval_s):
@@ -471,6 +478,13 @@ class Replicator:
         done, self._snapshot_done = self._snapshot_done, None
         if done is not None:
             done(ok)
+        path = os.path.join(self.directory, snapshot.FILENAME)
+        for s in list(self.streamers):  # peers waiting for this state (``open_stream``)
+            if s.state_lsn == self._snapshot_pending_lsn and s.state_waiting:
+                if ok:
+                    s.state_ready(path)
+                else:
+                    s.close()  # it reconnects and asks again
 
     def _truncate_log(self) -> None:
         """Drop segments the snapshot covers and every peer has (or past the retention)."""

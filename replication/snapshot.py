@@ -55,12 +55,17 @@ def write(ks: Keyspace, directory: str, lsn: int) -> str:
         except OSError:
             pass
         raise
+    fsync_dir(directory)
+    return path
+
+
+def fsync_dir(directory: str) -> None:
+    """Make a rename in ``directory`` durable."""
     fd = os.open(directory, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:
         os.close(fd)
-    return path
 
 
 def write_in_child(ks: Keyspace, directory: str, lsn: int) -> int:

@@ -68,6 +68,8 @@ class Streamer:
         self.acked: dict[str, int] = dict(peer_vv)
         self.last_ack = time.monotonic()
         self._state_file = open(state_path, "rb") if state_path else None  # noqa: SIM115
+        self.state_waiting = False  # sends nothing until its state snapshot is written
+        self.state_lsn = 0
 
     # -- transport callbacks (from the PeerLinkProtocol the connection was handed to) -------
     def data_received(self, data: bytes) -> None:
@@ -111,6 +113,16 @@ class Streamer:
             self._close()
             self.rep.streamer_closed(self)
 
+    def wait_for_state(self, lsn: int) -> None:
+        """Send the snapshot of ``lsn`` first, once it is written (``state_ready``)."""
+        self.state_waiting, self.state_lsn = True, lsn
+
+    def state_ready(self, path: str) -> None:
+        self.state_waiting = False
+        if not self.closed:
+            self._state_file = open(path, "rb")  # noqa: SIM115 (closed when sent or on close)
+            self.pump()
+
     # -- sending ----------------------------------------------------------------------------
     def _send(self, ftype: int, payload: bytes) -> None:
         """Queue a frame; ``_flush`` writes the queued frames in one go."""
@@ -135,7 +147,7 @@ class Streamer:
 
     def pump(self) -> None:
         """Send what we can until the socket pushes back or the log is exhausted."""
-        if self.closed:
+        if self.closed or self.state_waiting:
             return
         if self._state_file is not None and not self._pump_state():
             return
@@ -198,7 +210,7 @@ class Streamer:
 
     def tick(self) -> None:
         """Periodic: relay deferred batches the peer still lacks; heartbeat when live."""
-        if self.closed or self.paused:
+        if self.closed or self.paused or self.state_waiting:
             return
         self._flush_deferred(force=False)
         if self.live and self._state_file is None:

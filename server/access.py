@@ -73,8 +73,14 @@ class AccessStats:
     def written(self, db: int, key: bytes) -> None:
         """After an applied write (local or replicated): a new key starts fresh, an existing
         one is touched as lookupKeyWrite does."""
-        entry = self.server.ks.dbs[db].entries.get(key)
+        server = self.server
+        entry = server.ks.dbs[db].entries.get(key)
         if entry is None:
+            return
+        if "lfu" not in server.config.maxmemory_policy:  # fresh or touched: the time alike
+            value = (server.ks.now_ms // 1000) & LRU_CLOCK_MAX  # (_lru_clock and _share inlined)
+            shared = self._shared.get(value)
+            entry.access = shared if shared is not None else self._share(value)
             return
         try:
             entry.access  # noqa: B018

@@ -436,7 +436,28 @@ def _assign(ks: Keyspace, e: Assign, tag: Tag, ctx: VV) -> None:
     key = e.key
     entry = db.entries.get(key)
     if entry is None:
+        if e.expire_at == 0 and key not in db.orphan_expiry:
+            # A SET without TTL of a new key (the bulk of a catch-up): what the general path
+            # below leaves, built directly — the assignment, and its own "never" entry as
+            # ``write_expire`` stores it (nothing at all without peers).
+            entry = db.entries[key] = ks.new_entry()
+            entry.stamp, entry.org, entry.val = tag[0] << SEQ_BITS | tag[2], tag[1], e.value
+            if ks.has_peers:
+                entry.x = expiry.OWN_NEVER
+            db.generation += 1
+            if db.expires:
+                db.expires.pop(key, None)
+            return
         entry = ks.entry(db, key)
+    elif (e.expire_at == 0 and (entry.x is expiry.OWN_NEVER or entry.x is None)
+          and ctx.get(entry.org, 0) >= entry.stamp & SEQ_MASK):
+        # A SET without TTL over a plain value it observed: the same, replaced (what the
+        # general path below leaves: no conflict, and the new assignment's own "never").
+        entry.stamp, entry.org, entry.val = tag[0] << SEQ_BITS | tag[2], tag[1], e.value
+        entry.x = expiry.OWN_NEVER if ks.has_peers else None
+        if db.expires:
+            db.expires.pop(key, None)
+        return
     elif entry.x is expiry.OWN_NEVER:
         if e.expire_at != KEEP_TTL and ctx.get(entry.org, 0) >= entry.stamp & SEQ_MASK:
             entry.x = None  # this write observed that "never" entry: it replaces it below

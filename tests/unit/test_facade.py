@@ -62,7 +62,9 @@ def test_log_position_and_crdt_fields_follow_the_log(face: Any) -> None:
         "gc_timed_out_peers", "oplog_segments", "oplog_bytes", "oplog_first_lsn", "oplog_last_lsn",
         "oplog_fsyncs", "oplog_write_failures", "oplog_pending_bytes", "peer_batches_waiting_for_disk",
         "appendfsync", "snapshot_lsn", "applied_remote_batches", "duplicate_batches",
-        "state_merges", "causal_buffer_batches", "causal_buffer_bytes", "causal_buffer_limit_bytes",
+        "state_merges", "state_merge_in_progress", "state_merge_keys", "state_merge_slices",
+        "state_merge_last_ms", "state_merge_swap_ms", "causal_buffer_batches", "causal_buffer_bytes",
+        "causal_buffer_limit_bytes",
         "link_deferred_relay_batches", "link_output_buffer_bytes",
     ]
     assert (fields["oplog_last_lsn"], fields["appendfsync"], fields["link_output_buffer_bytes"]) == (2, "no", 0)

@@ -1,9 +1,11 @@
 """The op log and the replicator when the disk fails (replication/diskio.py's fault layer, in
 temporary directories): no torn record, nothing readable by peers or acknowledged before it is
-in the file, retries at most once a second, a failed state-merge snapshot holds peers back."""
+in the file, retries at most once a second, a state merge that cannot be made durable is not
+swapped in."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -152,27 +154,26 @@ def test_acknowledged_vv_is_what_the_log_holds(tmp_path: Path) -> None:
     rep.close()
 
 
-def test_a_failed_merge_snapshot_holds_peers_back_until_it_is_written(tmp_path: Path) -> None:
+def test_a_state_merge_that_cannot_be_made_durable_is_not_swapped_in(tmp_path: Path) -> None:
+    """A peer's state is fsynced before its swap (``replication/merger.py``): when that fails,
+    nothing of it is applied, no file is left, and the link's retry merges it once the disk
+    is back."""
     other = Keyspace("r2")
     other.emit(Assign(0, b"theirs", b"1"))
     assert other.commit() is not None
     os.makedirs(tmp_path / "r2")
-    state_path = snapshot.write(other, str(tmp_path / "r2"), 1)
     ks = Keyspace("r1")
     rep = Replicator(ks, "r1", str(tmp_path / "r1"), appendfsync="no")
     rep.recover()
-    diskio.inject("snapshot-eio")
-    rep.merge_state_file("r2", state_path)
-    assert rep.unsaved_merge and not rep.disk_ok
-    assert not os.path.exists(os.path.join(rep.directory, snapshot.FILENAME))
-    assert [n for n in os.listdir(rep.directory) if ".tmp" in n] == []
-    rep.tick()  # within the second: not retried
-    assert rep.unsaved_merge
+    received = snapshot.write(other, str(tmp_path / "r2"), 1)
+    diskio.inject("fsync-eio")
+    with pytest.raises(OSError):
+        asyncio.run(rep.merge_state_file("r2", received))
+    assert b"theirs" not in ks.dbs[0].entries and rep.state_merges == 0
+    assert not [n for n in os.listdir(rep.directory) if n.startswith(("merge-", "peer-state"))]
     diskio.inject("off")
-    rep._merge_retry -= 1.0
-    rep.tick()
-    assert not rep.unsaved_merge and rep.disk_ok
-    assert os.path.exists(os.path.join(rep.directory, snapshot.FILENAME))
+    asyncio.run(rep.merge_state_file("r2", snapshot.write(other, str(tmp_path / "r2"), 1)))
+    assert ks.dbs[0].entries[b"theirs"] is not None and rep.state_merges == 1
     rep.close()
 
 
