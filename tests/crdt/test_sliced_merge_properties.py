@@ -140,8 +140,10 @@ def test_the_dump_fast_path_encodes_exactly_as_the_type_registry(data: st.DataOb
     s.run(data.draw, 40)
     for ks in s.regions.values():
         regions = state._Regions(sorted(ks.vv))
-        reference = [[dbi, key, state._enc_entry(entry, regions)]
-                     for dbi, db in enumerate(ks.dbs) for key, entry in db.entries.items()]
+        reference = []
+        for dbi, db in enumerate(ks.dbs):  # each database's entries, then its orphan registers
+            reference += [[dbi, key, state._enc_entry(entry, regions)] for key, entry in db.entries.items()]
+            reference += [[dbi, key, [[], state._enc_expire(e, regions)]] for key, e in db.orphan_expiry.items()]
         dumped = _records(ks)
         assert dumped[0][5] == regions.names  # the same region table, in the same order
         assert dumped[1:1 + len(reference)] == reference
