@@ -157,7 +157,9 @@ def wrong_arity(name: str) -> str:
 
 
 def _text(data: bytes) -> str:
-    return data.decode("utf-8", "replace").replace("\r", " ").replace("\n", " ")
+    """Bytes into an error text that ``resp.encode`` turns back into the same bytes (Redis
+    prints them with %s: a non-UTF-8 name comes back as sent)."""
+    return data.decode("utf-8", "surrogateescape").replace("\r", " ").replace("\n", " ")
 
 # Sorted sets (t_zset.c)
 ZADD_XX_NX = "ERR XX and NX options at the same time are not compatible"

@@ -1,0 +1,34 @@
+"""What the fuzzers found, pinned down: each case is a reply that once differed from Redis 7.0
+(or raised), compared byte for byte with a real redis-server, in RESP2 and RESP3."""
+
+from __future__ import annotations
+
+import pytest
+
+from server.harness.processes import ServerProcess
+from tests.fuzz.fuzzkit import StrictConn
+
+
+def raw_replies(port: int, resp3: bool, *commands: tuple[bytes, ...]) -> list[bytes]:
+    """The exact bytes of each reply (the lenient test client decodes error texts)."""
+    conn = StrictConn(port, resp3=resp3)
+    try:
+        out = []
+        for cmd in commands:
+            reply = conn.call(*cmd)
+            out.append(reply.type.encode() + reply.value)
+        return out
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("resp3", [False, True], ids=["resp2", "resp3"])
+def test_unknown_command_echoes_non_utf8_bytes_as_sent(
+    redis_ref: ServerProcess, activekv: ServerProcess, resp3: bool
+) -> None:
+    # Redis prints the name and arguments with %s: the bytes come back unchanged (we once
+    # replaced them with U+FFFD)
+    cmds = [(b"\x9c2%\xff", b"\xd2\x13\xfe", b"ok"), (b"caf\xc3", b"\x80"), (b"CLIENT", b"\xff\xfe")]
+    ours = raw_replies(activekv.port, resp3, *cmds)
+    assert ours == raw_replies(redis_ref.port, resp3, *cmds)
+    assert b"\xff" in ours[0]
