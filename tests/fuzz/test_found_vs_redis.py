@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from server.harness.processes import ServerProcess
+from tests.conftest import Differential
 from tests.fuzz.fuzzkit import StrictConn
 
 
@@ -32,3 +33,11 @@ def test_unknown_command_echoes_non_utf8_bytes_as_sent(
     ours = raw_replies(activekv.port, resp3, *cmds)
     assert ours == raw_replies(redis_ref.port, resp3, *cmds)
     assert b"\xff" in ours[0]
+
+
+def test_swapdb_moves_a_hyperloglog(diff: Differential) -> None:
+    # SWAPDB once looked an HLL's recreation up by its CRDT type name and raised KeyError
+    diff.check_all((b"SELECT", b"0"), (b"PFADD", b"h", b"a", b"b", b"c"), (b"SET", b"s", b"x"),
+                   (b"SWAPDB", b"0", b"1"), (b"SELECT", b"1"), (b"PFCOUNT", b"h"), (b"TYPE", b"h"),
+                   (b"GET", b"s"), (b"PFADD", b"h", b"d"), (b"PFCOUNT", b"h"), (b"SELECT", b"0"),
+                   (b"EXISTS", b"h"), (b"FLUSHALL",))
