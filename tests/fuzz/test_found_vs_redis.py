@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 
 from server.harness.processes import ServerProcess
 from tests.conftest import Differential
-from tests.fuzz.fuzzkit import StrictConn
+from tests.fuzz.fuzzkit import StrictConn, encode, read_until_close
 
 
 def raw_replies(port: int, resp3: bool, *commands: tuple[bytes, ...]) -> list[bytes]:
@@ -41,3 +43,21 @@ def test_swapdb_moves_a_hyperloglog(diff: Differential) -> None:
                    (b"SWAPDB", b"0", b"1"), (b"SELECT", b"1"), (b"PFCOUNT", b"h"), (b"TYPE", b"h"),
                    (b"GET", b"s"), (b"PFADD", b"h", b"d"), (b"PFCOUNT", b"h"), (b"SELECT", b"0"),
                    (b"EXISTS", b"h"), (b"FLUSHALL",))
+
+
+@pytest.mark.parametrize("timeout", [b"0.001", b"0.0001", b"1e-9", b"1e300",
+                                     b"9223372036854776", b"-0.5", b"inf"])
+def test_sub_millisecond_blocking_timeouts_round_up_as_redis(
+    redis_ref: ServerProcess, activekv: ServerProcess, timeout: bytes
+) -> None:
+    # Redis 7.0.15 rounds a positive timeout up to a whole millisecond: BLPOP k 0.001 times out
+    # at once. Truncating made it 0, "block forever", and the fuzzer's call hung.
+    for cmd in ([b"BLPOP", b"fz:none", timeout], [b"BZMPOP", timeout, b"1", b"fz:none", b"MIN"],
+                [b"BRPOPLPUSH", b"fz:none", b"fz:dst", timeout]):
+        answers = []
+        for port in (redis_ref.port, activekv.port):
+            with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+                s.sendall(encode(cmd))
+                answers.append(read_until_close(s, timeout=1.0, quiet=0.1))
+        assert answers[0][0], (cmd, answers)  # answered (not blocked) by Redis
+        assert answers[1] == answers[0], cmd
