@@ -78,28 +78,42 @@ class Session:
         self.port = port
         self.want_resp3 = resp3
         self.conn = StrictConn(port, resp3=resp3)
+        self.in_multi = False  # calls are queued: one reply each
+        self.queued_hello = False
 
     def reopen(self) -> None:
         self.conn.close()
         self.conn = StrictConn(self.port, resp3=self.want_resp3)
+        self.in_multi = False
+        self.queued_hello = False
 
     def call(self, name: str, argv: list[bytes]) -> list[Value]:
         conn = self.conn
         conn.send(fuzzkit.encode(argv))
-        expect = max(1, len(argv) - 1) if name in UNSUBSCRIBE else 1
+        queued = self.in_multi and name not in ("exec", "discard", "multi", "watch", "reset", "quit")
+        expect = max(1, len(argv) - 1) if name in UNSUBSCRIBE and not queued else 1
         was = conn.resp3
-        hello = name == "hello" and len(argv) > 1 and argv[1] in (b"2", b"3")
-        if hello:
+        hello = name == "hello" and len(argv) > 1 and argv[1] in (b"2", b"3") and not queued
+        self.queued_hello |= queued and name == "hello"
+        if hello or (name == "exec" and self.queued_hello):
             conn.resp3 = True  # its reply is in the protocol asked for (RESP3 parses both)
         replies: list[Value] = []
         while len(replies) < expect:
             reply = conn.reply(timeout=5.0)
             if reply.type == ">" and not (
-                name in UNSUBSCRIBE and reply.value and reply.value[0].value == name.encode()
+                name in UNSUBSCRIBE and not queued and reply.value and reply.value[0].value == name.encode()
             ):
                 continue  # an invalidation push (CLIENT TRACKING was fuzzed on)
             replies.append(reply)
-        if hello:
+            if reply.type in "+-":  # QUEUED in a transaction, or refused: one reply only
+                break
+        if name == "multi" and replies[0] == Value("+", b"OK"):
+            self.in_multi = True
+        elif name == "exec" or (name in ("discard", "reset") and replies[0].type != "-"):
+            self.in_multi = False
+        if name == "exec" and self.queued_hello:
+            self.reopen()  # whatever protocol the EXEC left, start again from a known one
+        elif hello:
             conn.resp3 = argv[1] == b"3" if replies[0].type != "-" else was
         elif name == "reset":
             conn.resp3 = False
