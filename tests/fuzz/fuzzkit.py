@@ -119,9 +119,11 @@ TRACEBACK = re.compile(r"Traceback \(most recent call last\)|Exception in callba
                        r"Unexpected error|Task exception was never retrieved")
 
 
-def unexpected_errors(port: int) -> int:
+def unexpected_errors(port: int, password: bytes | None = None) -> int:
     conn = StrictConn(port)
     try:
+        if password is not None:
+            assert conn.call(b"AUTH", password).value == b"OK"
         info = conn.call(b"INFO", b"stats")
     finally:
         conn.close()
@@ -132,15 +134,17 @@ def unexpected_errors(port: int) -> int:
     raise AssertionError("INFO stats has no unexpected_errors")
 
 
-def assert_healthy(proc: ServerProcess, context: str) -> None:
+def assert_healthy(proc: ServerProcess, context: str, password: bytes | None = None) -> None:
     """The server runs, answers PING, counted no unexpected handler error, logged no traceback."""
     assert proc.proc.poll() is None, f"{context}: the server exited with {proc.proc.returncode}\n{proc.log()[-3000:]}"
     conn = StrictConn(proc.port)
     try:
+        if password is not None:
+            assert conn.call(b"AUTH", password).value == b"OK"
         assert conn.call(b"PING") == Value("+", b"PONG"), context
     finally:
         conn.close()
-    n = unexpected_errors(proc.port)
+    n = unexpected_errors(proc.port, password)
     log = proc.log()
     found = TRACEBACK.search(log)
     where = log[max(0, found.start() - 1500):found.start() + 3000] if found else ""
