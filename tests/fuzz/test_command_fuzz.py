@@ -166,6 +166,6 @@ def run(server: ServerProcess, resp3: bool, seed: int, seconds: float, rounds: i
 @pytest.mark.parametrize("resp3", [False, True], ids=["resp2", "resp3"])
 def test_every_command_with_random_and_boundary_arguments(server: ServerProcess, resp3: bool) -> None:
     seed = fuzzkit.seed()
-    calls = run(server, resp3, seed, seconds=8, rounds=fuzzkit.count(2))
+    calls = run(server, resp3, seed, seconds=8, rounds=fuzzkit.count(3))
     assert calls > 200, f"FUZZ_SEED={seed}: only {calls} calls"
     fuzzkit.assert_healthy(server, f"FUZZ_SEED={seed}")
