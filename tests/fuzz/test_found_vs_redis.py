@@ -61,3 +61,19 @@ def test_sub_millisecond_blocking_timeouts_round_up_as_redis(
                 answers.append(read_until_close(s, timeout=1.0, quiet=0.1))
         assert answers[0][0], (cmd, answers)  # answered (not blocked) by Redis
         assert answers[1] == answers[0], cmd
+
+
+@pytest.mark.parametrize("byte", [b"\xad", b"\xff", b"\x80", b"x"])
+def test_protocol_error_names_a_non_ascii_byte_as_sent(
+    redis_ref: ServerProcess, activekv: ServerProcess, byte: bytes
+) -> None:
+    # "expected '$', got '<byte>'": Redis writes the byte itself (we once wrote its UTF-8
+    # encoding, two bytes, for anything over 0x7f)
+    data = b"*1\r\n$4\r\nPING\r\n*2\r\n$4\r\necho\r\n" + byte + b"\xd5\r\n"
+    answers = []
+    for port in (redis_ref.port, activekv.port):
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+            s.sendall(data)
+            answers.append(read_until_close(s, timeout=3.0, quiet=3.0))
+    assert answers[0][1], answers  # Redis closed the connection after the error
+    assert answers[1] == answers[0]
