@@ -15,6 +15,7 @@ from typing import Any
 import msgpack
 
 from .effects import EFFECT_TYPES, EFFECTS, Batch, Effect
+from .shape import bad_field
 from .types import registered
 
 CODEC_VERSION = 1
@@ -63,10 +64,9 @@ def decode_batch(data: bytes) -> Batch:
             effect = EFFECTS[cls].decode(raw[1:])
         except Exception as exc:  # whatever a decoder raises on fields of the wrong shape
             raise CodecError(f"malformed {cls.__name__} effect: {exc}") from exc
-        if type(getattr(effect, "db", None)) is not int or (
-            "key" in getattr(cls, "_fields", ()) and type(effect.key) is not bytes
-        ):
-            raise CodecError(f"malformed {cls.__name__} effect: db or key of the wrong type")
+        field = bad_field(effect)
+        if field is not None:
+            raise CodecError(f"malformed {cls.__name__} effect: {field} of the wrong type")
         effects.append(effect)
     events: tuple[tuple[str, str, int, bytes], ...] = ()
     if len(rec) == 7:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from crdt.clock import vv_merge
 from crdt.codec import CodecError, decode_batch
+from crdt.shape import bad_db
 
 from .merger import TEMP_PREFIX
 from .peerlink import HandshakeRefused, PeerBusy, request_sync
@@ -164,7 +165,12 @@ class Puller:
                         await self._wait_for_disk()
                     if ftype == F_BATCH:
                         self.received_batches += 1
-                        if not rep.receive(decode_batch(payload), payload):
+                        batch = decode_batch(payload)
+                        db = bad_db(batch.effects, len(rep.ks.dbs))
+                        if db is not None:
+                            raise CodecError(f"an effect on db {db}: this region has "
+                                             f"{len(rep.ks.dbs)} databases")
+                        if not rep.receive(batch, payload):
                             raise ValueError("causal buffer full; reconnecting to catch up from the log")
                     elif ftype == F_PUBLISH:
                         rep.on_publish(*unpack_publish(payload))
