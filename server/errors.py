@@ -148,6 +148,12 @@ def unexpected_error(command: str, exc: Exception) -> str:
     return f"ERR unexpected error in '{command}': {what}"
 
 
+def arg_text(data: bytes) -> str:
+    """An argument in an error message as Redis prints it with %s: up to a NUL byte, its
+    bytes as sent (``resp.encode`` writes them back unchanged), CR/LF as spaces."""
+    return _text(_cstr(data))
+
+
 def _cstr(data: bytes) -> bytes:
     return data.split(b"\0", 1)[0]
 

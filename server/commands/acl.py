@@ -55,8 +55,8 @@ GENPASS_MAX_BITS = 4096
 
 
 def _text(data: bytes) -> str:
-    """An argument in an error message: Redis's %s (up to a NUL byte)."""
-    return data.split(b"\0", 1)[0].decode("utf-8", "replace")
+    """An argument in an error message: Redis's %s (up to a NUL byte), its bytes as sent."""
+    return data.split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
 
 
 def _bulk(text: str) -> bytes:

@@ -19,7 +19,8 @@ def raw_replies(port: int, resp3: bool, *commands: tuple[bytes, ...]) -> list[by
         out = []
         for cmd in commands:
             reply = conn.call(*cmd)
-            out.append(reply.type.encode() + reply.value)
+            value = reply.value if isinstance(reply.value, bytes) else repr(reply.value).encode()
+            out.append(reply.type.encode() + value)
         return out
     finally:
         conn.close()
@@ -77,3 +78,17 @@ def test_protocol_error_names_a_non_ascii_byte_as_sent(
             answers.append(read_until_close(s, timeout=3.0, quiet=3.0))
     assert answers[0][1], answers  # Redis closed the connection after the error
     assert answers[1] == answers[0]
+
+
+@pytest.mark.parametrize("resp3", [False, True], ids=["resp2", "resp3"])
+def test_argument_errors_echo_the_argument_as_sent(
+    redis_ref: ServerProcess, activekv: ServerProcess, resp3: bool
+) -> None:
+    # Found by running the command fuzzer's calls against both servers: option and user
+    # names in errors came back with U+FFFD for non-UTF-8 bytes; CLIENT UNBLOCK with too many
+    # arguments has clientCommand's own message
+    cmds = [(b"SET", b"fz:k", b"v"), (b"PEXPIRE", b"fz:k", b"5000", b"k:\xff\x00z"),
+            (b"EXPIRE", b"fz:k", b"5", b"\xfe"), (b"ACL", b"DRYRUN", b"caf\xc3", b"get", b"k"),
+            (b"CLIENT", b"UNBLOCK", b"1", b"TIMEOUT", b"x"), (b"client", b"Unblock", b"1", b"a", b"b"),
+            (b"DEL", b"fz:k")]
+    assert raw_replies(activekv.port, resp3, *cmds) == raw_replies(redis_ref.port, resp3, *cmds)
