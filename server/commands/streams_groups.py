@@ -134,6 +134,8 @@ def _xgroup_target(c: Client, argv: list[bytes], mkstream: bool, needs_group: bo
 def cmd_xgroup_create(c: Client, argv: list[bytes]) -> Any:
     mkstream = False
     entries_read = NO_ENTRIES_READ
+    if len(argv) > 8:  # Redis's xgroupCommand: counted before anything else
+        raise subcommand_syntax(argv[1])
     i = 5
     while i < len(argv):
         opt = argv[i].lower()
@@ -146,8 +148,6 @@ def cmd_xgroup_create(c: Client, argv: list[bytes]) -> Any:
         else:
             raise subcommand_syntax(argv[1])
     s, g = _xgroup_target(c, argv, mkstream, False)
-    if len(argv) > 8:
-        raise subcommand_syntax(argv[1])
     if argv[4] == b"$":
         sid = s.last_id if s is not None else ZERO
     else:
@@ -160,16 +160,17 @@ def cmd_xgroup_create(c: Client, argv: list[bytes]) -> Any:
 
 @command("xgroup|setid")
 def cmd_xgroup_setid(c: Client, argv: list[bytes]) -> Any:
-    s, g = _xgroup_target(c, argv, False, True)
+    # Redis's xgroupCommand parses the options (when the count fits) before the key lookup
     if len(argv) not in (5, 7):
         raise subcommand_syntax(argv[1])
-    assert s is not None
-    sid = s.last_id if argv[4] == b"$" else parse_id(argv[4])[0]
     entries_read = NO_ENTRIES_READ
     if len(argv) == 7:
         if argv[5].lower() != b"entriesread":
             raise subcommand_syntax(argv[1])
         entries_read = _entries_read_arg(argv[6])
+    s, g = _xgroup_target(c, argv, False, True)
+    assert s is not None
+    sid = s.last_id if argv[4] == b"$" else parse_id(argv[4])[0]
     c.ks.emit(XGroupSet(c.db, argv[2], argv[3], sid, entries_read, False))
     return OK
 

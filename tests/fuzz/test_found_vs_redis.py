@@ -92,3 +92,16 @@ def test_argument_errors_echo_the_argument_as_sent(
             (b"CLIENT", b"UNBLOCK", b"1", b"TIMEOUT", b"x"), (b"client", b"Unblock", b"1", b"a", b"b"),
             (b"DEL", b"fz:k")]
     assert raw_replies(activekv.port, resp3, *cmds) == raw_replies(redis_ref.port, resp3, *cmds)
+
+
+@pytest.mark.parametrize("resp3", [False, True], ids=["resp2", "resp3"])
+def test_xgroup_options_are_checked_before_the_key_and_acl_cat_stops_at_nul(
+    redis_ref: ServerProcess, activekv: ServerProcess, resp3: bool
+) -> None:
+    cmds = [(b"XGROUP", b"SETID", b"fz:none", b"g", b"0", b"ENTRIESREAD", b"-0x"),
+            (b"XGROUP", b"SETID", b"fz:none", b"g", b"$", b"NOPE", b"1"),
+            (b"XGROUP", b"SETID", b"fz:none", b"g", b"$", b"ENTRIESREAD"),
+            (b"XGROUP", b"CREATE", b"fz:none", b"g", b"$", b"ENTRIESREAD", b"x"),
+            (b"XGROUP", b"CREATE", b"fz:none", b"g", b"$", b"a", b"b", b"c", b"d"),
+            (b"ACL", b"CAT", b"\x00"), (b"ACL", b"CAT", b"ab\x00cd"), (b"ACL", b"CAT", b"\xff")]
+    assert raw_replies(activekv.port, resp3, *cmds) == raw_replies(redis_ref.port, resp3, *cmds)
