@@ -134,8 +134,6 @@ def _xgroup_target(c: Client, argv: list[bytes], mkstream: bool, needs_group: bo
 def cmd_xgroup_create(c: Client, argv: list[bytes]) -> Any:
     mkstream = False
     entries_read = NO_ENTRIES_READ
-    if len(argv) > 8:  # Redis's xgroupCommand: counted before anything else
-        raise subcommand_syntax(argv[1])
     i = 5
     while i < len(argv):
         opt = argv[i].lower()
@@ -148,6 +146,8 @@ def cmd_xgroup_create(c: Client, argv: list[bytes]) -> Any:
         else:
             raise subcommand_syntax(argv[1])
     s, g = _xgroup_target(c, argv, mkstream, False)
+    if len(argv) > 8:
+        raise subcommand_syntax(argv[1])
     if argv[4] == b"$":
         sid = s.last_id if s is not None else ZERO
     else:
@@ -160,15 +160,18 @@ def cmd_xgroup_create(c: Client, argv: list[bytes]) -> Any:
 
 @command("xgroup|setid")
 def cmd_xgroup_setid(c: Client, argv: list[bytes]) -> Any:
-    # Redis's xgroupCommand parses the options (when the count fits) before the key lookup
+    # Redis's xgroupCommand parses the options before the key lookup, counts them after it
+    entries_read = NO_ENTRIES_READ
+    i = 5
+    while i < len(argv):
+        if argv[i].lower() == b"entriesread" and i + 1 < len(argv):
+            entries_read = _entries_read_arg(argv[i + 1])
+            i += 2
+        else:
+            raise subcommand_syntax(argv[1])
+    s, g = _xgroup_target(c, argv, False, True)
     if len(argv) not in (5, 7):
         raise subcommand_syntax(argv[1])
-    entries_read = NO_ENTRIES_READ
-    if len(argv) == 7:
-        if argv[5].lower() != b"entriesread":
-            raise subcommand_syntax(argv[1])
-        entries_read = _entries_read_arg(argv[6])
-    s, g = _xgroup_target(c, argv, False, True)
     assert s is not None
     sid = s.last_id if argv[4] == b"$" else parse_id(argv[4])[0]
     c.ks.emit(XGroupSet(c.db, argv[2], argv[3], sid, entries_read, False))

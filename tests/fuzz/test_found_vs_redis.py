@@ -103,5 +103,9 @@ def test_xgroup_options_are_checked_before_the_key_and_acl_cat_stops_at_nul(
             (b"XGROUP", b"SETID", b"fz:none", b"g", b"$", b"ENTRIESREAD"),
             (b"XGROUP", b"CREATE", b"fz:none", b"g", b"$", b"ENTRIESREAD", b"x"),
             (b"XGROUP", b"CREATE", b"fz:none", b"g", b"$", b"a", b"b", b"c", b"d"),
+            (b"XGROUP", b"SETID", b"fz:none", b"g", b"$", b"ENTRIESREAD", b"9223372036854775808", b"-0"),
+            (b"XGROUP", b"SETID", b"fz:none", b"g", b"$", b"ENTRIESREAD", b"1", b"ENTRIESREAD", b"2"),
+            (b"XGROUP", b"CREATE", b"fz:none", b"g", b"$", b"MKSTREAM", b"ENTRIESREAD", b"a", b"1"),
+            (b"XGROUP", b"SETID", b"fz:none", b"g", b"$", b"MKSTREAM"),
             (b"ACL", b"CAT", b"\x00"), (b"ACL", b"CAT", b"ab\x00cd"), (b"ACL", b"CAT", b"\xff")]
     assert raw_replies(activekv.port, resp3, *cmds) == raw_replies(redis_ref.port, resp3, *cmds)
