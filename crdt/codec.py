@@ -15,6 +15,7 @@ from typing import Any
 import msgpack
 
 from .effects import EFFECT_TYPES, EFFECTS, Batch, Effect
+from .shape import bad_field
 from .types import registered
 
 CODEC_VERSION = 1
@@ -49,17 +50,24 @@ def _unpack(data: bytes) -> list[Any]:
 
 
 def decode_batch(data: bytes) -> Batch:
+    """A batch from its record; ``CodecError`` for anything that is not one (a corrupt record,
+    or a peer's frame of the wrong shape), before any of it can be applied."""
     rec = _unpack(data)
     _, origin, first_seq, hlc, deps, raw_effects = rec[:6]
+    _check_header(origin, first_seq, hlc, deps, raw_effects)
     effects: list[Effect] = []
     for raw in raw_effects:
-        cls = EFFECT_TYPES.get(raw[0])
+        cls = EFFECT_TYPES.get(raw[0]) if type(raw[0]) is int else None
         if cls is None:
-            raise CodecError(f"unknown effect code {raw[0]}")
+            raise CodecError(f"unknown effect code {raw[0]!r}")
         try:
-            effects.append(EFFECTS[cls].decode(raw[1:]))
-        except (TypeError, ValueError, IndexError) as exc:
+            effect = EFFECTS[cls].decode(raw[1:])
+        except Exception as exc:  # whatever a decoder raises on fields of the wrong shape
             raise CodecError(f"malformed {cls.__name__} effect: {exc}") from exc
+        field = bad_field(effect)
+        if field is not None:
+            raise CodecError(f"malformed {cls.__name__} effect: {field} of the wrong type")
+        effects.append(effect)
     events: tuple[tuple[str, str, int, bytes], ...] = ()
     if len(rec) == 7:
         try:
@@ -67,6 +75,19 @@ def decode_batch(data: bytes) -> Batch:
         except (TypeError, ValueError) as exc:
             raise CodecError(f"malformed events: {exc}") from exc
     return Batch(origin, first_seq, hlc, dict(deps), effects, events)
+
+
+def _check_header(origin: Any, first_seq: Any, hlc: Any, deps: Any, raw_effects: Any) -> None:
+    if type(origin) is not str or not origin:
+        raise CodecError(f"malformed batch record: origin {origin!r}")
+    if type(first_seq) is not int or first_seq < 1 or type(hlc) is not int or hlc < 0:
+        raise CodecError(f"malformed batch record: seq {first_seq!r}, hlc {hlc!r}")
+    if type(deps) is not dict or not all(
+        type(k) is str and type(v) is int and v >= 0 for k, v in deps.items()
+    ):
+        raise CodecError("malformed batch record: deps is not a version vector")
+    if type(raw_effects) is not list or not all(type(r) is list and r for r in raw_effects):
+        raise CodecError("malformed batch record: effects is not a list of effects")
 
 
 def decode_meta(data: bytes) -> tuple[str, int, int, dict[str, int]]:

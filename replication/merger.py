@@ -26,6 +26,7 @@ from crdt import state
 from crdt.state_merge import SlicedMerge
 
 from . import diskio, snapshot
+from .wire import FrameError
 
 if TYPE_CHECKING:
     from .replicator import Replicator
@@ -102,8 +103,8 @@ class StateMerger:
         try:
             _, records = snapshot.records(path)
             job = SlicedMerge(ks, records)
-        except snapshot.SnapshotError as exc:  # the link is dropped and tried again
-            raise ValueError(str(exc)) from exc
+        except snapshot.SnapshotError as exc:  # the link is dropped (one warning) and tried again
+            raise FrameError(f"malformed state stream: {exc}") from exc
         prev = ks.on_change
 
         def changed(db: int, key: bytes | None) -> None:

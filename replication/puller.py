@@ -17,10 +17,9 @@ import tempfile
 import time
 from typing import TYPE_CHECKING
 
-import msgpack
-
 from crdt.clock import vv_merge
 from crdt.codec import CodecError, decode_batch
+from crdt.shape import bad_db
 
 from .merger import TEMP_PREFIX
 from .peerlink import HandshakeRefused, PeerBusy, request_sync
@@ -31,9 +30,12 @@ from .wire import (
     F_PUBLISH,
     F_STATE_DATA,
     F_STATE_END,
+    FrameError,
     FrameReader,
     frame,
     pack_vv,
+    unpack_heartbeat,
+    unpack_publish,
     unpack_vv,
 )
 
@@ -101,8 +103,13 @@ class Puller:
             except ssl.SSLError as exc:  # one warning per distinct refusal, then quiet retries
                 self._note_error(tls_refusal(exc), warn=True, repeat=False)
                 backoff = BACKOFF_MAX_S
-            except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError, CodecError) as exc:
+            except (CodecError, FrameError) as exc:  # a broken peer: one warning, then retry
+                self._note_error(f"dropped the link: {exc}", warn=True, repeat=False)
+            except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError) as exc:
                 self._note_error(f"{type(exc).__name__}: {exc}", warn=False)
+            except Exception as exc:  # a bug of ours: say so, and keep the link retrying
+                self.rep.log.warning("peer link to %s: unexpected error; retrying", self.address,
+                                     exc_info=exc)
             finally:
                 if self.connected:
                     # The link was up: this is a new failure, not the same one persisting,
@@ -158,13 +165,17 @@ class Puller:
                         await self._wait_for_disk()
                     if ftype == F_BATCH:
                         self.received_batches += 1
-                        if not rep.receive(decode_batch(payload), payload):
+                        batch = decode_batch(payload)
+                        db = bad_db(batch.effects, len(rep.ks.dbs))
+                        if db is not None:
+                            raise CodecError(f"an effect on db {db}: this region has "
+                                             f"{len(rep.ks.dbs)} databases")
+                        if not rep.receive(batch, payload):
                             raise ValueError("causal buffer full; reconnecting to catch up from the log")
                     elif ftype == F_PUBLISH:
-                        shard, channel, message = msgpack.unpackb(payload, raw=False)
-                        rep.on_publish(bool(shard), bytes(channel), bytes(message))
+                        rep.on_publish(*unpack_publish(payload))
                     elif ftype == F_HEARTBEAT:
-                        vv, now_ms = msgpack.unpackb(payload, raw=False)
+                        vv, now_ms = unpack_heartbeat(payload)
                         vv_merge(self.heartbeat_vv, vv)
                         self.heartbeat_ms = now_ms
                         rep.on_heartbeat(peer, self.heartbeat_vv, now_ms)
@@ -179,7 +190,7 @@ class Puller:
                             name, state_file = state_file.name, None
                             await rep.merge_state_file(peer, name)  # takes the file over
                     else:
-                        raise ValueError(f"unexpected frame type {ftype}")
+                        raise FrameError(f"unexpected frame type {ftype}")
         finally:
             ack_task.cancel()
             if state_file is not None:

@@ -87,6 +87,7 @@ class Streamer:
             try:
                 vv = unpack_vv(payload)
             except Exception:
+                self.rep.log.warning("peer %s: malformed ACK frame; closing the link", self.peer)
                 self.close()
                 return
             vv_merge(self.acked, vv)

@@ -29,6 +29,11 @@ F_BATCH, F_STATE_DATA, F_STATE_END, F_HEARTBEAT, F_ACK, F_PUBLISH = 1, 2, 3, 4, 
 MAX_FRAME = 64 * 1024 * 1024
 
 
+class FrameError(ValueError):
+    """A frame a peer sent is not what its type says it is (a broken or hostile peer): the
+    link is dropped before anything of it is applied."""
+
+
 def frame(ftype: int, payload: bytes) -> bytes:
     return FRAME.pack(ftype, len(payload)) + payload
 
@@ -46,6 +51,34 @@ def unpack_vv(data: bytes) -> dict[str, int]:
     return vv
 
 
+def _unpack(payload: bytes, what: str) -> object:
+    try:
+        return msgpack.unpackb(payload, raw=False)
+    except Exception as exc:  # msgpack raises several types for malformed input
+        raise FrameError(f"malformed {what} frame: {exc}") from None
+
+
+def unpack_heartbeat(payload: bytes) -> tuple[dict[str, int], int]:
+    """A HEARTBEAT payload: ``(vv_at_cursor, now_ms)``; ``FrameError`` if it is not one."""
+    hb = _unpack(payload, "heartbeat")
+    if not isinstance(hb, list) or len(hb) != 2 or type(hb[1]) is not int:
+        raise FrameError("malformed heartbeat frame")
+    try:
+        vv = unpack_vv(msgpack.packb(hb[0]))
+    except ValueError:
+        raise FrameError("malformed heartbeat frame: not a version vector") from None
+    return vv, hb[1]
+
+
+def unpack_publish(payload: bytes) -> tuple[bool, bytes, bytes]:
+    """A PUBLISH payload: ``(shard, channel, message)``; ``FrameError`` if it is not one."""
+    pub = _unpack(payload, "publish")
+    if (not isinstance(pub, list) or len(pub) != 3 or type(pub[1]) is not bytes
+            or type(pub[2]) is not bytes):
+        raise FrameError("malformed publish frame")
+    return bool(pub[0]), pub[1], pub[2]
+
+
 class FrameReader:
     """Incremental frame parser for a protocol's data_received."""
 
@@ -59,7 +92,7 @@ class FrameReader:
         while len(self.buf) - off >= FRAME.size:
             ftype, length = FRAME.unpack_from(self.buf, off)
             if length > MAX_FRAME:
-                raise ValueError(f"frame of {length} bytes is over the limit")
+                raise FrameError(f"frame of {length} bytes is over the limit")
             end = off + FRAME.size + length
             if end > len(self.buf):
                 break

@@ -148,6 +148,12 @@ def unexpected_error(command: str, exc: Exception) -> str:
     return f"ERR unexpected error in '{command}': {what}"
 
 
+def arg_text(data: bytes) -> str:
+    """An argument in an error message as Redis prints it with %s: up to a NUL byte, its
+    bytes as sent (``resp.encode`` writes them back unchanged), CR/LF as spaces."""
+    return _text(_cstr(data))
+
+
 def _cstr(data: bytes) -> bytes:
     return data.split(b"\0", 1)[0]
 
@@ -157,7 +163,9 @@ def wrong_arity(name: str) -> str:
 
 
 def _text(data: bytes) -> str:
-    return data.decode("utf-8", "replace").replace("\r", " ").replace("\n", " ")
+    """Bytes into an error text that ``resp.encode`` turns back into the same bytes (Redis
+    prints them with %s: a non-UTF-8 name comes back as sent)."""
+    return data.decode("utf-8", "surrogateescape").replace("\r", " ").replace("\n", " ")
 
 # Sorted sets (t_zset.c)
 ZADD_XX_NX = "ERR XX and NX options at the same time are not compatible"

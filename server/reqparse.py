@@ -68,7 +68,7 @@ class ProtocolError(Exception):
     @property
     def message_bytes(self) -> bytes:
         """The message as Redis sends it (``expected '$', got '<byte>'`` may hold any byte)."""
-        return self.message.encode("latin-1")
+        return self.message.encode("utf-8", "surrogateescape")
 
 
 class QueryBufferLimit(ProtocolError):
@@ -389,7 +389,8 @@ class RequestReader:
                             break
                         c = buf[pos]
                         if c != 36:
-                            ch = " " if c in (10, 13) else chr(c)
+                            # the byte as sent (resp.encode writes surrogates back as bytes)
+                            ch = " " if c in (10, 13) else bytes((c,)).decode("utf-8", "surrogateescape")
                             raise ProtocolError(errors.PROTO_EXPECTED_DOLLAR % ch)
                         ll = parse_int(buf[pos + 1 : cr])
                         if ll is None or ll < 0 or ll > self.proto_max_bulk_len:

@@ -166,7 +166,7 @@ def encode(value: Any, out: bytearray, resp3: bool) -> None:
             out += _encode_double_resp2(value)
     elif isinstance(value, Error):
         message = value.message.replace("\r", " ").replace("\n", " ")
-        out += b"-%s\r\n" % message.encode()
+        out += b"-%s\r\n" % message.encode("utf-8", "surrogateescape")  # raw bytes, as Redis
     elif t is Map:
         if resp3:
             out += b"%%%d\r\n" % len(value.items)

@@ -55,8 +55,8 @@ GENPASS_MAX_BITS = 4096
 
 
 def _text(data: bytes) -> str:
-    """An argument in an error message: Redis's %s (up to a NUL byte)."""
-    return data.split(b"\0", 1)[0].decode("utf-8", "replace")
+    """An argument in an error message: Redis's %s (up to a NUL byte), its bytes as sent."""
+    return data.split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
 
 
 def _bulk(text: str) -> bytes:
@@ -144,7 +144,7 @@ def cmd_acl_cat(c: Client, argv: list[bytes]) -> Any:
         return list(CATEGORIES)
     name = argv[2].decode("latin-1").lower()
     if name not in CATEGORIES:
-        raise Error(errors.ACL_UNKNOWN_CATEGORY % argv[2][:128].decode("utf-8", "replace"))
+        raise Error(errors.ACL_UNKNOWN_CATEGORY % errors.arg_text(argv[2][:128]))
     return [cmd.name for cmd in c.server.acl.table.commands if name in cmd.categories]
 
 

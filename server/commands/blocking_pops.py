@@ -13,7 +13,7 @@ another type is WRONGTYPE when the client is served.
 from __future__ import annotations
 
 from collections.abc import Callable
-from decimal import Decimal
+from decimal import ROUND_CEILING, Decimal
 from typing import TYPE_CHECKING, Any
 
 from crdt.types.sequence import LIST
@@ -40,13 +40,16 @@ Attempt = Callable[[list[bytes], bool], Any]
 
 
 def timeout_arg(arg: bytes) -> float:
-    """getTimeoutFromObjectOrReply(UNIT_SECONDS) of Redis 7.0: the long double times 1000,
-    truncated to long long (out of range: LLONG_MIN, so "negative"); seconds, 0 = forever."""
+    """getTimeoutFromObjectOrReply(UNIT_SECONDS) of Redis 7.0.15: the long double times 1000,
+    rounded up to a whole millisecond (out of range: LLONG_MIN, so "negative"); seconds,
+    0 = forever. Rounded up, as redis-server 7.0.15 does: 0.001 or 1e-9 time out at once
+    (truncation once made them block forever), -0.0001 is 0, forever."""
     value = ld_arg(arg)
     if value is None:
         raise Error(TIMEOUT_NOT_FLOAT)
     ms = long_double(value * 1000) if value.is_finite() else Decimal(-_LLONG)
-    tval = int(ms) if -_LLONG <= ms < _LLONG else -_LLONG
+    up = ms.to_integral_value(rounding=ROUND_CEILING)
+    tval = int(up) if -_LLONG <= up < _LLONG else -_LLONG
     if tval < 0:
         raise Error(TIMEOUT_NEGATIVE)
     return tval / 1000

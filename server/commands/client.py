@@ -204,8 +204,8 @@ UNBLOCKED = "UNBLOCKED client unblocked via CLIENT UNBLOCK"
 def cmd_client_unblock(c: Client, argv: list[bytes]) -> Any:
     """CLIENT UNBLOCK id [TIMEOUT|ERROR]: a client blocked (BLPOP..., WAIT, CRDT.WAITTOKEN)
     gets its timeout reply, or the UNBLOCKED error; 1 if it was blocked, else 0."""
-    if len(argv) > 4:
-        raise Error(errors.wrong_arity("client|unblock"))
+    if len(argv) > 4:  # Redis's clientCommand checks this itself, naming the subcommand as typed
+        raise Error(errors.CLIENT_UNKNOWN_SUBCOMMAND % errors.arg_text(argv[1]))
     as_error = False
     if len(argv) == 4:
         reason = argv[3].lower()

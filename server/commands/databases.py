@@ -68,7 +68,7 @@ def cmd_swapdb(c: Client, argv: list[bytes]) -> Any:
         for key, entry in db.entries.items():
             if not db.is_expired(key, now):
                 content = entry.content()
-                effects += TYPE_COMMANDS[content.type_name].recreate(dst, key, content, entry.expire_at())
+                effects += TYPE_COMMANDS[entry.kind].recreate(dst, key, content, entry.expire_at())
     c.ks.emit(Flush(a))
     c.ks.emit(Flush(b))
     for effect in effects:

@@ -165,7 +165,7 @@ def _expire_flags(argv: list[bytes]) -> set[bytes]:
     for arg in argv[3:]:
         opt = arg.lower()
         if opt not in (b"nx", b"xx", b"gt", b"lt"):
-            raise Error(errors.EXPIRE_UNSUPPORTED_OPTION % arg.decode("utf-8", "replace"))
+            raise Error(errors.EXPIRE_UNSUPPORTED_OPTION % errors.arg_text(arg))
         flags.add(opt)
     if b"nx" in flags and flags & {b"xx", b"gt", b"lt"}:
         raise Error(errors.EXPIRE_NX_AND_XX_GT_LT)

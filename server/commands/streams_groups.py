@@ -160,16 +160,20 @@ def cmd_xgroup_create(c: Client, argv: list[bytes]) -> Any:
 
 @command("xgroup|setid")
 def cmd_xgroup_setid(c: Client, argv: list[bytes]) -> Any:
+    # Redis's xgroupCommand parses the options before the key lookup, counts them after it
+    entries_read = NO_ENTRIES_READ
+    i = 5
+    while i < len(argv):
+        if argv[i].lower() == b"entriesread" and i + 1 < len(argv):
+            entries_read = _entries_read_arg(argv[i + 1])
+            i += 2
+        else:
+            raise subcommand_syntax(argv[1])
     s, g = _xgroup_target(c, argv, False, True)
     if len(argv) not in (5, 7):
         raise subcommand_syntax(argv[1])
     assert s is not None
     sid = s.last_id if argv[4] == b"$" else parse_id(argv[4])[0]
-    entries_read = NO_ENTRIES_READ
-    if len(argv) == 7:
-        if argv[5].lower() != b"entriesread":
-            raise subcommand_syntax(argv[1])
-        entries_read = _entries_read_arg(argv[6])
     c.ks.emit(XGroupSet(c.db, argv[2], argv[3], sid, entries_read, False))
     return OK
 

@@ -10,6 +10,11 @@ acknowledged operation decides) or shared and only ever added (so they must all 
 Operations whose reply was lost to a fault are "uncertain": they may or may not have happened,
 and the checks allow for exactly that. ``appendfsync always`` makes acknowledged writes
 survive the kill (G5).
+
+It runs in ``make test`` once per seed of a fixed list (``SEEDS``, so CI is reproducible), each
+for ``CHAOS_SECONDS`` (default 5) of faults and bounded as a whole by ``pytest.mark.timeout``;
+every assertion message names its seed. ``CHAOS_SEEDS=1,2,3`` runs other seeds (a long local
+run: ``CHAOS_SEEDS=$(seq -s, 1 50) CHAOS_SECONDS=20``); ``CHAOS_SEED=n`` replays one.
 """
 
 from __future__ import annotations
@@ -20,14 +25,17 @@ import threading
 import time
 from collections import defaultdict
 
+import pytest
 import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from server.harness.regions import Cluster
 
-SEED = int(os.environ.get("CHAOS_SEED", "1234"))
-DURATION_S = float(os.environ.get("CHAOS_SECONDS", "8"))
+SEEDS = [int(x) for x in os.environ.get("CHAOS_SEED", os.environ.get("CHAOS_SEEDS", "1234,7,2026")).split(",")]
+DURATION_S = float(os.environ.get("CHAOS_SECONDS", "5"))
+# Per seed: cluster start, the faults, healing and convergence (up to 60 s of waits below).
+TIMEOUT_S = int(DURATION_S) + 90
 CLIENTS_PER_REGION = 2
 COUNTERS = [f"counter:{i}" for i in range(4)]
 SETS = [f"set:{i}" for i in range(3)]
@@ -35,13 +43,13 @@ SHARED_MEMBERS = [f"shared:{i}" for i in range(6)]
 
 
 class Worker(threading.Thread):
-    def __init__(self, cluster: Cluster, region: int, wid: int, stop: threading.Event) -> None:
+    def __init__(self, cluster: Cluster, region: int, wid: int, stop: threading.Event, seed: int) -> None:
         super().__init__(daemon=True)
         self.cluster = cluster
         self.region = region
         self.wid = wid
         self.stop_event = stop
-        self.rng = random.Random(SEED * 100 + wid)
+        self.rng = random.Random(seed * 100 + wid)
         self.acked_incr: dict[str, int] = defaultdict(int)
         self.uncertain_incr: dict[str, int] = defaultdict(int)
         # own member -> (last acknowledged op, ops whose outcome is unknown since)
@@ -115,8 +123,8 @@ class Worker(threading.Thread):
             raise
 
 
-def chaos(cluster: Cluster, stop: threading.Event, log: list[str]) -> None:
-    rng = random.Random(SEED)
+def chaos(cluster: Cluster, stop: threading.Event, log: list[str], seed: int) -> None:
+    rng = random.Random(seed)
     killed = False
     while not stop.is_set():
         action = rng.choice(["partition", "partition", "delay", "cut", "heal", "kill"])
@@ -144,16 +152,18 @@ def chaos(cluster: Cluster, stop: threading.Event, log: list[str]) -> None:
         log.append("kill -9 region 0 (end)")
 
 
-def test_randomized_faults_converge_without_losing_acknowledged_writes() -> None:
+@pytest.mark.timeout(TIMEOUT_S)
+@pytest.mark.parametrize("seed", SEEDS)
+def test_randomized_faults_converge_without_losing_acknowledged_writes(seed: int) -> None:
     with Cluster(3, appendfsync="always") as cluster:
         cluster.wait_linked()
         stop = threading.Event()
         workers = [
-            Worker(cluster, region, region * CLIENTS_PER_REGION + k, stop)
+            Worker(cluster, region, region * CLIENTS_PER_REGION + k, stop, seed)
             for region in range(cluster.n) for k in range(CLIENTS_PER_REGION)
         ]
         log: list[str] = []
-        chaos_thread = threading.Thread(target=chaos, args=(cluster, stop, log), daemon=True)
+        chaos_thread = threading.Thread(target=chaos, args=(cluster, stop, log, seed), daemon=True)
         for w in workers:
             w.start()
         chaos_thread.start()
@@ -165,7 +175,7 @@ def test_randomized_faults_converge_without_losing_acknowledged_writes() -> None
         cluster.heal_all()
         cluster.wait_linked(30)
         cluster.wait_converged(60)
-        context = f"seed={SEED} chaos={log} ops={[w.ops for w in workers]} errors={[w.errors for w in workers]}"
+        context = f"CHAOS_SEED={seed} chaos={log} ops={[w.ops for w in workers]} errors={[w.errors for w in workers]}"
         assert sum(w.ops for w in workers) > 100, context
 
         for i in range(cluster.n):

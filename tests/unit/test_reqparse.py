@@ -234,7 +234,7 @@ ERRORS = [
     (b"*1\r\n*1\r\n$1\r\na\r\n", "expected '$', got '*'"),
     (b"*1\r\n\r\n", "expected '$', got ' '"),
     (b"*1\r\n\n\r\n", "expected '$', got ' '"),
-    (b"*1\r\n\xff\r\n", "expected '$', got '\xff'"),
+    (b"*1\r\n\xff\r\n", "expected '$', got '\udcff'"),  # the raw byte (surrogateescape)
     (b"x" * 65537, "too big inline request"),
     (b"*" + b"1" * 70000, "too big mbulk count string"),
     (b"*1\r\n" + b"x" * 65537, "too big bulk count string"),
