@@ -22,6 +22,7 @@ from typing import Any
 
 import msgpack
 
+from crdt.compact import PACKERS, UNPACKERS
 from crdt.types import registered
 
 PACK_MAX = 128  # elements: larger collections stay live (Redis's listpack limit for zsets/hashes)
@@ -40,8 +41,13 @@ def region_id(name: str) -> int:
 
 
 class Packed(bytes):
-    """A packed content: the msgpack of its ``encode``; ``type_name`` is a class attribute of
-    the per-type subclass, so the instance is a plain bytes object."""
+    """A packed content: the msgpack of its compact form or its ``encode``; ``type_name`` is a
+    class attribute of the per-type subclass, so the instance is a plain bytes object.
+
+    An entry whose only part is a packed content holds it in its ``x`` slot directly, with no
+    ``EntryExtra`` (64 bytes a key): so a packed content also reads as the ``EntryExtra`` it
+    stands for, one whose ``other`` is itself and whose other parts are empty. ``Entry`` turns
+    it back into an ``EntryExtra`` before anything is written to it."""
 
     __slots__ = ()
     type_name = ""
@@ -49,23 +55,49 @@ class Packed(bytes):
     def is_empty(self) -> bool:
         return False  # only non-empty contents are packed
 
+    @property
+    def other(self) -> Packed:
+        return self
+
+    @property
+    def expire(self) -> None:
+        return None
+
+    @property
+    def more(self) -> None:
+        return None
+
+    @property
+    def contribs(self) -> None:
+        return None
+
 
 _classes: dict[str, type[Packed]] = {
     name: type(f"Packed_{name}", (Packed,), {"__slots__": (), "type_name": name}) for name in PACKABLE
 }
 
 
+GENERIC, COMPACT = 0, 1  # the packed msgpack array's first item: which form follows
+
+
 def pack(content: Any) -> Packed | None:
-    """The packed form of a small content of a packable type (None: leave it live)."""
-    cls = _classes.get(content.type_name)
+    """The packed form of a small content of a packable type (None: leave it live): the
+    type's compact form (``crdt.compact``) when it has one that fits, else its ``encode``."""
+    name = content.type_name
+    cls = _classes.get(name)
     if cls is None or len(content) > PACK_MAX:
         return None
-    return cls(msgpack.packb(content.encode(region_id), use_bin_type=True))
+    packer = PACKERS.get(name)
+    form = packer(content, region_id) if packer is not None else None
+    data = [GENERIC, content.encode(region_id)] if form is None else [COMPACT, *form]
+    return cls(msgpack.packb(data, use_bin_type=True))
 
 
 def unpack(packed: Packed) -> Any:
-    t = registered()[packed.type_name]
-    return t.decode(msgpack.unpackb(packed, raw=False, strict_map_key=False), _names)
+    data = msgpack.unpackb(packed, raw=False, strict_map_key=False)
+    if data[0] == COMPACT:
+        return UNPACKERS[packed.type_name](data[1:], _names)
+    return registered()[packed.type_name].decode(data[1], _names)
 
 
 class Compactor:
