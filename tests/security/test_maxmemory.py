@@ -73,6 +73,27 @@ def test_packing_at_rest_is_accounted() -> None:
             r.close()
 
 
+def test_packing_at_write_time_is_accounted() -> None:
+    """Small collections written more than 1,024 keys ago are packed as the writes go on
+    (crdt/keyspace.py ``pack_cold``), and the accounting hears of each: the used_memory kept up
+    to date across the writes equals a recount of every key (CONFIG SET maxmemory 0, then back
+    on: tracking starts again), both read in one transaction so the sweep packs nothing between."""
+    with start_activekv("--maxmemory", "1gb") as proc:
+        r = redis.Redis(port=proc.port)
+        try:
+            pipe = r.pipeline(transaction=False)
+            for j in range(3000):
+                pipe.hset(f"h{j}", mapping={f"field{i}": f"value{i}" for i in range(10)})
+            pipe.execute()
+            assert int(r.info("crdt")["packed_contents"]) >= 3000 - 1024
+            tx = r.pipeline(transaction=True)
+            tx.info("memory").config_set("maxmemory", "0").config_set("maxmemory", "1gb").info("memory")
+            kept, _, _, recounted = tx.execute()
+            assert abs(kept["used_memory"] - recounted["used_memory"]) < recounted["used_memory"] * 0.05
+        finally:
+            r.close()
+
+
 @pytest.fixture(scope="module")
 def oom_pair() -> Iterator[tuple[ServerProcess, ServerProcess]]:
     with start_redis("--maxmemory", "1") as ref, start_activekv("--maxmemory", "1") as ours:
