@@ -1,18 +1,26 @@
 """Small collections at rest: packed into one bytes object, unpacked on first use.
 
 A live sorted set, list, hash or set of ten members costs 2–7 KB of Python objects (dicts,
-tuples, index lists); its own state encoding (``encode``, the format snapshots use) packed with
-msgpack costs 100–200 bytes. ``Keyspace.compact`` (driven by the server's expire cycle, a few
-hundred keys per tick) replaces the content of small collections with such a packed form, and
-``Entry`` unpacks it transparently the next time anything reads or writes the key (``part``,
-``content``, ``others``, ``Keyspace.open``), so a hot key is unpacked once per compaction pass
-and a cold one stays packed. Nothing else sees the packed form: it is never replicated, logged
-or snapshotted as such (those go through the content's own codec, which unpacks first).
+tuples, index lists); packed with msgpack in the compact form of ``crdt.compact`` (each distinct
+tag once) it costs 70–120 bytes, or 100–400 in the type's own state encoding (``encode``, the
+format snapshots use) when the compact form does not apply. Two things pack:
 
-Packing happens only between commands (from the expire cycle), never while a command holds a
-reference to a content. Which types are packed: ``PACKABLE`` (types whose codec carries all of
-their state). Region names are interned in a process-wide table (``region_id``), as the packed
-form keeps small integers in their place.
+* at write time, the keyspace (``Keyspace.pack_cold``): once more than ``recent_keys`` (1,024)
+  packable keys have been written since a key, it is packed at the end of a batch (a command,
+  EXEC, a replicated batch), so a burst of writes to many small keys holds at most that many
+  live, and a hot key stays live between writes;
+* the ``Compactor`` sweep, driven by the server's expire cycle, a few hundred keys per tick:
+  for keys that reads unpacked and for state installed whole (snapshot, state merge).
+
+``Entry`` unpacks a content transparently the next time anything reads or writes the key
+(``part``, ``content``, ``others``, ``Keyspace.open``). Nothing else sees the packed form: it is
+never replicated, logged or snapshotted as such (those go through the content's own codec,
+which unpacks first).
+
+Packing happens only between commands and batches, never while a command holds a reference to
+a content. Which types are packed: ``PACKABLE`` (types whose codec carries all of their state).
+Region names are interned in a process-wide table (``region_id``), as the packed form keeps
+small integers in their place.
 """
 
 from __future__ import annotations
