@@ -44,7 +44,7 @@ from .types.strings import SEQ_BITS, StrValue
 
 # Keys of small collections stay live (unpacked) while among this many most recently written:
 # older ones are packed at the next batch boundary (``pack_cold``).
-RECENT_KEYS = 1024
+RECENT_KEYS = 256
 
 
 class Keyspace:

@@ -5,7 +5,7 @@ tuples, index lists); packed with msgpack in the compact form of ``crdt.compact`
 tag once) it costs 70–120 bytes, or 100–400 in the type's own state encoding (``encode``, the
 format snapshots use) when the compact form does not apply. Two things pack:
 
-* at write time, the keyspace (``Keyspace.pack_cold``): once more than ``recent_keys`` (1,024)
+* at write time, the keyspace (``Keyspace.pack_cold``): once more than ``recent_keys`` (256)
   packable keys have been written since a key, it is packed at the end of a batch (a command,
   EXEC, a replicated batch), so a burst of writes to many small keys holds at most that many
   live, and a hot key stays live between writes;

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import pytest
 import redis
 
+from crdt.keyspace import RECENT_KEYS
 from server.harness.processes import ServerProcess, free_port, start_activekv, start_redis
 from server.harness.regions import peer_field
 from server.harness.waiting import wait_for as _wait
@@ -74,7 +75,7 @@ def test_packing_at_rest_is_accounted() -> None:
 
 
 def test_packing_at_write_time_is_accounted() -> None:
-    """Small collections written more than 1,024 keys ago are packed as the writes go on
+    """Small collections written more than ``RECENT_KEYS`` keys ago are packed as the writes go on
     (crdt/keyspace.py ``pack_cold``), and the accounting hears of each: the used_memory kept up
     to date across the writes equals a recount of every key (CONFIG SET maxmemory 0, then back
     on: tracking starts again), both read in one transaction so the sweep packs nothing between."""
@@ -85,7 +86,7 @@ def test_packing_at_write_time_is_accounted() -> None:
             for j in range(3000):
                 pipe.hset(f"h{j}", mapping={f"field{i}": f"value{i}" for i in range(10)})
             pipe.execute()
-            assert int(r.info("crdt")["packed_contents"]) >= 3000 - 1024
+            assert int(r.info("crdt")["packed_contents"]) >= 3000 - RECENT_KEYS
             tx = r.pipeline(transaction=True)
             tx.info("memory").config_set("maxmemory", "0").config_set("maxmemory", "1gb").info("memory")
             kept, _, _, recounted = tx.execute()
