@@ -21,6 +21,9 @@ Layouts (msgpack arrays; ``t`` is a tag's index in the table):
 * list: ``[table, [n, digit, t, ..., digit, t, vt, value, ...]]`` per element in order: its
   position's ``n`` components as ``(digit, t)`` pairs, then its value's tag and the value;
 * set: ``[table, [member, t, ...]]`` (a member with one dot).
+
+The hash, sorted set and set forms leave the ``t`` out when the table holds one tag (the
+common content, written by one command).
 """
 
 from __future__ import annotations
@@ -70,6 +73,8 @@ def pack_hash(h: ORMap, region_id: Callable[[str], int]) -> list[Any] | None:
             return None
         stamp = sv.stamp
         out += (f, sv.val, tags.of(stamp >> SEQ_BITS, sv.org, stamp & SEQ_MASK))
+    if len(tags.index) == 1:  # one tag (one command wrote it all): no tag indexes
+        del out[2::3]
     return [tags.flat, out]
 
 
@@ -78,6 +83,13 @@ def unpack_hash(data: list[Any], names: list[str]) -> ORMap:
     stamps = [(flat[i] << SEQ_BITS | flat[i + 2], names[flat[i + 1]]) for i in range(0, len(flat), 3)]
     h = ORMap()
     fields = h.fields
+    if len(stamps) == 1:
+        stamp, org = stamps[0]
+        for i in range(0, len(items), 2):
+            sv = StrValue()
+            sv.stamp, sv.org, sv.val = stamp, org, items[i + 1]
+            fields[items[i]] = sv
+        return h
     for i in range(0, len(items), 3):
         sv = StrValue()
         sv.stamp, sv.org = stamps[items[i + 2]]
@@ -96,6 +108,8 @@ def pack_zset(z: ZSet, region_id: Callable[[str], int]) -> list[Any] | None:
         score = m[3]
         out += (name, int(score) if score.is_integer() and -EXACT_INT <= score <= EXACT_INT else score,
                 tags.of(m[0], m[1], m[2]))
+    if len(tags.index) == 1:
+        del out[2::3]
     return [tags.flat, out]
 
 
@@ -105,9 +119,10 @@ def unpack_zset(data: list[Any], names: list[str]) -> ZSet:
     z = ZSet()
     members = z.members
     index = []
-    for i in range(0, len(items), 3):
+    one = len(tags) == 1
+    for i in range(0, len(items), 2 if one else 3):
         name, score = items[i], float(items[i + 1])
-        t = tags[items[i + 2]]
+        t = tags[0 if one else items[i + 2]]
         members[name] = (t[0], t[1], t[2], score)
         index.append((score, name))
     index.sort()
@@ -166,6 +181,8 @@ def pack_set(s: ORSet, region_id: Callable[[str], int]) -> list[Any] | None:
         if type(t) is not tuple:  # concurrent adds: several dots
             return None
         out += (m, tags.of(t[0], t[1], t[2]))
+    if len(tags.index) == 1:
+        del out[1::2]
     return [tags.flat, out]
 
 
@@ -173,7 +190,10 @@ def unpack_set(data: list[Any], names: list[str]) -> ORSet:
     flat, items = data
     tags = _tags(flat, names)
     s = ORSet()
-    s.members = {items[i]: tags[items[i + 1]] for i in range(0, len(items), 2)}
+    if len(tags) == 1:
+        s.members = dict.fromkeys(items, tags[0])
+    else:
+        s.members = {items[i]: tags[items[i + 1]] for i in range(0, len(items), 2)}
     return s
 
 

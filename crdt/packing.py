@@ -90,21 +90,26 @@ GENERIC, COMPACT = 0, 1  # the packed msgpack array's first item: which form fol
 
 def pack(content: Any) -> Packed | None:
     """The packed form of a small content of a packable type (None: leave it live): the
-    type's compact form (``crdt.compact``) when it has one that fits, else its ``encode``."""
+    type's compact form (``crdt.compact``) when it has one that fits, else its ``encode``.
+
+    The compact forms hold no text, only bytes and numbers: their bytes are packed as msgpack's
+    raw strings (a one-byte header up to 31 bytes, against two for a bin), read back as bytes."""
     name = content.type_name
     cls = _classes.get(name)
     if cls is None or len(content) > PACK_MAX:
         return None
     packer = PACKERS.get(name)
     form = packer(content, region_id) if packer is not None else None
-    data = [GENERIC, content.encode(region_id)] if form is None else [COMPACT, *form]
-    return cls(msgpack.packb(data, use_bin_type=True))
+    if form is None:
+        return cls(msgpack.packb([GENERIC, content.encode(region_id)], use_bin_type=True))
+    return cls(msgpack.packb([COMPACT, *form], use_bin_type=False))
 
 
 def unpack(packed: Packed) -> Any:
-    data = msgpack.unpackb(packed, raw=False, strict_map_key=False)
-    if data[0] == COMPACT:
+    if packed[1] == COMPACT:  # (packed[0] is the array's header, packed[1] its first item)
+        data = msgpack.unpackb(packed, raw=True)
         return UNPACKERS[packed.type_name](data[1:], _names)
+    data = msgpack.unpackb(packed, raw=False, strict_map_key=False)
     return registered()[packed.type_name].decode(data[1], _names)
 
 

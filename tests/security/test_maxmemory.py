@@ -58,13 +58,14 @@ def test_used_memory_tracks_rss_growth() -> None:
 
 
 def test_packing_at_rest_is_accounted() -> None:
-    """Small collections are packed by the expire cycle's sweep (crdt/packing.py); the
-    accounting measures each packed key again, so used_memory falls with them."""
+    """Small collections are packed by the expire cycle's sweep (crdt/packing.py), also the
+    latest ``RECENT_KEYS`` written (which writes leave live); the accounting measures each
+    packed key again, so used_memory falls with them."""
     with start_activekv("--maxmemory", "1gb") as proc:
         r = redis.Redis(port=proc.port)
         try:
             pipe = r.pipeline(transaction=False)
-            for j in range(2000):
+            for j in range(RECENT_KEYS):
                 pipe.hset(f"h{j}", mapping={f"field{i}": f"value{i}" for i in range(10)})
             pipe.execute()
             before = int(_mem(r)["used_memory"])  # type: ignore[call-overload]
