@@ -46,6 +46,10 @@ def _request(command: str, n: int) -> bytes:
         "incr": [b"INCR", b"counter:%d" % (n % 1000)],
         "sadd": [b"SADD", b"myset", b"element:%d" % n],
         "hset": [b"HSET", b"myhash", b"element:%d" % n, b"xxx"],
+        "zadd": [b"ZADD", b"myzset", b"%d" % n, b"element:%d" % n],
+        "lpush": [b"LPUSH", b"mylist", b"xxx"],
+        # one of 100,000 small hashes: most are cold, packed (crdt/packing.py) between writes
+        "hsetkeys": [b"HSET", b"hash:%010d" % n, b"f%d" % (n % 10), b"xxx"],
     }[command]
     return b"*%d\r\n" % len(argv) + b"".join(b"$%d\r\n%s\r\n" % (len(a), a) for a in argv)
 

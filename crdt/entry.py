@@ -47,7 +47,19 @@ class Entry(StrValue):
         x = self.x
         if x is None or type(x) is list:
             x = self.x = EntryExtra(self._pin() if x is expiry.OWN_NEVER else x)
+        elif type(x) is not EntryExtra:  # a packed content alone
+            e = self.x = EntryExtra()
+            e.other = x
+            return e
         return x
+
+    def _unpack(self) -> Any:
+        """Unpack the packed content (the only part: ``x`` or ``x.other`` holds it)."""
+        x = self.x
+        if type(x) is not EntryExtra:
+            x = self._extra()
+        content = x.other = unpack(x.other)
+        return content
 
     def _own_never(self) -> list[expiry.ExpireEntry]:
         """What the ``OWN_NEVER`` marker stands for."""
@@ -79,8 +91,10 @@ class Entry(StrValue):
         x = self.x
         if x is None or type(x) is list:
             self.x = value
-        else:
+        elif type(x) is EntryExtra:
             x.expire = value
+        elif value is not None:  # a packed content alone
+            self._extra().expire = value
 
     def is_own_never(self, entries: list[expiry.ExpireEntry] | None) -> bool:
         """True when ``entries`` is exactly the "never" entry of the winning assignment."""
@@ -98,7 +112,7 @@ class Entry(StrValue):
         if type(other) is list:
             return list(other)
         if isinstance(other, Packed):
-            other = x.other = unpack(other)
+            other = self._unpack()
         return [other]
 
     def has_other_types(self) -> bool:
@@ -120,7 +134,7 @@ class Entry(StrValue):
             if other.type_name != name:
                 return None
             if isinstance(other, Packed):
-                other = x.other = unpack(other)
+                other = self._unpack()
             return other
         for c in other:
             if c.type_name == name:
@@ -146,8 +160,8 @@ class Entry(StrValue):
         if content is self:
             self.string = None
             return
+        kept = [c for c in self.others() if c is not content]  # (unpacks: x is an EntryExtra)
         x = self.x
-        kept = [c for c in self.others() if c is not content]
         x.other = None if not kept else kept[0] if len(kept) == 1 else kept
 
     def parts(self) -> list[Content]:
@@ -156,10 +170,15 @@ class Entry(StrValue):
         return out + self.others() if self.has_other_types() else out
 
     def compact(self) -> None:
-        """Drop an ``EntryExtra`` that holds nothing but the expire entries (or nothing)."""
+        """Drop an ``EntryExtra`` that holds nothing but the expire entries (or nothing), or
+        nothing but a packed content."""
         x = self.x
-        if type(x) is EntryExtra and x.more is None and not x.contribs and x.other is None:
-            self.x = x.expire
+        if type(x) is EntryExtra and x.more is None and not x.contribs:
+            other = x.other
+            if other is None:
+                self.x = x.expire
+            elif x.expire is None and isinstance(other, Packed):
+                self.x = other
 
     @property
     def string(self) -> StrValue | None:
@@ -201,7 +220,7 @@ class Entry(StrValue):
             return self
         if self.val is None and not x.contribs and type(other) is not list:
             if isinstance(other, Packed):
-                other = x.other = unpack(other)
+                other = self._unpack()
             return other
         return max(self.parts(), key=lambda c: c.latest())
 
@@ -217,7 +236,10 @@ class Entry(StrValue):
         packed = pack(other)
         if packed is None:
             return False
-        x.other = packed
+        if x.expire is None and x.more is None:
+            self.x = packed  # no EntryExtra for a packed content alone
+        else:
+            x.other = packed
         return True
 
     def expire_at(self) -> int:

@@ -27,6 +27,7 @@ to a write that is concurrent with both, whatever order the three arrive in.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable
 from itertools import islice
 from types import MethodType
@@ -37,9 +38,13 @@ from .clock import VV, HybridClock, Tag, covers, vv_leq
 from .conflicts import ConflictLog
 from .effects import EFFECTS, NO_DB, Batch, Delete, Effect, Expire, Flush
 from .entry import Database, Entry, EntryExtra
-from .packing import Packed, unpack
+from .packing import PACKABLE, Packed, unpack
 from .types import interpreter_table, registered
 from .types.strings import SEQ_BITS, StrValue
+
+# Keys of small collections stay live (unpacked) while among this many most recently written:
+# older ones are packed at the next batch boundary (``pack_cold``).
+RECENT_KEYS = 256
 
 
 class Keyspace:
@@ -74,6 +79,14 @@ class Keyspace:
         }
         self._dispatch.update({Delete: self._delete, Expire: self._expire, Flush: self._flush})
         self._creates = {cls: info.creates for cls, info in EFFECTS.items() if info.creates}
+        # Packing at write time (crdt/packing.py): the packable keys written lately, oldest
+        # first; past ``recent_keys`` of them, the oldest are packed when a batch ends, so a
+        # burst of writes to many small collections never holds more than that many live.
+        self.recent_keys = RECENT_KEYS
+        self._recent: OrderedDict[tuple[int, bytes], None] = OrderedDict()
+        self.packed = 0  # contents packed at write time (INFO)
+        # Called with (db, key) after a key's content was packed (the memory accounting).
+        self.on_packed: Callable[[int, bytes], None] | None = None
 
     def expect_peers(self) -> None:
         """Other regions exist: keep the metadata they may still need until ``stable`` (which
@@ -122,6 +135,8 @@ class Keyspace:
     def commit(self) -> Batch | None:
         """Close the open batch (end of a command or of EXEC) and return it, if any."""
         batch, self._open = self._open, None
+        if len(self._recent) > self.recent_keys:
+            self.pack_cold()
         if self._deleted:
             self._deleted.clear()
         if self.quieted:
@@ -171,7 +186,24 @@ class Keyspace:
             if on_change is not None and effect.db != NO_DB:
                 on_change(effect.db, effect.key if t is not Flush else None)
             applied += 1
+        if len(self._recent) > self.recent_keys:
+            self.pack_cold()
         return applied
+
+    def pack_cold(self) -> int:
+        """Pack the small collections written longest ago beyond the ``recent_keys`` latest
+        (between batches only: no command holds one of their contents then). How many."""
+        recent, dbs, keep = self._recent, self.dbs, self.recent_keys
+        done = 0
+        while len(recent) > keep:
+            dbi, key = recent.popitem(last=False)[0]
+            entry = dbs[dbi].entries.get(key)
+            if entry is not None and entry.pack():
+                done += 1
+                if self.on_packed is not None:
+                    self.on_packed(dbi, key)
+        self.packed += done
+        return done
 
     def _apply(self, effect: Effect, tag: Tag, ctx: VV) -> None:
         """Interpret one effect and count its dot as applied (``ctx`` may be our own VV: it
@@ -268,6 +300,11 @@ class Keyspace:
             if content is None:
                 content = self._types[name].new()
                 entry.put(content)
+        if name in PACKABLE:
+            recent = self._recent
+            k = (dbi, key)
+            if k not in recent:
+                recent[k] = None
         return db, entry, content
 
     def clear_others(self, db: int, key: bytes, entry: Entry, name: str, tag: Tag, ctx: VV) -> None:

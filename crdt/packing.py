@@ -1,18 +1,26 @@
 """Small collections at rest: packed into one bytes object, unpacked on first use.
 
 A live sorted set, list, hash or set of ten members costs 2–7 KB of Python objects (dicts,
-tuples, index lists); its own state encoding (``encode``, the format snapshots use) packed with
-msgpack costs 100–200 bytes. ``Keyspace.compact`` (driven by the server's expire cycle, a few
-hundred keys per tick) replaces the content of small collections with such a packed form, and
-``Entry`` unpacks it transparently the next time anything reads or writes the key (``part``,
-``content``, ``others``, ``Keyspace.open``), so a hot key is unpacked once per compaction pass
-and a cold one stays packed. Nothing else sees the packed form: it is never replicated, logged
-or snapshotted as such (those go through the content's own codec, which unpacks first).
+tuples, index lists); packed with msgpack in the compact form of ``crdt.compact`` (each distinct
+tag once) it costs 70–120 bytes, or 100–400 in the type's own state encoding (``encode``, the
+format snapshots use) when the compact form does not apply. Two things pack:
 
-Packing happens only between commands (from the expire cycle), never while a command holds a
-reference to a content. Which types are packed: ``PACKABLE`` (types whose codec carries all of
-their state). Region names are interned in a process-wide table (``region_id``), as the packed
-form keeps small integers in their place.
+* at write time, the keyspace (``Keyspace.pack_cold``): once more than ``recent_keys`` (256)
+  packable keys have been written since a key, it is packed at the end of a batch (a command,
+  EXEC, a replicated batch), so a burst of writes to many small keys holds at most that many
+  live, and a hot key stays live between writes;
+* the ``Compactor`` sweep, driven by the server's expire cycle, a few hundred keys per tick:
+  for keys that reads unpacked and for state installed whole (snapshot, state merge).
+
+``Entry`` unpacks a content transparently the next time anything reads or writes the key
+(``part``, ``content``, ``others``, ``Keyspace.open``). Nothing else sees the packed form: it is
+never replicated, logged or snapshotted as such (those go through the content's own codec,
+which unpacks first).
+
+Packing happens only between commands and batches, never while a command holds a reference to
+a content. Which types are packed: ``PACKABLE`` (types whose codec carries all of their state).
+Region names are interned in a process-wide table (``region_id``), as the packed form keeps
+small integers in their place.
 """
 
 from __future__ import annotations
@@ -22,6 +30,7 @@ from typing import Any
 
 import msgpack
 
+from crdt.compact import PACKERS, UNPACKERS
 from crdt.types import registered
 
 PACK_MAX = 128  # elements: larger collections stay live (Redis's listpack limit for zsets/hashes)
@@ -40,8 +49,13 @@ def region_id(name: str) -> int:
 
 
 class Packed(bytes):
-    """A packed content: the msgpack of its ``encode``; ``type_name`` is a class attribute of
-    the per-type subclass, so the instance is a plain bytes object."""
+    """A packed content: the msgpack of its compact form or its ``encode``; ``type_name`` is a
+    class attribute of the per-type subclass, so the instance is a plain bytes object.
+
+    An entry whose only part is a packed content holds it in its ``x`` slot directly, with no
+    ``EntryExtra`` (64 bytes a key): so a packed content also reads as the ``EntryExtra`` it
+    stands for, one whose ``other`` is itself and whose other parts are empty. ``Entry`` turns
+    it back into an ``EntryExtra`` before anything is written to it."""
 
     __slots__ = ()
     type_name = ""
@@ -49,23 +63,54 @@ class Packed(bytes):
     def is_empty(self) -> bool:
         return False  # only non-empty contents are packed
 
+    @property
+    def other(self) -> Packed:
+        return self
+
+    @property
+    def expire(self) -> None:
+        return None
+
+    @property
+    def more(self) -> None:
+        return None
+
+    @property
+    def contribs(self) -> None:
+        return None
+
 
 _classes: dict[str, type[Packed]] = {
     name: type(f"Packed_{name}", (Packed,), {"__slots__": (), "type_name": name}) for name in PACKABLE
 }
 
 
+GENERIC, COMPACT = 0, 1  # the packed msgpack array's first item: which form follows
+
+
 def pack(content: Any) -> Packed | None:
-    """The packed form of a small content of a packable type (None: leave it live)."""
-    cls = _classes.get(content.type_name)
+    """The packed form of a small content of a packable type (None: leave it live): the
+    type's compact form (``crdt.compact``) when it has one that fits, else its ``encode``.
+
+    The compact forms hold no text, only bytes and numbers: their bytes are packed as msgpack's
+    raw strings (a one-byte header up to 31 bytes, against two for a bin), read back as bytes."""
+    name = content.type_name
+    cls = _classes.get(name)
     if cls is None or len(content) > PACK_MAX:
         return None
-    return cls(msgpack.packb(content.encode(region_id), use_bin_type=True))
+    packer = PACKERS.get(name)
+    form = packer(content, region_id) if packer is not None else None
+    if form is None:
+        return cls(msgpack.packb([GENERIC, content.encode(region_id)], use_bin_type=True))
+    return cls(msgpack.packb([COMPACT, *form], use_bin_type=False))
 
 
 def unpack(packed: Packed) -> Any:
-    t = registered()[packed.type_name]
-    return t.decode(msgpack.unpackb(packed, raw=False, strict_map_key=False), _names)
+    if packed[1] == COMPACT:  # (packed[0] is the array's header, packed[1] its first item)
+        data = msgpack.unpackb(packed, raw=True)
+        return UNPACKERS[packed.type_name](data[1:], _names)
+    data = msgpack.unpackb(packed, raw=False, strict_map_key=False)
+    return registered()[packed.type_name].decode(data[1], _names)
 
 
 class Compactor:

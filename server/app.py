@@ -154,6 +154,7 @@ class Server:
         self.table = build_table()
         self.outbuf = OutputLimits(self)
         self.memory = Memory(self)
+        self.ks.on_packed = self.memory.on_change  # keys packed at write time (crdt/packing.py)
         self.acl = Acl(load_table(extra_entries(EXTRA_SPECS)), config.requirepass, config.acllog_max_len,
                        config.acl_pubsub_default)
         self.acl.client_info = client_info_line

@@ -287,7 +287,7 @@ def _crdt(s: Server) -> Fields:
         ("gc_pending_expire_registers", orphans),
         ("gc_pending_keys", sum(len(db.gc_pending) for db in ks.dbs)),
         ("gc_collected_keys", s.stats.gc_collected),
-        ("packed_contents", s.compactor.packed),
+        ("packed_contents", s.compactor.packed + ks.packed),
         ("packing_passes", s.compactor.passes),
     ]
     if rep is not None:

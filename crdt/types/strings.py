@@ -120,7 +120,7 @@ class StrValue:
     def more(self, value: list[Assignment] | None) -> None:
         if value is not None:
             self._extra().more = value
-        elif self.x is not None and type(self.x) is not list:
+        elif isinstance(self.x, Extra):  # (an Entry's x may also be a packed content)
             self.x.more = None
             self._compact()
 
@@ -133,7 +133,7 @@ class StrValue:
     def contribs(self, value: list[Contribution] | None) -> None:
         if value is not None:
             self._extra().contribs = value
-        elif self.x is not None and type(self.x) is not list:
+        elif isinstance(self.x, Extra):
             self.x.contribs = None
             self._compact()
 

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import pytest
 import redis
 
+from crdt.keyspace import RECENT_KEYS
 from server.harness.processes import ServerProcess, free_port, start_activekv, start_redis
 from server.harness.regions import peer_field
 from server.harness.waiting import wait_for as _wait
@@ -57,18 +58,40 @@ def test_used_memory_tracks_rss_growth() -> None:
 
 
 def test_packing_at_rest_is_accounted() -> None:
-    """Small collections are packed by the expire cycle's sweep (crdt/packing.py); the
-    accounting measures each packed key again, so used_memory falls with them."""
+    """Small collections are packed by the expire cycle's sweep (crdt/packing.py), also the
+    latest ``RECENT_KEYS`` written (which writes leave live); the accounting measures each
+    packed key again, so used_memory falls with them."""
     with start_activekv("--maxmemory", "1gb") as proc:
         r = redis.Redis(port=proc.port)
         try:
             pipe = r.pipeline(transaction=False)
-            for j in range(2000):
+            for j in range(RECENT_KEYS):
                 pipe.hset(f"h{j}", mapping={f"field{i}": f"value{i}" for i in range(10)})
             pipe.execute()
             before = int(_mem(r)["used_memory"])  # type: ignore[call-overload]
             _wait(lambda: int(_mem(r)["used_memory"]) < before * 0.6, 15,  # type: ignore[call-overload]
                   "the packed hashes to be accounted smaller")
+        finally:
+            r.close()
+
+
+def test_packing_at_write_time_is_accounted() -> None:
+    """Small collections written more than ``RECENT_KEYS`` keys ago are packed as the writes go on
+    (crdt/keyspace.py ``pack_cold``), and the accounting hears of each: the used_memory kept up
+    to date across the writes equals a recount of every key (CONFIG SET maxmemory 0, then back
+    on: tracking starts again), both read in one transaction so the sweep packs nothing between."""
+    with start_activekv("--maxmemory", "1gb") as proc:
+        r = redis.Redis(port=proc.port)
+        try:
+            pipe = r.pipeline(transaction=False)
+            for j in range(3000):
+                pipe.hset(f"h{j}", mapping={f"field{i}": f"value{i}" for i in range(10)})
+            pipe.execute()
+            assert int(r.info("crdt")["packed_contents"]) >= 3000 - RECENT_KEYS
+            tx = r.pipeline(transaction=True)
+            tx.info("memory").config_set("maxmemory", "0").config_set("maxmemory", "1gb").info("memory")
+            kept, _, _, recounted = tx.execute()
+            assert abs(kept["used_memory"] - recounted["used_memory"]) < recounted["used_memory"] * 0.05
         finally:
             r.close()
 
