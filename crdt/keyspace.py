@@ -70,6 +70,8 @@ class Keyspace:
         }
         self._dispatch.update({Delete: self._delete, Expire: self._expire, Flush: self._flush})
         self._creates = {cls: info.creates for cls, info in EFFECTS.items() if info.creates}
+        # State a type keeps beside the keys, by type name (the function library registry).
+        self.type_state: dict[str, Any] = {}
 
     def expect_peers(self) -> None:
         """Other regions exist: keep the metadata they may still need until ``stable`` (which

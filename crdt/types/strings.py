@@ -28,6 +28,8 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeAlias
 
+from mypy_extensions import mypyc_attr
+
 from crdt import expiry
 from crdt.clock import VV, Tag, covers
 from crdt.effects import register_effect
@@ -57,6 +59,7 @@ SEQ_BITS = 64
 SEQ_MASK = (1 << SEQ_BITS) - 1
 
 
+@mypyc_attr(native_class=False)  # a builtin subclass: a Python class under mypyc
 class Contribs(list):
     """Counter contributions with their sum, kept up to date by ``StrValue.add`` (``total`` None:
     not known; ``number`` computes it once). Whatever else changes the contributions (a reset,
