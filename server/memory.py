@@ -65,9 +65,12 @@ def _slots(t: type) -> tuple[str, ...]:
     if names is None:
         found: list[str] = []
         for cls in t.__mro__:
-            slots = cls.__dict__.get("__slots__", ())
+            # a mypyc-compiled class lists its attributes (its own and inherited) in
+            # __mypyc_attrs__ instead; type_name is a class constant there too
+            slots = cls.__dict__.get("__slots__") or cls.__dict__.get("__mypyc_attrs__", ())
             found.extend([slots] if isinstance(slots, str) else slots)
-        names = _slots_cache[t] = tuple(n for n in found if n not in ("__dict__", "__weakref__")
+        names = _slots_cache[t] = tuple(n for n in dict.fromkeys(found)
+                                        if n not in ("__dict__", "__weakref__", "type_name")
                                         and n not in _NOT_WALKED)
     return names
 
