@@ -36,6 +36,17 @@ def write_manifest(sources: list[str]) -> None:
     MANIFEST.write_text(json.dumps({"format": 1, "modules": hashes}, indent=1, sort_keys=True) + "\n")
 
 
+def remove_unlisted(sources: list[str]) -> None:
+    """Delete in-place extension modules of modules no longer in the list (the import guard
+    would not load them anyway: they are not in the manifest)."""
+    listed = {module_name(p) for p in sources}
+    for pkg in ("crdt", "replication", "server"):
+        for so in (ROOT / pkg).rglob("*.so"):
+            module = ".".join(so.relative_to(ROOT).with_name(so.name.split(".")[0]).parts)
+            if module not in listed:
+                so.unlink()
+
+
 def ext_modules() -> list:
     if os.environ.get("ACTIVEKV_COMPILE", "1") == "0":
         MANIFEST.unlink(missing_ok=True)
@@ -43,6 +54,7 @@ def ext_modules() -> list:
     from mypyc.build import mypycify
 
     sources = compiled_sources()
+    remove_unlisted(sources)
     write_manifest(sources)  # the hashes of exactly the sources mypyc reads now
     os.chdir(ROOT)  # mypyc takes paths relative to the project
     return mypycify(sources, opt_level=os.environ.get("ACTIVEKV_MYPYC_OPT", "3"),
