@@ -36,6 +36,7 @@ from pathlib import Path
 from types import ModuleType
 
 PACKAGES = ("crdt", "replication", "server")
+GROUP = "activekv_native__mypyc"  # setup.py's mypyc group_name + "__mypyc"
 ROOT = Path(__file__).resolve().parent  # where the packages live
 MANIFEST = ROOT / "crdt" / "_compiled_manifest.json"
 REBUILD_HINT = "rebuild with `make build` (or `python setup.py build_ext --inplace`)"
@@ -96,6 +97,14 @@ class SourceOverExtension(importlib.abc.MetaPathFinder):
 
     def find_spec(self, fullname: str, path: Sequence[str] | None,
                   target: ModuleType | None = None) -> importlib.machinery.ModuleSpec | None:
+        if fullname == GROUP:  # the compiled modules' shared library, beside the packages
+            if not self.compiled:
+                return None
+            for lib in ROOT.glob(GROUP + ".*"):
+                if lib.name.endswith(tuple(importlib.machinery.EXTENSION_SUFFIXES)):
+                    loader = importlib.machinery.ExtensionFileLoader(fullname, str(lib))
+                    return importlib.util.spec_from_file_location(fullname, lib, loader=loader)
+            return None
         if fullname.partition(".")[0] not in PACKAGES or path is None:
             return None
         spec = importlib.machinery.PathFinder.find_spec(fullname, path)

@@ -58,7 +58,7 @@ def ext_modules() -> list:
     write_manifest(sources)  # the hashes of exactly the sources mypyc reads now
     os.chdir(ROOT)  # mypyc takes paths relative to the project
     return mypycify(sources, opt_level=os.environ.get("ACTIVEKV_MYPYC_OPT", "3"),
-                    multi_file=True, group_name="activekv_native")
+                    multi_file=True, group_name="activekv_native")  # see activekv_buildguard.GROUP
 
 
 setup(ext_modules=ext_modules())

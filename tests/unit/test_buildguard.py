@@ -129,3 +129,16 @@ def test_the_build_list_matches_the_manifest_of_a_compiled_build() -> None:
     manifest = guard.load_manifest(guard.MANIFEST)
     if manifest:  # a compiled build records exactly the listed modules
         assert sorted(manifest) == sorted(p.removesuffix(".py").replace("/", ".") for p in listed)
+
+
+def test_the_compiled_build_imports_from_any_directory(tmp_path: Path) -> None:
+    """The compiled modules' shared library sits beside the packages, not in a package: the
+    guard finds it there (a server started from another directory must not fail to import)."""
+    code = ("import crdt.keyspace, server.connection, activekv_buildguard as g; "
+            "print(crdt.keyspace.__file__, g.status()['compiled'])")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # the installed packages
+    run = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env,
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    where, compiled = run.stdout.split()
+    assert where.endswith(SUFFIX) == (compiled == "True") == bool(guard.status()["compiled"])
