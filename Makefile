@@ -46,8 +46,10 @@ test: build redis-tools
 	$(PY) -m pytest -q tests
 	$(MAKE) test-smoke-pure
 
-SMOKE_TESTS := tests/unit/test_buildguard.py tests/crdt/test_properties.py tests/unit/test_reqparse.py \
-	tests/unit/test_oplog.py tests/compat/test_strings_vs_redis.py tests/compat/test_hashes_vs_redis.py
+# under a minute: the guard, SEMANTICS rows, hot counters, the op log, the pipeline, two compat files
+SMOKE_TESTS := tests/unit/test_buildguard.py tests/crdt/test_semantics_rows.py tests/crdt/test_hot_counters.py \
+	tests/unit/test_oplog.py tests/unit/test_pipeline.py tests/compat/test_strings_vs_redis.py \
+	tests/compat/test_hashes_vs_redis.py
 test-smoke-pure: build redis-tools
 	ACTIVEKV_PURE=1 $(PY) -m pytest -q $(SMOKE_TESTS)
 
