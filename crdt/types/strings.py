@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, NamedTuple, TypeAlias
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, TypeAlias
 
 from mypy_extensions import mypyc_attr
 
@@ -92,7 +92,7 @@ class StrValue:
     ``regs`` is the list view of all the assignments, as ``(hlc, region, seq, value)``."""
 
     __slots__ = ("stamp", "org", "val", "x")
-    type_name = STRING
+    type_name: ClassVar[str] = STRING
 
     def __init__(self) -> None:
         self.stamp = 0

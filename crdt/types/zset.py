@@ -47,7 +47,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right, insort
 from collections.abc import Callable, Iterable, Iterator
-from typing import TYPE_CHECKING, Any, NamedTuple, TypeAlias
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, TypeAlias
 
 from mypy_extensions import mypyc_attr
 from sortedcontainers import SortedList
@@ -233,7 +233,7 @@ class ZSet:
     SortedList."""
 
     __slots__ = ("members", "index")
-    type_name = ZSET
+    type_name: ClassVar[str] = ZSET
 
     def __init__(self) -> None:
         self.members: dict[bytes, Term | Member] = {}
