@@ -87,6 +87,8 @@ class Keyspace:
         self.packed = 0  # contents packed at write time (INFO)
         # Called with (db, key) after a key's content was packed (the memory accounting).
         self.on_packed: Callable[[int, bytes], None] | None = None
+        # State a type keeps beside the keys, by type name (the function library registry).
+        self.type_state: dict[str, Any] = {}
 
     def expect_peers(self) -> None:
         """Other regions exist: keep the metadata they may still need until ``stable`` (which

@@ -375,8 +375,8 @@ class Client(asyncio.Protocol):
             reply = cmd.handler(self, argv)
         except Error as exc:
             reply = exc
-        except Exception as exc:
-            reply = self.unexpected_error(cmd, exc)
+        except Exception as unexpected:  # not ``exc``: compiled, that name holds an Error
+            reply = self.unexpected_error(cmd, unexpected)
         server.monitor.after_call(self, cmd, argv, time.perf_counter_ns() - started,
                                   isinstance(reply, Error))
         self.argv = None

@@ -60,15 +60,21 @@ OOM_EXEC = Error(errors.EXECABORT_BECAUSE % errors.OOM)
 ALWAYS_IN_MULTI = frozenset({"exec", "discard", "quit", "reset"})
 
 
+def attribute_names(t: type) -> tuple[str, ...]:
+    """The per-object fields of instances of ``t``: its classes' ``__slots__``, or for a
+    mypyc-compiled class its ``__mypyc_attrs__`` (where ``type_name``, a class constant, is
+    listed too and left out here)."""
+    found: list[str] = []
+    for cls in t.__mro__:
+        slots = cls.__dict__.get("__slots__") or cls.__dict__.get("__mypyc_attrs__", ())
+        found.extend([slots] if isinstance(slots, str) else slots)
+    return tuple(n for n in dict.fromkeys(found) if n not in ("__dict__", "__weakref__", "type_name"))
+
+
 def _slots(t: type) -> tuple[str, ...]:
     names = _slots_cache.get(t)
     if names is None:
-        found: list[str] = []
-        for cls in t.__mro__:
-            slots = cls.__dict__.get("__slots__", ())
-            found.extend([slots] if isinstance(slots, str) else slots)
-        names = _slots_cache[t] = tuple(n for n in found if n not in ("__dict__", "__weakref__")
-                                        and n not in _NOT_WALKED)
+        names = _slots_cache[t] = tuple(n for n in attribute_names(t) if n not in _NOT_WALKED)
     return names
 
 

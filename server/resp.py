@@ -27,13 +27,17 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
+from mypy_extensions import mypyc_attr
 
+
+@mypyc_attr(native_class=False)  # a builtin subclass: a Python class under mypyc
 class Status(str):
     """A simple string reply (``+OK``)."""
 
     __slots__ = ()
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)  # ConfigSetError
 class Error(Exception):
     """An error reply. Raised by handlers or returned as a value (inside EXEC)."""
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from collections.abc import Callable
-from typing import Any, NamedTuple, Protocol
+from typing import Any, ClassVar, NamedTuple, Protocol
 
 from crdt.clock import VV
 
@@ -31,7 +31,7 @@ from crdt.clock import VV
 class Content(Protocol):
     """One key's content of one type."""
 
-    type_name: str  # class attribute: the TYPE reply, and the key of the registry
+    type_name: ClassVar[str]  # the TYPE reply, and the key of the registry
 
     def remove_observed(self, ctx: VV) -> None:
         """Observed-remove: drop every element whose dot ``ctx`` covers."""

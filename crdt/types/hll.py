@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 from crdt import hyperloglog as H
 from crdt.clock import VV, Tag
@@ -120,7 +120,7 @@ def regs_hash(regs: bytes) -> int:
 
 class HllValue(StrValue):
     __slots__ = ("sketches", "_bytes")
-    type_name = HLL
+    type_name: ClassVar[str] = HLL
     reply_type = "string"  # what TYPE says (Entry.kind)
 
     def __init__(self) -> None:

@@ -27,7 +27,6 @@ travels in state streams as an extension record (``crdt/state.py``).
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -130,20 +129,18 @@ class LibraryRegistry:
         return reg
 
 
-_REGISTRIES: weakref.WeakKeyDictionary[Any, LibraryRegistry] = weakref.WeakKeyDictionary()
-
-
 def registry(ks: Any) -> LibraryRegistry:
-    """The keyspace's library registry (created empty on first use)."""
-    reg = _REGISTRIES.get(ks)
+    """The keyspace's library registry (created empty on first use; kept in the keyspace's
+    ``type_state``, which a compiled Keyspace has where a weak-key map would need a weakref)."""
+    reg = ks.type_state.get(LibraryRegistry.type_name)
     if reg is None:
-        reg = _REGISTRIES[ks] = LibraryRegistry()
+        reg = ks.type_state[LibraryRegistry.type_name] = LibraryRegistry()
     return reg
 
 
 def replace_registry(ks: Any, reg: LibraryRegistry) -> None:
     reg.version = registry(ks).version + 1
-    _REGISTRIES[ks] = reg
+    ks.type_state[LibraryRegistry.type_name] = reg
 
 
 def _load(ks: Any, e: LibraryLoad, tag: Tag, ctx: VV) -> None:

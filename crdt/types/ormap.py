@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 from crdt.clock import VV, Tag
 from crdt.effects import register_effect
@@ -26,7 +26,7 @@ HASH = "hash"
 
 class ORMap:
     __slots__ = ("fields",)
-    type_name = HASH
+    type_name: ClassVar[str] = HASH
 
     def __init__(self) -> None:
         self.fields: dict[bytes, StrValue] = {}

@@ -13,7 +13,7 @@ after concurrent adds, to keep small sets small.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 from crdt.clock import VV, Tag, covers
 from crdt.effects import register_effect
@@ -28,7 +28,7 @@ SET = "set"
 
 class ORSet:
     __slots__ = ("members",)
-    type_name = SET
+    type_name: ClassVar[str] = SET
 
     def __init__(self) -> None:
         self.members: dict[bytes, Any] = {}

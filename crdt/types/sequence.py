@@ -43,7 +43,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator
-from typing import TYPE_CHECKING, Any, NamedTuple, TypeAlias
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, TypeAlias
 
 from sortedcontainers import SortedList
 
@@ -97,7 +97,7 @@ def _ordered(positions: list[Pos]) -> Any:
 
 class Sequence:
     __slots__ = ("order", "elems")
-    type_name = LIST
+    type_name: ClassVar[str] = LIST
 
     def __init__(self) -> None:
         # live positions, ascending: a list, or a SortedList beyond BIG elements

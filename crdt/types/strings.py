@@ -26,7 +26,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, NamedTuple, TypeAlias
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, TypeAlias
+
+from mypy_extensions import mypyc_attr
 
 from crdt import expiry
 from crdt.clock import VV, Tag, covers
@@ -57,6 +59,7 @@ SEQ_BITS = 64
 SEQ_MASK = (1 << SEQ_BITS) - 1
 
 
+@mypyc_attr(native_class=False)  # a builtin subclass: a Python class under mypyc
 class Contribs(list):
     """Counter contributions with their sum, kept up to date by ``StrValue.add`` (``total`` None:
     not known; ``number`` computes it once). Whatever else changes the contributions (a reset,
@@ -89,7 +92,7 @@ class StrValue:
     ``regs`` is the list view of all the assignments, as ``(hlc, region, seq, value)``."""
 
     __slots__ = ("stamp", "org", "val", "x")
-    type_name = STRING
+    type_name: ClassVar[str] = STRING
 
     def __init__(self) -> None:
         self.stamp = 0

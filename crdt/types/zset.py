@@ -47,8 +47,9 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right, insort
 from collections.abc import Callable, Iterable, Iterator
-from typing import TYPE_CHECKING, Any, NamedTuple, TypeAlias
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, TypeAlias
 
+from mypy_extensions import mypyc_attr
 from sortedcontainers import SortedList
 
 from crdt.clock import VV, Tag, covers
@@ -192,6 +193,7 @@ class Member:
         return best
 
 
+@mypyc_attr(native_class=False)  # a builtin subclass: a Python class under mypyc
 class SmallIndex(list):
     """The index of a small sorted set: a plain sorted list with the part of SortedList's
     interface the commands use (a SortedList costs about 500 bytes more per key)."""
@@ -231,7 +233,7 @@ class ZSet:
     SortedList."""
 
     __slots__ = ("members", "index")
-    type_name = ZSET
+    type_name: ClassVar[str] = ZSET
 
     def __init__(self) -> None:
         self.members: dict[bytes, Term | Member] = {}

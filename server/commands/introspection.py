@@ -23,6 +23,7 @@ from crdt.types.strings import STRING
 from server import errors, helptext, info
 from server.commands.common import int_arg
 from server.commands.registry import command
+from server.memory import attribute_names
 from server.resp import OK, Error, Map, Status, Verbatim
 
 if TYPE_CHECKING:
@@ -92,8 +93,7 @@ def _size(obj: Any, samples: int, seen: set[int]) -> float:
         n = len(obj)
         items = iter(obj)
     else:  # an object of ours: every field is measured
-        fields = [getattr(obj, slot, None) for cls in type(obj).__mro__
-                  for slot in getattr(cls, "__slots__", ())]
+        fields = [getattr(obj, name, None) for name in attribute_names(type(obj))]
         if hasattr(obj, "__dict__"):
             fields.append(obj.__dict__)
         return total + sum(_size(x, samples, seen) for x in fields)

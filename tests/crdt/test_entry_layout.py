@@ -19,6 +19,7 @@ from crdt.keyspace import Keyspace
 from crdt.types.orset import SetAdd
 from crdt.types.strings import FOLD_AFTER, KEEP_TTL, Assign, StrValue
 from replication import snapshot
+from tests.puresub import run_pure
 
 from .test_semantics_rows import T0, deliver, region, write
 
@@ -100,9 +101,16 @@ def test_extras_exist_only_while_needed() -> None:
     deliver(eu, a)
 
 
-def test_counter_contributions_fold_when_stable_and_cost_o1_per_increment_when_not(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_counter_contributions_fold_when_stable_and_cost_o1_per_increment_when_not() -> None:
+    run_pure(_folds_when_stable_and_o1_when_not)  # counts _fold calls: see tests/puresub.py
+
+
+def _folds_when_stable_and_o1_when_not() -> None:
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        _count_folds(monkeypatch)
+
+
+def _count_folds(monkeypatch: pytest.MonkeyPatch) -> None:
     sv = StrValue()
     for seq in range(1, 1001):  # every contribution is stable as soon as it is made
         sv.add((seq, "us", seq), 1, {"us": seq})

@@ -16,6 +16,7 @@ from crdt.numbers import format_number
 from crdt.types import strings
 from crdt.types.strings import StrValue
 from crdt.types.zset import FOLD_AFTER, Member
+from tests.puresub import run_pure
 
 
 class CountingContribs(strings.Contribs):
@@ -31,10 +32,17 @@ class CountingContribs(strings.Contribs):
         return super().__iter__()
 
 
-def test_an_increment_and_its_reply_do_not_walk_the_unstable_contributions(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setattr(strings, "Contribs", CountingContribs)
+def test_an_increment_and_its_reply_do_not_walk_the_unstable_contributions() -> None:
+    run_pure(_increments_do_not_walk_the_unstable_contributions)  # counts reads: see puresub
+
+
+def _increments_do_not_walk_the_unstable_contributions() -> None:
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setattr(strings, "Contribs", CountingContribs)
+        _count_contribution_reads()
+
+
+def _count_contribution_reads() -> None:
     sv = StrValue()
     for seq in range(1, 20_001):  # two regions incrementing, peers lagging: nothing stable
         sv.add((seq, "us" if seq % 2 else "eu", seq), 1, {})
@@ -93,9 +101,16 @@ def test_a_hot_member_folds_its_stable_increments_and_keeps_the_exact_ordered_su
     assert m.value == _ordered_sum(0.1, deltas)
 
 
-def test_an_increment_with_the_greatest_tag_does_not_re_add_the_unstable_terms(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_an_increment_with_the_greatest_tag_does_not_re_add_the_unstable_terms() -> None:
+    run_pure(_greatest_tag_increments_do_not_recompute)  # counts calls: see puresub
+
+
+def _greatest_tag_increments_do_not_recompute() -> None:
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        _count_recomputes(monkeypatch)
+
+
+def _count_recomputes(monkeypatch: pytest.MonkeyPatch) -> None:
     m = Member()
     for seq in range(1, 5001):  # peers lagging: nothing stable, nothing folds
         m.add((seq, "us" if seq % 2 else "eu", seq), 1.5, {})

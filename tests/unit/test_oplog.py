@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import tempfile
 import time
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from crdt.types.orset import SetAdd
 from crdt.types.strings import Assign, Incr
 from replication import oplog, snapshot
 from replication.oplog import HEADER, OpLog, OpLogCorrupt
+from tests.puresub import run_pure
 
 
 def _fill(log: OpLog, n: int, size: int = 10, start: int = 1) -> list[bytes]:
@@ -191,9 +193,16 @@ def test_read_from_memory_tail_and_from_disk_agree(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("chunk", [7, 100, 1 << 20])
-def test_read_from_disk_seeks_by_the_sparse_index_and_reads_in_chunks(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int
-) -> None:
+def test_read_from_disk_seeks_by_the_sparse_index_and_reads_in_chunks(chunk: int) -> None:
+    run_pure(_seeks_by_the_sparse_index, chunk)  # counts _scan calls: see tests/puresub.py
+
+
+def _seeks_by_the_sparse_index(chunk: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp, pytest.MonkeyPatch.context() as monkeypatch:
+        _read_in_chunks(Path(tmp), monkeypatch, chunk)
+
+
+def _read_in_chunks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int) -> None:
     monkeypatch.setattr(oplog, "INDEX_EVERY", 16)
     monkeypatch.setattr(oplog, "READ_CHUNK", chunk)  # records straddle chunk boundaries
     log, _ = _reopen(tmp_path, segment_bytes=3000)
