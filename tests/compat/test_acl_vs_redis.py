@@ -57,6 +57,7 @@ RULE_SETS: list[list[str]] = [
     ["allkeys"],
     ["~a", "~b*", "~a"],
     ["%R~r*", "%W~w*", "%RW~rw*", "%WR~wr"],
+    ["%RW~*", "~foo"],  # a read-write "*" pattern is not allkeys: a later pattern is accepted
     ["%R~k", "%W~k"],
     ["~k", "%R~k"],
     ["~a", "resetkeys", "~b"],

@@ -4,7 +4,7 @@ not, is applied or refused with a Redis reason, never raises anything else."""
 
 from __future__ import annotations
 
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from server.acl.table import extra_entries, load_table
@@ -59,6 +59,9 @@ def state(user: User) -> tuple[object, ...]:
 @given(RULES)
 def test_description_recreates_the_user(rules: list[str]) -> None:
     user = build(rules)
+    # Redis's own exception: "%RW~*" is a pattern (a later "~foo" is accepted), described as
+    # "~*", which means allkeys when applied again (checked against redis-server 7.0.15).
+    assume(not any(p.pattern == b"*" and p.perms == 3 for s in user.selectors for p in s.patterns))
     text = user.describe().encode()
     merged = merge_selector_args(text.split(b" "))
     assert not isinstance(merged, int)
