@@ -338,7 +338,7 @@ class Client(asyncio.Protocol):
             if denied is not None:
                 return self._refuse(cmd, denied.message)
         if self.subs is not None and not self.resp3 and cmd.name not in ALLOWED_IN_CONTEXT:
-            return self._reject(Error(PUBSUB_CONTEXT_ERROR % cmd.name))
+            return self._refuse(cmd, PUBSUB_CONTEXT_ERROR % cmd.name)
         if self.multi is not None and cmd.no_multi:
             return self._reject(Error(errors.NOT_IN_MULTI), cmd)
         if self.server.memory.limited:  # maxmemory: evict, or refuse what may grow memory
@@ -419,7 +419,8 @@ class Client(asyncio.Protocol):
         if cmd.name == "exec":
             if self.multi is not None:
                 self.discard_multi()
-            return self._reject(Error(errors.EXECABORT_BECAUSE % message), cmd)
+            # Redis's rejectCommandFormat hands execCommandAbort its text without "ERR ".
+            return self._reject(Error(errors.EXECABORT_BECAUSE % message.removeprefix("ERR ")), cmd)
         return self._reject(Error(message), cmd)
 
     def _reject(self, error: Error, cmd: Command | None = None) -> Error:
