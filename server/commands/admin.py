@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from crdt.types.strings import Assign
 from server import errors
 from server.commands.common import TYPE_COMMANDS, int_arg
+from server.commands.debug_digest import dataset_digest, digest_values
 from server.commands.registry import command
 from server.config_rewrite import RewriteError, rewrite
 from server.info import REDIS_VERSION
@@ -165,6 +166,10 @@ def cmd_debug(c: Client, argv: list[bytes]) -> Any:
         return Error(argv[2].decode("utf-8", "replace"))
     if sub == b"populate" and 3 <= n <= 5:
         return _debug_populate(c, argv)
+    if sub == b"digest-value":
+        return [Status(d) for d in digest_values(c, argv[2:])]
+    if sub == b"digest" and n == 2:
+        return Status(dataset_digest(c))
     if sub == b"protocol" and n == 3:
         return _debug_protocol(argv[2].lower().decode("utf-8", "replace"), c.resp3)
     raise _debug_error(argv[1])

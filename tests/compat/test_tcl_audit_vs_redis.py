@@ -4,7 +4,11 @@ activekv; each fixed one is pinned here against a real redis-server, RESP2 and R
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
+import pytest
+
+from server.harness.processes import ServerProcess, start_activekv, start_redis
 from tests.conftest import Differential
 
 
@@ -30,3 +34,53 @@ def test_command_refused_in_subscribe_context_counts_as_rejected(diff: Different
         assert _stat(ours.value, command, "rejected_calls") == want, (command, want)
     if diff.protocol == 2:
         assert _stat(ref.value, "get", "rejected_calls") == 2
+
+
+# -- DEBUG DIGEST / DIGEST-VALUE (Redis's tests compare values through them) -------------------
+
+
+@pytest.fixture(scope="module")
+def debug_servers() -> Iterator[tuple[ServerProcess, ServerProcess]]:
+    with start_redis("--enable-debug-command", "yes") as ref, \
+            start_activekv("--enable-debug-command", "yes") as ours:
+        yield ref, ours
+
+
+@pytest.fixture(params=[2, 3], ids=["resp2", "resp3"])
+def ddiff(request: pytest.FixtureRequest,
+          debug_servers: tuple[ServerProcess, ServerProcess]) -> Iterator[Differential]:
+    d = Differential(debug_servers[0].port, debug_servers[1].port, request.param)
+    yield d
+    d.close()
+
+
+def _fill(d: Differential) -> None:
+    d.check_all(("SET", "s", "hello"), ("SET", "i", "12345"), ("RPUSH", "l", "a", "b", "1", "2"),
+                ("SADD", "st", "a", "b", "1"), ("SADD", "si", "1", "2", "3"),
+                ("ZADD", "z", "1", "a", "0.1", "b", "-2.5", "c", "1e300", "d", "-inf", "e"),
+                ("HSET", "h", "f", "v", "f2", "12"), ("XADD", "x", "1-1", "a", "1", "b", "2"),
+                ("XADD", "x", "2-5", "c", "3"))
+
+
+def test_debug_digest_value_is_redis_digest_per_type(ddiff: Differential) -> None:
+    ddiff.check("DEBUG", "DIGEST-VALUE", "nokey")
+    ddiff.check("DEBUG", "DIGEST-VALUE")
+    _fill(ddiff)
+    ddiff.check("DEBUG", "DIGEST-VALUE", "s", "i", "l", "st", "si", "z", "h", "x", "nokey")
+    ddiff.check_all(("EXPIRE", "s", "100"), ("DEBUG", "DIGEST-VALUE", "s"))
+
+
+def test_debug_digest_value_ignores_set_order_but_not_list_order(ddiff: Differential) -> None:
+    ddiff.check_all(("SADD", "a", "x", "y", "z"), ("SADD", "b", "z", "y", "x"),
+                    ("RPUSH", "la", "x", "y"), ("RPUSH", "lb", "y", "x"))
+    ref = ddiff.check("DEBUG", "DIGEST-VALUE", "a", "b", "la", "lb")
+    values = [r.value for r in ref.value]
+    assert values[0] == values[1] and values[2] != values[3]
+
+
+def test_debug_digest_covers_every_database(ddiff: Differential) -> None:
+    ddiff.check("DEBUG", "DIGEST")  # empty dataset: all zeros
+    _fill(ddiff)
+    ddiff.check("DEBUG", "DIGEST")
+    ddiff.check_all(("SELECT", "3"), ("SET", "k", "v"), ("DEBUG", "DIGEST"), ("DEBUG", "DIGEST", "x"),
+                    ("FLUSHALL",), ("DEBUG", "DIGEST"))
