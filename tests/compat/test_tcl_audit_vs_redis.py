@@ -84,3 +84,14 @@ def test_debug_digest_covers_every_database(ddiff: Differential) -> None:
     ddiff.check("DEBUG", "DIGEST")
     ddiff.check_all(("SELECT", "3"), ("SET", "k", "v"), ("DEBUG", "DIGEST"), ("DEBUG", "DIGEST", "x"),
                     ("FLUSHALL",), ("DEBUG", "DIGEST"))
+
+
+def test_cluster_commands_answer_cluster_support_disabled(diff: Differential) -> None:
+    # A Redis started without cluster-enabled: every CLUSTER subcommand (HELP too), READONLY,
+    # READWRITE and ASKING refuse with the same line; arity and unknown subcommands as usual.
+    diff.check_all(("CLUSTER",), ("CLUSTER", "foo"), ("CLUSTER", "HELP"), ("CLUSTER", "INFO"),
+                   ("CLUSTER", "INFO", "x"), ("CLUSTER", "KEYSLOT", "a"), ("CLUSTER", "SHARDS"),
+                   ("CLUSTER", "GETKEYSINSLOT", "1", "1"), ("CLUSTER", "NODES"), ("CLUSTER", "SLOTS"),
+                   ("READONLY",), ("READONLY", "x"), ("READWRITE",), ("ASKING",),
+                   ("MULTI",), ("READONLY",), ("CLUSTER", "INFO"), ("EXEC",))
+    diff.check("COMMAND", "INFO", "readonly", "readwrite", "asking", "cluster|info")
