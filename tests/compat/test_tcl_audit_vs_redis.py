@@ -95,3 +95,15 @@ def test_cluster_commands_answer_cluster_support_disabled(diff: Differential) ->
                    ("READONLY",), ("READONLY", "x"), ("READWRITE",), ("ASKING",),
                    ("MULTI",), ("READONLY",), ("CLUSTER", "INFO"), ("EXEC",))
     diff.check("COMMAND", "INFO", "readonly", "readwrite", "asking", "cluster|info")
+
+
+def test_hincrby_on_a_value_that_is_not_a_64_bit_integer(diff: Differential) -> None:
+    # An assigned value outside 64 bits is "hash value is not an integer" (string2ll fails),
+    # not an overflow; overflow is for a valid value plus the increment.
+    diff.check_all(("HSET", "h", "a", "99999999999999999999", "b", "-99999999999999999999",
+                    "c", "9223372036854775807", "d", "1.5", "e", "10"),
+                   ("HINCRBY", "h", "a", "1"), ("HINCRBY", "h", "b", "1"), ("HINCRBY", "h", "c", "1"),
+                   ("HINCRBY", "h", "c", "0"), ("HINCRBY", "h", "d", "1"),
+                   ("HINCRBY", "h", "e", "9223372036854775807"), ("HINCRBYFLOAT", "h", "f", "1e300"),
+                   ("HINCRBY", "h", "f", "1"), ("HINCRBYFLOAT", "h", "g", "1"), ("HINCRBY", "h", "g", "1"),
+                   ("HGET", "h", "g"), ("HINCRBY", "h", "e", "-20"), ("HGET", "h", "e"))
