@@ -107,3 +107,11 @@ def test_hincrby_on_a_value_that_is_not_a_64_bit_integer(diff: Differential) -> 
                    ("HINCRBY", "h", "e", "9223372036854775807"), ("HINCRBYFLOAT", "h", "f", "1e300"),
                    ("HINCRBY", "h", "f", "1"), ("HINCRBYFLOAT", "h", "g", "1"), ("HINCRBY", "h", "g", "1"),
                    ("HGET", "h", "g"), ("HINCRBY", "h", "e", "-20"), ("HGET", "h", "e"))
+
+
+def test_debug_quicklist_packed_threshold_and_change_repl_id(ddiff: Differential) -> None:
+    # Redis's list tests set the plain-node threshold; only its bounds are observable.
+    ddiff.check_all(*(("DEBUG", "QUICKLIST-PACKED-THRESHOLD", v)
+                      for v in ("100", "1b", "0", "1mb", "4gb", "5gb", "abc", "-1")),
+                    ("DEBUG", "QUICKLIST-PACKED-THRESHOLD"), ("DEBUG", "CHANGE-REPL-ID"),
+                    ("DEBUG", "CHANGE-REPL-ID", "x"))
