@@ -59,6 +59,7 @@ class Client(asyncio.Protocol):
         self.multi_error = False
         self.watched: set[tuple[int, bytes]] = set()
         self.watch_absent: set[tuple[int, bytes]] = set()  # watched keys missing at WATCH
+        self.watch_expired: set[tuple[int, bytes]] = set()  # ... because logically expired
         self.watch_dirty = False
         self.argv: list[bytes] | None = None  # the command running (CLIENT LIST argv-mem)
         self.reader = RequestReader(
@@ -443,6 +444,7 @@ class Client(asyncio.Protocol):
             self.server.unwatch(self)
         self.watched = set()
         self.watch_absent = set()
+        self.watch_expired = set()
         self.watch_dirty = False
 
     def close_after_reply(self) -> None:

@@ -4,12 +4,14 @@ activekv; each fixed one is pinned here against a real redis-server, RESP2 and R
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 
 import pytest
 
 from server.harness.processes import ServerProcess, start_activekv, start_redis
 from tests.conftest import Differential
+from tests.respclient import RespConnection, encode_command
 
 
 def _stat(info: bytes, command: str, field: str) -> int | None:
@@ -115,3 +117,50 @@ def test_debug_quicklist_packed_threshold_and_change_repl_id(ddiff: Differential
                       for v in ("100", "1b", "0", "1mb", "4gb", "5gb", "abc", "-1")),
                     ("DEBUG", "QUICKLIST-PACKED-THRESHOLD"), ("DEBUG", "CHANGE-REPL-ID"),
                     ("DEBUG", "CHANGE-REPL-ID", "x"))
+
+
+# -- WATCH and EXEC corner cases of Redis's multi.tcl ------------------------------------------
+
+
+def test_watching_an_already_expired_key_does_not_fail_exec(ddiff: Differential) -> None:
+    # DEBUG SET-ACTIVE-EXPIRE 0 keeps the expired key until something removes it: its removal
+    # (lazily, by EXISTS) is no change, and it does not count as "expired since WATCH".
+    try:
+        ddiff.check_all(("DEBUG", "SET-ACTIVE-EXPIRE", "0"), ("SET", "x", "foo", "PX", "1"))
+        time.sleep(0.01)
+        ddiff.check_all(("WATCH", "x"), ("MULTI",), ("PING",), ("EXEC",))
+        ddiff.check_all(("SET", "x", "foo", "PX", "1"))
+        time.sleep(0.01)
+        ddiff.check_all(("WATCH", "x"), ("EXISTS", "x"), ("MULTI",), ("PING",), ("EXEC",))
+        # ... but writing the key again after such a WATCH is a change
+        ddiff.check_all(("SET", "x", "foo", "PX", "1"))
+        time.sleep(0.01)
+        ddiff.check_all(("WATCH", "x"), ("SET", "x", "bar"), ("MULTI",), ("PING",), ("EXEC",))
+    finally:
+        ddiff.both("DEBUG", "SET-ACTIVE-EXPIRE", "1")
+
+
+def test_exec_during_a_busy_script_aborts_with_execabort_busy(
+        ddiff: Differential, debug_servers: tuple[ServerProcess, ServerProcess]) -> None:
+    others = [RespConnection(s.port, timeout=10) for s in debug_servers]
+    try:
+        if ddiff.protocol == 3:
+            for o in others:
+                o.call("HELLO", "3")
+        ddiff.check_all(("CONFIG", "SET", "busy-reply-threshold", "20"), ("SET", "xx", "1"))
+        replies = [[o.call("MULTI"), o.call("INCR", "xx")] for o in others]
+        for conn in (ddiff.ref, ddiff.ours):
+            conn.send_raw(encode_command(("EVAL", "while true do end", "0")))
+        time.sleep(0.3)
+        for o, out in zip(others, replies, strict=True):
+            out += [o.call("INCR", "xx"), o.call("EXEC"), o.call("SCRIPT", "KILL")]
+        killed = [ddiff.ref.read_reply(), ddiff.ours.read_reply()]
+        assert killed[0].type == killed[1].type == "-"
+        for o, out in zip(others, replies, strict=True):
+            out += [o.call("PING", "asdf"), o.call("GET", "xx")]
+        assert replies[1] == replies[0]
+        assert replies[0][3].value.startswith("EXECABORT Transaction discarded because of: BUSY")
+    finally:
+        for o in others:
+            o.close()
+        ddiff.both("CONFIG", "SET", "busy-reply-threshold", "5000")
