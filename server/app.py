@@ -243,6 +243,12 @@ class Server:
             return
         if key is not None:
             for client in self._watchers.get((db, key), ()):
+                if (db, key) in client.watch_expired:
+                    # Redis's touchWatchedKey: a key already expired at WATCH whose touch is
+                    # its removal is logically unchanged (the flag goes; a later touch counts).
+                    client.watch_expired.discard((db, key))
+                    if self.ks.dbs[db].get(key, self.ks.now_ms) is None:
+                        continue
                 client.watch_dirty = True
             return
         for (wdb, wkey), clients in self._watchers.items():

@@ -60,6 +60,7 @@ class Client(asyncio.Protocol):
         self.multi_error = False
         self.watched: set[tuple[int, bytes]] = set()
         self.watch_absent: set[tuple[int, bytes]] = set()  # watched keys missing at WATCH
+        self.watch_expired: set[tuple[int, bytes]] = set()  # ... because logically expired
         self.watch_dirty = False
         self.argv: list[bytes] | None = None  # the command running (CLIENT LIST argv-mem)
         self.reader = RequestReader(
@@ -343,7 +344,7 @@ class Client(asyncio.Protocol):
             if misconf is not None:
                 return self._refuse(cmd, misconf)
         if self.subs is not None and not self.resp3 and cmd.name not in ALLOWED_IN_CONTEXT:
-            return self._reject(Error(PUBSUB_CONTEXT_ERROR % cmd.name))
+            return self._refuse(cmd, PUBSUB_CONTEXT_ERROR % cmd.name)
         if self.multi is not None and cmd.no_multi:
             return self._reject(Error(errors.NOT_IN_MULTI), cmd)
         if self.server.memory.limited:  # maxmemory: evict, or refuse what may grow memory
@@ -424,7 +425,8 @@ class Client(asyncio.Protocol):
         if cmd.name == "exec":
             if self.multi is not None:
                 self.discard_multi()
-            return self._reject(Error(errors.EXECABORT_BECAUSE % message), cmd)
+            # Redis's rejectCommandFormat hands execCommandAbort its text without "ERR ".
+            return self._reject(Error(errors.EXECABORT_BECAUSE % message.removeprefix("ERR ")), cmd)
         return self._reject(Error(message), cmd)
 
     def _reject(self, error: Error, cmd: Command | None = None) -> Error:
@@ -447,6 +449,7 @@ class Client(asyncio.Protocol):
             self.server.unwatch(self)
         self.watched = set()
         self.watch_absent = set()
+        self.watch_expired = set()
         self.watch_dirty = False
 
     def close_after_reply(self) -> None:

@@ -107,6 +107,13 @@ script|debug script|help fcall fcall_ro function function|load function|delete f
 function|flush function|dump function|restore function|stats function|kill function|help
 pfadd pfcount pfmerge pfdebug pfselftest
 bitop bitfield bitfield_ro lcs substr
+readonly readwrite asking cluster
+cluster|addslots cluster|addslotsrange cluster|bumpepoch cluster|count-failure-reports
+cluster|countkeysinslot cluster|delslots cluster|delslotsrange cluster|failover
+cluster|flushslots cluster|forget cluster|getkeysinslot cluster|help cluster|info
+cluster|keyslot cluster|links cluster|meet cluster|myid cluster|nodes cluster|replicas
+cluster|replicate cluster|reset cluster|saveconfig cluster|set-config-epoch cluster|setslot
+cluster|shards cluster|slaves cluster|slots
 """.split()
 
 DEFAULT_OUTPUT = Path(__file__).with_name("command_spec.json")

@@ -10,8 +10,10 @@ from typing import TYPE_CHECKING, Any
 from crdt.types.strings import Assign
 from server import errors
 from server.commands.common import TYPE_COMMANDS, int_arg
+from server.commands.debug_digest import dataset_digest, digest_values
 from server.commands.registry import command
 from server.config_rewrite import RewriteError, rewrite
+from server.config_types import memtoull
 from server.diskguard import debug_set_disk_fault
 from server.info import REDIS_VERSION
 from server.lolwut import lolwut5
@@ -166,6 +168,18 @@ def cmd_debug(c: Client, argv: list[bytes]) -> Any:
         return Error(argv[2].decode("utf-8", "replace"))
     if sub == b"populate" and 3 <= n <= 5:
         return _debug_populate(c, argv)
+    if sub == b"quicklist-packed-threshold" and n == 3:
+        # Only a list's node layout depends on it (not observable here); Redis's bounds.
+        size = memtoull(argv[2].decode("utf-8", "replace"))
+        if size is None or size > (1 << 32) - (1 << 20):
+            raise Error("ERR argument must be a memory value bigger than 1 and smaller than 4gb")
+        return OK
+    if sub == b"change-repl-id" and n == 2:
+        return OK  # regions have no replication id to change
+    if sub == b"digest-value":
+        return [Status(d) for d in digest_values(c, argv[2:])]
+    if sub == b"digest" and n == 2:
+        return Status(dataset_digest(c))
     if sub == b"protocol" and n == 3:
         return _debug_protocol(argv[2].lower().decode("utf-8", "replace"), c.resp3)
     if sub == b"set-disk-fault" and n == 3 and debug_set_disk_fault(server, argv[2]):

@@ -101,15 +101,20 @@ def cmd_hincrby(c: Client, argv: list[bytes]) -> Any:
     key, field = argv[1], argv[2]
     delta = int_arg(argv[3])
     omap = _write_hash(c, key)
-    raw = None if omap is None else omap.get(field)
+    sv = None if omap is None else omap.fields.get(field)
     current = 0
-    if raw is not None:
-        parsed = parse_int(raw)
-        if parsed is None:
-            if raw.lstrip(b"-").isdigit() and len(raw) > 18:
-                raise Error(errors.OVERFLOW)  # a merged sum past 64 bits (SEMANTICS)
-            raise Error(errors.HASH_NOT_INTEGER)
-        current = parsed
+    if sv is not None:
+        # Only a counter's integer sum can be past 64 bits (SEMANTICS: overflow); any other
+        # value that is not a 64-bit integer (an assigned "99999999999999999999", a float
+        # sum) is Redis's "hash value is not an integer".
+        total = sv.number()[0] if sv.contribs else None
+        if type(total) is not int:
+            total = parse_int(sv.value())
+            if total is None:
+                raise Error(errors.HASH_NOT_INTEGER)
+        if total < INT64_MIN or total > INT64_MAX:
+            raise Error(errors.OVERFLOW)
+        current = total
     new = current + delta
     if new < INT64_MIN or new > INT64_MAX:
         raise Error(errors.OVERFLOW)

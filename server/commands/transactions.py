@@ -41,7 +41,10 @@ def cmd_discard(c: Client, argv: list[bytes]) -> Any:
 def _watched_key_expired(c: Client) -> bool:
     """Redis 7 aborts EXEC if a watched key that existed at WATCH time has since expired."""
     now = c.ks.now_ms
-    return any(c.ks.dbs[db].is_expired(key, now) for db, key in c.watched)
+    # (A key missing or already expired at WATCH is not: only its re-creation, which made
+    # the client dirty, could change it.)
+    return any(c.ks.dbs[db].is_expired(key, now) for db, key in c.watched
+               if (db, key) not in c.watch_absent)
 
 
 @command("exec")
@@ -100,9 +103,12 @@ def cmd_exec(c: Client, argv: list[bytes]) -> Any:
 def cmd_watch(c: Client, argv: list[bytes]) -> Any:
     if c.multi is not None:
         raise Error(errors.WATCH_IN_MULTI)
+    db = c.ks.dbs[c.db]
     for key in argv[1:]:
-        if (c.db, key) not in c.watched and c.ks.dbs[c.db].get(key, c.ks.now_ms) is None:
+        if (c.db, key) not in c.watched and db.get(key, c.ks.now_ms) is None:
             c.watch_absent.add((c.db, key))
+            if key in db.entries:  # expired, not yet removed: its removal is no change
+                c.watch_expired.add((c.db, key))
         c.server.watch(c, c.db, key)
     return OK
 

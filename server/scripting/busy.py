@@ -141,9 +141,9 @@ def _dispatch(server: Server, run: ScriptRun, cl: Client, argv: list[bytes]) -> 
             run.killed = True
             cl.closing = True
             return NO_REPLY
-        return cl._reject(Error(busy_error(run)))
+        return cl._refuse(cmd, busy_error(run))  # EXEC: EXECABORT ... BUSY (rejectCommand)
     if "allow_busy" not in cmd.spec.flags:
-        return cl._reject(Error(busy_error(run)))
+        return cl._refuse(cmd, busy_error(run))  # EXEC: EXECABORT ... BUSY (rejectCommand)
     return cl.dispatch(argv)
 
 
