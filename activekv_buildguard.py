@@ -50,6 +50,27 @@ def source_path(root: Path, module: str) -> Path:
     return root.joinpath(*module.split(".")).with_suffix(".py")
 
 
+def written_hints(cls: type) -> dict[str, object]:
+    """A class's field annotations as its source writes them, evaluated in its module. A
+    compiled NamedTuple's ``__annotations__`` are erased to their classes (``tuple`` for
+    ``tuple[bytes, ...]``); what checks field shapes (``crdt/shape.py``) needs the real ones.
+    {} when the source cannot be read."""
+    import ast
+
+    module = sys.modules.get(cls.__module__)
+    try:
+        tree = ast.parse(source_path(ROOT, cls.__module__).read_text())
+    except (OSError, SyntaxError, ValueError):
+        return {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ClassDef) and node.name == cls.__name__:
+            namespace = dict(vars(module)) if module is not None else {}
+            return {item.target.id: eval(ast.unparse(item.annotation), namespace)
+                    for item in node.body
+                    if isinstance(item, ast.AnnAssign) and isinstance(item.target, ast.Name)}
+    return {}
+
+
 def load_manifest(path: Path) -> dict[str, str]:
     """Module name -> sha256 of the source it was compiled from ({} when there is no build)."""
     try:

@@ -19,6 +19,8 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+import activekv_buildguard
+
 from .effects import NO_DB
 
 Check = Callable[[Any], bool]
@@ -62,6 +64,8 @@ def _build(hint: Any) -> Check:
 
 def _checker(cls: type) -> Callable[[Any], str | None]:
     hints = typing.get_type_hints(cls)
+    if any(h in (tuple, list, dict) for h in hints.values()):  # erased by the compiled build
+        hints = {**hints, **activekv_buildguard.written_hints(cls)}
     fields: tuple[str, ...] = getattr(cls, "_fields", ())
     checks = [(name, _build(hints[name])) for name in fields if name in hints]
 
