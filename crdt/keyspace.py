@@ -65,7 +65,12 @@ class Keyspace:
         # attaches them to the batch), and who hears a replicated batch's (``Batch.events``).
         self.events: list[tuple[str, str, int, bytes]] = []
         self.on_events: Callable[[tuple[tuple[str, str, int, bytes], ...]], None] | None = None
-        self._open: Batch | None = None
+        # The open batch (``emit`` until ``commit``): its effects (None: no batch open), first
+        # seq, HLC and deps. Plain fields, not a Batch: one Batch is made per commit.
+        self.open_effects: list[Effect] | None = None
+        self._open_seq = 0
+        self._open_hlc = 0
+        self._open_deps: VV = {}
         self._deleted: set[tuple[int, bytes]] = set()  # keys deleted in the open batch
         self._types = registered()
         # effect class -> interpreter(effect, tag, ctx), bound to this keyspace
@@ -102,11 +107,14 @@ class Keyspace:
         vv = self.vv
         region = self.region
         seq = vv.get(region, 0) + 1
-        batch = self._open
-        if batch is None:
-            batch = self._open = Batch(region, seq, self.clock.now(self.now_ms), dict(vv), [])
-        self._apply(effect, (batch.hlc, region, seq), vv)  # our VV is the effect's context
-        batch.effects.append(effect)
+        effects = self.open_effects
+        if effects is None:
+            effects = self.open_effects = []
+            self._open_seq = seq
+            self._open_hlc = self.clock.now(self.now_ms)
+            self._open_deps = dict(vv)
+        self._apply(effect, (self._open_hlc, region, seq), vv)  # our VV is the effect's context
+        effects.append(effect)
 
     def emit_quiet(self, effect: Effect) -> None:
         """``emit`` an effect that changes no visible value here (it still ships: add-wins
@@ -121,21 +129,32 @@ class Keyspace:
 
     def commit(self) -> Batch | None:
         """Close the open batch (end of a command or of EXEC) and return it, if any."""
-        batch, self._open = self._open, None
+        effects = self.open_effects
         if self._deleted:
             self._deleted.clear()
         if self.quieted:
             self.quieted.clear()
-        if self.events:
-            if batch is not None:  # (not _replace: this runs for every write when peers exist)
-                batch = Batch(batch.origin, batch.first_seq, batch.hlc, batch.deps, batch.effects,
-                              tuple(self.events))
-            self.events.clear()
-        return batch
+        events = self.events
+        if effects is None:
+            if events:
+                events.clear()
+            return None
+        self.open_effects = None
+        if events:
+            batch = Batch(self.region, self._open_seq, self._open_hlc, self._open_deps, effects,
+                          tuple(events))
+            events.clear()
+            return batch
+        return Batch(self.region, self._open_seq, self._open_hlc, self._open_deps, effects)
 
     def pending(self) -> list[Effect]:
         """The effects of the open batch so far (none when no batch is open)."""
-        return self._open.effects if self._open is not None else []
+        return self.open_effects if self.open_effects is not None else []
+
+    def pending_count(self) -> int:
+        """How many effects the open batch has so far."""
+        effects = self.open_effects
+        return len(effects) if effects is not None else 0
 
     def ready(self, batch: Batch) -> bool:
         """Causal delivery: every effect the origin had observed has been applied here."""
@@ -146,7 +165,7 @@ class Keyspace:
     def apply_batch(self, batch: Batch) -> int:
         """Apply a remote batch (caller checked ``ready``). Effects already applied are skipped
         (exactly once). Returns how many effects were applied."""
-        if self._open is not None:
+        if self.open_effects is not None:
             raise RuntimeError("a local batch is open")
         origin = batch.origin
         applied = 0

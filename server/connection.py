@@ -11,18 +11,29 @@ from __future__ import annotations
 
 import asyncio
 import time
+from time import perf_counter_ns
 from typing import TYPE_CHECKING, Any, cast
 
 from crdt.effects import Batch
 from server import errors, protected
 from server.acl.hooks import permission_error
 from server.blocking import Blocked
-from server.keyevents import begin, derive
+from server.keyevents import RULES, SKIP, begin, derive
 from server.monitor_feed import feed
 from server.outbuf import OBUF_CHECK_BYTES
 from server.pubsub import ALLOWED_IN_CONTEXT, PUBSUB_CONTEXT_ERROR, Subscriptions
 from server.reqparse import ProtocolError, QueryBufferLimit, RequestReader
-from server.resp import NO_REPLY, QUEUED, Error, encode
+from server.resp import (
+    CRLF,
+    NO_REPLY,
+    OK,
+    OK_REPLY,
+    QUEUED,
+    Error,
+    bulk_header,
+    encode,
+    integer_reply,
+)
 from server.tracking import TrackingState
 
 if TYPE_CHECKING:
@@ -285,33 +296,71 @@ class Client(asyncio.Protocol):
 
     # -- dispatch --------------------------------------------------------------------------
     def execute(self, argv: list[bytes], out: bytearray) -> None:
-        server = self.server
         before = self.reply_flags
         reply = self.dispatch(argv)
-        if isinstance(reply, Blocked):
-            self.blocked = reply
-            server.block_waiter(reply)
-            return
-        flags = self.reply_flags | before
+        t = type(reply)
+        if not (before or self.reply_flags):  # every reply is sent (CLIENT REPLY ON)
+            # The common replies first, encoded here (``encode`` does the same, one call later).
+            if reply is OK:
+                out += OK_REPLY
+            elif t is bytes:
+                out += bulk_header(len(reply))
+                out += reply
+                out += CRLF
+            elif t is int:
+                out += integer_reply(reply)
+            elif reply is None:
+                out += b"_\r\n" if self.resp3 else b"$-1\r\n"
+            elif t is Blocked or isinstance(reply, Blocked):
+                self.blocked = cast(Blocked, reply)
+                self.server.block_waiter(self.blocked)
+                return
+            elif reply is not NO_REPLY:
+                if t is Error or isinstance(reply, Error):
+                    self.server.stats.add_error(reply.message)
+                encode(reply, out, self.resp3)
+        else:
+            if isinstance(reply, Blocked):
+                self.blocked = reply
+                self.server.block_waiter(reply)
+                return
+            self._reply_flagged(reply, before, out)
+        if self._after_reply is not None:
+            out += self._after_reply
+            self._after_reply = None
+        if self.server.ready_keys:  # the command changed keys that blocked clients wait on
+            self.server.serve_ready()
+
+    def _reply_flagged(self, reply: Any, before: int, out: bytearray) -> None:
+        """A reply under CLIENT REPLY OFF / SKIP / SKIP_NEXT (set before or by the command)."""
         if reply is not NO_REPLY:
             if type(reply) is Error or isinstance(reply, Error):
-                server.stats.add_error(reply.message)
-            if not flags or not (self.reply_flags & REPLY_OFF or before & REPLY_SKIP):
+                self.server.stats.add_error(reply.message)
+            if not (self.reply_flags & REPLY_OFF or before & REPLY_SKIP):
                 encode(reply, out, self.resp3)
-        if flags & (REPLY_SKIP | REPLY_SKIP_NEXT):
+        if (self.reply_flags | before) & (REPLY_SKIP | REPLY_SKIP_NEXT):
             # Redis's resetClient(): SKIP covered this command; SKIP_NEXT covers the next one
             skip_next = self.reply_flags & REPLY_SKIP_NEXT
             self.reply_flags &= ~(REPLY_SKIP | REPLY_SKIP_NEXT)
             if skip_next:
                 self.reply_flags |= REPLY_SKIP
-        if self._after_reply is not None:
-            out += self._after_reply
-            self._after_reply = None
-        if server.ready_keys:  # the command changed keys that blocked clients wait on
-            server.serve_ready()
 
     def dispatch(self, argv: list[bytes]) -> Any:
         cmd = self.table.get(argv[0].lower())
+        if cmd is not None and cmd.plain and self.multi is None and self.subs is None:
+            # The fast path: a command without subcommands or special checks, from a client
+            # that is authenticated, unrestricted and in no MULTI or pub/sub context, on a
+            # server neither paused nor at maxmemory. The checks below would all pass.
+            argc = len(argv)
+            arity = cmd.arity
+            if (argc == arity or (arity < 0 and argc >= -arity)) and self.authenticated \
+                    and self.user.unrestricted:
+                server = self.server
+                if not server.memory.limited and not server.pause.end:
+                    return self.call(cmd, argv)
+        return self._dispatch(cmd, argv)
+
+    def _dispatch(self, cmd: Command | None, argv: list[bytes]) -> Any:
         if cmd is None:
             return self._reject(Error(errors.unknown_command(argv)))
         if cmd.subcommands:
@@ -356,34 +405,47 @@ class Client(asyncio.Protocol):
         return self.call(cmd, argv)
 
     def call(self, cmd: Command, argv: list[bytes]) -> Any:
-        """Run one command and ship its batch (EXEC calls the handlers itself)."""
-        self.last_cmd = cmd.name
+        """Run one command and ship its batch (EXEC calls the handlers itself).
+
+        The per-command hooks, each only when its feature is in use: keyspace events are
+        derived when someone may hear them (``notify-keyspace-events`` here, or peers, whose
+        settings are theirs: the batch carries the events to them) and the command can fire
+        any; commandstats and latency histograms always (``Monitor.after_call``); MONITOR
+        feeds, batch shipping and tracking only when there are monitors, effects, tracking
+        clients."""
+        name = cmd.name
+        self.last_cmd = name
         server = self.server
         server.stats.commands += 1
-        assert cmd.handler is not None
+        handler = cmd.handler
+        assert handler is not None
         self.argv = argv
-        started = time.perf_counter_ns()
-        mark = begin(self, cmd, argv)
+        ks = self.ks
+        notify = (ks.has_peers or server.config.notify_keyspace_events) and name in RULES
+        mark = begin(self, cmd, argv) if notify else SKIP
         tracking = server.tracking
         tracking.current = self
+        started = perf_counter_ns()
         try:
-            reply = cmd.handler(self, argv)
+            reply = handler(self, argv)
         except Error as exc:
             reply = exc
         except Exception as exc:
             reply = self.unexpected_error(cmd, exc)
-        server.monitor.after_call(self, cmd, argv, time.perf_counter_ns() - started,
-                                  isinstance(reply, Error))
+        server.monitor.after_call(self, cmd, argv, perf_counter_ns() - started,
+                                  type(reply) is Error or isinstance(reply, Error))
         self.argv = None
-        derive(self, cmd.name, argv, mark)  # its keyspace notifications
+        if notify:
+            derive(self, name, argv, mark)  # its keyspace notifications
         if server.monitors:
             feed(self, cmd, argv)
-        batch = self.ks.commit()
-        if batch is not None:
-            server.ship(batch)
-            self.last_batch = batch
-            if batch.events:
-                server.notifier.fire(batch.events)
+        if ks.open_effects is not None or ks.events:
+            batch = ks.commit()
+            if batch is not None:
+                server.ship(batch)
+                self.last_batch = batch
+                if batch.events:
+                    server.notifier.fire(batch.events)
         tracking.current = None
         if self.tracking is not None:
             tracking.after_command(self, cmd, argv)

@@ -244,7 +244,7 @@ def begin(c: Client, cmd: Command, argv: list[bytes]) -> Mark:
     ks = c.ks
     if not ks.has_peers and not c.server.config.notify_keyspace_events:
         return SKIP
-    start = len(ks.pending())
+    start = ks.pending_count()
     finder = _FINDERS.get(cmd.name) or _finder(cmd)
     if finder is _no_keys:
         return start, ()
