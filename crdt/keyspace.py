@@ -113,7 +113,11 @@ class Keyspace:
             self._open_seq = seq
             self._open_hlc = self.clock.now(self.now_ms)
             self._open_deps = dict(vv)
-        self._apply(effect, (self._open_hlc, region, seq), vv)  # our VV is the effect's context
+        # ``_apply``, inlined (the hot path): our VV is the effect's context
+        self._dispatch[t](effect, (self._open_hlc, region, seq), vv)
+        vv[region] = seq
+        if self.on_change is not None and effect.db != NO_DB:
+            self.on_change(effect.db, effect.key if t is not Flush else None)
         effects.append(effect)
 
     def emit_quiet(self, effect: Effect) -> None:

@@ -187,8 +187,9 @@ class Replicator:
                 if joined is None:  # the second batch of a group: the group's own lists now
                     joined = self._joined = list(pending.effects)
                     self._joined_events = list(pending.events)
-                joined.extend(batch.effects)
-                self._joined_last = batch.last_seq
+                effects = batch.effects
+                joined.extend(effects)
+                self._joined_last = batch.first_seq + len(effects) - 1  # (batch.last_seq)
                 if batch.events:  # keyspace notifications travel with the effects
                     self._joined_events.extend(batch.events)
                 return
@@ -197,7 +198,7 @@ class Replicator:
         # a lone batch costs no copy; the lists are made when a second one joins it.
         self._pending = batch
         self._joined = None
-        self._joined_last = batch.last_seq
+        self._joined_last = batch.first_seq + len(batch.effects) - 1  # (batch.last_seq)
         self._schedule_flush()
 
     def _log_pending(self) -> None:

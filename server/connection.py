@@ -146,9 +146,10 @@ class Client(asyncio.Protocol):
         if self.closing or self._successor is not None:
             return
         server = self.server
-        server.tick()
-        server.stats.net_input_bytes += len(data)
-        server.stats.reads_processed += 1
+        self.ks.now_ms = int(time.time() * 1000)  # server.tick(), inlined
+        stats = server.stats
+        stats.net_input_bytes += len(data)
+        stats.reads_processed += 1
         self.last_interaction = time.monotonic()
         error: ProtocolError | None = None
         try:
@@ -163,7 +164,8 @@ class Client(asyncio.Protocol):
         self._run(commands, error)
 
     def _run(self, commands: list[list[bytes]], error: ProtocolError | None) -> None:
-        out = self._running_out = bytearray()
+        # Replies go straight into the queued output (after what is queued already).
+        out = self._running_out = self._out
         reader = self.reader
         while True:
             for i, argv in enumerate(commands):
@@ -197,7 +199,9 @@ class Client(asyncio.Protocol):
                 encode(Error(error.message), out, self.resp3)
             self.closing = True
         self._running_out = None
-        self._send(out)
+        if self.transport is not None and (out or self.closing) and not self._queued:
+            self._queued = True  # (as ``_send``: the replies are in ``_out`` already)
+            self.server.queue_reply(self)
 
     def push(self, data: bytes) -> None:
         """Out-of-band output (a pub/sub message): after the replies of the commands already
@@ -224,7 +228,8 @@ class Client(asyncio.Protocol):
     def pending_output(self) -> int:
         """Bytes of output not yet taken by the socket (the output buffer limits' measure)."""
         t = self.transport
-        queued = len(self._out) + (len(self._running_out) if self._running_out is not None else 0)
+        running = self._running_out  # (``_out`` itself while commands run)
+        queued = len(self._out) + (len(running) if running is not None and running is not self._out else 0)
         return queued + (t.get_write_buffer_size() if t is not None else 0)
 
     def abort(self) -> None:
@@ -442,7 +447,10 @@ class Client(asyncio.Protocol):
         if ks.open_effects is not None or ks.events:
             batch = ks.commit()
             if batch is not None:
-                server.ship(batch)
+                stats = server.stats  # server.ship(batch), inlined
+                stats.batches += 1
+                stats.effects += len(batch.effects)
+                server.sink.append(batch)
                 self.last_batch = batch
                 if batch.events:
                     server.notifier.fire(batch.events)
