@@ -46,6 +46,8 @@ def _request(command: str, n: int) -> bytes:
         "incr": [b"INCR", b"counter:%d" % (n % 1000)],
         "sadd": [b"SADD", b"myset", b"element:%d" % n],
         "hset": [b"HSET", b"myhash", b"element:%d" % n, b"xxx"],
+        "lpush": [b"LPUSH", b"mylist", b"xxx"],
+        "zadd": [b"ZADD", b"myzset", b"%d" % n, b"element:%d" % n],
     }[command]
     return b"*%d\r\n" % len(argv) + b"".join(b"$%d\r\n%s\r\n" % (len(a), a) for a in argv)
 
@@ -144,7 +146,7 @@ def run_apply(raws: list[bytes], profile: bool) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--command", default="set,get,incr,sadd,hset")
+    ap.add_argument("--command", default="set,get,incr,sadd,hset", help="also: lpush, zadd")
     ap.add_argument("--requests", type=int, default=200_000)
     ap.add_argument("--pipeline", type=int, default=1)
     ap.add_argument("--peers", type=int, default=2)

@@ -155,11 +155,6 @@ class Keyspace:
         """The effects of the open batch so far (none when no batch is open)."""
         return self.open_effects if self.open_effects is not None else []
 
-    def pending_count(self) -> int:
-        """How many effects the open batch has so far."""
-        effects = self.open_effects
-        return len(effects) if effects is not None else 0
-
     def ready(self, batch: Batch) -> bool:
         """Causal delivery: every effect the origin had observed has been applied here."""
         deps = dict(batch.deps)

@@ -67,7 +67,10 @@ def _joins(pending: Batch, batch: Batch, last: int) -> bool:
     for region, seq in deps.items():
         if seq != (last if region == origin else before.get(region, 0)):
             return False
-    return all(region in deps for region in before)
+    for region in before:
+        if region not in deps:
+            return False
+    return True
 
 
 class RecoveryError(RuntimeError):

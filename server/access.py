@@ -57,9 +57,13 @@ class AccessStats:
 
     def _fresh(self) -> int:
         """The field of a new object (createObject)."""
-        if self.lfu:
+        if "lfu" in self.server.config.maxmemory_policy:
             return self._share((_minutes(self._now_ms()) << 8) | LFU_INIT_VAL)
-        return self._share(_lru_clock(self._now_ms()))
+        now = self.server.ks.now_ms
+        if now != self._lru_ms:
+            self._lru_ms = now
+            self._lru_field = self._share(_lru_clock(now))
+        return self._lru_field
 
     def touch(self, entry: Any) -> None:
         """An access (lookupKey): LFU update, or the access time."""
@@ -87,6 +91,13 @@ class AccessStats:
             entry.access  # noqa: B018
         except AttributeError:
             entry.access = self._fresh()
+            return
+        if "lfu" not in self.server.config.maxmemory_policy:  # ``touch``, inlined (LRU)
+            now = self.server.ks.now_ms
+            if now != self._lru_ms:
+                self._lru_ms = now
+                self._lru_field = self._share(_lru_clock(now))
+            entry.access = self._lru_field
             return
         self.touch(entry)
 

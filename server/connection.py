@@ -302,7 +302,19 @@ class Client(asyncio.Protocol):
     # -- dispatch --------------------------------------------------------------------------
     def execute(self, argv: list[bytes], out: bytearray) -> None:
         before = self.reply_flags
-        reply = self.dispatch(argv)
+        cmd = self.table.get(argv[0].lower())
+        if cmd is not None and cmd.plain and self.multi is None and self.subs is None:
+            # ``dispatch``'s fast path, inlined (see there)
+            argc = len(argv)
+            arity = cmd.arity
+            if (argc == arity or (arity < 0 and argc >= -arity)) and self.authenticated \
+                    and self.user.unrestricted and not self.server.memory.limited \
+                    and not self.server.pause.end:
+                reply = self.call(cmd, argv)
+            else:
+                reply = self._dispatch(cmd, argv)
+        else:
+            reply = self._dispatch(cmd, argv)
         t = type(reply)
         if not (before or self.reply_flags):  # every reply is sent (CLIENT REPLY ON)
             # The common replies first, encoded here (``encode`` does the same, one call later).
@@ -452,7 +464,7 @@ class Client(asyncio.Protocol):
                 stats.effects += len(batch.effects)
                 server.sink.append(batch)
                 self.last_batch = batch
-                if batch.events:
+                if batch.events and server.config.notify_keyspace_events:
                     server.notifier.fire(batch.events)
         tracking.current = None
         if self.tracking is not None:

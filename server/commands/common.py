@@ -18,7 +18,13 @@ if TYPE_CHECKING:
 def lookup(c: Client, key: bytes, touch: bool = True) -> Entry | None:
     """The visible entry for reading (counts keyspace hits and misses); ``touch=False``:
     Redis's LOOKUP_NOTOUCH (TYPE, EXISTS, TTL...: the access time is left alone)."""
-    entry = c.ks.dbs[c.db].get(key, c.ks.now_ms)
+    ks = c.ks
+    db = ks.dbs[c.db]
+    entry = db.entries.get(key)  # db.get(key, now_ms), inlined (every read comes here)
+    if entry is not None and entry.x is not None:  # it may have expire entries
+        at = db.expires.get(key)
+        if at is not None and at <= ks.now_ms:
+            entry = None
     if entry is None:
         server = c.server
         server.stats.keyspace_misses += 1

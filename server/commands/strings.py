@@ -88,6 +88,11 @@ def set_generic(
 
 @command("set")
 def cmd_set(c: Client, argv: list[bytes]) -> Any:
+    if len(argv) == 3:  # SET key value (the common case): set_generic without its options
+        key = argv[1]
+        prepare_write(c, key)
+        c.ks.emit(Assign(c.db, key, argv[2], 0))
+        return OK
     nx = xx = get = keepttl = False
     expire: tuple[bytes, bytes] | None = None
     i = 3
