@@ -31,9 +31,10 @@ def lookup(c: Client, key: bytes, touch: bool = True) -> Entry | None:
         if server.config.notify_keyspace_events & NOTIFY_KEY_MISS:  # local: reads never replicate
             server.notifier.fire((("m", "keymiss", c.db, key),))
     else:
-        c.server.stats.keyspace_hits += 1
+        server = c.server
+        server.stats.keyspace_hits += 1
         if touch:
-            c.server.access.touch(entry)
+            server.access.touch(entry)
     return entry
 
 

@@ -164,8 +164,14 @@ def cmd_msetnx(c: Client, argv: list[bytes]) -> Any:
 
 @command("get")
 def cmd_get(c: Client, argv: list[bytes]) -> Any:
-    sv = read_string(c, argv[1])
-    return None if sv is None else sv.value()
+    entry = lookup(c, argv[1])  # (``read_string``, inlined)
+    if entry is None:
+        return None
+    if entry.kind != STRING:
+        raise Error(errors.WRONGTYPE)
+    if entry.x is None or not entry.has_other_types():
+        return entry.value()
+    return entry.content().value()  # (an HLL)
 
 
 @command("mget")
