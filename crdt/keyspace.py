@@ -329,7 +329,8 @@ class Keyspace:
         a key whose expire register resolves to "never" for ``collect``."""
         x = entry.x
         exp = x if x is None or type(x) is list else x.expire
-        if exp is None:  # no expire entries: the common case
+        if exp is None or exp is expiry.OWN_NEVER:  # no expire entries (or a SET's own
+            # "never", which is empty): the common case
             if db.expires:
                 db.expires.pop(key, None)
             return

@@ -122,9 +122,10 @@ def _zadd(argv: list[bytes], db: int, key: tuple[int, bytes], effects: list[Effe
     return [("z", "zadd")]
 
 
+_SET_RULE = _string_set("set")
 RULES: dict[str, Rule] = {
     # strings (t_string.c)
-    **{name: _string_set("set") for name in ("set", "setnx", "setex", "psetex", "getset", "mset", "msetnx")},
+    **{name: _SET_RULE for name in ("set", "setnx", "setex", "psetex", "getset", "mset", "msetnx")},
     "append": _simple("$", "append"), "setrange": _simple("$", "setrange"),
     "incr": _simple("$", "incrby"), "decr": _simple("$", "incrby"), "incrby": _simple("$", "incrby"),
     "decrby": _simple("$", "incrby"), "incrbyfloat": _simple("$", "incrbyfloat"),
@@ -266,8 +267,14 @@ def begin(c: Client, cmd: Command, argv: list[bytes]) -> Mark:
         return start, ()
     db = ks.dbs[c.db]
     now = ks.now_ms
-    if finder is _first_key:
-        return start, (() if db.get(argv[1], now) is not None else (argv[1],))
+    if finder is _first_key:  # (``db.get(argv[1], now) is None``, inlined)
+        key = argv[1]
+        entry = db.entries.get(key)
+        if entry is not None and entry.x is not None:
+            at = db.expires.get(key)
+            if at is not None and at <= now:
+                entry = None
+        return start, (() if entry is not None else (key,))
     return start, tuple(k for k in finder(argv) if db.get(k, now) is None)
 
 
@@ -308,6 +315,15 @@ def derive(c: Client, name: str, argv: list[bytes], mark: Mark) -> None:
             else:  # emptied (Redis deletes an empty aggregate)
                 events.append((simple[0], simple[1], dbi, key))
                 events.append(("g", "del", dbi, key))
+            return
+        if rule is _SET_RULE and type(last) is Assign and last.key in ks.dbs[last.db].entries:
+            # SET (``_string_set("set")``) of a key that is there after it, without the steps
+            dbi, key = last.db, last.key
+            if key in absent and dbi == c.db:
+                events.append(("n", "new", dbi, key))
+            events.append(("$", "set", dbi, key))
+            if last.expire_at > 0:
+                events.append(("g", "expire", dbi, key))
             return
         _key_events(c, name, rule, argv, (last.db, last.key), [last], absent, 0)
         return
