@@ -148,7 +148,7 @@ def run_apply(raws: list[bytes], profile: bool) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--command", default="set,get,incr,sadd,hset")
+    ap.add_argument("--command", default="set,get,incr,sadd,hset", help="also: lpush, zadd")
     ap.add_argument("--requests", type=int, default=200_000)
     ap.add_argument("--pipeline", type=int, default=1)
     ap.add_argument("--peers", type=int, default=2)

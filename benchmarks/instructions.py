@@ -3,9 +3,10 @@ does not move with the machine's noise, to tell whether a change made the write 
 dearer (``make bench-instructions``).
 
     python -m benchmarks.instructions [--commands set,get,incr,sadd,hset] [--small 5000]
-                                      [--large 15000] [--baseline-dir DIR] [--out DIR]
+                                      [--large 15000] [--pipeline 1] [--peers 2]
+                                      [--baseline-dir DIR] [--out DIR]
 
-For each command, ``benchmarks.inprocess`` (two live peers, pipeline 1) runs under
+For each command, ``benchmarks.inprocess`` (by default two live peers, pipeline 1) runs under
 ``valgrind --tool=callgrind`` twice, with ``--small`` and ``--large`` requests; the difference
 of the two totals over the difference of the requests is the cost of one more command, without
 start-up. With ``--baseline-dir`` (another checkout with its own ``.venv``, e.g. a
@@ -31,12 +32,13 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _COLLECTED = re.compile(r"Collected : (\d+)")
 
 
-def total_instructions(tree: str, command: str, requests: int) -> int:
+def total_instructions(tree: str, command: str, requests: int, pipeline: int = 1, peers: int = 2) -> int:
     python = os.path.join(tree, ".venv", "bin", "python")
     if not os.path.exists(python):
         python = sys.executable
     argv = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", python, "-m",
-            "benchmarks.inprocess", "--repeat", "1", "--command", command, "--requests", str(requests)]
+            "benchmarks.inprocess", "--repeat", "1", "--command", command, "--requests", str(requests),
+            "--pipeline", str(pipeline), "--peers", str(peers)]
     run = subprocess.run(argv, cwd=tree, capture_output=True, text=True, timeout=1800)
     found = _COLLECTED.search(run.stderr)
     if run.returncode != 0 or found is None:
@@ -44,8 +46,9 @@ def total_instructions(tree: str, command: str, requests: int) -> int:
     return int(found.group(1))
 
 
-def per_command(tree: str, command: str, small: int, large: int) -> int:
-    return (total_instructions(tree, command, large) - total_instructions(tree, command, small)) // (large - small)
+def per_command(tree: str, command: str, small: int, large: int, pipeline: int = 1, peers: int = 2) -> int:
+    return ((total_instructions(tree, command, large, pipeline, peers)
+             - total_instructions(tree, command, small, pipeline, peers)) // (large - small))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -53,6 +56,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--commands", default="set,get,incr,sadd,hset")
     parser.add_argument("--small", type=int, default=5000)
     parser.add_argument("--large", type=int, default=15000)
+    parser.add_argument("--pipeline", type=int, default=1)
+    parser.add_argument("--peers", type=int, default=2)
     parser.add_argument("--baseline-dir", default=None, help="a checkout to compare with")
     parser.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results"))
     args = parser.parse_args(argv)
@@ -64,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     for command in args.commands.split(","):
         for name, tree in trees.items():
             print(f"{command}: {name} ({tree}) ...", flush=True)
-            figures[name][command] = per_command(tree, command, args.small, args.large)
+            figures[name][command] = per_command(tree, command, args.small, args.large, args.pipeline, args.peers)
         line = f"{command:5} {figures['this'][command]:>9,} instructions per command"
         if "baseline" in figures:
             line += f"  (baseline {figures['baseline'][command]:,}: "
@@ -83,7 +88,8 @@ def main(argv: list[str] | None = None) -> int:
         for k, (name, values) in enumerate(figures.items()):
             ax.bar([i + k * width for i in range(len(commands))], [values[c] for c in commands], width, label=name)
         ax.set_xticks([i + width * (len(figures) - 1) / 2 for i in range(len(commands))], commands)
-        ax.set_title("instructions per command (callgrind, in-process, two peers)")
+        ax.set_title(f"instructions per command (callgrind, in-process, pipeline {args.pipeline}, "
+                     f"{args.peers} peers)")
         ax.legend()
         fig.tight_layout()
         return fig

@@ -76,7 +76,8 @@ class Entry(StrValue):
             self._pin()
 
     def assign(self, tag: Tag, value: bytes, ctx: dict[str, int]) -> bool:
-        self._will_change()  # the assignment may change: pin its "never" entry first
+        if self.x is expiry.OWN_NEVER:  # (``_will_change``) the assignment may change: pin
+            self._pin()  # its "never" entry first
         return StrValue.assign(self, tag, value, ctx)
 
     @property

@@ -70,7 +70,12 @@ class Keyspace:
         # attaches them to the batch), and who hears a replicated batch's (``Batch.events``).
         self.events: list[tuple[str, str, int, bytes]] = []
         self.on_events: Callable[[tuple[tuple[str, str, int, bytes], ...]], None] | None = None
-        self._open: Batch | None = None
+        # The open batch (``emit`` until ``commit``): its effects (None: no batch open), first
+        # seq, HLC and deps. Plain fields, not a Batch: one Batch is made per commit.
+        self.open_effects: list[Effect] | None = None
+        self._open_seq = 0
+        self._open_hlc = 0
+        self._open_deps: VV = {}
         self._deleted: set[tuple[int, bytes]] = set()  # keys deleted in the open batch
         self._types = registered()
         # effect class -> interpreter(effect, tag, ctx), bound to this keyspace
@@ -117,11 +122,18 @@ class Keyspace:
         vv = self.vv
         region = self.region
         seq = vv.get(region, 0) + 1
-        batch = self._open
-        if batch is None:
-            batch = self._open = Batch(region, seq, self.clock.now(self.now_ms), dict(vv), [])
-        self._apply(effect, (batch.hlc, region, seq), vv)  # our VV is the effect's context
-        batch.effects.append(effect)
+        effects = self.open_effects
+        if effects is None:
+            effects = self.open_effects = []
+            self._open_seq = seq
+            self._open_hlc = self.clock.now(self.now_ms)
+            self._open_deps = dict(vv)
+        # ``_apply``, inlined (the hot path): our VV is the effect's context
+        self._dispatch[t](effect, (self._open_hlc, region, seq), vv)
+        vv[region] = seq
+        if self.on_change is not None and effect.db != NO_DB:
+            self.on_change(effect.db, effect.key if t is not Flush else None)
+        effects.append(effect)
 
     def emit_quiet(self, effect: Effect) -> None:
         """``emit`` an effect that changes no visible value here (it still ships: add-wins
@@ -136,23 +148,29 @@ class Keyspace:
 
     def commit(self) -> Batch | None:
         """Close the open batch (end of a command or of EXEC) and return it, if any."""
-        batch, self._open = self._open, None
+        effects = self.open_effects
         if len(self._recent) > self.recent_keys:
             self.pack_cold()
         if self._deleted:
             self._deleted.clear()
         if self.quieted:
             self.quieted.clear()
-        if self.events:
-            if batch is not None:  # (not _replace: this runs for every write when peers exist)
-                batch = Batch(batch.origin, batch.first_seq, batch.hlc, batch.deps, batch.effects,
-                              tuple(self.events))
-            self.events.clear()
-        return batch
+        events = self.events
+        if effects is None:
+            if events:
+                events.clear()
+            return None
+        self.open_effects = None
+        if events:
+            batch = Batch(self.region, self._open_seq, self._open_hlc, self._open_deps, effects,
+                          tuple(events))
+            events.clear()
+            return batch
+        return Batch(self.region, self._open_seq, self._open_hlc, self._open_deps, effects)
 
     def pending(self) -> list[Effect]:
         """The effects of the open batch so far (none when no batch is open)."""
-        return self._open.effects if self._open is not None else []
+        return self.open_effects if self.open_effects is not None else []
 
     def ready(self, batch: Batch) -> bool:
         """Causal delivery: every effect the origin had observed has been applied here."""
@@ -163,7 +181,7 @@ class Keyspace:
     def apply_batch(self, batch: Batch) -> int:
         """Apply a remote batch (caller checked ``ready``). Effects already applied are skipped
         (exactly once). Returns how many effects were applied."""
-        if self._open is not None:
+        if self.open_effects is not None:
             raise RuntimeError("a local batch is open")
         origin = batch.origin
         applied = 0
@@ -362,7 +380,8 @@ class Keyspace:
         a key whose expire register resolves to "never" for ``collect``."""
         x = entry.x
         exp = x if x is None or type(x) is list else x.expire
-        if exp is None:  # no expire entries: the common case
+        if exp is None or exp is expiry.OWN_NEVER:  # no expire entries (or a SET's own
+            # "never", which is empty): the common case
             if db.expires:
                 db.expires.pop(key, None)
             return

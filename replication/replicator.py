@@ -30,7 +30,7 @@ from typing import TypeAlias
 
 from crdt.clock import vv_merge
 from crdt.codec import decode_batch, decode_meta, encode_batch
-from crdt.effects import Batch
+from crdt.effects import Batch, Effect
 from crdt.keyspace import Keyspace
 
 from . import merger, snapshot
@@ -51,12 +51,12 @@ def batch_meta(batch: Batch) -> Meta:
     return (batch.origin, batch.first_seq, batch.last_seq, batch.deps)
 
 
-def _joins(pending: Batch, batch: Batch) -> bool:
-    """``batch`` directly follows ``pending`` (same origin and HLC, next seq) and its origin
-    applied nothing else in between (its deps are ``pending``'s, plus ``pending`` itself)."""
+def _joins(pending: Batch, batch: Batch, last: int) -> bool:
+    """``batch`` directly follows the group that starts with ``pending`` and ends at seq
+    ``last`` (same origin and HLC, next seq) and its origin applied nothing else in between
+    (its deps are ``pending``'s, plus the group itself)."""
     if batch.hlc != pending.hlc or batch.origin != pending.origin:
         return False
-    last = pending.last_seq
     if batch.first_seq != last + 1:
         return False
     deps, before = batch.deps, pending.deps
@@ -66,7 +66,10 @@ def _joins(pending: Batch, batch: Batch) -> bool:
     for region, seq in deps.items():
         if seq != (last if region == origin else before.get(region, 0)):
             return False
-    return all(region in deps for region in before)
+    for region in before:
+        if region not in deps:
+            return False
+    return True
 
 
 class RecoveryError(RuntimeError):
@@ -127,7 +130,10 @@ class Replicator:
         # What the log holds (written, fsynced with ``always``): acknowledged to peers.
         self.durable_vv: dict[str, int] = {}
         self._snapshot_done: Callable[[bool], None] | None = None
-        self._pending: Batch | None = None  # the local batch being joined (``append``)
+        self._pending: Batch | None = None  # the first local batch of the group being joined
+        self._joined: list[Effect] | None = None  # the group's effects, once a second batch joined
+        self._joined_events: list[tuple[str, str, int, bytes]] = []  # and their notifications
+        self._joined_last = 0  # the group's last seq
         self.coalesced = 0  # local batch records logged (each one or more joined batches)
         if self.pullers:
             ks.expect_peers()  # nothing is stable until they say so
@@ -194,20 +200,35 @@ class Replicator:
         batch, a snapshot) and at the latest when the log is flushed, before any reply."""
         pending = self._pending
         if pending is not None:
-            if len(pending.effects) < JOIN_MAX_EFFECTS and _joins(pending, batch):
-                pending.effects.extend(batch.effects)
+            joined = self._joined
+            if ((len(joined) if joined is not None else len(pending.effects)) < JOIN_MAX_EFFECTS
+                    and _joins(pending, batch, self._joined_last)):
+                if joined is None:  # the second batch of a group: the group's own lists now
+                    joined = self._joined = list(pending.effects)
+                    self._joined_events = list(pending.events)
+                effects = batch.effects
+                joined.extend(effects)
+                self._joined_last = batch.first_seq + len(effects) - 1  # (batch.last_seq)
                 if batch.events:  # keyspace notifications travel with the effects
-                    self._pending = pending._replace(events=pending.events + batch.events)
+                    self._joined_events.extend(batch.events)
                 return
             self._log_pending()
-        self._pending = Batch(batch.origin, batch.first_seq, batch.hlc, batch.deps, list(batch.effects),
-                              batch.events)
+        # The first batch of a group is kept as it is (a committed batch is never changed):
+        # a lone batch costs no copy; the lists are made when a second one joins it.
+        self._pending = batch
+        self._joined = None
+        self._joined_last = batch.first_seq + len(batch.effects) - 1  # (batch.last_seq)
         self._schedule_flush()
 
     def _log_pending(self) -> None:
         pending = self._pending
         if pending is not None:
             self._pending = None
+            joined = self._joined
+            if joined is not None:
+                self._joined = None
+                pending = Batch(pending.origin, pending.first_seq, pending.hlc, pending.deps, joined,
+                                tuple(self._joined_events))
             self.coalesced += 1
             self._log(encode_batch(pending), batch_meta(pending))
 

@@ -38,6 +38,9 @@ class AccessStats:
         # Keys touched in the same second (LFU: the same minute and counter) share one int
         # object: the per-key cost stays the entry's one slot, not an int object per key.
         self._shared: dict[int, int] = {}
+        # The LRU field of the last ``now_ms`` seen (a write or read per ms needs no arithmetic).
+        self._lru_ms = -1
+        self._lru_field = 0
 
     def _share(self, value: int) -> int:
         shared = self._shared
@@ -54,14 +57,22 @@ class AccessStats:
 
     def _fresh(self) -> int:
         """The field of a new object (createObject)."""
-        if self.lfu:
+        if "lfu" in self.server.config.maxmemory_policy:
             return self._share((_minutes(self._now_ms()) << 8) | LFU_INIT_VAL)
-        return self._share(_lru_clock(self._now_ms()))
+        now = self.server.ks.now_ms
+        if now != self._lru_ms:
+            self._lru_ms = now
+            self._lru_field = self._share(_lru_clock(now))
+        return self._lru_field
 
     def touch(self, entry: Any) -> None:
         """An access (lookupKey): LFU update, or the access time."""
-        if not self.lfu:
-            entry.access = self._share(_lru_clock(self._now_ms()))
+        if "lfu" not in self.server.config.maxmemory_policy:
+            now = self.server.ks.now_ms
+            if now != self._lru_ms:
+                self._lru_ms = now
+                self._lru_field = self._share(_lru_clock(now))
+            entry.access = self._lru_field
             return
         counter = self.frequency(entry)
         if counter < 255:
@@ -86,6 +97,13 @@ class AccessStats:
             entry.access  # noqa: B018
         except AttributeError:
             entry.access = self._fresh()
+            return
+        if "lfu" not in self.server.config.maxmemory_policy:  # ``touch``, inlined (LRU)
+            now = self.server.ks.now_ms
+            if now != self._lru_ms:
+                self._lru_ms = now
+                self._lru_field = self._share(_lru_clock(now))
+            entry.access = self._lru_field
             return
         self.touch(entry)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from time import perf_counter_ns
 from typing import TYPE_CHECKING, Any, cast
 
 from crdt.effects import Batch
@@ -18,12 +19,23 @@ from server import errors, protected
 from server.acl.hooks import permission_error
 from server.blocking import Blocked
 from server.diskguard import DISK_CHECKED
-from server.keyevents import begin, derive
+from server.keyevents import RULES, SKIP, begin, derive
+from server.monitor import HDR_MAX_NS
 from server.monitor_feed import feed
 from server.outbuf import OBUF_CHECK_BYTES
 from server.pubsub import ALLOWED_IN_CONTEXT, PUBSUB_CONTEXT_ERROR, Subscriptions
 from server.reqparse import ProtocolError, QueryBufferLimit, RequestReader
-from server.resp import NO_REPLY, QUEUED, Error, encode
+from server.resp import (
+    CRLF,
+    NO_REPLY,
+    OK,
+    OK_REPLY,
+    QUEUED,
+    Error,
+    bulk_header,
+    encode,
+    integer_reply,
+)
 from server.tracking import TrackingState
 
 if TYPE_CHECKING:
@@ -137,9 +149,10 @@ class Client(asyncio.Protocol):
         if self.closing or self._successor is not None:
             return
         server = self.server
-        server.tick()
-        server.stats.net_input_bytes += len(data)
-        server.stats.reads_processed += 1
+        self.ks.now_ms = int(time.time() * 1000)  # server.tick(), inlined
+        stats = server.stats
+        stats.net_input_bytes += len(data)
+        stats.reads_processed += 1
         self.last_interaction = time.monotonic()
         error: ProtocolError | None = None
         try:
@@ -154,7 +167,8 @@ class Client(asyncio.Protocol):
         self._run(commands, error)
 
     def _run(self, commands: list[list[bytes]], error: ProtocolError | None) -> None:
-        out = self._running_out = bytearray()
+        # Replies go straight into the queued output (after what is queued already).
+        out = self._running_out = self._out
         reader = self.reader
         while True:
             for i, argv in enumerate(commands):
@@ -188,7 +202,9 @@ class Client(asyncio.Protocol):
                 encode(Error(error.message), out, self.resp3)
             self.closing = True
         self._running_out = None
-        self._send(out)
+        if self.transport is not None and (out or self.closing) and not self._queued:
+            self._queued = True  # (as ``_send``: the replies are in ``_out`` already)
+            self.server.queue_reply(self)
 
     def push(self, data: bytes) -> None:
         """Out-of-band output (a pub/sub message): after the replies of the commands already
@@ -215,7 +231,8 @@ class Client(asyncio.Protocol):
     def pending_output(self) -> int:
         """Bytes of output not yet taken by the socket (the output buffer limits' measure)."""
         t = self.transport
-        queued = len(self._out) + (len(self._running_out) if self._running_out is not None else 0)
+        running = self._running_out  # (``_out`` itself while commands run)
+        queued = len(self._out) + (len(running) if running is not None and running is not self._out else 0)
         return queued + (t.get_write_buffer_size() if t is not None else 0)
 
     def abort(self) -> None:
@@ -287,33 +304,86 @@ class Client(asyncio.Protocol):
 
     # -- dispatch --------------------------------------------------------------------------
     def execute(self, argv: list[bytes], out: bytearray) -> None:
-        server = self.server
         before = self.reply_flags
-        reply = self.dispatch(argv)
-        if isinstance(reply, Blocked):
-            self.blocked = reply
-            server.block_waiter(reply)
-            return
-        flags = self.reply_flags | before
+        cmd = self.table.get(argv[0].lower())
+        if cmd is not None and cmd.plain and self.multi is None and self.subs is None:
+            # ``dispatch``'s fast path, inlined (see there)
+            argc = len(argv)
+            arity = cmd.arity
+            server = self.server
+            if (argc == arity or (arity < 0 and argc >= -arity)) and self.authenticated \
+                    and self.user.unrestricted and not server.memory.limited \
+                    and not server.pause.end and (not (cmd.write or cmd.name in DISK_CHECKED) or server.disk.clear()):
+                reply = self.call(cmd, argv)
+            else:
+                reply = self._dispatch(cmd, argv)
+        else:
+            reply = self._dispatch(cmd, argv)
+        t = type(reply)
+        if not (before or self.reply_flags):  # every reply is sent (CLIENT REPLY ON)
+            # The common replies first, encoded here (``encode`` does the same, one call later).
+            if reply is OK:
+                out += OK_REPLY
+            elif t is bytes:
+                out += bulk_header(len(reply))
+                out += reply
+                out += CRLF
+            elif t is int:
+                out += integer_reply(reply)
+            elif reply is None:
+                out += b"_\r\n" if self.resp3 else b"$-1\r\n"
+            elif t is Blocked or isinstance(reply, Blocked):
+                self.blocked = cast(Blocked, reply)
+                self.server.block_waiter(self.blocked)
+                return
+            elif reply is not NO_REPLY:
+                if t is Error or isinstance(reply, Error):
+                    self.server.stats.add_error(reply.message)
+                encode(reply, out, self.resp3)
+        else:
+            if isinstance(reply, Blocked):
+                self.blocked = reply
+                self.server.block_waiter(reply)
+                return
+            self._reply_flagged(reply, before, out)
+        if self._after_reply is not None:
+            out += self._after_reply
+            self._after_reply = None
+        if self.server.ready_keys:  # the command changed keys that blocked clients wait on
+            self.server.serve_ready()
+
+    def _reply_flagged(self, reply: Any, before: int, out: bytearray) -> None:
+        """A reply under CLIENT REPLY OFF / SKIP / SKIP_NEXT (set before or by the command)."""
         if reply is not NO_REPLY:
             if type(reply) is Error or isinstance(reply, Error):
-                server.stats.add_error(reply.message)
-            if not flags or not (self.reply_flags & REPLY_OFF or before & REPLY_SKIP):
+                self.server.stats.add_error(reply.message)
+            if not (self.reply_flags & REPLY_OFF or before & REPLY_SKIP):
                 encode(reply, out, self.resp3)
-        if flags & (REPLY_SKIP | REPLY_SKIP_NEXT):
+        if (self.reply_flags | before) & (REPLY_SKIP | REPLY_SKIP_NEXT):
             # Redis's resetClient(): SKIP covered this command; SKIP_NEXT covers the next one
             skip_next = self.reply_flags & REPLY_SKIP_NEXT
             self.reply_flags &= ~(REPLY_SKIP | REPLY_SKIP_NEXT)
             if skip_next:
                 self.reply_flags |= REPLY_SKIP
-        if self._after_reply is not None:
-            out += self._after_reply
-            self._after_reply = None
-        if server.ready_keys:  # the command changed keys that blocked clients wait on
-            server.serve_ready()
 
     def dispatch(self, argv: list[bytes]) -> Any:
         cmd = self.table.get(argv[0].lower())
+        if cmd is not None and cmd.plain and self.multi is None and self.subs is None:
+            # The fast path: a command without subcommands or special checks, from a client
+            # that is authenticated, unrestricted and in no MULTI or pub/sub context, on a
+            # server neither paused nor at maxmemory, and for a write with no disk error
+            # standing. The checks below would all pass.
+            argc = len(argv)
+            arity = cmd.arity
+            if (argc == arity or (arity < 0 and argc >= -arity)) and self.authenticated \
+                    and self.user.unrestricted:
+                server = self.server
+                if not server.memory.limited and not server.pause.end and (
+                        not (cmd.write or cmd.name in DISK_CHECKED) or server.disk.clear()):
+                    return self.call(cmd, argv)
+        return self._dispatch(cmd, argv)
+
+    def _dispatch(self, cmd: Command | None, argv: list[bytes]) -> Any:
         if cmd is None:
             return self._reject(Error(errors.unknown_command(argv)))
         if cmd.subcommands:
@@ -362,34 +432,75 @@ class Client(asyncio.Protocol):
         return self.call(cmd, argv)
 
     def call(self, cmd: Command, argv: list[bytes]) -> Any:
-        """Run one command and ship its batch (EXEC calls the handlers itself)."""
-        self.last_cmd = cmd.name
+        """Run one command and ship its batch (EXEC calls the handlers itself).
+
+        The per-command hooks, each only when its feature is in use: keyspace events are
+        derived when someone may hear them (``notify-keyspace-events`` here, or peers, whose
+        settings are theirs: the batch carries the events to them) and the command can fire
+        any; commandstats and latency histograms always (``Monitor.after_call``); MONITOR
+        feeds, batch shipping and tracking only when there are monitors, effects, tracking
+        clients."""
+        name = cmd.name
+        self.last_cmd = name
         server = self.server
         server.stats.commands += 1
-        assert cmd.handler is not None
+        handler = cmd.handler
+        assert handler is not None
         self.argv = argv
-        started = time.perf_counter_ns()
-        mark = begin(self, cmd, argv)
+        ks = self.ks
+        notify = (ks.has_peers or server.config.notify_keyspace_events) and name in RULES
+        mark = begin(self, cmd, argv) if notify else SKIP
         tracking = server.tracking
         tracking.current = self
+        started = perf_counter_ns()
         try:
-            reply = cmd.handler(self, argv)
+            reply = handler(self, argv)
         except Error as exc:
             reply = exc
         except Exception as unexpected:  # not ``exc``: compiled, that name holds an Error
             reply = self.unexpected_error(cmd, unexpected)
-        server.monitor.after_call(self, cmd, argv, time.perf_counter_ns() - started,
-                                  isinstance(reply, Error))
+        ns = perf_counter_ns() - started
+        # ``Monitor.after_call``, inlined (every command): commandstats, the latency histogram
+        # (hdr bucket: see ``hdr_lowest``), then the slow log and latency monitor if it was slow
+        monitor = server.monitor
+        st = monitor.commands.get(name)
+        if st is None:
+            st = monitor.stat(name)
+        usec = ns // 1000
+        st.calls += 1
+        st.usec += usec
+        if type(reply) is Error or isinstance(reply, Error):
+            st.failed_calls += 1
+        cfg = server.config
+        if cfg.latency_tracking:
+            if ns < 256:
+                b = ns if ns > 0 else 1
+            else:
+                if ns > HDR_MAX_NS:
+                    ns = HDR_MAX_NS
+                k = ns.bit_length() - 8
+                b = (ns >> k) << k
+            hist = st.hist
+            hist[b] = hist.get(b, 0) + 1
+        threshold = cfg.slowlog_log_slower_than
+        limit = cfg.latency_monitor_threshold
+        if 0 <= threshold <= usec or (limit and usec >= limit * 1000):
+            monitor.slow(self, cmd, argv, usec)
         self.argv = None
-        derive(self, cmd.name, argv, mark)  # its keyspace notifications
+        if notify:
+            derive(self, name, argv, mark)  # its keyspace notifications
         if server.monitors:
             feed(self, cmd, argv)
-        batch = self.ks.commit()
-        if batch is not None:
-            server.ship(batch)
-            self.last_batch = batch
-            if batch.events:
-                server.notifier.fire(batch.events)
+        if ks.open_effects is not None or ks.events:
+            batch = ks.commit()
+            if batch is not None:
+                stats = server.stats  # server.ship(batch), inlined
+                stats.batches += 1
+                stats.effects += len(batch.effects)
+                server.sink.append(batch)
+                self.last_batch = batch
+                if batch.events and server.config.notify_keyspace_events:
+                    server.notifier.fire(batch.events)
         tracking.current = None
         if self.tracking is not None:
             tracking.after_command(self, cmd, argv)

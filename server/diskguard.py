@@ -57,6 +57,11 @@ class DiskGuard:
                 return errors.MISCONF_AOF % os.strerror(code)
         return None
 
+    def clear(self) -> bool:
+        """No disk error stands (the dispatch fast path's check: then nothing is refused)."""
+        status = self._status
+        return not status.write_errno and not status.fsync_errno and self.server.persistence.last_bgsave_ok
+
     def refuses(self, client: Client, cmd: Command) -> str | None:
         """Before a command (processCommand): the error for a write (or PING) now."""
         status = self._status

@@ -38,8 +38,15 @@ Event = tuple[str, str, int, bytes]  # (class character, event name, db, key)
 Rule = Callable[[list[bytes], int, tuple[int, bytes], list[Effect]], list[tuple[str, str]]]
 
 
+_SIMPLE_OF: dict[Rule, tuple[str, str]] = {}  # a rule made by ``_simple`` -> its one event
+
+
 def _simple(cls: str, name: str) -> Rule:
-    return lambda argv, db, key, effects: [(cls, name)]
+    def rule(argv: list[bytes], db: int, key: tuple[int, bytes], effects: list[Effect]) -> list[tuple[str, str]]:
+        return [(cls, name)]
+
+    _SIMPLE_OF[rule] = (cls, name)
+    return rule
 
 
 def _string_set(name: str) -> Rule:
@@ -115,9 +122,10 @@ def _zadd(argv: list[bytes], db: int, key: tuple[int, bytes], effects: list[Effe
     return [("z", "zadd")]
 
 
+_SET_RULE = _string_set("set")
 RULES: dict[str, Rule] = {
     # strings (t_string.c)
-    **{name: _string_set("set") for name in ("set", "setnx", "setex", "psetex", "getset", "mset", "msetnx")},
+    **{name: _SET_RULE for name in ("set", "setnx", "setex", "psetex", "getset", "mset", "msetnx")},
     "append": _simple("$", "append"), "setrange": _simple("$", "setrange"),
     "incr": _simple("$", "incrby"), "decr": _simple("$", "incrby"), "incrby": _simple("$", "incrby"),
     "decrby": _simple("$", "incrby"), "incrbyfloat": _simple("$", "incrbyfloat"),
@@ -206,6 +214,14 @@ def _sort_store(argv: list[bytes]) -> list[bytes]:
 
 # Commands whose destination is always added anew (Redis's dbAdd after deleting it).
 _ADDS_DESTINATION = frozenset(("rename", "renamenx", "copy"))
+# Commands whose one event does not depend on the arguments or effects and none of the
+# special cases of ``_key_events`` applies to them (SADD, HSET, LPUSH, INCR...): ``derive``
+# fires their events for one written key without the general steps.
+SIMPLE: dict[str, tuple[str, str]] = {
+    name: _SIMPLE_OF[rule] for name, rule in RULES.items()
+    if rule in _SIMPLE_OF and _SIMPLE_OF[rule] != ("g", "del") and name not in STORE_COMMANDS
+    and name not in _DELETES and name not in _MOVES and name not in _ADDS_DESTINATION
+}
 
 
 # (where the command's effects start in the open batch, the keys it names in the client's
@@ -244,14 +260,21 @@ def begin(c: Client, cmd: Command, argv: list[bytes]) -> Mark:
     ks = c.ks
     if not ks.has_peers and not c.server.config.notify_keyspace_events:
         return SKIP
-    start = len(ks.pending())
+    effects = ks.open_effects
+    start = len(effects) if effects is not None else 0
     finder = _FINDERS.get(cmd.name) or _finder(cmd)
     if finder is _no_keys:
         return start, ()
     db = ks.dbs[c.db]
     now = ks.now_ms
-    if finder is _first_key:
-        return start, (() if db.get(argv[1], now) is not None else (argv[1],))
+    if finder is _first_key:  # (``db.get(argv[1], now) is None``, inlined)
+        key = argv[1]
+        entry = db.entries.get(key)
+        if entry is not None and entry.x is not None:
+            at = db.expires.get(key)
+            if at is not None and at <= now:
+                entry = None
+        return start, (() if entry is not None else (key,))
     return start, tuple(k for k in finder(argv) if db.get(k, now) is None)
 
 
@@ -265,7 +288,9 @@ def derive(c: Client, name: str, argv: list[bytes], mark: Mark) -> None:
     if rule is None:
         return
     ks = c.ks
-    pending = ks.pending()
+    pending = ks.open_effects
+    if pending is None:
+        return
     n = len(pending) - start
     if n <= 0:
         return
@@ -280,6 +305,26 @@ def derive(c: Client, name: str, argv: list[bytes], mark: Mark) -> None:
             n == 2 and type(first := pending[start]) is Delete and first.key == last.key
             and first.db == last.db)):
         # One key written (after removing what was there): most commands.
+        simple = SIMPLE.get(name)
+        if simple is not None:  # ``_key_events`` for them, without its special cases
+            dbi, key = last.db, last.key
+            if key in ks.dbs[dbi].entries:
+                if key in absent and dbi == c.db:
+                    events.append(("n", "new", dbi, key))  # added before its own event
+                events.append((simple[0], simple[1], dbi, key))
+            else:  # emptied (Redis deletes an empty aggregate)
+                events.append((simple[0], simple[1], dbi, key))
+                events.append(("g", "del", dbi, key))
+            return
+        if rule is _SET_RULE and type(last) is Assign and last.key in ks.dbs[last.db].entries:
+            # SET (``_string_set("set")``) of a key that is there after it, without the steps
+            dbi, key = last.db, last.key
+            if key in absent and dbi == c.db:
+                events.append(("n", "new", dbi, key))
+            events.append(("$", "set", dbi, key))
+            if last.expire_at > 0:
+                events.append(("g", "expire", dbi, key))
+            return
         _key_events(c, name, rule, argv, (last.db, last.key), [last], absent, 0)
         return
     effects: Sequence[Effect] = pending[start:]

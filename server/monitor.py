@@ -136,7 +136,16 @@ class Monitor:
             hist = st.hist
             hist[b] = hist.get(b, 0) + 1
         threshold = cfg.slowlog_log_slower_than
-        if 0 <= threshold <= usec and name not in _SKIP_SLOWLOG:
+        limit = cfg.latency_monitor_threshold
+        if 0 <= threshold <= usec or (limit and usec >= limit * 1000):
+            self.slow(c, cmd, argv, usec)
+
+    def slow(self, c: Client, cmd: Command, argv: list[bytes], usec: int) -> None:
+        """A command that took at least one of the thresholds: the slow log (SLOWLOG), the
+        latency monitor (LATENCY)."""
+        cfg = self.config
+        threshold = cfg.slowlog_log_slower_than
+        if 0 <= threshold <= usec and cmd.name not in _SKIP_SLOWLOG:
             self.slowlog.appendleft(SlowEntry(
                 self.slowlog_next_id, int(time.time()), usec, slowlog_argv(argv), c.addr, c.name))
             self.slowlog_next_id += 1

@@ -125,6 +125,24 @@ QUEUED = Status("QUEUED")
 PONG = Status("PONG")
 
 
+# Pre-encoded pieces of the most common replies (no formatting, no allocation per reply).
+CRLF = b"\r\n"
+OK_REPLY = b"+OK\r\n"
+_SMALL = 1024
+_BULK_HEADERS = [b"$%d\r\n" % n for n in range(_SMALL)]
+_INTEGERS = [b":%d\r\n" % n for n in range(_SMALL)]
+
+
+def bulk_header(n: int) -> bytes:
+    """``$<n>\r\n``: the header of a bulk string of ``n`` bytes."""
+    return _BULK_HEADERS[n] if n < _SMALL else b"$%d\r\n" % n
+
+
+def integer_reply(n: int) -> bytes:
+    """``:<n>\r\n``."""
+    return _INTEGERS[n] if 0 <= n < _SMALL else b":%d\r\n" % n
+
+
 def format_double(value: float) -> bytes:
     """Format a double as Redis's addReplyDouble does (``%.17g``, inf/-inf/nan)."""
     if math.isinf(value):
@@ -144,11 +162,13 @@ def encode(value: Any, out: bytearray, resp3: bool) -> None:
     """Append the RESP encoding of ``value`` to ``out``."""
     t = type(value)
     if t is bytes:
-        out += b"$%d\r\n%s\r\n" % (len(value), value)
+        out += bulk_header(len(value))
+        out += value
+        out += CRLF
     elif t is Status:
-        out += b"+%s\r\n" % value.encode()
+        out += OK_REPLY if value is OK else b"+%s\r\n" % value.encode()
     elif t is int:
-        out += b":%d\r\n" % value
+        out += integer_reply(value)
     elif value is None:
         out += b"_\r\n" if resp3 else b"$-1\r\n"
     elif t is list or t is tuple:

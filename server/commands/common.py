@@ -18,16 +18,23 @@ if TYPE_CHECKING:
 def lookup(c: Client, key: bytes, touch: bool = True) -> Entry | None:
     """The visible entry for reading (counts keyspace hits and misses); ``touch=False``:
     Redis's LOOKUP_NOTOUCH (TYPE, EXISTS, TTL...: the access time is left alone)."""
-    entry = c.ks.dbs[c.db].get(key, c.ks.now_ms)
+    ks = c.ks
+    db = ks.dbs[c.db]
+    entry = db.entries.get(key)  # db.get(key, now_ms), inlined (every read comes here)
+    if entry is not None and entry.x is not None:  # it may have expire entries
+        at = db.expires.get(key)
+        if at is not None and at <= ks.now_ms:
+            entry = None
     if entry is None:
         server = c.server
         server.stats.keyspace_misses += 1
         if server.config.notify_keyspace_events & NOTIFY_KEY_MISS:  # local: reads never replicate
             server.notifier.fire((("m", "keymiss", c.db, key),))
     else:
-        c.server.stats.keyspace_hits += 1
+        server = c.server
+        server.stats.keyspace_hits += 1
         if touch:
-            c.server.access.touch(entry)
+            server.access.touch(entry)
     return entry
 
 

@@ -64,9 +64,15 @@ def cmd_hset(c: Client, argv: list[bytes]) -> Any:
     omap = _write_hash(c, key)
     # One value per field (the last one given, as Redis ends up with): two assignments of
     # one field in one effect would share a tag.
-    pairs = dict(zip(argv[2::2], argv[3::2], strict=True))
-    added = len(pairs) if omap is None else sum(1 for f in pairs if f not in omap.fields)
-    c.ks.emit(HashSet(c.db, key, tuple(pairs.items())))
+    if len(argv) == 4:  # one field (the common case)
+        field = argv[2]
+        added = 1 if omap is None or field not in omap.fields else 0
+        items: tuple[tuple[bytes, bytes], ...] = ((field, argv[3]),)
+    else:
+        pairs = dict(zip(argv[2::2], argv[3::2], strict=True))
+        added = len(pairs) if omap is None else sum(1 for f in pairs if f not in omap.fields)
+        items = tuple(pairs.items())
+    c.ks.emit(HashSet(c.db, key, items))
     return added if argv[0].lower() == b"hset" else OK
 
 

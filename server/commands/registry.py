@@ -125,6 +125,7 @@ class Command:
     __slots__ = (
         "name", "spec", "handler", "arity", "subcommands", "write", "noauth",
         "no_multi_queue", "no_multi", "readonly", "first_key", "last_key", "step", "protected",
+        "plain",
     )
 
     def __init__(self, spec: CommandSpec, handler: Handler | None) -> None:
@@ -144,6 +145,9 @@ class Command:
         self.first_key = spec.first_key
         self.last_key = spec.last_key
         self.step = spec.step
+        # Dispatch's fast path may take it: a handler, no subcommands, no protection check
+        # (``build_table`` clears it for a container once its subcommands are added).
+        self.plain = handler is not None and not self.protected
 
     def keys(self, argv: list[bytes]) -> list[bytes]:
         """The key arguments (Redis's legacy first/last/step positions)."""
@@ -188,5 +192,7 @@ def build_table() -> dict[bytes, Command]:
             if sub_spec is None:
                 raise KeyError(f"no spec for subcommand {sub!r}")
             cmd.subcommands[sub.split("|", 1)[1].encode()] = Command(sub_spec, _HANDLERS[sub])
+        if cmd.subcommands:
+            cmd.plain = False
         table[name.encode()] = cmd
     return table

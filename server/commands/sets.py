@@ -91,9 +91,13 @@ def random_pick(items: list[bytes], count: int) -> list[bytes]:
 def cmd_sadd(c: Client, argv: list[bytes]) -> Any:
     key = argv[1]
     oset = _write_set(c, key)
-    members = list(dict.fromkeys(argv[2:]))
-    added = len(members) if oset is None else sum(1 for m in members if m not in oset)
-    effect = SetAdd(c.db, key, tuple(members))  # present members too: add-wins needs it
+    if len(argv) == 3:  # one member (the common case)
+        members: tuple[bytes, ...] = (argv[2],)
+        added = 1 if oset is None or argv[2] not in oset else 0
+    else:
+        members = tuple(dict.fromkeys(argv[2:]))
+        added = len(members) if oset is None else sum(1 for m in members if m not in oset)
+    effect = SetAdd(c.db, key, members)  # present members too: add-wins needs it
     if added:
         c.ks.emit(effect)
     else:

@@ -88,6 +88,11 @@ def set_generic(
 
 @command("set")
 def cmd_set(c: Client, argv: list[bytes]) -> Any:
+    if len(argv) == 3:  # SET key value (the common case): set_generic without its options
+        key = argv[1]
+        prepare_write(c, key)
+        c.ks.emit(Assign(c.db, key, argv[2], 0))
+        return OK
     nx = xx = get = keepttl = False
     expire: tuple[bytes, bytes] | None = None
     i = 3
@@ -159,8 +164,14 @@ def cmd_msetnx(c: Client, argv: list[bytes]) -> Any:
 
 @command("get")
 def cmd_get(c: Client, argv: list[bytes]) -> Any:
-    sv = read_string(c, argv[1])
-    return None if sv is None else sv.value()
+    entry = lookup(c, argv[1])  # (``read_string``, inlined)
+    if entry is None:
+        return None
+    if entry.kind != STRING:
+        raise Error(errors.WRONGTYPE)
+    if entry.x is None or not entry.has_other_types():
+        return entry.value()
+    return entry.content().value()  # (an HLL)
 
 
 @command("mget")

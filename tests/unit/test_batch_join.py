@@ -91,3 +91,37 @@ def test_a_joined_record_is_bounded(tmp_path: Path) -> None:
         _set(ks, b"k%d" % i)
         rep.append(ks.commit())  # type: ignore[arg-type]
     assert [len(r.effects) for r in _records(rep)] == [JOIN_MAX_EFFECTS, 10]
+
+
+def test_joining_never_changes_a_committed_batch_and_keeps_events_in_order(tmp_path: Path) -> None:
+    """A connection keeps its last committed batch (CRDT.TOKEN, WAIT read its last seq): the
+    join builds the record's own lists, the batches handed over stay as they were."""
+    ks = Keyspace("eu")
+    rep = Replicator(ks, "eu", str(tmp_path), peers=[("127.0.0.1", 1)])
+    rep.recover()
+    batches = []
+    for key in (b"a", b"b", b"c"):
+        _set(ks, key)
+        ks.events.append(("$", "set", 0, key))
+        batch = ks.commit()
+        assert batch is not None and len(batch.effects) == 1
+        batches.append(batch)
+        rep.append(batch)
+    (record,) = _records(rep)
+    assert [(b.first_seq, b.last_seq, len(b.effects)) for b in batches] == [(1, 1, 1), (2, 2, 1), (3, 3, 1)]
+    assert [b.events for b in batches] == [(("$", "set", 0, k),) for k in (b"a", b"b", b"c")]
+    assert record.events == tuple(("$", "set", 0, k) for k in (b"a", b"b", b"c"))
+    assert [e.key for e in record.effects] == [b"a", b"b", b"c"]
+
+
+def test_a_lone_batch_is_logged_as_it_was_committed(tmp_path: Path) -> None:
+    ks = Keyspace("eu")
+    rep = Replicator(ks, "eu", str(tmp_path), peers=[("127.0.0.1", 1)])
+    rep.recover()
+    _set(ks, b"k")
+    ks.events.append(("$", "set", 0, b"k"))
+    batch = ks.commit()
+    assert batch is not None
+    rep.append(batch)
+    (record,) = _records(rep)
+    assert record == batch  # same origin, seqs, HLC, deps, effects and events
