@@ -20,7 +20,6 @@ from server.acl.hooks import permission_error
 from server.blocking import Blocked
 from server.diskguard import DISK_CHECKED
 from server.keyevents import RULES, SKIP, begin, derive
-from server.monitor import HDR_MAX_NS
 from server.monitor_feed import feed
 from server.outbuf import OBUF_CHECK_BYTES
 from server.pubsub import ALLOWED_IN_CONTEXT, PUBSUB_CONTEXT_ERROR, Subscriptions
@@ -459,33 +458,9 @@ class Client(asyncio.Protocol):
             reply = exc
         except Exception as unexpected:  # not ``exc``: compiled, that name holds an Error
             reply = self.unexpected_error(cmd, unexpected)
-        ns = perf_counter_ns() - started
-        # ``Monitor.after_call``, inlined (every command): commandstats, the latency histogram
-        # (hdr bucket: see ``hdr_lowest``), then the slow log and latency monitor if it was slow
-        monitor = server.monitor
-        st = monitor.commands.get(name)
-        if st is None:
-            st = monitor.stat(name)
-        usec = ns // 1000
-        st.calls += 1
-        st.usec += usec
-        if type(reply) is Error or isinstance(reply, Error):
-            st.failed_calls += 1
-        cfg = server.config
-        if cfg.latency_tracking:
-            if ns < 256:
-                b = ns if ns > 0 else 1
-            else:
-                if ns > HDR_MAX_NS:
-                    ns = HDR_MAX_NS
-                k = ns.bit_length() - 8
-                b = (ns >> k) << k
-            hist = st.hist
-            hist[b] = hist.get(b, 0) + 1
-        threshold = cfg.slowlog_log_slower_than
-        limit = cfg.latency_monitor_threshold
-        if 0 <= threshold <= usec or (limit and usec >= limit * 1000):
-            monitor.slow(self, cmd, argv, usec)
+        # commandstats, the latency histogram, the slow log (a native call when compiled)
+        server.monitor.after_call(self, cmd, argv, perf_counter_ns() - started,
+                                  type(reply) is Error or isinstance(reply, Error))
         self.argv = None
         if notify:
             derive(self, name, argv, mark)  # its keyspace notifications
