@@ -59,6 +59,10 @@ class AccessStats:
         """The field of a new object (createObject)."""
         if "lfu" in self.server.config.maxmemory_policy:
             return self._share((_minutes(self._now_ms()) << 8) | LFU_INIT_VAL)
+        return self._lru_now()
+
+    def _lru_now(self) -> int:
+        """The LRU field for now (computed once per millisecond, shared by the keys)."""
         now = self.server.ks.now_ms
         if now != self._lru_ms:
             self._lru_ms = now
@@ -68,11 +72,7 @@ class AccessStats:
     def touch(self, entry: Any) -> None:
         """An access (lookupKey): LFU update, or the access time."""
         if "lfu" not in self.server.config.maxmemory_policy:
-            now = self.server.ks.now_ms
-            if now != self._lru_ms:
-                self._lru_ms = now
-                self._lru_field = self._share(_lru_clock(now))
-            entry.access = self._lru_field
+            entry.access = self._lru_now()
             return
         counter = self.frequency(entry)
         if counter < 255:
@@ -89,21 +89,12 @@ class AccessStats:
         if entry is None:
             return
         if "lfu" not in server.config.maxmemory_policy:  # fresh or touched: the time alike
-            value = (server.ks.now_ms // 1000) & LRU_CLOCK_MAX  # (_lru_clock and _share inlined)
-            shared = self._shared.get(value)
-            entry.access = shared if shared is not None else self._share(value)
+            entry.access = self._lru_now()
             return
         try:
             entry.access  # noqa: B018
         except AttributeError:
             entry.access = self._fresh()
-            return
-        if "lfu" not in self.server.config.maxmemory_policy:  # ``touch``, inlined (LRU)
-            now = self.server.ks.now_ms
-            if now != self._lru_ms:
-                self._lru_ms = now
-                self._lru_field = self._share(_lru_clock(now))
-            entry.access = self._lru_field
             return
         self.touch(entry)
 

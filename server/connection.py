@@ -18,7 +18,6 @@ from crdt.effects import Batch
 from server import errors, protected
 from server.acl.hooks import permission_error
 from server.blocking import Blocked
-from server.diskguard import DISK_CHECKED
 from server.keyevents import RULES, SKIP, begin, derive
 from server.monitor_feed import feed
 from server.outbuf import OBUF_CHECK_BYTES
@@ -312,7 +311,7 @@ class Client(asyncio.Protocol):
             server = self.server
             if (argc == arity or (arity < 0 and argc >= -arity)) and self.authenticated \
                     and self.user.unrestricted and not server.memory.limited \
-                    and not server.pause.end and (not (cmd.write or cmd.name in DISK_CHECKED) or server.disk.clear()):
+                    and not server.pause.end and (not cmd.disk_checked or server.disk.clear()):
                 reply = self.call(cmd, argv)
             else:
                 reply = self._dispatch(cmd, argv)
@@ -378,7 +377,7 @@ class Client(asyncio.Protocol):
                     and self.user.unrestricted:
                 server = self.server
                 if not server.memory.limited and not server.pause.end and (
-                        not (cmd.write or cmd.name in DISK_CHECKED) or server.disk.clear()):
+                        not cmd.disk_checked or server.disk.clear()):
                     return self.call(cmd, argv)
         return self._dispatch(cmd, argv)
 
@@ -408,7 +407,7 @@ class Client(asyncio.Protocol):
             denied = permission_error(self, cmd, argv)
             if denied is not None:
                 return self._refuse(cmd, denied.message)
-        if cmd.write or cmd.name in DISK_CHECKED:  # a failing disk refuses writes (MISCONF)
+        if cmd.disk_checked:  # a failing disk refuses writes (MISCONF)
             misconf = self.server.disk.refuses(self, cmd)
             if misconf is not None:
                 return self._refuse(cmd, misconf)

@@ -33,10 +33,6 @@ if TYPE_CHECKING:
     from server.connection import Client
 
 
-# Besides ``write`` commands: PING is refused too (Redis), EXEC when it queued a write.
-DISK_CHECKED = frozenset({"ping", "exec"})
-
-
 class DiskGuard:
     def __init__(self, server: Server) -> None:
         self.server = server

@@ -125,7 +125,7 @@ class Command:
     __slots__ = (
         "name", "spec", "handler", "arity", "subcommands", "write", "noauth",
         "no_multi_queue", "no_multi", "readonly", "first_key", "last_key", "step", "protected",
-        "plain",
+        "plain", "disk_checked",
     )
 
     def __init__(self, spec: CommandSpec, handler: Handler | None) -> None:
@@ -148,6 +148,9 @@ class Command:
         # Dispatch's fast path may take it: a handler, no subcommands, no protection check
         # (``build_table`` clears it for a container once its subcommands are added).
         self.plain = handler is not None and not self.protected
+        # What a failing disk refuses (MISCONF, server/diskguard.py): writes, and PING (as
+        # Redis), and EXEC when it queued a write.
+        self.disk_checked = self.write or spec.name in ("ping", "exec")
 
     def keys(self, argv: list[bytes]) -> list[bytes]:
         """The key arguments (Redis's legacy first/last/step positions)."""

@@ -469,12 +469,13 @@ def current_run(server: Server) -> ScriptRun | None:
     return None
 
 
-def engine(server: Server) -> LuaEngine:
-    """The server's Lua engine, created on first use."""
-    eng: LuaEngine | None = getattr(server, "lua_engine", None)
+def engine(server: Server, attr: str = "lua_engine") -> LuaEngine:
+    """The server's Lua engine for EVAL (``attr``: or FUNCTION's own, ``lua_function_engine``),
+    created on first use."""
+    eng: LuaEngine | None = getattr(server, attr, None)
     if eng is None:
         eng = LuaEngine(server)
-        server.lua_engine = eng  # type: ignore[attr-defined]
+        setattr(server, attr, eng)
     return eng
 
 

@@ -18,7 +18,7 @@ import lupa.lua51 as lua51
 
 from crdt.types.library import registry
 from server.resp import Error
-from server.scripting.engine import LuaEngine, parse_shebang
+from server.scripting.engine import LuaEngine, engine, parse_shebang
 from server.scripting.register import Function, valid_name
 
 if TYPE_CHECKING:
@@ -78,11 +78,7 @@ class FunctionState:
 
 
 def function_engine(server: Server) -> LuaEngine:
-    eng: LuaEngine | None = getattr(server, "lua_function_engine", None)
-    if eng is None:
-        eng = LuaEngine(server)
-        server.lua_function_engine = eng  # type: ignore[attr-defined]
-    return eng
+    return engine(server, "lua_function_engine")
 
 
 def current(server: Server) -> FunctionState:

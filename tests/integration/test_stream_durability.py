@@ -28,6 +28,15 @@ def _state(port: int, key: str = "s") -> tuple[Any, ...]:
         conn.close()
 
 
+def _stream_with_group(conn: RespConnection, entries: int, *, deleted: str | None = None) -> None:
+    """Stream ``s`` of entries 1-0 .. N-0 (``deleted`` removed), and its group ``g`` from 0."""
+    for n in range(1, entries + 1):
+        conn.call("XADD", "s", f"{n}-0", "n", str(n))
+    if deleted is not None:
+        conn.call("XDEL", "s", deleted)
+    conn.call("XGROUP", "CREATE", "s", "g", "0")
+
+
 def _durable() -> tuple[int, str, ServerProcess]:
     port = free_port()
     workdir = tempfile.mkdtemp(prefix="akv-stream-dur-")
@@ -38,9 +47,7 @@ def test_stream_and_pending_lists_survive_kill9_and_a_restart() -> None:
     port, workdir, proc = _durable()
     try:
         conn = RespConnection(port)
-        for n in range(1, 6):
-            conn.call("XADD", "s", f"{n}-0", "n", str(n))
-        conn.call("XGROUP", "CREATE", "s", "g", "0")
+        _stream_with_group(conn, 5)
         conn.call("XREADGROUP", "GROUP", "g", "alice", "COUNT", "3", "STREAMS", "s", ">")
         conn.call("XREADGROUP", "GROUP", "g", "bob", "COUNT", "1", "STREAMS", "s", ">")
         assert conn.call("XACK", "s", "g", "2-0").value == 1
@@ -66,10 +73,7 @@ def test_a_restored_stream_keeps_its_pending_lists_across_restarts() -> None:
     port, workdir, proc = _durable()
     try:
         conn = RespConnection(port)
-        for n in range(1, 131):
-            conn.call("XADD", "s", f"{n}-0", "n", str(n))
-        conn.call("XDEL", "s", "2-0")
-        conn.call("XGROUP", "CREATE", "s", "g", "0")
+        _stream_with_group(conn, 130, deleted="2-0")
         conn.call("XREADGROUP", "GROUP", "g", "alice", "COUNT", "3", "STREAMS", "s", ">")
         conn.call("XCLAIM", "s", "g", "bob", "0", "3-0", "RETRYCOUNT", "4")
         payload = conn.call("DUMP", "s").value
@@ -92,9 +96,7 @@ def test_copied_and_renamed_streams_keep_their_pending_lists_across_restarts() -
     port, workdir, proc = _durable()
     try:
         conn = RespConnection(port)
-        for n in range(1, 6):
-            conn.call("XADD", "s", f"{n}-0", "n", str(n))
-        conn.call("XGROUP", "CREATE", "s", "g", "0")
+        _stream_with_group(conn, 5)
         conn.call("XREADGROUP", "GROUP", "g", "alice", "COUNT", "2", "STREAMS", "s", ">")
         assert conn.call("COPY", "s", "r").value == 1
         conn.call("RENAME", "s", "t")
