@@ -42,6 +42,7 @@ from server.outbuf import OutputLimits
 from server.pause import Pause
 from server.persistence import Persistence
 from server.pubsub import PubSub
+from server.sweep import SweepPacer
 from server.tracking import Tracking
 
 log = logging.getLogger("activekv")
@@ -61,11 +62,8 @@ EXPIRE_SAMPLE = 20
 _WILDCARDS = {"*": "0.0.0.0", "::*": "::"}
 EXPIRE_BUDGET_S = 0.025
 # Packing small collections at rest (crdt/packing.py): per expire-cycle tick, at most this many
-# keys visited and this much time: 3 ms while clients are busy (3% of a core at hz 10), 30 ms
-# when no command ran since the last tick.
+# keys visited, in the time server/sweep.py allows.
 COMPACT_KEYS = 20_000
-COMPACT_BUDGET_S = 0.003
-COMPACT_IDLE_BUDGET_S = 0.030
 
 
 @dataclass
@@ -181,7 +179,7 @@ class Server:
         self._stopping: asyncio.Event | None = None
         self._expire_cursor = [0] * config.databases
         self.compactor = Compactor()
-        self._commands_at_last_tick = -1
+        self.sweep = SweepPacer()
         self._samples: deque[tuple[float, int, int, int]] = deque(maxlen=METRIC_SAMPLES + 1)
         self.tick()
 
@@ -419,11 +417,13 @@ class Server:
                 started = time.monotonic()
                 self.expire_cycle()
                 self.monitor.latency_sample("expire-cycle", time.monotonic() - started)
-                idle = self.stats.commands == self._commands_at_last_tick
-                self._commands_at_last_tick = self.stats.commands
-                budget = COMPACT_IDLE_BUDGET_S if idle else COMPACT_BUDGET_S
-                self.compactor.run(self.ks.dbs, COMPACT_KEYS, time.monotonic() + budget, time.monotonic,
-                                   self.memory.on_change if self.memory.tracking else None)
+                c = self.compactor
+                rep = self.replicator
+                activity = self.stats.commands + (rep.activity if rep is not None else 0)
+                budget = self.sweep.budget(activity, c.passes, c.packed)
+                if budget:
+                    c.run(self.ks.dbs, COMPACT_KEYS, time.monotonic() + budget, time.monotonic,
+                          self.memory.on_change if self.memory.tracking else None)
             except Exception:  # never let the cycle die silently
                 log.exception("active expire cycle failed")
 
