@@ -406,6 +406,15 @@ class Server:
             note_expired(self, db, key)
             self.ks.emit(Delete(db, key))
 
+    def reclaim_expired(self, db: int, key: bytes) -> None:
+        """A read found ``key`` past its time: remove it now, as Redis's lookups do
+        (expireIfNeeded: DBSIZE stops counting it, "expired" fires), except while clients are
+        paused (Redis expires nothing then)."""
+        if not self.pause.active():
+            self.stats.expired_keys += 1
+            note_expired(self, db, key)
+            self.ks.emit(Delete(db, key))
+
     async def _expire_loop(self) -> None:
         while True:
             await asyncio.sleep(min(1 / max(1, self.config.hz), METRIC_PERIOD_S))

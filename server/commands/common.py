@@ -25,6 +25,7 @@ def lookup(c: Client, key: bytes, touch: bool = True) -> Entry | None:
         at = db.expires.get(key)
         if at is not None and at <= ks.now_ms:
             entry = None
+            c.server.reclaim_expired(c.db, key)
     if entry is None:
         server = c.server
         server.stats.keyspace_misses += 1

@@ -164,3 +164,16 @@ def test_exec_during_a_busy_script_aborts_with_execabort_busy(
         for o in others:
             o.close()
         ddiff.both("CONFIG", "SET", "busy-reply-threshold", "5000")
+
+
+def test_dbsize_counts_expired_keys_until_they_are_reclaimed(ddiff: Differential) -> None:
+    # unit/expire "Redis should lazy expire keys": with the active cycle off, keys past their
+    # time still count in DBSIZE until a lookup reclaims them
+    ddiff.check_all(("FLUSHALL",), ("DEBUG", "SET-ACTIVE-EXPIRE", "0"), ("PSETEX", "k1", "100", "a"),
+                    ("PSETEX", "k2", "100", "a"), ("SET", "k3", "a"), ("DBSIZE",))
+    time.sleep(0.25)
+    try:
+        ddiff.check_all(("DBSIZE",), ("INFO", "keyspace"), ("GET", "k1"), ("DBSIZE",), ("MGET", "k1", "k2"),
+                        ("DBSIZE",))
+    finally:
+        ddiff.check("DEBUG", "SET-ACTIVE-EXPIRE", "1")
