@@ -15,9 +15,10 @@ if TYPE_CHECKING:
     from server.connection import Client
 
 
-def lookup(c: Client, key: bytes, touch: bool = True) -> Entry | None:
-    """The visible entry for reading (counts keyspace hits and misses); ``touch=False``:
-    Redis's LOOKUP_NOTOUCH (TYPE, EXISTS, TTL...: the access time is left alone)."""
+def lookup(c: Client, key: bytes, touch: bool = True, notify: bool = True) -> Entry | None:
+    """The visible entry for reading (counts keyspace hits and misses; a key past its time is
+    reclaimed); ``touch=False``: Redis's LOOKUP_NOTOUCH (TYPE, EXISTS, TTL...: the access time
+    is left alone); ``notify=False``: LOOKUP_NONOTIFY (OBJECT: no keymiss event)."""
     ks = c.ks
     db = ks.dbs[c.db]
     entry = db.entries.get(key)  # db.get(key, now_ms), inlined (every read comes here)
@@ -29,7 +30,7 @@ def lookup(c: Client, key: bytes, touch: bool = True) -> Entry | None:
     if entry is None:
         server = c.server
         server.stats.keyspace_misses += 1
-        if server.config.notify_keyspace_events & NOTIFY_KEY_MISS:  # local: reads never replicate
+        if notify and server.config.notify_keyspace_events & NOTIFY_KEY_MISS:  # local: reads never replicate
             server.notifier.fire((("m", "keymiss", c.db, key),))
     else:
         server = c.server

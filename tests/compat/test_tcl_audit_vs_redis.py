@@ -177,3 +177,23 @@ def test_dbsize_counts_expired_keys_until_they_are_reclaimed(ddiff: Differential
                         ("DBSIZE",))
     finally:
         ddiff.check("DEBUG", "SET-ACTIVE-EXPIRE", "1")
+
+
+@pytest.mark.parametrize("probe", [("SCAN", "0"), ("OBJECT", "ENCODING", "k1"), ("OBJECT", "IDLETIME", "k1"),
+                                   ("OBJECT", "REFCOUNT", "k1"), ("EXISTS", "k1"), ("TTL", "k1"),
+                                   ("TYPE", "k1"), ("GET", "k1"), ("KEYS", "*")])
+def test_lookups_reclaim_expired_keys_as_redis_does(ddiff: Differential, probe: tuple[str, ...]) -> None:
+    # which reads reclaim a key past its time (DBSIZE, INFO's expired_keys, hits and misses)
+    ddiff.check_all(("FLUSHALL",), ("CONFIG", "RESETSTAT"), ("DEBUG", "SET-ACTIVE-EXPIRE", "0"),
+                    ("PSETEX", "k1", "50", "a"), ("SET", "k2", "a"))
+    time.sleep(0.12)
+    try:
+        ddiff.check(*probe, unordered=probe[0] in ("SCAN", "KEYS"))
+        ddiff.check_all(("OBJECT", "ENCODING", "k2"), ("OBJECT", "ENCODING", "nokey"), ("DBSIZE",))
+        ref, ours = ddiff.both("INFO", "stats")
+        for field in ("expired_keys", "keyspace_hits", "keyspace_misses"):
+            want = re.search(rb"%s:(\d+)" % field.encode(), ref.value)
+            got = re.search(rb"%s:(\d+)" % field.encode(), ours.value)
+            assert want is not None and got is not None and got.group(1) == want.group(1), (field, got, want)
+    finally:
+        ddiff.check("DEBUG", "SET-ACTIVE-EXPIRE", "1")
