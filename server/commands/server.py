@@ -42,9 +42,11 @@ def cmd_flushall(c: Client, argv: list[bytes]) -> Any:
 
 @command("dbsize")
 def cmd_dbsize(c: Client, argv: list[bytes]) -> Any:
-    # Redis counts the keys of the database's dict: a key that expired and was not reclaimed
-    # yet (by a lookup or the active expire cycle) still counts, as in INFO keyspace.
-    return len(c.ks.dbs[c.db].entries)
+    # Keys past their time do not count (SEMANTICS "Expiry"): Redis's active cycle reclaims
+    # them within its tick. With the cycle off (DEBUG SET-ACTIVE-EXPIRE 0) Redis counts them
+    # until a lookup reclaims them, as INFO keyspace always does, and so do we.
+    db = c.ks.dbs[c.db]
+    return db.visible_count(c.ks.now_ms) if c.server.active_expire else len(db.entries)
 
 
 @command("time")

@@ -197,3 +197,21 @@ def test_lookups_reclaim_expired_keys_as_redis_does(ddiff: Differential, probe: 
             assert want is not None and got is not None and got.group(1) == want.group(1), (field, got, want)
     finally:
         ddiff.check("DEBUG", "SET-ACTIVE-EXPIRE", "1")
+
+
+def test_dbsize_leaves_out_expired_keys_while_the_active_cycle_runs(
+        debug_servers: tuple[ServerProcess, ServerProcess]) -> None:
+    # SEMANTICS "Expiry": a key past its time is not in DBSIZE, at once, in that region (Redis
+    # reclaims it within its active cycle's tick; only with the cycle off does it count)
+    conn = RespConnection(debug_servers[1].port)
+    try:
+        conn.call("CONFIG", "SET", "hz", "1")  # the cycle is unlikely to reclaim it meanwhile
+        conn.call("FLUSHALL")
+        conn.call("PSETEX", "gone", "30", "v")
+        conn.call("SET", "kept", "v")
+        time.sleep(0.05)
+        assert conn.call("DBSIZE").value == 1
+        assert b"db0:keys=" in conn.call("INFO", "keyspace").value
+    finally:
+        conn.call("CONFIG", "SET", "hz", "10")
+        conn.close()
