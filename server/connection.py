@@ -30,6 +30,7 @@ from server.resp import (
     OK_REPLY,
     QUEUED,
     Error,
+    RawPush,
     bulk_header,
     encode,
     integer_reply,
@@ -355,7 +356,7 @@ class Client(asyncio.Protocol):
         if reply is not NO_REPLY:
             if type(reply) is Error or isinstance(reply, Error):
                 self.server.stats.add_error(reply.message)
-            if not (self.reply_flags & REPLY_OFF or before & REPLY_SKIP):
+            if not (self.reply_flags & REPLY_OFF or before & REPLY_SKIP) or type(reply) is RawPush:
                 encode(reply, out, self.resp3)
         if (self.reply_flags | before) & (REPLY_SKIP | REPLY_SKIP_NEXT):
             # Redis's resetClient(): SKIP covered this command; SKIP_NEXT covers the next one

@@ -5,7 +5,7 @@ redis-server, RESP2 and RESP3. Our own tests, not copies of Redis's."""
 from __future__ import annotations
 
 from tests.conftest import Differential
-from tests.respclient import RespConnection
+from tests.respclient import RespConnection, encode_command
 
 
 def test_smove_to_a_destination_holding_the_member_leaves_watch_clean(
@@ -26,3 +26,43 @@ def test_smove_to_a_destination_holding_the_member_leaves_watch_clean(
     for conn in other:
         assert conn.call("SMOVE", "src", "dst", "c").value == 1
     diff.check("EXEC")
+
+
+def _send(diff: Differential, *args: str) -> None:
+    for conn in (diff.ref, diff.ours):
+        conn.send_raw(encode_command(args))
+
+
+def _read_both(diff: Differential) -> None:
+    ref, ours = diff.ref.read_reply(), diff.ours.read_reply()
+    assert ours == ref, f"RESP{diff.protocol}:\n  redis:    {ref!r}\n  activekv: {ours!r}"
+
+
+def test_subscribe_confirmations_and_messages_bypass_client_reply_off(
+        diff: Differential, other: list[RespConnection]) -> None:
+    # Redis sends pub/sub output with CLIENT_PUSHING: CLIENT REPLY OFF/SKIP silence the replies
+    # of commands, never a (p)(un)subscribe confirmation nor a message.
+    _send(diff, "CLIENT", "REPLY", "OFF")
+    _send(diff, "SUBSCRIBE", "ch", "ch2")
+    _read_both(diff)
+    _read_both(diff)
+    _send(diff, "PSUBSCRIBE", "c*")
+    _read_both(diff)
+    for conn in other:
+        assert conn.call("PUBLISH", "ch", "hi").value == 2
+    _read_both(diff)
+    _read_both(diff)
+    _send(diff, "PING")  # a command's reply: silenced (RESP2 and RESP3)
+    _send(diff, "UNSUBSCRIBE", "ch", "ch2")
+    _read_both(diff)
+    _read_both(diff)
+    _send(diff, "PUNSUBSCRIBE")
+    _read_both(diff)
+    _send(diff, "CLIENT", "REPLY", "ON")
+    _read_both(diff)
+    _send(diff, "CLIENT", "REPLY", "SKIP")
+    _send(diff, "SUBSCRIBE", "ch")  # SKIP covers this command: its confirmation still comes
+    _read_both(diff)
+    _send(diff, "UNSUBSCRIBE", "ch")
+    _read_both(diff)
+    diff.check("PING", "after")
