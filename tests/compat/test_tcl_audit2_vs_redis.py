@@ -66,3 +66,14 @@ def test_subscribe_confirmations_and_messages_bypass_client_reply_off(
     _send(diff, "UNSUBSCRIBE", "ch")
     _read_both(diff)
     diff.check("PING", "after")
+
+
+def test_xadd_partial_id_whose_sequence_would_overflow(diff: Differential) -> None:
+    # Redis 7.0.15: "ms-*" after "ms-18446744073709551615" is "Elements are too large to be
+    # stored", while a smaller ms, 0-*, or an explicit equal ID is "equal or smaller".
+    diff.check_all(("XADD", "s", "5-18446744073709551615", "f", "v"), ("XADD", "s", "5-*", "f", "v"),
+                   ("XADD", "s", "4-*", "f", "v"), ("XADD", "s", "0-*", "f", "v"),
+                   ("XADD", "s", "5-18446744073709551615", "f", "v"), ("XADD", "s", "6-*", "f", "v"),
+                   ("XADD", "m", "18446744073709551615-18446744073709551615", "f", "v"),
+                   ("XADD", "m", "18446744073709551615-*", "f", "v"), ("XADD", "m", "*", "f", "v"),
+                   ("XRANGE", "s", "-", "+"), ("XLEN", "m"))
