@@ -274,9 +274,18 @@ class Client(asyncio.Protocol):
             transport.set_protocol(successor)
             successor.connection_made(transport)
 
-    def unblock(self, reply: Any) -> None:
-        """A blocked command finished: send its reply, then run what arrived meanwhile."""
+    def unblock(self, reply: Any, failed: bool = False) -> None:
+        """A blocked command finished: send its reply, then run what arrived meanwhile.
+
+        An error reply (NOGROUP, UNBLOCKED, WRONGTYPE at serve time...) counts in the error
+        stats and as a failed call of the blocked command, as Redis's updateStatsOnUnblock;
+        ``failed``: a failed call without an error (CLIENT UNBLOCK's timeout reply, in 7.0)."""
         self.blocked = None
+        if type(reply) is Error or isinstance(reply, Error):
+            self.server.stats.add_error(reply.message)
+            failed = True
+        if failed and self.last_cmd != "NULL":
+            self.server.monitor.stat(self.last_cmd).failed_calls += 1
         if self.closing:
             return
         out = bytearray()

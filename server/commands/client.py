@@ -217,7 +217,8 @@ def cmd_client_unblock(c: Client, argv: list[bytes]) -> Any:
         return 0  # a command held by CLIENT PAUSE is not blocked on a key: it waits on
     waiter = target.blocked
     c.server.unblock_waiter(waiter)
-    target.unblock(Error(UNBLOCKED) if as_error else waiter.on_timeout())
+    # Redis 7.0 counts the unblocked command as failed either way (updateStatsOnUnblock)
+    target.unblock(Error(UNBLOCKED) if as_error else waiter.on_timeout(), failed=True)
     return 1
 
 

@@ -4,6 +4,9 @@ redis-server, RESP2 and RESP3. Our own tests, not copies of Redis's."""
 
 from __future__ import annotations
 
+import re
+import time
+
 from tests.conftest import Differential
 from tests.respclient import RespConnection, encode_command
 
@@ -77,3 +80,48 @@ def test_xadd_partial_id_whose_sequence_would_overflow(diff: Differential) -> No
                    ("XADD", "m", "18446744073709551615-18446744073709551615", "f", "v"),
                    ("XADD", "m", "18446744073709551615-*", "f", "v"), ("XADD", "m", "*", "f", "v"),
                    ("XRANGE", "s", "-", "+"), ("XLEN", "m"))
+
+
+def _stats(conn: RespConnection, command: str) -> tuple[str, int]:
+    """("calls/failed_calls errorstats" of ``command``, total_error_replies)."""
+    info = conn.call("INFO", "all").value.decode()
+    stat = re.search(r"cmdstat_%s:calls=(\d+),.*failed_calls=(\d+)" % command, info)
+    errors = "".join(re.findall(r"errorstat_\w+:count=\d+\r\n", info))
+    total = re.search(r"total_error_replies:(\d+)", info)
+    assert stat is not None and total is not None
+    return f"{stat.group(1)}/{stat.group(2)} {errors}", int(total.group(1))
+
+
+def test_blocked_command_finished_by_an_error_counts_as_failed(
+        diff: Differential, other: list[RespConnection]) -> None:
+    # Redis's updateStatsOnUnblock: an error reply to a blocked client counts in errorstats,
+    # total_error_replies and the command's failed_calls; CLIENT UNBLOCK's timeout reply is a
+    # failed call too (7.0), a real timeout is not.
+    ids = [conn.call("CLIENT", "ID").value for conn in (diff.ref, diff.ours)]
+    cases: list[tuple[str, list[str], list[str]]] = [
+        ("xreadgroup", ["XREADGROUP", "GROUP", "g", "a", "BLOCK", "0", "STREAMS", "s", ">"],
+         ["XGROUP", "DESTROY", "s", "g"]),
+        ("blmove", ["BLMOVE", "src", "str", "LEFT", "LEFT", "0"], ["LPUSH", "src", "x"]),
+        ("blpop", ["BLPOP", "nolist", "0"], ["CLIENT", "UNBLOCK", "{id}", "ERROR"]),
+        ("blpop", ["BLPOP", "nolist", "0"], ["CLIENT", "UNBLOCK", "{id}"]),
+        ("blpop", ["BLPOP", "nolist", "0"], ["CLIENT", "UNBLOCK", "{id}", "TIMEOUT"]),
+        ("blpop", ["BLPOP", "nolist", "0.01"], []),
+        ("blpop", ["BLPOP", "nolist", "0"], ["RPUSH", "nolist", "y"]),
+    ]
+    for command, blocking, release in cases:
+        for conn in other:
+            conn.call("FLUSHALL")
+            conn.call("CONFIG", "RESETSTAT")
+            conn.call("XGROUP", "CREATE", "s", "g", "$", "MKSTREAM")
+            conn.call("SET", "str", "v")
+        _send(diff, *blocking)
+        for conn, own in zip(other, ids, strict=True):
+            deadline = time.monotonic() + 5
+            while b"blocked_clients:1" not in conn.call("INFO", "clients").value:
+                assert time.monotonic() < deadline, "the command did not block"
+                time.sleep(0.005)
+            if release:
+                conn.call(*[str(own) if a == "{id}" else a for a in release])
+        _read_both(diff)
+        ref, ours = (_stats(conn, command) for conn in other)
+        assert ours == ref, (blocking, release)
