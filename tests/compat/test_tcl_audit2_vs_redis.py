@@ -125,3 +125,17 @@ def test_blocked_command_finished_by_an_error_counts_as_failed(
         _read_both(diff)
         ref, ours = (_stats(conn, command) for conn in other)
         assert ours == ref, (blocking, release)
+
+
+def test_command_getkeys_of_sort_and_sort_ro(diff: Differential) -> None:
+    # SORT's BY/GET key spec cannot be searched: Redis falls back to sortGetKeys (the sorted
+    # key and the last STORE's destination, skipping LIMIT/GET/BY arguments).
+    for getkeys in ("GETKEYS", "GETKEYSANDFLAGS"):
+        for args in (("sort", "abc"), ("sort", "abc", "store", "def"),
+                     ("sort", "abc", "store", "invalid", "store", "stillbad", "store", "def"),
+                     ("sort", "abc", "limit", "0", "1", "store", "x"),
+                     ("sort", "abc", "by", "store", "get", "store"),
+                     ("sort", "abc", "get", "#", "store"), ("sort", "abc", "store", "store", "y"),
+                     ("sort_ro", "abc"), ("sort_ro", "abc", "by", "w_*", "get", "#"),
+                     ("sort",), ("sort_ro",)):
+            diff.check("COMMAND", getkeys, *args)
