@@ -89,6 +89,7 @@ class Client(asyncio.Protocol):
         self.in_exec = False  # running a transaction: blocking commands answer at once
         self.last_batch: Batch | None = None  # CRDT.TOKEN / WAIT: this connection's last write
         self.reply_flags = 0  # CLIENT REPLY OFF/SKIP (0: every reply is sent)
+        self.qbuf_batch = 0  # bytes of the read whose commands are running (CLIENT LIST qbuf)
         self.no_evict = False  # CLIENT NO-EVICT
         self.no_touch = False  # CLIENT NO-TOUCH
         self.subs: Subscriptions | None = None  # pub/sub subscriptions (None: not in that context)
@@ -154,6 +155,9 @@ class Client(asyncio.Protocol):
         stats.reads_processed += 1
         self.last_interaction = time.monotonic()
         error: ProtocolError | None = None
+        # Redis's querybuf while this read's commands run: what was pending, plus this read
+        # (CLIENT LIST ``qbuf`` of the client itself; Redis trims it once they all ran)
+        self.qbuf_batch = self.reader.pending_bytes() + len(data)
         try:
             commands = self.reader.feed(data)
         except ProtocolError as exc:
@@ -365,7 +369,8 @@ class Client(asyncio.Protocol):
         if reply is not NO_REPLY:
             if type(reply) is Error or isinstance(reply, Error):
                 self.server.stats.add_error(reply.message)
-            if not (self.reply_flags & REPLY_OFF or before & REPLY_SKIP) or type(reply) is RawPush:
+            # the flags as the command left them (CLIENT REPLY ON clears SKIP for its own OK)
+            if not self.reply_flags & (REPLY_OFF | REPLY_SKIP) or type(reply) is RawPush:
                 encode(reply, out, self.resp3)
         if (self.reply_flags | before) & (REPLY_SKIP | REPLY_SKIP_NEXT):
             # Redis's resetClient(): SKIP covered this command; SKIP_NEXT covers the next one

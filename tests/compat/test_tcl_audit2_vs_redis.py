@@ -139,3 +139,39 @@ def test_command_getkeys_of_sort_and_sort_ro(diff: Differential) -> None:
                      ("sort_ro", "abc"), ("sort_ro", "abc", "by", "w_*", "get", "#"),
                      ("sort",), ("sort_ro",)):
             diff.check("COMMAND", getkeys, *args)
+
+
+def test_client_reply_on_after_skip_replies_ok(diff: Differential) -> None:
+    # CLIENT REPLY ON clears SKIP before its own reply (Redis checks the flags at reply time).
+    _send(diff, "CLIENT", "REPLY", "SKIP")
+    _send(diff, "CLIENT", "REPLY", "ON")
+    _read_both(diff)
+    diff.check("PING", "x")
+    _send(diff, "CLIENT", "REPLY", "SKIP")
+    _send(diff, "PING", "skipped")
+    diff.check("PING", "seen")
+
+
+def _field(line: bytes, name: bytes) -> bytes:
+    m = re.search(rb"\b%s=(\S*)" % name, line)
+    assert m is not None, line
+    return m.group(1)
+
+
+def test_client_list_qbuf_of_the_calling_client(diff: Differential) -> None:
+    # Redis's query buffer still holds the read whose commands run: CLIENT INFO/LIST report it
+    # as their own qbuf (26 bytes for a lone CLIENT LIST), and 0 once it is trimmed.
+    for args in (("CLIENT", "INFO"), ("CLIENT", "LIST", "ID", "1", "2", "3", "4", "5")):
+        ref, ours = diff.both(*args)
+        own = [line for line in ref.value.split(b"\n") if b"cmd=client" in line][:1]
+        mine = [line for line in ours.value.split(b"\n") if b"cmd=client" in line][:1]
+        if own:
+            assert _field(mine[0], b"qbuf") == _field(own[0], b"qbuf"), (own, mine)
+    refs = [diff.ref.call("CLIENT", "INFO"), diff.ours.call("CLIENT", "INFO")]
+    assert _field(refs[1].value, b"qbuf") == _field(refs[0].value, b"qbuf") == b"26"
+    # Pipelined: the whole read (both commands) is in the buffer while the first one runs.
+    pipeline = encode_command(("CLIENT", "INFO")) + encode_command(("PING",))
+    for conn in (diff.ref, diff.ours):
+        conn.send_raw(pipeline)
+    replies = [(conn.read_reply(), conn.read_reply()) for conn in (diff.ref, diff.ours)]
+    assert _field(replies[1][0].value, b"qbuf") == _field(replies[0][0].value, b"qbuf") == b"40"
