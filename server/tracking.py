@@ -33,13 +33,14 @@ if TYPE_CHECKING:
     from server.connection import Client
 
 INVALIDATE_CHANNEL = b"__redis__:invalidate"
+SCRIPT_COMMANDS = frozenset({"eval", "evalsha", "eval_ro", "evalsha_ro", "fcall", "fcall_ro"})
 
 
 class TrackingState:
     """One client's CLIENT TRACKING settings."""
 
     __slots__ = ("redirect", "bcast", "optin", "optout", "noloop", "caching", "prefixes",
-                 "broken_redirect")
+                 "broken_redirect", "script_read")
 
     def __init__(self) -> None:
         self.redirect = 0
@@ -47,6 +48,7 @@ class TrackingState:
         self.caching = False  # CLIENT CACHING yes/no given for the next command
         self.prefixes: dict[bytes, None] = {}
         self.broken_redirect = False
+        self.script_read = False  # the running script (EVAL*, FCALL*) called a read command
 
 
 class Tracking:
@@ -98,7 +100,13 @@ class Tracking:
         state = c.tracking
         if state is None:
             return
-        if cmd.readonly and not state.bcast and "pubsub" not in cmd.spec.flags:
+        if cmd.name in SCRIPT_COMMANDS:
+            # Redis 7.0.15: a script's declared keys are tracked when it called a read-only
+            # command (not the keys of the commands it called), whatever its own flags
+            reads, state.script_read = state.script_read, False
+        else:
+            reads = cmd.readonly and "pubsub" not in cmd.spec.flags
+        if reads and not state.bcast:
             if not ((state.optin and not state.caching) or (state.optout and state.caching)):
                 for key in command_keys(cmd, argv):
                     self.table.setdefault(key, {})[c.id] = None

@@ -175,3 +175,34 @@ def test_client_list_qbuf_of_the_calling_client(diff: Differential) -> None:
         conn.send_raw(pipeline)
     replies = [(conn.read_reply(), conn.read_reply()) for conn in (diff.ref, diff.ours)]
     assert _field(replies[1][0].value, b"qbuf") == _field(replies[0][0].value, b"qbuf") == b"40"
+
+
+def _invalidations(conn: RespConnection) -> list[object]:
+    """The invalidation pushes queued for a RESP3 tracking client (up to its PING's PONG)."""
+    conn.send_raw(encode_command(("PING",)))
+    out: list[object] = []
+    while (reply := conn.read_reply()).type != "+":
+        out.append(reply)
+    return out
+
+
+def test_script_tracks_its_declared_keys_when_it_reads(
+        diff: Differential, other: list[RespConnection]) -> None:
+    # Redis 7.0.15: after EVAL/EVAL_RO/FCALL the caller tracks the script's declared keys if
+    # the script called a read-only command, and not the keys of the commands it called.
+    diff.both("HELLO", "3")  # the invalidations come on the connection itself (RESP3)
+    diff.check_all(("CLIENT", "TRACKING", "on"),
+                   ("FUNCTION", "LOAD", "#!lua name=t\nredis.register_function('rd', function(k) "
+                    "return redis.call('get', 'k3') end)\nredis.register_function{function_name="
+                    "'nord', callback=function(k) return 1 end, flags={'no-writes'}}"))
+    for call in (("EVAL", "redis.call('set', 'k3', 'bar')", "2", "k1", "k2"),
+                 ("EVAL", "return redis.call('get', 'k3')", "2", "k1", "k2"),
+                 ("EVAL_RO", "return redis.call('ping')", "2", "k1", "k2"),
+                 ("EVAL_RO", "return redis.call('exists', 'k1')", "2", "k1", "k2"),
+                 ("FCALL", "rd", "1", "k2"), ("FCALL_RO", "nord", "1", "k1"),
+                 ("EVAL", "return 1", "1", "k1")):
+        diff.check(*call)
+        for conn in other:
+            conn.call("MSET", "k1", "1", "k2", "2", "k3", "3")
+        ref, ours = _invalidations(diff.ref), _invalidations(diff.ours)
+        assert ours == ref, call
