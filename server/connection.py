@@ -295,6 +295,9 @@ class Client(asyncio.Protocol):
         out = bytearray()
         if reply is not NO_REPLY and not self.reply_flags & REPLY_OFF:
             encode(reply, out, self.resp3)
+        if self._after_reply is not None:  # invalidations its own command caused
+            out += self._after_reply
+            self._after_reply = None
         self._send(out)
         commands, error = self._held, self._held_error
         self._held, self._held_error = [], None

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import time
 
+from server.harness.processes import ServerProcess
 from tests.conftest import Differential
 from tests.respclient import RespConnection, encode_command
 
@@ -206,3 +207,71 @@ def test_script_tracks_its_declared_keys_when_it_reads(
             conn.call("MSET", "k1", "1", "k2", "2", "k3", "3")
         ref, ours = _invalidations(diff.ref), _invalidations(diff.ours)
         assert ours == ref, call
+
+
+def test_unblocked_blmove_gets_its_invalidation_after_its_reply(
+        diff: Differential, other: list[RespConnection]) -> None:
+    # The served client is Redis's current client: an invalidation of a key it tracks that its
+    # own (unblocked) command changed comes after that command's reply.
+    diff.both("HELLO", "3")
+    diff.check_all(("RPUSH", "dst", "a"), ("CLIENT", "TRACKING", "on"), ("LRANGE", "dst", "0", "-1"))
+    _send(diff, "BLMOVE", "src", "dst", "LEFT", "LEFT", "0")
+    for conn in other:
+        deadline = time.monotonic() + 5
+        while b"blocked_clients:1" not in conn.call("INFO", "clients").value:
+            assert time.monotonic() < deadline, "BLMOVE did not block"
+            time.sleep(0.005)
+        conn.call("RPUSH", "src", "foo")
+    _read_both(diff)  # the reply: foo
+    _read_both(diff)  # then: invalidate dst
+    diff.check("PING")
+
+
+def test_tracking_table_over_its_limit_invalidates_keys(
+        diff: Differential, other: list[RespConnection]) -> None:
+    # tracking-table-max-keys: the server invalidates tracked keys (100 more per event-loop
+    # turn still over the limit) until the table is back under it.
+    diff.both("HELLO", "3")
+    diff.check("CLIENT", "TRACKING", "on")
+    keys = [f"k{i}" for i in range(150)]
+    diff.check("MSET", *[x for k in keys for x in (k, "v")])
+    for key in keys:
+        diff.check("GET", key)
+    for conn in other:
+        assert conn.call("CONFIG", "SET", "tracking-table-max-keys", "1").value == "OK"
+    try:
+        counts = []
+        for conn in (diff.ref, diff.ours):
+            seen = 0
+            while seen < len(keys) - 1:
+                reply = conn.read_reply()
+                assert reply.type == ">" and reply.value[0].value == b"invalidate", reply
+                seen += len(reply.value[1].value)
+            counts.append(seen)
+            assert conn.call("PING").type == "+"  # and no further invalidation before it
+        assert counts == [len(keys) - 1] * 2
+    finally:
+        for conn in other:
+            conn.call("CONFIG", "SET", "tracking-table-max-keys", "1000000")
+
+
+def test_redirect_client_that_quit_makes_the_redirect_broken(
+        diff: Differential, other: list[RespConnection], redis_ref: ServerProcess,
+        activekv: ServerProcess) -> None:
+    # Once QUIT's OK is out the client is gone: the next invalidation finds the redirect
+    # broken (a tracking-redir-broken push to a RESP3 tracking client), every time.
+    diff.both("HELLO", "3")
+    for _ in range(5):
+        redirects = [RespConnection(server.port) for server in (redis_ref, activekv)]
+        ids = [conn.call("CLIENT", "ID").value for conn in redirects]
+        for conn, cid in zip((diff.ref, diff.ours), ids, strict=True):
+            assert conn.call("CLIENT", "TRACKING", "on", "REDIRECT", str(cid)).value == "OK"
+            conn.call("GET", "key1")
+        for conn in redirects:
+            assert conn.call("QUIT").value == "OK"
+            conn.close()
+        for conn in other:
+            conn.call("SET", "key1", "x")
+        ref, ours = diff.ref.read_reply(), diff.ours.read_reply()
+        assert ref.type == ours.type == ">" and ours.value[0] == ref.value[0], (ref, ours)
+        diff.check("CLIENT", "TRACKING", "off")
