@@ -339,10 +339,15 @@ class Server:
                         if waiter not in self.waiters:
                             continue
                         waiter.ready_key = key
+                        # the served client is the current one (Redis's current_client): a
+                        # key it tracks and its command changes is invalidated after its reply
+                        tracking = self.tracking
+                        running, tracking.current = tracking.current, waiter.client
                         try:
                             done, reply = waiter.poll(now)
                         finally:
                             waiter.ready_key = None
+                            tracking.current = running
                         if done:
                             self._finish(waiter, reply)
         finally:
@@ -360,6 +365,7 @@ class Server:
             n += 1
             self.tick()
             self.poll_waiters()
+            self.tracking.limit_keys()
             if n % 10 == 0:
                 self.outbuf.tick()
                 self.memory.tick()

@@ -166,6 +166,31 @@ def _variable_flags(name: bytes, args: list[bytes], found: list[tuple[bytes, lis
     return found
 
 
+def _sort_getkeys(args: list[bytes]) -> list[tuple[bytes, list[str]]]:
+    """Redis's sortGetKeys: the sorted key, then the last STORE's destination (LIMIT, GET
+    and BY arguments skipped)."""
+    keys = [(args[1], ["RO", "access"])]
+    store: bytes | None = None
+    i = 2
+    while i < len(args):
+        word = args[i].lower()
+        if word == b"limit":
+            i += 2
+        elif word in (b"get", b"by"):
+            i += 1
+        elif word == b"store" and i + 1 < len(args):
+            store = args[i + 1]
+        i += 1
+    return keys + ([(store, ["OW", "update"])] if store is not None else [])
+
+
+# Redis's getkeys_proc, for the commands whose key specs include an unsearchable one
+_GETKEYS_PROCS: dict[str, Callable[[list[bytes]], list[tuple[bytes, list[str]]]]] = {
+    "sort": _sort_getkeys,
+    "sort_ro": lambda args: [(args[1], ["RO", "access"])],
+}
+
+
 def _getkeys(c: Client, argv: list[bytes]) -> list[tuple[bytes, list[str]]]:
     args = argv[2:]
     cmd = c.server.table.get(args[0].lower())
@@ -178,6 +203,8 @@ def _getkeys(c: Client, argv: list[bytes]) -> list[tuple[bytes, list[str]]]:
     if not cmd.spec.arity_ok(len(args)):
         raise Error(errors.GETKEYS_ARITY)
     keys = keys_and_flags_from_specs(cmd.spec, args)
+    if keys is None and cmd.name in _GETKEYS_PROCS:  # a spec that cannot be searched
+        keys = _GETKEYS_PROCS[cmd.name](args)
     if not keys:
         if keys is not None or "no_mandatory_keys" in cmd.spec.flags:
             return []

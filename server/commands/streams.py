@@ -39,6 +39,7 @@ INVALID_ID = "ERR Invalid stream ID specified as stream command argument"
 XADD_SMALLER = "ERR The ID specified in XADD is equal or smaller than the target stream top item"
 XADD_ZERO = "ERR The ID specified in XADD must be greater than 0-0"
 EXHAUSTED = "ERR The stream has exhausted the last possible ID, unable to add more items"
+XADD_TOO_LARGE = "ERR Elements are too large to be stored"
 MAXLEN_NEGATIVE = "ERR The MAXLEN argument must be >= 0."
 LIMIT_NEGATIVE = "ERR The LIMIT argument must be >= 0."
 MAXLEN_AND_MINID = "ERR syntax error, MAXLEN and MINID options at the same time are not compatible"
@@ -294,7 +295,9 @@ def cmd_xadd(c: Client, argv: list[bytes]) -> Any:
         new = a.id
     elif a.id[0] == last[0]:
         if last[1] == MAX64:
-            raise Error(XADD_SMALLER)
+            # Redis 7.0.15's reply to an ``ms-*`` whose sequence would overflow (newer
+            # versions answer "equal or smaller"; the oracle is 7.0.15).
+            raise Error(XADD_TOO_LARGE)
         new = (a.id[0], last[1] + 1)
     else:
         new = a.id
