@@ -9,7 +9,7 @@ import time
 
 from server.harness.processes import ServerProcess
 from tests.conftest import Differential
-from tests.respclient import RespConnection, encode_command
+from tests.respclient import Reply, RespConnection, encode_command
 
 
 def test_smove_to_a_destination_holding_the_member_leaves_watch_clean(
@@ -275,3 +275,21 @@ def test_redirect_client_that_quit_makes_the_redirect_broken(
         ref, ours = diff.ref.read_reply(), diff.ours.read_reply()
         assert ref.type == ours.type == ">" and ours.value[0] == ref.value[0], (ref, ours)
         diff.check("CLIENT", "TRACKING", "off")
+
+
+def _histogram_names(reply: Reply) -> list[bytes]:
+    pairs = reply.value if reply.type == "%" else list(zip(reply.value[::2], reply.value[1::2],
+                                                          strict=True))
+    return sorted(k.value for k, _ in pairs)
+
+
+def test_latency_histogram_of_a_container_command_lists_its_subcommands(diff: Differential) -> None:
+    diff.check("CONFIG", "RESETSTAT")
+    diff.both("CLIENT", "ID")  # (the ids differ)
+    diff.check("CLIENT", "GETNAME")
+    ref, ours = diff.both("LATENCY", "HISTOGRAM", "client")
+    assert _histogram_names(ours) == _histogram_names(ref) == [b"client|getname", b"client|id"]
+    for args in (("client|id",), ("client", "client|id"), ("config",), ("nosuch", "client|getname"),
+                 ("client|id", "client|id")):
+        ref, ours = diff.both("LATENCY", "HISTOGRAM", *args)
+        assert _histogram_names(ours) == _histogram_names(ref), args
