@@ -293,3 +293,16 @@ def test_latency_histogram_of_a_container_command_lists_its_subcommands(diff: Di
                  ("client|id", "client|id")):
         ref, ours = diff.both("LATENCY", "HISTOGRAM", *args)
         assert _histogram_names(ours) == _histogram_names(ref), args
+
+
+def test_xread_block_from_a_script_is_refused(diff: Differential) -> None:
+    # Redis refuses BLOCK from a script as soon as it parses it (its value unchecked), naming
+    # the command as the script typed it; without BLOCK the read answers at once.
+    diff.check_all(("XADD", "s", "1-1", "a", "1"), ("XGROUP", "CREATE", "s", "g", "0"))
+    for call in ("'xread','BLOCK',0,'STREAMS','s','$'", "'XREAD','BLOCK',100,'STREAMS','s','0'",
+                 "'xread','BLOCK','abc','STREAMS','s','0'", "'xread','COUNT','x','BLOCK',0,'STREAMS','s','0'",
+                 "'xread','COUNT',1,'BLOCK',0,'STREAMS','s','nope'", "'xread','BLOCK',0,'STREAMS','s'",
+                 "'XreadGroup','group','g','c','BLOCK',0,'STREAMS','s','>'", "'xread','BLOCK'",
+                 "'xreadgroup','group','nog','c','BLOCK',0,'STREAMS','s','>'", "'xread','STREAMS','s','0'"):
+        diff.check("EVAL", f"return redis.pcall({call})", "0")
+        diff.check("EVAL", f"return redis.call({call})", "0")
