@@ -26,6 +26,7 @@ from server.blocking import Blocked
 from server.commands.common import TYPE_COMMANDS, TypeCommands, int_arg, prepare_write, read
 from server.commands.registry import command
 from server.resp import NULL_ARRAY, OK, Error, Map
+from server.scripting.engine import current_run
 
 if TYPE_CHECKING:
     from server.connection import Client
@@ -463,7 +464,8 @@ class ReadArgs(NamedTuple):
     noack: bool
 
 
-def parse_read_args(argv: list[bytes], xreadgroup: bool) -> ReadArgs:
+def parse_read_args(argv: list[bytes], xreadgroup: bool, script: bool = False) -> ReadArgs:
+    """``script``: called by a script, where Redis refuses BLOCK as soon as it parses it."""
     timeout: float | None = None
     count = 0
     streams_arg = 0
@@ -476,6 +478,9 @@ def parse_read_args(argv: list[bytes], xreadgroup: bool) -> ReadArgs:
         more = argc - i - 1
         opt = argv[i].lower()
         if opt == b"block" and more:
+            if script:
+                raise Error("ERR %s command is not allowed with BLOCK option from scripts"
+                            % argv[0].decode("utf-8", "replace"))
             i += 1
             timeout = block_timeout(argv[i])
         elif opt == b"count" and more:
@@ -511,7 +516,7 @@ def parse_read_args(argv: list[bytes], xreadgroup: bool) -> ReadArgs:
 
 @command("xread")
 def cmd_xread(c: Client, argv: list[bytes]) -> Any:
-    r = parse_read_args(argv, False)
+    r = parse_read_args(argv, False, current_run(c.server) is not None)
     keys = argv[r.streams_arg:r.streams_arg + r.nstreams]
     ids: list[SID] = []
     for key, arg in zip(keys, argv[r.streams_arg + r.nstreams:], strict=True):

@@ -9,7 +9,7 @@ import time
 
 from server.harness.processes import ServerProcess
 from tests.conftest import Differential
-from tests.respclient import RespConnection, encode_command
+from tests.respclient import Reply, RespConnection, encode_command
 
 
 def test_smove_to_a_destination_holding_the_member_leaves_watch_clean(
@@ -275,3 +275,47 @@ def test_redirect_client_that_quit_makes_the_redirect_broken(
         ref, ours = diff.ref.read_reply(), diff.ours.read_reply()
         assert ref.type == ours.type == ">" and ours.value[0] == ref.value[0], (ref, ours)
         diff.check("CLIENT", "TRACKING", "off")
+
+
+def _histogram_names(reply: Reply) -> list[bytes]:
+    pairs = reply.value if reply.type == "%" else list(zip(reply.value[::2], reply.value[1::2],
+                                                          strict=True))
+    return sorted(k.value for k, _ in pairs)
+
+
+def test_latency_histogram_of_a_container_command_lists_its_subcommands(diff: Differential) -> None:
+    diff.check("CONFIG", "RESETSTAT")
+    diff.both("CLIENT", "ID")  # (the ids differ)
+    diff.check("CLIENT", "GETNAME")
+    ref, ours = diff.both("LATENCY", "HISTOGRAM", "client")
+    assert _histogram_names(ours) == _histogram_names(ref) == [b"client|getname", b"client|id"]
+    for args in (("client|id",), ("client", "client|id"), ("config",), ("nosuch", "client|getname"),
+                 ("client|id", "client|id")):
+        ref, ours = diff.both("LATENCY", "HISTOGRAM", *args)
+        assert _histogram_names(ours) == _histogram_names(ref), args
+
+
+def test_xread_block_from_a_script_is_refused(diff: Differential) -> None:
+    # Redis refuses BLOCK from a script as soon as it parses it (its value unchecked), naming
+    # the command as the script typed it; without BLOCK the read answers at once.
+    diff.check_all(("XADD", "s", "1-1", "a", "1"), ("XGROUP", "CREATE", "s", "g", "0"))
+    for call in ("'xread','BLOCK',0,'STREAMS','s','$'", "'XREAD','BLOCK',100,'STREAMS','s','0'",
+                 "'xread','BLOCK','abc','STREAMS','s','0'", "'xread','COUNT','x','BLOCK',0,'STREAMS','s','0'",
+                 "'xread','COUNT',1,'BLOCK',0,'STREAMS','s','nope'", "'xread','BLOCK',0,'STREAMS','s'",
+                 "'XreadGroup','group','g','c','BLOCK',0,'STREAMS','s','>'", "'xread','BLOCK'",
+                 "'xreadgroup','group','nog','c','BLOCK',0,'STREAMS','s','>'", "'xread','STREAMS','s','0'"):
+        diff.check("EVAL", f"return redis.pcall({call})", "0")
+        diff.check("EVAL", f"return redis.call({call})", "0")
+
+
+def test_sort_by_constant_of_a_set_is_ordered_for_scripts(diff: Differential) -> None:
+    # sort.c: a set sorted BY a constant comes out ALPHA-sorted when called by a script (as with
+    # STORE), so that the script sees a deterministic order; lists keep their own order.
+    members = ["a", "b", "c", "d", "aa", "aaa", "azz", "z", "10", "9"]
+    diff.check_all(("SADD", "myset", *members), ("RPUSH", "mylist", "b", "a", "c"))
+    for script in ("return redis.call('sort', KEYS[1], 'by', '_')",
+                   "return redis.call('sort', KEYS[1], 'by', '_', 'get', '#', 'get', '_:*')",
+                   "return redis.call('sort', KEYS[1], 'by', 'nosort', 'desc', 'limit', '1', '3')",
+                   "return redis.call('sort_ro', KEYS[1], 'by', 'x')"):
+        for key in ("myset", "mylist"):
+            diff.check("EVAL", script, "1", key)
