@@ -2,7 +2,7 @@
 
 A catch-up builds one long-lived entry per key, hundreds of thousands of them in a few
 seconds, and nothing of it is cyclic garbage; the collector, left running, examines them
-again in every full collection while they arrive (10-15 % of a catch-up's CPU in the profile:
+again in every full collection while they arrive (12 % of the receiving region's samples:
 benchmarks/README.md, "Catch-up"). So while any peer link catches up (from the log until the
 peer's first heartbeat, which it sends once it is live; a state merge until its swap) the
 automatic collector is paused. When the last one ends it runs again, and after a big catch-up
