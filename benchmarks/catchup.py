@@ -13,7 +13,10 @@
   and the second stays away longer than that, so the first stops keeping metadata for it and
   the second must catch up by a state merge (``INFO crdt`` ``state_merges`` is checked).
 
-Every process is pinned to the server core. Called by ``make bench-throughput`` (unless
+Every process is pinned to the server core. Besides the wall time, each figure has the CPU
+seconds of both processes from the replica's (region's) start until it is caught up
+(``cpu_s``: the replica's own start-up included, and the primary's fork child): on a machine
+shared with other work the wall time varies by 2x from run to run, the CPU much less. Called by ``make bench-throughput`` (unless
 ``--skip-catchup``) and on its own; results are in the throughput JSON / ``catchup-*.json``.
 """
 
@@ -43,6 +46,17 @@ def _pin(proc: ServerProcess) -> None:
                        capture_output=True, check=False)
 
 
+def cpu_s(proc: ServerProcess) -> float:
+    """CPU seconds the process (and its reaped children: a snapshot's fork) has used; 0 where
+    there is no /proc."""
+    try:
+        with open(f"/proc/{proc.proc.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return sum(int(x) for x in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
 def load(port: int, keys: int) -> None:
     subprocess.run(["redis-benchmark", "-p", str(port), "-t", "set", "-n", str(keys), "-r", str(keys),
                     "-d", "16", "-P", "64", "-c", "10", "-q"], capture_output=True, timeout=TIMEOUT_S,
@@ -67,7 +81,7 @@ def redis_full_sync(keys: int) -> dict[str, Any]:
         load(primary.port, keys)
         p = redis.Redis(port=primary.port)
         dbsize, offset = p.dbsize(), p.info("replication")["master_repl_offset"]
-        started = time.monotonic()
+        started, primary_cpu = time.monotonic(), cpu_s(primary)
         replica = start_redis("--replicaof", "127.0.0.1", str(primary.port))
         _pin(replica)
         r = redis.Redis(port=replica.port)
@@ -78,10 +92,11 @@ def redis_full_sync(keys: int) -> dict[str, Any]:
                     and info.get("slave_repl_offset", -1) >= offset)
         _until(synced, "redis replica")
         seconds = time.monotonic() - started
+        cpu = cpu_s(primary) - primary_cpu + cpu_s(replica)
         assert r.dbsize() == dbsize
         r.close()
         p.close()
-        return {"seconds": round(seconds, 3), "keys": dbsize}
+        return {"seconds": round(seconds, 3), "keys": dbsize, "cpu_s": round(cpu, 2)}
     finally:
         if replica is not None:
             replica.stop()
@@ -112,18 +127,19 @@ def activekv_catchup(keys: int, by_state: bool) -> dict[str, Any]:
             time.sleep(3.5)
             _until(lambda: int(ra.info("crdt")["oplog_first_lsn"]) > 2, "log truncation")
         vv, dbsize = ra.info("crdt")["vv"], ra.dbsize()
-        started = time.monotonic()
+        started, a_cpu = time.monotonic(), cpu_s(a)
         b = start(1, workdir)
         rb = redis.Redis(port=b.port)
         _until(lambda: str(rb.info("crdt").get("vv")) == str(vv), "activekv region")
         seconds = time.monotonic() - started
+        cpu = cpu_s(a) - a_cpu + cpu_s(b)
         merges = int(rb.info("crdt").get("state_merges", 0))
         assert rb.dbsize() == dbsize
         if by_state and not merges:
             raise RuntimeError("the region caught up from the log, not by a state merge")
         rb.close()
         ra.close()
-        return {"seconds": round(seconds, 3), "keys": dbsize, "state_merges": merges}
+        return {"seconds": round(seconds, 3), "keys": dbsize, "state_merges": merges, "cpu_s": round(cpu, 2)}
     finally:
         b.stop()
         a.stop()
@@ -146,12 +162,17 @@ def measure(keys: int) -> dict[str, Any]:
     except RuntimeError as exc:  # reported, not fatal: the other figures stand
         out["activekv_state"] = {"seconds": float("nan"), "error": str(exc)}
     base = out["redis_full_sync"]["seconds"]
+    base_cpu = out["redis_full_sync"].get("cpu_s")
     for k in ("activekv_log", "activekv_state"):
         out[k]["ratio"] = round(out[k]["seconds"] / base, 2) if base else None
+        if base_cpu and "cpu_s" in out[k]:
+            out[k]["cpu_ratio"] = round(out[k]["cpu_s"] / base_cpu, 2)
     print(f"  {out['activekv_state']['seconds']:.1f} s\ncatch-up: redis full sync {base:.1f} s; activekv "
           f"from the log {out['activekv_log']['seconds']:.1f} s ({out['activekv_log']['ratio']}x), "
-          f"by state merge {out['activekv_state']['seconds']:.1f} s ({out['activekv_state']['ratio']}x)",
-          flush=True)
+          f"by state merge {out['activekv_state']['seconds']:.1f} s ({out['activekv_state']['ratio']}x)\n"
+          f"CPU seconds, both processes: redis {base_cpu}; from the log {out['activekv_log'].get('cpu_s')} "
+          f"({out['activekv_log'].get('cpu_ratio')}x), by state merge {out['activekv_state'].get('cpu_s')} "
+          f"({out['activekv_state'].get('cpu_ratio')}x)", flush=True)
     return out
 
 

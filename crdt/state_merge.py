@@ -23,7 +23,8 @@ serving its clients meanwhile. ``SlicedMerge`` does the same join a bounded numb
 Fast path: most records of a catch-up are a plain string (one assignment, no contributions,
 no TTL) for a key we do not hold. Such a record is not decoded through the type registry: its
 join is its one assignment unless we observed (and so removed) it, built straight into an
-``Entry``; at the swap those entries go into the database with one ``dict.update``.
+``Entry``; at the swap those entries go into the database with one ``dict.update``. And a
+plain string only we hold, of which the peer observed nothing, is its own join: not staged.
 """
 
 from __future__ import annotations
@@ -32,12 +33,12 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from . import expiry
-from .clock import VV, vv_merge
+from .clock import VV, covers, vv_merge
 from .entry import Entry
 from .keyspace import Keyspace
 from .state import STATE_VERSION, StateError, _dec_entry, _from_version_1, _libraries, read
 from .types.library import registry
-from .types.strings import SEQ_BITS, STRING
+from .types.strings import SEQ_BITS, SEQ_MASK, STRING
 
 
 class SlicedMerge:
@@ -87,11 +88,22 @@ class SlicedMerge:
                                if key not in self.staged[dbi] and key not in self.fast[dbi]])
         if self.phase == "ours":
             assert self._ours is not None
-            theirs, mine = self.theirs, ks.vv
+            theirs, mine, dbs = self.theirs, ks.vv, ks.dbs
             for dbi, key in self._ours:
                 mine_only = self.staged[dbi]
                 if key not in mine_only:
-                    mine_only[key] = (None, ks.join_entry(dbi, key, Entry(), theirs, mine))
+                    entry = dbs[dbi].entries.get(key)
+                    x = entry.x if entry is not None else None
+                    if (entry is not None and entry.val is not None and (x is None or type(x) is list)
+                            and theirs.get(entry.org, 0) < entry.stamp & SEQ_MASK
+                            and (x is None or not any(covers(theirs, e) for e in x))):
+                        # A plain string the peer observed nothing of (its assignment and
+                        # expire entries): the join is our entry as it is, nothing to stage
+                        # (a touch meanwhile joins it again at the swap). The returning
+                        # region's state is merged this way into every key of the others.
+                        pass
+                    else:
+                        mine_only[key] = (None, ks.join_entry(dbi, key, Entry(), theirs, mine))
                     done += 1
                     if done >= budget:
                         break

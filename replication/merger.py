@@ -26,6 +26,7 @@ from crdt import state
 from crdt.state_merge import SlicedMerge
 
 from . import diskio, snapshot
+from .collector import COLLECTOR
 from .wire import FrameError
 
 if TYPE_CHECKING:
@@ -114,6 +115,7 @@ class StateMerger:
 
         ks.on_change = changed
         self.in_progress, self.keys, self.slices = True, 0, 0
+        COLLECTOR.begin()
         try:
             budget = FIRST_BUDGET
             while not job.ready:
@@ -141,6 +143,8 @@ class StateMerger:
             raise
         finally:
             self.in_progress = False
+            COLLECTOR.loaded += job.keys
+            COLLECTOR.end()
         self.pending.append(lsn)
         self.last_ms = int((time.monotonic() - started) * 1000)
         rep.state_merged(peer, peer_keys)

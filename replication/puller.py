@@ -21,6 +21,7 @@ from crdt.clock import vv_merge
 from crdt.codec import CodecError, decode_batch
 from crdt.shape import bad_db
 
+from .collector import COLLECTOR
 from .merger import TEMP_PREFIX
 from .peerlink import HandshakeRefused, PeerBusy, request_sync
 from .wire import (
@@ -151,6 +152,8 @@ class Puller:
         ack_task = asyncio.get_running_loop().create_task(self._ack_loop(writer))
         state_file = None
         frames = FrameReader()
+        catching_up = True  # until the peer's first heartbeat: it sends them once live
+        COLLECTOR.begin()
         try:
             while True:
                 # Read what has arrived (many frames at once under load) and parse it in one
@@ -172,9 +175,14 @@ class Puller:
                                              f"{len(rep.ks.dbs)} databases")
                         if not rep.receive(batch, payload):
                             raise ValueError("causal buffer full; reconnecting to catch up from the log")
+                        if catching_up:
+                            COLLECTOR.loaded += len(batch.effects)
                     elif ftype == F_PUBLISH:
                         rep.on_publish(*unpack_publish(payload))
                     elif ftype == F_HEARTBEAT:
+                        if catching_up:
+                            catching_up = False
+                            COLLECTOR.end()
                         vv, now_ms = unpack_heartbeat(payload)
                         vv_merge(self.heartbeat_vv, vv)
                         self.heartbeat_ms = now_ms
@@ -192,6 +200,8 @@ class Puller:
                     else:
                         raise FrameError(f"unexpected frame type {ftype}")
         finally:
+            if catching_up:
+                COLLECTOR.end()
             ack_task.cancel()
             if state_file is not None:
                 state_file.close()
