@@ -247,7 +247,7 @@ class Server:
                     # Redis's touchWatchedKey: a key already expired at WATCH whose touch is
                     # its removal is logically unchanged (the flag goes; a later touch counts).
                     client.watch_expired.discard((db, key))
-                    if self.ks.dbs[db].get(key, self.ks.now_ms) is None:
+                    if not self.ks.dbs[db].exists(key, self.ks.now_ms):
                         continue
                 client.watch_dirty = True
             return

@@ -20,11 +20,7 @@ def lookup(c: Client, key: bytes, touch: bool = True) -> Entry | None:
     Redis's LOOKUP_NOTOUCH (TYPE, EXISTS, TTL...: the access time is left alone)."""
     ks = c.ks
     db = ks.dbs[c.db]
-    entry = db.entries.get(key)  # db.get(key, now_ms), inlined (every read comes here)
-    if entry is not None and entry.x is not None:  # it may have expire entries
-        at = db.expires.get(key)
-        if at is not None and at <= ks.now_ms:
-            entry = None
+    entry = db.get(key, ks.now_ms)  # (thawed when cold: the read touches it)
     if entry is None:
         server = c.server
         server.stats.keyspace_misses += 1
@@ -68,7 +64,7 @@ def prepare_write(c: Client, key: bytes, kind: str | None = None) -> Any:
     return its visible content, or None. With ``kind``, a key of another type is WRONGTYPE."""
     ks = c.ks
     db = ks.dbs[c.db]
-    entry = db.entries.get(key)
+    entry = db.find(key)
     if entry is None:
         return None
     if entry.x is not None and key in db.expires:  # it has a finite expire time

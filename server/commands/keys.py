@@ -74,7 +74,7 @@ def cmd_scan(c: Client, argv: list[bytes]) -> Any:
     wanted = args.type.decode("utf-8", "replace").lower() if args.type is not None else None
 
     def keep(key: bytes) -> bool:
-        entry = db.entries.get(key)
+        entry = db.peek(key)
         if entry is None or db.is_expired(key, now) or not args.accepts(key):
             return False
         return wanted is None or entry.kind == wanted
