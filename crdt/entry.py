@@ -8,6 +8,7 @@ assignments and contributions, the key's contents of other types and its expire 
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Iterator
 from typing import Any
 
@@ -253,6 +254,7 @@ class Entry(StrValue):
 # assignment's stamp (16, little-endian) then 6 of metadata: the access field (24 bits), the
 # region's ``region_id`` (16) and flags (8: ``OWN_NEVER``, access set).
 COLD_TRAILER = 22
+_COLD = struct.Struct("<QQIH")  # the trailer: seq, hlc, then the metadata's low 32 and high 16 bits
 _COLD_OWN_NEVER, _COLD_ACCESS = 1 << 40, 2 << 40
 
 
@@ -278,16 +280,17 @@ def freeze(entry: Entry) -> bytes | None:
         if access >> 24:
             return None
         meta |= access | _COLD_ACCESS
-    return b"".join((val, stamp.to_bytes(16, "little"), meta.to_bytes(6, "little")))
+    return val + _COLD.pack(stamp & SEQ_MASK, stamp >> SEQ_BITS, meta & 0xFFFFFFFF, meta >> 32)
 
 
 def thaw(cold: bytes) -> Entry:
     """The entry a cold string (``freeze``) stands for, as a new object."""
     n = len(cold) - COLD_TRAILER
+    seq, hlc, lo, hi = _COLD.unpack_from(cold, n)
     entry = Entry()
     entry.val = cold[:n]
-    entry.stamp = int.from_bytes(cold[n:n + 16], "little")
-    meta = int.from_bytes(cold[n + 16:], "little")
+    entry.stamp = hlc << SEQ_BITS | seq
+    meta = hi << 32 | lo
     entry.org = region_name(meta >> 24 & 0xFFFF)
     if meta & _COLD_OWN_NEVER:
         entry.x = expiry.OWN_NEVER

@@ -23,7 +23,7 @@ from crdt.packing import Compactor
 from crdt.types import stream_nodes
 from replication.facade import Replication
 from replication.sink import ReplicationSink
-from server import errors, tls
+from server import errors, memtrim, tls
 from server.access import AccessStats
 from server.acl.hooks import refresh_auth
 from server.acl.store import Acl, AclConfigError
@@ -422,8 +422,11 @@ class Server:
                 idle = self.stats.commands == self._commands_at_last_tick
                 self._commands_at_last_tick = self.stats.commands
                 budget = COMPACT_IDLE_BUDGET_S if idle else COMPACT_BUDGET_S
+                passes = self.compactor.passes
                 self.compactor.run(self.ks.dbs, COMPACT_KEYS, time.monotonic() + budget, time.monotonic,
                                    self.memory.on_change if self.memory.tracking else None)
+                if self.compactor.passes != passes:  # a pass ended: the keys are at rest
+                    memtrim.release()
             except Exception:  # never let the cycle die silently
                 log.exception("active expire cycle failed")
 
