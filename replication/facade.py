@@ -71,6 +71,12 @@ class Replication:
         rep.on_progress = on_progress  # applied or acknowledged: blocked clients may be ready
         self.sink: ReplicationSink = rep  # the write path: append, flush before replies, close
 
+    @property
+    def activity(self) -> int:
+        """Grows with every batch applied from a peer and every state merge (the sweep's pacing:
+        server/sweep.py)."""
+        return self._rep.applied_remote + self._rep.state_merges
+
     # -- lifecycle --------------------------------------------------------------------------
     def recover(self) -> Recovered:
         """Before listening: the snapshot and the op log tail rebuild the keyspace."""

@@ -42,6 +42,7 @@ from server.outbuf import OutputLimits
 from server.pause import Pause
 from server.persistence import Persistence
 from server.pubsub import PubSub
+from server.sweep import SweepPacer
 from server.tracking import Tracking
 
 log = logging.getLogger("activekv")
@@ -61,11 +62,8 @@ EXPIRE_SAMPLE = 20
 _WILDCARDS = {"*": "0.0.0.0", "::*": "::"}
 EXPIRE_BUDGET_S = 0.025
 # Packing small collections at rest (crdt/packing.py): per expire-cycle tick, at most this many
-# keys visited and this much time: 3 ms while clients are busy (3% of a core at hz 10), 30 ms
-# when no command ran since the last tick.
+# keys visited, in the time server/sweep.py allows.
 COMPACT_KEYS = 20_000
-COMPACT_BUDGET_S = 0.003
-COMPACT_IDLE_BUDGET_S = 0.030
 
 
 @dataclass
@@ -181,7 +179,7 @@ class Server:
         self._stopping: asyncio.Event | None = None
         self._expire_cursor = [0] * config.databases
         self.compactor = Compactor()
-        self._commands_at_last_tick = -1
+        self.sweep = SweepPacer()
         self._samples: deque[tuple[float, int, int, int]] = deque(maxlen=METRIC_SAMPLES + 1)
         self.tick()
 
@@ -341,10 +339,15 @@ class Server:
                         if waiter not in self.waiters:
                             continue
                         waiter.ready_key = key
+                        # the served client is the current one (Redis's current_client): a
+                        # key it tracks and its command changes is invalidated after its reply
+                        tracking = self.tracking
+                        running, tracking.current = tracking.current, waiter.client
                         try:
                             done, reply = waiter.poll(now)
                         finally:
                             waiter.ready_key = None
+                            tracking.current = running
                         if done:
                             self._finish(waiter, reply)
         finally:
@@ -362,6 +365,7 @@ class Server:
             n += 1
             self.tick()
             self.poll_waiters()
+            self.tracking.limit_keys()
             if n % 10 == 0:
                 self.outbuf.tick()
                 self.memory.tick()
@@ -408,6 +412,15 @@ class Server:
             note_expired(self, db, key)
             self.ks.emit(Delete(db, key))
 
+    def reclaim_expired(self, db: int, key: bytes) -> None:
+        """A read found ``key`` past its time: remove it now, as Redis's lookups do
+        (expireIfNeeded: DBSIZE stops counting it, "expired" fires), except while clients are
+        paused (Redis expires nothing then)."""
+        if not self.pause.active():
+            self.stats.expired_keys += 1
+            note_expired(self, db, key)
+            self.ks.emit(Delete(db, key))
+
     async def _expire_loop(self) -> None:
         while True:
             await asyncio.sleep(min(1 / max(1, self.config.hz), METRIC_PERIOD_S))
@@ -419,14 +432,16 @@ class Server:
                 started = time.monotonic()
                 self.expire_cycle()
                 self.monitor.latency_sample("expire-cycle", time.monotonic() - started)
-                idle = self.stats.commands == self._commands_at_last_tick
-                self._commands_at_last_tick = self.stats.commands
-                budget = COMPACT_IDLE_BUDGET_S if idle else COMPACT_BUDGET_S
-                passes = self.compactor.passes
-                self.compactor.run(self.ks.dbs, COMPACT_KEYS, time.monotonic() + budget, time.monotonic,
-                                   self.memory.on_change if self.memory.tracking else None)
-                if self.compactor.passes != passes:  # a pass ended: the keys are at rest
-                    memtrim.release()
+                c = self.compactor
+                rep = self.replicator
+                activity = self.stats.commands + (rep.activity if rep is not None else 0)
+                budget = self.sweep.budget(activity, c.passes, c.packed)
+                if budget:
+                    passes = c.passes
+                    c.run(self.ks.dbs, COMPACT_KEYS, time.monotonic() + budget, time.monotonic,
+                          self.memory.on_change if self.memory.tracking else None)
+                    if c.passes != passes:  # a pass ended: the keys are at rest
+                        memtrim.release(c.packed)
             except Exception:  # never let the cycle die silently
                 log.exception("active expire cycle failed")
 
@@ -595,8 +610,10 @@ class Server:
                  keys, done.snapshot_lsn, done.replayed, time.monotonic() - started, done.origin,
                  " (new epoch after an unclean stop)" if done.unclean else "")
         # What was loaded lives until overwritten: keep the cyclic GC from rescanning it on
-        # every full collection (with a million keys, ~0.2 s each).
-        gc.collect()
+        # every full collection (with a million keys, ~0.2 s each). Only the young
+        # generations are collected first: a full collection here cost 0.3 s of every start,
+        # even empty, for the few cycles the imports left behind.
+        gc.collect(1)
         gc.freeze()
 
     async def stop(self) -> None:

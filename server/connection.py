@@ -30,6 +30,7 @@ from server.resp import (
     OK_REPLY,
     QUEUED,
     Error,
+    RawPush,
     bulk_header,
     encode,
     integer_reply,
@@ -88,6 +89,7 @@ class Client(asyncio.Protocol):
         self.in_exec = False  # running a transaction: blocking commands answer at once
         self.last_batch: Batch | None = None  # CRDT.TOKEN / WAIT: this connection's last write
         self.reply_flags = 0  # CLIENT REPLY OFF/SKIP (0: every reply is sent)
+        self.qbuf_batch = 0  # bytes of the read whose commands are running (CLIENT LIST qbuf)
         self.no_evict = False  # CLIENT NO-EVICT
         self.no_touch = False  # CLIENT NO-TOUCH
         self.subs: Subscriptions | None = None  # pub/sub subscriptions (None: not in that context)
@@ -153,6 +155,9 @@ class Client(asyncio.Protocol):
         stats.reads_processed += 1
         self.last_interaction = time.monotonic()
         error: ProtocolError | None = None
+        # Redis's querybuf while this read's commands run: what was pending, plus this read
+        # (CLIENT LIST ``qbuf`` of the client itself; Redis trims it once they all ran)
+        self.qbuf_batch = self.reader.pending_bytes() + len(data)
         try:
             commands = self.reader.feed(data)
         except ProtocolError as exc:
@@ -273,14 +278,26 @@ class Client(asyncio.Protocol):
             transport.set_protocol(successor)
             successor.connection_made(transport)
 
-    def unblock(self, reply: Any) -> None:
-        """A blocked command finished: send its reply, then run what arrived meanwhile."""
+    def unblock(self, reply: Any, failed: bool = False) -> None:
+        """A blocked command finished: send its reply, then run what arrived meanwhile.
+
+        An error reply (NOGROUP, UNBLOCKED, WRONGTYPE at serve time...) counts in the error
+        stats and as a failed call of the blocked command, as Redis's updateStatsOnUnblock;
+        ``failed``: a failed call without an error (CLIENT UNBLOCK's timeout reply, in 7.0)."""
         self.blocked = None
+        if type(reply) is Error or isinstance(reply, Error):
+            self.server.stats.add_error(reply.message)
+            failed = True
+        if failed and self.last_cmd != "NULL":
+            self.server.monitor.stat(self.last_cmd).failed_calls += 1
         if self.closing:
             return
         out = bytearray()
         if reply is not NO_REPLY and not self.reply_flags & REPLY_OFF:
             encode(reply, out, self.resp3)
+        if self._after_reply is not None:  # invalidations its own command caused
+            out += self._after_reply
+            self._after_reply = None
         self._send(out)
         commands, error = self._held, self._held_error
         self._held, self._held_error = [], None
@@ -355,7 +372,8 @@ class Client(asyncio.Protocol):
         if reply is not NO_REPLY:
             if type(reply) is Error or isinstance(reply, Error):
                 self.server.stats.add_error(reply.message)
-            if not (self.reply_flags & REPLY_OFF or before & REPLY_SKIP):
+            # the flags as the command left them (CLIENT REPLY ON clears SKIP for its own OK)
+            if not self.reply_flags & (REPLY_OFF | REPLY_SKIP) or type(reply) is RawPush:
                 encode(reply, out, self.resp3)
         if (self.reply_flags | before) & (REPLY_SKIP | REPLY_SKIP_NEXT):
             # Redis's resetClient(): SKIP covered this command; SKIP_NEXT covers the next one

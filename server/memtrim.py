@@ -5,7 +5,7 @@ larger — peer stream and reply buffers, encoded batches, the op log's tail —
 malloc, which keeps freed pages in the middle of its heap resident. Redis's jemalloc purges
 such dirty pages on a timer (its ``dirty_decay_ms``); here the server calls glibc's
 ``malloc_trim(0)`` (which releases every free whole page, not only the heap's top) when the
-packing sweep completes a pass, at most once per ``MIN_INTERVAL_S``: after a burst of writes
+packing sweep completes a pass that packed something, at most once per ``MIN_INTERVAL_S``: after a burst of writes
 the resident memory is what the keys hold, not the burst's high-water mark. Elsewhere than
 glibc it does nothing.
 """
@@ -21,6 +21,7 @@ MIN_INTERVAL_S = 10.0
 
 _trim: Any = None  # glibc's malloc_trim, False when unavailable
 _last = -MIN_INTERVAL_S
+_last_progress: int | None = None
 
 
 def _load() -> Any:
@@ -38,12 +39,15 @@ def _load() -> Any:
     return _trim
 
 
-def release(now: float | None = None) -> bool:
-    """``malloc_trim(0)`` unless it ran within ``MIN_INTERVAL_S``; True when it ran."""
-    global _last
+def release(progress: int | None = None, now: float | None = None) -> bool:
+    """``malloc_trim(0)`` unless it ran within ``MIN_INTERVAL_S`` or ``progress`` (a count
+    that grows with the work done since: the sweep's packed count) is the same as at the last
+    trim (nothing was freed since, when the server is at rest); True when it ran."""
+    global _last, _last_progress
     now = time.monotonic() if now is None else now
-    if now - _last < MIN_INTERVAL_S:
+    if now - _last < MIN_INTERVAL_S or (progress is not None and progress == _last_progress):
         return False
+    _last_progress = progress
     fn = _load()
     if not fn:
         return False

@@ -104,6 +104,13 @@ class Raw:
         self.data = data
 
 
+class RawPush(Raw):
+    """Pre-encoded out-of-band output a command replies with (a pub/sub (un)subscribe
+    confirmation): written even under CLIENT REPLY OFF / SKIP, as Redis's CLIENT_PUSHING."""
+
+    __slots__ = ()
+
+
 class _NullArray:
     __slots__ = ()
 
@@ -214,7 +221,7 @@ def encode(value: Any, out: bytearray, resp3: bool) -> None:
         out += (b">%d\r\n" if resp3 else b"*%d\r\n") % len(value.items)
         for item in value.items:
             encode(item, out, resp3)
-    elif t is Raw:
+    elif t is Raw or t is RawPush:
         out += value.data
     elif isinstance(value, (bytearray, memoryview)):
         data = bytes(value)

@@ -33,13 +33,14 @@ if TYPE_CHECKING:
     from server.connection import Client
 
 INVALIDATE_CHANNEL = b"__redis__:invalidate"
+SCRIPT_COMMANDS = frozenset({"eval", "evalsha", "eval_ro", "evalsha_ro", "fcall", "fcall_ro"})
 
 
 class TrackingState:
     """One client's CLIENT TRACKING settings."""
 
     __slots__ = ("redirect", "bcast", "optin", "optout", "noloop", "caching", "prefixes",
-                 "broken_redirect")
+                 "broken_redirect", "script_read")
 
     def __init__(self) -> None:
         self.redirect = 0
@@ -47,6 +48,7 @@ class TrackingState:
         self.caching = False  # CLIENT CACHING yes/no given for the next command
         self.prefixes: dict[bytes, None] = {}
         self.broken_redirect = False
+        self.script_read = False  # the running script (EVAL*, FCALL*) called a read command
 
 
 class Tracking:
@@ -59,6 +61,7 @@ class Tracking:
         self._broadcast_scheduled = False
         self.current: Client | None = None  # the client whose command is running
         self.clients = 0  # how many have tracking on (nothing to do while none has)
+        self._limit_rounds = 0  # turns that found the table over tracking-table-max-keys
 
     # -- CLIENT TRACKING ----------------------------------------------------------------------
     def enable(self, c: Client, redirect: int, bcast: bool, optin: bool, optout: bool,
@@ -98,7 +101,13 @@ class Tracking:
         state = c.tracking
         if state is None:
             return
-        if cmd.readonly and not state.bcast and "pubsub" not in cmd.spec.flags:
+        if cmd.name in SCRIPT_COMMANDS:
+            # Redis 7.0.15: a script's declared keys are tracked when it called a read-only
+            # command (not the keys of the commands it called), whatever its own flags
+            reads, state.script_read = state.script_read, False
+        else:
+            reads = cmd.readonly and "pubsub" not in cmd.spec.flags
+        if reads and not state.bcast:
             if not ((state.optin and not state.caching) or (state.optout and state.caching)):
                 for key in command_keys(cmd, argv):
                     self.table.setdefault(key, {})[c.id] = None
@@ -126,6 +135,31 @@ class Tracking:
                 continue
             self.send(target, [key], after_reply=target is self.current)
 
+    def limit_keys(self) -> None:
+        """Redis's trackingLimitUsedSlots (each event-loop turn): while the table holds more
+        keys than tracking-table-max-keys, invalidate keys, up to 100 more per turn that
+        found it still over the limit (the oldest first here; Redis walks randomly)."""
+        table = self.table
+        if not table:
+            return
+        max_keys = self.server.config.get("tracking-table-max-keys")
+        if not max_keys or len(table) <= max_keys:
+            self._limit_rounds = 0
+            return
+        effort = 100 * (self._limit_rounds + 1)
+        clients = self.server.clients
+        while effort > 0 and table:
+            effort -= 1
+            key = next(iter(table))
+            for cid in table.pop(key):  # no current client: NOLOOP spares nobody
+                target = clients.get(cid)
+                if target is not None and target.tracking is not None and not target.tracking.bcast:
+                    self.send(target, [key])
+            if len(table) <= max_keys:
+                self._limit_rounds = 0
+                return
+        self._limit_rounds += 1
+
     def flush(self) -> None:
         """FLUSHDB/FLUSHALL: a null invalidation to every tracking client; the table is
         emptied (Redis frees it on any flush)."""
@@ -142,7 +176,7 @@ class Tracking:
         redirected = False
         if state.redirect:
             other = self.server.clients.get(state.redirect)
-            if other is None:
+            if other is None or other.closing:  # (QUIT: Redis frees it once its OK is out)
                 state.broken_redirect = True
                 if c.resp3:
                     self._push(c, _encoded(Push([b"tracking-redir-broken", state.redirect]), True), after_reply)

@@ -6,7 +6,8 @@ none.
 
 CLIENT LIST / CLIENT INFO lines have Redis 7.0.15's fields in Redis's order; the values
 that describe Redis's internal buffers are ours: ``qbuf`` is what the request reader still
-holds, ``qbuf-free`` 0, ``argv-mem`` the size of the arguments of the command running,
+holds (for the client running CLIENT LIST/INFO: its whole read, as Redis trims its query
+buffer only after the read's commands ran), ``qbuf-free`` 0, ``argv-mem`` the size of the arguments of the command running,
 ``multi-mem`` the size of the queued MULTI commands' arguments, ``rbs``/``rbp`` 0 (no reply
 buffer: replies are written once per read), ``omem`` the transport's write buffer, ``tot-mem``
 the sum of those. ``flags``: ``x`` in MULTI, ``d`` a WATCHed key changed, ``c`` closing after
@@ -65,7 +66,8 @@ def client_info_line(c: Client, now: float | None = None) -> str:
         flags += "e"
     if c.no_touch:  # Redis 7.2's flag
         flags += "T"
-    qbuf = c.reader.pending_bytes()
+    # the client running this command: its whole read is still in Redis's query buffer
+    qbuf = c.qbuf_batch if c._running_out is not None else c.reader.pending_bytes()
     multi_mem = sum(len(a) for _, argv in c.multi for a in argv) if c.multi is not None else 0
     omem = c.transport.get_write_buffer_size() if c.transport is not None else 0
     subs = c.subs.kinds if c.subs is not None else ((), (), ())
@@ -217,7 +219,8 @@ def cmd_client_unblock(c: Client, argv: list[bytes]) -> Any:
         return 0  # a command held by CLIENT PAUSE is not blocked on a key: it waits on
     waiter = target.blocked
     c.server.unblock_waiter(waiter)
-    target.unblock(Error(UNBLOCKED) if as_error else waiter.on_timeout())
+    # Redis 7.0 counts the unblocked command as failed either way (updateStatsOnUnblock)
+    target.unblock(Error(UNBLOCKED) if as_error else waiter.on_timeout(), failed=True)
     return 1
 
 

@@ -15,16 +15,22 @@ if TYPE_CHECKING:
     from server.connection import Client
 
 
-def lookup(c: Client, key: bytes, touch: bool = True) -> Entry | None:
-    """The visible entry for reading (counts keyspace hits and misses); ``touch=False``:
-    Redis's LOOKUP_NOTOUCH (TYPE, EXISTS, TTL...: the access time is left alone)."""
+def lookup(c: Client, key: bytes, touch: bool = True, notify: bool = True) -> Entry | None:
+    """The visible entry for reading (counts keyspace hits and misses; a key past its time is
+    reclaimed); ``touch=False``: Redis's LOOKUP_NOTOUCH (TYPE, EXISTS, TTL...: the access time
+    is left alone); ``notify=False``: LOOKUP_NONOTIFY (OBJECT: no keymiss event)."""
     ks = c.ks
     db = ks.dbs[c.db]
-    entry = db.get(key, ks.now_ms)  # (thawed when cold: the read touches it)
+    entry = db.find(key)  # (thawed when cold: the read touches it)
+    if entry is not None and entry.x is not None:  # it may have expire entries
+        at = db.expires.get(key)
+        if at is not None and at <= ks.now_ms:
+            entry = None
+            c.server.reclaim_expired(c.db, key)
     if entry is None:
         server = c.server
         server.stats.keyspace_misses += 1
-        if server.config.notify_keyspace_events & NOTIFY_KEY_MISS:  # local: reads never replicate
+        if notify and server.config.notify_keyspace_events & NOTIFY_KEY_MISS:  # local: reads never replicate
             server.notifier.fire((("m", "keymiss", c.db, key),))
     else:
         server = c.server

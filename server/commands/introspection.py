@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from crdt.numbers import INT64_MAX, parse_int
 from crdt.types.strings import STRING
 from server import errors, helptext, info
-from server.commands.common import int_arg
+from server.commands.common import int_arg, lookup
 from server.commands.registry import command
 from server.memory import attribute_names
 from server.resp import OK, Error, Map, Status, Verbatim
@@ -35,8 +35,9 @@ DEFAULT_SAMPLES = 5
 
 
 def _entry(c: Client, key: bytes) -> Any:
-    """objectCommandLookup: the entry without touching it (LOOKUP_NOTOUCH)."""
-    return c.ks.dbs[c.db].get(key, c.ks.now_ms)
+    """objectCommandLookup: the entry without touching it or firing keymiss (LOOKUP_NOTOUCH |
+    LOOKUP_NONOTIFY); hits and misses count, a key past its time is reclaimed."""
+    return lookup(c, key, touch=False, notify=False)
 
 
 @command("object|freq")

@@ -73,15 +73,22 @@ def cmd_scan(c: Client, argv: list[bytes]) -> Any:
     now = c.ks.now_ms
     wanted = args.type.decode("utf-8", "replace").lower() if args.type is not None else None
 
+    expired: list[bytes] = []
+
     def keep(key: bytes) -> bool:
         entry = db.peek(key)
-        if entry is None or db.is_expired(key, now) or not args.accepts(key):
+        if entry is None or not args.accepts(key):
+            return False
+        if db.is_expired(key, now):
+            expired.append(key)
             return False
         return wanted is None or entry.kind == wanted
 
     next_cursor, keys = scan(
         db.entries, cursor, args.count, cache_id=id(db), generation=db.generation, keep=keep
     )
+    for key in expired:  # as Redis's SCAN: the keys it visits past their time are reclaimed
+        c.server.reclaim_expired(c.db, key)
     return [b"%d" % next_cursor, keys]
 
 
@@ -273,7 +280,7 @@ def cmd_persist(c: Client, argv: list[bytes]) -> Any:
 
 @command("object|encoding")
 def cmd_object_encoding(c: Client, argv: list[bytes]) -> Any:
-    entry = _visible(c, argv[2])
+    entry = lookup(c, argv[2], touch=False, notify=False)  # objectCommandLookup
     if entry is None:
         return None
     return TYPE_COMMANDS[entry.kind].encoding(entry.content(), c.server.config)

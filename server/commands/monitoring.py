@@ -325,10 +325,14 @@ def cmd_latency_histogram(c: Client, argv: list[bytes]) -> Any:
                 container, _, sub = name.partition("|")
                 parent = c.server.table.get(container.encode())
                 cmd = parent.subcommands.get(sub.encode()) if parent is not None else None
-            if cmd is not None and cmd.name not in names:
-                st = mon.commands.get(cmd.name)
+            if cmd is None:
+                continue
+            # a container command: its own histogram (if any), then its subcommands' (no
+            # deduplication: Redis answers a command named twice twice)
+            for one in (cmd, *cmd.subcommands.values()):
+                st = mon.commands.get(one.name)
                 if st is not None and st.hist:
-                    names.append(cmd.name)
+                    names.append(one.name)
     out = []
     for name in names:
         st = mon.commands[name]

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from server import errors, helptext
 from server.commands.registry import command
 from server.pubsub import CHANNEL, PATTERN, SHARD
-from server.resp import Error, Raw, Status
+from server.resp import Error, RawPush, Status
 
 if TYPE_CHECKING:
     from server.connection import Client
@@ -19,32 +19,32 @@ if TYPE_CHECKING:
 
 @command("subscribe")
 def cmd_subscribe(c: Client, argv: list[bytes]) -> Any:
-    return Raw(c.server.pubsub.subscribe(c, CHANNEL, argv[1:]))
+    return RawPush(c.server.pubsub.subscribe(c, CHANNEL, argv[1:]))
 
 
 @command("psubscribe")
 def cmd_psubscribe(c: Client, argv: list[bytes]) -> Any:
-    return Raw(c.server.pubsub.subscribe(c, PATTERN, argv[1:]))
+    return RawPush(c.server.pubsub.subscribe(c, PATTERN, argv[1:]))
 
 
 @command("ssubscribe")
 def cmd_ssubscribe(c: Client, argv: list[bytes]) -> Any:
-    return Raw(c.server.pubsub.subscribe(c, SHARD, argv[1:]))
+    return RawPush(c.server.pubsub.subscribe(c, SHARD, argv[1:]))
 
 
 @command("unsubscribe")
 def cmd_unsubscribe(c: Client, argv: list[bytes]) -> Any:
-    return Raw(c.server.pubsub.unsubscribe(c, CHANNEL, argv[1:]))
+    return RawPush(c.server.pubsub.unsubscribe(c, CHANNEL, argv[1:]))
 
 
 @command("punsubscribe")
 def cmd_punsubscribe(c: Client, argv: list[bytes]) -> Any:
-    return Raw(c.server.pubsub.unsubscribe(c, PATTERN, argv[1:]))
+    return RawPush(c.server.pubsub.unsubscribe(c, PATTERN, argv[1:]))
 
 
 @command("sunsubscribe")
 def cmd_sunsubscribe(c: Client, argv: list[bytes]) -> Any:
-    return Raw(c.server.pubsub.unsubscribe(c, SHARD, argv[1:]))
+    return RawPush(c.server.pubsub.unsubscribe(c, SHARD, argv[1:]))
 
 
 @command("publish")

@@ -42,7 +42,11 @@ def cmd_flushall(c: Client, argv: list[bytes]) -> Any:
 
 @command("dbsize")
 def cmd_dbsize(c: Client, argv: list[bytes]) -> Any:
-    return c.ks.dbs[c.db].visible_count(c.ks.now_ms)
+    # Keys past their time do not count (SEMANTICS "Expiry"): Redis's active cycle reclaims
+    # them within its tick. With the cycle off (DEBUG SET-ACTIVE-EXPIRE 0) Redis counts them
+    # until a lookup reclaims them, as INFO keyspace always does, and so do we.
+    db = c.ks.dbs[c.db]
+    return db.visible_count(c.ks.now_ms) if c.server.active_expire else len(db.entries)
 
 
 @command("time")
@@ -162,6 +166,31 @@ def _variable_flags(name: bytes, args: list[bytes], found: list[tuple[bytes, lis
     return found
 
 
+def _sort_getkeys(args: list[bytes]) -> list[tuple[bytes, list[str]]]:
+    """Redis's sortGetKeys: the sorted key, then the last STORE's destination (LIMIT, GET
+    and BY arguments skipped)."""
+    keys = [(args[1], ["RO", "access"])]
+    store: bytes | None = None
+    i = 2
+    while i < len(args):
+        word = args[i].lower()
+        if word == b"limit":
+            i += 2
+        elif word in (b"get", b"by"):
+            i += 1
+        elif word == b"store" and i + 1 < len(args):
+            store = args[i + 1]
+        i += 1
+    return keys + ([(store, ["OW", "update"])] if store is not None else [])
+
+
+# Redis's getkeys_proc, for the commands whose key specs include an unsearchable one
+_GETKEYS_PROCS: dict[str, Callable[[list[bytes]], list[tuple[bytes, list[str]]]]] = {
+    "sort": _sort_getkeys,
+    "sort_ro": lambda args: [(args[1], ["RO", "access"])],
+}
+
+
 def _getkeys(c: Client, argv: list[bytes]) -> list[tuple[bytes, list[str]]]:
     args = argv[2:]
     cmd = c.server.table.get(args[0].lower())
@@ -174,6 +203,8 @@ def _getkeys(c: Client, argv: list[bytes]) -> list[tuple[bytes, list[str]]]:
     if not cmd.spec.arity_ok(len(args)):
         raise Error(errors.GETKEYS_ARITY)
     keys = keys_and_flags_from_specs(cmd.spec, args)
+    if keys is None and cmd.name in _GETKEYS_PROCS:  # a spec that cannot be searched
+        keys = _GETKEYS_PROCS[cmd.name](args)
     if not keys:
         if keys is not None or "no_mandatory_keys" in cmd.spec.flags:
             return []

@@ -191,7 +191,11 @@ def cmd_smove(c: Client, argv: list[bytes]) -> Any:
     if member not in source:
         return 0
     remove_members(c, src, source, [member])
-    c.ks.emit(SetAdd(c.db, dst, (member,)))
+    effect = SetAdd(c.db, dst, (member,))
+    if destination is not None and member in destination:
+        c.ks.emit_quiet(effect)  # already there: Redis signals no change of the destination
+    else:
+        c.ks.emit(effect)
     return 1
 
 

@@ -2,8 +2,8 @@
 
 The options are parsed first (syntax errors before WRONGTYPE), then the key is looked up. A BY
 pattern without ``*`` means "don't sort": lists and sorted sets keep their order (reversed by
-DESC, LIMIT taken from that order), a set keeps its iteration order — except with STORE, where
-Redis sorts it ALPHA by element so that what is stored is deterministic. Otherwise the elements
+DESC, LIMIT taken from that order), a set keeps its iteration order — except with STORE or
+called by a script, where Redis sorts it ALPHA by element so that the result is deterministic. Otherwise the elements
 are weighed: numerically (strtod of the element or of its BY value, a missing BY value weighing
 0, ties broken by the elements' bytes; anything not a whole double makes the reply
 "One or more scores can't be converted into double") or with ALPHA by the bytes (strcoll, which
@@ -36,6 +36,7 @@ from server.commands.common import int_arg, lookup, prepare_write
 from server.commands.registry import command
 from server.commands.zsets import strtod
 from server.resp import Error
+from server.scripting.engine import current_run
 
 if TYPE_CHECKING:
     from server.connection import Client
@@ -164,8 +165,9 @@ def _sort(c: Client, argv: list[bytes], readonly: bool) -> Any:
         raise Error(errors.WRONGTYPE)
     kind = LIST if content is None else content.type_name
     elems = [] if content is None else _elements(content)
-    if dontsort and kind == SET and store is not None:
-        dontsort, alpha, by = False, True, None  # a stored set is sorted, for determinism
+    if dontsort and kind == SET and (store is not None or current_run(c.server) is not None):
+        # a set stored or returned to a script is sorted, for determinism (as sort.c)
+        dontsort, alpha, by = False, True, None
 
     start, end = _limits(limit_start, limit_count, len(elems))
     if dontsort:

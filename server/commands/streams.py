@@ -26,6 +26,7 @@ from server.blocking import Blocked
 from server.commands.common import TYPE_COMMANDS, TypeCommands, int_arg, prepare_write, read
 from server.commands.registry import command
 from server.resp import NULL_ARRAY, OK, Error, Map
+from server.scripting.engine import current_run
 
 if TYPE_CHECKING:
     from server.connection import Client
@@ -39,6 +40,7 @@ INVALID_ID = "ERR Invalid stream ID specified as stream command argument"
 XADD_SMALLER = "ERR The ID specified in XADD is equal or smaller than the target stream top item"
 XADD_ZERO = "ERR The ID specified in XADD must be greater than 0-0"
 EXHAUSTED = "ERR The stream has exhausted the last possible ID, unable to add more items"
+XADD_TOO_LARGE = "ERR Elements are too large to be stored"
 MAXLEN_NEGATIVE = "ERR The MAXLEN argument must be >= 0."
 LIMIT_NEGATIVE = "ERR The LIMIT argument must be >= 0."
 MAXLEN_AND_MINID = "ERR syntax error, MAXLEN and MINID options at the same time are not compatible"
@@ -294,7 +296,9 @@ def cmd_xadd(c: Client, argv: list[bytes]) -> Any:
         new = a.id
     elif a.id[0] == last[0]:
         if last[1] == MAX64:
-            raise Error(XADD_SMALLER)
+            # Redis 7.0.15's reply to an ``ms-*`` whose sequence would overflow (newer
+            # versions answer "equal or smaller"; the oracle is 7.0.15).
+            raise Error(XADD_TOO_LARGE)
         new = (a.id[0], last[1] + 1)
     else:
         new = a.id
@@ -460,7 +464,8 @@ class ReadArgs(NamedTuple):
     noack: bool
 
 
-def parse_read_args(argv: list[bytes], xreadgroup: bool) -> ReadArgs:
+def parse_read_args(argv: list[bytes], xreadgroup: bool, script: bool = False) -> ReadArgs:
+    """``script``: called by a script, where Redis refuses BLOCK as soon as it parses it."""
     timeout: float | None = None
     count = 0
     streams_arg = 0
@@ -473,6 +478,9 @@ def parse_read_args(argv: list[bytes], xreadgroup: bool) -> ReadArgs:
         more = argc - i - 1
         opt = argv[i].lower()
         if opt == b"block" and more:
+            if script:
+                raise Error("ERR %s command is not allowed with BLOCK option from scripts"
+                            % argv[0].decode("utf-8", "replace"))
             i += 1
             timeout = block_timeout(argv[i])
         elif opt == b"count" and more:
@@ -508,7 +516,7 @@ def parse_read_args(argv: list[bytes], xreadgroup: bool) -> ReadArgs:
 
 @command("xread")
 def cmd_xread(c: Client, argv: list[bytes]) -> Any:
-    r = parse_read_args(argv, False)
+    r = parse_read_args(argv, False, current_run(c.server) is not None)
     keys = argv[r.streams_arg:r.streams_arg + r.nstreams]
     ids: list[SID] = []
     for key, arg in zip(keys, argv[r.streams_arg + r.nstreams:], strict=True):

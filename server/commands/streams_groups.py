@@ -36,6 +36,7 @@ from server.commands.streams import (
     write_stream,
 )
 from server.resp import NULL_ARRAY, OK, Error
+from server.scripting.engine import current_run
 
 if TYPE_CHECKING:
     from server.connection import Client
@@ -327,7 +328,7 @@ def deliver_history(s: Stream, g: Group, consumer: bytes, gt: SID, count: int, n
 
 @command("xreadgroup")
 def cmd_xreadgroup(c: Client, argv: list[bytes]) -> Any:
-    r = parse_read_args(argv, True)
+    r = parse_read_args(argv, True, current_run(c.server) is not None)
     assert r.group is not None and r.consumer is not None
     group, consumer = r.group, r.consumer
     keys = argv[r.streams_arg:r.streams_arg + r.nstreams]

@@ -298,8 +298,8 @@ class LuaEngine:
         derive(c, cmd.name, argv, mark)
         if server.monitors:
             feed_lua(c, cmd, argv)
-        if c.tracking is not None:  # keys a script reads are tracked, as Redis does
-            server.tracking.after_command(c, cmd, argv)
+        if c.tracking is not None and cmd.readonly:  # the script's keys get tracked (Tracking)
+            c.tracking.script_read = True
         if failed:
             stats.add_error(reply.message)
             return raise_error, conv.err_table(reply.message)

@@ -164,3 +164,54 @@ def test_exec_during_a_busy_script_aborts_with_execabort_busy(
         for o in others:
             o.close()
         ddiff.both("CONFIG", "SET", "busy-reply-threshold", "5000")
+
+
+def test_dbsize_counts_expired_keys_until_they_are_reclaimed(ddiff: Differential) -> None:
+    # unit/expire "Redis should lazy expire keys": with the active cycle off, keys past their
+    # time still count in DBSIZE until a lookup reclaims them
+    ddiff.check_all(("FLUSHALL",), ("DEBUG", "SET-ACTIVE-EXPIRE", "0"), ("PSETEX", "k1", "100", "a"),
+                    ("PSETEX", "k2", "100", "a"), ("SET", "k3", "a"), ("DBSIZE",))
+    time.sleep(0.25)
+    try:
+        ddiff.check_all(("DBSIZE",), ("INFO", "keyspace"), ("GET", "k1"), ("DBSIZE",), ("MGET", "k1", "k2"),
+                        ("DBSIZE",))
+    finally:
+        ddiff.check("DEBUG", "SET-ACTIVE-EXPIRE", "1")
+
+
+@pytest.mark.parametrize("probe", [("SCAN", "0"), ("OBJECT", "ENCODING", "k1"), ("OBJECT", "IDLETIME", "k1"),
+                                   ("OBJECT", "REFCOUNT", "k1"), ("EXISTS", "k1"), ("TTL", "k1"),
+                                   ("TYPE", "k1"), ("GET", "k1"), ("KEYS", "*")])
+def test_lookups_reclaim_expired_keys_as_redis_does(ddiff: Differential, probe: tuple[str, ...]) -> None:
+    # which reads reclaim a key past its time (DBSIZE, INFO's expired_keys, hits and misses)
+    ddiff.check_all(("FLUSHALL",), ("CONFIG", "RESETSTAT"), ("DEBUG", "SET-ACTIVE-EXPIRE", "0"),
+                    ("PSETEX", "k1", "50", "a"), ("SET", "k2", "a"))
+    time.sleep(0.12)
+    try:
+        ddiff.check(*probe, unordered=probe[0] in ("SCAN", "KEYS"))
+        ddiff.check_all(("OBJECT", "ENCODING", "k2"), ("OBJECT", "ENCODING", "nokey"), ("DBSIZE",))
+        ref, ours = ddiff.both("INFO", "stats")
+        for field in ("expired_keys", "keyspace_hits", "keyspace_misses"):
+            want = re.search(rb"%s:(\d+)" % field.encode(), ref.value)
+            got = re.search(rb"%s:(\d+)" % field.encode(), ours.value)
+            assert want is not None and got is not None and got.group(1) == want.group(1), (field, got, want)
+    finally:
+        ddiff.check("DEBUG", "SET-ACTIVE-EXPIRE", "1")
+
+
+def test_dbsize_leaves_out_expired_keys_while_the_active_cycle_runs(
+        debug_servers: tuple[ServerProcess, ServerProcess]) -> None:
+    # SEMANTICS "Expiry": a key past its time is not in DBSIZE, at once, in that region (Redis
+    # reclaims it within its active cycle's tick; only with the cycle off does it count)
+    conn = RespConnection(debug_servers[1].port)
+    try:
+        conn.call("CONFIG", "SET", "hz", "1")  # the cycle is unlikely to reclaim it meanwhile
+        conn.call("FLUSHALL")
+        conn.call("PSETEX", "gone", "30", "v")
+        conn.call("SET", "kept", "v")
+        time.sleep(0.05)
+        assert conn.call("DBSIZE").value == 1
+        assert b"db0:keys=" in conn.call("INFO", "keyspace").value
+    finally:
+        conn.call("CONFIG", "SET", "hz", "10")
+        conn.close()

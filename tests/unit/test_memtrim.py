@@ -10,11 +10,13 @@ def _rss_kb() -> int:
         return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
 
 
-def test_release_runs_at_most_once_per_interval() -> None:
+def test_release_runs_at_most_once_per_interval_and_only_after_progress() -> None:
     t = 1e9  # a monotonic time far from any earlier call
-    assert memtrim.release(t)
-    assert not memtrim.release(t + memtrim.MIN_INTERVAL_S / 2)
-    assert memtrim.release(t + memtrim.MIN_INTERVAL_S)
+    assert memtrim.release(1, now=t)
+    assert not memtrim.release(2, now=t + memtrim.MIN_INTERVAL_S / 2)
+    assert memtrim.release(2, now=t + memtrim.MIN_INTERVAL_S)
+    assert not memtrim.release(2, now=t + 5 * memtrim.MIN_INTERVAL_S)  # nothing packed since
+    assert memtrim.release(3, now=t + 5 * memtrim.MIN_INTERVAL_S)
 
 
 def test_release_gives_freed_heap_pages_back() -> None:
@@ -24,6 +26,6 @@ def test_release_gives_freed_heap_pages_back() -> None:
     kept = blocks[::64]
     del blocks
     before = _rss_kb()
-    assert memtrim.release(2e9)
+    assert memtrim.release(now=2e9)
     assert _rss_kb() < before - 32_000  # (KB)
     assert len(kept) == 512
