@@ -328,6 +328,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--systems", default="redis-server,activekv,redis-2-replicas,activekv-3-regions")
     parser.add_argument("--skip-throughput", action="store_true", help="memory figures only")
     parser.add_argument("--skip-catchup", action="store_true")
+    parser.add_argument("--memory-kinds", default=",".join(MEMORY_KINDS),
+                        help="the kinds of keys of the memory figures, comma-separated")
     parser.add_argument("--catchup-keys", type=int, default=1_000_000)
     parser.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results"))
     args = parser.parse_args(argv)
@@ -352,7 +354,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in [s for s in systems if s != "redis-2-replicas"]:  # the primary holds what redis-server does
         print(f"memory: {name} ...", flush=True)
         results["memory"][name] = {}
-        for kind in MEMORY_KINDS:
+        for kind in args.memory_kinds.split(","):
             count = args.keys if kind in ("string", "stream") else args.keys // 10
             results["memory"][name].update(load_memory(name, kind, count))
     if not args.skip_catchup:
@@ -439,15 +441,16 @@ def chart(summary: dict[str, Any], systems: list[str], path: str) -> None:
             ax.set_title(f"ops/s, pipeline {pipeline}, 50 clients")
             ax.legend()
         ax = axes[2]
-        kinds = [f"{kind}_rss_bytes_per_key" for kind in MEMORY_KINDS]
         mem_systems = list(summary["memory"])
+        kinds = [f"{kind}_rss_bytes_per_key" for kind in MEMORY_KINDS  # (those measured)
+                 if mem_systems and f"{kind}_rss_bytes_per_key" in summary["memory"][mem_systems[0]]]
         width = 0.8 / max(1, len(mem_systems))
         for k, name in enumerate(mem_systems):
             ax.bar([i + k * width for i in range(len(kinds))],
                    [summary["memory"][name][kd]["bytes"] for kd in kinds], width, label=name)
         ax.set_xticks([i + width * (len(mem_systems) - 1) / 2 for i in range(len(kinds))],
                       [k if k == "string" else "stream entry" if k == "stream" else f"{k} of 10"
-                       for k in MEMORY_KINDS])
+                       for k in (kd.split("_")[0] for kd in kinds)])
         ax.set_title("RSS bytes per key")
         ax.legend()
         fig.tight_layout()

@@ -27,7 +27,7 @@ def key_digest(dbi: int, key: bytes, entry: Entry | None) -> int:
 
 def db_digest(dbi: int, db: Database, now_ms: int) -> int:
     acc = 0
-    for key, entry in db.entries.items():
+    for key, entry in db.items():
         if db.is_expired(key, now_ms):
             continue
         acc ^= key_digest(dbi, key, entry)

@@ -8,11 +8,13 @@ assignments and contributions, the key's contents of other types and its expire 
 
 from __future__ import annotations
 
+import struct
+from collections.abc import Iterator
 from typing import Any
 
 from . import expiry
 from .clock import Tag
-from .packing import Packed, pack, unpack
+from .packing import Packed, pack, region_id, region_name, unpack
 from .types import Content
 from .types.strings import SEQ_BITS, SEQ_MASK, STRING, Extra, StrValue
 
@@ -248,11 +250,66 @@ class Entry(StrValue):
         return expiry.resolve(x if x is None or type(x) is list else x.expire)  # OWN_NEVER: 0
 
 
+# A cold plain string (``freeze``): its value followed by this many bytes, the winning
+# assignment's stamp (16, little-endian) then 6 of metadata: the access field (24 bits), the
+# region's ``region_id`` (16) and flags (8: ``OWN_NEVER``, access set).
+COLD_TRAILER = 22
+_COLD = struct.Struct("<QQIH")  # the trailer: seq, hlc, then the metadata's low 32 and high 16 bits
+_COLD_OWN_NEVER, _COLD_ACCESS = 1 << 40, 2 << 40
+
+
+def freeze(entry: Entry) -> bytes | None:
+    """The cold form of a plain string entry — one assignment, no contributions, no other
+    type, no expire entries beyond ``OWN_NEVER`` — as one bytes object (64 bytes for a short
+    value, against about 176 for the entry, its value and its stamp), or None when the entry
+    is anything else. ``thaw`` gives back an equal entry."""
+    x = entry.x
+    val = entry.val
+    if val is None or type(val) is not bytes or (x is not None and x is not expiry.OWN_NEVER):
+        return None
+    stamp = entry.stamp
+    org = region_id(entry.org)
+    if stamp >> 128 or org > 0xFFFF:
+        return None
+    meta = org << 24 | (_COLD_OWN_NEVER if x is expiry.OWN_NEVER else 0)
+    try:
+        access = entry.access
+    except AttributeError:
+        pass
+    else:
+        if access >> 24:
+            return None
+        meta |= access | _COLD_ACCESS
+    return val + _COLD.pack(stamp & SEQ_MASK, stamp >> SEQ_BITS, meta & 0xFFFFFFFF, meta >> 32)
+
+
+def thaw(cold: bytes) -> Entry:
+    """The entry a cold string (``freeze``) stands for, as a new object."""
+    n = len(cold) - COLD_TRAILER
+    seq, hlc, lo, hi = _COLD.unpack_from(cold, n)
+    entry = Entry()
+    entry.val = cold[:n]
+    entry.stamp = hlc << SEQ_BITS | seq
+    meta = hi << 32 | lo
+    entry.org = region_name(meta >> 24 & 0xFFFF)
+    if meta & _COLD_OWN_NEVER:
+        entry.x = expiry.OWN_NEVER
+    if meta & _COLD_ACCESS:
+        entry.access = meta & 0xFFFFFF
+    return entry
+
+
 class Database:
+    """A database's keys. ``entries`` maps a key to its ``Entry``, or to its cold form
+    (``freeze``: a plain string not written for a while, packed by the sweep): so code reads
+    them through ``find`` (the stored entry, thawed in place first when cold: to write it or
+    touch it), ``peek`` and ``items`` (read-only: a cold key's entry is a new object each time,
+    not stored) — never through ``entries`` but to test membership, count or list keys."""
+
     __slots__ = ("entries", "expires", "orphan_expiry", "generation", "gc_pending")
 
     def __init__(self) -> None:
-        self.entries: dict[bytes, Entry] = {}  # keys with content
+        self.entries: dict[bytes, Entry | bytes] = {}  # keys with content (bytes: cold)
         self.expires: dict[bytes, int] = {}  # keys with content and a finite expire time
         self.orphan_expiry: dict[bytes, list[expiry.ExpireEntry]] = {}
         self.generation = 0  # bumped when a key appears or disappears (SCAN caches)
@@ -261,13 +318,63 @@ class Database:
         self.gc_pending: dict[bytes, None] = {}
 
     def get(self, key: bytes, now_ms: int) -> Entry | None:
-        """The visible entry, or None when absent or expired."""
+        """The visible entry (stored: thawed when cold), or None when absent or expired."""
         entry = self.entries.get(key)
-        if entry is not None and entry.x is not None:  # it may have expire entries
+        if entry is None:
+            return None
+        if type(entry) is not Entry:  # cold: no expire time
+            thawed = self.entries[key] = thaw(entry)  # type: ignore[arg-type]
+            return thawed
+        if entry.x is not None:  # it may have expire entries
             at = self.expires.get(key)
             if at is not None and at <= now_ms:
                 return None
         return entry
+
+    def find(self, key: bytes) -> Entry | None:
+        """The stored entry of ``key`` (thawed in place when cold), or None: for whatever
+        changes the entry (writes, access statistics)."""
+        entry = self.entries.get(key)
+        if entry is None or type(entry) is Entry:
+            return entry
+        thawed = self.entries[key] = thaw(entry)  # type: ignore[arg-type]
+        return thawed
+
+    def peek(self, key: bytes) -> Entry | None:
+        """The entry of ``key`` to read only, or None: a cold key's is decoded, not stored."""
+        entry = self.entries.get(key)
+        if entry is None or type(entry) is Entry:
+            return entry
+        return thaw(entry)  # type: ignore[arg-type]
+
+    def items(self) -> Iterator[tuple[bytes, Entry]]:
+        """Every key and its entry, to read only (``peek``)."""
+        for key, entry in self.entries.items():
+            yield key, entry if type(entry) is Entry else thaw(entry)  # type: ignore[arg-type]
+
+    def exists(self, key: bytes, now_ms: int) -> bool:
+        """``get(key, now_ms) is not None`` without thawing a cold key."""
+        entry = self.entries.get(key)
+        if entry is None:
+            return False
+        if type(entry) is Entry and entry.x is not None:
+            at = self.expires.get(key)
+            return at is None or at > now_ms
+        return True
+
+    def pack_key(self, key: bytes) -> bool:
+        """Pack the key's content at rest: a small collection in its entry (``Entry.pack``),
+        a plain string as its cold form (``freeze``). True when it was packed."""
+        entry = self.entries.get(key)
+        if entry is None or type(entry) is not Entry:
+            return False
+        if entry.val is not None:
+            cold = freeze(entry)
+            if cold is None:
+                return False
+            self.entries[key] = cold
+            return True
+        return entry.pack()
 
     def is_expired(self, key: bytes, now_ms: int) -> bool:
         at = self.expires.get(key)

@@ -217,8 +217,7 @@ class Keyspace:
         done = 0
         while len(recent) > keep:
             dbi, key = recent.popitem(last=False)[0]
-            entry = dbs[dbi].entries.get(key)
-            if entry is not None and entry.pack():
+            if dbs[dbi].pack_key(key):
                 done += 1
                 if self.on_packed is not None:
                     self.on_packed(dbi, key)
@@ -253,7 +252,7 @@ class Keyspace:
             n = len(batch)
             for key in batch:
                 del pending[key]
-                entry = db.entries.get(key)
+                entry = db.find(key)
                 if entry is None:
                     orphan = db.orphan_expiry.get(key)
                     if not orphan:
@@ -288,9 +287,10 @@ class Keyspace:
     # -- what interpreters use ----------------------------------------------------------------
     def entry(self, db: Database, key: bytes) -> Entry:
         """The key's entry, created (with its orphan expire entries, if any) when absent."""
-        entry = db.entries.get(key)
+        entry = db.find(key)
         if entry is None:
-            entry = db.entries[key] = Entry()
+            entry = Entry()
+            db.entries[key] = entry
             entry.x = db.orphan_expiry.pop(key, None)  # the expire entries, if any
             db.generation += 1
         return entry
@@ -420,7 +420,7 @@ class Keyspace:
         self._remove_key(self.dbs[e.db], e.key, ctx)
 
     def _remove_key(self, db: Database, key: bytes, ctx: VV) -> None:
-        entry = db.entries.get(key)
+        entry = db.find(key)
         if entry is None:
             orphan = expiry.remove(db.orphan_expiry.get(key), ctx)
             if orphan:
@@ -435,7 +435,7 @@ class Keyspace:
 
     def _expire(self, e: Expire, tag: Tag, ctx: VV) -> None:
         db = self.dbs[e.db]
-        entry = db.entries.get(e.key)
+        entry = db.find(e.key)
         if entry is None:  # content removed concurrently: keep the write aside
             entries, _ = expiry.write(db.orphan_expiry.get(e.key), tag, e.at_ms, ctx)
             self._keep_orphan(db, e.key, entries)
@@ -506,7 +506,7 @@ class Keyspace:
         be used up. Keeps what both hold, and what one side holds that the other's VV has not
         observed."""
         db = self.dbs[dbi]
-        entry = db.entries.get(key)
+        entry = db.peek(key)  # (left as it is)
         if entry is None:
             # Nothing here (the common case of a region catching up): the join is the peer's
             # entry minus what we observed and removed — ``other`` itself, filtered.

@@ -10,7 +10,9 @@ format snapshots use) when the compact form does not apply. Two things pack:
   EXEC, a replicated batch), so a burst of writes to many small keys holds at most that many
   live, and a hot key stays live between writes;
 * the ``Compactor`` sweep, driven by the server's expire cycle, a few hundred keys per tick:
-  for keys that reads unpacked and for state installed whole (snapshot, state merge).
+  for keys that reads unpacked and for state installed whole (snapshot, state merge). It also
+  turns each plain string it finds into its cold form (``crdt.entry.freeze``: one bytes object
+  in place of the entry, thawed by the next read or write: ``Database.find``).
 
 ``Entry`` unpacks a content transparently the next time anything reads or writes the key
 (``part``, ``content``, ``others``, ``Keyspace.open``). Nothing else sees the packed form: it is
@@ -46,6 +48,11 @@ def region_id(name: str) -> int:
         i = _ids[name] = len(_names)
         _names.append(name)
     return i
+
+
+def region_name(i: int) -> str:
+    """The region whose ``region_id`` is ``i``."""
+    return _names[i]
 
 
 class Packed(bytes):
@@ -138,11 +145,10 @@ class Compactor:
                 if not self._next_db(dbs):
                     break
                 continue
-            entries = dbs[self._dbi].entries
+            db = dbs[self._dbi]
             stop = min(len(self._keys), self._pos + 32, self._pos + budget - visited)
             for key in self._keys[self._pos:stop]:
-                entry = entries.get(key)
-                if entry is not None and entry.pack():
+                if db.pack_key(key):
                     done += 1
                     if on_packed is not None:
                         on_packed(self._dbi, key)

@@ -90,7 +90,7 @@ def dump(ks: Keyspace) -> Iterator[bytes]:
     string_version = registered()[STRING].version
     rid = regions.id
     for dbi, db in enumerate(ks.dbs):
-        for key, entry in db.entries.items():
+        for key, entry in db.items():
             x = entry.x
             if entry.val is not None and (x is None or type(x) is list):
                 # A plain string (one assignment, no contributions, no other type), encoded

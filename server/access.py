@@ -85,7 +85,7 @@ class AccessStats:
         """After an applied write (local or replicated): a new key starts fresh, an existing
         one is touched as lookupKeyWrite does."""
         server = self.server
-        entry = server.ks.dbs[db].entries.get(key)
+        entry = server.ks.dbs[db].find(key)
         if entry is None:
             return
         if "lfu" not in server.config.maxmemory_policy:  # fresh or touched: the time alike
@@ -123,7 +123,7 @@ class AccessStats:
     def restored(self, db: int, key: bytes, idle: int, freq: int) -> None:
         """RESTORE ... IDLETIME / FREQ (objectSetLRUOrLFU); the one that does not apply to
         the current policy is ignored, as in Redis."""
-        entry = self.server.ks.dbs[db].entries.get(key)
+        entry = self.server.ks.dbs[db].find(key)
         if entry is None:
             return
         if self.lfu:

@@ -23,7 +23,7 @@ from crdt.packing import Compactor
 from crdt.types import stream_nodes
 from replication.facade import Replication
 from replication.sink import ReplicationSink
-from server import errors, tls
+from server import errors, memtrim, tls
 from server.access import AccessStats
 from server.acl.hooks import refresh_auth
 from server.acl.store import Acl, AclConfigError
@@ -245,7 +245,7 @@ class Server:
                     # Redis's touchWatchedKey: a key already expired at WATCH whose touch is
                     # its removal is logically unchanged (the flag goes; a later touch counts).
                     client.watch_expired.discard((db, key))
-                    if self.ks.dbs[db].get(key, self.ks.now_ms) is None:
+                    if not self.ks.dbs[db].exists(key, self.ks.now_ms):
                         continue
                 client.watch_dirty = True
             return
@@ -437,8 +437,11 @@ class Server:
                 activity = self.stats.commands + (rep.activity if rep is not None else 0)
                 budget = self.sweep.budget(activity, c.passes, c.packed)
                 if budget:
+                    passes = c.passes
                     c.run(self.ks.dbs, COMPACT_KEYS, time.monotonic() + budget, time.monotonic,
                           self.memory.on_change if self.memory.tracking else None)
+                    if c.passes != passes:  # a pass ended: the keys are at rest
+                        memtrim.release(c.packed)
             except Exception:  # never let the cycle die silently
                 log.exception("active expire cycle failed")
 

@@ -147,7 +147,7 @@ class Evictor:
             return -float(database.expires.get(key, math.inf))
         if policy.endswith("-random"):
             return 0.0
-        entry = database.entries[key]
+        entry = database.peek(key)
         access = self.server.access
         if policy.endswith("-lru"):
             return float(access.idle_seconds(entry))

@@ -269,13 +269,8 @@ def begin(c: Client, cmd: Command, argv: list[bytes]) -> Mark:
     now = ks.now_ms
     if finder is _first_key:  # (``db.get(argv[1], now) is None``, inlined)
         key = argv[1]
-        entry = db.entries.get(key)
-        if entry is not None and entry.x is not None:
-            at = db.expires.get(key)
-            if at is not None and at <= now:
-                entry = None
-        return start, (() if entry is not None else (key,))
-    return start, tuple(k for k in finder(argv) if db.get(k, now) is None)
+        return start, (() if db.exists(key, now) else (key,))
+    return start, tuple(k for k in finder(argv) if not db.exists(k, now))
 
 
 def derive(c: Client, name: str, argv: list[bytes], mark: Mark) -> None:

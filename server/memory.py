@@ -116,8 +116,11 @@ def deep_size(obj: Any, seen: set[int]) -> int:
     return size
 
 
-def key_size(database: Database, key: bytes, entry: Entry) -> int:
-    """What one key costs: its name, its entry, its expire time."""
+def key_size(database: Database, key: bytes, entry: Entry | bytes) -> int:
+    """What one key costs: its name, its entry (as stored: a cold string is one bytes object,
+    crdt/entry.py's ``freeze``), its expire time."""
+    if isinstance(entry, bytes):
+        return _getsizeof(key) + _getsizeof(entry)  # (a cold string has no expire time)
     if entry.x is None and type(entry.val) is bytes and type(entry.stamp) is int:
         # the common case, a plain string (crdt/entry.py: the entry is its string content),
         # measured as deep_size would, without the walk

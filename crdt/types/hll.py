@@ -295,7 +295,7 @@ register_effect(HllUpdate, HLL_CODE, encode=_encode, decode=_decode, creates=lam
 def _update(ks: Keyspace, e: HllUpdate, tag: Tag, ctx: VV) -> None:
     if e.gens:
         db = ks.dbs[e.db]
-        entry = db.entries.get(e.key)
+        entry = db.find(e.key)
         current = entry.part(HLL) if entry is not None else None
         if current is None or not any(g in current.sketches for g in e.gens):
             # every sketch it was made on was deleted: the delete wins. What it observed of

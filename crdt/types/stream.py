@@ -517,7 +517,7 @@ def _region_name(origin: str) -> str:
 def _xlocal(ks: Keyspace, e: XLocal, tag: Tag, ctx: VV) -> None:
     if _region_name(tag[1]) != _region_name(ks.region):
         return  # another region's pending lists
-    entry = ks.dbs[e.db].entries.get(e.key)
+    entry = ks.dbs[e.db].find(e.key)
     s = entry.part(STREAM) if entry is not None else None
     g = s.group(e.group) if s is not None else None
     if g is not None:

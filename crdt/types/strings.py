@@ -437,7 +437,7 @@ register_effect(Incr, 2, creates=True, encode=encode_delta(2), decode=decode_del
 def _assign(ks: Keyspace, e: Assign, tag: Tag, ctx: VV) -> None:
     db = ks.dbs[e.db]
     key = e.key
-    entry = db.entries.get(key)
+    entry = db.find(key)
     if entry is None:
         if e.expire_at == 0 and key not in db.orphan_expiry:
             # A SET without TTL of a new key (the bulk of a catch-up): what the general path

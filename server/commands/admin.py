@@ -203,7 +203,7 @@ def _debug_populate(c: Client, argv: list[bytes]) -> Any:
     db = c.ks.dbs[c.db]
     for j in range(count):
         key = b"%s:%d" % (prefix, j)
-        if db.get(key, c.ks.now_ms) is not None:
+        if db.exists(key, c.ks.now_ms):
             continue
         value = b"value:%d" % j
         if size:

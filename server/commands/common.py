@@ -21,7 +21,7 @@ def lookup(c: Client, key: bytes, touch: bool = True, notify: bool = True) -> En
     is left alone); ``notify=False``: LOOKUP_NONOTIFY (OBJECT: no keymiss event)."""
     ks = c.ks
     db = ks.dbs[c.db]
-    entry = db.entries.get(key)  # db.get(key, now_ms), inlined (every read comes here)
+    entry = db.find(key)  # (thawed when cold: the read touches it)
     if entry is not None and entry.x is not None:  # it may have expire entries
         at = db.expires.get(key)
         if at is not None and at <= ks.now_ms:
@@ -70,7 +70,7 @@ def prepare_write(c: Client, key: bytes, kind: str | None = None) -> Any:
     return its visible content, or None. With ``kind``, a key of another type is WRONGTYPE."""
     ks = c.ks
     db = ks.dbs[c.db]
-    entry = db.entries.get(key)
+    entry = db.find(key)
     if entry is None:
         return None
     if entry.x is not None and key in db.expires:  # it has a finite expire time

@@ -35,7 +35,7 @@ def cmd_move(c: Client, argv: list[bytes]) -> Any:
     if entry is None:
         return 0
     c.server.expire_if_needed(dbid, key)
-    if c.ks.dbs[dbid].get(key, c.ks.now_ms) is not None:
+    if c.ks.dbs[dbid].exists(key, c.ks.now_ms):
         return 0
     write_copy(c, dbid, key, entry)
     c.ks.emit(Delete(c.db, key))
@@ -65,7 +65,7 @@ def cmd_swapdb(c: Client, argv: list[bytes]) -> Any:
     effects: list[Any] = []
     for src, dst in ((a, b), (b, a)):  # read everything before the flushes change anything
         db = c.ks.dbs[src]
-        for key, entry in db.entries.items():
+        for key, entry in db.items():
             if not db.is_expired(key, now):
                 content = entry.content()
                 effects += TYPE_COMMANDS[entry.kind].recreate(dst, key, content, entry.expire_at())

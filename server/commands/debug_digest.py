@@ -90,14 +90,14 @@ def dataset_digest(c: Client) -> str:
     final = bytearray(20)
     now = c.ks.now_ms
     for index, db in enumerate(c.ks.dbs):
-        keys = [k for k in db.entries if db.get(k, now) is not None]
+        keys = [k for k in db.entries if db.exists(k, now)]
         if not keys:
             continue
         _mix(final, struct.pack(">I", index))
         for key in keys:
             digest = bytearray(20)
             _mix(digest, key)
-            entry = db.get(key, now)
+            entry = db.peek(key)
             assert entry is not None
             _object_digest(digest, entry.kind, entry.content(), key in db.expires)
             _xor(final, bytes(digest))

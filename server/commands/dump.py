@@ -71,7 +71,7 @@ def cmd_restore(c: Client, argv: list[bytes]) -> Any:
         j += 1
     c.server.expire_if_needed(c.db, key)
     db = c.ks.dbs[c.db]
-    exists = db.get(key, c.ks.now_ms) is not None
+    exists = db.exists(key, c.ks.now_ms)
     if not replace and exists:
         raise Error(errors.BUSYKEY)
     ttl = int_arg(argv[2])

@@ -76,7 +76,7 @@ def cmd_scan(c: Client, argv: list[bytes]) -> Any:
     expired: list[bytes] = []
 
     def keep(key: bytes) -> bool:
-        entry = db.entries.get(key)
+        entry = db.peek(key)
         if entry is None or not args.accepts(key):
             return False
         if db.is_expired(key, now):

@@ -153,7 +153,7 @@ def cmd_msetnx(c: Client, argv: list[bytes]) -> Any:
     if len(argv) % 2 == 0:
         raise Error(errors.wrong_arity("msetnx"))
     db = c.ks.dbs[c.db]
-    if any(db.get(argv[i], c.ks.now_ms) is not None for i in range(1, len(argv), 2)):
+    if any(db.exists(argv[i], c.ks.now_ms) for i in range(1, len(argv), 2)):
         return 0
     cmd_mset(c, argv)
     return 1
@@ -223,7 +223,7 @@ def cmd_getex(c: Client, argv: list[bytes]) -> Any:
             c.ks.emit(Delete(c.db, argv[1]))
         else:
             c.ks.emit(Expire(c.db, argv[1], at))
-    elif persist and c.ks.dbs[c.db].entries[argv[1]].expire_at():
+    elif persist and (entry := c.ks.dbs[c.db].find(argv[1])) is not None and entry.expire_at():
         c.ks.emit(Expire(c.db, argv[1], 0))
     return value
 

@@ -105,7 +105,7 @@ def cmd_watch(c: Client, argv: list[bytes]) -> Any:
         raise Error(errors.WATCH_IN_MULTI)
     db = c.ks.dbs[c.db]
     for key in argv[1:]:
-        if (c.db, key) not in c.watched and db.get(key, c.ks.now_ms) is None:
+        if (c.db, key) not in c.watched and not db.exists(key, c.ks.now_ms):
             c.watch_absent.add((c.db, key))
             if key in db.entries:  # expired, not yet removed: its removal is no change
                 c.watch_expired.add((c.db, key))

@@ -9,14 +9,14 @@ import random
 from types import SimpleNamespace
 from typing import Any
 
-from crdt.entry import Entry
+from crdt.entry import Database, Entry
 from server.access import LFU_INIT_VAL, LRU_CLOCK_MAX, AccessStats
 
 
 def _stats(policy: str, now_ms: int) -> tuple[AccessStats, Any]:
     server: Any = SimpleNamespace(config=SimpleNamespace(maxmemory_policy=policy, lfu_log_factor=10,
                                                          lfu_decay_time=1),
-                                  ks=SimpleNamespace(now_ms=now_ms, dbs=[SimpleNamespace(entries={})]))
+                                  ks=SimpleNamespace(now_ms=now_ms, dbs=[Database()]))
     return AccessStats(server), server
 
 
