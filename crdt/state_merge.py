@@ -92,7 +92,7 @@ class SlicedMerge:
             for dbi, key in self._ours:
                 mine_only = self.staged[dbi]
                 if key not in mine_only:
-                    entry = dbs[dbi].entries.get(key)
+                    entry = dbs[dbi].peek(key)  # (a cold string is decoded, left stored as it is)
                     x = entry.x if entry is not None else None
                     if (entry is not None and entry.val is not None and (x is None or type(x) is list)
                             and theirs.get(entry.org, 0) < entry.stamp & SEQ_MASK
