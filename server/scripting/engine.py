@@ -33,6 +33,7 @@ from server.acl.hooks import may_run, script_permission_error
 from server.blocking import Blocked
 from server.keyevents import begin, derive
 from server.monitor_feed import feed_lua
+from server.reqparse import splitargs
 from server.resp import Error
 from server.scripting import busy, libraries
 from server.scripting.convert import CLASSIFY_LUA, Converter, CountedError, uncount_error
@@ -82,15 +83,17 @@ def parse_shebang(body: bytes, *, eval_script: bool) -> tuple[frozenset[str], in
     end = body.find(b"\n")
     if end < 0:
         raise Error("ERR Invalid script shebang" if eval_script else "ERR Invalid library metadata")
-    parts = body[:end].split()
+    parts = splitargs(body[:end])  # Redis's sdssplitargs: quotes and escapes
+    if parts is None and not eval_script:
+        raise Error("ERR Invalid library metadata")
     if not parts:
         raise Error("ERR Invalid engine in script shebang")
-    if parts[0] != b"#!lua" and (eval_script or parts[0].lower() != b"#!lua"):  # engines: any case
-        if eval_script:
-            raise Error("ERR Unexpected engine in script shebang: %s" % parts[0].decode("utf-8", "replace"))
-        raise Error("ERR Engine '%s' not found" % parts[0][2:].decode("utf-8", "replace"))
+    if parts[0] != b"#!lua" and eval_script:  # FUNCTION LOAD's engine names: any case
+        raise Error("ERR Unexpected engine in script shebang: %s" % parts[0].decode("utf-8", "replace"))
     flags: set[str] = set()
     options: dict[str, bytes] = {}
+    if not eval_script and parts[0].lower() != b"#!lua":  # reported after the metadata's errors
+        options["bad_engine"] = parts[0][2:]
     for part in parts[1:]:
         if part.startswith(b"flags=") and eval_script:
             for flag in filter(None, part[6:].split(b",")):
@@ -98,7 +101,9 @@ def parse_shebang(body: bytes, *, eval_script: bool) -> tuple[frozenset[str], in
                 if name not in SCRIPT_FLAGS:
                     raise Error("ERR Unexpected flag in script shebang: %s" % name)
                 flags.add(name)
-        elif part.startswith(b"name=") and not eval_script:
+        elif part[:5].lower() == b"name=" and not eval_script:
+            if "name" in options:
+                raise Error("ERR Invalid metadata value, name argument was given multiple times")
             options["name"] = part[5:]
         elif eval_script:
             raise Error("ERR Unknown lua shebang option: %s" % part.decode("utf-8", "replace"))

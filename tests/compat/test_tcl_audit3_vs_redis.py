@@ -146,3 +146,27 @@ def test_a_redis_call_refused_inside_a_script_is_a_rejected_call(ddiff: Differen
     d.check("EVAL", "local t = redis.pcall('set', 'x', 'y'); return t['err']", "1", "x")
     d.check("CONFIG", "SET", "maxmemory", "0")
     _stats(d, ("set", "eval"))
+
+
+# -- the shebang line, split as Redis's sdssplitargs ---------------------------------------------
+
+LIB_BODY = "\nredis.register_function('f', function() return 1 end)"
+
+
+def test_function_load_metadata_is_split_and_checked_as_redis(diff: Differential) -> None:
+    d = diff
+    for header in ('#!lua name="quoted"', "#!lua NAME=upper", "#!LuA name=anycase",
+                   '#!lua name="unbalanced', "#!lua name=a name=b", "#!lua name=x foo=bar",
+                   "#!bad name=a-b", "#!bad name=ab foo=1", "#!bad name=ab", "#!", "#! name=x",
+                   '#!lua name="a\\x41b"', "#!lua name='single'"):
+        d.check("FUNCTION", "LOAD", "REPLACE", header + LIB_BODY)
+        d.check("FUNCTION", "LIST")
+        d.check("FUNCTION", "FLUSH")
+
+
+def test_eval_shebang_is_split_as_redis(diff: Differential) -> None:
+    d = diff
+    for header in ('#!lua flags="no-writes"', '#!lua flags="no-writes', "#!lua FLAGS=no-writes",
+                   '#!lua "flags=no-writes,allow-oom"', "#!lua flags=no-writes,what?", "#!not-lua",
+                   "#!lua  flags=", "#!Lua"):
+        d.check("EVAL", header + "\nreturn redis.call('set', 'k', 'v')", "0")
