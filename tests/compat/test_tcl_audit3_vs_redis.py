@@ -10,7 +10,7 @@ import pytest
 
 from server.harness.processes import ServerProcess, start_activekv, start_redis
 from tests.conftest import Differential
-from tests.respclient import Reply
+from tests.respclient import Reply, RespConnection
 
 
 @pytest.fixture(scope="module")
@@ -170,3 +170,51 @@ def test_eval_shebang_is_split_as_redis(diff: Differential) -> None:
                    '#!lua "flags=no-writes,allow-oom"', "#!lua flags=no-writes,what?", "#!not-lua",
                    "#!lua  flags=", "#!Lua"):
         d.check("EVAL", header + "\nreturn redis.call('set', 'k', 'v')", "0")
+
+
+# -- EXEC runs its commands as EXEC (Redis keeps c->lastcmd) --------------------------------------
+
+
+def _cmd_field(reply: Reply) -> list[bytes]:
+    out = []
+    for item in reply.value:
+        value = item.value
+        assert isinstance(value, bytes), item
+        out += [f for f in value.split() if f.startswith(b"cmd=")]
+    return out
+
+
+def test_commands_run_by_exec_show_cmd_exec(diff: Differential) -> None:
+    d = diff
+    d.check("MULTI")
+    d.check("CLIENT", "INFO")
+    ref, ours = d.both("EXEC")
+    assert _cmd_field(ours) == _cmd_field(ref) == [b"cmd=exec"]
+
+
+def test_an_exec_time_acl_denial_logs_cmd_exec(diff: Differential, other: list[RespConnection]) -> None:
+    d = diff
+    for conn in (d.ref, d.ours):
+        conn.call("ACL", "LOG", "RESET")
+        conn.call("ACL", "SETUSER", "execuser", "on", ">pw", "~*", "+@all")
+    try:
+        d.check("AUTH", "execuser", "pw")
+        d.check("MULTI")
+        d.check("INCR", "counter")
+        for conn in other:  # the rules change between queueing and EXEC
+            assert conn.call("ACL", "SETUSER", "execuser", "-incr").value == "OK"
+        d.check("EXEC")
+        d.check("AUTH", "default", "")
+        ref, ours = d.both("ACL", "LOG", "1")
+        fields = []
+        for reply in (ref, ours):
+            entry = reply.value[0]
+            items = entry.value if entry.type == "%" else list(zip(entry.value[::2], entry.value[1::2], strict=True))
+            info = {k.value: v.value for k, v in items}
+            fields.append((info[b"context"], info[b"object"],
+                           [f for f in info[b"client-info"].split() if f.startswith(b"cmd=")]))
+        assert fields[1] == fields[0] == (b"multi", b"incr", [b"cmd=exec"])
+    finally:
+        for conn in (d.ref, d.ours):
+            conn.call("AUTH", "default", "")
+            conn.call("ACL", "DELUSER", "execuser")
