@@ -218,3 +218,36 @@ def test_an_exec_time_acl_denial_logs_cmd_exec(diff: Differential, other: list[R
         for conn in (d.ref, d.ours):
             conn.call("AUTH", "default", "")
             conn.call("ACL", "DELUSER", "execuser")
+
+
+# -- MODULE: no module loaded, LOAD/LOADEX/UNLOAD protected by enable-module-command -------------
+
+MODULE_CALLS = (("MODULE", "HELP"), ("MODULE", "LIST"), ("MODULE", "LOAD", "/nonexistent.so"),
+                ("MODULE", "LOAD", "/nonexistent.so", "a", "b"), ("MODULE", "LOADEX", "/nonexistent.so"),
+                ("MODULE", "LOADEX", "/nonexistent.so", "CONFIG", "n", "v", "ARGS", "x"),
+                ("MODULE", "UNLOAD", "nosuch"), ("MODULE", "NOSUCH"), ("MODULE",), ("MODULE", "LIST", "x"),
+                ("MODULE", "HELP", "x"), ("MODULE", "LOAD"), ("MODULE", "UNLOAD"),
+                ("COMMAND", "INFO", "module|list", "module|load"), ("COMMAND", "GETKEYS", "MODULE", "LIST"))
+
+
+def test_module_commands_with_the_default_enable_module_command(diff: Differential) -> None:
+    for cmd in MODULE_CALLS:
+        diff.check(*cmd)
+    diff.check("CONFIG", "GET", "enable-module-command")
+    diff.check("CONFIG", "RESETSTAT")
+    diff.check("MODULE", "LOAD", "/nonexistent.so")  # a rejected call
+    ref, ours = diff.both("INFO", "commandstats")
+    assert _counters(ours, "module|load") == _counters(ref, "module|load") == ("0", "1", "0")
+
+
+@pytest.mark.parametrize("mode", ["yes", "local"])
+def test_module_commands_when_enabled(mode: str) -> None:
+    with start_redis("--enable-module-command", mode) as ref, \
+            start_activekv("--enable-module-command", mode) as ours:
+        for protocol in (2, 3):
+            d = Differential(ref.port, ours.port, protocol)
+            try:
+                for cmd in MODULE_CALLS:
+                    d.check(*cmd)
+            finally:
+                d.close()
