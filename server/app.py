@@ -168,6 +168,7 @@ class Server:
         self.persistence = Persistence(self)  # SAVE/BGSAVE, save points, INFO persistence
         self.disk = DiskGuard(self)  # MISCONF while the disk fails (server/diskguard.py)
         self.active_expire = True  # DEBUG SET-ACTIVE-EXPIRE
+        self.script_disable_deny = False  # DEBUG SET-DISABLE-DENY-SCRIPTS
         self.pause = Pause()  # CLIENT PAUSE
         self.idle_clients = IdleClients()  # the timeout option
         self.start_time = time.time()

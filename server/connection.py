@@ -417,8 +417,11 @@ class Client(asyncio.Protocol):
             if cmd.name == "exec" and self.multi is not None:
                 self.discard_multi()
             return self._reject(cmd.spec.arity_error(), cmd)
-        if cmd.protected and not protected_allowed(self, self.server.config.enable_debug_command):
-            return self._reject(Error(errors.DEBUG_NOT_ALLOWED), cmd)
+        if cmd.protected:
+            debug = cmd.name == "debug"
+            mode = self.server.config.enable_debug_command if debug else self.server.config.get("enable-module-command")
+            if not protected_allowed(self, mode):
+                return self._reject(Error(errors.DEBUG_NOT_ALLOWED if debug else errors.MODULE_NOT_ALLOWED), cmd)
         if not self.authenticated and not cmd.noauth and self.server.acl.default_needs_auth:
             return self._refuse(cmd, errors.NOAUTH)
         if not self.user.unrestricted:

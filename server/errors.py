@@ -102,6 +102,11 @@ CONFIG_SET_TLS_PORT_REASON = "Unable to listen on this port. Check server logs."
 CONFIG_SET_TLS_REASON = "Unable to update TLS configuration. Check server logs."
 # ours: a region's op log and snapshot live in the directory it started with
 CONFIG_SET_DIR_REASON = "the data directory of a running region cannot change (activekv)"
+MODULE_NOT_ALLOWED = (
+    "ERR MODULE command not allowed. If the enable-module-command option is set to \"local\", "
+    "you can run it from a local connection, otherwise you need to set this option in the "
+    "configuration file, and then restart the server."
+)
 DEBUG_NOT_ALLOWED = (
     "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", "
     "you can run it from a local connection, otherwise you need to set this option in the "

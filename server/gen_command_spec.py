@@ -106,6 +106,7 @@ eval evalsha eval_ro evalsha_ro script script|load script|exists script|flush sc
 script|debug script|help fcall fcall_ro function function|load function|delete function|list
 function|flush function|dump function|restore function|stats function|kill function|help
 pfadd pfcount pfmerge pfdebug pfselftest
+module module|help module|list module|load module|loadex module|unload
 bitop bitfield bitfield_ro lcs substr
 readonly readwrite asking cluster
 cluster|addslots cluster|addslotsrange cluster|bumpepoch cluster|count-failure-reports

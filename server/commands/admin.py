@@ -143,7 +143,7 @@ def cmd_debug(c: Client, argv: list[bytes]) -> Any:
         time.sleep(max(0.0, _strtod(argv[2])))
         return OK
     if sub == b"object" and n == 3:
-        entry = c.ks.dbs[c.db].get(argv[2], c.ks.now_ms)
+        entry = c.ks.dbs[c.db].entries.get(argv[2])  # Redis's dictFind: expired keys too
         if entry is None:
             raise Error(errors.NO_SUCH_KEY)
         content = entry.content()
@@ -160,6 +160,9 @@ def cmd_debug(c: Client, argv: list[bytes]) -> Any:
         return OK
     if sub == b"set-active-expire" and n == 3:
         server.active_expire = _atoi(argv[2]) != 0
+        return OK
+    if sub == b"set-disable-deny-scripts" and n == 3:
+        server.script_disable_deny = _atoi(argv[2]) != 0  # noscript commands run from Lua
         return OK
     if sub == b"log" and n == 3:
         server.log.warning("DEBUG LOG: %s", argv[2].decode("utf-8", "replace"))

@@ -140,8 +140,9 @@ class Command:
         self.noauth = "no_auth" in flags
         self.no_multi_queue = spec.name in _NOT_QUEUED
         self.no_multi = "no_multi" in flags  # refused inside MULTI (SHUTDOWN)
-        # Redis's CMD_PROTECTED: DEBUG, allowed by enable-debug-command (checked at dispatch)
-        self.protected = spec.name == "debug"
+        # Redis's CMD_PROTECTED: DEBUG (enable-debug-command) and MODULE LOAD, LOADEX and
+        # UNLOAD (enable-module-command), checked at dispatch
+        self.protected = spec.name in ("debug", "module|load", "module|loadex", "module|unload")
         self.first_key = spec.first_key
         self.last_key = spec.last_key
         self.step = spec.step

@@ -66,8 +66,7 @@ def cmd_exec(c: Client, argv: list[bytes]) -> Any:
     monitor = c.server.monitor
     c.in_exec = True  # blocking commands answer at once
     try:
-        for cmd, args in queued:
-            c.last_cmd = cmd.name
+        for cmd, args in queued:  # last_cmd stays "exec": CLIENT INFO's cmd=, the ACL LOG's
             stats.commands += 1
             assert cmd.handler is not None
             denied = None if c.user.unrestricted else exec_permission_error(c, cmd, args)

@@ -31,7 +31,7 @@ CLASSIFY_LUA = """
 local rawget, type, next = rawget, type, next
 return function(t)
     local v = rawget(t, 'err')
-    if type(v) == 'string' then return 'err', v end
+    if type(v) == 'string' then return 'err', v, rawget(t, 'ignore_error_stats_update') == true end
     v = rawget(t, 'ok')
     if type(v) == 'string' then return 'ok', v end
     v = rawget(t, 'double')
@@ -67,6 +67,27 @@ end
 """
 
 
+class BigNumber(bytes):
+    """A RESP3 big number parsed from a ``Raw`` reply: ``{big_number=...}`` in a RESP3 script."""
+
+
+def uncount_error(stats: Any, message: str) -> None:
+    """Take back one error reply that ``Stats.add_error`` counted (same code rule): a
+    script's error reply repeating a redis.call error already counted when it happened."""
+    stats.error_replies -= 1
+    space = message.find(" ", 0, 32)
+    code = message[:space] if space > 0 else "ERR"
+    left = stats.error_codes.get(code, 0) - 1
+    if left > 0:
+        stats.error_codes[code] = left
+    else:
+        stats.error_codes.pop(code, None)
+
+
+class CountedError(Error):
+    """A script's error reply already counted in the error stats (when redis.call failed)."""
+
+
 def error_text(message: str) -> str:
     """The ``err`` field Redis builds from an error reply (``luaPushErrorBuff`` of
     ``-message``): ``CODE rest``, a message without a space gets the code ``ERR``."""
@@ -94,7 +115,10 @@ class Converter:
         self.classify = classify
         self.lua_type = lua_type
 
-    def err_table(self, message: str) -> Any:
+    def err_table(self, message: str, counted: bool = False) -> Any:
+        """``{err=...}``; ``counted``: already in the error stats (a redis.call's error)."""
+        if counted:
+            return self.table({b"err": error_text(message).encode(), b"ignore_error_stats_update": True})
         return self.table({b"err": error_text(message).encode()})
 
     # -- our reply -> Lua ----------------------------------------------------------------------
@@ -102,6 +126,8 @@ class Converter:
         t = type(value)
         if t is bytes or t is int:
             return value
+        if t is BigNumber:
+            return self.table({b"big_number": bytes(value)}) if resp3 else bytes(value)
         if t is Status:
             return self.table({b"ok": value.encode()})
         if t is list or t is tuple:
@@ -172,6 +198,8 @@ class Converter:
             arr, n = rest
             return [self.from_lua(arr[i], script_resp3, caller_resp3, depth) for i in range(1, n + 1)]
         if kind == b"err":
+            if rest[1] and depth == 1:  # a redis.pcall error the script returns as its reply
+                return CountedError(rest[0].decode("utf-8", "replace"))
             return Error(rest[0].decode("utf-8", "replace"))
         if kind == b"ok":
             return Status(rest[0].decode("utf-8", "surrogateescape").replace("\r", " ").replace("\n", " "))
@@ -248,5 +276,5 @@ def _parse(data: bytes, pos: int) -> tuple[Any, int]:
     if kind == b",":
         return float(line), pos
     if kind == b"(":
-        return int(line), pos
+        return BigNumber(line), pos
     raise ValueError(f"bad RESP type {kind!r}")

@@ -33,9 +33,10 @@ from server.acl.hooks import may_run, script_permission_error
 from server.blocking import Blocked
 from server.keyevents import begin, derive
 from server.monitor_feed import feed_lua
+from server.reqparse import splitargs
 from server.resp import Error
 from server.scripting import busy, libraries
-from server.scripting.convert import CLASSIFY_LUA, Converter
+from server.scripting.convert import CLASSIFY_LUA, Converter, CountedError, uncount_error
 from server.scripting.libraries import ScriptError, load_chunk
 from server.scripting.register import SCRIPT_FLAGS, register_function
 
@@ -82,15 +83,17 @@ def parse_shebang(body: bytes, *, eval_script: bool) -> tuple[frozenset[str], in
     end = body.find(b"\n")
     if end < 0:
         raise Error("ERR Invalid script shebang" if eval_script else "ERR Invalid library metadata")
-    parts = body[:end].split()
+    parts = splitargs(body[:end])  # Redis's sdssplitargs: quotes and escapes
+    if parts is None and not eval_script:
+        raise Error("ERR Invalid library metadata")
     if not parts:
         raise Error("ERR Invalid engine in script shebang")
-    if parts[0] != b"#!lua" and (eval_script or parts[0].lower() != b"#!lua"):  # engines: any case
-        if eval_script:
-            raise Error("ERR Unexpected engine in script shebang: %s" % parts[0].decode("utf-8", "replace"))
-        raise Error("ERR Engine '%s' not found" % parts[0][2:].decode("utf-8", "replace"))
+    if parts[0] != b"#!lua" and eval_script:  # FUNCTION LOAD's engine names: any case
+        raise Error("ERR Unexpected engine in script shebang: %s" % parts[0].decode("utf-8", "replace"))
     flags: set[str] = set()
     options: dict[str, bytes] = {}
+    if not eval_script and parts[0].lower() != b"#!lua":  # reported after the metadata's errors
+        options["bad_engine"] = parts[0][2:]
     for part in parts[1:]:
         if part.startswith(b"flags=") and eval_script:
             for flag in filter(None, part[6:].split(b",")):
@@ -98,7 +101,9 @@ def parse_shebang(body: bytes, *, eval_script: bool) -> tuple[frozenset[str], in
                 if name not in SCRIPT_FLAGS:
                     raise Error("ERR Unexpected flag in script shebang: %s" % name)
                 flags.add(name)
-        elif part.startswith(b"name=") and not eval_script:
+        elif part[:5].lower() == b"name=" and not eval_script:
+            if "name" in options:
+                raise Error("ERR Invalid metadata value, name argument was given multiple times")
             options["name"] = part[5:]
         elif eval_script:
             raise Error("ERR Unknown lua shebang option: %s" % part.decode("utf-8", "replace"))
@@ -211,7 +216,10 @@ class LuaEngine:
                 busy.shutdown_now(self.server)
         ok, result = outcome if isinstance(outcome, tuple) else (outcome, None)
         if ok:
-            return self.conv.from_lua(result, run.resp3, caller_resp3)
+            reply = self.conv.from_lua(result, run.resp3, caller_resp3)
+            if type(reply) is CountedError:  # a returned redis.pcall error: counted already
+                uncount_error(self.server.stats, reply.message)
+            return reply
         return self._error_reply(run, result)
 
     def _error_reply(self, run: ScriptRun, err: Any) -> Error:
@@ -219,6 +227,8 @@ class LuaEngine:
             text = err.decode("utf-8", "replace") if isinstance(err, bytes) else "execution failure"
             return Error("ERR Error running script %s, %.100s" % (run.name, text))
         msg, source, line = err[b"err"], err[b"source"], err[b"line"]
+        if err[b"ignore_error_stats_update"] and msg is not None:  # raised by redis.call
+            uncount_error(self.server.stats, _lua_str(msg))
         text = _lua_str(msg) if msg is not None else "(null)"
         if source is not None and line is not None:
             text += " script: %s, on %s:%s." % (run.name, _lua_str(source), _lua_str(line))
@@ -257,26 +267,26 @@ class LuaEngine:
         c = run.client
         cmd = self._lookup(argv)
         if cmd is None:
-            return raise_error, conv.err_table("ERR Unknown Redis command called from script")
+            return raise_error, self._counted(None, "ERR Unknown Redis command called from script")
         argc = len(argv)
         if argc != cmd.arity and (cmd.arity > 0 or argc < -cmd.arity):
-            return raise_error, conv.err_table("ERR Wrong number of args calling Redis command from script")
-        if "noscript" in cmd.spec.flags:
-            return raise_error, conv.err_table("ERR This Redis command is not allowed from script")
+            return raise_error, self._counted(cmd, "ERR Wrong number of args calling Redis command from script")
+        if "noscript" in cmd.spec.flags and not self.server.script_disable_deny:
+            return raise_error, self._counted(cmd, "ERR This Redis command is not allowed from script")
         if not c.user.unrestricted:
             denied = script_permission_error(c, cmd, argv)
             if denied is not None:
-                return raise_error, conv.err_table(denied)
+                return raise_error, self._counted(cmd, denied)
         if cmd.write:
             if run.read_only:
-                return raise_error, conv.err_table("ERR Write commands are not allowed from read-only scripts.")
+                return raise_error, self._counted(cmd, "ERR Write commands are not allowed from read-only scripts.")
         if cmd.write and not run.dirty:  # scriptVerifyWriteCommandAllow: a failing disk
             misconf = self.server.disk.denied()
             if misconf is not None:
-                return raise_error, conv.err_table(misconf)
+                return raise_error, self._counted(cmd, misconf)
         if run.deny_oom and not run.dirty and cmd.name in self.server.memory.denyoom:
             # scriptVerifyOOM: only before the script's first write (it cannot stop halfway)
-            return raise_error, conv.err_table("OOM command not allowed when used memory > 'maxmemory'.")
+            return raise_error, self._counted(cmd, "OOM command not allowed when used memory > 'maxmemory'.")
         if cmd.write:
             run.dirty = True
         server = self.server
@@ -302,10 +312,19 @@ class LuaEngine:
             c.tracking.script_read = True
         if failed:
             stats.add_error(reply.message)
-            return raise_error, conv.err_table(reply.message)
+            return raise_error, conv.err_table(reply.message, counted=True)
         if type(reply) is Blocked:  # a command that would wait: never inside a script
             return raise_error, conv.err_table("ERR This Redis command is not allowed from script")
         return False, conv.to_lua(reply, run.resp3)
+
+    def _counted(self, cmd: Command | None, message: str) -> Any:
+        """A call refused inside the script (scriptCall's error path): the error counts now,
+        the command gets a rejected call, and the error table is flagged so that the script's
+        own error reply does not count it again (Redis's ignore_error_stats_update)."""
+        self.server.stats.add_error(message)
+        if cmd is not None:
+            self.server.monitor.rejected(cmd)
+        return self.conv.err_table(message, counted=True)
 
     def _lookup(self, argv: list[bytes]) -> Command | None:
         """Redis's lookupCommand: a container's subcommand when there is one."""

@@ -44,6 +44,8 @@ def library_name(code: bytes) -> tuple[bytes, int]:
         raise Error("ERR Library name was not given")
     if not valid_name(name):
         raise Error(LIBRARY_NAME_ERROR)
+    if "bad_engine" in options:  # Redis looks the engine up once the metadata is parsed
+        raise Error("ERR Engine '%s' not found" % options["bad_engine"].decode("utf-8", "replace"))
     return name, end
 
 
