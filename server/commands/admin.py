@@ -143,7 +143,7 @@ def cmd_debug(c: Client, argv: list[bytes]) -> Any:
         time.sleep(max(0.0, _strtod(argv[2])))
         return OK
     if sub == b"object" and n == 3:
-        entry = c.ks.dbs[c.db].entries.get(argv[2])  # Redis's dictFind: expired keys too
+        entry = c.ks.dbs[c.db].peek(argv[2])  # Redis's dictFind: expired keys too
         if entry is None:
             raise Error(errors.NO_SUCH_KEY)
         content = entry.content()
