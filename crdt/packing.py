@@ -33,6 +33,7 @@ from typing import Any
 import msgpack
 
 from crdt.compact import PACKERS, UNPACKERS
+from crdt.packed import Packed, PackedHash, PackedList, PackedSet, PackedZset
 from crdt.types import registered
 
 PACK_MAX = 128  # elements: larger collections stay live (Redis's listpack limit for zsets/hashes)
@@ -55,41 +56,9 @@ def region_name(i: int) -> str:
     return _names[i]
 
 
-class Packed(bytes):
-    """A packed content: the msgpack of its compact form or its ``encode``; ``type_name`` is a
-    class attribute of the per-type subclass, so the instance is a plain bytes object.
-
-    An entry whose only part is a packed content holds it in its ``x`` slot directly, with no
-    ``EntryExtra`` (64 bytes a key): so a packed content also reads as the ``EntryExtra`` it
-    stands for, one whose ``other`` is itself and whose other parts are empty. ``Entry`` turns
-    it back into an ``EntryExtra`` before anything is written to it."""
-
-    __slots__ = ()
-    type_name = ""
-
-    def is_empty(self) -> bool:
-        return False  # only non-empty contents are packed
-
-    @property
-    def other(self) -> Packed:
-        return self
-
-    @property
-    def expire(self) -> None:
-        return None
-
-    @property
-    def more(self) -> None:
-        return None
-
-    @property
-    def contribs(self) -> None:
-        return None
-
-
 _classes: dict[str, type[Packed]] = {
-    name: type(f"Packed_{name}", (Packed,), {"__slots__": (), "type_name": name}) for name in PACKABLE
-}
+    "zset": PackedZset, "list": PackedList, "hash": PackedHash, "set": PackedSet}
+assert tuple(_classes) == PACKABLE
 
 
 GENERIC, COMPACT = 0, 1  # the packed msgpack array's first item: which form follows

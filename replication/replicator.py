@@ -28,6 +28,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TypeAlias
 
+from mypy_extensions import mypyc_attr
+
 from crdt.clock import vv_merge
 from crdt.codec import decode_batch, decode_meta, encode_batch
 from crdt.effects import Batch, Effect
@@ -72,6 +74,7 @@ def _joins(pending: Batch, batch: Batch, last: int) -> bool:
     return True
 
 
+@mypyc_attr(native_class=False)  # a builtin subclass: a Python class under mypyc
 class RecoveryError(RuntimeError):
     """The data directory cannot be used by this region (start-up must stop)."""
 

@@ -29,6 +29,7 @@ from server.acl.hooks import refresh_auth
 from server.acl.store import Acl, AclConfigError
 from server.acl.table import extra_entries, load_table
 from server.blocking import Blocked
+from server.changes import ChangeHook
 from server.clients_cron import IdleClients
 from server.commands.client import client_info_line
 from server.commands.registry import EXTRA_SPECS, build_table
@@ -115,9 +116,9 @@ class Server:
         self.config = config
         self.log = log
         self.ks = Keyspace(config.region, config.databases)
-        self.ks.on_change = self._on_change
         stream_nodes.configure(config.stream_node_max_entries, config.stream_node_max_bytes)
         self.access = AccessStats(self)  # OBJECT FREQ/IDLETIME (server/access.py)
+        self.ks.on_change = ChangeHook(self, self.access)  # what a changed key sets off
         # Without an explicit sink (tests), the region logs and replicates: replication/.
         self.replicator: Replication | None = None
         if sink is None:
@@ -219,44 +220,6 @@ class Server:
                 watchers.discard(client)
                 if not watchers:
                     del self._watchers[k]
-
-    def _on_change(self, db: int, key: bytes | None) -> None:
-        if self.memory.tracking:
-            self.memory.on_change(db, key)
-        if key is not None:
-            self.access.written(db, key)
-        if self.ks.quiet:  # a re-add that changed nothing visible: Redis signals nothing
-            return
-        if self.tracking.clients:  # client-side caching: local and replicated changes alike
-            if key is not None:
-                self.tracking.invalidate(key)
-            else:
-                self.tracking.flush()
-        if self._key_waiters:
-            if key is not None:
-                if (db, key) in self._key_waiters:
-                    self.ready_keys[(db, key)] = None
-            else:
-                self.ready_keys.update(dict.fromkeys(k for k in self._key_waiters if db < 0 or k[0] == db))
-        if not self._watchers:
-            return
-        if key is not None:
-            for client in self._watchers.get((db, key), ()):
-                if (db, key) in client.watch_expired:
-                    # Redis's touchWatchedKey: a key already expired at WATCH whose touch is
-                    # its removal is logically unchanged (the flag goes; a later touch counts).
-                    client.watch_expired.discard((db, key))
-                    if not self.ks.dbs[db].exists(key, self.ks.now_ms):
-                        continue
-                client.watch_dirty = True
-            return
-        for (wdb, wkey), clients in self._watchers.items():
-            if db < 0 or wdb == db:
-                for client in clients:
-                    # Redis touches only watched keys that existed: a key missing at WATCH
-                    # time that still is (else its creation made the client dirty) is not.
-                    if (wdb, wkey) not in client.watch_absent:
-                        client.watch_dirty = True
 
     # -- pub/sub ----------------------------------------------------------------------------
     def forward_publish(self, shard: bool, channel: bytes, message: bytes) -> None:

@@ -9,14 +9,19 @@ import random
 from types import SimpleNamespace
 from typing import Any
 
-from crdt.entry import Database, Entry
+from crdt.entry import Entry
+from crdt.keyspace import Keyspace
 from server.access import LFU_INIT_VAL, LRU_CLOCK_MAX, AccessStats
+from server.config import Config
 
 
 def _stats(policy: str, now_ms: int) -> tuple[AccessStats, Any]:
-    server: Any = SimpleNamespace(config=SimpleNamespace(maxmemory_policy=policy, lfu_log_factor=10,
-                                                         lfu_decay_time=1),
-                                  ks=SimpleNamespace(now_ms=now_ms, dbs=[Database()]))
+    """A real keyspace and configuration (access.py is compiled: it takes nothing else) on a
+    server stand-in holding just those two; the keyspace's clock is set by hand."""
+    config = Config(maxmemory_policy=policy, lfu_log_factor=10, lfu_decay_time=1)
+    ks = Keyspace("r1", 1)
+    ks.now_ms = now_ms
+    server: Any = SimpleNamespace(config=config, ks=ks)
     return AccessStats(server), server
 
 
