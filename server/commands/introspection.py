@@ -122,10 +122,15 @@ def cmd_memory_usage(c: Client, argv: list[bytes]) -> Any:
             j += 2
         else:
             raise Error(errors.SYNTAX)
-    entry = c.ks.dbs[c.db].entries.get(argv[2])  # (dictFind: an expired key still counts)
+    db, key = c.ks.dbs[c.db], argv[2]
+    # The size at rest, whatever the packing sweep has reached: a small key is measured
+    # packed (or cold), as it is stored once the sweep passes it, so sizes compare as Redis's do
+    if db.pack_key(key) and c.server.memory.tracking:
+        c.server.memory.on_change(c.db, key)
+    entry = db.entries.get(key)  # (dictFind: an expired key still counts)
     if entry is None:
         return None
-    return key_usage(c, argv[2], entry, samples)
+    return key_usage(c, key, entry, samples)
 
 
 @command("memory|stats")

@@ -127,3 +127,19 @@ def test_latency(activekv: ServerProcess, r: redis.Redis) -> None:
     fields = out.stdout.split()
     assert len(fields) == 4 and int(fields[3]) > 10, out.stdout
     assert 0 <= int(fields[0]) <= int(fields[1])
+
+
+def test_memory_usage_measures_a_key_at_rest_whatever_the_sweep_reached(r: redis.Redis) -> None:
+    # a just-written key and one the packing sweep has passed measure the same (the sweep's
+    # progress must not reorder --memkeys' biggest keys)
+    passes = int(r.info("crdt")["packing_passes"])
+    deadline = time.monotonic() + 10
+    while int(r.info("crdt")["packing_passes"]) < passes + 2 and time.monotonic() < deadline:
+        time.sleep(0.05)  # until the sweep has passed the fixture's keys
+    r.rpush("newlist", *[f"e{i}" for i in range(50)])
+    first = r.memory_usage("newlist")  # (named as long as biglist)
+    assert first is not None and r.memory_usage("newlist") == first
+    assert r.memory_usage("biglist") > r.memory_usage("smalllist")
+    assert r.memory_usage("biglist") == first  # the same list, packed by the sweep
+    r.set("s2", "v")  # (the same length of name as s1's)
+    assert r.memory_usage("s2") == r.memory_usage("s1")
