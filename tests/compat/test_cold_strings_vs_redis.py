@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from server.harness.processes import ServerProcess, start_activekv, start_redis
+from server.harness.processes import ServerProcess
 from tests.compat.helpers import check_near
 from tests.conftest import Differential
 from tests.respclient import RespConnection
@@ -19,16 +19,9 @@ VALUES = {"s": "hello", "i": "12345", "neg": "-7", "e": "", "bin": "a\x00b\r\n\x
           "long": "the quick brown fox jumps over the lazy dog " * 3, "f": "3.5"}
 
 
-@pytest.fixture(scope="module")
-def servers() -> Iterator[tuple[ServerProcess, ServerProcess]]:
-    with start_redis("--enable-debug-command", "yes") as ref, \
-            start_activekv("--enable-debug-command", "yes") as ours:
-        yield ref, ours
-
-
 @pytest.fixture(params=[2, 3], ids=["resp2", "resp3"])
-def cdiff(request: pytest.FixtureRequest, servers: tuple[ServerProcess, ServerProcess]) -> Iterator[Differential]:
-    d = Differential(servers[0].port, servers[1].port, request.param)
+def cdiff(request: pytest.FixtureRequest, debug_servers: tuple[ServerProcess, ServerProcess]) -> Iterator[Differential]:
+    d = Differential(debug_servers[0].port, debug_servers[1].port, request.param)
     yield d
     d.close()
 

@@ -13,13 +13,6 @@ from tests.conftest import Differential
 from tests.respclient import Reply, RespConnection
 
 
-@pytest.fixture(scope="module")
-def debug_servers() -> Iterator[tuple[ServerProcess, ServerProcess]]:
-    with start_redis("--enable-debug-command", "yes") as ref, \
-            start_activekv("--enable-debug-command", "yes") as ours:
-        yield ref, ours
-
-
 @pytest.fixture(params=[2, 3], ids=["resp2", "resp3"])
 def ddiff(request: pytest.FixtureRequest,
           debug_servers: tuple[ServerProcess, ServerProcess]) -> Iterator[Differential]:

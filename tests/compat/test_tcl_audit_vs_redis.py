@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from server.harness.processes import ServerProcess, start_activekv, start_redis
+from server.harness.processes import ServerProcess
 from tests.conftest import Differential
 from tests.respclient import RespConnection, encode_command
 
@@ -39,13 +39,6 @@ def test_command_refused_in_subscribe_context_counts_as_rejected(diff: Different
 
 
 # -- DEBUG DIGEST / DIGEST-VALUE (Redis's tests compare values through them) -------------------
-
-
-@pytest.fixture(scope="module")
-def debug_servers() -> Iterator[tuple[ServerProcess, ServerProcess]]:
-    with start_redis("--enable-debug-command", "yes") as ref, \
-            start_activekv("--enable-debug-command", "yes") as ours:
-        yield ref, ours
 
 
 @pytest.fixture(params=[2, 3], ids=["resp2", "resp3"])
