@@ -8,6 +8,7 @@ and every probe connects to 127.0.0.1.
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import signal
 import socket
@@ -22,8 +23,38 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent.parent
 
 
+def _ephemeral_low() -> int:
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+_EPHEMERAL_LOW = _ephemeral_low()
+_PORTS_LOW = max(1024, min(20000, _EPHEMERAL_LOW - 4096))
+_handed_out: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as s:
+    """A loopback port nothing listens on, below the kernel's ephemeral range: a port the
+    kernel hands out itself (bind to 0) can be taken again as the local end of any outgoing
+    connection — a peer link's — before the server started on it binds it. Ports are not
+    handed out twice by one process."""
+    rng = random.Random()
+    for _ in range(200):
+        port = rng.randrange(_PORTS_LOW, _EPHEMERAL_LOW)
+        if port in _handed_out:
+            continue
+        with socket.socket() as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the servers bind
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
+    with socket.socket() as s:  # (the range is crowded: what the kernel gives)
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
 
