@@ -357,9 +357,7 @@ class Server:
                 self._expire_cursor[dbi] = start + len(sample)
                 expired = [k for k, at in sample if at <= now]
                 for key in expired:
-                    note_expired(self, dbi, key)
-                    ks.emit(Delete(dbi, key))
-                    self.stats.expired_keys += 1
+                    self.remove_expired(dbi, key)
                 batch = ks.commit()
                 if batch is not None:
                     self.ship(batch)
@@ -372,18 +370,21 @@ class Server:
         """Before a local write: remove an expired key's content (same batch as the write)."""
         database = self.ks.dbs[db]
         if database.is_expired(key, self.ks.now_ms):
-            self.stats.expired_keys += 1
-            note_expired(self, db, key)
-            self.ks.emit(Delete(db, key))
+            self.remove_expired(db, key)
+
+    def remove_expired(self, db: int, key: bytes) -> None:
+        """Remove a key whose time passed: counted, "expired" fired, the Delete emitted (into
+        the open batch)."""
+        self.stats.expired_keys += 1
+        note_expired(self, db, key)
+        self.ks.emit(Delete(db, key))
 
     def reclaim_expired(self, db: int, key: bytes) -> None:
         """A read found ``key`` past its time: remove it now, as Redis's lookups do
         (expireIfNeeded: DBSIZE stops counting it, "expired" fires), except while clients are
         paused (Redis expires nothing then)."""
         if not self.pause.active():
-            self.stats.expired_keys += 1
-            note_expired(self, db, key)
-            self.ks.emit(Delete(db, key))
+            self.remove_expired(db, key)
 
     async def _expire_loop(self) -> None:
         while True:

@@ -34,6 +34,7 @@ def _ephemeral_low() -> int:
 _EPHEMERAL_LOW = _ephemeral_low()
 _PORTS_LOW = max(1024, min(20000, _EPHEMERAL_LOW - 4096))
 _handed_out: set[int] = set()
+_rng = random.Random()
 
 
 def free_port() -> int:
@@ -41,9 +42,8 @@ def free_port() -> int:
     kernel hands out itself (bind to 0) can be taken again as the local end of any outgoing
     connection — a peer link's — before the server started on it binds it. Ports are not
     handed out twice by one process."""
-    rng = random.Random()
     for _ in range(200):
-        port = rng.randrange(_PORTS_LOW, _EPHEMERAL_LOW)
+        port = _rng.randrange(_PORTS_LOW, _EPHEMERAL_LOW)
         if port in _handed_out:
             continue
         with socket.socket() as s:
