@@ -31,6 +31,7 @@ from .wire import (
     F_PUBLISH,
     F_STATE_DATA,
     F_STATE_END,
+    PULLER_FRAMES,
     FrameError,
     FrameReader,
     frame,
@@ -151,7 +152,7 @@ class Puller:
         rep.puller_state_changed(self)
         ack_task = asyncio.get_running_loop().create_task(self._ack_loop(writer))
         state_file = None
-        frames = FrameReader()
+        frames = FrameReader(PULLER_FRAMES)
         catching_up = True  # until the peer's first heartbeat: it sends them once live
         COLLECTOR.begin()
         try:

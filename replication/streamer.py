@@ -24,13 +24,13 @@ import msgpack
 from crdt.clock import vv_merge
 
 from .wire import (
-    F_ACK,
     F_BATCH,
     F_HEARTBEAT,
     F_PUBLISH,
     F_STATE_DATA,
     F_STATE_END,
     FRAME,
+    STREAMER_FRAMES,
     FrameReader,
     unpack_vv,
 )
@@ -61,7 +61,7 @@ class Streamer:
         self.closed = False
         self.live = False
         self.deferred: deque[tuple[float, int, bytes, Meta]] = deque()
-        self.reader = FrameReader()
+        self.reader = FrameReader(STREAMER_FRAMES)
         self._buf = bytearray()  # frames queued by this pump, written together
         self.sent_batches = 0
         self.sent_bytes = 0
@@ -79,11 +79,7 @@ class Streamer:
             self.rep.log.warning("peer %s: bad frame (%s); closing the link", self.peer, exc)
             self.close()
             return
-        for ftype, payload in frames:
-            if ftype != F_ACK:
-                self.rep.log.warning("peer %s: unexpected frame type %d; closing", self.peer, ftype)
-                self.close()
-                return
+        for _ftype, payload in frames:  # only ACKs pass the reader
             try:
                 vv = unpack_vv(payload)
             except Exception:

@@ -27,6 +27,12 @@ WIRE_VERSION = 1
 FRAME = struct.Struct("<BI")
 F_BATCH, F_STATE_DATA, F_STATE_END, F_HEARTBEAT, F_ACK, F_PUBLISH = 1, 2, 3, 4, 5, 6
 MAX_FRAME = 64 * 1024 * 1024
+MAX_ACK = 1024 * 1024  # a version vector: a few bytes per region
+# What each end of a link accepts, and how large: a puller reads everything but ACK, a
+# streamer only ACKs.
+PULLER_FRAMES = {F_BATCH: MAX_FRAME, F_STATE_DATA: MAX_FRAME, F_STATE_END: MAX_FRAME,
+                 F_HEARTBEAT: MAX_ACK, F_PUBLISH: MAX_FRAME}
+STREAMER_FRAMES = {F_ACK: MAX_ACK}
 
 
 class FrameError(ValueError):
@@ -80,10 +86,15 @@ def unpack_publish(payload: bytes) -> tuple[bool, bytes, bytes]:
 
 
 class FrameReader:
-    """Incremental frame parser for a protocol's data_received."""
+    """Incremental frame parser for a protocol's data_received.
 
-    def __init__(self) -> None:
+    ``limits`` maps each frame type this end accepts to its largest payload: a header of any
+    other type, or one over its type's limit, is a ``FrameError`` as soon as the header has
+    arrived, never a wait for a payload that a broken peer may never send."""
+
+    def __init__(self, limits: dict[int, int]) -> None:
         self.buf = bytearray()
+        self.limits = limits
 
     def feed(self, data: bytes) -> list[tuple[int, bytes]]:
         self.buf += data
@@ -91,7 +102,10 @@ class FrameReader:
         off = 0
         while len(self.buf) - off >= FRAME.size:
             ftype, length = FRAME.unpack_from(self.buf, off)
-            if length > MAX_FRAME:
+            limit = self.limits.get(ftype)
+            if limit is None:
+                raise FrameError(f"unexpected frame type {ftype}")
+            if length > limit:
                 raise FrameError(f"frame of {length} bytes is over the limit")
             end = off + FRAME.size + length
             if end > len(self.buf):

@@ -335,6 +335,9 @@ def bad_acks(rng: random.Random) -> list[tuple[str, bytes]]:
         ("a batch sent to the streamer", frame(F_BATCH, good_batch(1, b"fz:never", b"x"))),
         ("unknown frame type", frame(77, b"")),
         ("length over the limit", struct.pack("<BI", F_ACK, MAX_FRAME + 1)),
+        # A header is judged as soon as it arrives: the 37 MB it announces never comes.
+        ("unknown type announcing 37 MB", struct.pack("<BI", 0xF4, 37_000_000) + b"\x00" * 20),
+        ("an ACK announcing 2 MB", struct.pack("<BI", F_ACK, 2 * 1024 * 1024) + b"\x80"),
         ("junk", bytes(rng.getrandbits(8) for _ in range(rng.randint(5, 100)))),
     ]
 

@@ -23,7 +23,15 @@ from replication.peerlink import (
     valid_name,
 )
 from replication.replicator import Replicator
-from replication.wire import F_ACK, F_BATCH, WIRE_VERSION, FrameReader, frame, pack_vv
+from replication.wire import (
+    F_ACK,
+    F_BATCH,
+    PULLER_FRAMES,
+    WIRE_VERSION,
+    FrameReader,
+    frame,
+    pack_vv,
+)
 from server.app import Server
 from server.config import Config
 from server.connection import Client
@@ -59,7 +67,7 @@ def test_sync_reply_then_the_transport_belongs_to_the_peer_link(region: Any) -> 
     origin = server.ks.region
     reply, _, stream = out.partition(b"\r\n")
     assert re.fullmatch(rb"\+SYNC r1 [0-9a-f]{16} log", reply), out[:80]
-    frames = FrameReader().feed(stream)
+    frames = FrameReader(PULLER_FRAMES).feed(stream)
     assert [t for t, _ in frames] == [F_BATCH]
     assert decode_batch(frames[0][1]).origin == origin
     assert server.ks.dbs[0].get(b"after", server.ks.now_ms) is None
@@ -78,7 +86,7 @@ def test_sync_reply_then_the_transport_belongs_to_the_peer_link(region: Any) -> 
     other.connection_made(other_transport)  # type: ignore[arg-type]
     transport.written.clear()
     other.data_received(encode_command(("SET", "k2", "v2")))
-    assert [t for t, _ in FrameReader().feed(bytes(transport.written))] == [F_BATCH]
+    assert [t for t, _ in FrameReader(PULLER_FRAMES).feed(bytes(transport.written))] == [F_BATCH]
 
     link.connection_lost(None)
     assert client.id not in server.clients
@@ -97,7 +105,7 @@ def test_flow_control_pauses_and_resumes_the_stream(region: Any) -> None:
     other.data_received(encode_command(("SET", "k", "v")))
     assert transport.written == b""  # paused: the cursor waits in the log
     link.resume_writing()
-    assert [t for t, _ in FrameReader().feed(bytes(transport.written))] == [F_BATCH]
+    assert [t for t, _ in FrameReader(PULLER_FRAMES).feed(bytes(transport.written))] == [F_BATCH]
     assert transport.reading  # the link never stops reading ACKs
 
 

@@ -15,7 +15,7 @@ from crdt.keyspace import Keyspace
 from replication.facade import Replication
 from replication.oplog import LOG_VERSION
 from replication.peerlink import PeerLinkProtocol
-from replication.wire import F_PUBLISH, WIRE_VERSION, FrameReader, pack_vv
+from replication.wire import F_PUBLISH, PULLER_FRAMES, WIRE_VERSION, FrameReader, pack_vv
 from server.harness.mocktransport import MockTransport
 
 
@@ -38,7 +38,7 @@ def _link(rep: Replication, region: bytes, instance: bytes = b"inst") -> tuple[P
 
 
 def _published(transport: MockTransport) -> list[list[Any]]:
-    frames = FrameReader().feed(bytes(transport.written))
+    frames = FrameReader(PULLER_FRAMES).feed(bytes(transport.written))
     return [msgpack.unpackb(p, raw=False) for t, p in frames if t == F_PUBLISH]
 
 
