@@ -97,6 +97,7 @@ def file_crc64(data: bytes, end: int) -> int:
 class RdbFile:
     def __init__(self, data: bytes) -> None:
         self.data = data
+        self.pos = 0  # where the record last yielded by ``records()`` ends
         head = data[:9]
         if len(head) < 9 or head[:5] != b"REDIS":
             raise RdbError("not an RDB file: wrong signature (an RDB file starts with REDIS and "
@@ -150,7 +151,9 @@ class RdbFile:
                     r.length()
                 elif op == OP_AUX:
                     what = "an AUX field"
-                    yield Aux(r.string(), r.string())
+                    rec: Record = Aux(r.string(), r.string())
+                    self.pos = r.pos
+                    yield rec
                 elif op == OP_MODULE_AUX:
                     what = "module AUX data"
                     name = module_type_name(r.length())
@@ -161,7 +164,9 @@ class RdbFile:
                                    f"candidate's function record at byte {start})")
                 elif op == OP_FUNCTION2:
                     what = "a function library"
-                    yield Library(r.string())
+                    rec = Library(r.string())
+                    self.pos = r.pos
+                    yield rec
                 elif op not in OBJECT_TYPES:
                     raise RdbError(f"corrupt RDB file: Unknown RDB encoding type {op} at byte {start}")
                 else:
@@ -170,6 +175,7 @@ class RdbFile:
                     what = f"the value of key {key!r} (db {db}, RDB type {op})"
                     body_start = r.pos
                     skip_value(r, op)
+                    self.pos = r.pos
                     yield Key(db, key, op, bytes(data[body_start : r.pos]), expire_ms, idle, freq,
                               self.version)
                     expire_ms = idle = freq = -1
@@ -179,7 +185,9 @@ class RdbFile:
                 raise RdbError(f"The RDB file contains module data I can't load: no matching module "
                                f"type '{e.name}' ({what.removeprefix('the value of ')}, at byte "
                                f"{start}; module values cannot be imported)") from None
-        yield End(self._checksum(r))
+        end = End(self._checksum(r))
+        self.pos = r.pos
+        yield end
 
     def _checksum(self, r: Reader) -> str:
         if self.version < 5:
