@@ -138,14 +138,15 @@ def _tls_context(args: argparse.Namespace) -> ssl.SSLContext | None:
 
 
 class Progress:
-    def __init__(self, total_bytes: int, quiet: bool) -> None:
+    def __init__(self, total_bytes: int, quiet: bool, every_s: float) -> None:
         self.total = total_bytes
         self.quiet = quiet
+        self.every_s = every_s
         self.start = self.last = time.monotonic()
 
     def show(self, keys: int, pos: int) -> None:
         now = time.monotonic()
-        if self.quiet or now - self.last < PROGRESS_EVERY_S:
+        if self.quiet or now - self.last < self.every_s:
             return
         self.last = now
         elapsed = max(now - self.start, 1e-6)
@@ -176,7 +177,7 @@ class Importer:
         self.labels: list[str | None] = []  # per pending command: what a refusal names
         self.pending_bytes = 0
         self.loaded = self.libraries = self.expired = self.refused = 0
-        self.progress = Progress(total_bytes, args.quiet)
+        self.progress = Progress(total_bytes, args.quiet, args.progress)
         self.pos = 0
 
     def add(self, command: list[bytes], label: str | None) -> None:
@@ -260,6 +261,8 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--check", action="store_true",
                    help="only read and verify the file; connect to no server")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
+    p.add_argument("--progress", type=float, default=PROGRESS_EVERY_S, metavar="SECONDS",
+                   help="seconds between progress lines (default 1)")
     p.add_argument("--timeout", type=float, default=30.0, help="socket timeout in seconds")
     p.add_argument("--tls", action="store_true", help="connect over TLS")
     p.add_argument("--cacert", help="CA certificate file to verify the server with")

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
 from typing import Any
 
+import pytest
 import redis
 
-from server.harness.processes import start_activekv, start_redis
+from server.harness.processes import ServerProcess, start_activekv, start_redis
 from server.rdb.rdbio import Reader, save_len
 from server.rdb.rdbwalk import skip, skip_string
 from tests.compat.rdbload_kit import run_import, snapshot
@@ -71,30 +73,55 @@ def _stream_file() -> bytes:
     return rdb(9, bytes([STREAM_V1]) + b"\x02st" + _stream_v1(payload))
 
 
-def _compare(data: bytes) -> dict[tuple[int, bytes], Any]:
+@pytest.fixture(scope="module")
+def ours() -> Iterator[ServerProcess]:
+    with start_activekv() as proc:
+        yield proc
+
+
+def _compare(ours: ServerProcess, data: bytes, *args: str, probe: tuple[str, int, bytes] | None = None) -> dict[tuple[int, bytes], Any]:
+    """Both servers' snapshots after loading ``data`` (equal), and with ``probe`` = (OBJECT
+    subcommand, db, key) that reading from both, compared within a second (IDLETIME)."""
     d = tempfile.mkdtemp(prefix="rdbload-old-")
     path = os.path.join(d, "old.rdb")
     with open(path, "wb") as f:
         f.write(data)
-    with start_redis("--dir", d, "--dbfilename", "old.rdb") as ref:
+    seen = []
+    with start_redis("--dir", d, "--dbfilename", "old.rdb", *args) as ref:
+        if probe:
+            with redis.Redis(port=ref.port, db=probe[1]) as r:
+                seen.append(r.object(probe[0], probe[2]))
         want = snapshot(ref.port)
-    with start_activekv() as ours:
-        done = run_import(path, ours.port)
-        assert done.returncode == 0, done.stderr
-        got = snapshot(ours.port)
+    with redis.Redis(port=ours.port) as r:
+        r.flushall()
+        for name, value in zip(args[::2], args[1::2], strict=True):
+            r.config_set(name.removeprefix("--"), value)
+    done = run_import(path, ours.port)
+    assert done.returncode == 0, done.stderr
+    if probe:
+        with redis.Redis(port=ours.port, db=probe[1]) as r:
+            seen.append(r.object(probe[0], probe[2]))
+    got = snapshot(ours.port)
     assert got == want
+    if probe:
+        assert abs(seen[0] - seen[1]) <= 1, seen
     return got
 
 
-def test_a_redis_2_era_file() -> None:
-    got = _compare(OLD_V3)
+def test_a_redis_2_era_file(ours: ServerProcess) -> None:
+    got = _compare(ours, OLD_V3)
     assert len(got) == 9 and got[(5, b"zm")][1] == -1
 
 
-def test_a_redis_3_era_file() -> None:
-    assert len(_compare(V6)) == 4
+def test_a_redis_3_era_file(ours: ServerProcess) -> None:
+    assert len(_compare(ours, V6)) == 4
 
 
-def test_a_redis_6_stream_with_its_group() -> None:
-    got = _compare(_stream_file())
+def test_a_redis_6_stream_with_its_group(ours: ServerProcess) -> None:
+    got = _compare(ours, _stream_file())
     assert got[(0, b"st")][0] == b"stream"
+
+
+def test_the_lru_idle_time_and_the_lfu_counter_in_the_file_are_kept(ours: ServerProcess) -> None:
+    _compare(ours, V6, "--maxmemory-policy", "allkeys-lru", probe=("idletime", 1, b"n"))
+    _compare(ours, V6, "--maxmemory-policy", "allkeys-lfu", "--lfu-decay-time", "0", probe=("freq", 1, b"z2"))

@@ -18,6 +18,7 @@ import redis
 
 from server.harness.processes import ServerProcess, free_port, start_activekv, start_redis
 from tests.compat.rdbload_kit import dumps, fill, run_import, save, snapshot, wait_expired
+from tests.security.tlskit import make_certs, start_tls
 
 LFU = ("--maxmemory-policy", "allkeys-lfu", "--lfu-decay-time", "0")  # counters that never decay
 
@@ -36,10 +37,19 @@ def saved() -> Iterator[tuple[str, dict[tuple[int, bytes], Any], dict[tuple[int,
         r.close()
 
 
-@pytest.fixture
-def ours() -> Iterator[ServerProcess]:
+@pytest.fixture(scope="module")
+def our_server() -> Iterator[ServerProcess]:
     with start_activekv(*LFU) as proc:
         yield proc
+
+
+@pytest.fixture
+def ours(our_server: ServerProcess) -> ServerProcess:
+    """The module's activekv, emptied (keys in every db, function libraries)."""
+    with redis.Redis(port=our_server.port) as r:
+        r.flushall()
+        r.function_flush()
+    return our_server
 
 
 def test_every_key_is_what_redis_server_holds(saved: Any, ours: ServerProcess) -> None:
@@ -167,3 +177,21 @@ def test_connection_and_authentication_failures(saved: Any, tmp_path: Any) -> No
         assert user.returncode == 0, user.stderr
     check = run_import(saved[0], free_port(), "--check")
     assert check.returncode == 0 and "checksum OK" in check.stderr
+
+
+def test_progress_lines_and_tls(saved: Any) -> None:
+    certs = make_certs()
+    proc, tls_port = start_tls(certs)
+    try:
+        done = run_import(saved[0], tls_port, "--tls", "--cacert", certs.ca, "--cert", certs.cert,
+                          "--key", certs.key, "--progress", "0")
+        assert done.returncode == 0, done.stderr
+        lines = done.stderr.splitlines()
+        assert any(" keys, " in line and " keys/s, " in line and "(100%)" in line for line in lines), lines
+        assert lines[-1].startswith(f"activekv-load-rdb: done: {len(saved[1])} keys and 2 function libraries imported")
+        with redis.Redis(port=proc.port) as r:
+            assert r.dbsize() == sum(1 for db, _ in saved[1] if db == 0)
+        untrusted = run_import(saved[0], tls_port, "--tls")
+        assert untrusted.returncode == 3 and "CERTIFICATE_VERIFY_FAILED" in untrusted.stderr
+    finally:
+        proc.stop()
