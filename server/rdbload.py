@@ -176,7 +176,7 @@ class Importer:
         self.pending: list[list[bytes]] = []
         self.labels: list[str | None] = []  # per pending command: what a refusal names
         self.pending_bytes = 0
-        self.loaded = self.libraries = self.expired = self.refused = 0
+        self.loaded = self.libraries = self.expired = self.empty = self.refused = 0
         self.progress = Progress(total_bytes, args.quiet, args.progress)
         self.pos = 0
 
@@ -200,6 +200,9 @@ class Importer:
                         self.loaded += 1
                 continue
             text = str(reply)
+            if text == "ERR Bad data format" and command[0] == b"RESTORE" and _empty(command[3]):
+                self.empty += 1  # Redis's loader skips an empty key ("skipping empty key")
+                continue
             if label is None or is_fatal(text):
                 what = f" ({label})" if label else ""
                 raise Fatal(f"the server refused {command[0].decode()}{what}: {text}", EXIT_SERVER)
@@ -242,6 +245,20 @@ class Importer:
                     cmd += [b"FREQ", b"%d" % rec.freq]
                 self.add(cmd, f"key {show_key(rec.key)} (db {rec.db})")
         self.flush()
+
+
+def _empty(payload: bytes) -> bool:
+    """The payload holds an empty collection (RESTORE refuses it; an RDB load skips it)."""
+    import server.rdb.builtin  # noqa: F401  (registers the readers: only needed here)
+    import server.rdb.streams  # noqa: F401
+    from server.rdb.listpack import FormatError
+    from server.rdb.objects import load_payload
+
+    try:
+        load_payload(payload)
+    except FormatError as e:
+        return str(e) == "empty key"
+    return False
 
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -322,6 +339,14 @@ def _connect(args: argparse.Namespace) -> Connection:
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        print("activekv-load-rdb: interrupted (the keys sent so far stay imported)", file=sys.stderr)
+        return 130
+
+
+def _main(argv: list[str] | None) -> int:
     args = _parse_args(argv)
     try:
         with open(args.file, "rb") as f:
@@ -363,7 +388,8 @@ def main(argv: list[str] | None = None) -> int:
     elapsed = time.monotonic() - started
     print(f"activekv-load-rdb: {'stopped' if code in (EXIT_FILE, EXIT_SERVER) else 'done'}: "
           f"{importer.loaded} keys and {importer.libraries} function libraries imported, "
-          f"{importer.expired} expired keys skipped, {importer.refused} refused, in {elapsed:.1f} s "
+          f"{importer.expired} expired and {importer.empty} empty keys skipped, {importer.refused} "
+          f"refused, in {elapsed:.1f} s "
           f"({importer.loaded / max(elapsed, 1e-6):.0f} keys/s)", file=sys.stderr)
     return code
 

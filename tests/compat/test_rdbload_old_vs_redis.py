@@ -17,7 +17,7 @@ from server.harness.processes import ServerProcess, start_activekv, start_redis
 from server.rdb.rdbio import Reader, save_len
 from server.rdb.rdbwalk import skip, skip_string
 from tests.compat.rdbload_kit import run_import, snapshot
-from tests.rdbbuild import rdb
+from tests.rdbbuild import HASH, LIST_ZIPLIST, SET, STRING, key, rdb, s, value_list, ziplist
 from tests.unit.test_rdbfile import OLD_V3, V6
 
 STREAM_V1 = 15
@@ -79,6 +79,9 @@ def ours() -> Iterator[ServerProcess]:
         yield proc
 
 
+stderr: list[str] = []
+
+
 def _compare(ours: ServerProcess, data: bytes, *args: str, probe: tuple[str, int, bytes] | None = None) -> dict[tuple[int, bytes], Any]:
     """Both servers' snapshots after loading ``data`` (equal), and with ``probe`` = (OBJECT
     subcommand, db, key) that reading from both, compared within a second (IDLETIME)."""
@@ -98,6 +101,7 @@ def _compare(ours: ServerProcess, data: bytes, *args: str, probe: tuple[str, int
             r.config_set(name.removeprefix("--"), value)
     done = run_import(path, ours.port)
     assert done.returncode == 0, done.stderr
+    stderr.append(done.stderr)
     if probe:
         with redis.Redis(port=ours.port, db=probe[1]) as r:
             seen.append(r.object(probe[0], probe[2]))
@@ -125,3 +129,11 @@ def test_a_redis_6_stream_with_its_group(ours: ServerProcess) -> None:
 def test_the_lru_idle_time_and_the_lfu_counter_in_the_file_are_kept(ours: ServerProcess) -> None:
     _compare(ours, V6, "--maxmemory-policy", "allkeys-lru", probe=("idletime", 1, b"n"))
     _compare(ours, V6, "--maxmemory-policy", "allkeys-lfu", "--lfu-decay-time", "0", probe=("freq", 1, b"z2"))
+
+
+def test_empty_keys_are_skipped_as_redis_loads_them(ours: ServerProcess) -> None:
+    """rdbLoadObject skips an empty collection (an old Redis could save one)."""
+    data = rdb(9, key(SET, b"empty-set", value_list([])), key(LIST_ZIPLIST, b"empty-zl", s(ziplist([]))),
+               key(HASH, b"empty-hash", save_len(0)), key(STRING, b"k", s(b"v")))
+    assert _compare(ours, data) == {(0, b"k"): (b"string", -1, None, b"embstr", b"v")}
+    assert "3 empty keys skipped, 0 refused" in stderr[-1]
