@@ -114,12 +114,21 @@ class Connection:
             return [self._reply() for _ in range(n)] if n >= 0 else None
         raise OSError(f"unexpected reply from the server: {line[:40]!r}")
 
-    def batch(self, commands: list[list[bytes]]) -> list[bytes | int | list[object] | ServerError | None]:
+    def send(self, commands: list[list[bytes]]) -> None:
         try:
             self.sock.sendall(b"".join(encode(c) for c in commands))
-            return [self._reply() for _ in commands]
+        except OSError as e:
+            raise Fatal(f"connection to {self.where} lost: {e}", EXIT_SERVER) from None
+
+    def replies(self, n: int) -> list[bytes | int | list[object] | ServerError | None]:
+        try:
+            return [self._reply() for _ in range(n)]
         except (OSError, ValueError) as e:
             raise Fatal(f"connection to {self.where} lost: {e}", EXIT_SERVER) from None
+
+    def batch(self, commands: list[list[bytes]]) -> list[bytes | int | list[object] | ServerError | None]:
+        self.send(commands)
+        return self.replies(len(commands))
 
     def call(self, *args: bytes) -> bytes | int | list[object] | ServerError | None:
         return self.batch([list(args)])[0]
@@ -174,46 +183,56 @@ class Importer:
         self.args = args
         self.conn = conn
         self.pending: list[list[bytes]] = []
-        self.labels: list[str | None] = []  # per pending command: what a refusal names
+        self.labels: list[str] = []  # per pending command: what a refusal names
+        self.inflight: tuple[list[list[bytes]], list[str]] | None = None
         self.pending_bytes = 0
         self.loaded = self.libraries = self.expired = self.empty = self.refused = 0
         self.progress = Progress(total_bytes, args.quiet, args.progress)
         self.pos = 0
 
-    def add(self, command: list[bytes], label: str | None) -> None:
+    def add(self, command: list[bytes], label: str) -> None:
         self.pending.append(command)
         self.labels.append(label)
         self.pending_bytes += sum(len(a) for a in command)
         if len(self.pending) >= BATCH_COMMANDS or self.pending_bytes >= BATCH_BYTES:
             self.flush()
 
-    def flush(self) -> None:
-        if not self.pending:
-            return
-        replies = self.conn.batch(self.pending)
-        for command, label, reply in zip(self.pending, self.labels, replies, strict=True):
+    def flush(self, wait: bool = False) -> None:
+        """Sends the pending batch, then reads the replies of the one sent before it: one
+        batch is in flight while the next is prepared. ``wait``: read every reply."""
+        batch = None
+        if self.pending:
+            self.conn.send(self.pending)
+            batch = (self.pending, self.labels)
+            self.pending, self.labels, self.pending_bytes = [], [], 0
+        if self.inflight is not None:
+            previous, self.inflight = self.inflight, None
+            self._settle(*previous)
+        self.inflight = batch
+        if wait and batch is not None:
+            self.inflight = None
+            self._settle(*batch)
+
+    def _settle(self, commands: list[list[bytes]], labels: list[str]) -> None:
+        replies = self.conn.replies(len(commands))
+        for command, label, reply in zip(commands, labels, replies, strict=True):
             if not isinstance(reply, ServerError):
-                if label is not None:
-                    if command[0] == b"FUNCTION":
-                        self.libraries += 1
-                    else:
-                        self.loaded += 1
+                if command[0] == b"FUNCTION":
+                    self.libraries += 1
+                else:
+                    self.loaded += 1
                 continue
             text = str(reply)
             if text == "ERR Bad data format" and command[0] == b"RESTORE" and _empty(command[3]):
                 self.empty += 1  # Redis's loader skips an empty key ("skipping empty key")
                 continue
-            if label is None or is_fatal(text):
-                what = f" ({label})" if label else ""
-                raise Fatal(f"the server refused {command[0].decode()}{what}: {text}", EXIT_SERVER)
+            if is_fatal(text):
+                raise Fatal(f"the server refused {command[0].decode()} ({label}): {text}", EXIT_SERVER)
             self.refused += 1
             if self.refused <= MAX_REPORTED:
                 print(f"activekv-load-rdb: {label} not imported: {text}", file=sys.stderr)
             elif self.refused == MAX_REPORTED + 1:
                 print("activekv-load-rdb: (further refusals are only counted)", file=sys.stderr)
-        self.pending.clear()
-        self.labels.clear()
-        self.pending_bytes = 0
         self.progress.show(self.loaded, self.pos)
 
     def run(self, rdb: RdbFile) -> None:
@@ -232,8 +251,11 @@ class Importer:
                 if rec.expire_ms != -1 and rec.expire_ms < now_ms:
                     self.expired += 1
                     continue
-                if rec.db != db:
-                    self.add([b"SELECT", b"%d" % rec.db], None)
+                if rec.db != db:  # alone: no RESTORE may follow a SELECT that failed
+                    self.flush(wait=True)
+                    reply = self.conn.call(b"SELECT", b"%d" % rec.db)
+                    if isinstance(reply, ServerError):
+                        raise Fatal(f"the server refused SELECT {rec.db}: {reply}", EXIT_SERVER)
                     db = rec.db
                 cmd = [b"RESTORE", rec.key, b"%d" % max(rec.expire_ms, 0), rec.payload()]
                 if rec.expire_ms != -1:
@@ -244,7 +266,7 @@ class Importer:
                 elif rec.freq != -1:
                     cmd += [b"FREQ", b"%d" % rec.freq]
                 self.add(cmd, f"key {show_key(rec.key)} (db {rec.db})")
-        self.flush()
+        self.flush(wait=True)
 
 
 def _empty(payload: bytes) -> bool:
