@@ -33,7 +33,7 @@ import time
 from typing import BinaryIO
 
 from server.rdb.functions import dump_libraries
-from server.rdb.rdbfile import Aux, End, Key, Library, RdbError, RdbFile
+from server.rdb.rdbfile import Aux, End, Key, Library, RdbError, RdbFile, show_key
 
 BATCH_COMMANDS = 512
 BATCH_BYTES = 4 << 20
@@ -165,17 +165,14 @@ class Progress:
 
 
 def human(n: int) -> str:
-    for unit in ("B", "KiB", "MiB"):
-        if n < 1024:
-            return f"{n} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024  # type: ignore[assignment]
-    return f"{n:.1f} GiB"
-
-
-def show_key(key: bytes) -> str:
-    """A key as redis-cli quotes it: printable ASCII as is, other bytes as \\xNN."""
-    return '"' + "".join(chr(b) if 32 <= b < 127 and b not in (34, 92) else f"\\x{b:02x}"
-                         for b in key) + '"'
+    if n < 1024:
+        return f"{n} B"
+    size = n / 1024
+    for unit in ("KiB", "MiB"):
+        if size < 1024:
+            return f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} GiB"
 
 
 class Importer:

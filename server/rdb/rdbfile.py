@@ -86,6 +86,12 @@ class End(NamedTuple):
 Record = Aux | Library | Key | End
 
 
+def show_key(key: bytes) -> str:
+    """A key as redis-cli quotes it: printable ASCII as is, other bytes as \\xNN."""
+    return '"' + "".join(chr(b) if 32 <= b < 127 and b not in (34, 92) else f"\\x{b:02x}"
+                         for b in key) + '"'
+
+
 def file_crc64(data: bytes, end: int) -> int:
     """CRC64 of ``data[:end]``, in chunks (an mmap of a large file is never copied whole)."""
     crc = 0
@@ -172,7 +178,7 @@ class RdbFile:
                 else:
                     what = "a key"
                     key = r.string()
-                    what = f"the value of key {key!r} (db {db}, RDB type {op})"
+                    what = f"the value of key {show_key(key)} (db {db}, RDB type {op})"
                     body_start = r.pos
                     skip_value(r, op)
                     self.pos = r.pos

@@ -132,7 +132,7 @@ def test_what_redis_7_refuses_is_refused_with_its_reason() -> None:
     mid = module_id("ReJSON-RL")
     assert module_type_name(mid) == "ReJSON-RL"
     msg = _error(rdb(9, key(STRING, b"a", s(b"1")), key(MODULE_2, b"doc", save_len(mid) + b"\x00")))
-    assert "no matching module type 'ReJSON-RL'" in msg and "key b'doc' (db 0" in msg
+    assert "no matching module type 'ReJSON-RL'" in msg and 'key "doc" (db 0' in msg
     assert "no matching module 'graphdata'" in _error(rdb(9, bytes([OP_MODULE_AUX]) + save_len(module_id("graphdata"))))
     assert "Pre-release function format not supported" in _error(rdb(10, bytes([OP_FUNCTION_PRE_GA]) + s(b"x")))
     assert "Unknown RDB encoding type 8" in _error(rdb(9, key(8, b"k", s(b"v"))))
