@@ -10,6 +10,8 @@ truncated or corrupted file, a server that cannot be reached or refuses the pass
 
 from __future__ import annotations
 
+import socket
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -199,3 +201,30 @@ def test_progress_lines_and_tls(saved: Any) -> None:
         assert untrusted.returncode == 3 and "CERTIFICATE_VERIFY_FAILED" in untrusted.stderr
     finally:
         proc.stop()
+
+
+def test_a_connection_lost_mid_import_stops_with_status_3(saved: Any) -> None:
+    """A server that answers PING, then closes the connection at the first write."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(10)
+
+    def serve() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            conn.settimeout(10)
+            buf = b""
+            while b"PING" not in buf:
+                buf += conn.recv(65536)
+            conn.sendall(b"+PONG\r\n")
+            conn.recv(65536)  # the first batch: drop the connection
+
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    try:
+        done = run_import(saved[0], listener.getsockname()[1])
+    finally:
+        t.join(10)
+        listener.close()
+    assert done.returncode == 3, done.stderr
+    assert "connection to 127.0.0.1:" in done.stderr and "lost" in done.stderr
+    assert "Traceback" not in done.stderr
