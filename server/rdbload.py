@@ -317,6 +317,10 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
             p.error(f"--db: expected a database number or 'all', got {args.db!r}")
     if args.password is None:
         args.password = os.environ.get("REDISCLI_AUTH")
+    if args.user is not None and args.password is None:
+        p.error("--user needs --password (or REDISCLI_AUTH)")
+    if args.progress < 0 or args.timeout <= 0:
+        p.error("--progress must be >= 0 and --timeout > 0")
     return args
 
 

@@ -118,6 +118,7 @@ def test_db_imports_one_database(saved: Any, ours: ServerProcess) -> None:
     assert done.returncode == 0, done.stderr
     assert sorted(snapshot(ours.port, freq=True)) == sorted(k for k in ref_snap if k[0] == 2)
     assert run_import(path, ours.port, "--db", "two").returncode == 2
+    assert run_import(path, ours.port, "--user", "u").returncode == 2
 
 
 def test_a_database_the_server_does_not_have_stops_the_import(saved: Any) -> None:
@@ -228,3 +229,15 @@ def test_a_connection_lost_mid_import_stops_with_status_3(saved: Any) -> None:
     assert done.returncode == 3, done.stderr
     assert "connection to 127.0.0.1:" in done.stderr and "lost" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_compressed_quicklist_nodes(ours: ServerProcess) -> None:
+    """list-compress-depth 1: the inner nodes of a list are saved as LZF blobs."""
+    values = [f"item-{i:05d}-" + "abc" * (i % 20) for i in range(3000)]
+    with start_redis("--list-compress-depth", "1") as ref, redis.Redis(port=ref.port) as r:
+        r.rpush("compressed", *values)
+        path = save(r, ref.workdir)
+        done = run_import(path, ours.port)
+    assert done.returncode == 0, done.stderr
+    with redis.Redis(port=ours.port) as mine:
+        assert mine.lrange("compressed", 0, -1) == [v.encode() for v in values]
