@@ -33,7 +33,7 @@ import time
 from typing import BinaryIO
 
 from server.rdb.functions import dump_libraries
-from server.rdb.rdbfile import Aux, End, Key, Library, RdbError, RdbFile, show_key
+from server.rdb.rdbfile import Aux, End, Key, Library, ModuleData, RdbError, RdbFile, show_key
 
 BATCH_COMMANDS = 512
 BATCH_BYTES = 4 << 20
@@ -183,7 +183,7 @@ class Importer:
         self.labels: list[str] = []  # per pending command: what a refusal names
         self.inflight: tuple[list[list[bytes]], list[str]] | None = None
         self.pending_bytes = 0
-        self.loaded = self.libraries = self.expired = self.empty = self.refused = 0
+        self.loaded = self.libraries = self.expired = self.empty = self.refused = self.modules = 0
         self.progress = Progress(total_bytes, args.quiet, args.progress)
         self.pos = 0
 
@@ -241,6 +241,14 @@ class Importer:
             if isinstance(rec, Library):
                 label = "function library " + rec.code.split(b"\n", 1)[0].decode("utf-8", "replace")
                 self.add([b"FUNCTION", b"RESTORE", dump_libraries([rec.code]), *replace], label)
+            elif isinstance(rec, ModuleData):
+                if wanted is not None and rec.db != wanted and rec.key is not None:
+                    continue
+                self.modules += 1
+                if self.modules <= MAX_REPORTED:
+                    what = "module aux data" if rec.key is None else f"key {show_key(rec.key)} (db {rec.db})"
+                    print(f"activekv-load-rdb: {what} skipped: a value of module type '{rec.module}'",
+                          file=sys.stderr)
             elif isinstance(rec, Key):
                 if wanted is not None and rec.db != wanted:
                     continue
@@ -280,6 +288,10 @@ def _empty(payload: bytes) -> bool:
     return False
 
 
+def _module_note(n: int) -> str:
+    return f"{n} module values skipped, " if n else ""
+
+
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         prog="activekv-load-rdb",
@@ -294,6 +306,9 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="overwrite existing keys and function libraries (RESTORE ... REPLACE)")
     p.add_argument("--db", default="all",
                    help="import only this database of the file (into the same number), or all")
+    p.add_argument("--skip-module-keys", action="store_true",
+                   help="skip keys holding module values (and module aux data) instead of refusing "
+                        "the file")
     p.add_argument("--check", action="store_true",
                    help="only read and verify the file; connect to no server")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
@@ -379,7 +394,7 @@ def _main(argv: list[str] | None) -> int:
         print(f"activekv-load-rdb: cannot read {args.file}: {e.strerror or e}", file=sys.stderr)
         return EXIT_FILE
     try:
-        rdb = RdbFile(data)
+        rdb = RdbFile(data, skip_modules=args.skip_module_keys)
         keys, libraries, checksum, writer = _verify(rdb)
     except RdbError as e:
         print(f"activekv-load-rdb: {args.file}: {e}", file=sys.stderr)
@@ -411,8 +426,8 @@ def _main(argv: list[str] | None) -> int:
     elapsed = time.monotonic() - started
     print(f"activekv-load-rdb: {'stopped' if code in (EXIT_FILE, EXIT_SERVER) else 'done'}: "
           f"{importer.loaded} keys and {importer.libraries} function libraries imported, "
-          f"{importer.expired} expired and {importer.empty} empty keys skipped, {importer.refused} "
-          f"refused, in {elapsed:.1f} s "
+          f"{importer.expired} expired and {importer.empty} empty keys skipped, "
+          f"{_module_note(importer.modules)}{importer.refused} refused, in {elapsed:.1f} s "
           f"({importer.loaded / max(elapsed, 1e-6):.0f} keys/s)", file=sys.stderr)
     return code
 

@@ -98,3 +98,17 @@ def rdb(version: int, *records: bytes, checksum: bool = True) -> bytes:
     if version < 5:
         return body
     return body + struct.pack("<Q", crc64(body) if checksum else 0)
+
+
+
+def module_fields() -> bytes:
+    """A module value's typed fields (RDB_MODULE_OPCODE_*): one of each, then EOF."""
+    return (save_len(2) + save_len(7) + save_len(5) + s(b"payload") + save_len(4) + struct.pack("<d", 1.5)
+            + save_len(3) + struct.pack("<f", 2.5) + save_len(1) + save_len(9) + save_len(0))
+
+
+def module_file() -> bytes:
+    """Module aux data (module "graphdata", when = 2), key "k", a module key "doc" (ReJSON-RL)."""
+    aux = bytes([OP_MODULE_AUX]) + save_len(module_id("graphdata")) + save_len(2) + save_len(2) + module_fields()
+    doc = key(MODULE_2, b"doc", save_len(module_id("ReJSON-RL")) + module_fields())
+    return rdb(10, aux, key(STRING, b"k", s(b"v")), doc)

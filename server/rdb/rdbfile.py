@@ -14,7 +14,9 @@ Redis 7.0 refuses them); ``records()`` then yields, in file order:
 * ``End(checksum)`` after RDB_OPCODE_EOF, with "ok", "disabled" (a stored CRC of 0: Redis
   does not check it either) or "absent" (RDB versions before 5 have none).
 
-SELECTDB changes the ``db`` of the keys after it; RESIZEDB is a hint and yields nothing.
+With ``skip_modules``, module data (a key's value of RDB_TYPE_MODULE_2, or MODULE_AUX) is
+walked over field by field (rdbLoadCheckModuleValue) and yields ``ModuleData(db, key, module)``
+instead of stopping the walk. SELECTDB changes the ``db`` of the keys after it; RESIZEDB is a hint and yields nothing.
 Anything Redis 7.0 would refuse raises ``RdbError`` with a message and the byte offset: a
 wrong signature, an unsupported version, a record cut short by the end of the file, an
 unknown opcode or object type, module data (named by its module type), the 7.0-rc function
@@ -31,7 +33,13 @@ from server.rdb.crc64 import crc64
 from server.rdb.listpack import FormatError
 from server.rdb.objects import OBJECT_TYPES
 from server.rdb.rdbio import Reader
-from server.rdb.rdbwalk import ModuleValue, module_type_name, skip_value
+from server.rdb.rdbwalk import (
+    MODULE_UINT,
+    ModuleValue,
+    module_type_name,
+    skip_module_fields,
+    skip_value,
+)
 
 MAX_VERSION = 10
 
@@ -83,7 +91,15 @@ class End(NamedTuple):
     checksum: str
 
 
-Record = Aux | Library | Key | End
+class ModuleData(NamedTuple):
+    """Module data skipped (``skip_modules``): a key's value (``key`` set) or aux data."""
+
+    db: int
+    key: bytes | None
+    module: str
+
+
+Record = Aux | Library | Key | ModuleData | End
 
 
 def show_key(key: bytes) -> str:
@@ -101,8 +117,9 @@ def file_crc64(data: bytes, end: int) -> int:
 
 
 class RdbFile:
-    def __init__(self, data: bytes) -> None:
+    def __init__(self, data: bytes, skip_modules: bool = False) -> None:
         self.data = data
+        self.skip_modules = skip_modules
         self.pos = 0  # where the record last yielded by ``records()`` ends
         head = data[:9]
         if len(head) < 9 or head[:5] != b"REDIS":
@@ -163,8 +180,18 @@ class RdbFile:
                 elif op == OP_MODULE_AUX:
                     what = "module AUX data"
                     name = module_type_name(r.length())
+                    if self.skip_modules:
+                        if r.length() != MODULE_UINT:
+                            raise FormatError("bad when_opcode")
+                        r.length()  # when
+                        skip_module_fields(r)
+                        rec = ModuleData(db, None, name)
+                        self.pos = r.pos
+                        yield rec
+                        continue
                     raise RdbError(f"The RDB file contains AUX module data I can't load: no matching "
-                                   f"module '{name}' (at byte {start}; module data cannot be imported)")
+                                   f"module '{name}' (at byte {start}; module data cannot be imported: "
+                                   f"--skip-module-keys skips it)")
                 elif op == OP_FUNCTION_PRE_GA:
                     raise RdbError(f"Pre-release function format not supported (a Redis 7.0 release "
                                    f"candidate's function record at byte {start})")
@@ -188,9 +215,18 @@ class RdbFile:
             except FormatError as e:
                 raise self._fail(r, start, what, str(e)) from None
             except ModuleValue as e:
+                if self.skip_modules:
+                    try:
+                        skip_module_fields(r)
+                    except FormatError as fe:
+                        raise self._fail(r, start, what, str(fe)) from None
+                    self.pos = r.pos
+                    yield ModuleData(db, key, e.name)
+                    expire_ms = idle = freq = -1
+                    continue
                 raise RdbError(f"The RDB file contains module data I can't load: no matching module "
                                f"type '{e.name}' ({what.removeprefix('the value of ')}, at byte "
-                               f"{start}; module values cannot be imported)") from None
+                               f"{start}; module values cannot be imported: --skip-module-keys skips them)") from None
         end = End(self._checksum(r))
         self.pos = r.pos
         yield end

@@ -6,8 +6,10 @@ record means walking the value. ``skip_value`` does that for every object type R
 load (rdbIsObjectType: 0-7 and 9-19) by reading only the lengths, string headers and fixed
 fields of the object, never decompressing or decoding a body, so a file's values can be cut
 out as DUMP payloads (``objects.load_payload`` decodes them later, where RESTORE runs). A
-truncated object raises ``FormatError``; so does an unknown type. Module values (types 6 and
-7) raise ``ModuleValue`` naming the module type, as Redis refuses a module it has not loaded.
+truncated object raises ``FormatError``; so does an unknown type. A module value raises
+``ModuleValue`` naming the module type, as Redis refuses a module it has not loaded (its
+typed fields can still be skipped: ``skip_module_fields``); the pre-7.0 module format (type 6)
+is refused as Redis 7.0 refuses it.
 """
 
 from __future__ import annotations
@@ -34,6 +36,28 @@ class ModuleValue(Exception):
     def __init__(self, name: str) -> None:
         super().__init__(name)
         self.name = name
+
+
+# RDB_MODULE_OPCODE_*: a module value of RDB_TYPE_MODULE_2 is a sequence of typed fields
+MODULE_EOF, MODULE_SINT, MODULE_UINT, MODULE_FLOAT, MODULE_DOUBLE, MODULE_STRING = range(6)
+
+
+def skip_module_fields(r: Reader) -> None:
+    """rdbLoadCheckModuleValue: the typed fields of a module value up to its EOF opcode."""
+    while True:
+        opcode = r.length()
+        if opcode == MODULE_EOF:
+            return
+        if opcode in (MODULE_SINT, MODULE_UINT):
+            r.length()
+        elif opcode == MODULE_FLOAT:
+            skip(r, 4)
+        elif opcode == MODULE_DOUBLE:
+            skip(r, 8)
+        elif opcode == MODULE_STRING:
+            skip_string(r)
+        else:
+            raise FormatError(f"Unknown module opcode {opcode}")
 
 
 def module_type_name(module_id: int) -> str:
@@ -122,7 +146,9 @@ def skip_value(r: Reader, rdb_type: int) -> None:
             skip_string(r)
     elif rdb_type in (o.TYPE_STREAM_LISTPACKS, o.TYPE_STREAM_LISTPACKS_2):
         _skip_stream(r, rdb_type == o.TYPE_STREAM_LISTPACKS_2)
-    elif rdb_type in (TYPE_MODULE_PRE_GA, o.TYPE_MODULE_2):
+    elif rdb_type == TYPE_MODULE_PRE_GA:
+        raise FormatError("Pre-release module format not supported")
+    elif rdb_type == o.TYPE_MODULE_2:
         raise ModuleValue(module_type_name(r.length()))
     else:
         raise FormatError(f"Unknown RDB encoding type {rdb_type}")

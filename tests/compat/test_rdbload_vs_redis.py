@@ -20,6 +20,7 @@ import redis
 
 from server.harness.processes import ServerProcess, free_port, start_activekv, start_redis
 from tests.compat.rdbload_kit import dumps, fill, run_import, save, snapshot, wait_expired
+from tests.rdbbuild import module_file
 from tests.security.tlskit import make_certs, start_tls
 
 LFU = ("--maxmemory-policy", "allkeys-lfu", "--lfu-decay-time", "0")  # counters that never decay
@@ -241,3 +242,17 @@ def test_compressed_quicklist_nodes(ours: ServerProcess) -> None:
     assert done.returncode == 0, done.stderr
     with redis.Redis(port=ours.port) as mine:
         assert mine.lrange("compressed", 0, -1) == [v.encode() for v in values]
+
+
+def test_module_keys_refuse_the_file_unless_skipped(ours: ServerProcess, tmp_path: Any) -> None:
+    p = tmp_path / "modules.rdb"
+    p.write_bytes(module_file())
+    refused = run_import(str(p), ours.port)
+    assert refused.returncode == 1
+    assert "no matching module 'graphdata'" in refused.stderr and "--skip-module-keys" in refused.stderr
+    done = run_import(str(p), ours.port, "--skip-module-keys")
+    assert done.returncode == 0, done.stderr
+    assert "key \"doc\" (db 0) skipped: a value of module type 'ReJSON-RL'" in done.stderr
+    assert "2 module values skipped" in done.stderr
+    with redis.Redis(port=ours.port) as r:
+        assert r.keys() == [b"k"]

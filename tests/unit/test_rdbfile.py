@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 import server.rdb.builtin  # noqa: F401  (registers the loaders)
 import server.rdb.streams  # noqa: F401
 from server.rdb.objects import load_payload
-from server.rdb.rdbfile import Aux, End, Key, Library, RdbError, RdbFile
+from server.rdb.rdbfile import Aux, End, Key, Library, ModuleData, RdbError, RdbFile
 from server.rdb.rdbio import save_len
 from server.rdb.rdbwalk import module_type_name
 from tests.rdbbuild import (
@@ -43,6 +43,7 @@ from tests.rdbbuild import (
     ZSET_2,
     ZSET_ZIPLIST,
     key,
+    module_file,
     module_id,
     rdb,
     s,
@@ -141,6 +142,24 @@ def test_what_redis_7_refuses_is_refused_with_its_reason() -> None:
     bad = good[:-1] + bytes([good[-1] ^ 1])
     assert "Wrong RDB checksum expected" in _error(bad)
     assert list(RdbFile(rdb(9, key(STRING, b"k", s(b"v")), checksum=False)).records())[-1] == End("disabled")
+
+
+def test_module_data_is_skipped_field_by_field_when_asked() -> None:
+    data = module_file()
+    assert "AUX module data I can't load: no matching module 'graphdata'" in _error(data)
+    recs = list(RdbFile(data, skip_modules=True).records())
+    assert [type(r).__name__ for r in recs] == ["ModuleData", "Key", "ModuleData", "End"]
+    assert recs[0] == ModuleData(0, None, "graphdata") and recs[2] == ModuleData(0, b"doc", "ReJSON-RL")
+    assert recs[-1] == End("ok")
+    for n in range(9, len(data)):
+        assert "truncated" in _error_skipping(data[:n]), n
+    assert "Pre-release module format not supported" in _error(rdb(9, key(6, b"m", save_len(1))))
+
+
+def _error_skipping(data: bytes) -> str:
+    with pytest.raises(RdbError) as e:
+        list(RdbFile(data, skip_modules=True).records())
+    return str(e.value)
 
 
 def test_every_prefix_of_a_file_is_refused_as_truncated() -> None:
