@@ -20,9 +20,12 @@ def run_import(path: str, port: int, *args: str) -> subprocess.CompletedProcess[
                           capture_output=True, text=True, timeout=IMPORT_TIMEOUT_S)
 
 
+EXPIRES_SOON = ["expires-soon", "expires-soon-z"]
+
+
 def fill(r: redis.Redis) -> list[str]:
-    """Every type in its encodings across dbs 0, 2 and 9; returns the names of keys set to
-    expire before the import runs (they are in the file, already expired)."""
+    """Every type in its encodings across dbs 0, 2 and 9; returns the names of the keys
+    ``save`` sets to expire just before it saves (in the file, expired before the import)."""
     p = r.pipeline(transaction=False)
     p.select(0)
     p.set("str", "hello world")
@@ -51,9 +54,6 @@ def fill(r: redis.Redis) -> list[str]:
     p.zadd("zset-skiplist", {f"m{i}": i / 3 for i in range(300)})
     p.zadd("zset-long-member", {"x" * 100: 1.0})
     p.pexpire("zset-skiplist", 7_200_000)
-    p.set("expires-soon", "gone", px=150)
-    p.zadd("expires-soon-z", {"a": 1}, nx=True)
-    p.pexpire("expires-soon-z", 150)
     p.select(2)
     p.set("db2-str", "in db 2")
     p.rpush("db2-list", "x", "y")
@@ -76,11 +76,19 @@ def fill(r: redis.Redis) -> list[str]:
     r.function_load("#!lua name=lib1\nredis.register_function('f1', function() return 'one' end)")
     r.function_load("#!lua name=lib2\nredis.register_function{function_name='f2', "
                     "callback=function(keys, args) return #keys end, flags={'no-writes'}}")
-    return ["expires-soon", "expires-soon-z"]
+    return EXPIRES_SOON
 
 
 def save(r: redis.Redis, workdir: str) -> str:
-    r.save()
+    """SAVE, right after setting the EXPIRES_SOON keys (one round trip: no expire cycle runs
+    between them and the SAVE, so they are in the file)."""
+    p = r.pipeline(transaction=False)
+    p.select(0)
+    p.set("expires-soon", "gone", px=300)
+    p.zadd("expires-soon-z", {"a": 1})
+    p.pexpire("expires-soon-z", 300)
+    p.save()
+    p.execute()
     return os.path.join(workdir, "dump.rdb")
 
 

@@ -84,7 +84,7 @@ stderr: list[str] = []
 
 def _compare(ours: ServerProcess, data: bytes, *args: str, probe: tuple[str, int, bytes] | None = None) -> dict[tuple[int, bytes], Any]:
     """Both servers' snapshots after loading ``data`` (equal), and with ``probe`` = (OBJECT
-    subcommand, db, key) that reading from both, compared within a second (IDLETIME)."""
+    subcommand, db, key) that reading from both, compared within two seconds (IDLETIME)."""
     d = tempfile.mkdtemp(prefix="rdbload-old-")
     path = os.path.join(d, "old.rdb")
     with open(path, "wb") as f:
@@ -108,7 +108,7 @@ def _compare(ours: ServerProcess, data: bytes, *args: str, probe: tuple[str, int
     got = snapshot(ours.port)
     assert got == want
     if probe:
-        assert abs(seen[0] - seen[1]) <= 1, seen
+        assert abs(seen[0] - seen[1]) <= 2, seen  # the LRU clock ticks in whole seconds
     return got
 
 
