@@ -3,16 +3,19 @@ Redis 2.x to 7.0) into a running activekv region, as one of its clients.
 
 The file is read twice. The first pass walks every record and checks the CRC64 footer
 (``server/rdb/rdbfile.py``): a truncated, corrupt or unsupported file (RDB 11+, module data)
-is refused before anything is written. The second pass sends, in pipelined batches (at most
-``BATCH_COMMANDS`` commands or ``BATCH_BYTES`` bytes, replies read before the next batch):
+is refused before anything is written (``--skip-module-keys`` skips module data instead). The
+second pass sends, in pipelined batches of at most ``BATCH_COMMANDS`` commands or
+``BATCH_BYTES`` bytes, one batch in flight while the next is prepared:
 
 * ``FUNCTION RESTORE payload [REPLACE]`` per function library;
-* ``SELECT db`` when the database changes, then per key
+* ``SELECT db`` when the database changes (alone, its reply checked first), then per key
   ``RESTORE key ttl payload [ABSTTL] [REPLACE] [IDLETIME s | FREQ f]``: the key's bytes from
   the file as a DUMP payload, its absolute expire time, its LRU idle time or LFU counter.
 
 So the import is an ordinary client write: it replicates to the peer regions like any other.
-A key already expired when its turn comes is skipped, as Redis's loader skips it.
+A key already expired when its turn comes is skipped, as Redis's loader skips it, and so is an
+empty collection (RESTORE refuses it as "Bad data format"; the payload is then decoded here to
+tell an empty value from a corrupt one).
 
 A refused RESTORE or FUNCTION RESTORE (BUSYKEY without ``--replace``, a library that exists,
 a payload the server cannot read) is reported with its key on stderr and the import goes on;
@@ -390,8 +393,9 @@ def _main(argv: list[str] | None) -> int:
         with open(args.file, "rb") as f:
             size = os.fstat(f.fileno()).st_size
             data: bytes = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) if size else b""  # type: ignore[assignment]
-    except OSError as e:
-        print(f"activekv-load-rdb: cannot read {args.file}: {e.strerror or e}", file=sys.stderr)
+    except (OSError, ValueError) as e:
+        reason = e.strerror if isinstance(e, OSError) and e.strerror else e
+        print(f"activekv-load-rdb: cannot read {args.file}: {reason}", file=sys.stderr)
         return EXIT_FILE
     try:
         rdb = RdbFile(data, skip_modules=args.skip_module_keys)
