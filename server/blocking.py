@@ -24,6 +24,7 @@ from typing import Any
 
 class Blocked:
     __slots__ = ("check", "deadline", "on_timeout", "client", "keys", "ready_key")
+    unblockable = True  # CLIENT UNBLOCK may end the wait (not MIGRATE's transfer)
 
     def __init__(self, check: Callable[[], Any], timeout_s: float | None, on_timeout: Callable[[], Any],
                  keys: tuple[tuple[int, bytes], ...] = ()) -> None:

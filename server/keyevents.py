@@ -131,7 +131,7 @@ RULES: dict[str, Rule] = {
     "decrby": _simple("$", "incrby"), "incrbyfloat": _simple("$", "incrbyfloat"),
     "setbit": _simple("$", "setbit"), "getdel": _simple("g", "del"), "getex": _expire,
     # keys (db.c, expire.c)
-    "del": _simple("g", "del"), "unlink": _simple("g", "del"),
+    "del": _simple("g", "del"), "unlink": _simple("g", "del"), "migrate": _simple("g", "del"),
     **{name: _expire for name in ("expire", "pexpire", "expireat", "pexpireat", "persist")},
     "rename": _by_key(("g", "rename_from"), ("g", "rename_to")),
     "renamenx": _by_key(("g", "rename_from"), ("g", "rename_to")),
