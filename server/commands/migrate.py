@@ -65,6 +65,19 @@ class MigrateWait(Blocked):
         return self.reply
 
 
+class KeyWatch:
+    """WATCH's bookkeeping for one key being migrated (server/changes.py marks it dirty on
+    any change of the key in this region, local or replicated, as it does a WATCHing client)."""
+
+    __slots__ = ("watched", "watch_expired", "watch_absent", "watch_dirty")
+
+    def __init__(self, db: int, key: bytes) -> None:
+        self.watched = {(db, key)}
+        self.watch_expired: set[tuple[int, bytes]] = set()
+        self.watch_absent: set[tuple[int, bytes]] = set()
+        self.watch_dirty = False
+
+
 @command("migrate")
 def cmd_migrate(c: Client, argv: list[bytes]) -> Any:
     copy = replace = False
@@ -105,7 +118,6 @@ def cmd_migrate(c: Client, argv: list[bytes]) -> Any:
     # The keys that exist, their payloads and remaining TTLs (Redis's lookupKeyRead, getExpire).
     db = c.ks.dbs[c.db]
     keys: list[bytes] = []
-    sent: list[tuple[bytes, int | None]] = []
     restores: list[bytes] = []
     for key in argv[first_key : first_key + num_keys]:
         entry = lookup(c, key)
@@ -123,7 +135,6 @@ def cmd_migrate(c: Client, argv: list[bytes]) -> Any:
                 continue
             ttl = max(ttl, 1)
         keys.append(key)
-        sent.append((payload, at))
         args = [b"RESTORE", key, str(ttl).encode(), payload] + ([b"REPLACE"] if replace else [])
         restores.append(_command(*args))
     if not keys:
@@ -138,15 +149,21 @@ def cmd_migrate(c: Client, argv: list[bytes]) -> Any:
         outcome = migrate_link.transfer(host, port, timeout, dbid, auth, restores)
         _schedule_expiry()
         if not copy:
-            _delete_accepted(c, source_db, keys, sent, outcome.accepted)
+            _delete_accepted(c, source_db, keys, None, outcome.accepted)
         return _reply(outcome)
 
     waiter = MigrateWait()
     waiter.client = c
+    server: Any = c.server
+    watches = [KeyWatch(source_db, key) for key in keys]
+    for watch in watches:
+        server.watch(watch, source_db, watch_key(watch))
     future = migrate_link.start(host, port, timeout, dbid, auth, restores)
     loop = asyncio.get_running_loop()
 
     def done(fut: Future[migrate_link.Outcome]) -> None:
+        for watch in watches:
+            server.unwatch(watch)
         try:
             outcome = fut.result()
         except Exception as exc:  # a bug in the transfer: an error reply, never a hang
@@ -154,7 +171,7 @@ def cmd_migrate(c: Client, argv: list[bytes]) -> Any:
             waiter.reply = Error(f"ERR MIGRATE failed: {exc!r}")
         else:
             if not copy:
-                _delete_accepted_now(c, source_db, argv, keys, sent, outcome.accepted)
+                _delete_accepted_now(c, source_db, argv, keys, watches, outcome.accepted)
             waiter.reply = _reply(outcome)
         _schedule_expiry()
         c.server.poll_waiters()
@@ -167,29 +184,26 @@ def _reply(outcome: migrate_link.Outcome) -> Any:
     return OK if outcome.reply is None else Error(outcome.reply)
 
 
-def _delete_accepted(c: Client, dbi: int, keys: list[bytes], sent: list[tuple[bytes, int | None]],
-                     accepted: list[int]) -> list[bytes]:
-    """Delete the keys the target accepted, each only if it still holds what was sent."""
+def watch_key(watch: KeyWatch) -> bytes:
+    return next(iter(watch.watched))[1]
+
+
+def _delete_accepted(c: Client, dbi: int, keys: list[bytes], watches: list[KeyWatch] | None,
+                     accepted: list[int]) -> None:
+    """Delete the keys the target accepted, each only if nothing changed it since it was
+    serialized (``watches``: None when nothing could, inline)."""
     ks = c.ks
     db = ks.dbs[dbi]
-    deleted = []
     for i in accepted:
         key = keys[i]
-        entry = db.get(key, ks.now_ms)
-        if entry is None:
+        if watches is not None and watches[i].watch_dirty:
             continue
-        try:
-            same = dump_payload(entry.content()) == sent[i][0] and db.expires.get(key) == sent[i][1]
-        except NoDumper:
-            same = False
-        if same:
+        if db.exists(key, ks.now_ms):
             ks.emit(Delete(dbi, key))
-            deleted.append(key)
-    return deleted
 
 
 def _delete_accepted_now(c: Client, dbi: int, argv: list[bytes], keys: list[bytes],
-                         sent: list[tuple[bytes, int | None]], accepted: list[int]) -> None:
+                         watches: list[KeyWatch], accepted: list[int]) -> None:
     """The deletes after an asynchronous transfer, outside any command: this region's write,
     committed and shipped here (as a blocking pop's, server/commands/blocking_pops.py)."""
     if not accepted:
@@ -198,7 +212,7 @@ def _delete_accepted_now(c: Client, dbi: int, argv: list[bytes], keys: list[byte
     ks = c.ks
     ks.now_ms = int(time.time() * 1000)  # (as a command's read does: server.tick())
     mark = begin(c, cmd, argv) if cmd is not None else None
-    _delete_accepted(c, dbi, keys, sent, accepted)
+    _delete_accepted(c, dbi, keys, watches, accepted)
     if cmd is not None and mark is not None:
         derive(c, cmd.name, argv, mark)
     batch = ks.commit()
