@@ -283,3 +283,63 @@ def test_restore_asking_is_restore(diff: Differential) -> None:
     diff.check("COMMAND", "GETKEYS", "MIGRATE", HOST, "1", "", "0", "5", "AUTH2", "keys", "x", "KEYS", "a")
     diff.check("COMMAND", "GETKEYS", "MIGRATE", HOST, "1", "", "0", "5", "KEYS")
     diff.check("COMMAND", "GETKEYSANDFLAGS", "MIGRATE", HOST, "1", "", "0", "5", "COPY", "KEYS", "a", "b")
+
+
+def _until_marker(conn: RespConnection) -> list[Reply]:
+    got = []
+    for _ in range(100):
+        reply = conn.read_reply()
+        if reply.value[0].value == b"message" and reply.value[1].value == b"marker":
+            return got
+        got.append(reply)
+    raise AssertionError(f"no marker after {got!r}")
+
+
+def test_keyspace_events_of_the_deleted_keys(diff: Differential, targets: tuple[ServerProcess, ServerProcess],
+                                             tconns: list[RespConnection], redis_ref: ServerProcess,
+                                             activekv: ServerProcess) -> None:
+    listeners = [RespConnection(p.port) for p in (redis_ref, activekv)]
+    try:
+        for conn in listeners:
+            assert conn.call("PSUBSCRIBE", "__key*__:*").type in "*>"
+            assert conn.call("SUBSCRIBE", "marker").type in "*>"
+        diff.check("MSET", "a", "1", "b", "2", "c", "3")
+        diff.check("CONFIG", "SET", "notify-keyspace-events", "KEA")
+        for conn in tconns:
+            conn.call("SET", "b", "busy")
+        migrate(diff, targets, "", 0, 1000, "KEYS", "a", "b", "missing")  # b refused: a only
+        migrate(diff, targets, "c", 0, 1000, "COPY")  # COPY: no event
+        diff.check("PUBLISH", "marker", "end")
+        ref, ours = (_until_marker(conn) for conn in listeners)
+        assert ours == ref
+        assert len(ours) == 2  # __keyspace@0__:a del, __keyevent@0__:del a
+    finally:
+        diff.check("CONFIG", "SET", "notify-keyspace-events", "")
+        for conn in listeners:
+            conn.close()
+
+
+def test_monitor_hides_the_passwords(diff: Differential, redis_ref: ServerProcess, activekv: ServerProcess) -> None:
+    port = free_port()
+    monitors = [RespConnection(p.port) for p in (redis_ref, activekv)]
+    try:
+        for conn in monitors:
+            assert conn.call("MONITOR").value == "OK"
+        diff.check("SET", "k", "v")
+        diff.check("MIGRATE", HOST, port, "k", 0, 100, "AUTH", "secret", "AUTH2", "user", "pw2", "COPY")
+        diff.check("MIGRATE", HOST, port, "", 0, 100, "AUTH2", "u", "p", "KEYS", "auth", "k")
+        diff.check("ECHO", "marker")
+        lines = []
+        for conn in monitors:
+            seen = []
+            for _ in range(20):
+                line = conn.read_reply().value
+                seen.append(line.split("] ", 1)[1])
+                if seen[-1] == '"ECHO" "marker"':
+                    break
+            lines.append(seen)
+        assert lines[1] == lines[0]
+        assert not any("secret" in line or "pw2" in line for line in lines[1])
+    finally:
+        for conn in monitors:
+            conn.close()
