@@ -160,7 +160,7 @@ def _clients(s: Server) -> Fields:
         ("maxclients", s.config.maxclients),
         ("client_recent_max_input_buffer", max_in),
         ("client_recent_max_output_buffer", max_out),
-        ("blocked_clients", len(s.waiters)),
+        ("blocked_clients", sum(1 for w in s.waiters if w.unblockable)),
         ("tracking_clients", s.tracking.clients),
         ("clients_in_timeout_table", sum(w.deadline is not None for w in s.waiters)),
     ]

@@ -7,7 +7,7 @@ acknowledged keys: get (or open) the cached connection to ``host:port``, write A
 one reply line each, and decide the reply: ``+OK``, ``ERR Target instance replied with error:
 ...`` (the first error of AUTH, SELECT or a RESTORE) or ``IOERR ...``; which keys the target
 accepted is returned so the caller deletes them. It touches no server state but this module's
-socket cache, so it runs in a worker thread (``start``) while the event loop serves everyone
+socket cache, so it runs in a thread of its own (``start``) while the event loop serves everyone
 else, or inline where Redis's blocking behaviour is wanted (MULTI/EXEC, scripts).
 
 Like Redis: every I/O step is bounded by ``timeout`` (a connect, a 64 KiB write, a reply
@@ -25,7 +25,7 @@ import random
 import socket
 import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 CACHE_ITEMS = 64  # MIGRATE_SOCKET_CACHE_ITEMS
@@ -59,7 +59,6 @@ class CachedSocket:
 
 _cache: dict[str, CachedSocket] = {}
 _cache_lock = threading.Lock()
-_executor: ThreadPoolExecutor | None = None
 
 
 def cached_socket_count() -> int:
@@ -282,8 +281,15 @@ def _exchange(cs: CachedSocket, timeout_s: float, dbid: int, auth: bytes, restor
 
 def start(host: bytes, port: bytes, timeout_ms: int, dbid: int, auth: bytes,
           restores: list[bytes]) -> Future[Outcome]:
-    """``transfer`` in a worker thread (MIGRATE outside MULTI and scripts)."""
-    global _executor
-    if _executor is None:
-        _executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="migrate")
-    return _executor.submit(transfer, host, port, timeout_ms, dbid, auth, restores)
+    """``transfer`` in a thread of its own (MIGRATE outside MULTI and scripts). A daemon
+    thread: a server shutting down never waits for a silent target's timeout."""
+    future: Future[Outcome] = Future()
+
+    def run() -> None:
+        try:
+            future.set_result(transfer(host, port, timeout_ms, dbid, auth, restores))
+        except BaseException as exc:  # handed to the waiting client as an error reply
+            future.set_exception(exc)
+
+    threading.Thread(target=run, name="migrate", daemon=True).start()
+    return future

@@ -53,7 +53,7 @@ def client_info_line(c: Client, now: float | None = None) -> str:
         flags += "P"
     if c.multi is not None:
         flags += "x"
-    if c.blocked is not None:  # a blocking command, or one held by CLIENT PAUSE
+    if c.blocked is not None and c.blocked.unblockable:  # a blocking command, or one held by CLIENT PAUSE
         flags += "b"
     tracking = c.tracking
     if tracking is not None:

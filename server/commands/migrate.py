@@ -176,7 +176,13 @@ def cmd_migrate(c: Client, argv: list[bytes]) -> Any:
         _schedule_expiry()
         c.server.poll_waiters()
 
-    future.add_done_callback(lambda fut: loop.call_soon_threadsafe(done, fut))
+    def hand_back(fut: Future[migrate_link.Outcome]) -> None:
+        try:
+            loop.call_soon_threadsafe(done, fut)
+        except RuntimeError:  # the loop is closed: the server is shutting down
+            pass
+
+    future.add_done_callback(hand_back)
     return waiter
 
 

@@ -150,6 +150,13 @@ def test_other_clients_are_served_while_the_target_is_silent(diff: Differential,
         time.sleep(0.2)
         assert other.call("PING").value == "PONG"
         assert other.call("SET", "x", "1").value == "OK"
+        # not a blocked client as Redis knows them (MIGRATE is synchronous there)
+        info = other.call("INFO", "clients").value
+        assert b"blocked_clients:0" in (info if isinstance(info, bytes) else str(info).encode())
+        line = [ln for ln in other.call("CLIENT", "LIST").value.split(b"\n") if b"cmd=migrate" in ln]
+        assert len(line) == 1 and b" flags=N " in line[0], line
+        waiting_id = line[0].split(b" ")[0].split(b"=")[1]
+        assert other.call("CLIENT", "UNBLOCK", waiting_id).value == 0
         assert time.monotonic() - started < 1.2  # served long before the MIGRATE timed out
         reply = waiting.read_reply()
         assert reply == Reply("-", "IOERR error or timeout reading to target instance")
