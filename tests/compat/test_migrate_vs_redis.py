@@ -326,6 +326,21 @@ def test_keyspace_events_of_the_deleted_keys(diff: Differential, targets: tuple[
             conn.close()
 
 
+def test_slowlog_hides_the_passwords(diff: Differential) -> None:
+    diff.check("CONFIG", "SET", "slowlog-log-slower-than", 0)
+    try:
+        diff.check("SLOWLOG", "RESET")
+        diff.check("MIGRATE", HOST, free_port(), "nokey", 0, 100, "AUTH", "secret", "AUTH2", "u", "pw2")
+        diff.check("AUTH", "user", "pw3")
+        entries = [conn.call("SLOWLOG", "GET", 3).plain() for conn in (diff.ref, diff.ours)]
+        args = [[e[3] for e in entries_of] for entries_of in entries]
+        assert args[1] == args[0]
+        assert [b"AUTH", b"(redacted)", b"(redacted)"] in args[1]
+        assert b"secret" not in args[1][1] and b"pw2" not in args[1][1] and b"(redacted)" in args[1][1]
+    finally:
+        diff.check("CONFIG", "SET", "slowlog-log-slower-than", 10000)
+
+
 def test_monitor_hides_the_passwords(diff: Differential, redis_ref: ServerProcess, activekv: ServerProcess) -> None:
     port = free_port()
     monitors = [RespConnection(p.port) for p in (redis_ref, activekv)]
