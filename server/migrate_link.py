@@ -105,8 +105,8 @@ def c_atoi(text: bytes) -> int:
         if not 48 <= ch <= 57:
             break
         n = n * 10 + ch - 48
-    n *= sign
-    return n if -(2**31) <= n < 2**31 else (n + 2**31) % 2**32 - 2**31  # int overflow wraps
+    n = max(-(2**63), min(n * sign, 2**63 - 1))  # strtol clamps to a long,
+    return (n + 2**31) % 2**32 - 2**31  # which atoi's int then truncates
 
 
 class _ConnectFailed(Exception):

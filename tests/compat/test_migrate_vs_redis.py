@@ -125,6 +125,9 @@ def test_socket_errors(diff: Differential) -> None:
     refused = free_port()  # nothing listens there: Redis's connect "succeeds", the write fails
     assert diff.check("MIGRATE", HOST, refused, "k", 0, 100).value.startswith("IOERR error or timeout writing")
     diff.check("MIGRATE", HOST, "notaport", "k", 0, 100)  # atoi: port 0
+    # atoi of a long: clamped to a long, then cut to an int (-1: getaddrinfo refuses it)
+    assert diff.check("MIGRATE", HOST, "999999999999999999999999", "k", 0, 100).value.endswith("connecting to the client")
+    diff.check("MIGRATE", HOST, str(2**32 + refused), "k", 0, 100)
     assert diff.check("MIGRATE", HOST, -5, "k", 0, 100).value == "IOERR error or timeout connecting to the client"
     diff.check("MIGRATE", HOST, refused, "", 0, 0, "KEYS", "k", "missing")  # timeout 0: 1000 ms
     diff.check("EXISTS", "k")
