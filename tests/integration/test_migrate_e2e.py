@@ -236,3 +236,29 @@ def test_info_counts_cached_connections(conns: dict[str, redis.Redis], servers: 
     src.set("k", "v")
     assert src.execute_command("MIGRATE", HOST, servers["redis"].port, "k", 0, 1000) == b"OK"
     assert src.info("stats")["migrate_cached_sockets"] >= 1
+
+
+def test_concurrent_migrations_to_one_target_share_its_connection(
+        conns: dict[str, redis.Redis], servers: dict[str, ServerProcess]) -> None:
+    """Several clients migrating to the same target at once: the cached connection serves
+    them in turn (each reply read by its own migration), all keys arrive."""
+    src, dst = conns["akv"], conns["redis"]
+    n = 8
+    for i in range(n):
+        src.set(f"k{i}", f"v{i}")
+    results: list[Any] = [None] * n
+
+    def move(i: int) -> None:
+        with redis.Redis(port=servers["akv"].port) as c:
+            results[i] = c.execute_command("MIGRATE", HOST, servers["redis"].port, f"k{i}", i % 3, 2000)
+
+    threads = [threading.Thread(target=move, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert results == [b"OK"] * n
+    assert src.dbsize() == 0
+    for i in range(n):
+        dst.execute_command("SELECT", i % 3)
+        assert dst.get(f"k{i}") == f"v{i}".encode()
