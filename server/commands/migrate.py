@@ -145,7 +145,11 @@ def cmd_migrate(c: Client, argv: list[bytes]) -> Any:
     host, port = argv[1], argv[2]
     source_db = c.db
 
-    if c.in_exec:  # MULTI/EXEC, scripts: inline, as Redis (the enclosing call commits)
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:  # no event loop (an in-process server): nobody else to serve
+        loop = None
+    if c.in_exec or loop is None:  # MULTI/EXEC, scripts: inline, as Redis (the call commits)
         outcome = migrate_link.transfer(host, port, timeout, dbid, auth, restores)
         _schedule_expiry()
         if not copy:
@@ -159,7 +163,6 @@ def cmd_migrate(c: Client, argv: list[bytes]) -> Any:
     for watch in watches:
         server.watch(watch, source_db, watch_key(watch))
     future = migrate_link.start(host, port, timeout, dbid, auth, restores)
-    loop = asyncio.get_running_loop()
 
     def done(fut: Future[migrate_link.Outcome]) -> None:
         for watch in watches:

@@ -262,3 +262,19 @@ def test_concurrent_migrations_to_one_target_share_its_connection(
     for i in range(n):
         dst.execute_command("SELECT", i % 3)
         assert dst.get(f"k{i}") == f"v{i}".encode()
+
+
+def test_in_process_without_an_event_loop_migrates_inline(servers: dict[str, ServerProcess]) -> None:
+    """An in-process server (no event loop): MIGRATE runs inline and ships its delete."""
+    from tests.inprocess import send, start_server
+
+    server, sink, client, transport = start_server()
+    send(client, transport, ("SET", "inproc", "v"))
+    out = send(client, transport, ("MIGRATE", HOST, str(servers["redis"].port), "inproc", "7", "1000"))
+    assert out == b"+OK\r\n"
+    assert send(client, transport, ("EXISTS", "inproc")) == b":0\r\n"
+    last = sink.batches[-1].effects
+    assert [type(e).__name__ for e in last] == ["Delete"] and last[0].key == b"inproc"
+    with redis.Redis(port=servers["redis"].port, db=7) as r:
+        assert r.get("inproc") == b"v"
+        r.delete("inproc")
