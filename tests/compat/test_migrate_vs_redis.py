@@ -8,8 +8,6 @@ and what they hold afterwards can be compared too.
 
 from __future__ import annotations
 
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -17,38 +15,11 @@ from typing import Any
 import pytest
 
 from server.harness.processes import ServerProcess, free_port, start_redis
+from server.harness.silent import Silent
 from tests.conftest import Differential
 from tests.respclient import Reply, RespConnection
 
 HOST = "127.0.0.1"
-
-
-class Silent:
-    """A loopback server that accepts connections and never replies."""
-
-    def __init__(self) -> None:
-        self.sock = socket.create_server((HOST, 0))
-        self.sock.settimeout(0.2)
-        self.port = self.sock.getsockname()[1]
-        self.conns: list[socket.socket] = []
-        self.stopping = threading.Event()
-        self.thread = threading.Thread(target=self._accept, daemon=True)
-        self.thread.start()
-
-    def _accept(self) -> None:
-        while not self.stopping.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                continue
-            self.conns.append(conn)
-
-    def close(self) -> None:
-        self.stopping.set()
-        self.thread.join(5)
-        for conn in self.conns:
-            conn.close()
-        self.sock.close()
 
 
 @pytest.fixture(scope="module")

@@ -5,6 +5,8 @@ them everywhere; a write in the other region concurrent with the migration survi
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -12,7 +14,8 @@ import redis
 
 from server.harness.processes import ServerProcess, start_redis
 from server.harness.regions import Cluster
-from tests.multiregion.rowkit import Rows
+from server.harness.silent import Silent
+from tests.multiregion.rowkit import Rows, poll
 
 
 @pytest.fixture(scope="module")
@@ -69,3 +72,30 @@ def test_a_concurrent_write_in_the_other_region_survives_the_migration(rows: Row
         rows.call(1, "SADD", "s", "b")
     assert rows.same("SMEMBERS", "s") == {b"b"}
     rows.digests_equal()
+
+
+def test_peer_links_are_served_while_a_migrate_waits_for_a_silent_target(rows: Rows) -> None:
+    """Redis blocks everything during MIGRATE; here a write in region 2 reaches region 1
+    while region 1's MIGRATE still waits for its target."""
+    rows.call(0, "SET", "k", "v")
+    with Silent() as silent, redis.Redis(port=rows.c.ports[0]) as waiting:
+        result: list[object] = []
+        t = threading.Thread(target=lambda: result.append(_migrate(waiting, silent.port)))
+        t.start()
+        try:
+            started = time.monotonic()
+            time.sleep(0.1)
+            rows.call(1, "SET", "from-region-2", "x")
+            assert poll(lambda: rows.call(0, "GET", "from-region-2") == b"x", timeout=1.0)
+            assert time.monotonic() - started < 1.5  # before the MIGRATE's 2 s timeout
+        finally:
+            t.join(5)
+    assert result == ["IOERR error or timeout reading to target instance"]
+    assert rows.all("GET", "k") == [b"v", b"v"]
+
+
+def _migrate(r: redis.Redis, port: int) -> object:
+    try:
+        return r.execute_command("MIGRATE", "127.0.0.1", port, "k", 0, 2000)
+    except redis.ResponseError as exc:
+        return str(exc)
