@@ -37,3 +37,42 @@ class Silent:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class Scripted(Silent):
+    """A loopback "target" that reads ``commands`` RESP commands from each connection, then
+    answers ``replies`` and closes it (a target that fails half-way through a MIGRATE)."""
+
+    def __init__(self, replies: bytes, commands: int, host: str = "127.0.0.1") -> None:
+        self.replies = replies
+        self.commands = commands
+        super().__init__(host)
+
+    def _accept(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            self.conns.append(conn)
+            threading.Thread(target=self._answer, args=(conn,), daemon=True).start()
+
+    def _answer(self, conn: socket.socket) -> None:
+        import hiredis
+
+        reader = hiredis.Reader()
+        seen = 0
+        conn.settimeout(5)
+        try:
+            while seen < self.commands:
+                data = conn.recv(65536)
+                if not data:
+                    return
+                reader.feed(data)
+                while reader.gets() is not False:
+                    seen += 1
+            conn.sendall(self.replies)
+        except OSError:
+            return
+        finally:
+            conn.close()

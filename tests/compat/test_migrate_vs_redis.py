@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from server.harness.processes import ServerProcess, free_port, start_redis
-from server.harness.silent import Silent
+from server.harness.silent import Scripted, Silent
 from tests.conftest import Differential
 from tests.respclient import Reply, RespConnection
 
@@ -339,3 +339,18 @@ def test_monitor_hides_the_passwords(diff: Differential, redis_ref: ServerProces
     finally:
         for conn in monitors:
             conn.close()
+
+
+def test_a_target_that_closes_after_the_first_reply(diff: Differential) -> None:
+    """SELECT and the first RESTORE acknowledged, then the connection ends: the first key is
+    deleted, the second stays, the reply is the read error (no retry once a reply was read)."""
+    diff.check("SET", "a", "1")
+    diff.check("SET", "b", "2")
+    with Scripted(b"+OK\r\n+OK\r\n", commands=3) as target:
+        err = diff.check("MIGRATE", HOST, target.port, "", 0, 1000, "KEYS", "a", "b")
+    assert err.value == "IOERR error or timeout reading to target instance"
+    diff.check("EXISTS", "a")
+    diff.check("EXISTS", "b")
+    with Scripted(b"-ERR nope\r\n", commands=2) as target:  # SELECT refused, nothing read after
+        diff.check("MIGRATE", HOST, target.port, "b", 0, 1000)
+    diff.check("EXISTS", "b")
