@@ -12,6 +12,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from server.monitor_feed import redact  # passwords never reach the slow log (as Redis)
+
 if TYPE_CHECKING:
     from server.commands.registry import Command
     from server.config import Config
@@ -147,7 +149,7 @@ class Monitor:
         threshold = cfg.slowlog_log_slower_than
         if 0 <= threshold <= usec and cmd.name not in _SKIP_SLOWLOG:
             self.slowlog.appendleft(SlowEntry(
-                self.slowlog_next_id, int(time.time()), usec, slowlog_argv(argv), c.addr, c.name))
+                self.slowlog_next_id, int(time.time()), usec, slowlog_argv(redact(argv)), c.addr, c.name))
             self.slowlog_next_id += 1
             while len(self.slowlog) > cfg.slowlog_max_len:
                 self.slowlog.pop()
