@@ -43,6 +43,7 @@ from server.outbuf import OutputLimits
 from server.pause import Pause
 from server.persistence import Persistence
 from server.pubsub import PubSub
+from server.replicas.registry import Replicas
 from server.sweep import SweepPacer
 from server.tracking import Tracking
 
@@ -168,6 +169,7 @@ class Server:
         self.monitor = Monitor(config)  # commandstats, latencystats, SLOWLOG, LATENCY
         self.persistence = Persistence(self)  # SAVE/BGSAVE, save points, INFO persistence
         self.disk = DiskGuard(self)  # MISCONF while the disk fails (server/diskguard.py)
+        self.replicas = Replicas(self)  # stock Redis replicas, SYNC/PSYNC (server/replicas)
         self.active_expire = True  # DEBUG SET-ACTIVE-EXPIRE
         self.script_disable_deny = False  # DEBUG SET-DISABLE-DENY-SCRIPTS
         self.pause = Pause()  # CLIENT PAUSE

@@ -93,8 +93,11 @@ class Snapshot:
     """One RDB file of ``ks`` (and the function libraries ``codes``), made piece by piece."""
 
     def __init__(self, ks: Keyspace, codes: list[bytes], used_mem: int,
-                 repl: ReplInfo | None = None, functions_only: bool = False) -> None:
+                 repl: ReplInfo | None = None, functions_only: bool = False,
+                 clock: Callable[[], int] | None = None) -> None:
         self.ks = ks
+        # the time keys are judged expired at (default: the keyspace's clock of this turn)
+        self.clock: Callable[[], int] = clock if clock is not None else lambda: ks.now_ms
         self.codes = codes
         self.used_mem = used_mem
         self.repl = repl
@@ -119,12 +122,11 @@ class Snapshot:
         yield self._out(header(self.used_mem, self.repl) + functions_section(self.codes))
         for dbi, names in self.names:
             db = self.ks.dbs[dbi]
-            now = self.ks.now_ms
             expiring = sum(1 for k in names if k in db.expires)
             yield self._out(bytes([OPCODE_SELECTDB]) + save_len(dbi) + bytes([OPCODE_RESIZEDB])
                             + save_len(len(names)) + save_len(expiring))
             for start in range(0, len(names), KEYS_PER_CHUNK):
-                now = self.ks.now_ms
+                now = self.clock()
                 piece: list[bytes] = []
                 for key in names[start:start + KEYS_PER_CHUNK]:
                     if not db.exists(key, now):
