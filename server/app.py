@@ -119,6 +119,7 @@ class Server:
         self.ks = Keyspace(config.region, config.databases)
         stream_nodes.configure(config.stream_node_max_entries, config.stream_node_max_bytes)
         self.access = AccessStats(self)  # OBJECT FREQ/IDLETIME (server/access.py)
+        self.replicas = Replicas(self)  # stock Redis replicas, SYNC/PSYNC (server/replicas)
         self.ks.on_change = ChangeHook(self, self.access)  # what a changed key sets off
         # Without an explicit sink (tests), the region logs and replicates: replication/.
         self.replicator: Replication | None = None
@@ -169,7 +170,6 @@ class Server:
         self.monitor = Monitor(config)  # commandstats, latencystats, SLOWLOG, LATENCY
         self.persistence = Persistence(self)  # SAVE/BGSAVE, save points, INFO persistence
         self.disk = DiskGuard(self)  # MISCONF while the disk fails (server/diskguard.py)
-        self.replicas = Replicas(self)  # stock Redis replicas, SYNC/PSYNC (server/replicas)
         self.active_expire = True  # DEBUG SET-ACTIVE-EXPIRE
         self.script_disable_deny = False  # DEBUG SET-DISABLE-DENY-SCRIPTS
         self.pause = Pause()  # CLIENT PAUSE

@@ -33,6 +33,7 @@ from itertools import islice
 from typing import TYPE_CHECKING
 
 from server.config_types import fmt_percentile
+from server.replicas.status import info_fields as replica_info
 from server.scripting.stats import memory_fields as script_memory_fields
 
 if TYPE_CHECKING:
@@ -244,7 +245,7 @@ def _replication(s: Server) -> Fields:
     pos = rep.log_position() if rep is not None else None
     fields: Fields = [
         ("role", "active-active"),
-        ("connected_slaves", 0),
+        *replica_info(s.replicas),  # stock Redis replicas (server/replicas)
         ("region", s.config.region),
         ("connected_peers", sum(1 for r in rows if r["state"] == "up")),
     ]
@@ -255,7 +256,7 @@ def _replication(s: Server) -> Fields:
         ("master_failover_state", "no-failover"),
         ("master_replid", s.run_id),
         ("master_replid2", "0" * 40),
-        ("master_repl_offset", pos.last_lsn if pos is not None else 0),
+        ("master_repl_offset", s.replicas.offset),  # the Redis replicas' stream
         ("second_repl_offset", -1),
         ("repl_backlog_active", 1 if pos is not None else 0),
         ("repl_backlog_size", pos.retention_bytes if pos is not None else 0),

@@ -82,8 +82,9 @@ def cmd_sync(c: Client, argv: list[bytes]) -> Any:
     replicas.take_conf(c)
     diskless = c.server.config.get("repl-diskless-sync")
     eof = conf.capa_eof and (bool(diskless) or conf.filtered)
-    offset = replicas.offset
-    c.hand_over(ReplicaLink(replicas, c, conf, eof, offset))
+    link = ReplicaLink(replicas, c, conf, eof)
+    offset = link.offset = replicas.attach(link)
+    c.hand_over(link)
     if psync:
         return Raw(b"+FULLRESYNC %s %d\r\n" % (c.server.run_id.encode(), offset))
     # SYNC (pre-PSYNC replicas, redis-cli): no +FULLRESYNC line; a newline, which replicas

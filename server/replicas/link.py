@@ -12,8 +12,9 @@ stalls other clients. Two transfer forms, as Redis:
   while a disk BGSAVE runs).
 
 An ``rdb-only`` replica (``redis-cli --rdb``) is disconnected once its file is sent. Any other
-stays attached (``online``) until it disconnects; what it sends is read only for ``REPLCONF
-ACK <offset>`` (other commands of a replica get no reply in Redis either).
+stays attached (``online``) until it disconnects, fed the replication stream
+(``registry.Replicas``) from the offset its snapshot stands for; what it sends is read only for
+``REPLCONF ACK <offset>`` (other commands of a replica get no reply in Redis either).
 """
 
 from __future__ import annotations
@@ -37,13 +38,15 @@ KEEPALIVE_S = 1.0
 
 
 class ReplicaLink(asyncio.Protocol):
-    def __init__(self, replicas: Replicas, client: Client, conf: ReplConf, eof: bool, offset: int) -> None:
+    def __init__(self, replicas: Replicas, client: Client, conf: ReplConf, eof: bool) -> None:
         self.replicas = replicas
         self.server: Any = replicas.server
         self.client = client
         self.conf = conf
         self.eof = eof
-        self.offset = offset  # the replication offset the snapshot stands for
+        self.offset = 0  # the replication offset the snapshot stands for (``Replicas.attach``)
+        self.streaming = False  # the stream goes straight to the socket (else to ``backlog``)
+        self.backlog: list[bytes] = []  # the stream since ``offset``, until the snapshot is in
         self.state = "wait_bgsave"  # then "send_bulk" (bulk form), "online" or "rdb_transmitted"
         self.transport: Any = None
         self.paused = False
@@ -69,7 +72,6 @@ class ReplicaLink(asyncio.Protocol):
                                  functions_only=self.conf.exclude_data,
                                  clock=lambda: int(time.time() * 1000))
         self._pieces = self.snapshot.chunks()
-        self.replicas.attach(self)
         server.log.info("Replica %s asks for synchronization", self.name())
         if self.eof:
             self.transport.write(b"$EOF:" + self.mark + b"\r\n")
@@ -104,6 +106,7 @@ class ReplicaLink(asyncio.Protocol):
             self._handle = None
         self._pieces = None
         self._bulk = []
+        self.backlog = []
         self.replicas.detach(self)
         self.server.log.info("Connection with replica %s lost.", self.name())
         self.client.connection_lost(exc)  # the server forgets the client
@@ -152,6 +155,25 @@ class ReplicaLink(asyncio.Protocol):
         self.state = "online"
         self.ack_time = time.time()
         self.server.log.info("Synchronization with replica %s succeeded", self.name())
+        if not self.eof:
+            self._start_stream()
+        # EOF form: the stream starts at the replica's first ACK, so that nothing follows the
+        # EOF mark before the replica has found it (Redis's repl_start_cmd_stream_on_ack)
+
+    def _start_stream(self) -> None:
+        self.streaming = True
+        backlog, self.backlog = self.backlog, []
+        if backlog:
+            self.transport.write(b"".join(backlog))
+
+    def feed(self, data: bytes) -> None:
+        """Stream bytes for this replica (Replicas.feed)."""
+        if self.closed or self.conf.rdb_only:
+            return
+        if self.streaming:
+            self.transport.write(data)
+        else:
+            self.backlog.append(data)
 
     def _ack(self, arg: Any) -> None:
         try:
@@ -160,6 +182,9 @@ class ReplicaLink(asyncio.Protocol):
             return  # Redis ignores an ACK it cannot parse
         self.ack_offset = max(self.ack_offset, offset)
         self.ack_time = time.time()
+        if self.state == "online" and not self.streaming:
+            self._start_stream()
+        self.server.poll_waiters()  # WAIT may be satisfied now
 
     # -- what INFO and ROLE show -------------------------------------------------------------
     def ip(self) -> str:
