@@ -90,3 +90,63 @@ def cmd_sync(c: Client, argv: list[bytes]) -> Any:
     # SYNC (pre-PSYNC replicas, redis-cli): no +FULLRESYNC line; a newline, which replicas
     # read as a keep-alive (Redis sends them while the snapshot is being made)
     return Raw(b"\n")
+
+
+# -- REPLICAOF / SLAVEOF / FAILOVER ------------------------------------------------------------
+
+REPLICAOF_REFUSED = ("ERR activekv regions are active-active primaries and never replicate from "
+                     "another server: link regions as peers (--peer host:port) instead")
+FAILOVER_REFUSED = ("ERR FAILOVER is not supported: activekv regions are active-active primaries "
+                    "and never hand their role to a Redis replica")
+
+
+@command("replicaof", "slaveof")
+def cmd_replicaof(c: Client, argv: list[bytes]) -> Any:
+    """replicaofCommand: ``NO ONE`` is what a region always is; a master address is
+    validated as Redis does (the port), then refused."""
+    if argv[1].lower() == b"no" and argv[2].lower() == b"one":
+        return OK
+    port = int_arg(argv[2], "ERR Invalid master port")
+    if port < 0 or port > 65535:
+        raise Error("ERR Invalid master port")
+    raise Error(REPLICAOF_REFUSED)
+
+
+@command("failover")
+def cmd_failover(c: Client, argv: list[bytes]) -> Any:
+    """failoverCommand's checks, in its order; where Redis would start a failover, refused."""
+    if len(argv) == 2 and argv[1].lower() == b"abort":
+        raise Error("ERR No failover in progress.")
+    timeout = port = 0
+    host: bytes | None = None
+    force = False
+    j = 1
+    while j < len(argv):
+        opt = argv[j].lower()
+        if opt == b"timeout" and j + 1 < len(argv) and timeout == 0:
+            timeout = int_arg(argv[j + 1])
+            if timeout <= 0:
+                raise Error("ERR FAILOVER timeout must be greater than 0")
+            j += 1
+        elif opt == b"to" and j + 2 < len(argv) and host is None:
+            port = int_arg(argv[j + 2])
+            host = argv[j + 1]
+            j += 2
+        elif opt == b"force" and not force:
+            force = True
+        else:
+            raise Error(errors.SYNTAX)
+        j += 1
+    replicas = replicas_of(c)
+    if not replicas.links:
+        raise Error("ERR FAILOVER requires connected replicas.")
+    if force and (not timeout or host is None):
+        raise Error("ERR FAILOVER with force option requires both a timeout and target HOST and IP.")
+    if host is not None:
+        target = next((link for link in replicas.links
+                       if link.ip().encode() == host and link.port() == port), None)
+        if target is None:
+            raise Error("ERR FAILOVER target HOST and PORT is not a replica.")
+        if target.state != "online":
+            raise Error("ERR FAILOVER target replica is not online.")
+    raise Error(FAILOVER_REFUSED)
