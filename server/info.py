@@ -155,7 +155,7 @@ def _clients(s: Server) -> Fields:
         if c.transport is not None:
             max_out = max(max_out, c.transport.get_write_buffer_size())
     return [
-        ("connected_clients", len(s.clients)),
+        ("connected_clients", len(s.clients) - len(s.replicas.links)),  # replicas excluded, as Redis
         ("cluster_connections", 0),
         ("maxclients", s.config.maxclients),
         ("client_recent_max_input_buffer", max_in),

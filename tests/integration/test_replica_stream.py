@@ -1,0 +1,115 @@
+"""The replication stream as a replica reads it off the socket (a raw SYNC): the bulk form
+(no ``capa eof``) is ``$<len>`` and the RDB, then the stream at once; a change is sent as
+SELECT + RESTORE ... REPLACE ABSTTL of the key's resulting state (several changes of one key in
+a loop turn: once, its final state), a deletion as DEL; PING every repl-ping-replica-period;
+GETACK when WAIT blocks, and WAIT's count follows the replica's REPLCONF ACK."""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Iterator
+
+import hiredis
+import pytest
+
+from server.harness.processes import ServerProcess, start_activekv
+from tests.respclient import RespConnection, encode_command
+
+
+@pytest.fixture
+def region() -> Iterator[ServerProcess]:
+    with start_activekv("--repl-ping-replica-period", "1") as proc:
+        yield proc
+
+
+class RawReplica:
+    def __init__(self, port: int) -> None:
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+        self.reader = hiredis.Reader()
+        self.offset = 0
+
+    def sync_bulk(self) -> bytes:
+        self.sock.sendall(b"SYNC\r\n")
+        buf = b""
+        while b"\r\n" not in buf.lstrip(b"\n"):
+            buf += self.sock.recv(65536)
+        line, _, rest = buf.lstrip(b"\n").partition(b"\r\n")
+        assert line.startswith(b"$") and not line.startswith(b"$EOF:"), line
+        size = int(line[1:])
+        while len(rest) < size:
+            rest += self.sock.recv(65536)
+        rdb, tail = rest[:size], rest[size:]
+        assert rdb.startswith(b"REDIS0010")
+        self.reader.feed(tail)
+        self.offset += len(tail)
+        return rdb
+
+    def command(self, deadline_s: float = 5) -> list[bytes]:
+        deadline = time.monotonic() + deadline_s
+        while True:
+            cmd = self.reader.gets()
+            if cmd is not False:
+                return list(cmd)
+            assert time.monotonic() < deadline, "no command in time"
+            data = self.sock.recv(65536)
+            assert data, "closed"
+            self.offset += len(data)
+            self.reader.feed(data)
+
+    def ack(self, offset: int) -> None:
+        self.sock.sendall(encode_command(("REPLCONF", "ACK", str(offset))))
+
+
+def test_bulk_sync_then_stream(region: ServerProcess) -> None:
+    rep = RawReplica(region.port)
+    conn = RespConnection(region.port)
+    conn.call("SET", "before", "1")
+    assert b"before" in rep.sync_bulk()
+    # MULTI/EXEC: one turn; k written twice, then deleted x: k once (final state), x as DEL
+    conn.call("SET", "x", "1")
+    assert rep.command() == [b"SELECT", b"0"]
+    restore = rep.command()
+    assert restore[:2] == [b"RESTORE", b"x"] and restore[2] == b"0" and restore[4:] == [b"REPLACE", b"ABSTTL"]
+    assert restore[3] == conn.call("DUMP", "x").plain()
+    for cmd in (("MULTI",), ("SET", "k", "a"), ("APPEND", "k", "b"), ("PEXPIREAT", "k", "99999999999999"),
+                ("DEL", "x"), ("EXEC",)):
+        conn.call(*cmd)
+    first, second = rep.command(), rep.command()
+    assert first == [b"RESTORE", b"k", b"99999999999999", conn.call("DUMP", "k").plain(), b"REPLACE", b"ABSTTL"]
+    assert second == [b"DEL", b"x"]
+    conn.call("SELECT", "3")
+    conn.call("FLUSHDB")
+    assert rep.command() == [b"SELECT", b"3"]
+    assert rep.command() == [b"FLUSHDB"]
+    conn.call("FLUSHALL")
+    assert rep.command() == [b"FLUSHALL"]
+    # nothing written: a PING within the period (1 s)
+    start = time.monotonic()
+    assert rep.command(deadline_s=3) == [b"PING"]
+    assert time.monotonic() - start < 2.5
+    # WAIT blocks: the region asks for an ACK; the count follows the ACK
+    conn.call("SET", "w", "1")
+    conn.send_raw(encode_command(("WAIT", "1", "3000")))
+    while rep.command() != [b"REPLCONF", b"GETACK", b"*"]:
+        pass
+    rep.ack(rep.offset)
+    assert conn.read_reply().plain() == 1
+    assert conn.call("WAIT", "1", "0").plain() == 1  # acknowledged already
+    rep.sock.close()
+    conn.close()
+
+
+def test_wait_times_out_without_ack(region: ServerProcess) -> None:
+    rep = RawReplica(region.port)
+    conn = RespConnection(region.port)
+    rep.sync_bulk()
+    conn.call("SET", "a", "1")
+    start = time.monotonic()
+    assert conn.call("WAIT", "1", "300").plain() == 0  # never acknowledged
+    assert 0.25 < time.monotonic() - start < 2
+    info = conn.call("INFO", "replication").plain().decode()
+    assert "state=online,offset=0," in info
+    assert "connected_clients:1\r\n" in conn.call("INFO", "clients").plain().decode()
+    rep.sock.close()
+    conn.close()
