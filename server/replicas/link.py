@@ -47,6 +47,8 @@ class ReplicaLink(asyncio.Protocol):
         self.offset = 0  # the replication offset the snapshot stands for (``Replicas.attach``)
         self.streaming = False  # the stream goes straight to the socket (else to ``backlog``)
         self.backlog: list[bytes] = []  # the stream since ``offset``, until the snapshot is in
+        self.backlog_bytes = 0
+        self._soft_since: float | None = None
         self.state = "wait_bgsave"  # then "send_bulk" (bulk form), "online" or "rdb_transmitted"
         self.transport: Any = None
         self.paused = False
@@ -163,6 +165,7 @@ class ReplicaLink(asyncio.Protocol):
     def _start_stream(self) -> None:
         self.streaming = True
         backlog, self.backlog = self.backlog, []
+        self.backlog_bytes = 0
         if backlog:
             self.transport.write(b"".join(backlog))
 
@@ -174,6 +177,27 @@ class ReplicaLink(asyncio.Protocol):
             self.transport.write(data)
         else:
             self.backlog.append(data)
+            self.backlog_bytes += len(data)
+        self._check_limits()
+
+    def _check_limits(self) -> None:
+        """client-output-buffer-limit's replica class (256mb 64mb 60 by default): what the
+        replica has not taken yet, its snapshot's backlog included, as Redis counts it."""
+        hard, soft, soft_seconds = self.server.config.client_output_buffer_limit["replica"]
+        used = self.transport.get_write_buffer_size() + self.backlog_bytes
+        now = time.monotonic()
+        over = bool(hard and used >= hard)
+        if not over and soft and used >= soft:
+            if self._soft_since is None:
+                self._soft_since = now
+            over = now - self._soft_since > soft_seconds
+        elif not over:
+            self._soft_since = None
+        if over:
+            self.server.log.warning("Client %s scheduled to be closed ASAP for overcoming of output "
+                                    "buffer limits.", self.name())
+            self.closed = True
+            self.transport.abort()
 
     def _ack(self, arg: Any) -> None:
         try:

@@ -6,6 +6,7 @@ GETACK when WAIT blocks, and WAIT's count follows the replica's REPLCONF ACK."""
 
 from __future__ import annotations
 
+import os
 import socket
 import time
 from collections.abc import Iterator
@@ -111,5 +112,55 @@ def test_wait_times_out_without_ack(region: ServerProcess) -> None:
     info = conn.call("INFO", "replication").plain().decode()
     assert "state=online,offset=0," in info
     assert "connected_clients:1\r\n" in conn.call("INFO", "clients").plain().decode()
+    rep.sock.close()
+    conn.close()
+
+
+def test_evictions_are_sent_as_deletes(region: ServerProcess) -> None:
+    rep = RawReplica(region.port)
+    conn = RespConnection(region.port)
+    rep.sync_bulk()
+    for i in range(200):
+        conn.call("SET", f"k{i}", "v" * 1000)
+    seen: set[bytes] = set()
+    while len(seen) < 200:
+        cmd = rep.command()
+        if cmd[0] == b"RESTORE":
+            seen.add(cmd[1])
+    used = int(conn.call("INFO", "memory").plain().decode().split("used_memory:")[1].split("\r\n")[0])
+    conn.call("CONFIG", "SET", "maxmemory-policy", "allkeys-random")
+    conn.call("CONFIG", "SET", "maxmemory", str(used * 2 // 3))
+    conn.call("SET", "trigger", "x")  # a write makes room first
+    left = conn.call("DBSIZE").plain()
+    assert left < 200
+    deleted: set[bytes] = set()
+    while True:
+        cmd = rep.command()
+        if cmd[0] == b"DEL":
+            deleted.add(cmd[1])
+        elif cmd[:2] == [b"RESTORE", b"trigger"]:
+            break
+    assert len(deleted) == 201 - left
+    assert all(conn.call("EXISTS", key).plain() == 0 for key in deleted)
+    rep.sock.close()
+    conn.close()
+
+
+def test_replica_over_its_output_buffer_limit_is_dropped(region: ServerProcess) -> None:
+    """client-output-buffer-limit's replica class: a replica that stops reading is closed
+    once what it has not taken reaches the hard limit (its snapshot's backlog included)."""
+    conn = RespConnection(region.port)
+    assert conn.call("CONFIG", "SET", "client-output-buffer-limit", "replica 1mb 0 0").plain() == "OK"
+    rep = RawReplica(region.port)
+    rep.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    rep.sync_bulk()
+    blob = os.urandom(200_000)
+    for i in range(60):  # 12 MB of stream, more than the sockets hold
+        conn.call("SET", f"b{i}", blob)
+    deadline = time.monotonic() + 10
+    while "connected_slaves:0" not in conn.call("INFO", "replication").plain().decode():
+        assert time.monotonic() < deadline, "replica not dropped"
+        time.sleep(0.05)
+    assert conn.call("PING").plain() == "PONG"
     rep.sock.close()
     conn.close()
