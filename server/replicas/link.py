@@ -67,6 +67,9 @@ class ReplicaLink(asyncio.Protocol):
     # -- asyncio.Protocol ------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport
+        if self.closed:  # dropped before the hand-over
+            self.transport.abort()
+            return
         server = self.server
         codes = [] if self.conf.exclude_functions else [lib.code for lib in current(server).libraries.values()]
         self.snapshot = Snapshot(server.ks, codes, server.memory.used(),
@@ -180,11 +183,21 @@ class ReplicaLink(asyncio.Protocol):
             self.backlog_bytes += len(data)
         self._check_limits()
 
+    def drop(self) -> None:
+        """Disconnect now (the replica reconnects and gets a new full sync)."""
+        if not self.closed:
+            self.closed = True
+            if self.transport is not None:
+                self.transport.abort()
+            else:  # not handed over yet: connection_made closes it
+                self.client.kill()
+
     def _check_limits(self) -> None:
         """client-output-buffer-limit's replica class (256mb 64mb 60 by default): what the
         replica has not taken yet, its snapshot's backlog included, as Redis counts it."""
         hard, soft, soft_seconds = self.server.config.client_output_buffer_limit["replica"]
-        used = self.transport.get_write_buffer_size() + self.backlog_bytes
+        buffered = self.transport.get_write_buffer_size() if self.transport is not None else 0
+        used = buffered + self.backlog_bytes
         now = time.monotonic()
         over = bool(hard and used >= hard)
         if not over and soft and used >= soft:
@@ -196,8 +209,7 @@ class ReplicaLink(asyncio.Protocol):
         if over:
             self.server.log.warning("Client %s scheduled to be closed ASAP for overcoming of output "
                                     "buffer limits.", self.name())
-            self.closed = True
-            self.transport.abort()
+            self.drop()
 
     def _ack(self, arg: Any) -> None:
         try:

@@ -55,6 +55,9 @@ def command(*args: bytes) -> bytes:
 
 PING = command(b"PING")
 TICK_S = 0.1
+# A database changed as a whole (a state merge) with more keys than this: replicas resync
+# in full (sliced) instead of getting every key in one turn.
+RESEND_MAX = 10_000
 GETACK = command(b"REPLCONF", b"GETACK", b"*")
 
 
@@ -139,11 +142,11 @@ class Replicas:
                     del pending[k]
         pending[(db, key)] = None
         if not self._scheduled:
-            self._scheduled = True
             try:
                 asyncio.get_running_loop().call_soon(self.flush)
-            except RuntimeError:  # no loop (in-process tests): at once
-                self.flush()
+                self._scheduled = True
+            except RuntimeError:  # no loop (in-process tests): until flush() is called
+                pass
 
     def flush(self) -> None:
         """This turn's changes, as commands, to every replica."""
@@ -157,24 +160,44 @@ class Replicas:
         now = int(time.time() * 1000)
         out: list[bytes] = [self.functions_changed()]
         for db, key in pending:
-            if key is None and db < 0:
+            if key is not None:
+                self._select(db, out)
+                out.append(self._key_state(db, key, now))
+                continue
+            # A flush, or a state merge's swap (the same signal: the database changed as a
+            # whole): the flush, then whatever the database holds that is not sent anyway
+            if db < 0:
                 out.append(command(b"FLUSHALL"))
-                continue
-            if db != self.seldb:
-                out.append(command(b"SELECT", b"%d" % db))
-                self.seldb = db
-            if key is None:
+            dbs = range(len(ks.dbs)) if db < 0 else (db,)
+            extra = [(i, k) for i in dbs for k in ks.dbs[i].entries if (i, k) not in pending]
+            if len(extra) > RESEND_MAX:  # a large merge: a new full sync, made in slices
+                self.server.log.warning("The keyspace changed as a whole (%d keys): replicas "
+                                        "disconnected to resynchronize", len(extra))
+                for link in list(self.links):
+                    link.drop()
+                return
+            if db >= 0:
+                self._select(db, out)
                 out.append(command(b"FLUSHDB"))
-                continue
-            d = ks.dbs[db]
-            entry = d.peek(key) if d.exists(key, now) else None
-            content = entry.content() if entry is not None else None
-            if content is None or content.type_name not in DUMPERS:
-                out.append(command(b"DEL", key))
-                continue
-            at = d.expires.get(key, 0)
-            out.append(command(b"RESTORE", key, b"%d" % at, dump_payload(content), b"REPLACE", b"ABSTTL"))
+            for i, k in extra:
+                self._select(i, out)
+                out.append(self._key_state(i, k, now))
         self.feed(b"".join(out))
+
+    def _select(self, db: int, out: list[bytes]) -> None:
+        if db != self.seldb:
+            out.append(command(b"SELECT", b"%d" % db))
+            self.seldb = db
+
+    def _key_state(self, db: int, key: bytes, now: int) -> bytes:
+        """The command that gives a replica's ``key`` our state: RESTORE, or DEL when gone."""
+        d = self.server.ks.dbs[db]
+        entry = d.peek(key) if d.exists(key, now) else None
+        content = entry.content() if entry is not None else None
+        if content is None or content.type_name not in DUMPERS:
+            return command(b"DEL", key)
+        at = d.expires.get(key, 0)
+        return command(b"RESTORE", key, b"%d" % at, dump_payload(content), b"REPLACE", b"ABSTTL")
 
     def feed(self, data: bytes) -> None:
         if not data:
