@@ -170,7 +170,11 @@ REPLCONF_CASES = [
 ]
 
 
-def test_replconf_sync_psync_errors(conns: tuple[RespConnection, RespConnection]) -> None:
+@pytest.mark.parametrize("protocol", [2, 3], ids=["resp2", "resp3"])
+def test_replconf_sync_psync_errors(conns: tuple[RespConnection, RespConnection], protocol: int) -> None:
+    if protocol == 3:
+        for conn in conns:
+            assert conn.call("HELLO", "3").type == "%"
     for cmd in REPLCONF_CASES:
         replies = [conn.call(*cmd) for conn in conns]
         assert replies[0] == replies[1], (cmd, replies)

@@ -64,6 +64,8 @@ def test_replica_follows_local_and_peer_writes(cluster: Cluster) -> None:
         # and local ones at region 1: overwrite, delete, expiry, a flush of a database
         for cmd in [("SET", "int", "999"), ("LPUSH", "list", "head"), ("DEL", "neg"),
                     ("SET", "short", "x", "PX", "50"), ("HSET", "local", "f", "v"),
+                    ("XREADGROUP", "GROUP", "grp", "carol", "STREAMS", "stream", ">"),
+                    ("ZINCRBY", "zset", "3", "a"), ("PFADD", "hll", "local"), ("SREM", "set", "a"),
                     ("SELECT", "7"), ("SET", "gone", "1"), ("FLUSHDB",), ("SELECT", "0")]:
             assert r1.call(*cmd).type != "-", cmd
         cluster.wait_converged()
