@@ -117,6 +117,9 @@ class Replicas:
                 self._tick.cancel()
                 self._tick = None
 
+    def is_replica(self, client: Client) -> bool:
+        return any(link.client is client for link in self.links)
+
     def online(self) -> list[ReplicaLink]:
         return [link for link in self.links if link.state == "online"]
 

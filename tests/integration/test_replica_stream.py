@@ -164,3 +164,26 @@ def test_replica_over_its_output_buffer_limit_is_dropped(region: ServerProcess) 
     assert conn.call("PING").plain() == "PONG"
     rep.sock.close()
     conn.close()
+
+
+def test_client_list_and_kill_type_replica(region: ServerProcess) -> None:
+    """As Redis: the replica's connection is TYPE replica with flag S (cmd=sync); CLIENT KILL
+    TYPE replica drops it."""
+    rep = RawReplica(region.port)
+    conn = RespConnection(region.port)
+    rep.sync_bulk()
+    lines = conn.call("CLIENT", "LIST", "TYPE", "replica").plain().decode().splitlines()
+    assert len(lines) == 1 and " flags=S " in lines[0] and " cmd=sync " in lines[0], lines
+    assert " flags=S " not in conn.call("CLIENT", "LIST", "TYPE", "normal").plain().decode()
+    assert conn.call("CLIENT", "KILL", "TYPE", "replica").plain() == 1
+    deadline = time.monotonic() + 5
+    while "connected_slaves:0" not in conn.call("INFO", "replication").plain().decode():
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    for _ in range(100):  # closed (after whatever stream bytes were already on their way)
+        if rep.sock.recv(65536) == b"":
+            break
+    else:
+        raise AssertionError("the replica's connection stayed open")
+    rep.sock.close()
+    conn.close()
