@@ -216,6 +216,9 @@ def _stats(s: Server) -> Fields:
         ("instantaneous_input_kbps", f"{in_kbps:.2f}"),
         ("instantaneous_output_kbps", f"{out_kbps:.2f}"),
         ("rejected_connections", st.rejected_connections),
+        ("sync_full", s.replicas.full_syncs),  # Redis replicas' SYNC/PSYNC (server/replicas)
+        ("sync_partial_ok", 0),
+        ("sync_partial_err", s.replicas.partial_errors),
         ("expired_keys", st.expired_keys),
         ("evicted_keys", st.evicted_keys),
         # Redis 7.4's name (7.0 does not count them): clients closed by the limit

@@ -80,6 +80,9 @@ def cmd_sync(c: Client, argv: list[bytes]) -> Any:
     if psync:
         int_arg(argv[2])  # the offset a partial resync would continue from: never possible here
     replicas.take_conf(c)
+    replicas.full_syncs += 1
+    if psync and not argv[1].startswith(b"?"):  # a partial resync asked for, never possible
+        replicas.partial_errors += 1
     diskless = c.server.config.get("repl-diskless-sync")
     eof = conf.capa_eof and (bool(diskless) or conf.filtered)
     link = ReplicaLink(replicas, c, conf, eof)

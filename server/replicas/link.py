@@ -150,7 +150,6 @@ class ReplicaLink(asyncio.Protocol):
             self._bulk = []
             self.transport.write(b"$%d\r\n" % len(data))
             self.transport.write(data)
-        self.replicas.full_syncs += 1
         if self.conf.rdb_only:
             self.state = "rdb_transmitted"
             self.server.log.info("RDB transfer completed, rdb only replica (%s) should be disconnected asap",

@@ -71,6 +71,7 @@ class Replicas:
         self.confs: dict[int, ReplConf] = {}
         self.links: list[ReplicaLink] = []
         self.full_syncs = 0  # INFO stats sync_full
+        self.partial_errors = 0  # ... sync_partial_err: a PSYNC that named a replid
         self.offset = 0  # bytes of replication stream made (master_repl_offset)
         self.pending: dict[tuple[int, bytes | None], None] = {}
         self.seldb = -1  # the database the stream's last SELECT chose (-1: SELECT first)

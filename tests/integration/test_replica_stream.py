@@ -187,3 +187,17 @@ def test_client_list_and_kill_type_replica(region: ServerProcess) -> None:
         raise AssertionError("the replica's connection stayed open")
     rep.sock.close()
     conn.close()
+
+
+def test_sync_counters_in_info_stats(region: ServerProcess) -> None:
+    """sync_full counts every full resync (redis-cli --rdb's too); sync_partial_err a PSYNC
+    that asked to continue a replication id (always a full resync here)."""
+    conn = RespConnection(region.port)
+    RawReplica(region.port).sync_bulk()
+    psync = socket.create_connection(("127.0.0.1", region.port), timeout=5)
+    psync.sendall(encode_command(("PSYNC", "a" * 40, "100")))
+    assert psync.recv(100).startswith(b"+FULLRESYNC ")
+    stats = conn.call("INFO", "stats").plain().decode()
+    assert "sync_full:2\r\nsync_partial_ok:0\r\nsync_partial_err:1\r\n" in stats
+    psync.close()
+    conn.close()
