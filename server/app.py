@@ -43,6 +43,7 @@ from server.outbuf import OutputLimits
 from server.pause import Pause
 from server.persistence import Persistence
 from server.pubsub import PubSub
+from server.replicas.registry import Replicas
 from server.sweep import SweepPacer
 from server.tracking import Tracking
 
@@ -118,6 +119,7 @@ class Server:
         self.ks = Keyspace(config.region, config.databases)
         stream_nodes.configure(config.stream_node_max_entries, config.stream_node_max_bytes)
         self.access = AccessStats(self)  # OBJECT FREQ/IDLETIME (server/access.py)
+        self.replicas = Replicas(self)  # stock Redis replicas, SYNC/PSYNC (server/replicas)
         self.ks.on_change = ChangeHook(self, self.access)  # what a changed key sets off
         # Without an explicit sink (tests), the region logs and replicates: replication/.
         self.replicator: Replication | None = None

@@ -1,5 +1,6 @@
 """What a changed key sets off in the server (the keyspace's ``on_change``): the memory
-accounting, the access statistics, client-side caching, blocked clients' keys and WATCH.
+accounting, the access statistics, the stream to Redis replicas, client-side caching, blocked
+clients' keys and WATCH.
 
 Called for every key every applied batch changes, local or replicated (``key`` None: a flush
 of database ``db``, or of every database when ``db`` is -1), so it is compiled with the hot
@@ -31,6 +32,9 @@ class ChangeHook:
             self.access.written(db, key)
         if server.ks.quiet:  # a re-add that changed nothing visible: Redis signals nothing
             return
+        replicas = server.replicas
+        if replicas.links:  # stock Redis replicas attached: the key goes in their stream
+            replicas.changed(db, key)
         tracking = server.tracking
         if tracking.clients:  # client-side caching: local and replicated changes alike
             if key is not None:

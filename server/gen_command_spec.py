@@ -115,6 +115,7 @@ cluster|flushslots cluster|forget cluster|getkeysinslot cluster|help cluster|inf
 cluster|keyslot cluster|links cluster|meet cluster|myid cluster|nodes cluster|replicas
 cluster|replicate cluster|reset cluster|saveconfig cluster|set-config-epoch cluster|setslot
 cluster|shards cluster|slaves cluster|slots
+sync psync replconf replicaof slaveof failover
 """.split()
 
 DEFAULT_OUTPUT = Path(__file__).with_name("command_spec.json")

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING
 
 from server import migrate_link
 from server.config_types import fmt_percentile
+from server.replicas.status import info_fields as replica_info
 from server.scripting.stats import memory_fields as script_memory_fields
 
 if TYPE_CHECKING:
@@ -155,7 +156,7 @@ def _clients(s: Server) -> Fields:
         if c.transport is not None:
             max_out = max(max_out, c.transport.get_write_buffer_size())
     return [
-        ("connected_clients", len(s.clients)),
+        ("connected_clients", len(s.clients) - len(s.replicas.links)),  # replicas excluded, as Redis
         ("cluster_connections", 0),
         ("maxclients", s.config.maxclients),
         ("client_recent_max_input_buffer", max_in),
@@ -216,6 +217,9 @@ def _stats(s: Server) -> Fields:
         ("instantaneous_input_kbps", f"{in_kbps:.2f}"),
         ("instantaneous_output_kbps", f"{out_kbps:.2f}"),
         ("rejected_connections", st.rejected_connections),
+        ("sync_full", s.replicas.full_syncs),  # Redis replicas' SYNC/PSYNC (server/replicas)
+        ("sync_partial_ok", 0),
+        ("sync_partial_err", s.replicas.partial_errors),
         ("expired_keys", st.expired_keys),
         ("evicted_keys", st.evicted_keys),
         # Redis 7.4's name (7.0 does not count them): clients closed by the limit
@@ -246,7 +250,7 @@ def _replication(s: Server) -> Fields:
     pos = rep.log_position() if rep is not None else None
     fields: Fields = [
         ("role", "active-active"),
-        ("connected_slaves", 0),
+        *replica_info(s.replicas),  # stock Redis replicas (server/replicas)
         ("region", s.config.region),
         ("connected_peers", sum(1 for r in rows if r["state"] == "up")),
     ]
@@ -257,7 +261,7 @@ def _replication(s: Server) -> Fields:
         ("master_failover_state", "no-failover"),
         ("master_replid", s.run_id),
         ("master_replid2", "0" * 40),
-        ("master_repl_offset", pos.last_lsn if pos is not None else 0),
+        ("master_repl_offset", s.replicas.offset),  # the Redis replicas' stream
         ("second_repl_offset", -1),
         ("repl_backlog_active", 1 if pos is not None else 0),
         ("repl_backlog_size", pos.retention_bytes if pos is not None else 0),

@@ -180,12 +180,16 @@ def cmd_wait(c: Client, argv: list[bytes]) -> Any:
     timeout = _timeout_s(argv[2])
     rep = c.server.replicator
     mine = {o: s for o, s in c.last_write_vv.items() if o == c.ks.region}
+    replicas = c.server.replicas  # stock Redis replicas count too, once at the stream's end
+    replicas.flush()
+    offset = replicas.offset
 
     def acked() -> int:
-        return rep.acked_by(mine) if rep is not None else 0
+        return (rep.acked_by(mine) if rep is not None else 0) + replicas.acked(offset)
 
     if acked() >= wanted or c.in_exec:
         return acked()
+    replicas.request_acks()
     blocked = Blocked(lambda: acked() if acked() >= wanted else None, timeout, acked)
     blocked.client = c
     return blocked

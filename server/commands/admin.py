@@ -17,6 +17,7 @@ from server.config_types import memtoull
 from server.diskguard import debug_set_disk_fault
 from server.info import REDIS_VERSION
 from server.lolwut import lolwut5
+from server.replicas.status import role_replicas
 from server.resp import OK, Error, Raw, Status, Verbatim
 
 if TYPE_CHECKING:
@@ -28,8 +29,9 @@ REWRITE_RUNNING = "ERR Background append only file rewriting already in progress
 
 @command("role")
 def cmd_role(c: Client, argv: list[bytes]) -> Any:
-    """Every region is a primary with no Redis replicas (peers are not replicas)."""
-    return [b"master", 0, []]
+    """Every region is a primary (peers are not replicas); its Redis replicas are listed."""
+    replicas = c.server.replicas
+    return [b"master", replicas.offset, role_replicas(replicas)]
 
 
 @command("lastsave")

@@ -1,8 +1,8 @@
 """CLIENT ID/SETNAME/GETNAME/LIST/INFO/KILL/UNBLOCK/SETINFO/HELP (Redis 7.0's networking.c).
 
-Every connection is a "normal" client (of its ACL user, ``user=``): there are no replicas,
-masters or pub/sub clients here, so ``TYPE normal`` matches every client and the other types
-none.
+Every connection is a "normal" client (of its ACL user, ``user=``) but a subscribed one
+("pubsub") and a Redis replica's after its SYNC/PSYNC ("replica", flag ``S``); there are no
+masters.
 
 CLIENT LIST / CLIENT INFO lines have Redis 7.0.15's fields in Redis's order; the values
 that describe Redis's internal buffers are ours: ``qbuf`` is what the request reader still
@@ -39,7 +39,10 @@ def client_type(name: bytes) -> str:
 
 
 def type_of(c: Client) -> str:
-    """Redis's getClientType: subscribed clients are "pubsub", the others "normal"."""
+    """Redis's getClientType: a Redis replica's connection (after SYNC/PSYNC) is "replica",
+    subscribed clients are "pubsub", the others "normal"."""
+    if c.server.replicas.links and c.server.replicas.is_replica(c):
+        return "replica"
     return "pubsub" if c.subs is not None else "normal"
 
 
@@ -49,6 +52,8 @@ def client_info_line(c: Client, now: float | None = None) -> str:
     flags = ""
     if c in c.server.monitors:
         flags += "O"
+    elif c.server.replicas.links and c.server.replicas.is_replica(c):
+        flags += "S"
     if c.subs is not None:
         flags += "P"
     if c.multi is not None:

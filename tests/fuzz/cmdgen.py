@@ -22,6 +22,8 @@ from server.command_spec import CommandSpec, load_spec, to_plain
 EXCLUDED = {
     "shutdown", "monitor", "subscribe", "psubscribe", "ssubscribe", "debug",
     "client|pause", "client|reply", "migrate",
+    # SYNC/PSYNC make the connection a replica's; REPLCONF ACK/GETACK has no reply at all
+    "sync", "psync", "replconf",
 }
 
 # CONFIG SET only on parameters whose any value leaves the server serving this fuzzer
