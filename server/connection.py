@@ -443,7 +443,7 @@ class Client(asyncio.Protocol):
                     self.discard_multi()
                 return self._reject(oom, cmd)
         pause = self.server.pause
-        if pause.end and pause.covers(self, cmd):
+        if pause.end and pause.covers(self, cmd, argv):
             return pause.postpone(self, argv)
         if self.multi is not None and not cmd.no_multi_queue:
             self.multi.append((cmd, argv))
