@@ -23,7 +23,7 @@ from typing import Any
 
 
 class Blocked:
-    __slots__ = ("check", "deadline", "on_timeout", "client", "keys", "ready_key")
+    __slots__ = ("check", "deadline", "on_timeout", "client", "keys", "ready_key", "timed_out")
 
     def __init__(self, check: Callable[[], Any], timeout_s: float | None, on_timeout: Callable[[], Any],
                  keys: tuple[tuple[int, bytes], ...] = ()) -> None:
@@ -33,6 +33,7 @@ class Blocked:
         self.deadline = None if not timeout_s else time.monotonic() + timeout_s
         self.on_timeout = on_timeout
         self.client: Any = None
+        self.timed_out = False  # answered by on_timeout at the deadline
 
     def poll(self, now: float) -> tuple[bool, Any]:
         """(done, reply)."""
@@ -40,5 +41,6 @@ class Blocked:
         if reply is not None:
             return True, reply
         if self.deadline is not None and now >= self.deadline:
+            self.timed_out = True
             return True, self.on_timeout()
         return False, None

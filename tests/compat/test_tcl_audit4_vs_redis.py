@@ -149,3 +149,68 @@ def test_config_set_of_activekvs_own_immutable_options_to_their_value_is_a_no_op
     ddiff.check("CONFIG", "SET", "daemonize", "no")
     ddiff.check("CONFIG", "SET", "databases", "16")
     ddiff.check("CONFIG", "SET", "maxclients", "10000", "databases", "16")
+
+
+# -- the slow log: redacted arguments, blocked commands logged when served ----------------------
+
+
+def _logged(conn: RespConnection) -> list[list[bytes]]:
+    """The argument lists of the slow log, newest first (ids, times and peers differ)."""
+    reply = conn.call("SLOWLOG", "GET", "-1")
+    return [[a.value for a in entry.value[3].value] for entry in reply.value]
+
+
+def test_slowlog_redacts_what_redis_redacts_even_when_the_command_fails(ddiff: Differential) -> None:
+    d = ddiff
+    d.check("CONFIG", "SET", "slowlog-log-slower-than", "0")
+    d.check("SLOWLOG", "RESET")
+    commands = [
+        ("ACL", "SETUSER", "a user", "+get"),  # refused: still redacted
+        ("ACL", "SETUSER", "logged-user", "on", ">secret", "+get"),
+        ("ACL", "SETUSER", "logged-user", "(+set"),  # unmatched parenthesis
+        ("CONFIG", "SET", "masterauth", ""),
+        ("CONFIG", "SET", "maxclients", "10000", "MASTERUSER", "u", "requirepass", ""),
+        ("CONFIG", "SET", "masterauth"),  # arity: nothing redacted
+        ("CONFIG", "SET", "nosuch", "1", "masterauth", "x"),  # unknown name: still redacted
+        ("AUTH", "nopass"),
+        ("AUTH", "someone", "nopass"),
+        ("HELLO", str(d.protocol), "AUTH", "someone", "nopass"),
+        ("ACL", "DELUSER", "logged-user"),
+        ("CONFIG", "SET", "slowlog-log-slower-than", "10000"),
+    ]
+    for cmd in commands:
+        d.check(*cmd)
+    assert _logged(d.ours) == _logged(d.ref)
+    d.check("SLOWLOG", "LEN")
+
+
+def test_slowlog_logs_a_blocked_command_when_it_is_served(ddiff: Differential) -> None:
+    d = ddiff
+    d.check("CONFIG", "SET", "slowlog-log-slower-than", "0")
+    seen = []
+    for conn in (d.ref, d.ours):
+        port = conn.sock.getpeername()[1]
+        waiter = connect(port, d.protocol)
+        try:
+            conn.call("SLOWLOG", "RESET")
+            waiter.send_raw(encode_command(("BLPOP", "l", "0")))
+            deadline = time.monotonic() + 5
+            while _blocked(conn) != 1 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            conn.call("SLOWLOG", "RESET")
+            before = _logged(conn)  # blocked: not logged yet
+            conn.call("MULTI")
+            conn.call("LPUSH", "l", "foo")
+            conn.call("SLOWLOG", "RESET")
+            conn.call("EXEC")
+            served = waiter.read_reply()
+            after = _logged(conn)
+            conn.call("SLOWLOG", "RESET")
+            timed_out = waiter.call("BLPOP", "nothing", "0.05")
+            late = _logged(conn)
+            seen.append((before, served, after, timed_out, late))
+        finally:
+            waiter.close()
+    assert seen[1] == seen[0]
+    assert seen[0][2][0] == [b"BLPOP", b"l", b"0"]
+    d.check("CONFIG", "SET", "slowlog-log-slower-than", "10000")
