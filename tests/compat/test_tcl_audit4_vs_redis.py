@@ -214,3 +214,43 @@ def test_slowlog_logs_a_blocked_command_when_it_is_served(ddiff: Differential) -
     assert seen[1] == seen[0]
     assert seen[0][2][0] == [b"BLPOP", b"l", b"0"]
     d.check("CONFIG", "SET", "slowlog-log-slower-than", "10000")
+
+
+# -- oom-score-adj writes the process's /proc/<pid>/oom_score_adj ------------------------------
+
+
+def _oom_score(conn: RespConnection) -> int:
+    info = conn.call("INFO", "server").value
+    assert isinstance(info, bytes)
+    pid = next(line.split(":")[1] for line in info.decode().splitlines() if line.startswith("process_id:"))
+    with open(f"/proc/{pid}/oom_score_adj") as f:
+        return int(f.read())
+
+
+def test_oom_score_adj_sets_and_restores_the_process_score(ddiff: Differential) -> None:
+    d = ddiff
+    bases = [_oom_score(c) for c in (d.ref, d.ours)]
+    assert bases[0] == bases[1]  # both children of this test process
+    base = bases[0]
+    steps: list[tuple[str, ...]] = [
+        ("CONFIG", "SET", "oom-score-adj-values", "9 9 9", "oom-score-adj", "yes"),
+        ("CONFIG", "SET", "oom-score-adj-values", "15 20 30"),  # enabled: the new value counts
+        ("CONFIG", "SET", "oom-score-adj", "relative"),
+        ("CONFIG", "SET", "oom-score-adj-values", f"{base + 12} 0 0", "oom-score-adj", "absolute"),
+        ("CONFIG", "SET", "oom-score-adj-values", "2000 2000 2000"),  # clamped to 1000
+        ("CONFIG", "SET", "oom-score-adj", "no"),  # back to the score from before
+        ("CONFIG", "SET", "oom-score-adj-values", "5 5 5"),  # disabled: /proc untouched
+        ("CONFIG", "SET", "oom-score-adj-values", "-2001 0 0"),
+        ("CONFIG", "SET", "oom-score-adj", "sometimes"),
+    ]
+    try:
+        for step in steps:
+            d.check(*step)
+            seen = [_oom_score(c) for c in (d.ref, d.ours)]
+            assert seen[1] == seen[0], f"{step!r}: redis {seen[0]}, activekv {seen[1]}"
+            d.check("CONFIG", "GET", "oom-score-adj")
+            d.check("CONFIG", "GET", "oom-score-adj-values")
+        assert _oom_score(d.ours) == base
+    finally:
+        for conn in (d.ref, d.ours):
+            conn.call("CONFIG", "SET", "oom-score-adj", "no", "oom-score-adj-values", "0 200 800")
