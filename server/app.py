@@ -81,6 +81,7 @@ class Stats:
     expired_keys: int = 0
     evicted_keys: int = 0  # maxmemory-policy (server/eviction.py)
     obuf_disconnections: int = 0  # client-output-buffer-limit (server/outbuf.py)
+    lazyfreed_objects: int = 0  # what Redis would have freed lazily (server/lazyfree.py)
     keyspace_hits: int = 0
     keyspace_misses: int = 0
     batches: int = 0

@@ -254,3 +254,75 @@ def test_oom_score_adj_sets_and_restores_the_process_score(ddiff: Differential) 
     finally:
         for conn in (d.ref, d.ours):
             conn.call("CONFIG", "SET", "oom-score-adj", "no", "oom-score-adj-values", "0 200 800")
+
+
+# -- INFO memory lazyfreed_objects ------------------------------------------------------------
+
+
+def _lazyfreed(d: Differential) -> None:
+    ref, ours = (_info_field(c, "memory", "lazyfreed_objects") for c in (d.ref, d.ours))
+    assert ours == ref, f"lazyfreed_objects: redis {ref}, activekv {ours}"
+
+
+def _info_field(conn: RespConnection, section: str, name: str) -> str:
+    info = conn.call("INFO", section).value
+    assert isinstance(info, bytes)
+    for line in info.decode().splitlines():
+        if line.startswith(name + ":"):
+            return line.split(":", 1)[1]
+    raise AssertionError(f"no {name} in INFO {section}")
+
+
+def test_lazyfreed_objects_counts_what_redis_frees_in_the_background(ddiff: Differential) -> None:
+    d = ddiff
+    d.check("CONFIG", "RESETSTAT")
+    d.check("CONFIG", "SET", "stream-node-max-entries", "5")
+    try:
+        values = {
+            "intset": ("SADD", "intset", *range(200)),  # intset: one allocation
+            "hset": ("SADD", "hset", *(f"m{i}" for i in range(65))),  # hashtable: 65 > 64
+            "hset64": ("SADD", "hset64", *(f"m{i}" for i in range(64))),  # 64: not above
+            "zsmall": ("ZADD", "zsmall", *(x for i in range(100) for x in (i, f"m{i}"))),
+            "zbig": ("ZADD", "zbig", *(x for i in range(129) for x in (i, f"m{i}"))),  # skiplist
+            "hash": ("HSET", "hash", *(x for i in range(300) for x in (f"f{i}", "v"))),
+            "lshort": ("RPUSH", "lshort", *range(1000)),  # one quicklist node per 8 kB
+            "llong": ("RPUSH", "llong", *("x" * 1000 for _ in range(600))),  # ~75 nodes
+            "str": ("SET", "str", "x" * 100000),
+        }
+        for key, cmd in values.items():
+            d.check(*cmd)
+            d.check("UNLINK", key)
+            _lazyfreed(d)
+        for i in range(1000):
+            d.check("XADD", "stream", f"{i + 1}-0", "f", "v")
+        d.check("XGROUP", "CREATE", "stream", "g", "0")
+        d.check("UNLINK", "stream")
+        d.check("XADD", "s2", "1-0", "a", "b")
+        d.check("XGROUP", "CREATE", "s2", "g", "$")
+        d.check("UNLINK", "s2")
+        _lazyfreed(d)
+        d.check("SADD", "viadel", *(f"m{i}" for i in range(100)))
+        d.check("DEL", "viadel")  # DEL frees at once
+        _lazyfreed(d)
+        d.check("CONFIG", "SET", "lazyfree-lazy-user-del", "yes")
+        d.check("SADD", "viadel", *(f"m{i}" for i in range(100)))
+        d.check("DEL", "viadel")
+        _lazyfreed(d)
+        for flush in (("FLUSHDB", "ASYNC"), ("FLUSHALL", "ASYNC"), ("FLUSHALL", "SYNC"), ("FLUSHDB",)):
+            d.check("MSET", "a", "1", "b", "2", "c", "3")
+            d.check("SELECT", "1")
+            d.check("SET", "other-db", "1")
+            d.check("SELECT", "0")
+            d.check(*flush)
+            _lazyfreed(d)
+        d.check("CONFIG", "SET", "lazyfree-lazy-user-flush", "yes")
+        d.check("MSET", "a", "1", "b", "2")
+        d.check("FLUSHALL")
+        _lazyfreed(d)
+        d.check("CONFIG", "RESETSTAT")
+        _lazyfreed(d)
+    finally:
+        for conn in (d.ref, d.ours):
+            conn.call("CONFIG", "SET", "stream-node-max-entries", "100", "lazyfree-lazy-user-del", "no",
+                      "lazyfree-lazy-user-flush", "no")
+            conn.call("FLUSHALL")
