@@ -24,6 +24,9 @@ from typing import Any
 
 class Blocked:
     __slots__ = ("check", "deadline", "on_timeout", "client", "keys", "ready_key", "timed_out")
+    # False: not a blocked client as Redis counts them (MIGRATE's transfer, synchronous in Redis):
+    # CLIENT UNBLOCK, CLIENT LIST's b flag and INFO's blocked_clients leave it out
+    unblockable = True
 
     def __init__(self, check: Callable[[], Any], timeout_s: float | None, on_timeout: Callable[[], Any],
                  keys: tuple[tuple[int, bytes], ...] = ()) -> None:

@@ -86,7 +86,7 @@ class Client(asyncio.Protocol):
         self.blocked: Blocked | None = None  # a blocking command waiting (WAIT, CRDT.WAITTOKEN)
         # the blocked command and how long its call took: the slow log takes it when it is
         # served (Redis's updateStatsOnUnblock), not when it blocks
-        self.blocked_call: tuple[Command, list[bytes], int] | None = None
+        self.blocked_call: tuple[Command, list[bytes], int, int] | None = None  # + its start (ns)
         self._held: list[list[bytes]] = []  # commands that arrived while blocked
         self._held_error: ProtocolError | None = None
         self.in_exec = False  # running a transaction: blocking commands answer at once
@@ -289,8 +289,10 @@ class Client(asyncio.Protocol):
         ``failed``: a failed call without an error (CLIENT UNBLOCK's timeout reply, in 7.0)."""
         waiter, self.blocked = self.blocked, None
         if self.blocked_call is not None:
-            cmd, argv, usec = self.blocked_call
+            cmd, argv, usec, started = self.blocked_call
             self.blocked_call = None
+            if waiter is not None and not waiter.unblockable:  # synchronous in Redis (MIGRATE):
+                usec = (perf_counter_ns() - started) // 1000  # the whole wait counts
             # served (even with an error): logged; timed out or CLIENT UNBLOCKed: not, as 7.0
             if not failed and (waiter is None or not waiter.timed_out):
                 self.server.monitor.slow_if_needed(self, cmd, argv, usec)
@@ -490,7 +492,7 @@ class Client(asyncio.Protocol):
         # commandstats, the latency histogram, the slow log (a native call when compiled)
         ns = perf_counter_ns() - started
         if type(reply) is not Error and isinstance(reply, Blocked):
-            self.blocked_call = (cmd, argv, ns // 1000)
+            self.blocked_call = (cmd, argv, ns // 1000, started)
             server.monitor.after_call(self, cmd, argv, ns, False, True)
         else:
             server.monitor.after_call(self, cmd, argv, ns, type(reply) is Error or isinstance(reply, Error))

@@ -96,7 +96,7 @@ zrangestore zmpop bzpopmin bzpopmax bzmpop zrandmember zunion zinter zdiff zunio
 zinterstore zdiffstore zintercard
 geoadd geopos geodist geohash georadius georadius_ro georadiusbymember georadiusbymember_ro
 geosearch geosearchstore sort sort_ro
-dump restore move swapdb memory memory|usage memory|stats memory|doctor memory|malloc-stats
+dump restore restore-asking migrate move swapdb memory memory|usage memory|stats memory|doctor memory|malloc-stats
 memory|purge memory|help
 xadd xrange xrevrange xlen xread xdel xtrim xsetid xreadgroup xack xpending xclaim xautoclaim
 xgroup xgroup|create xgroup|createconsumer xgroup|delconsumer xgroup|destroy xgroup|setid xgroup|help

@@ -32,6 +32,7 @@ import time
 from itertools import islice
 from typing import TYPE_CHECKING
 
+from server import migrate_link
 from server.config_types import fmt_percentile
 from server.scripting.stats import memory_fields as script_memory_fields
 
@@ -159,7 +160,7 @@ def _clients(s: Server) -> Fields:
         ("maxclients", s.config.maxclients),
         ("client_recent_max_input_buffer", max_in),
         ("client_recent_max_output_buffer", max_out),
-        ("blocked_clients", len(s.waiters)),
+        ("blocked_clients", sum(1 for w in s.waiters if w.unblockable)),
         ("tracking_clients", s.tracking.clients),
         ("clients_in_timeout_table", sum(w.deadline is not None for w in s.waiters)),
     ]
@@ -228,6 +229,7 @@ def _stats(s: Server) -> Fields:
         ("pubsubshard_channels", len(s.pubsub.registry[2])),
         ("latest_fork_usec", s.persistence.latest_fork_usec),
         ("total_forks", s.persistence.forks),
+        ("migrate_cached_sockets", migrate_link.cached_socket_count()),
         ("tracking_total_keys", len(s.tracking.table)),
         ("tracking_total_items", sum(map(len, s.tracking.table.values()))),
         ("tracking_total_prefixes", len(s.tracking.prefix_clients)),

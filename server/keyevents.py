@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 from crdt.effects import Delete, Effect, Expire, Flush
 from crdt.types.strings import Assign
-from server.keyspecs import keys_from_specs
+from server.keyspecs import keys_from_specs, migrate_key_positions
 from server.pubsub_config import CLASS_FLAGS, NOTIFY_KEYEVENT, NOTIFY_KEYSPACE
 
 if TYPE_CHECKING:
@@ -131,7 +131,7 @@ RULES: dict[str, Rule] = {
     "decrby": _simple("$", "incrby"), "incrbyfloat": _simple("$", "incrbyfloat"),
     "setbit": _simple("$", "setbit"), "getdel": _simple("g", "del"), "getex": _expire,
     # keys (db.c, expire.c)
-    "del": _simple("g", "del"), "unlink": _simple("g", "del"),
+    "del": _simple("g", "del"), "unlink": _simple("g", "del"), "migrate": _simple("g", "del"),
     **{name: _expire for name in ("expire", "pexpire", "expireat", "pexpireat", "persist")},
     "rename": _by_key(("g", "rename_from"), ("g", "rename_to")),
     "renamenx": _by_key(("g", "rename_from"), ("g", "rename_to")),
@@ -194,6 +194,8 @@ def command_keys(cmd: Command, argv: list[bytes]) -> list[bytes]:
     """The keys ``argv`` names: the legacy positions, or the key specs when they move."""
     if cmd.first_key > 0 and "movablekeys" not in cmd.spec.flags:
         return cmd.keys(argv)
+    if cmd.name == "migrate":
+        return [argv[i] for i in migrate_key_positions(argv)]
     if cmd.name == "sort":  # its STORE key has no key spec to find it (sortGetKeys)
         return argv[1:2] + _sort_store(argv)
     return keys_from_specs(cmd.spec, argv) or []

@@ -103,3 +103,24 @@ def keys_from_specs(spec: CommandSpec, argv: list[bytes]) -> list[bytes] | None:
     """Redis 7.0's getKeysUsingKeySpecs (keys only); None when the arguments do not fit."""
     positions = key_positions(spec, argv)
     return None if positions is None else [argv[i] for i, _ in positions]
+
+
+def migrate_key_positions(argv: list[bytes]) -> list[int]:
+    """MIGRATE's keys as Redis 7.0 finds them: once its KEYS key spec (marked incomplete)
+    matches, as migrateGetKeys: argument 3, or what follows KEYS (AUTH's and
+    AUTH2's values skipped), none when KEYS comes with a non-empty key argument."""
+    if not any(a.lower() == b"keys" for a in argv[1:-1]):
+        # the KEYS key spec (searched from the second-to-last argument back) finds nothing:
+        # Redis keeps the key specs' answer, the key argument alone
+        return [3] if len(argv) > 3 else []
+    first, num = 3, 1
+    i = 6
+    while i < len(argv):
+        word = argv[i].lower()
+        if word == b"keys":
+            if argv[3]:
+                return []
+            first, num = i + 1, len(argv) - i - 1
+            break
+        i += {b"auth": 1, b"auth2": 2}.get(word, 0) + 1
+    return list(range(first, min(first + num, len(argv))))

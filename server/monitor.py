@@ -12,7 +12,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from server.monitor_feed import REDACTED, redact
+from server.monitor_feed import REDACTED, redact  # passwords never reach the slow log (as Redis)
 
 if TYPE_CHECKING:
     from server.commands.registry import Command
@@ -25,8 +25,9 @@ SENSITIVE_CONFIGS = frozenset({b"masterauth", b"masteruser", b"requirepass"})
 
 def redact_logged(argv: list[bytes]) -> list[bytes]:
     """The arguments Redis 7.0 redacts (redactClientCommandArgument) before logging a command:
-    AUTH's, HELLO's AUTH user and password, every ACL SETUSER argument after the subcommand
-    (even when it fails), CONFIG SET's value of a sensitive parameter."""
+    AUTH's, HELLO's AUTH user and password, MIGRATE's AUTH/AUTH2 ones, every ACL SETUSER
+    argument after the subcommand (even when it fails), CONFIG SET's value of a sensitive
+    parameter."""
     name = argv[0].lower()
     if len(argv) > 2 and name == b"acl" and argv[1].lower() == b"setuser":
         return argv[:2] + [REDACTED] * (len(argv) - 2)
@@ -36,7 +37,7 @@ def redact_logged(argv: list[bytes]) -> list[bytes]:
             if out[i].lower() in SENSITIVE_CONFIGS:
                 out[i + 1] = REDACTED
         return out
-    return redact(argv)  # AUTH, HELLO ... AUTH, as MONITOR shows them
+    return redact(argv)  # AUTH, HELLO ... AUTH, MIGRATE ... AUTH/AUTH2, as MONITOR shows them
 
 
 # Redis's slowlog.h

@@ -54,6 +54,21 @@ def redact(argv: list[bytes]) -> list[bytes]:
             else:
                 break
         return out
+    if name == b"migrate":  # AUTH password, AUTH2 username password (before KEYS)
+        out = list(argv)
+        i = 6
+        while i < len(out):
+            opt = out[i].lower()
+            if opt == b"auth" and i + 1 < len(out):
+                out[i + 1] = REDACTED
+                i += 1
+            elif opt == b"auth2" and i + 2 < len(out):
+                out[i + 1] = out[i + 2] = REDACTED
+                i += 2
+            elif opt == b"keys":
+                break
+            i += 1
+        return out
     return argv
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from server.acl.users import READ, WRITE, Selector, User
 from server.command_spec import CommandSpec
 from server.glob import matches
-from server.keyspecs import is_key_spec, key_positions, key_specs
+from server.keyspecs import is_key_spec, key_positions, key_specs, migrate_key_positions
 
 DENIED_CMD, DENIED_KEY, DENIED_CHANNEL = 1, 2, 3
 REASONS = {DENIED_CMD: "command", DENIED_KEY: "key", DENIED_CHANNEL: "channel"}
@@ -58,6 +58,8 @@ def command_keys(spec: CommandSpec, argv: list[bytes]) -> list[tuple[int, int]]:
         return _set_keys(argv)
     if spec.name == "sort":
         return _sort_keys(argv)
+    if spec.name == "migrate":
+        return [(i, READ | WRITE) for i in migrate_key_positions(argv)]
     specs = key_specs(spec)
     if not specs:
         # A hand-written spec without key specs (CRDT.DIGEST [key]): the legacy positions,

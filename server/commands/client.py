@@ -53,7 +53,7 @@ def client_info_line(c: Client, now: float | None = None) -> str:
         flags += "P"
     if c.multi is not None:
         flags += "x"
-    if c.blocked is not None:  # a blocking command, or one held by CLIENT PAUSE
+    if c.blocked is not None and c.blocked.unblockable:  # a blocking command, or one held by CLIENT PAUSE
         flags += "b"
     tracking = c.tracking
     if tracking is not None:
@@ -215,7 +215,8 @@ def cmd_client_unblock(c: Client, argv: list[bytes]) -> Any:
             raise Error("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR")
         as_error = reason == b"error"
     target = c.server.clients.get(int_arg(argv[2]))
-    if target is None or target.blocked is None or isinstance(target.blocked, Postponed):
+    if target is None or target.blocked is None or isinstance(target.blocked, Postponed) \
+            or not target.blocked.unblockable:
         return 0  # a command held by CLIENT PAUSE is not blocked on a key: it waits on
     waiter = target.blocked
     c.server.unblock_waiter(waiter)

@@ -43,7 +43,7 @@ def cmd_dump(c: Client, argv: list[bytes]) -> Any:
         raise Error(f"ERR DUMP of a {exc} is not supported yet") from None
 
 
-@command("restore")
+@command("restore", "restore-asking")
 def cmd_restore(c: Client, argv: list[bytes]) -> Any:
     key = argv[1]
     replace = absttl = False

@@ -207,7 +207,10 @@ def _getkeys(c: Client, argv: list[bytes]) -> list[tuple[bytes, list[str]]]:
         raise Error(errors.GETKEYS_NO_KEYS)
     if not cmd.spec.arity_ok(len(args)):
         raise Error(errors.GETKEYS_ARITY)
-    keys = keys_and_flags_from_specs(cmd.spec, args)
+    if cmd.name == "migrate":  # its key specs are incomplete: Redis uses migrateGetKeys
+        keys = [(args[i], ["RW", "access", "delete"]) for i in keyspecs.migrate_key_positions(args)] or None
+    else:
+        keys = keys_and_flags_from_specs(cmd.spec, args)
     if keys is None and cmd.name in _GETKEYS_PROCS:  # a spec that cannot be searched
         keys = _GETKEYS_PROCS[cmd.name](args)
     if not keys:
