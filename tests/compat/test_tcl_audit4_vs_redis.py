@@ -335,3 +335,60 @@ def test_lazyfreed_objects_counts_what_redis_frees_in_the_background(ddiff: Diff
             conn.call("CONFIG", "SET", "stream-node-max-entries", "100", "lazyfree-lazy-user-del", "no",
                       "lazyfree-lazy-user-flush", "no")
             conn.call("FLUSHALL")
+
+
+# -- ACL SETUSER disconnects subscribers whose subscriptions it revokes -------------------------
+
+
+def _survivors(port: int, protocol: int) -> list[list[str]]:
+    """Subscribers of ``psuser`` (and one of ``other``), then ACL SETUSER changes: the names
+    still in CLIENT LIST after each change."""
+    ctl = connect(port, protocol)
+    conns: list[RespConnection] = []
+    seen: list[list[str]] = []
+    steps = [  # (rules first, subscriptions by name, the change)
+        (["&foo:1"], {"ch": ("SUBSCRIBE", "foo:1")}, ["resetchannels"]),
+        (["&bar:*"], {"pat": ("PSUBSCRIBE", "bar:*")}, ["resetchannels"]),
+        (["allchannels"], {"all": ("PSUBSCRIBE", "foo")}, ["resetchannels"]),
+        (["&news:*"], {"kept": ("SUBSCRIBE", "news:1")}, ["&other"]),  # a superset
+        (["&news:*"], {"literal": ("PSUBSCRIBE", "news:*"), "matched": ("SUBSCRIBE", "news:a")},
+         ["resetchannels", "&news:[a-z]*"]),  # a pattern must be allowed literally
+        (["&s:*"], {"shard": ("SSUBSCRIBE", "s:1")}, ["resetchannels", "&t"]),
+        (["&x"], {"idle": ("PING",)}, ["resetchannels"]),  # not subscribed: stays
+        (["&y"], {"toall": ("SUBSCRIBE", "y")}, ["allchannels"]),
+    ]
+    try:
+        ctl.call("ACL", "SETUSER", "bystander", "on", ">pw", "+@all", "~*", "resetchannels", "&foo:1")
+        bystander = connect(port, protocol)
+        conns.append(bystander)
+        bystander.call("AUTH", "bystander", "pw")
+        bystander.call("CLIENT", "SETNAME", "bystander")
+        bystander.call("SUBSCRIBE", "foo:1")
+        for first, subs, change in steps:
+            ctl.call("ACL", "SETUSER", "psuser", "reset", "on", ">pw", "+@all", "~*", *first)
+            for name, cmd in subs.items():
+                conn = connect(port, protocol)
+                conns.append(conn)
+                conn.call("AUTH", "psuser", "pw")
+                conn.call("CLIENT", "SETNAME", name)
+                conn.call(*cmd)
+            assert ctl.call("ACL", "SETUSER", "psuser", *change).type == "+"
+            time.sleep(0.05)
+            listing = ctl.call("CLIENT", "LIST").value
+            assert isinstance(listing, bytes)
+            names = sorted(f.split("=", 1)[1] for line in listing.decode().splitlines()
+                           for f in line.split() if f.startswith("name=") and f != "name=")
+            seen.append(names)
+    finally:
+        for conn in conns:
+            conn.close()
+        ctl.call("ACL", "DELUSER", "psuser", "bystander")
+        ctl.close()
+    return seen
+
+
+def test_acl_setuser_disconnects_subscribers_it_revokes(ddiff: Differential) -> None:
+    ref = _survivors(ddiff.ref.sock.getpeername()[1], ddiff.protocol)
+    ours = _survivors(ddiff.ours.sock.getpeername()[1], ddiff.protocol)
+    assert ours == ref
+    assert "ch" not in ref[0] and "kept" in ref[3] and "bystander" in ref[-1]
