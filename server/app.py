@@ -39,6 +39,8 @@ from server.diskguard import DiskGuard
 from server.keyevents import Notifier, note_expired
 from server.memory import Memory
 from server.monitor import Monitor
+from server.oom_score import FAILED as OOM_FAILED
+from server.oom_score import OomScore
 from server.outbuf import OutputLimits
 from server.pause import Pause
 from server.persistence import Persistence
@@ -80,6 +82,7 @@ class Stats:
     expired_keys: int = 0
     evicted_keys: int = 0  # maxmemory-policy (server/eviction.py)
     obuf_disconnections: int = 0  # client-output-buffer-limit (server/outbuf.py)
+    lazyfreed_objects: int = 0  # what Redis would have freed lazily (server/lazyfree.py)
     keyspace_hits: int = 0
     keyspace_misses: int = 0
     batches: int = 0
@@ -173,6 +176,9 @@ class Server:
         self.active_expire = True  # DEBUG SET-ACTIVE-EXPIRE
         self.script_disable_deny = False  # DEBUG SET-DISABLE-DENY-SCRIPTS
         self.pause = Pause()  # CLIENT PAUSE
+        self.oom_score = OomScore()  # oom-score-adj (server/oom_score.py)
+        if config.get("oom-score-adj") != "no":
+            self.oom_score.configure(config)
         self.idle_clients = IdleClients()  # the timeout option
         self.start_time = time.time()
         self.run_id = os.urandom(20).hex()
@@ -465,6 +471,9 @@ class Server:
             stream_nodes.configure(config.stream_node_max_entries, config.stream_node_max_bytes)
         if "loglevel" in changed:
             logging.getLogger("activekv").setLevel(LOG_LEVELS.get(config.loglevel, logging.INFO))
+        oom = [n for n in changed if n in ("oom-score-adj", "oom-score-adj-values")]
+        if oom and not self.oom_score.configure(config):
+            raise ConfigSetError(errors.CONFIG_SET_FAILED % (oom[0], OOM_FAILED))
 
     def rebind(self, bind: list[str], port: int, option: str,
                tls_context: ssl.SSLContext | None = None) -> None:

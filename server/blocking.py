@@ -23,7 +23,7 @@ from typing import Any
 
 
 class Blocked:
-    __slots__ = ("check", "deadline", "on_timeout", "client", "keys", "ready_key")
+    __slots__ = ("check", "deadline", "on_timeout", "client", "keys", "ready_key", "timed_out")
     # False: not a blocked client as Redis counts them (MIGRATE's transfer, synchronous in Redis):
     # CLIENT UNBLOCK, CLIENT LIST's b flag and INFO's blocked_clients leave it out
     unblockable = True
@@ -36,6 +36,7 @@ class Blocked:
         self.deadline = None if not timeout_s else time.monotonic() + timeout_s
         self.on_timeout = on_timeout
         self.client: Any = None
+        self.timed_out = False  # answered by on_timeout at the deadline
 
     def poll(self, now: float) -> tuple[bool, Any]:
         """(done, reply)."""
@@ -43,5 +44,6 @@ class Blocked:
         if reply is not None:
             return True, reply
         if self.deadline is not None and now >= self.deadline:
+            self.timed_out = True
             return True, self.on_timeout()
         return False, None

@@ -183,6 +183,9 @@ OPTIONS: tuple[Option, ...] = (
 # Redis 7.0's whole table (server/config_table.py) for the names not declared above.
 _OWN = {o.name for o in OPTIONS}
 OPTIONS += tuple(o for o in TABLE if o.name not in _OWN)
+# activekv's own immutable options (region, peer, ...): CONFIG SET to the current value is a
+# no-op +OK (a client that writes back all of CONFIG GET *), any other value is refused.
+_OWN_FIXED = frozenset(o.name for o in OPTIONS if not o.mutable) - {o.name for o in TABLE}
 
 _BY_NAME: dict[str, Option] = {o.name: o for o in OPTIONS}
 _BY_NAME.update({o.alias: o for o in OPTIONS if o.alias})
@@ -542,7 +545,7 @@ def config_set(
             continue
         if invalid:
             continue
-        if not opt.mutable or (opt.protected and not protected_ok):
+        if (not opt.mutable and opt.name not in _OWN_FIXED) or (opt.protected and not protected_ok):
             reason = (
                 "can't set immutable config" if not opt.mutable else "can't set protected config"
             )
@@ -562,6 +565,8 @@ def config_set(
     new: list[tuple[Option, Any]] = []
     for opt, spelling, (_, raw) in zip(chosen, spelled, pairs, strict=True):
         value = _dec(raw)
+        if opt.name in _OWN_FIXED and value == opt.render(cfg.value(opt)):
+            continue  # CONFIG GET's own text: nothing changes
         try:
             if opt.multi_arg:
                 # Redis splits a multi-arg value on single spaces (sdssplitlen), no quoting.
@@ -569,7 +574,11 @@ def config_set(
             else:
                 parsed = opt.parse([value])
         except _Bad as e:
+            if opt.name in _OWN_FIXED:
+                raise _set_error(spelling, "can't set immutable config") from None
             raise _set_error(spelling, str(e)) from None
+        if opt.name in _OWN_FIXED and parsed != cfg.value(opt):
+            raise _set_error(spelling, "can't set immutable config")
         if hasattr(opt.type, "combine"):
             parsed = opt.type.combine(cfg.value(opt), parsed)
         elif isinstance(opt.type, _Outside):

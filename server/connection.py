@@ -84,6 +84,9 @@ class Client(asyncio.Protocol):
         # peer link, after CRDT.SYNC): from then on its bytes are not commands.
         self._successor: asyncio.Protocol | None = None
         self.blocked: Blocked | None = None  # a blocking command waiting (WAIT, CRDT.WAITTOKEN)
+        # the blocked command and how long its call took: the slow log takes it when it is
+        # served (Redis's updateStatsOnUnblock), not when it blocks
+        self.blocked_call: tuple[Command, list[bytes], int, int] | None = None  # + its start (ns)
         self._held: list[list[bytes]] = []  # commands that arrived while blocked
         self._held_error: ProtocolError | None = None
         self.in_exec = False  # running a transaction: blocking commands answer at once
@@ -284,7 +287,15 @@ class Client(asyncio.Protocol):
         An error reply (NOGROUP, UNBLOCKED, WRONGTYPE at serve time...) counts in the error
         stats and as a failed call of the blocked command, as Redis's updateStatsOnUnblock;
         ``failed``: a failed call without an error (CLIENT UNBLOCK's timeout reply, in 7.0)."""
-        self.blocked = None
+        waiter, self.blocked = self.blocked, None
+        if self.blocked_call is not None:
+            cmd, argv, usec, started = self.blocked_call
+            self.blocked_call = None
+            if waiter is not None and not waiter.unblockable:  # synchronous in Redis (MIGRATE):
+                usec = (perf_counter_ns() - started) // 1000  # the whole wait counts
+            # served (even with an error): logged; timed out or CLIENT UNBLOCKed: not, as 7.0
+            if not failed and (waiter is None or not waiter.timed_out):
+                self.server.monitor.slow_if_needed(self, cmd, argv, usec)
         if type(reply) is Error or isinstance(reply, Error):
             self.server.stats.add_error(reply.message)
             failed = True
@@ -443,7 +454,7 @@ class Client(asyncio.Protocol):
                     self.discard_multi()
                 return self._reject(oom, cmd)
         pause = self.server.pause
-        if pause.end and pause.covers(self, cmd):
+        if pause.end and pause.covers(self, cmd, argv):
             return pause.postpone(self, argv)
         if self.multi is not None and not cmd.no_multi_queue:
             self.multi.append((cmd, argv))
@@ -479,8 +490,12 @@ class Client(asyncio.Protocol):
         except Exception as unexpected:  # not ``exc``: compiled, that name holds an Error
             reply = self.unexpected_error(cmd, unexpected)
         # commandstats, the latency histogram, the slow log (a native call when compiled)
-        server.monitor.after_call(self, cmd, argv, perf_counter_ns() - started,
-                                  type(reply) is Error or isinstance(reply, Error))
+        ns = perf_counter_ns() - started
+        if type(reply) is not Error and isinstance(reply, Blocked):
+            self.blocked_call = (cmd, argv, ns // 1000, started)
+            server.monitor.after_call(self, cmd, argv, ns, False, True)
+        else:
+            server.monitor.after_call(self, cmd, argv, ns, type(reply) is Error or isinstance(reply, Error))
         self.argv = None
         if notify:
             derive(self, name, argv, mark)  # its keyspace notifications

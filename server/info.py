@@ -198,6 +198,7 @@ def _memory(s: Server) -> Fields:
         ("mem_fragmentation_ratio", f"{rss / max(1, used):.2f}"),
         ("mem_allocator", "pymalloc"),
         ("lazyfree_pending_objects", 0),
+        ("lazyfreed_objects", s.stats.lazyfreed_objects),
     ]
 
 

@@ -12,12 +12,33 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from server.monitor_feed import redact  # passwords never reach the slow log (as Redis)
+from server.monitor_feed import REDACTED, redact  # passwords never reach the slow log (as Redis)
 
 if TYPE_CHECKING:
     from server.commands.registry import Command
     from server.config import Config
     from server.connection import Client
+
+# Redis 7.0's SENSITIVE_CONFIG parameters: CONFIG SET's value of one is redacted.
+SENSITIVE_CONFIGS = frozenset({b"masterauth", b"masteruser", b"requirepass"})
+
+
+def redact_logged(argv: list[bytes]) -> list[bytes]:
+    """The arguments Redis 7.0 redacts (redactClientCommandArgument) before logging a command:
+    AUTH's, HELLO's AUTH user and password, MIGRATE's AUTH/AUTH2 ones, every ACL SETUSER
+    argument after the subcommand (even when it fails), CONFIG SET's value of a sensitive
+    parameter."""
+    name = argv[0].lower()
+    if len(argv) > 2 and name == b"acl" and argv[1].lower() == b"setuser":
+        return argv[:2] + [REDACTED] * (len(argv) - 2)
+    if name == b"config" and len(argv) >= 4 and len(argv) % 2 == 0 and argv[1].lower() == b"set":
+        out = list(argv)
+        for i in range(2, len(out), 2):
+            if out[i].lower() in SENSITIVE_CONFIGS:
+                out[i + 1] = REDACTED
+        return out
+    return redact(argv)  # AUTH, HELLO ... AUTH, MIGRATE ... AUTH/AUTH2, as MONITOR shows them
+
 
 # Redis's slowlog.h
 SLOWLOG_ENTRY_MAX_ARGC = 32
@@ -114,8 +135,10 @@ class Monitor:
     def rejected(self, cmd: Command) -> None:
         self.stat(cmd.name).rejected_calls += 1
 
-    def after_call(self, c: Client, cmd: Command, argv: list[bytes], ns: int, failed: bool) -> None:
-        """Once per executed command (the hot path: keep it cheap)."""
+    def after_call(self, c: Client, cmd: Command, argv: list[bytes], ns: int, failed: bool,
+                   blocked: bool = False) -> None:
+        """Once per executed command (the hot path: keep it cheap). ``blocked``: the command
+        blocked; the slow log and the latency monitor take it when it is served."""
         name = cmd.name
         st = self.commands.get(name)
         if st is None:
@@ -137,6 +160,11 @@ class Monitor:
                 b = (ns >> k) << k
             hist = st.hist
             hist[b] = hist.get(b, 0) + 1
+        if not blocked:
+            self.slow_if_needed(c, cmd, argv, usec)
+
+    def slow_if_needed(self, c: Client, cmd: Command, argv: list[bytes], usec: int) -> None:
+        cfg = self.config
         threshold = cfg.slowlog_log_slower_than
         limit = cfg.latency_monitor_threshold
         if 0 <= threshold <= usec or (limit and usec >= limit * 1000):
@@ -149,7 +177,8 @@ class Monitor:
         threshold = cfg.slowlog_log_slower_than
         if 0 <= threshold <= usec and cmd.name not in _SKIP_SLOWLOG:
             self.slowlog.appendleft(SlowEntry(
-                self.slowlog_next_id, int(time.time()), usec, slowlog_argv(redact(argv)), c.addr, c.name))
+                self.slowlog_next_id, int(time.time()), usec, slowlog_argv(redact_logged(argv)),
+                c.addr, c.name))
             self.slowlog_next_id += 1
             while len(self.slowlog) > cfg.slowlog_max_len:
                 self.slowlog.pop()

@@ -14,15 +14,47 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from server.blocking import Blocked
-from server.resp import NO_REPLY
+from server.resp import NO_REPLY, Error
+from server.scripting.engine import MAY_REPLICATE, parse_shebang
+from server.scripting.functions import current
 
 if TYPE_CHECKING:
     from server.commands.registry import Command
     from server.connection import Client
 
 
-def _writes(cmd: Command) -> bool:
-    return cmd.write or "may_replicate" in cmd.spec.flags
+def _declared_flags(c: Client, name: str, argv: list[bytes]) -> frozenset[str] | None:
+    """The flags a script or function declared (Redis's eval/fcallGetCommandFlags), or None
+    where it declared none or is unknown: then the command's own flags (may replicate) count."""
+    if len(argv) < 2:
+        return None
+    if name == "eval":
+        if not argv[1].startswith(b"#!"):
+            return None
+        try:
+            return parse_shebang(argv[1], eval_script=True)[0]
+        except Error:
+            return None
+    if name == "evalsha":
+        eng = getattr(c.server, "lua_engine", None)
+        script = None if eng is None else eng.scripts.get(argv[1].decode("latin-1").lower())
+        return None if script is None or script.compat else script.flags
+    f = current(c.server).functions.get(argv[1].lower())
+    return None if f is None else f.flags
+
+
+def _writes(c: Client, cmd: Command, argv: list[bytes]) -> bool:
+    """Redis's is_may_replicate_command for one command (a script by the flags it declared:
+    a script that declared no-writes is neither a write nor may replicate)."""
+    if cmd.write:
+        return True
+    if cmd.name not in MAY_REPLICATE:
+        return False
+    if cmd.name in ("eval", "evalsha", "fcall"):
+        flags = _declared_flags(c, cmd.name, argv)
+        if flags is not None:
+            return "no-writes" not in flags
+    return True
 
 
 class Pause:
@@ -51,12 +83,12 @@ class Pause:
             return False
         return True
 
-    def covers(self, c: Client, cmd: Command) -> bool:
+    def covers(self, c: Client, cmd: Command, argv: list[bytes]) -> bool:
         if not self.active():
             return False
-        if self.all or _writes(cmd):
+        if self.all or _writes(c, cmd, argv):
             return True
-        return cmd.name == "exec" and c.multi is not None and any(_writes(q) for q, _ in c.multi)
+        return cmd.name == "exec" and c.multi is not None and any(_writes(c, q, a) for q, a in c.multi)
 
     def postpone(self, c: Client, argv: list[bytes]) -> Blocked:
         return Postponed(self, c, argv)

@@ -14,6 +14,8 @@ from server.acl.table import CATEGORIES
 from server.acl.users import USER_FLAGS, RuleError, Selector, User, has_spaces, merge_selector_args
 from server.commands.common import int_arg
 from server.commands.registry import command
+from server.glob import matches
+from server.pubsub import CHANNEL, PATTERN, SHARD
 from server.resp import OK, Error, Map, RSet, Status
 
 if TYPE_CHECKING:
@@ -83,10 +85,35 @@ def cmd_acl_setuser(c: Client, argv: list[bytes]) -> Any:
         staged = acl.staged(username, merged)
     except RuleError as exc:
         raise Error(errors.ACL_SETUSER_MODIFIER % (_text(exc.rule), exc.reason)) from None
+    original = acl.users.get(username)
+    if original is not None:
+        _kill_revoked_subscribers(c, staged, original)
     user = acl.commit(staged)
     if user is acl.default:
         refresh_auth(c.server)
     return OK
+
+
+def _kill_revoked_subscribers(c: Client, staged: User, original: User) -> None:
+    """Redis 7.0's ACLKillPubsubClientsIfNeeded: a subscribed client of the user that holds a
+    subscription the new rules no longer allow is disconnected (a pattern must be one of the
+    allowed patterns literally, a channel or shard channel match one)."""
+    if any(s.allchannels for s in staged.selectors):
+        return
+    upcoming = [ch for s in staged.selectors for ch in s.channels]
+    for other in list(c.server.clients.values()):
+        subs = other.subs
+        if other.user is not original or subs is None or not any(subs.kinds):
+            continue
+        if (any(p not in upcoming for p in subs.kinds[PATTERN])
+                or any(not any(matches(a, ch) for a in upcoming)
+                       for kind in (CHANNEL, SHARD) for ch in subs.kinds[kind])):
+            other.user = c.server.acl.default  # deauthenticateAndCloseClient
+            other.authenticated = False
+            if other is c:
+                c.close_after_reply()
+            else:
+                other.kill()
 
 
 @command("acl|getuser")

@@ -16,6 +16,7 @@ from server.commands.common import TYPE_COMMANDS, int32_arg, int_arg, lookup
 from server.commands.registry import command
 from server.commands.scan import ScanArgs, parse_cursor, scan
 from server.glob import matches
+from server.lazyfree import lazily_freed
 from server.resp import OK, Error, Status
 
 if TYPE_CHECKING:
@@ -29,9 +30,14 @@ def _visible(c: Client, key: bytes) -> Entry | None:
 @command("del", "unlink")
 def cmd_del(c: Client, argv: list[bytes]) -> Any:
     deleted = 0
+    cfg = c.server.config
+    lazy = argv[0].lower() == b"unlink" or bool(cfg.get("lazyfree-lazy-user-del"))
     for key in argv[1:]:
         c.server.expire_if_needed(c.db, key)
-        if _visible(c, key) is not None:
+        entry = _visible(c, key)
+        if entry is not None:
+            if lazy and lazily_freed(entry, cfg):  # INFO lazyfreed_objects (server/lazyfree.py)
+                c.server.stats.lazyfreed_objects += 1
             c.ks.emit(Delete(c.db, key))
             deleted += 1
     return deleted

@@ -15,6 +15,7 @@ from server.commands.registry import command
 from server.config import config_get, config_set
 from server.connection import protected_allowed
 from server.glob import matches
+from server.lazyfree import flush_is_async
 from server.resp import NO_REPLY, OK, Error, Map, RSet, Status, Verbatim
 
 if TYPE_CHECKING:
@@ -29,6 +30,8 @@ def _flush_mode(argv: list[bytes]) -> None:
 @command("flushdb")
 def cmd_flushdb(c: Client, argv: list[bytes]) -> Any:
     _flush_mode(argv)
+    if flush_is_async(argv, c.server.config):  # INFO lazyfreed_objects (server/lazyfree.py)
+        c.server.stats.lazyfreed_objects += len(c.ks.dbs[c.db].entries)
     c.ks.emit(Flush(c.db))
     return OK
 
@@ -36,6 +39,8 @@ def cmd_flushdb(c: Client, argv: list[bytes]) -> Any:
 @command("flushall")
 def cmd_flushall(c: Client, argv: list[bytes]) -> Any:
     _flush_mode(argv)
+    if flush_is_async(argv, c.server.config):
+        c.server.stats.lazyfreed_objects += sum(len(db.entries) for db in c.ks.dbs)
     c.ks.emit(Flush(-1))
     return OK
 
