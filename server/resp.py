@@ -150,6 +150,18 @@ def integer_reply(n: int) -> bytes:
     return _INTEGERS[n] if 0 <= n < _SMALL else b":%d\r\n" % n
 
 
+def bulk_array(values: list[bytes]) -> Raw:
+    """A pre-encoded array of bulk strings (the same bytes in RESP2 and RESP3): the
+    reply of LRANGE and the like, built in one pass without a list of values to encode."""
+    out = bytearray(b"*%d\r\n" % len(values))
+    for value in values:
+        n = len(value)
+        out += _BULK_HEADERS[n] if n < _SMALL else b"$%d\r\n" % n
+        out += value
+        out += CRLF
+    return Raw(bytes(out))
+
+
 def format_double(value: float) -> bytes:
     """Format a double as Redis's addReplyDouble does (``%.17g``, inf/-inf/nan)."""
     if math.isinf(value):
@@ -181,7 +193,13 @@ def encode(value: Any, out: bytearray, resp3: bool) -> None:
     elif t is list or t is tuple:
         out += b"*%d\r\n" % len(value)
         for item in value:
-            encode(item, out, resp3)
+            if type(item) is bytes:  # (most arrays: of bulk strings, no call per element)
+                n = len(item)
+                out += _BULK_HEADERS[n] if n < _SMALL else b"$%d\r\n" % n
+                out += item
+                out += CRLF
+            else:
+                encode(item, out, resp3)
     elif t is str:
         data = value.encode()
         out += b"$%d\r\n%s\r\n" % (len(data), data)

@@ -27,7 +27,7 @@ from server.commands.common import (
     read,
 )
 from server.commands.registry import command
-from server.resp import NULL_ARRAY, OK, Error
+from server.resp import NULL_ARRAY, OK, Error, bulk_array
 
 if TYPE_CHECKING:
     from server.config import Config
@@ -204,7 +204,7 @@ def cmd_lrange(c: Client, argv: list[bytes]) -> Any:
     if r is None:
         return []
     elems = seq.elems
-    return [elems[p][1] for p in seq.order[r[0] : r[1] + 1]]
+    return bulk_array([elems[p][1] for p in seq.order[r[0] : r[1] + 1]])
 
 
 # -- in-place writes ------------------------------------------------------------------------
