@@ -137,6 +137,7 @@ CRLF = b"\r\n"
 OK_REPLY = b"+OK\r\n"
 _SMALL = 1024
 _BULK_HEADERS = [b"$%d\r\n" % n for n in range(_SMALL)]
+BULK_HEADERS = _BULK_HEADERS  # (for replies built elsewhere: LRANGE's)
 _INTEGERS = [b":%d\r\n" % n for n in range(_SMALL)]
 
 
@@ -148,18 +149,6 @@ def bulk_header(n: int) -> bytes:
 def integer_reply(n: int) -> bytes:
     """``:<n>\r\n``."""
     return _INTEGERS[n] if 0 <= n < _SMALL else b":%d\r\n" % n
-
-
-def bulk_array(values: list[bytes]) -> Raw:
-    """A pre-encoded array of bulk strings (the same bytes in RESP2 and RESP3): the
-    reply of LRANGE and the like, built in one pass without a list of values to encode."""
-    out = bytearray(b"*%d\r\n" % len(values))
-    for value in values:
-        n = len(value)
-        out += _BULK_HEADERS[n] if n < _SMALL else b"$%d\r\n" % n
-        out += value
-        out += CRLF
-    return Raw(bytes(out))
 
 
 def format_double(value: float) -> bytes:

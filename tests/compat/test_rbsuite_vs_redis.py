@@ -1,5 +1,5 @@
 """The replies of redis-benchmark's default suite's heavier tests against a real redis-server,
-byte for byte: LRANGE's pre-encoded bulk array (server/resp.py ``bulk_array``), the array
+byte for byte: LRANGE's pre-encoded bulk array (``_range_reply`` of server/commands/lists.py), the array
 encoder's bulk-string fast path, and MSET with a key given more than once (the default suite's
 ``MSET`` sends ``key:__rand_int__`` ten times) — RESP2 and RESP3, in MULTI and in scripts."""
 
