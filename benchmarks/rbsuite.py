@@ -1,6 +1,7 @@
 """redis-benchmark's default test set, as a user first runs it: ``--suite default``.
 
     python -m benchmarks.throughput --suite default [--requests 10000] [--rounds 2] [--clients 50]
+                                    [--baseline-dir ../main]
 
 The tests of a bare ``redis-benchmark -q`` (PING_INLINE, PING_MBULK, SET, GET, INCR, LPUSH,
 RPUSH, LPOP, RPOP, SADD, HSET, SPOP, ZADD, ZPOPMIN, LRANGE_100/300/500/600, MSET of 10 keys),
@@ -11,7 +12,8 @@ alone: the LRANGE_* tests read the ``mylist`` that redis-benchmark's own fill (`
 to benchmark LRANGE)``, 3-byte elements, run once beforehand and not measured) leaves, with the
 command redis-benchmark sends (``LRANGE mylist 0 <n-1>``). Server pinned to core 0, client to
 core 1, as the other modes. Per test: ops/s and server CPU µs/op of each, and activekv's ratio
-to redis-server. JSON + PNG: ``results/rbsuite-<timestamp>.*`` and ``rbsuite-latest.*``.
+to redis-server; with ``--baseline-dir`` (another checkout, with its own ``.venv`` and build)
+its activekv runs too, alternating, and this one's CPU per op is given as a ratio to it. JSON + PNG: ``results/rbsuite-<timestamp>.*`` and ``rbsuite-latest.*``.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import json
 import os
 import shutil
 import subprocess
+import tempfile
 import time
 from typing import Any
 
@@ -36,7 +39,7 @@ from benchmarks.common import (
     results_path,
     save_png,
 )
-from server.harness.processes import ServerProcess, start_activekv, start_redis
+from server.harness.processes import ServerProcess, free_port, start_activekv, start_redis
 
 SYSTEMS = ("redis-server", "activekv")
 # redis-benchmark's ``-t`` name of each test of the default set, in its order; "ping" gives
@@ -58,9 +61,28 @@ def _bench(port: int, clients: int, requests: int, what: list[str]) -> dict[str,
     return rows
 
 
-def start(name: str) -> ServerProcess:
-    """redis-server, or activekv alone as the throughput mode runs it; pinned to core 0."""
-    proc = start_redis() if name == "redis-server" else start_activekv("--appendfsync", "everysec")
+def start(name: str, baseline_dir: str | None = None) -> ServerProcess:
+    """redis-server, or activekv alone as the throughput mode runs it (``activekv-baseline``:
+    the checkout ``baseline_dir``, with its own ``.venv`` and build); pinned to core 0."""
+    if name == "redis-server":
+        proc = start_redis()
+    elif name == "activekv":
+        proc = start_activekv("--appendfsync", "everysec")
+    else:
+        assert baseline_dir is not None
+        root = os.path.abspath(baseline_dir)
+        port, workdir = free_port(), tempfile.mkdtemp(prefix="activekv-baseline-")
+        argv = [os.path.join(root, ".venv", "bin", "python"), "-m", "server", "--port", str(port),
+                "--dir", workdir, "--region", "test", "--appendfsync", "everysec"]
+        saved = os.environ.get("PYTHONPATH")
+        os.environ["PYTHONPATH"] = root  # its sources, not ours
+        try:
+            proc = ServerProcess(argv, port, workdir)
+        finally:
+            if saved is None:
+                del os.environ["PYTHONPATH"]
+            else:
+                os.environ["PYTHONPATH"] = saved
     pin(proc.proc.pid, SERVER_CORE)
     return proc
 
@@ -87,8 +109,8 @@ def run_test(system: ServerProcess, test: str, clients: int, requests: int) -> d
     return rows
 
 
-def measure(name: str, clients: int, requests: int) -> dict[str, Any]:
-    system = start(name)
+def measure(name: str, clients: int, requests: int, baseline_dir: str | None = None) -> dict[str, Any]:
+    system = start(name, baseline_dir)
     rows: dict[str, dict[str, float]] = {}
     try:
         redis.Redis(port=system.port).flushall()
@@ -104,7 +126,7 @@ def measure(name: str, clients: int, requests: int) -> dict[str, Any]:
 
 
 def main(args: Any) -> int:
-    systems = list(SYSTEMS)
+    systems = [*SYSTEMS, *(["activekv-baseline"] if args.baseline_dir else [])]
     results: dict[str, Any] = {
         "suite": "default", "parameters": vars(args), "commit": git_commit(),
         "time": time.strftime("%Y-%m-%dT%H:%M:%S"), "runs": {s: [] for s in systems},
@@ -113,10 +135,10 @@ def main(args: Any) -> int:
         for name in systems:  # alternate within each round
             print(f"round {rnd + 1}/{args.rounds}: {name} (redis-benchmark -c {args.clients} "
                   f"-n {args.requests} per test) ...", flush=True)
-            results["runs"][name].append(measure(name, args.clients, args.requests))
+            results["runs"][name].append(measure(name, args.clients, args.requests, args.baseline_dir))
     summary = summarize(results, systems)
     results["summary"] = summary
-    print_table(summary)
+    print_table(summary, systems)
     path = results_path(args.out, "rbsuite")
     with open(path + ".json", "w") as f:
         json.dump(results, f, indent=2)
@@ -136,11 +158,15 @@ def summarize(results: dict[str, Any], systems: list[str]) -> dict[str, Any]:
         per[name] = {t: {"rps": _mean(r["tests"][t]["rps"] for r in runs),
                          "cpu_us_per_op": _mean(r["tests"][t]["server_cpu_us_per_op"] for r in runs)}
                      for t in tests}
-    base, ours = per[systems[0]], per[systems[1]]
-    ratios = {t: {"rps_ratio": ours[t]["rps"] / base[t]["rps"],
-                  "cpu_ratio": ours[t]["cpu_us_per_op"] / base[t]["cpu_us_per_op"]
-                  if base[t]["cpu_us_per_op"] else 0.0} for t in ours if t in base}
-    return {"systems": per, "ratios": ratios}
+    def ratios(ours: dict[str, Any], base: dict[str, Any]) -> dict[str, Any]:
+        return {t: {"rps_ratio": ours[t]["rps"] / base[t]["rps"],
+                    "cpu_ratio": ours[t]["cpu_us_per_op"] / base[t]["cpu_us_per_op"]
+                    if base[t]["cpu_us_per_op"] else 0.0} for t in ours if t in base}
+
+    out: dict[str, Any] = {"systems": per, "ratios": ratios(per["activekv"], per["redis-server"])}
+    if "activekv-baseline" in per:  # this checkout against the baseline checkout
+        out["ratios_to_baseline"] = ratios(per["activekv"], per["activekv-baseline"])
+    return out
 
 
 def _mean(values: Any) -> float:
@@ -148,7 +174,7 @@ def _mean(values: Any) -> float:
     return sum(vals) / len(vals)
 
 
-def print_table(summary: dict[str, Any]) -> None:
+def print_table(summary: dict[str, Any], systems: list[str]) -> None:
     base, ours = (summary["systems"][s] for s in SYSTEMS)
     print("\nredis-benchmark default suite: ops/s and server CPU us/op; activekv / redis-server")
     print(f"  {'test':<12} {'redis ops/s':>11} {'us/op':>6} {'activekv ops/s':>14} {'us/op':>6}"
@@ -157,18 +183,26 @@ def print_table(summary: dict[str, Any]) -> None:
         print(f"  {t:<12} {base[t]['rps']:>11.0f} {base[t]['cpu_us_per_op']:>6.1f} "
               f"{ours[t]['rps']:>14.0f} {ours[t]['cpu_us_per_op']:>6.1f} "
               f"{r['rps_ratio']:>10.2f}x {r['cpu_ratio']:>8.2f}x")
+    if "ratios_to_baseline" in summary:
+        old = summary["systems"]["activekv-baseline"]
+        print("\nthis checkout against --baseline-dir's: server CPU us/op (ratio), ops/s")
+        for t, r in summary["ratios_to_baseline"].items():
+            print(f"  {t:<12} {old[t]['cpu_us_per_op']:>6.1f} -> {ours[t]['cpu_us_per_op']:>6.1f} "
+                  f"({r['cpu_ratio']:.2f}x)  {old[t]['rps']:>8.0f} -> {ours[t]['rps']:>8.0f}")
 
 
 def chart(summary: dict[str, Any], path: str) -> None:
     def draw(plt: Any) -> Any:
         fig, axes = plt.subplots(2, 1, figsize=(14, 8))
         tests = list(summary["ratios"])
-        width = 0.4
+        systems = list(summary["systems"])
+        width = 0.8 / len(systems)
         for ax, key, title in ((axes[0], "rps", "ops/s"), (axes[1], "cpu_us_per_op", "server CPU µs/op")):
-            for k, name in enumerate(SYSTEMS):
+            for k, name in enumerate(systems):
                 ax.bar([i + k * width for i in range(len(tests))],
                        [summary["systems"][name][t][key] for t in tests], width, label=name)
-            ax.set_xticks([i + width / 2 for i in range(len(tests))], tests, rotation=30, fontsize=8)
+            ax.set_xticks([i + width * (len(systems) - 1) / 2 for i in range(len(tests))], tests,
+                          rotation=30, fontsize=8)
             ax.set_title(f"redis-benchmark default suite: {title}")
             ax.legend()
         fig.tight_layout()

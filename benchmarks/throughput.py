@@ -320,6 +320,7 @@ def main(argv: list[str] | None = None) -> int:
                         "50000, with --suite 10000")
     parser.add_argument("--rounds", type=int, help="1, with --suite 2")
     parser.add_argument("--clients", type=int, default=50, help="--suite: redis-benchmark -c")
+    parser.add_argument("--baseline-dir", help="--suite: also another checkout's activekv, to compare")
     parser.add_argument("--keys", type=int, default=1_000_000)
     parser.add_argument("--systems", default="redis-server,activekv,redis-2-replicas,activekv-3-regions")
     parser.add_argument("--skip-throughput", action="store_true", help="memory figures only")
