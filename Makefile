@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run build test test-pure test-smoke-pure check lint typecheck redis-tools clean bench-throughput bench-conflicts bench-cpu bench-instructions bench-scaling
+.PHONY: run build test test-pure test-smoke-pure check lint typecheck redis-tools clean bench-throughput bench-conflicts bench-cpu bench-instructions bench-scaling bench-suite
 
 $(STAMP): pyproject.toml setup.py
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -65,6 +65,10 @@ bench-throughput: build redis-tools
 # options: make bench-conflicts BENCH_ARGS='--delay-ms 80 --seconds 10'
 bench-conflicts: build redis-tools
 	$(PY) -m benchmarks.concurrent_writes $(BENCH_ARGS)
+
+# redis-benchmark's default test set (as `redis-benchmark -q` runs it) vs redis-server
+bench-suite: build redis-tools
+	$(PY) -m benchmarks.throughput --suite default $(BENCH_ARGS)
 
 # queue and leaderboard operations on a 1,000,000-element key vs a 10-element one, vs redis-server
 bench-scaling: build redis-tools

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import time
 from collections.abc import Callable
@@ -33,3 +34,20 @@ def save_png(draw: Callable[[Any], Any], path: str) -> None:
     fig = draw(plt)
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+SERVER_CORE, CLIENT_CORE = "0", "1"
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of a process (and its reaped children, e.g. snapshot writers)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    utime, stime, cutime, cstime = (int(x) for x in fields[11:15])
+    return (utime + stime + cutime + cstime) / CLK_TCK
+
+
+def pin(pid: int, core: str) -> None:
+    if shutil.which("taskset"):
+        subprocess.run(["taskset", "-a", "-p", "-c", core, str(pid)], capture_output=True, check=False)

@@ -1,6 +1,7 @@
 """What active-active costs against plain Redis: ``make bench-throughput``.
 
     python -m benchmarks.throughput [--requests 50000] [--rounds 1] [--keys 1000000] [--out DIR]
+    python -m benchmarks.throughput --suite default   # redis-benchmark -q's tests: benchmarks/rbsuite.py
 
 Runs ``redis-benchmark`` (SET, GET, INCR, INCR-HOT: INCR on one key, SADD, HSET, LPUSH, RPOP,
 ZADD, ZINCRBY-HOT: ZINCRBY on 100 members of one key, LRANGE_100, XADD on one stream, PFADD,
@@ -33,8 +34,16 @@ from typing import Any
 
 import redis
 
-from benchmarks import catchup
-from benchmarks.common import git_commit, results_path, save_png
+from benchmarks import catchup, rbsuite
+from benchmarks.common import (
+    CLIENT_CORE,
+    SERVER_CORE,
+    cpu_seconds,
+    git_commit,
+    pin,
+    results_path,
+    save_png,
+)
 from benchmarks.subscribers import Subscribers
 from server.harness.processes import ServerProcess, free_port, start_activekv, start_redis
 
@@ -56,29 +65,12 @@ CUSTOM_TESTS = {
     "evalsha": ["-r", "100000", "EVALSHA", SCRIPT_SHA, "1", "rate:__rand_int__", "1"],
 }
 MEMORY_KINDS = ("string", "set", "hash", "zset", "list", "stream")
-CLK_TCK = os.sysconf("SC_CLK_TCK")
-SERVER_CORE, CLIENT_CORE = "0", "1"
-
-
-def cpu_seconds(pid: int) -> float:
-    """utime + stime of a process (and its reaped children, e.g. snapshot writers)."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    utime, stime, cutime, cstime = (int(x) for x in fields[11:15])
-    return (utime + stime + cutime + cstime) / CLK_TCK
-
-
 def rss_bytes(pid: int) -> int:
     with open(f"/proc/{pid}/status") as f:
         for line in f:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) * 1024
     return 0
-
-
-def pin(pid: int, core: str) -> None:
-    if shutil.which("taskset"):
-        subprocess.run(["taskset", "-a", "-p", "-c", core, str(pid)], capture_output=True, check=False)
 
 
 @dataclass
@@ -322,8 +314,13 @@ def _wait_packed(r: redis.Redis, timeout: float = 300.0) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.throughput")
-    parser.add_argument("--requests", type=int, default=50000, help="per test at pipeline 1 (x4 at 16)")
-    parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--suite", choices=("default",),
+                        help="redis-benchmark's default test set instead (benchmarks/rbsuite.py)")
+    parser.add_argument("--requests", type=int, help="per test at pipeline 1 (x4 at 16); "
+                        "50000, with --suite 10000")
+    parser.add_argument("--rounds", type=int, help="1, with --suite 2")
+    parser.add_argument("--clients", type=int, default=50, help="--suite: redis-benchmark -c")
+    parser.add_argument("--baseline-dir", help="--suite: also another checkout's activekv, to compare")
     parser.add_argument("--keys", type=int, default=1_000_000)
     parser.add_argument("--systems", default="redis-server,activekv,redis-2-replicas,activekv-3-regions")
     parser.add_argument("--skip-throughput", action="store_true", help="memory figures only")
@@ -333,6 +330,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--catchup-keys", type=int, default=1_000_000)
     parser.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results"))
     args = parser.parse_args(argv)
+    if args.suite:
+        args.requests, args.rounds = args.requests or 10000, args.rounds or 2
+        return rbsuite.main(args)
+    args.requests, args.rounds = args.requests or 50000, args.rounds or 1
     systems = args.systems.split(",")
     results: dict[str, Any] = {
         "parameters": vars(args), "commit": git_commit(), "time": time.strftime("%Y-%m-%dT%H:%M:%S"),

@@ -137,6 +137,7 @@ CRLF = b"\r\n"
 OK_REPLY = b"+OK\r\n"
 _SMALL = 1024
 _BULK_HEADERS = [b"$%d\r\n" % n for n in range(_SMALL)]
+BULK_HEADERS = _BULK_HEADERS  # (for replies built elsewhere: LRANGE's)
 _INTEGERS = [b":%d\r\n" % n for n in range(_SMALL)]
 
 
@@ -181,7 +182,13 @@ def encode(value: Any, out: bytearray, resp3: bool) -> None:
     elif t is list or t is tuple:
         out += b"*%d\r\n" % len(value)
         for item in value:
-            encode(item, out, resp3)
+            if type(item) is bytes:  # (most arrays: of bulk strings, no call per element)
+                n = len(item)
+                out += _BULK_HEADERS[n] if n < _SMALL else b"$%d\r\n" % n
+                out += item
+                out += CRLF
+            else:
+                encode(item, out, resp3)
     elif t is str:
         data = value.encode()
         out += b"$%d\r\n%s\r\n" % (len(data), data)

@@ -142,6 +142,16 @@ def cmd_getset(c: Client, argv: list[bytes]) -> Any:
 def cmd_mset(c: Client, argv: list[bytes]) -> Any:
     if len(argv) % 2 == 0:
         raise Error(errors.wrong_arity("mset"))
+    if len(argv) > 3:
+        keys = argv[1::2]
+        if len(set(keys)) < len(keys):
+            # A key given more than once ends with its last value, as in Redis: only that
+            # assignment is written (the earlier ones are dead writes: one effect per key).
+            last = {argv[i]: argv[i + 1] for i in range(1, len(argv), 2)}
+            for key, value in last.items():
+                prepare_write(c, key)
+                c.ks.emit(Assign(c.db, key, value, 0))
+            return OK
     for i in range(1, len(argv), 2):
         prepare_write(c, argv[i])
         c.ks.emit(Assign(c.db, argv[i], argv[i + 1], 0))
