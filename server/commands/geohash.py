@@ -175,11 +175,16 @@ def steps_by_radius(range_meters: float, lat: float) -> int:
     return min(max(step, 1), 26)
 
 
+def _cos(x: float) -> float:
+    """C's cos: NaN for an infinite angle (Python raises; GEOSEARCH BYBOX inf ... reaches it)."""
+    return math.cos(x) if math.isfinite(x) else math.nan
+
+
 def bounding_box(lon: float, lat: float, half_width: float, half_height: float) -> tuple[float, float, float, float]:
     """geohashBoundingBox (half sizes in meters): (min lon, min lat, max lon, max lat)."""
     lat_delta = (half_height / EARTH_RADIUS_IN_METERS) / _D_R
-    top = (half_width / EARTH_RADIUS_IN_METERS / math.cos((lat + lat_delta) * _D_R)) / _D_R
-    bottom = (half_width / EARTH_RADIUS_IN_METERS / math.cos((lat - lat_delta) * _D_R)) / _D_R
+    top = (half_width / EARTH_RADIUS_IN_METERS / _cos((lat + lat_delta) * _D_R)) / _D_R
+    bottom = (half_width / EARTH_RADIUS_IN_METERS / _cos((lat - lat_delta) * _D_R)) / _D_R
     delta = bottom if lat < 0 else top
     return lon - delta, lat - lat_delta, lon + delta, lat + lat_delta
 
