@@ -123,6 +123,7 @@ def _zadd(argv: list[bytes], db: int, key: tuple[int, bytes], effects: list[Effe
 
 
 _SET_RULE = _string_set("set")
+_MULTI_SET = frozenset({"mset", "msetnx"})
 RULES: dict[str, Rule] = {
     # strings (t_string.c)
     **{name: _SET_RULE for name in ("set", "setnx", "setex", "psetex", "getset", "mset", "msetnx")},
@@ -297,6 +298,19 @@ def derive(c: Client, name: str, argv: list[bytes], mark: Mark) -> None:
         if n <= 0:
             return
     events = ks.events
+    if rule is _SET_RULE and name in _MULTI_SET:
+        # MSET/MSETNX: Redis's ``set`` for every pair, a key named twice signalled twice
+        # (``new`` once, at its first pair), though only its last value was written.
+        db = c.db
+        seen: set[bytes] = set()
+        for i in range(1, len(argv) - 1, 2):
+            key = argv[i]
+            if key not in seen:
+                seen.add(key)
+                if key in absent:
+                    events.append(("n", "new", db, key))
+            events.append(("$", "set", db, key))
+        return
     last = pending[-1]
     if not events and type(last) is not Flush and (n == 1 or (
             n == 2 and type(first := pending[start]) is Delete and first.key == last.key
