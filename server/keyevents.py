@@ -298,7 +298,7 @@ def derive(c: Client, name: str, argv: list[bytes], mark: Mark) -> None:
         if n <= 0:
             return
     events = ks.events
-    if rule is _SET_RULE and name in _MULTI_SET:
+    if name in _MULTI_SET:
         # MSET/MSETNX: Redis's ``set`` for every pair, a key named twice signalled twice
         # (``new`` once, at its first pair), though only its last value was written.
         db = c.db

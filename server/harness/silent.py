@@ -24,6 +24,10 @@ class Silent:
             except OSError:
                 continue
             self.conns.append(conn)
+            self._accepted(conn)
+
+    def _accepted(self, conn: socket.socket) -> None:
+        """A silent target does nothing with a connection it accepted."""
 
     def close(self) -> None:
         self.stopping.set()
@@ -48,14 +52,8 @@ class Scripted(Silent):
         self.commands = commands
         super().__init__(host)
 
-    def _accept(self) -> None:
-        while not self.stopping.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                continue
-            self.conns.append(conn)
-            threading.Thread(target=self._answer, args=(conn,), daemon=True).start()
+    def _accepted(self, conn: socket.socket) -> None:
+        threading.Thread(target=self._answer, args=(conn,), daemon=True).start()
 
     def _answer(self, conn: socket.socket) -> None:
         import hiredis

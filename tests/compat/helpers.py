@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.conftest import Differential
-from tests.respclient import RespConnection
+from tests.respclient import Reply, RespConnection
 
 
 def check_near(diff: Differential, *cmd: Any, tolerance: int) -> tuple[int, int]:
@@ -31,3 +31,14 @@ def connect(port: int, protocol: int) -> RespConnection:
     if protocol == 3:
         assert conn.call("HELLO", "3").type == "%"
     return conn
+
+
+def until_marker(conn: RespConnection) -> list[Reply]:
+    """What a subscriber got before the ``message`` on channel ``marker`` (bounded: 100 replies)."""
+    got = []
+    for _ in range(100):
+        reply = conn.read_reply()
+        if reply.value[0].value == b"message" and reply.value[1].value == b"marker":
+            return got
+        got.append(reply)
+    raise AssertionError(f"no marker after {got!r}")

@@ -14,8 +14,9 @@ import pytest
 
 from server.harness.processes import ServerProcess
 from tests.compat.helpers import connect as _conn
+from tests.compat.helpers import until_marker
 from tests.conftest import Differential
-from tests.respclient import Reply, RespConnection, encode_command
+from tests.respclient import RespConnection, encode_command
 
 CONFIG_VALUES = ("KEA", "Ex", "A", "g$lshzxetmdn", "AKE", "", "KEn", "KEm", "KEAmnd", "Kd", "ng",
                  "d$", "ndtexzhsl$g", "ndtexzhsl$", "Q", "KE ", "a")
@@ -35,20 +36,10 @@ def listener(diff: Differential, redis_ref: ServerProcess, activekv: ServerProce
         conn.close()
 
 
-def _until_marker(conn: RespConnection) -> list[Reply]:
-    got = []
-    for _ in range(100):
-        reply = conn.read_reply()
-        if reply.value[0].value == b"message" and reply.value[1].value == b"marker":
-            return got
-        got.append(reply)
-    raise AssertionError(f"no marker after {got!r}")
-
-
 def _check_events(diff: Differential, listener: list[RespConnection], *cmd: Any) -> None:
     diff.check(*cmd)
     diff.check("PUBLISH", "marker", "end")
-    ref, ours = (_until_marker(conn) for conn in listener)
+    ref, ours = (until_marker(conn) for conn in listener)
     assert ours == ref, f"RESP{diff.protocol} {cmd!r}:\n  redis:    {ref!r}\n  activekv: {ours!r}"
 
 

@@ -16,6 +16,7 @@ import pytest
 
 from server.harness.processes import ServerProcess, free_port, start_redis
 from server.harness.silent import Scripted, Silent
+from tests.compat.helpers import until_marker
 from tests.conftest import Differential
 from tests.respclient import Reply, RespConnection
 
@@ -266,16 +267,6 @@ def test_restore_asking_is_restore(diff: Differential) -> None:
     diff.check("COMMAND", "GETKEYSANDFLAGS", "MIGRATE", HOST, "1", "", "0", "5", "COPY", "KEYS", "a", "b")
 
 
-def _until_marker(conn: RespConnection) -> list[Reply]:
-    got = []
-    for _ in range(100):
-        reply = conn.read_reply()
-        if reply.value[0].value == b"message" and reply.value[1].value == b"marker":
-            return got
-        got.append(reply)
-    raise AssertionError(f"no marker after {got!r}")
-
-
 def test_keyspace_events_of_the_deleted_keys(diff: Differential, targets: tuple[ServerProcess, ServerProcess],
                                              tconns: list[RespConnection], redis_ref: ServerProcess,
                                              activekv: ServerProcess) -> None:
@@ -291,7 +282,7 @@ def test_keyspace_events_of_the_deleted_keys(diff: Differential, targets: tuple[
         migrate(diff, targets, "", 0, 1000, "KEYS", "a", "b", "missing")  # b refused: a only
         migrate(diff, targets, "c", 0, 1000, "COPY")  # COPY: no event
         diff.check("PUBLISH", "marker", "end")
-        ref, ours = (_until_marker(conn) for conn in listeners)
+        ref, ours = (until_marker(conn) for conn in listeners)
         assert ours == ref
         assert len(ours) == 2  # __keyspace@0__:a del, __keyevent@0__:del a
     finally:
