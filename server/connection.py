@@ -97,6 +97,8 @@ class Client(asyncio.Protocol):
         self.no_touch = False  # CLIENT NO-TOUCH
         self.subs: Subscriptions | None = None  # pub/sub subscriptions (None: not in that context)
         self._running_out: bytearray | None = None  # replies of the commands running now
+        # while a reply is streamed (server/streamed.py): pushes held until its end
+        self.stream_hold: bytearray | None = None
         self.tracking: TrackingState | None = None  # CLIENT TRACKING on (None: off)
         self._after_reply: bytearray | None = None  # pushes due after the running command's reply
 
@@ -218,6 +220,10 @@ class Client(asyncio.Protocol):
         transport = self.transport
         if self.closing or transport is None or transport.is_closing():
             return  # a connection going away (its output would never be read)
+        hold = self.stream_hold
+        if hold is not None:  # after the streamed reply, as after any reply being built
+            hold += data
+            return
         running = self._running_out
         if running is not None:
             running += data
@@ -239,6 +245,8 @@ class Client(asyncio.Protocol):
         t = self.transport
         running = self._running_out  # (``_out`` itself while commands run)
         queued = len(self._out) + (len(running) if running is not None and running is not self._out else 0)
+        if self.stream_hold is not None:
+            queued += len(self.stream_hold)
         return queued + (t.get_write_buffer_size() if t is not None else 0)
 
     def abort(self) -> None:
@@ -258,6 +266,10 @@ class Client(asyncio.Protocol):
         if (self._out or self.closing) and not self._queued:
             self._queued = True
             self.server.queue_reply(self)
+
+    def stream_write(self, data: bytes) -> None:
+        """The next part of a streamed reply (server/streamed.py), after the output queued."""
+        self._send(bytearray(data))
 
     def write_out(self) -> None:
         """Called by the server after the op log was flushed: write queued replies."""

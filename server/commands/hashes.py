@@ -22,6 +22,7 @@ from server.commands.registry import command
 from server.commands.scan import parse_cursor, scan_collection
 from server.commands.sets import random_count, random_pick
 from server.resp import OK, Error, Map
+from server.streamed import random_repeats
 
 if TYPE_CHECKING:
     from server.config import Config
@@ -216,6 +217,8 @@ def cmd_hrandfield(c: Client, argv: list[bytes]) -> Any:
     omap = read_hash(c, argv[1])
     if omap is None or count == 0:
         return []
+    if count < 0:
+        return random_repeats(c, list(omap), -count, (lambda f: [f, omap.get(f)]) if withvalues else None)
     chosen = random_pick(list(omap), count)
     if not withvalues:
         return chosen

@@ -20,6 +20,7 @@ from server.commands.common import TYPE_COMMANDS, TypeCommands, int_arg, prepare
 from server.commands.registry import command
 from server.commands.scan import ScanArgs, parse_cursor, scan_collection
 from server.resp import Error, RSet
+from server.streamed import random_repeats
 
 if TYPE_CHECKING:
     from server.config import Config
@@ -77,10 +78,8 @@ def random_count(arg: bytes) -> int:
 
 
 def random_pick(items: list[bytes], count: int) -> list[bytes]:
-    """SRANDMEMBER/HRANDFIELD/ZRANDMEMBER with a count: ``count`` distinct items (all of them
-    when there are fewer), or ``-count`` items that may repeat when negative."""
-    if count < 0:
-        return random.choices(items, k=-count)
+    """SRANDMEMBER/HRANDFIELD/ZRANDMEMBER with a positive count: ``count`` distinct items (all
+    of them when there are fewer). A negative count is ``server/streamed.random_repeats``."""
     return items if count >= len(items) else random.sample(items, count)
 
 
@@ -172,6 +171,8 @@ def cmd_srandmember(c: Client, argv: list[bytes]) -> Any:
         oset = read_set(c, argv[1])
         if oset is None or count == 0:
             return []
+        if count < 0:
+            return random_repeats(c, list(oset), -count)
         return random_pick(list(oset), count)
     oset = read_set(c, argv[1])
     return None if oset is None else random.choice(list(oset))

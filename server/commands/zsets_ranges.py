@@ -34,6 +34,7 @@ from server.commands.zsets import (
     write_zset,
 )
 from server.resp import NULL_ARRAY, Error
+from server.streamed import random_repeats
 
 if TYPE_CHECKING:
     from server.connection import Client
@@ -78,6 +79,8 @@ def cmd_zrandmember(c: Client, argv: list[bytes]) -> Any:
     z = read_zset(c, argv[1])
     if z is None or count == 0:
         return []
+    if count < 0:
+        return random_repeats(c, list(z), -count, (lambda m: [m, z.score_of(m)]) if withscores else None)
     chosen = random_pick(list(z), count)
     return range_reply(c, [(z.score_of(m), m) for m in chosen], withscores)
 

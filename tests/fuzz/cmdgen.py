@@ -61,7 +61,7 @@ BLOCK_MS = [b"1", b"10", b"-1", b"abc", b"", b"9223372036854775807x"]
 # SRANDMEMBER/HRANDFIELD/ZRANDMEMBER with a negative count answer that many elements (repeats
 # allowed): -2147483649 is a valid call whose reply of 2^31 elements no client reads within the
 # fuzzer's 5 s (redis-server builds it all in memory first; activekv streams it, see
-# tests/e2e/test_streamed_reply.py). They get a large count still read in time instead.
+# tests/integration/test_streamed_reply.py). They get a large count still read in time instead.
 REPLY_SIZED_BY_COUNT = {"srandmember", "hrandfield", "zrandmember"}
 LARGE_COUNT = b"-100000"
 
