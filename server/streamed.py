@@ -18,7 +18,9 @@ a time while the client reads it:
 - a client that disconnects (or is killed) stops the stream.
 
 Counts below ``STREAM_FROM`` draws, and calls inside MULTI/EXEC or a script (their reply is
-part of another one) or under CLIENT REPLY OFF/SKIP are answered whole, as before.
+part of another one) or under CLIENT REPLY OFF/SKIP are answered whole, as before. Built whole,
+a reply of more than ``WHOLE_MAX_BYTES`` (estimated from a sample of the elements) is refused
+with an error, where Redis would try and run out of memory.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from server.blocking import Blocked
-from server.resp import NO_REPLY, encode
+from server.resp import NO_REPLY, Error, encode, encode_one
 
 if TYPE_CHECKING:
     from server.connection import Client
@@ -38,6 +40,9 @@ STREAM_FROM = 1 << 16  # draws: below this the reply is built whole
 PART_BYTES = 64 * 1024  # about this many bytes of elements per part
 HIGH_WATER = 1 << 20  # no new part while this much output waits unsent
 RETRY_S = 0.002  # how soon a stream waiting for its client to read looks again
+WHOLE_MAX_BYTES = 1 << 30  # the largest reply of random draws built whole
+TOO_LARGE = ("ERR count is too large: its reply would exceed %d bytes (inside MULTI/EXEC or a "
+             "script, or under CLIENT REPLY OFF/SKIP, it is built whole)")
 
 
 def can_stream(c: Client, draws: int) -> bool:
@@ -119,6 +124,11 @@ def random_repeats(c: Client, items: list[Any], draws: int,
     if can_stream(c, draws):
         units = items if pair is None else [pair(x) for x in items]
         return StreamedDraws(c, units, draws, flatten)
+    if draws >= STREAM_FROM:
+        sample = [pair(x) for x in items[:16]] if pair is not None else items[:16]
+        size = len(encode_one(sample, c.resp3)) // len(sample)  # (its array header: a few bytes)
+        if draws * size > WHOLE_MAX_BYTES:
+            raise Error(TOO_LARGE % WHOLE_MAX_BYTES)
     chosen = random.choices(items, k=draws)
     if pair is None:
         return chosen

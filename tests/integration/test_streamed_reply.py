@@ -18,7 +18,7 @@ from collections.abc import Iterator
 import pytest
 
 from server.harness.processes import ServerProcess, start_activekv, start_redis
-from server.streamed import HIGH_WATER, PART_BYTES, STREAM_FROM
+from server.streamed import HIGH_WATER, PART_BYTES, STREAM_FROM, TOO_LARGE, WHOLE_MAX_BYTES
 from tests.respclient import RespConnection, encode_command
 
 END = b"$7\r\n__end__\r\n"  # ECHO __end__'s reply: the end of a pipeline's replies
@@ -86,6 +86,23 @@ def test_inside_multi_the_reply_is_built_whole_and_the_same(servers: tuple[Serve
     pipeline = [("MULTI",), ("SRANDMEMBER", "s1", str(-DRAWS)), ("ZRANDMEMBER", "z1", str(-DRAWS), "WITHSCORES"),
                 ("EXEC",), ("EVAL", "return #redis.call('hrandfield', 'h1', ARGV[1])", "0", str(-DRAWS))]
     assert raw_replies(akv.port, pipeline, resp3) == raw_replies(redis.port, pipeline, resp3)
+
+
+def test_inside_multi_or_a_script_a_reply_too_large_to_build_is_refused(
+        servers: tuple[ServerProcess, ServerProcess]) -> None:
+    akv, _ = servers
+    conn = RespConnection(akv.port, timeout=10)
+    try:
+        too_large = TOO_LARGE % WHOLE_MAX_BYTES
+        assert conn.call("MULTI").value == "OK"
+        assert conn.call("HRANDFIELD", "h", "-2147483649", "WITHVALUES").value == "QUEUED"
+        assert conn.call("SRANDMEMBER", "s1", "-3").value == "QUEUED"
+        assert conn.call("EXEC").plain() == [too_large, [b"only"] * 3]
+        script = "return redis.pcall('zrandmember', 'z', ARGV[1])"
+        assert conn.call("EVAL", script, "0", "-2147483649") == ("-", too_large)
+        assert conn.call("SRANDMEMBER", "s1", "-2").plain() == [b"only"] * 2
+    finally:
+        conn.close()
 
 
 def test_draws_from_many_elements_are_members_with_their_own_values(servers: tuple[ServerProcess, ServerProcess]) -> None:
