@@ -10,8 +10,12 @@ commandstats and latencystats (server/monitor.py; latency percentiles come from 
 with 2 significant digits, as Redis's hdr_histogram) and our ``crdt`` section.
 
 Field names are Redis's, in Redis's order; we emit a subset (fields about machinery we do not
-have — jemalloc, fork/COW, Lua, IO threads, tracking, defrag — are left out, except for the
-constant ones clients and tools commonly read, which keep Redis's "nothing here" values).
+have — jemalloc's ``allocator_*`` and ``rss_overhead_*``, the C build's ``gcc_version`` and
+``atomicvar_api``, fork/COW, IO threads — are left out, except for the constant ones clients and
+tools commonly read, which keep Redis's "nothing here" values). INFO server and memory have
+every other field of Redis 7.0.15's (tests/compat/test_admin_vs_redis.py checks the order):
+``mem_clients_normal`` sums CLIENT LIST's ``tot-mem`` of the clients, ``mem_clients_slaves``
+and ``mem_total_replication_buffers`` the Redis replicas' unsent stream.
 Our own fields: ``activekv_version`` and ``region`` at the end of the server section,
 ``unexpected_errors`` (handler exceptions, bugs of ours) at the end of the stats section, and
 Redis 7.4's ``client_output_buffer_limit_disconnections`` (7.0 has no such counter).
@@ -33,6 +37,7 @@ from itertools import islice
 from typing import TYPE_CHECKING
 
 from server import migrate_link
+from server.commands.client import client_memory
 from server.config_types import fmt_percentile
 from server.replicas.status import info_fields as replica_info
 from server.scripting.stats import memory_fields as script_memory_fields
@@ -62,6 +67,7 @@ def _page_size() -> int:
 
 _PAGE = _page_size()
 _peak_memory = 0
+LRU_CLOCK_MAX = (1 << 24) - 1
 
 
 def rss_bytes() -> int:
@@ -141,6 +147,7 @@ def _server(s: Server) -> Fields:
         ("uptime_in_days", uptime // 86400),
         ("hz", cfg.hz),
         ("configured_hz", cfg.hz),
+        ("lru_clock", int(time.time()) & LRU_CLOCK_MAX),  # (seconds: LRU_CLOCK_RESOLUTION 1000 ms)
         ("executable", os.path.abspath(sys.argv[0]) if sys.argv and sys.argv[0] else sys.executable),
         ("config_file", cfg.config_file or ""),
         ("io_threads_active", 0),
@@ -177,6 +184,9 @@ def _memory(s: Server) -> Fields:
     overhead = mem.overhead()
     dataset = max(0, used - overhead)
     maxmemory = s.config.maxmemory
+    replicas = {id(link.client): link for link in s.replicas.links}
+    replica_out = sum(link.client.pending_output() + link.backlog_bytes for link in replicas.values())
+    normal = sum(client_memory(c) for c in s.clients.values() if id(c) not in replicas)
     return [
         ("used_memory", used),
         ("used_memory_human", bytes_to_human(used)),
@@ -196,7 +206,16 @@ def _memory(s: Server) -> Fields:
         ("maxmemory_human", bytes_to_human(maxmemory)),
         ("maxmemory_policy", s.config.maxmemory_policy),
         ("mem_fragmentation_ratio", f"{rss / max(1, used):.2f}"),
+        ("mem_fragmentation_bytes", rss - used),
+        ("mem_not_counted_for_evict", replica_out),  # (Redis's: replica buffers and AOF's)
+        ("mem_replication_backlog", 0),  # no backlog: a PSYNC is a full resync
+        ("mem_total_replication_buffers", replica_out),
+        ("mem_clients_slaves", replica_out),
+        ("mem_clients_normal", normal),
+        ("mem_cluster_links", 0),
+        ("mem_aof_buffer", 0),  # (the op log's buffer is flushed before each reply)
         ("mem_allocator", "pymalloc"),
+        ("active_defrag_running", 0),
         ("lazyfree_pending_objects", 0),
         ("lazyfreed_objects", s.stats.lazyfreed_objects),
     ]

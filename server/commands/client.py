@@ -46,6 +46,21 @@ def type_of(c: Client) -> str:
     return "pubsub" if c.subs is not None else "normal"
 
 
+def _buffers(c: Client) -> tuple[int, int, int]:
+    """The client's query buffer, queued MULTI arguments and output buffer, in bytes."""
+    # the client running this command: its whole read is still in Redis's query buffer
+    qbuf = c.qbuf_batch if c._running_out is not None else c.reader.pending_bytes()
+    multi_mem = sum(len(a) for _, argv in c.multi for a in argv) if c.multi is not None else 0
+    omem = c.transport.get_write_buffer_size() if c.transport is not None else 0
+    return qbuf, multi_mem, omem
+
+
+def client_memory(c: Client) -> int:
+    """CLIENT LIST's ``tot-mem`` of ``c`` (INFO memory's ``mem_clients_normal`` sums it)."""
+    qbuf, multi_mem, omem = _buffers(c)
+    return qbuf + c.argv_mem + multi_mem + omem
+
+
 def client_info_line(c: Client, now: float | None = None) -> str:
     """One CLIENT LIST line (with its trailing newline)."""
     now = time.monotonic() if now is None else now
@@ -71,10 +86,7 @@ def client_info_line(c: Client, now: float | None = None) -> str:
         flags += "e"
     if c.no_touch:  # Redis 7.2's flag
         flags += "T"
-    # the client running this command: its whole read is still in Redis's query buffer
-    qbuf = c.qbuf_batch if c._running_out is not None else c.reader.pending_bytes()
-    multi_mem = sum(len(a) for _, argv in c.multi for a in argv) if c.multi is not None else 0
-    omem = c.transport.get_write_buffer_size() if c.transport is not None else 0
+    qbuf, multi_mem, omem = _buffers(c)
     subs = c.subs.kinds if c.subs is not None else ((), (), ())
     return (
         f"id={c.id} addr={c.addr} laddr={c.laddr} fd={c.fd} "

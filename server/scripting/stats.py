@@ -38,6 +38,7 @@ def memory_fields(server: Server, human: Callable[[int], str]) -> list[tuple[str
         ("used_memory_scripts_eval", scripts_mem),
         ("number_of_cached_scripts", len(cached)),
         ("number_of_functions", n_functions),
+        ("number_of_libraries", len(state.libraries) if state is not None else 0),
         ("used_memory_vm_functions", func_vm),
         ("used_memory_vm_total", eval_vm + func_vm),
         ("used_memory_vm_total_human", human(eval_vm + func_vm)),

@@ -353,6 +353,41 @@ def test_info_fields(diff: Differential) -> None:
     assert fields["used_memory_human"][-1] in "BKMGT"
 
 
+# jemalloc's figures (activekv runs on pymalloc), and the C build's: not ours to report
+JEMALLOC = {"allocator_allocated", "allocator_active", "allocator_resident", "allocator_frag_ratio",
+            "allocator_frag_bytes", "allocator_rss_ratio", "allocator_rss_bytes", "rss_overhead_ratio",
+            "rss_overhead_bytes", "atomicvar_api", "gcc_version"}
+
+
+def _section(r: Reply) -> dict[str, str]:
+    text = (r.value[4:] if r.type == "=" else r.value).decode()
+    return dict(line.split(":", 1) for line in text.split("\r\n") if line and not line.startswith("#"))
+
+
+@pytest.mark.parametrize("section", ["server", "memory"])
+def test_info_server_and_memory_have_redis_s_fields_in_its_order(diff: Differential, section: str) -> None:
+    ref, ours = (_section(r) for r in diff.both("INFO", section))
+    ours_only = ["activekv_version", "region"] if section == "server" else []
+    assert list(ours) == [f for f in ref if f not in JEMALLOC] + ours_only
+
+
+def test_info_mem_clients_normal_counts_a_client_s_buffers(diff: Differential) -> None:
+    before = int(_section(diff.ours.call("INFO", "memory"))["mem_clients_normal"])
+    holder = RespConnection(diff.ours.sock.getpeername()[1])
+    try:  # half a command of 200 KB waits in its query buffer
+        holder.send_raw(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$300000\r\n" + b"x" * 200_000)
+        for _ in range(100):
+            fields = _section(diff.ours.call("INFO", "memory"))
+            if int(fields["mem_clients_normal"]) >= before + 200_000:
+                break
+        else:
+            raise AssertionError(f"mem_clients_normal {fields['mem_clients_normal']} (was {before})")
+        assert fields["mem_clients_slaves"] == fields["mem_total_replication_buffers"] == "0"
+        assert int(fields["mem_fragmentation_bytes"]) == int(fields["used_memory_rss"]) - int(fields["used_memory"])
+    finally:
+        holder.close()
+
+
 def test_shutdown_errors(diff: Differential) -> None:
     diff.check_all(
         ("SHUTDOWN", "ABORT"),
