@@ -80,7 +80,13 @@ class Stats:
     protocol_errors: int = 0
     unexpected_errors: int = 0  # a handler raised something that is not an Error reply
     expired_keys: int = 0
+    expired_stale_perc: float = 0.0  # the expire cycle's running share of expired samples
+    expired_time_cap_reached: int = 0  # cycles that stopped at their time budget
+    expire_cycle_s: float = 0.0  # time the expire cycle took
+    repl_output_bytes: int = 0  # written to Redis replicas (server/replicas/link.py)
     evicted_keys: int = 0  # maxmemory-policy (server/eviction.py)
+    evicted_clients: int = 0  # maxmemory-clients
+    dump_payload_sanitizations: int = 0  # RESTOREs whose payload was deeply checked
     obuf_disconnections: int = 0  # client-output-buffer-limit (server/outbuf.py)
     lazyfreed_objects: int = 0  # what Redis would have freed lazily (server/lazyfree.py)
     keyspace_hits: int = 0
@@ -190,7 +196,7 @@ class Server:
         self._expire_cursor = [0] * config.databases
         self.compactor = Compactor()
         self.sweep = SweepPacer()
-        self._samples: deque[tuple[float, int, int, int]] = deque(maxlen=METRIC_SAMPLES + 1)
+        self._samples: deque[tuple[float, int, int, int, int]] = deque(maxlen=METRIC_SAMPLES + 1)
         self.tick()
 
     # -- time ------------------------------------------------------------------------------
@@ -354,16 +360,24 @@ class Server:
 
     # -- expiry ----------------------------------------------------------------------------
     def expire_cycle(self) -> None:
-        deadline = time.monotonic() + EXPIRE_BUDGET_S
+        started = time.monotonic()
+        deadline = started + EXPIRE_BUDGET_S
         now = self.tick()
         ks = self.ks
+        sampled = found = 0
+        capped = False
         for dbi, db in enumerate(ks.dbs):
-            while db.expires and time.monotonic() < deadline:
+            while db.expires:
+                if time.monotonic() >= deadline:
+                    capped = True  # still many expired keys: the next cycle goes on
+                    break
                 size = len(db.expires)
                 start = self._expire_cursor[dbi] % size
                 sample = list(islice(db.expires.items(), start, start + EXPIRE_SAMPLE))
                 self._expire_cursor[dbi] = start + len(sample)
                 expired = [k for k, at in sample if at <= now]
+                sampled += len(sample)
+                found += len(expired)
                 for key in expired:
                     self.remove_expired(dbi, key)
                 batch = ks.commit()
@@ -373,6 +387,11 @@ class Server:
                         self.notifier.fire(batch.events)
                 if len(expired) * 4 <= len(sample):
                     break
+        # INFO stats, as Redis's activeExpireCycle keeps them
+        st = self.stats
+        st.expired_stale_perc = (found / sampled if sampled else 0.0) * 0.05 + st.expired_stale_perc * 0.95
+        st.expired_time_cap_reached += capped
+        st.expire_cycle_s += time.monotonic() - started
 
     def expire_if_needed(self, db: int, key: bytes) -> None:
         """Before a local write: remove an expired key's content (same batch as the write)."""
@@ -425,7 +444,7 @@ class Server:
         if samples and now - samples[-1][0] < METRIC_PERIOD_S:
             return
         st = self.stats
-        samples.append((now, st.commands, st.net_input_bytes, st.net_output_bytes))
+        samples.append((now, st.commands, st.net_input_bytes, st.net_output_bytes, st.repl_output_bytes))
 
     def reset_metrics(self) -> None:
         self._samples.clear()
@@ -435,11 +454,17 @@ class Server:
         samples = self._samples
         if len(samples) < 2:
             return 0, 0.0, 0.0
-        (t0, c0, i0, o0), (t1, c1, i1, o1) = samples[0], samples[-1]
+        (t0, c0, i0, o0, _), (t1, c1, i1, o1, _) = samples[0], samples[-1]
         dt = t1 - t0
         if dt <= 0:
             return 0, 0.0, 0.0
         return int((c1 - c0) / dt), (i1 - i0) / dt / 1024, (o1 - o0) / dt / 1024
+
+    def instantaneous_repl_kbps(self) -> float:
+        """Output to Redis replicas, kbps over the recent samples."""
+        samples = self._samples
+        dt = samples[-1][0] - samples[0][0] if len(samples) >= 2 else 0.0
+        return (samples[-1][4] - samples[0][4]) / dt / 1024 if dt > 0 else 0.0
 
     # -- CONFIG SET side effects -----------------------------------------------------------
     def apply_config(self, config: Config, changed: list[str]) -> None:

@@ -228,20 +228,32 @@ def _persistence(s: Server) -> Fields:
 def _stats(s: Server) -> Fields:
     st = s.stats
     ops, in_kbps, out_kbps = s.instantaneous()
+    repl_kbps = s.instantaneous_repl_kbps()
+    exceeded_total, exceeded_now = s.memory.exceeded_ms()
     return [
         ("total_connections_received", st.connections),
         ("total_commands_processed", st.commands),
         ("instantaneous_ops_per_sec", ops),
         ("total_net_input_bytes", st.net_input_bytes),
         ("total_net_output_bytes", st.net_output_bytes),
+        ("total_net_repl_input_bytes", 0),
+        ("total_net_repl_output_bytes", st.repl_output_bytes),
         ("instantaneous_input_kbps", f"{in_kbps:.2f}"),
         ("instantaneous_output_kbps", f"{out_kbps:.2f}"),
+        ("instantaneous_input_repl_kbps", "0.00"),  # (a region is never a replica: no input)
+        ("instantaneous_output_repl_kbps", f"{repl_kbps:.2f}"),
         ("rejected_connections", st.rejected_connections),
         ("sync_full", s.replicas.full_syncs),  # Redis replicas' SYNC/PSYNC (server/replicas)
         ("sync_partial_ok", 0),
         ("sync_partial_err", s.replicas.partial_errors),
         ("expired_keys", st.expired_keys),
+        ("expired_stale_perc", f"{st.expired_stale_perc * 100:.2f}"),
+        ("expired_time_cap_reached_count", st.expired_time_cap_reached),
+        ("expire_cycle_cpu_milliseconds", int(st.expire_cycle_s * 1000)),
         ("evicted_keys", st.evicted_keys),
+        ("evicted_clients", st.evicted_clients),
+        ("total_eviction_exceeded_time", exceeded_total),
+        ("current_eviction_exceeded_time", exceeded_now),
         # Redis 7.4's name (7.0 does not count them): clients closed by the limit
         ("client_output_buffer_limit_disconnections",
          st.obuf_disconnections + s.pubsub.disconnections),  # replies, and pub/sub pushes
@@ -253,13 +265,25 @@ def _stats(s: Server) -> Fields:
         ("latest_fork_usec", s.persistence.latest_fork_usec),
         ("total_forks", s.persistence.forks),
         ("migrate_cached_sockets", migrate_link.cached_socket_count()),
+        ("slave_expires_tracked_keys", 0),
+        ("active_defrag_hits", 0),
+        ("active_defrag_misses", 0),
+        ("active_defrag_key_hits", 0),
+        ("active_defrag_key_misses", 0),
+        ("total_active_defrag_time", 0),
+        ("current_active_defrag_time", 0),
         ("tracking_total_keys", len(s.tracking.table)),
         ("tracking_total_items", sum(map(len, s.tracking.table.values()))),
         ("tracking_total_prefixes", len(s.tracking.prefix_clients)),
         ("unexpected_error_replies", 0),
         ("total_error_replies", st.error_replies),
+        ("dump_payload_sanitizations", st.dump_payload_sanitizations),
         ("total_reads_processed", st.reads_processed),
         ("total_writes_processed", st.writes_processed),
+        ("io_threaded_reads_processed", 0),
+        ("io_threaded_writes_processed", 0),
+        ("reply_buffer_shrinks", 0),  # (Redis resizes its reply buffers; ours are the transport's)
+        ("reply_buffer_expands", 0),
         ("unexpected_errors", st.unexpected_errors),  # ours: handler exceptions (bugs)
     ]
 

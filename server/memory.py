@@ -28,6 +28,7 @@ above ``maxmemory`` because of them, which INFO shows (used_memory > maxmemory).
 from __future__ import annotations
 
 import sys
+import time
 from itertools import islice
 from typing import TYPE_CHECKING, Any
 
@@ -146,6 +147,10 @@ class Memory:
         self.ks = server.ks
         self.tracking = False
         self.limited = False  # maxmemory is set: before_command runs for every command
+        # INFO stats' total/current_eviction_exceeded_time: since when used_memory has stayed
+        # over maxmemory after evicting (None: not over), and the seconds of the past spells
+        self.exceeded_since: float | None = None
+        self.exceeded_total = 0.0
         self._sizes: list[dict[bytes, int]] = [{} for _ in self.ks.dbs]
         self._dirty: set[tuple[int, bytes]] = set()
         self._dirty_dbs: set[int] = set()
@@ -265,10 +270,12 @@ class Memory:
     def before_command(self, client: Client, cmd: Command, argv: list[bytes]) -> Error | None:
         """Evict as the policy says, then refuse the command if it may grow memory while we
         are still over ``maxmemory`` (Redis's processCommand). None: run it."""
-        if self.used() <= self.server.config.maxmemory:
+        if self.used() <= self.server.config.maxmemory or self.evictor.evict(self.server.config.maxmemory):
+            if self.exceeded_since is not None:
+                self.exceeded_end()
             return None
-        if self.evictor.evict(self.server.config.maxmemory):
-            return None
+        if self.exceeded_since is None:  # still over after evicting (Redis's EVICT_FAIL)
+            self.exceeded_since = time.monotonic()
         name = cmd.name
         if client.multi is not None and name not in ALWAYS_IN_MULTI:
             return OOM
@@ -293,6 +300,18 @@ class Memory:
             limit = self.server.config.maxmemory
             if self.used() > limit:
                 self.evictor.evict(limit)
+        if self.exceeded_since is not None and (not self.limited or self.used() <= self.server.config.maxmemory):
+            self.exceeded_end()
+
+    def exceeded_end(self) -> None:
+        if self.exceeded_since is not None:
+            self.exceeded_total += time.monotonic() - self.exceeded_since
+            self.exceeded_since = None
+
+    def exceeded_ms(self) -> tuple[int, int]:
+        """(total, current) milliseconds over maxmemory after evicting (INFO stats)."""
+        current = time.monotonic() - self.exceeded_since if self.exceeded_since is not None else 0.0
+        return int((self.exceeded_total + current) * 1000), int(current * 1000)
 
 
 def _denyoom_names(table: dict[bytes, Any]) -> list[str]:

@@ -247,6 +247,8 @@ def cmd_config_resetstat(c: Client, argv: list[bytes]) -> Any:
     c.server.monitor.reset_stats()
     c.server.persistence.forks = c.server.persistence.latest_fork_usec = 0
     c.server.reset_metrics()
+    memory = c.server.memory  # (Redis's resetServerStats: the eviction-exceeded times too)
+    memory.exceeded_total, memory.exceeded_since = 0.0, None
     return OK
 
 

@@ -79,8 +79,12 @@ class ReplicaLink(asyncio.Protocol):
         self._pieces = self.snapshot.chunks()
         server.log.info("Replica %s asks for synchronization", self.name())
         if self.eof:
-            self.transport.write(b"$EOF:" + self.mark + b"\r\n")
+            self._write(b"$EOF:" + self.mark + b"\r\n")
         self._schedule()
+
+    def _write(self, data: bytes) -> None:
+        self.server.stats.repl_output_bytes += len(data)  # INFO total_net_repl_output_bytes
+        self.transport.write(data)
 
     def pause_writing(self) -> None:
         self.paused = True
@@ -131,25 +135,25 @@ class ReplicaLink(asyncio.Protocol):
             self._finish()
             return
         if self.eof:
-            self.transport.write(piece)
+            self._write(piece)
         else:
             self._bulk.append(piece)
             now = time.monotonic()
             if now >= self._keepalive_at:
                 self._keepalive_at = now + KEEPALIVE_S
-                self.transport.write(b"\n")
+                self._write(b"\n")
         self._schedule()
 
     def _finish(self) -> None:
         self._pieces = None
         if self.eof:
-            self.transport.write(self.mark)
+            self._write(self.mark)
         else:
             self.state = "send_bulk"
             data = b"".join(self._bulk)
             self._bulk = []
-            self.transport.write(b"$%d\r\n" % len(data))
-            self.transport.write(data)
+            self._write(b"$%d\r\n" % len(data))
+            self._write(data)
         if self.conf.rdb_only:
             self.state = "rdb_transmitted"
             self.server.log.info("RDB transfer completed, rdb only replica (%s) should be disconnected asap",
@@ -169,14 +173,14 @@ class ReplicaLink(asyncio.Protocol):
         backlog, self.backlog = self.backlog, []
         self.backlog_bytes = 0
         if backlog:
-            self.transport.write(b"".join(backlog))
+            self._write(b"".join(backlog))
 
     def feed(self, data: bytes) -> None:
         """Stream bytes for this replica (Replicas.feed)."""
         if self.closed or self.conf.rdb_only:
             return
         if self.streaming:
-            self.transport.write(data)
+            self._write(data)
         else:
             self.backlog.append(data)
             self.backlog_bytes += len(data)

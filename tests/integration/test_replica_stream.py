@@ -201,3 +201,56 @@ def test_sync_counters_in_info_stats(region: ServerProcess) -> None:
     assert "sync_full:2\r\nsync_partial_ok:0\r\nsync_partial_err:1\r\n" in stats
     psync.close()
     conn.close()
+
+
+def _stat(conn: RespConnection, name: str) -> str:
+    for line in conn.call("INFO", "stats").plain().decode().split("\r\n"):
+        if line.startswith(name + ":"):
+            return line.split(":", 1)[1]
+    raise AssertionError(f"no {name} in INFO stats")
+
+
+def test_repl_output_bytes_count_what_replicas_get(region: ServerProcess) -> None:
+    """total_net_repl_output_bytes: the snapshot and the stream, as Redis counts writes to
+    replicas; total_net_repl_input_bytes stays 0 (a region is never a replica)."""
+    conn = RespConnection(region.port)
+    assert _stat(conn, "total_net_repl_output_bytes") == "0"
+    replica = RawReplica(region.port)
+    rdb = replica.sync_bulk()
+    sent = int(_stat(conn, "total_net_repl_output_bytes"))
+    assert sent >= len(rdb) + len(b"$%d\r\n" % len(rdb))
+    conn.call("SET", "k", os.urandom(1000))  # (incompressible: the RESTORE carries it all)
+    assert replica.command()[0] == b"SELECT"
+    assert replica.command()[:2] == [b"RESTORE", b"k"]
+    assert int(_stat(conn, "total_net_repl_output_bytes")) >= sent + 1000
+    assert _stat(conn, "total_net_repl_input_bytes") == "0"
+    replica.sock.close()
+    conn.close()
+
+
+def test_expire_cycle_and_eviction_stats(region: ServerProcess) -> None:
+    """expired_stale_perc follows the share of expired keys the expire cycle samples;
+    current_eviction_exceeded_time counts while used_memory stays over maxmemory, and adds to
+    total_eviction_exceeded_time once it is back under (Redis's INFO stats)."""
+    conn = RespConnection(region.port)
+    pipeline = b"".join(encode_command(("SET", f"e{i}", "v", "PX", "1")) for i in range(3000))
+    conn.send_raw(pipeline)
+    for _ in range(3000):
+        conn.read_reply()
+    deadline = time.monotonic() + 10
+    while float(_stat(conn, "expired_stale_perc")) == 0 or int(_stat(conn, "expired_keys")) < 3000:
+        assert time.monotonic() < deadline, "the expire cycle did not run"
+        time.sleep(0.05)
+    assert int(_stat(conn, "expire_cycle_cpu_milliseconds")) >= 0
+
+    assert conn.call("CONFIG", "SET", "maxmemory", "1").value == "OK"  # noeviction: OOM
+    assert conn.call("SET", "over", "1").type == "-"
+    time.sleep(0.3)
+    assert int(_stat(conn, "current_eviction_exceeded_time")) >= 250
+    assert conn.call("CONFIG", "SET", "maxmemory", "0").value == "OK"
+    deadline = time.monotonic() + 5
+    while _stat(conn, "current_eviction_exceeded_time") != "0":  # the 100 ms tick ends it
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert int(_stat(conn, "total_eviction_exceeded_time")) >= 250
+    conn.close()
