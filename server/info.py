@@ -174,19 +174,31 @@ def _clients(s: Server) -> Fields:
     ]
 
 
+class MemoryFigures:
+    """What INFO memory, MEMORY STATS and MEMORY DOCTOR report (Redis's redisMemOverhead):
+    ``used`` is the keyspace's accounting (server/memory.py), ``rss`` the process's size."""
+
+    def __init__(self, s: Server) -> None:
+        mem = s.memory
+        self.used = mem.used()
+        self.rss = rss_bytes()
+        self.peak = mem.peak
+        self.startup = mem.startup
+        self.overhead = mem.overhead()
+        self.dataset = max(0, self.used - self.overhead)
+        replicas = {id(link.client): link for link in s.replicas.links}
+        self.replicas = len(replicas)
+        self.clients = len(s.clients) - len(replicas)
+        self.replica_out = sum(link.client.pending_output() + link.backlog_bytes for link in replicas.values())
+        self.normal = sum(client_memory(c) for c in s.clients.values() if id(c) not in replicas)
+
+
 def _memory(s: Server) -> Fields:
-    # used_memory is the keyspace's accounting (server/memory.py), RSS the process's size.
-    mem = s.memory
-    used = mem.used()
-    rss = rss_bytes()
-    peak = mem.peak
+    m = MemoryFigures(s)
+    used, rss, peak, overhead, dataset = m.used, m.rss, m.peak, m.overhead, m.dataset
+    replica_out, normal = m.replica_out, m.normal
     system = total_system_memory()
-    overhead = mem.overhead()
-    dataset = max(0, used - overhead)
     maxmemory = s.config.maxmemory
-    replicas = {id(link.client): link for link in s.replicas.links}
-    replica_out = sum(link.client.pending_output() + link.backlog_bytes for link in replicas.values())
-    normal = sum(client_memory(c) for c in s.clients.values() if id(c) not in replicas)
     return [
         ("used_memory", used),
         ("used_memory_human", bytes_to_human(used)),
@@ -196,9 +208,9 @@ def _memory(s: Server) -> Fields:
         ("used_memory_peak_human", bytes_to_human(peak)),
         ("used_memory_peak_perc", f"{used * 100 / peak:.2f}%"),
         ("used_memory_overhead", overhead),
-        ("used_memory_startup", mem.startup),
+        ("used_memory_startup", m.startup),
         ("used_memory_dataset", dataset),
-        ("used_memory_dataset_perc", f"{dataset * 100 / max(1, used - mem.startup):.2f}%"),
+        ("used_memory_dataset_perc", f"{dataset * 100 / max(1, used - m.startup):.2f}%"),
         ("total_system_memory", system),
         ("total_system_memory_human", bytes_to_human(system)),
         *script_memory_fields(s, bytes_to_human),

@@ -12,7 +12,6 @@ built without it, and PURGE runs the garbage collector.
 from __future__ import annotations
 
 import gc
-import resource
 import sys
 from collections.abc import Iterator
 from itertools import islice
@@ -25,6 +24,7 @@ from server.commands.common import int_arg, lookup
 from server.commands.registry import command
 from server.memory import attribute_names
 from server.resp import OK, Error, Map, Status, Verbatim
+from server.scripting.stats import memory_fields as script_memory_fields
 
 if TYPE_CHECKING:
     from server.connection import Client
@@ -135,43 +135,79 @@ def cmd_memory_usage(c: Client, argv: list[bytes]) -> Any:
 
 @command("memory|stats")
 def cmd_memory_stats(c: Client, argv: list[bytes]) -> Any:
-    rss = info.rss_bytes()
-    peak = max(rss, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+    m = info.MemoryFigures(c.server)
     keys = sum(len(db.entries) for db in c.ks.dbs)
     dbs: list[tuple[str, Any]] = []
-    overhead = 0
     for i, db in enumerate(c.ks.dbs):
         if db.entries:
-            main = sys.getsizeof(db.entries)
-            expires = sys.getsizeof(db.expires) if db.expires else 0
-            overhead += main + expires
-            dbs.append((f"db.{i}", Map([("overhead.hashtable.main", main),
-                                        ("overhead.hashtable.expires", expires),
+            dbs.append((f"db.{i}", Map([("overhead.hashtable.main", sys.getsizeof(db.entries)),
+                                        ("overhead.hashtable.expires", sys.getsizeof(db.expires) if db.expires else 0),
                                         ("overhead.hashtable.slot-to-keys", 0)])))
-    clients = len(c.server.clients) * 16384  # a connection's buffers and state, roughly
-    overhead += clients
-    dataset = max(rss - overhead, 0)
+    scripts = dict(script_memory_fields(c.server, str))
+    net = m.used - m.startup
     return Map([
-        ("peak.allocated", peak), ("total.allocated", rss), ("startup.allocated", 0),
-        ("replication.backlog", 0), ("clients.slaves", 0), ("clients.normal", clients),
-        ("cluster.links", 0), ("aof.buffer", 0), ("lua.caches", 0), ("functions.caches", 0),
+        ("peak.allocated", m.peak), ("total.allocated", m.used), ("startup.allocated", m.startup),
+        ("replication.backlog", 0), ("clients.slaves", m.replica_out), ("clients.normal", m.normal),
+        ("cluster.links", 0), ("aof.buffer", 0),
+        ("lua.caches", scripts["used_memory_scripts_eval"]), ("functions.caches", scripts["used_memory_functions"]),
         *dbs,
-        ("overhead.total", overhead), ("keys.count", keys),
-        ("keys.bytes-per-key", dataset // keys if keys else 0), ("dataset.bytes", dataset),
-        ("dataset.percentage", dataset * 100.0 / rss if rss else 0.0),
-        ("peak.percentage", rss * 100.0 / peak if peak else 0.0),
-        ("allocator.allocated", rss), ("allocator.active", rss), ("allocator.resident", rss),
+        ("overhead.total", m.overhead), ("keys.count", keys),
+        ("keys.bytes-per-key", net // keys if keys else 0), ("dataset.bytes", m.dataset),
+        ("dataset.percentage", m.dataset * 100.0 / net if net > 0 else 0.0),
+        ("peak.percentage", m.used * 100.0 / m.peak if m.peak else 0.0),
+        # no jemalloc: what the allocator holds is what we account for
+        ("allocator.allocated", m.used), ("allocator.active", m.used), ("allocator.resident", m.rss),
         ("allocator-fragmentation.ratio", 1.0), ("allocator-fragmentation.bytes", 0),
-        ("allocator-rss.ratio", 1.0), ("allocator-rss.bytes", 0),
+        ("allocator-rss.ratio", m.rss / m.used if m.used else 1.0), ("allocator-rss.bytes", m.rss - m.used),
         ("rss-overhead.ratio", 1.0), ("rss-overhead.bytes", 0),
-        ("fragmentation", 1.0), ("fragmentation.bytes", 0),
+        ("fragmentation", m.rss / m.used if m.used else 1.0), ("fragmentation.bytes", m.rss - m.used),
     ])
+
+
+# Redis's getMemoryDoctorReport (object.c): its thresholds and its words
+DOCTOR_EMPTY = (b"Hi Sam, this instance is empty or is using very little memory, my issues detector can't "
+                b"be used in these conditions. Please, leave for your mission on Earth and fill it with "
+                b"some data. The new Sam and I will be back to our programming as soon as I finished "
+                b"rebooting.\n")
+DOCTOR_FINE = (b"Hi Sam, I can't find any memory issue in your instance. I can only account for what "
+               b"occurs on this base.\n")
+DOCTOR_REPORTS = {
+    "big_peak": " * Peak memory: In the past this instance used more than 150% the memory that is currently using. The allocator is normally not able to release memory after a peak, so you can expect to see a big fragmentation ratio, however this is actually harmless and is only due to the memory peak, and if the Redis instance Resident Set Size (RSS) is currently bigger than expected, the memory will be used as soon as you fill the Redis instance with more data. If the memory peak was only occasional and you want to try to reclaim memory, please try the MEMORY PURGE command, otherwise the only other option is to shutdown and restart the instance.\n\n",
+    "high_frag": " * High total RSS: This instance has a memory fragmentation and RSS overhead greater than 1.4 (this means that the Resident Set Size of the Redis process is much larger than the sum of the logical allocations Redis performed). This problem is usually due either to a large peak memory (check if there is a peak memory entry above in the report) or may result from a workload that causes the allocator to fragment memory a lot. If the problem is a large peak memory, then there is no issue. Otherwise, make sure you are using the Jemalloc allocator and not the default libc malloc. Note: The currently used allocator is \"pymalloc\".\n\n",
+    "big_slave_buf": " * Big replica buffers: The replica output buffers in this instance are greater than 10MB for each replica (on average). This likely means that there is some replica instance that is struggling receiving data, either because it is too slow or because of networking issues. As a result, data piles on the master output buffers. Please try to identify what replica is not receiving data correctly and why. You can use the INFO output in order to check the replicas delays and the CLIENT LIST command to check the output buffers of each replica.\n\n",
+    "big_client_buf": " * Big client buffers: The clients output buffers in this instance are greater than 200K per client (on average). This may result from different causes, like Pub/Sub clients subscribed to channels bot not receiving data fast enough, so that data piles on the Redis instance output buffer, or clients sending commands with large replies or very large sequences of commands in the same pipeline. Please use the CLIENT LIST command in order to investigate the issue if it causes problems in your instance, or to understand better why certain clients are using a big amount of memory.\n\n",
+    "many_scripts": " * Many scripts: There seem to be many cached scripts in this instance (more than 1000). This may be because scripts are generated and `EVAL`ed, instead of being parameterized (with KEYS and ARGV), `SCRIPT LOAD`ed and `EVALSHA`ed. Unless `SCRIPT FLUSH` is called periodically, the scripts' caches may end up consuming most of your memory.\n\n",
+}
+
+
+def memory_doctor(m: info.MemoryFigures, cached_scripts: int) -> bytes:
+    """Redis's report for these figures (the allocator's own checks have nothing to see here:
+    no jemalloc)."""
+    if m.used < 5 << 20:
+        return DOCTOR_EMPTY
+    found = []
+    if m.peak / m.used > 1.5:
+        found.append("big_peak")
+    if m.rss / m.used > 1.4 and m.rss - m.used > 10 << 20:
+        found.append("high_frag")
+    if m.replicas and m.replica_out / m.replicas > 10 << 20:
+        found.append("big_slave_buf")
+    if m.normal / max(1, m.clients) > 200 << 10:
+        found.append("big_client_buf")
+    if cached_scripts > 1000:
+        found.append("many_scripts")
+    if not found:
+        return DOCTOR_FINE
+    body = "".join(DOCTOR_REPORTS[k] for k in DOCTOR_REPORTS if k in found)
+    return ("Sam, I detected a few issues in this Redis instance memory implants:\n\n" + body
+            + "I'm here to keep you safe, Sam. I want to help you.\n").encode()
 
 
 @command("memory|doctor")
 def cmd_memory_doctor(c: Client, argv: list[bytes]) -> Any:
-    return Verbatim(b"Hi Sam, I can't find any memory issue in your instance. I can only account for "
-                    b"what occurs on this base.\n")
+    scripts = getattr(c.server, "lua_engine", None)
+    cached = len(scripts.scripts) if scripts is not None else 0
+    return Verbatim(memory_doctor(info.MemoryFigures(c.server), cached))
 
 
 @command("memory|malloc-stats")

@@ -7,8 +7,11 @@ is 5 and grows with accesses); everything else, errors included, must be identic
 
 from __future__ import annotations
 
+from typing import Any
+
 from tests.compat.helpers import check_type
 from tests.conftest import Differential
+from tests.respclient import Reply
 
 
 def _policy(diff: Differential, policy: str) -> None:
@@ -91,3 +94,46 @@ def test_memory_subcommands(diff: Differential) -> None:
     names = [k.value for k, _ in ours.value] if ours.type == "%" else [r.value for r in ours.value[::2]]
     ref_names = [k.value for k, _ in ref.value] if ref.type == "%" else [r.value for r in ref.value[::2]]
     assert names == ref_names
+
+
+def _stats(r: Reply) -> dict[bytes, Any]:
+    pairs = r.value if r.type == "%" else list(zip(r.value[::2], r.value[1::2], strict=True))
+    return {k.value: v.value for k, v in pairs}
+
+
+def _info_memory(diff: Differential) -> dict[str, str]:
+    r = diff.ours.call("INFO", "memory")
+    text = (r.value[4:] if r.type == "=" else r.value).decode()
+    return dict(line.split(":", 1) for line in text.split("\r\n") if ":" in line)
+
+
+def test_memory_doctor_on_an_empty_instance_is_redis_s(diff: Differential) -> None:
+    diff.check("MEMORY", "DOCTOR")  # under 5 MB: Redis's "empty instance" report, word for word
+
+
+def test_memory_stats_agree_with_info_memory(diff: Differential) -> None:
+    stats = _stats(diff.ours.call("MEMORY", "STATS"))
+    fields = _info_memory(diff)
+    assert stats[b"startup.allocated"] == int(fields["used_memory_startup"])
+    # (used_memory moves between the two calls by a few hundred bytes at most)
+    assert abs(stats[b"total.allocated"] - int(fields["used_memory"])) < 4096
+    assert stats[b"peak.allocated"] >= stats[b"total.allocated"]
+    assert stats[b"clients.normal"] >= 0 and stats[b"clients.slaves"] == 0
+
+
+def test_memory_doctor_reports_over_5_mb(diff: Differential) -> None:
+    big = "x" * 100_000
+    for i in range(0, 80, 20):  # 8 MB of strings
+        diff.ours.call("MSET", *[x for j in range(i, i + 20) for x in (f"big:{j}", big)])
+    report = diff.ours.call("MEMORY", "DOCTOR")
+    text = (report.value[4:] if report.type == "=" else report.value).decode()
+    fields = _info_memory(diff)
+    used, rss = int(fields["used_memory"]), int(fields["used_memory_rss"])
+    assert used >= 5 << 20
+    if rss / used > 1.4 and rss - used > 10 << 20:  # Python's own RSS: Redis's "High total RSS"
+        assert text.startswith("Sam, I detected a few issues in this Redis instance memory implants:")
+        assert " * High total RSS: " in text and 'allocator is "pymalloc"' in text
+        assert text.endswith("I'm here to keep you safe, Sam. I want to help you.\n")
+    else:
+        assert text == "Hi Sam, I can't find any memory issue in your instance. I can only account for what occurs on this base.\n"
+    diff.ours.call("FLUSHALL")
