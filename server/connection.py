@@ -171,6 +171,8 @@ class Client(asyncio.Protocol):
         if self.blocked is not None:  # replies must stay in order: hold until unblocked
             self._held.extend(commands)
             self._held_error = self._held_error or error
+            if server.client_eviction.limit:  # maxmemory-clients
+                server.client_eviction.after_io(self)
             return
         self._run(commands, error)
 
@@ -210,6 +212,8 @@ class Client(asyncio.Protocol):
                 encode(Error(error.message), out, self.resp3)
             self.closing = True
         self._running_out = None
+        if server.client_eviction.limit and not self.closing:  # maxmemory-clients
+            server.client_eviction.after_io(self)
         if self.transport is not None and (out or self.closing) and not self._queued:
             self._queued = True  # (as ``_send``: the replies are in ``_out`` already)
             self.server.queue_reply(self)
@@ -286,6 +290,10 @@ class Client(asyncio.Protocol):
             self._out.clear()
             if self.server.outbuf.check(self):
                 return
+            if self.server.client_eviction.limit and not self.closing:  # maxmemory-clients
+                self.server.client_eviction.after_io(self)
+                if self.closing:
+                    return
         if self.closing:
             transport.close()
         elif self._successor is not None:  # the reply that accepted the hand-over is out

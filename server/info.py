@@ -223,6 +223,7 @@ def _stats(s: Server) -> Fields:
         ("sync_partial_err", s.replicas.partial_errors),
         ("expired_keys", st.expired_keys),
         ("evicted_keys", st.evicted_keys),
+        ("evicted_clients", st.evicted_clients),
         # Redis 7.4's name (7.0 does not count them): clients closed by the limit
         ("client_output_buffer_limit_disconnections",
          st.obuf_disconnections + s.pubsub.disconnections),  # replies, and pub/sub pushes
