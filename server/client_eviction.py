@@ -26,6 +26,12 @@ limit changes). A check never runs inside a command, so the client running a com
 closed under it; it can be evicted right after, if it is the largest, as in Redis. Totals are
 kept per client and summed incrementally; when the sum reaches the limit every client is
 measured again before any is closed (a stale figure never evicts anybody).
+
+Flow control: without eviction, a client whose replies pass the transport's high-water mark is
+not read from until they drain (server/connection.py). While eviction is on, an evictable
+client is read on, as Redis reads every client: its replies grow until the eviction closes it
+(a client that never reads is closed, not left hanging); NO-EVICT clients, and all clients
+once eviction is off again, are flow-controlled as before.
 """
 
 from __future__ import annotations
@@ -116,6 +122,23 @@ class ClientEviction:
         self._mem: dict[Client, int] = {}
         self._logged_over = 0.0
 
+    def reads_on(self, c: Client) -> bool:
+        """While eviction is on, an evictable client whose replies pile up is still read from
+        (Redis has no flow control: a client that does not read its replies grows until it is
+        evicted); the others stop being read until the socket drains."""
+        return bool(self.limit) and not c.no_evict and self._counted(c)
+
+    def flow_changed(self) -> None:
+        """The limit or a NO-EVICT flag changed: the clients whose output waits are read from
+        again, or no more, as they may now."""
+        for c in self.server.clients.values():
+            t = c.transport
+            if c.write_paused and t is not None and not c.closing:
+                if self.reads_on(c):
+                    t.resume_reading()
+                else:
+                    t.pause_reading()
+
     def configure(self) -> None:
         """maxmemory-clients or maxmemory changed (or the server starts): the new limit, every
         client measured. Eviction itself waits for the next check (never inside a command)."""
@@ -125,6 +148,7 @@ class ClientEviction:
         self.total = 0
         if self.limit:
             self.measure_all()
+        self.flow_changed()
 
     # -- measuring -----------------------------------------------------------------------
     def _counted(self, c: Client) -> bool:

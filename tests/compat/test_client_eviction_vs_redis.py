@@ -210,8 +210,9 @@ def test_multi_buffer_evicted(pair: list[ServerProcess], controls: list[RespConn
 
 
 def test_unread_replies_evicted(pair: list[ServerProcess], controls: list[RespConnection]) -> None:
-    """A client whose unread replies pass the limit is closed (one pipelined read of big GETs);
-    another client that read its replies stays."""
+    """A client whose unread replies pass the limit is closed: one pipelined read of big GETs,
+    or GETs sent one at a time (the server reads on while the replies wait: Redis has no flow
+    control); another client that read its replies stays."""
     for proc, control in zip(pair, controls, strict=True):
         assert control.call("SETRANGE", "k", "200000", "v").value == 200001
         assert control.call("CONFIG", "SET", "maxmemory-clients", str(LIMIT)).value == "OK"
@@ -222,9 +223,24 @@ def test_unread_replies_evicted(pair: list[ServerProcess], controls: list[RespCo
         lazy.send_raw(b"*2\r\n$3\r\nGET\r\n$1\r\nk\r\n" * 40)  # 8 MB of replies, not read
         _wait(partial(_gone, control, "lazy"), "the client that does not read is closed")
         assert _evicted(control) == 1
+        slow = _named(proc.port, "slow")
+        slow.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sent = 0
+        while sent < 300:  # 60 MB at most; Redis closes it after ~40 (3 MB + sockets)
+            sent += 1
+            try:
+                slow.send_raw(b"*2\r\n$3\r\nGET\r\n$1\r\nk\r\n")
+            except OSError:
+                break
+            fields = _fields(control, "slow")
+            if fields is None:
+                break
+            assert int(fields["tot-mem"]) < LIMIT + 2 * 200001  # closed on its way past the limit
+        assert _gone(control, "slow"), f"not evicted after {sent} GETs"
+        assert _evicted(control) == 2
         assert len(reader.call("GET", "k").value) == 200001
-        reader.close()
-        lazy.close()
+        for c in (reader, lazy, slow):
+            c.close()
 
 
 def test_largest_first_and_only_until_below(pair: list[ServerProcess], controls: list[RespConnection]) -> None:
