@@ -36,6 +36,8 @@ once eviction is off again, are flow-controlled as before.
 
 from __future__ import annotations
 
+import socket
+import struct
 import time
 from typing import TYPE_CHECKING
 
@@ -53,6 +55,24 @@ CHANNEL_BYTES = 24
 SLOT_BYTES = 8
 PREFIX_BYTES = 32
 LOG_OVER_EVERY_S = 1.0
+# Redis's fixed reply buffer (PROTO_REPLY_CHUNK_BYTES): replies up to this size never change a
+# Redis client's tot-mem (the buffer is part of its fixed size, which activekv does not count),
+# so a read's replies waiting for the loop's write count only beyond it.
+REPLY_BUFFER = 16 * 1024
+
+
+def _reset_on_close(c: Client) -> None:
+    """Close with a reset (SO_LINGER 0), as Redis's close of a client whose input it has not
+    read yet: a client evicted halfway through sending a command gets "connection reset" on
+    its next write or read, not an orderly end of stream (we read its bytes already)."""
+    t = c.transport
+    sock = t.get_extra_info("socket") if t is not None else None
+    if sock is None:
+        return
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    except (OSError, AttributeError):
+        pass  # not a TCP socket (unix socket, TLS wrapper): an orderly close then
 
 
 def effective_limit(maxmemory_clients: int, maxmemory: int) -> int:
@@ -96,10 +116,10 @@ def memory_fields(c: Client) -> tuple[int, int, int, int]:
     t = c.transport
     omem = t.get_write_buffer_size() if t is not None else 0
     total += omem
-    if not running:  # replies queued for this loop iteration's write
-        total += len(c._out)
-        if c.stream_hold is not None:
-            total += len(c.stream_hold)
+    if not running:  # replies queued for this loop iteration's write, past Redis's buffer
+        queued = len(c._out) + (len(c.stream_hold) if c.stream_hold is not None else 0)
+        if queued > REPLY_BUFFER:
+            total += queued - REPLY_BUFFER
     if c.watched:
         total += len(c.watched) * WATCHED_KEY_BYTES
     subs = c.subs
@@ -227,5 +247,7 @@ class ClientEviction:
         server.log.info("Evicting client: %s", server.acl.client_info(c).rstrip("\n"))
         self.forget(c)
         server.stats.evicted_clients += 1
+        if c.reader.pending_bytes() or c.reader.reserved_bytes():
+            _reset_on_close(c)
         c.abort()
         server.unregister(c)  # gone from CLIENT LIST at once, as Redis's freeClient
