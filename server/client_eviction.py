@@ -21,11 +21,12 @@ here: an idle activekv client counts 0 bytes.
 
 Checked where Redis checks (cheaply: one comparison when the limit is 0): after each read of
 a client (its commands ran, its replies are queued), after replies are written to a client
-(pub/sub pushes, tracking redirections), and on the server's 100 ms tick (output drains, the
-limit changes). A check never runs inside a command, so the client running a command is never
-closed under it; it can be evicted right after, if it is the largest, as in Redis. Totals are
-kept per client and summed incrementally; when the sum reaches the limit every client is
-measured again before any is closed (a stale figure never evicts anybody).
+(pub/sub pushes, tracking redirections), and on the server's 100 ms tick (output drains). A
+check never runs inside a command, so the client running a command is never closed under it;
+it can be evicted right after, if it is the largest, as in Redis. Totals are kept per client
+and summed incrementally (a client's memory grows only through those hooks, which measure
+it); the tick and every eviction first measure again the clients counted with some memory (a
+stale figure never evicts anybody), and a change of the limit measures everybody.
 
 Flow control: without eviction, a client whose replies pass the transport's high-water mark is
 not read from until they drain (server/connection.py). While eviction is on, an evictable
@@ -210,16 +211,23 @@ class ClientEviction:
         if self.total >= self.limit:
             self.evict()
 
+    def remeasure(self) -> None:
+        """The clients counted with some memory, measured again (their output drains). The
+        others used nothing when last measured, and a client's memory grows only through the
+        hooks (its reads, writes to it), which measure it."""
+        for c in list(self._mem):
+            self.update(c)
+
     def tick(self) -> None:
-        """Every 100 ms while enabled: everybody measured again (output drains, limits move)."""
+        """Every 100 ms while enabled: the counted clients measured again."""
         if self.limit:
-            self.measure_all()
+            self.remeasure()
             if self.total >= self.limit:
                 self.evict()
 
     def evict(self) -> int:
         """Close the largest evictable clients until the total is below the limit."""
-        self.measure_all()  # a stale figure must not evict anybody
+        self.remeasure()  # a stale figure must not evict anybody
         limit = self.limit
         if self.total < limit:
             return 0
