@@ -269,13 +269,13 @@ def test_largest_first_and_only_until_below(pair: list[ServerProcess], controls:
 
 
 def test_limit_has_a_128kb_floor(pair: list[ServerProcess], controls: list[RespConnection]) -> None:
-    """``maxmemory-clients 1`` is 128 KB in effect (CONFIG GET still shows 1): a client with a
-    60 KB argument pending stays, one with 200 KB is closed."""
+    """``maxmemory-clients 1`` is 128 KB in effect (CONFIG GET still shows 1): a client with
+    part of a command pending stays, one with a 200 KB argument pending is closed."""
     for proc, control in zip(pair, controls, strict=True):
         assert control.call("CONFIG", "SET", "maxmemory-clients", "1").value == "OK"
         assert control.call("CONFIG", "GET", "maxmemory-clients").plain() == [b"maxmemory-clients", b"1"]
         small = _named(proc.port, "small")
-        small.send_raw(b"*1\r\n$60000\r\n" + b"v" * 100)
+        small.send_raw(b"*1\r\n$20000\r\n" + b"v" * 100)
         assert not _closed(small, 0.3)
         big = _named(proc.port, "big")
         big.send_raw(b"*1\r\n$200000\r\n" + b"v" * 100)
