@@ -30,6 +30,7 @@ from server.acl.store import Acl, AclConfigError
 from server.acl.table import extra_entries, load_table
 from server.blocking import Blocked
 from server.changes import ChangeHook
+from server.client_eviction import ClientEviction
 from server.clients_cron import IdleClients
 from server.commands.client import client_info_line
 from server.commands.registry import EXTRA_SPECS, build_table
@@ -85,9 +86,9 @@ class Stats:
     expire_cycle_s: float = 0.0  # time the expire cycle took
     repl_output_bytes: int = 0  # written to Redis replicas (server/replicas/link.py)
     evicted_keys: int = 0  # maxmemory-policy (server/eviction.py)
-    evicted_clients: int = 0  # maxmemory-clients
     dump_payload_sanitizations: int = 0  # RESTOREs whose payload was deeply checked
     obuf_disconnections: int = 0  # client-output-buffer-limit (server/outbuf.py)
+    evicted_clients: int = 0  # maxmemory-clients (server/client_eviction.py)
     lazyfreed_objects: int = 0  # what Redis would have freed lazily (server/lazyfree.py)
     keyspace_hits: int = 0
     keyspace_misses: int = 0
@@ -186,6 +187,8 @@ class Server:
         if config.get("oom-score-adj") != "no":
             self.oom_score.configure(config)
         self.idle_clients = IdleClients()  # the timeout option
+        self.client_eviction = ClientEviction(self)  # maxmemory-clients
+        self.client_eviction.configure()
         self.start_time = time.time()
         self.run_id = os.urandom(20).hex()
         self._client_ids = 0
@@ -221,6 +224,8 @@ class Server:
     def unregister(self, client: Client) -> None:
         self.clients.pop(client.id, None)
         client.unwatch_all()
+        if self.client_eviction.limit:
+            self.client_eviction.forget(client)
 
     # -- WATCH -----------------------------------------------------------------------------
     def watch(self, client: Client, db: int, key: bytes) -> None:
@@ -347,6 +352,7 @@ class Server:
             if n % 10 == 0:
                 self.outbuf.tick()
                 self.memory.tick()
+                self.client_eviction.tick()
             if rep is None or n % 10:
                 continue
             try:
@@ -483,6 +489,8 @@ class Server:
             tls.reconfigure(self, config, [n for n in changed if n.startswith("tls-")])
         if "maxmemory" in changed or "maxmemory-policy" in changed:
             self.memory.configure(config_set=True)
+        if "maxmemory-clients" in changed or "maxmemory" in changed:
+            self.client_eviction.configure()
         if "requirepass" in changed:
             self.acl.set_requirepass(config.requirepass)
             refresh_auth(self)

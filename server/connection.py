@@ -94,6 +94,7 @@ class Client(asyncio.Protocol):
         self.reply_flags = 0  # CLIENT REPLY OFF/SKIP (0: every reply is sent)
         self.qbuf_batch = 0  # bytes of the read whose commands are running (CLIENT LIST qbuf)
         self.no_evict = False  # CLIENT NO-EVICT
+        self.write_paused = False  # the transport's write buffer is past its high-water mark
         self.no_touch = False  # CLIENT NO-TOUCH
         self.subs: Subscriptions | None = None  # pub/sub subscriptions (None: not in that context)
         self._running_out: bytearray | None = None  # replies of the commands running now
@@ -143,10 +144,15 @@ class Client(asyncio.Protocol):
         self.server.unregister(self)
 
     def pause_writing(self) -> None:
-        if self.transport is not None:
+        self.write_paused = True
+        # (with maxmemory-clients, an evictable client reads on, as in Redis: the eviction
+        # bounds its replies instead; server/client_eviction.py)
+        if self.transport is not None and not (
+                self.server.client_eviction.limit and self.server.client_eviction.reads_on(self)):
             self.transport.pause_reading()
 
     def resume_writing(self) -> None:
+        self.write_paused = False
         if self.transport is not None and not self.closing:
             self.transport.resume_reading()
 
@@ -171,6 +177,8 @@ class Client(asyncio.Protocol):
         if self.blocked is not None:  # replies must stay in order: hold until unblocked
             self._held.extend(commands)
             self._held_error = self._held_error or error
+            if server.client_eviction.limit:  # maxmemory-clients
+                server.client_eviction.after_io(self)
             return
         self._run(commands, error)
 
@@ -210,6 +218,8 @@ class Client(asyncio.Protocol):
                 encode(Error(error.message), out, self.resp3)
             self.closing = True
         self._running_out = None
+        if server.client_eviction.limit and not self.closing:  # maxmemory-clients
+            server.client_eviction.after_io(self)
         if self.transport is not None and (out or self.closing) and not self._queued:
             self._queued = True  # (as ``_send``: the replies are in ``_out`` already)
             self.server.queue_reply(self)
@@ -286,6 +296,10 @@ class Client(asyncio.Protocol):
             self._out.clear()
             if self.server.outbuf.check(self):
                 return
+            if self.server.client_eviction.limit and not self.closing:  # maxmemory-clients
+                self.server.client_eviction.after_io(self)
+                if self.closing:
+                    return
         if self.closing:
             transport.close()
         elif self._successor is not None:  # the reply that accepted the hand-over is out

@@ -41,6 +41,8 @@ AUTH_MAX_BULK = 16384  # processMultibulkBuffer: ll > 16384 && authRequired(c)
 # Pending bulk arguments at least this big are read by the Python path (one buffer copy
 # instead of ours + hiredis's).
 _BIG_ARG = 256 * 1024
+# Redis's PROTO_MBULK_BIG_ARG: an argument at least this long is allocated whole on its header
+_RESERVED_ARG = 32 * 1024
 
 # An aggregate header with 7+ digits: hiredis would allocate a list of that many slots
 # up front (and free it slot by slot), so such input is parsed in Python instead.
@@ -190,6 +192,22 @@ class RequestReader:
     def pending_bytes(self) -> int:
         """Bytes Redis would hold in its query buffer (CLIENT LIST ``qbuf``)."""
         return len(self._buf) - self._pos
+
+    def reserved_bytes(self) -> int:
+        """Bytes held for the command being read besides ``pending_bytes`` (client eviction's
+        measure, server/client_eviction.py): its arguments parsed so far and, for a big
+        argument still arriving, the rest of its declared length (Redis allocates such an
+        argument whole once it has read its header)."""
+        args = self._args
+        extra = sum(map(len, args)) if args else 0
+        if self._reader is not None:
+            extra += self._pos  # the pending command's bytes before the current argument
+        bulk = self._bulk
+        if bulk >= _RESERVED_ARG:
+            have = len(self._buf) - self._pos
+            if bulk + 2 > have:
+                extra += bulk + 2 - have
+        return extra
 
     # -- public entry point -------------------------------------------------------------
 

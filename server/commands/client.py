@@ -10,7 +10,7 @@ holds (for the client running CLIENT LIST/INFO: its whole read, as Redis trims i
 buffer only after the read's commands ran), ``qbuf-free`` 0, ``argv-mem`` the size of the arguments of the command running,
 ``multi-mem`` the size of the queued MULTI commands' arguments, ``rbs``/``rbp`` 0 (no reply
 buffer: replies are written once per read), ``omem`` the transport's write buffer, ``tot-mem``
-the sum of those. ``flags``: ``x`` in MULTI, ``d`` a WATCHed key changed, ``c`` closing after
+what client eviction measures (server/client_eviction.py: those, and Redis's overheads). ``flags``: ``x`` in MULTI, ``d`` a WATCHed key changed, ``c`` closing after
 the reply, ``b`` blocked (or held by CLIENT PAUSE), ``e`` CLIENT NO-EVICT on, else ``N``.
 """
 
@@ -20,6 +20,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from server import errors, helptext
+from server.client_eviction import memory_fields
 from server.commands.common import int_arg
 from server.commands.connection import valid_client_name
 from server.commands.registry import command
@@ -46,19 +47,9 @@ def type_of(c: Client) -> str:
     return "pubsub" if c.subs is not None else "normal"
 
 
-def _buffers(c: Client) -> tuple[int, int, int]:
-    """The client's query buffer, queued MULTI arguments and output buffer, in bytes."""
-    # the client running this command: its whole read is still in Redis's query buffer
-    qbuf = c.qbuf_batch if c._running_out is not None else c.reader.pending_bytes()
-    multi_mem = sum(len(a) for _, argv in c.multi for a in argv) if c.multi is not None else 0
-    omem = c.transport.get_write_buffer_size() if c.transport is not None else 0
-    return qbuf, multi_mem, omem
-
-
 def client_memory(c: Client) -> int:
     """CLIENT LIST's ``tot-mem`` of ``c`` (INFO memory's ``mem_clients_normal`` sums it)."""
-    qbuf, multi_mem, omem = _buffers(c)
-    return qbuf + c.argv_mem + multi_mem + omem
+    return memory_fields(c)[3]
 
 
 def client_info_line(c: Client, now: float | None = None) -> str:
@@ -86,7 +77,7 @@ def client_info_line(c: Client, now: float | None = None) -> str:
         flags += "e"
     if c.no_touch:  # Redis 7.2's flag
         flags += "T"
-    qbuf, multi_mem, omem = _buffers(c)
+    qbuf, multi_mem, omem, tot_mem = memory_fields(c)  # tot-mem: what client eviction measures
     subs = c.subs.kinds if c.subs is not None else ((), (), ())
     return (
         f"id={c.id} addr={c.addr} laddr={c.laddr} fd={c.fd} "
@@ -96,7 +87,7 @@ def client_info_line(c: Client, now: float | None = None) -> str:
         f"multi={len(c.multi) if c.multi is not None else -1} "
         f"qbuf={qbuf} qbuf-free=0 argv-mem={c.argv_mem} multi-mem={multi_mem} "
         f"rbs=0 rbp=0 obl=0 oll=0 omem={omem} "
-        f"tot-mem={qbuf + c.argv_mem + multi_mem + omem} events={'rw' if omem else 'r'} "
+        f"tot-mem={tot_mem} events={'rw' if omem else 'r'} "
         f"cmd={c.last_cmd} user={c.user.name.decode('utf-8', 'replace')} redir={tracking.redirect if tracking is not None else -1} resp={3 if c.resp3 else 2}\n"
     )
 

@@ -64,6 +64,8 @@ def cmd_client_no_evict(c: Client, argv: list[bytes]) -> Any:
     if mode not in (b"on", b"off"):
         raise Error(errors.SYNTAX)
     c.no_evict = mode == b"on"
+    if c.no_evict and c.write_paused:  # flow control applies to it again
+        c.server.client_eviction.flow_changed()
     return OK
 
 
