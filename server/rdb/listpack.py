@@ -73,13 +73,16 @@ def encode(values: Iterable[bytes]) -> bytes:
 
 def _entries(lp: bytes, pos: int) -> Iterable[tuple[int, int]]:
     """(start, end) of each entry's encoding + data from ``pos`` (the entry after the header),
-    each checked against its backlen; FormatError if anything runs past the end."""
+    each checked against its backlen; FormatError if anything runs past the end or the
+    terminator is not the last byte (lpValidateIntegrity: an entry may not start with EOF)."""
     n = len(lp)
     while True:
         if pos >= n:
             raise FormatError("listpack without terminator")
         b = lp[pos]
         if b == EOF_BYTE:
+            if pos != n - 1:
+                raise FormatError("listpack terminator before its end")
             return
         if b < 0x80:
             size = 1
@@ -140,6 +143,4 @@ def decode(lp: bytes) -> list[bytes]:
     out = [_value(lp, s, e) for s, e in _entries(lp, HEADER_SIZE)]
     if count != NUMELE_UNKNOWN and count != len(out):
         raise FormatError("listpack count mismatch")
-    if lp.find(b"\xff", len(lp) - 1) != len(lp) - 1:
-        raise FormatError("listpack trailing bytes")
     return out
