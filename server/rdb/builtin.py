@@ -105,6 +105,8 @@ def _load_quicklist(r: Reader, version: int) -> o.Loaded:
     for _ in range(r.length()):
         container = QUICKLIST_NODE_PACKED if version == 1 else r.length()
         blob = r.string()
+        if not blob:  # (Redis: "quicklist encoded_len is 0", a plain node's too)
+            raise FormatError("empty quicklist node")
         if container == QUICKLIST_NODE_PLAIN:
             values.append(blob)
         elif container != QUICKLIST_NODE_PACKED:
