@@ -1,0 +1,99 @@
+"""RESTORE of corrupt DUMP payloads against redis-server 7.0.15: every test of Redis's
+tests/integration/corrupt-dump.tcl as a row (``corrupt_dump_rows.py``), RESP2 and RESP3.
+
+A row sets ``sanitize-dump-payload`` and DEBUG SET-SKIP-CHECKSUM-VALIDATION as its test does,
+RESTOREs the payload on both servers and compares the replies, then the commands the test
+runs, then PING.
+
+``crash`` rows are the tests where redis-server itself crashes (or the test asserts that it
+panics): there the differential is against redis-server with ``sanitize-dump-payload yes``,
+what activekv always does (it decodes every element of a payload to build its CRDT value, so
+it has no shallow mode that could let a broken structure in): the RESTORE reply must be
+redis's sanitized one, and the commands the test runs then get an ordinary reply on activekv
+(never an "unexpected error"), which stays up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from server.harness.processes import ServerProcess
+from tests.compat.corrupt_dump_rows import ROWS, Row, command_args, tcl
+from tests.conftest import Differential
+from tests.respclient import RespConnection
+
+
+@pytest.fixture(params=[2, 3], ids=["resp2", "resp3"])
+def cdiff(request: pytest.FixtureRequest, debug_servers: tuple[ServerProcess, ServerProcess]) -> Iterator[Differential]:
+    d = Differential(debug_servers[0].port, debug_servers[1].port, request.param)
+    saved = [(conn, conn.call("CONFIG", "GET", "hash-max-listpack-entries").plain()) for conn in (d.ref, d.ours)]
+    yield d
+    for conn, hmle in saved:
+        conn.call("CONFIG", "SET", "sanitize-dump-payload", "no")
+        flat = hmle if d.protocol == 2 else [x for pair in hmle for x in pair]
+        conn.call("CONFIG", "SET", *flat)
+        conn.call("DEBUG", "SET-SKIP-CHECKSUM-VALIDATION", "0")
+    d.close()
+
+
+def _setup(conn: RespConnection, row: Row, sanitize: str) -> None:
+    assert conn.call("CONFIG", "SET", "sanitize-dump-payload", sanitize).value == "OK"
+    assert conn.call("DEBUG", "SET-SKIP-CHECKSUM-VALIDATION", "1" if row.skip_crc else "0").value == "OK"
+    for name, value in row.configs:
+        assert conn.call("CONFIG", "SET", name, value).value == "OK"
+
+
+def _restore(conn: RespConnection, row: Row) -> object:
+    args: list[object] = ["RESTORE", row.key, "0", tcl(row.payload)]
+    if row.replace:
+        args.append("REPLACE")
+    return conn.call(*args)
+
+
+def _no_unexpected(reply: object) -> None:
+    text = repr(reply).lower()
+    assert "unexpected" not in text and "traceback" not in text, reply
+
+
+@pytest.mark.parametrize("row", [r for r in ROWS if not r.crash], ids=lambda r: r.name)
+def test_corrupt_payload(cdiff: Differential, row: Row) -> None:
+    for conn in (cdiff.ref, cdiff.ours):
+        _setup(conn, row, row.sanitize)
+    ref, ours = _restore(cdiff.ref, row), _restore(cdiff.ours, row)
+    assert ours == ref, f"RESTORE {row.name}: redis {ref!r}, activekv {ours!r}"
+    for cmd in row.then:
+        cdiff.check(*command_args(cmd))
+    cdiff.check("PING")
+
+
+@pytest.mark.parametrize("row", [r for r in ROWS if r.crash], ids=lambda r: r.name)
+def test_corrupt_payload_redis_crashes(cdiff: Differential, row: Row) -> None:
+    # redis-server with the test's setting crashes here: it is compared with sanitize yes
+    # (never given the test's commands), activekv runs with the test's own setting.
+    _setup(cdiff.ref, row, "yes")
+    _setup(cdiff.ours, row, row.sanitize)
+    ref, ours = _restore(cdiff.ref, row), _restore(cdiff.ours, row)
+    assert ours == ref, f"RESTORE {row.name}: redis (sanitized) {ref!r}, activekv {ours!r}"
+    for cmd in row.then:
+        _no_unexpected(cdiff.ours.call(*command_args(cmd)))
+    cdiff.check("PING")
+
+
+def test_skip_checksum_validation(cdiff: Differential) -> None:
+    """DEBUG SET-SKIP-CHECKSUM-VALIDATION 1 lets a payload with a wrong CRC64 through to the
+    decoder (RESTORE and FUNCTION RESTORE); the RDB version is still checked; 0 restores the check."""
+    cdiff.check("SET", "s", "hello")
+    good = cdiff.check("DUMP", "s").value
+    bad_crc = good[:-1] + bytes([good[-1] ^ 1])
+    bad_version = good[:-10] + b"\xff\x00" + good[-8:]
+    cdiff.check("RESTORE", "t", "0", bad_crc)
+    cdiff.check("FUNCTION", "RESTORE", bad_crc)
+    cdiff.check("DEBUG", "SET-SKIP-CHECKSUM-VALIDATION", "1")
+    cdiff.check("RESTORE", "t", "0", bad_crc)
+    cdiff.check("GET", "t")
+    cdiff.check("RESTORE", "u", "0", bad_version)
+    cdiff.check("DEBUG", "SET-SKIP-CHECKSUM-VALIDATION", "0")
+    cdiff.check("RESTORE", "v", "0", bad_crc)
+    cdiff.check("EXISTS", "v")
