@@ -15,11 +15,13 @@ redis's sanitized one, and the commands the test runs then get an ordinary reply
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Iterator
 
 import pytest
 
 from server.harness.processes import ServerProcess
+from server.rdb.crc64 import crc64
 from tests.compat.corrupt_dump_rows import ROWS, Row, command_args, tcl
 from tests.conftest import Differential
 from tests.respclient import RespConnection
@@ -97,3 +99,53 @@ def test_skip_checksum_validation(cdiff: Differential) -> None:
     cdiff.check("DEBUG", "SET-SKIP-CHECKSUM-VALIDATION", "0")
     cdiff.check("RESTORE", "v", "0", bad_crc)
     cdiff.check("EXISTS", "v")
+
+
+# -- payloads the corrupt-payload fuzzer found (tests/fuzz/test_corrupt_dump_fuzz.py, checked
+# against redis-server with sanitize-dump-payload yes): Redis accepts them, so must we.
+
+
+def _with_crc(body: bytes) -> bytes:
+    return body + struct.pack("<Q", crc64(body))
+
+
+def _redis_dump(cdiff: Differential, *build: tuple[str, ...]) -> bytes:
+    """The payload redis-server DUMPs for key ``s`` after ``build`` (rdbcompression no: the
+    listpacks are stored raw, at fixed offsets)."""
+    cdiff.ref.call("CONFIG", "SET", "rdbcompression", "no")
+    try:
+        for cmd in build:
+            cdiff.ref.call(*cmd)
+        payload = cdiff.ref.call("DUMP", "s").value
+        cdiff.ref.call("DEL", "s")
+    finally:
+        cdiff.ref.call("CONFIG", "SET", "rdbcompression", "yes")
+    assert isinstance(payload, bytes)
+    return payload
+
+
+def _restore_both(cdiff: Differential, payload: bytes, *then: tuple[str, ...]) -> None:
+    for conn in (cdiff.ref, cdiff.ours):
+        conn.call("CONFIG", "SET", "sanitize-dump-payload", "yes")
+    cdiff.check("RESTORE", "k", "0", payload, "REPLACE")
+    for cmd in then:
+        cdiff.check(*cmd)
+    cdiff.check("PING")
+
+
+def test_found_encoded_value_byte_as_a_length(cdiff: Differential) -> None:
+    # rdbLoadLen(rdb, NULL) reads a 0xC0-0xFF byte as its low 6 bits: 0xC2 is a count of 2
+    _restore_both(cdiff, _with_crc(b"\x02\xc2\x01a\x01b\x0a\x00"), ("SMEMBERS", "k"))
+    _restore_both(cdiff, _with_crc(b"\x00\xc1\x01\x0a\x00"), ("TYPE", "k"))  # ENC_INT16 needs 2 bytes
+
+
+def test_found_unknown_length_type_in_a_delivery_count(cdiff: Differential) -> None:
+    # 0x82-0xBF is RDB_LENERR (2^64 - 1), unchecked for a pending entry's delivery count
+    payload = bytearray(_redis_dump(cdiff, ("XADD", "s", "1-1", "f", "v"), ("XGROUP", "CREATE", "s", "g", "0"),
+                                    ("XREADGROUP", "GROUP", "g", "c", "STREAMS", "s", ">")))
+    at = len(payload) - 39  # before the consumer count, name, seen time, its PEL and the footer
+    assert payload[at] == 1 and payload[at + 1] == 1
+    payload[at] = 0xA0
+    _restore_both(cdiff, _with_crc(bytes(payload[:-8])), ("XRANGE", "k", "-", "+"), ("XPENDING", "k", "g"))
+
+
