@@ -71,7 +71,7 @@ def encode(values: Iterable[bytes]) -> bytes:
     return header(HEADER_SIZE + len(body) + 1, len(entries)) + body + b"\xff"
 
 
-def _entries(lp: bytes, pos: int) -> Iterable[tuple[int, int]]:
+def _entries(lp: bytes, pos: int, at_end: bool = True) -> Iterable[tuple[int, int]]:
     """(start, end) of each entry's encoding + data from ``pos`` (the entry after the header),
     each checked against its backlen; FormatError if anything runs past the end or the
     terminator is not the last byte (lpValidateIntegrity: an entry may not start with EOF)."""
@@ -81,7 +81,7 @@ def _entries(lp: bytes, pos: int) -> Iterable[tuple[int, int]]:
             raise FormatError("listpack without terminator")
         b = lp[pos]
         if b == EOF_BYTE:
-            if pos != n - 1:
+            if at_end and pos != n - 1:
                 raise FormatError("listpack terminator before its end")
             return
         if b < 0x80:
@@ -135,12 +135,26 @@ def _value(lp: bytes, start: int, end: int) -> bytes:
 
 def decode(lp: bytes) -> list[bytes]:
     """The elements of a listpack, validated (header size and count, backlens, terminator)."""
-    if len(lp) < HEADER_SIZE + 1:
-        raise FormatError("listpack too short")
-    total, count = struct.unpack_from("<IH", lp, 0)
-    if total != len(lp):
-        raise FormatError("listpack size mismatch")
+    total, count = _header(lp)
     out = [_value(lp, s, e) for s, e in _entries(lp, HEADER_SIZE)]
     if count != NUMELE_UNKNOWN and count != len(out):
         raise FormatError("listpack count mismatch")
     return out
+
+
+def decode_stream_node(lp: bytes) -> list[bytes]:
+    """The elements of a stream node's listpack as streamValidateListpackIntegrity walks it:
+    the header's size and final 0xFF checked (lpValidateIntegrity, shallow), then entry by
+    entry (lpValidateNext: bounds and backlens) up to the first 0xFF; the header's element
+    count is not checked."""
+    _header(lp)
+    return [_value(lp, s, e) for s, e in _entries(lp, HEADER_SIZE, at_end=False)]
+
+
+def _header(lp: bytes) -> tuple[int, int]:
+    if len(lp) < HEADER_SIZE + 1:
+        raise FormatError("listpack too short")
+    total, count = struct.unpack_from("<IH", lp, 0)
+    if total != len(lp) or lp[-1] != EOF_BYTE:
+        raise FormatError("listpack size mismatch")
+    return total, count

@@ -149,3 +149,12 @@ def test_found_unknown_length_type_in_a_delivery_count(cdiff: Differential) -> N
     _restore_both(cdiff, _with_crc(bytes(payload[:-8])), ("XRANGE", "k", "-", "+"), ("XPENDING", "k", "g"))
 
 
+def test_found_stream_node_count_and_flags_are_not_checked(cdiff: Differential) -> None:
+    payload = _redis_dump(cdiff, ("XADD", "s", "1-1", "f", "v"), ("XADD", "s", "1-2", "f", "w"))
+    lp = 20  # type, node count, the 16-byte master ID as a string, the listpack's length
+    assert payload[lp + 4 : lp + 6] == b"\x0f\x00" and payload[lp + 17] == 2  # 15 elements; SAMEFIELDS
+    count = payload[: lp + 4] + b"\x07\x00" + payload[lp + 6 : -8]
+    _restore_both(cdiff, _with_crc(count), ("XRANGE", "k", "-", "+"), ("XLEN", "k"))
+    flags = payload[: lp + 17] + b"\x06" + payload[lp + 18 : -8]  # a flag bit Redis never reads
+    _restore_both(cdiff, _with_crc(flags), ("XRANGE", "k", "-", "+"))
+
