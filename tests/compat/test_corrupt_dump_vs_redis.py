@@ -158,3 +158,9 @@ def test_found_stream_node_count_and_flags_are_not_checked(cdiff: Differential) 
     flags = payload[: lp + 17] + b"\x06" + payload[lp + 18 : -8]  # a flag bit Redis never reads
     _restore_both(cdiff, _with_crc(flags), ("XRANGE", "k", "-", "+"))
 
+
+def test_found_lzf_string_of_length_zero(cdiff: Differential) -> None:
+    # lzf_decompress returns 0 on any error, and 0 is the length expected: the empty string
+    _restore_both(cdiff, _with_crc(b"\x00\xc3\x05\x00\x01\x02\x03\x04\x05\x0a\x00"), ("GET", "k"))
+    _restore_both(cdiff, _with_crc(b"\x02\x02\xc3\x05\x00\x01\x02\x03\x04\x05\x01a\x0a\x00"),
+                  ("SMEMBERS", "k"))
