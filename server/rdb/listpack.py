@@ -33,6 +33,25 @@ def _backlen(n: int) -> bytes:
                   ((n >> 7) & 127) | 128, (n & 127) | 128])
 
 
+def _backlen_size(n: int) -> int:
+    return 1 if n <= 127 else 2 if n < 16383 else 3 if n < 2097151 else 4 if n < 268435455 else 5
+
+
+def _decode_backlen(lp: bytes, q: int) -> int:
+    """lpDecodeBacklen from its last byte ``q`` leftwards, as lpValidateNext checks it: only
+    the value counts (a continuation byte may reach into the entry: Redis accepts that too)."""
+    val = shift = 0
+    while True:
+        b = lp[q]
+        val |= (b & 127) << shift
+        if not b & 128:
+            return val
+        shift += 7
+        q -= 1
+        if shift > 28 or q < 0:
+            return -1
+
+
 def encode_entry(value: bytes) -> bytes:
     """One entry, backlen included (lpEncodeGetType + lpEncodeString/integer)."""
     v = parse_int(value) if len(value) <= 20 and value[:1] in _INT_START else None
@@ -103,11 +122,11 @@ def _entries(lp: bytes, pos: int, at_end: bool = True) -> Iterable[tuple[int, in
         else:
             raise FormatError("bad listpack encoding")
         end = pos + size
-        back = _backlen(size)
-        if end + len(back) > n or lp[end : end + len(back)] != back:
+        after = end + _backlen_size(size)
+        if after > n or _decode_backlen(lp, after - 1) != size:
             raise FormatError("bad listpack backlen")
         yield pos, end
-        pos = end + len(back)
+        pos = after
 
 
 def _value(lp: bytes, start: int, end: int) -> bytes:

@@ -164,3 +164,10 @@ def test_found_lzf_string_of_length_zero(cdiff: Differential) -> None:
     _restore_both(cdiff, _with_crc(b"\x00\xc3\x05\x00\x01\x02\x03\x04\x05\x0a\x00"), ("GET", "k"))
     _restore_both(cdiff, _with_crc(b"\x02\x02\xc3\x05\x00\x01\x02\x03\x04\x05\x01a\x0a\x00"),
                   ("SMEMBERS", "k"))
+
+
+def test_found_listpack_backlen_checked_by_value(cdiff: Differential) -> None:
+    # the first entry's backlen byte is 0x81 (1 with a continuation bit): lpDecodeBacklen reads on
+    # into the entry's own byte 0x00 and gets 1, the right value, so Redis accepts it
+    _restore_both(cdiff, bytes.fromhex("111515000000060000810001825f3103010102010201ff0a005da3cb1b54958cff"),
+                  ("ZCARD", "k"), ("ZSCORE", "k", "_1"), ("ZSCORE", "k", "2"))
