@@ -211,9 +211,12 @@ def _dump_zset(z: ZSet) -> bytes:
 
 
 def _score(text: bytes) -> float:
-    """A score stored as text in a ziplist or listpack (zzlStrtod)."""
-    value, used, _ = strtod(text)
-    if not text or used != len(text) or math.isnan(value):
+    """A score stored as text in a ziplist or listpack, as zzlStrtod reads it: C's strtod of
+    the first 127 bytes up to a NUL, its longest numeric prefix (0 when there is none: an
+    empty or non-numeric score is 0 in Redis too). A NaN is Bad data format here (Redis
+    would hold it; a sorted set here cannot)."""
+    value = strtod(text[:127].split(b"\0", 1)[0])[0]
+    if math.isnan(value):
         raise FormatError("bad score")
     return value
 

@@ -21,7 +21,9 @@ from collections.abc import Iterator
 import pytest
 
 from server.harness.processes import ServerProcess
+from server.rdb import listpack
 from server.rdb.crc64 import crc64
+from server.rdb.rdbio import save_string
 from tests.compat.corrupt_dump_rows import ROWS, Row, command_args, tcl
 from tests.conftest import Differential
 from tests.respclient import RespConnection
@@ -171,3 +173,10 @@ def test_found_listpack_backlen_checked_by_value(cdiff: Differential) -> None:
     # into the entry's own byte 0x00 and gets 1, the right value, so Redis accepts it
     _restore_both(cdiff, bytes.fromhex("111515000000060000810001825f3103010102010201ff0a005da3cb1b54958cff"),
                   ("ZCARD", "k"), ("ZSCORE", "k", "_1"), ("ZSCORE", "k", "2"))
+
+
+def test_found_listpack_scores_read_as_strtod(cdiff: Differential) -> None:
+    # zzlStrtod: the longest numeric prefix, 0 without one (an empty score is 0)
+    lp = listpack.encode([b"a", b"", b"b", b"12abc", b"c", b" 3", b"d", b"0x10", b"e", b"-inf"])
+    _restore_both(cdiff, _with_crc(b"\x11" + save_string(lp, compress=False) + b"\x0a\x00"), ("ZCARD", "k"),
+                  *(("ZSCORE", "k", m) for m in "abcde"))
