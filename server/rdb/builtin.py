@@ -229,11 +229,24 @@ def _zpairs(pairs: list[tuple[bytes, float]]) -> o.Loaded:
     return _nonempty(ZSET, pairs)
 
 
+def _string_double(r: Reader) -> float:
+    """rdbLoadDoubleValue (RDB_TYPE_ZSET, before Redis 2.8): a one-byte length, 253 nan, 254
+    +inf, 255 -inf, else text read by sscanf("%lg"): its longest numeric prefix, up to a NUL,
+    and Bad data format only when there is none."""
+    n = r.byte()
+    if n >= 253:
+        return (math.nan, math.inf, -math.inf)[n - 253]
+    value, used, _ = strtod(r.take(n).split(b"\0", 1)[0])
+    if not used:
+        raise FormatError("bad double")
+    return value
+
+
 def _load_zset(r: Reader, binary: bool) -> o.Loaded:
     pairs = []
     for _ in range(r.length()):
         member = r.string()
-        pairs.append((member, r.binary_double() if binary else r.string_double()))
+        pairs.append((member, r.binary_double() if binary else _string_double(r)))
     return _zpairs(pairs)
 
 

@@ -8,7 +8,6 @@ characters that fits 32 bits is stored as an integer, a string over 20 bytes (up
 
 from __future__ import annotations
 
-import math
 import struct
 import zlib
 
@@ -137,19 +136,3 @@ class Reader:
 
     def binary_double(self) -> float:
         return float(struct.unpack("<d", self.take(8))[0])
-
-    def string_double(self) -> float:
-        """rdbLoadDoubleValue (RDB_TYPE_ZSET, before Redis 2.8): a one-byte length, 253 nan,
-        254 +inf, 255 -inf, else the number as text."""
-        n = self.byte()
-        if n == 253:
-            return math.nan
-        if n == 254:
-            return math.inf
-        if n == 255:
-            return -math.inf
-        text = self.take(n)
-        try:
-            return float(text)
-        except ValueError:
-            raise FormatError("bad double") from None

@@ -180,3 +180,9 @@ def test_found_listpack_scores_read_as_strtod(cdiff: Differential) -> None:
     lp = listpack.encode([b"a", b"", b"b", b"12abc", b"c", b" 3", b"d", b"0x10", b"e", b"-inf"])
     _restore_both(cdiff, _with_crc(b"\x11" + save_string(lp, compress=False) + b"\x0a\x00"), ("ZCARD", "k"),
                   *(("ZSCORE", "k", m) for m in "abcde"))
+
+
+def test_found_text_score_read_as_sscanf(cdiff: Differential) -> None:
+    # RDB_TYPE_ZSET (Redis before 2.8): the score "10000000000j.0" is sscanf("%lg")'s 1e10
+    _restore_both(cdiff, bytes.fromhex("0303016103312e350162042d322e3001630d313030303030303030306a2e30090067fb005cf3c26540"),
+                  ("ZRANGE", "k", "0", "-1", "WITHSCORES"))
