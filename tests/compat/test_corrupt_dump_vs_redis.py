@@ -186,3 +186,8 @@ def test_found_text_score_read_as_sscanf(cdiff: Differential) -> None:
     # RDB_TYPE_ZSET (Redis before 2.8): the score "10000000000j.0" is sscanf("%lg")'s 1e10
     _restore_both(cdiff, bytes.fromhex("0303016103312e350162042d322e3001630d313030303030303030306a2e30090067fb005cf3c26540"),
                   ("ZRANGE", "k", "0", "-1", "WITHSCORES"))
+
+
+def test_found_zipmap_count_is_checked(cdiff: Differential) -> None:
+    # zipmapValidateIntegrity: the header says 3 pairs, a corrupt value length swallows one
+    _restore_both(cdiff, bytes.fromhex("09190302663109017631000266320101320002663302015f3300ff090038486fe4638cf9c1"))
