@@ -31,6 +31,8 @@ import pytest
 
 from server.harness.processes import ServerProcess, start_activekv, start_redis
 from server.rdb.crc64 import crc64
+from server.rdb.rdbio import save_len
+from tests import rdbbuild as rb
 from tests.compat.corrupt_dump_rows import ROWS, tcl
 from tests.fuzz import fuzzkit
 from tests.fuzz.fuzzkit import StrictConn
@@ -99,6 +101,28 @@ def _build(conn: StrictConn, rng: random.Random) -> None:
     conn.call("PFADD", "hll", *(f"h{rng.randrange(1000)}" for _ in range(20)))
 
 
+def _legacy_payloads() -> list[bytes]:
+    """Valid payloads in the encodings of Redis before 7.0 (``tests/rdbbuild``): ziplists,
+    a zipmap, a v1 quicklist, linked lists, text scores, RDB version 9."""
+    items = [b"a", b"7", b"-300", b"_x", b"12"]
+    pairs = [b"f1", b"v1", b"f2", b"2", b"f3", b"_3"]
+    zpairs = [b"m1", b"1", b"m2", b"2.5", b"m3", b"10"]
+    bodies = [
+        bytes([rb.LIST_ZIPLIST]) + rb.s(rb.ziplist(items)),
+        bytes([rb.LIST_QUICKLIST]) + save_len(2) + rb.s(rb.ziplist(items[:2])) + rb.s(rb.ziplist(items[2:])),
+        bytes([rb.HASH_ZIPLIST]) + rb.s(rb.ziplist(pairs)),
+        bytes([rb.ZSET_ZIPLIST]) + rb.s(rb.ziplist(zpairs)),
+        bytes([rb.HASH_ZIPMAP]) + rb.s(rb.zipmap(list(zip(pairs[::2], pairs[1::2], strict=True)))),
+        bytes([rb.LIST]) + rb.value_list(items),
+        bytes([rb.SET]) + rb.value_list(items),
+        bytes([rb.SET_INTSET]) + rb.value_intset([1, -5, 70000]),
+        bytes([rb.HASH]) + save_len(3) + b"".join(rb.s(x) for x in pairs),
+        bytes([rb.ZSET]) + save_len(3) + b"".join(rb.s(m) + rb.string_double(x) for m, x in
+                                                   ((b"a", 1.5), (b"b", -2.0), (b"c", 1e10))),
+    ]
+    return [b + b"\x09\x00" + struct.pack("<Q", crc64(b + b"\x09\x00")) for b in bodies]
+
+
 def _corrupt(rng: random.Random, payload: bytes) -> bytes:
     body = bytearray(payload[:-8])
     r = rng.random()
@@ -152,7 +176,10 @@ def test_corrupt_restore_payloads(servers: tuple[ServerProcess, ServerProcess]) 
     assert ref.call("CONFIG", "SET", "sanitize-dump-payload", "yes").value == b"OK"
     keys = sorted(k.value for k in ours.call("KEYS", "*").value)
     payloads = [conn.call("DUMP", k).value for conn in (ref, ours) for k in keys]
-    payloads += [tcl(row.payload) for row in ROWS]
+    payloads += _legacy_payloads() + [tcl(row.payload) for row in ROWS]
+    for payload in _legacy_payloads():  # (each restores, on both servers)
+        assert ours.call("RESTORE", "_k", "0", payload, "REPLACE") == ref.call("RESTORE", "_k", "0", payload, "REPLACE") \
+            == Value("+", b"OK"), payload.hex()
     deadline = fuzzkit.budget(8.0)
     cases = restored = 0
     for _ in range(fuzzkit.count(600)):
