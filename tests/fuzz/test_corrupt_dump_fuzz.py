@@ -170,7 +170,8 @@ def test_corrupt_restore_payloads(servers: tuple[ServerProcess, ServerProcess]) 
     seed = fuzzkit.seed()
     rng = random.Random(seed)
     ref_proc, ours_proc = servers
-    ref, ours = StrictConn(ref_proc.port), StrictConn(ours_proc.port)
+    # (a long timeout: four engineers share two cores; a hang still fails, within 30 s)
+    ref, ours = StrictConn(ref_proc.port, timeout=30.0), StrictConn(ours_proc.port, timeout=30.0)
     for conn in (ref, ours):
         _build(conn, random.Random(seed))
     assert ref.call("CONFIG", "SET", "sanitize-dump-payload", "yes").value == b"OK"
