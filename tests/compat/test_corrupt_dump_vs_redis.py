@@ -191,3 +191,14 @@ def test_found_text_score_read_as_sscanf(cdiff: Differential) -> None:
 def test_found_zipmap_count_is_checked(cdiff: Differential) -> None:
     # zipmapValidateIntegrity: the header says 3 pairs, a corrupt value length swallows one
     _restore_both(cdiff, bytes.fromhex("09190302663109017631000266320101320002663302015f3300ff090038486fe4638cf9c1"))
+
+
+def test_found_entries_added_replied_as_long_long(cdiff: Differential) -> None:
+    # entries-added of an unknown length type: RDB_LENERR, 2^64 - 1, which Redis replies with
+    # (and computes the lag from) as a long long: -1, lag -3
+    _restore_both(cdiff, bytes.fromhex(
+        "13011000000000000000010000000000000000c33a40421d420000001800020101010201846974656d058576"
+        "616c75650600010301002001000120030005201c800003825f3103400d40014032020501ff02030202010100"
+        "9001076d7967726f757002010201000000000000000100000000000000001aa11334a2010000010105416c69"
+        "63651aa11334a201000001000000000000000100000000000000000a006e69264d1e8861e5"),
+        ("XINFO", "GROUPS", "k"), ("XINFO", "STREAM", "k"))
