@@ -12,7 +12,9 @@ recomputed so the payload passes the checksum. Each is RESTOREd on activekv (wit
   and a restored value reads back as on redis-server (TYPE, lengths, elements, a stream's
   entries and groups); but activekv rejects streams that redis-server accepts and cannot serve
   consistently (a stored length or last ID that disagrees with the entries, entry IDs out of
-  order: see README "DUMP / RESTORE"), so for a stream only its acceptance is redis's;
+  order: see README "DUMP / RESTORE"), so for a stream only its acceptance is redis's; and a
+  table declaring more elements than the payload has bytes is not sent to redis-server (it
+  pre-sizes a hash table for the count and stalls), activekv must reject it;
 * a restored key then answers its type's commands (reads, writes, DUMP) without an unexpected
   error, and its own DUMP restores again.
 
@@ -31,7 +33,8 @@ import pytest
 
 from server.harness.processes import ServerProcess, start_activekv, start_redis
 from server.rdb.crc64 import crc64
-from server.rdb.rdbio import save_len
+from server.rdb.listpack import FormatError
+from server.rdb.rdbio import Reader, save_len
 from tests import rdbbuild as rb
 from tests.compat.corrupt_dump_rows import ROWS, tcl
 from tests.fuzz import fuzzkit
@@ -127,6 +130,21 @@ def _legacy_payloads() -> list[bytes]:
     return [b + b"\x09\x00" + struct.pack("<Q", crc64(b + b"\x09\x00")) for b in bodies]
 
 
+VERSION_ERROR = Value("-", b"ERR DUMP payload version or checksum are wrong")
+
+
+def _presized(payload: bytes) -> bool:
+    """A set, hash or sorted set table declaring more elements than the payload has bytes:
+    redis-server pre-sizes its hash table for that count first (dictTryExpand: 2^32 buckets
+    take it minutes here), so it is no oracle for these; activekv must reply Bad data format."""
+    if payload[0] not in (2, 3, 4, 5):
+        return False
+    try:
+        return Reader(payload, 1).length() > len(payload)
+    except FormatError:
+        return False
+
+
 def _corrupt(rng: random.Random, payload: bytes) -> bytes:
     body = bytearray(payload[:-8])
     r = rng.random()
@@ -201,6 +219,9 @@ def test_corrupt_restore_payloads(servers: tuple[ServerProcess, ServerProcess]) 
         assert got == Value("+", b"OK") or (got.type == "-" and not _unexpected(got)), f"{ctx}: {got!r}"
         kind = ours.call("TYPE", "_k").value
         stream = payload[0] in (15, 19)
+        if _presized(payload) and got != VERSION_ERROR:  # (the footer is checked first)
+            assert got == Value("-", b"ERR Bad data format"), f"{ctx}: {got!r}"
+            continue
         want = ref.call("RESTORE", "_k", "0", payload, "REPLACE")
         if not stream or got.type == "+":  # (a stream activekv accepts, redis-server accepts)
             assert got == want, f"{ctx}: RESTORE redis {want!r}, activekv {got!r}"
