@@ -182,6 +182,7 @@ class Server:
         self.disk = DiskGuard(self)  # MISCONF while the disk fails (server/diskguard.py)
         self.active_expire = True  # DEBUG SET-ACTIVE-EXPIRE
         self.script_disable_deny = False  # DEBUG SET-DISABLE-DENY-SCRIPTS
+        self.skip_checksum_validation = False  # DEBUG SET-SKIP-CHECKSUM-VALIDATION (RESTORE)
         self.pause = Pause()  # CLIENT PAUSE
         self.oom_score = OomScore()  # oom-score-adj (server/oom_score.py)
         if config.get("oom-score-adj") != "no":

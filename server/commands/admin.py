@@ -166,6 +166,9 @@ def cmd_debug(c: Client, argv: list[bytes]) -> Any:
     if sub == b"set-disable-deny-scripts" and n == 3:
         server.script_disable_deny = _atoi(argv[2]) != 0  # noscript commands run from Lua
         return OK
+    if sub == b"set-skip-checksum-validation" and n == 3:
+        server.skip_checksum_validation = _atoi(argv[2]) != 0  # RESTORE's CRC64 (verify_payload)
+        return OK
     if sub == b"log" and n == 3:
         server.log.warning("DEBUG LOG: %s", argv[2].decode("utf-8", "replace"))
         return OK

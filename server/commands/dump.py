@@ -78,7 +78,7 @@ def cmd_restore(c: Client, argv: list[bytes]) -> Any:
     if ttl < 0:
         raise Error(errors.INVALID_TTL)
     payload = argv[3]
-    if not verify_payload(payload):
+    if not verify_payload(payload, c.server.skip_checksum_validation):
         raise Error(errors.DUMP_PAYLOAD)
     try:
         loaded = load_payload(payload)

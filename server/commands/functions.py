@@ -209,7 +209,7 @@ def cmd_function_restore(c: Client, argv: list[bytes]) -> Any:
         if policy not in (b"flush", b"append", b"replace"):
             raise Error("ERR Wrong restore policy given, value should be either FLUSH, APPEND or REPLACE.")
     payload = argv[2]
-    if not verify_payload(payload):
+    if not verify_payload(payload, c.server.skip_checksum_validation):
         raise Error(BAD_PAYLOAD)
     try:
         codes = load_libraries(payload)

@@ -84,14 +84,19 @@ def estimate_read(s: Stream, sid: SID) -> int:
     return NO_ENTRIES_READ
 
 
+def long_long(n: int) -> int:
+    """A uint64 as Redis replies with it (addReplyLongLong of the C value: 2^64 - 1 is -1)."""
+    return (n + (1 << 63)) % (1 << 64) - (1 << 63)
+
+
 def lag(s: Stream, g: Group) -> int | None:
     added = s.entries_added
     if not added:
         return 0
     if g.entries_read != NO_ENTRIES_READ and not has_tombstones(s, g.last_id):
-        return added - g.entries_read
+        return long_long(added - g.entries_read)
     read = estimate_read(s, g.last_id)
-    return None if read == NO_ENTRIES_READ else added - read
+    return None if read == NO_ENTRIES_READ else long_long(added - read)
 
 
 def now_ms(c: Client) -> int:

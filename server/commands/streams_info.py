@@ -16,7 +16,7 @@ from server import errors
 from server.commands.common import int_arg
 from server.commands.registry import command
 from server.commands.streams import fmt_id, read_stream
-from server.commands.streams_groups import lag, now_ms
+from server.commands.streams_groups import lag, long_long, now_ms
 from server.resp import Error, Map, Status
 
 if TYPE_CHECKING:
@@ -79,7 +79,7 @@ def _head(s: Stream, full: bool) -> list[tuple[str, Any]]:
         ("radix-tree-nodes", rax_nodes(starts)),
         ("last-generated-id", fmt_id(s.last_id)),
         ("max-deleted-entry-id", fmt_id(s.max_deleted)),
-        ("entries-added", s.entries_added),
+        ("entries-added", long_long(s.entries_added)),
         ("recorded-first-entry-id", fmt_id(s.first_id())),
     ]
 

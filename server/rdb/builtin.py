@@ -105,6 +105,8 @@ def _load_quicklist(r: Reader, version: int) -> o.Loaded:
     for _ in range(r.length()):
         container = QUICKLIST_NODE_PACKED if version == 1 else r.length()
         blob = r.string()
+        if not blob:  # (Redis: "quicklist encoded_len is 0", a plain node's too)
+            raise FormatError("empty quicklist node")
         if container == QUICKLIST_NODE_PLAIN:
             values.append(blob)
         elif container != QUICKLIST_NODE_PACKED:
@@ -209,9 +211,12 @@ def _dump_zset(z: ZSet) -> bytes:
 
 
 def _score(text: bytes) -> float:
-    """A score stored as text in a ziplist or listpack (zzlStrtod)."""
-    value, used, _ = strtod(text)
-    if not text or used != len(text) or math.isnan(value):
+    """A score stored as text in a ziplist or listpack, as zzlStrtod reads it: C's strtod of
+    the first 127 bytes up to a NUL, its longest numeric prefix (0 when there is none: an
+    empty or non-numeric score is 0 in Redis too). A NaN is Bad data format here (Redis
+    would hold it; a sorted set here cannot)."""
+    value = strtod(text[:127].split(b"\0", 1)[0])[0]
+    if math.isnan(value):
         raise FormatError("bad score")
     return value
 
@@ -224,11 +229,24 @@ def _zpairs(pairs: list[tuple[bytes, float]]) -> o.Loaded:
     return _nonempty(ZSET, pairs)
 
 
+def _string_double(r: Reader) -> float:
+    """rdbLoadDoubleValue (RDB_TYPE_ZSET, before Redis 2.8): a one-byte length, 253 nan, 254
+    +inf, 255 -inf, else text read by sscanf("%lg"): its longest numeric prefix, up to a NUL,
+    and Bad data format only when there is none."""
+    n = r.byte()
+    if n >= 253:
+        return (math.nan, math.inf, -math.inf)[n - 253]
+    value, used, _ = strtod(r.take(n).split(b"\0", 1)[0])
+    if not used:
+        raise FormatError("bad double")
+    return value
+
+
 def _load_zset(r: Reader, binary: bool) -> o.Loaded:
     pairs = []
     for _ in range(r.length()):
         member = r.string()
-        pairs.append((member, r.binary_double() if binary else r.string_double()))
+        pairs.append((member, r.binary_double() if binary else _string_double(r)))
     return _zpairs(pairs)
 
 

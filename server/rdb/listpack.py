@@ -33,6 +33,25 @@ def _backlen(n: int) -> bytes:
                   ((n >> 7) & 127) | 128, (n & 127) | 128])
 
 
+def _backlen_size(n: int) -> int:
+    return 1 if n <= 127 else 2 if n < 16383 else 3 if n < 2097151 else 4 if n < 268435455 else 5
+
+
+def _decode_backlen(lp: bytes, q: int) -> int:
+    """lpDecodeBacklen from its last byte ``q`` leftwards, as lpValidateNext checks it: only
+    the value counts (a continuation byte may reach into the entry: Redis accepts that too)."""
+    val = shift = 0
+    while True:
+        b = lp[q]
+        val |= (b & 127) << shift
+        if not b & 128:
+            return val
+        shift += 7
+        q -= 1
+        if shift > 28 or q < 0:
+            return -1
+
+
 def encode_entry(value: bytes) -> bytes:
     """One entry, backlen included (lpEncodeGetType + lpEncodeString/integer)."""
     v = parse_int(value) if len(value) <= 20 and value[:1] in _INT_START else None
@@ -71,15 +90,18 @@ def encode(values: Iterable[bytes]) -> bytes:
     return header(HEADER_SIZE + len(body) + 1, len(entries)) + body + b"\xff"
 
 
-def _entries(lp: bytes, pos: int) -> Iterable[tuple[int, int]]:
+def _entries(lp: bytes, pos: int, at_end: bool = True) -> Iterable[tuple[int, int]]:
     """(start, end) of each entry's encoding + data from ``pos`` (the entry after the header),
-    each checked against its backlen; FormatError if anything runs past the end."""
+    each checked against its backlen; FormatError if anything runs past the end or the
+    terminator is not the last byte (lpValidateIntegrity: an entry may not start with EOF)."""
     n = len(lp)
     while True:
         if pos >= n:
             raise FormatError("listpack without terminator")
         b = lp[pos]
         if b == EOF_BYTE:
+            if at_end and pos != n - 1:
+                raise FormatError("listpack terminator before its end")
             return
         if b < 0x80:
             size = 1
@@ -100,11 +122,11 @@ def _entries(lp: bytes, pos: int) -> Iterable[tuple[int, int]]:
         else:
             raise FormatError("bad listpack encoding")
         end = pos + size
-        back = _backlen(size)
-        if end + len(back) > n or lp[end : end + len(back)] != back:
+        after = end + _backlen_size(size)
+        if after > n or _decode_backlen(lp, after - 1) != size:
             raise FormatError("bad listpack backlen")
         yield pos, end
-        pos = end + len(back)
+        pos = after
 
 
 def _value(lp: bytes, start: int, end: int) -> bytes:
@@ -132,14 +154,26 @@ def _value(lp: bytes, start: int, end: int) -> bytes:
 
 def decode(lp: bytes) -> list[bytes]:
     """The elements of a listpack, validated (header size and count, backlens, terminator)."""
-    if len(lp) < HEADER_SIZE + 1:
-        raise FormatError("listpack too short")
-    total, count = struct.unpack_from("<IH", lp, 0)
-    if total != len(lp):
-        raise FormatError("listpack size mismatch")
+    total, count = _header(lp)
     out = [_value(lp, s, e) for s, e in _entries(lp, HEADER_SIZE)]
     if count != NUMELE_UNKNOWN and count != len(out):
         raise FormatError("listpack count mismatch")
-    if lp.find(b"\xff", len(lp) - 1) != len(lp) - 1:
-        raise FormatError("listpack trailing bytes")
     return out
+
+
+def decode_stream_node(lp: bytes) -> list[bytes]:
+    """The elements of a stream node's listpack as streamValidateListpackIntegrity walks it:
+    the header's size and final 0xFF checked (lpValidateIntegrity, shallow), then entry by
+    entry (lpValidateNext: bounds and backlens) up to the first 0xFF; the header's element
+    count is not checked."""
+    _header(lp)
+    return [_value(lp, s, e) for s, e in _entries(lp, HEADER_SIZE, at_end=False)]
+
+
+def _header(lp: bytes) -> tuple[int, int]:
+    if len(lp) < HEADER_SIZE + 1:
+        raise FormatError("listpack too short")
+    total, count = struct.unpack_from("<IH", lp, 0)
+    if total != len(lp) or lp[-1] != EOF_BYTE:
+        raise FormatError("listpack size mismatch")
+    return total, count

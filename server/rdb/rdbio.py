@@ -8,7 +8,6 @@ characters that fits 32 bits is stored as an integer, a string over 20 bytes (up
 
 from __future__ import annotations
 
-import math
 import struct
 import zlib
 
@@ -17,6 +16,7 @@ from server.rdb import lzf
 from server.rdb.listpack import FormatError
 
 ENC_INT8, ENC_INT16, ENC_INT32, ENC_LZF = 0, 1, 2, 3
+LENERR = (1 << 64) - 1  # rdb.h RDB_LENERR: what rdbLoadLen returns for an unknown length type
 # Longer strings are stored uncompressed (as Redis with rdbcompression no): compressing them
 # in Python would stall the server for seconds. Quicklist nodes, listpacks and intsets are
 # always below this, so only large strings differ from Redis's bytes.
@@ -93,7 +93,10 @@ class Reader:
         return self.take(1)[0]
 
     def length_or_encoding(self) -> tuple[int, bool]:
-        """rdbLoadLenByRef: (length, False), or (special encoding, True)."""
+        """rdbLoadLenByRef: (length, False), or (special encoding, True). An unknown length
+        type (0x82-0xBF) is RDB_LENERR, 2^64 - 1, as Redis reads it: where Redis checks for it
+        (counts, string lengths) that length runs past the payload here, where it does not (a
+        stream's IDs, a pending entry's delivery count) the value is kept."""
         b = self.byte()
         kind = b >> 6
         if kind == 0:
@@ -106,13 +109,11 @@ class Reader:
             return int(struct.unpack(">I", self.take(4))[0]), False
         if b == 0x81:
             return int(struct.unpack(">Q", self.take(8))[0]), False
-        raise FormatError("unknown length encoding")
+        return LENERR, False
 
     def length(self) -> int:
-        n, special = self.length_or_encoding()
-        if special:
-            raise FormatError("encoded value where a length is expected")
-        return n
+        """rdbLoadLen(rdb, NULL): an encoded-value byte (0xC0-0xFF) is read as its low 6 bits."""
+        return self.length_or_encoding()[0]
 
     def string(self) -> bytes:
         n, special = self.length_or_encoding()
@@ -135,19 +136,3 @@ class Reader:
 
     def binary_double(self) -> float:
         return float(struct.unpack("<d", self.take(8))[0])
-
-    def string_double(self) -> float:
-        """rdbLoadDoubleValue (RDB_TYPE_ZSET, before Redis 2.8): a one-byte length, 253 nan,
-        254 +inf, 255 -inf, else the number as text."""
-        n = self.byte()
-        if n == 253:
-            return math.nan
-        if n == 254:
-            return math.inf
-        if n == 255:
-            return -math.inf
-        text = self.take(n)
-        try:
-            return float(text)
-        except ValueError:
-            raise FormatError("bad double") from None

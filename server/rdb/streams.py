@@ -177,7 +177,7 @@ class LoadedStream(NamedTuple):
 
 def _parse_node(master: SID, lp: bytes) -> list[tuple[SID, tuple[bytes, ...], bool]]:
     """The entries of one node (streamValidateListpackIntegrity, deep)."""
-    elems = listpack.decode(lp)
+    elems = listpack.decode_stream_node(lp)
     if not elems:
         raise FormatError("Empty listpack inside stream")
     pos = 0
@@ -198,9 +198,7 @@ def _parse_node(master: SID, lp: bytes) -> list[tuple[SID, tuple[bytes, ...], bo
         raise FormatError("bad master entry terminator")
     out: list[tuple[SID, tuple[bytes, ...], bool]] = []
     while pos < len(elems):
-        flags, dms, dseq = (_int(v) for v in take(3))
-        if flags & ~(FLAG_DELETED | FLAG_SAMEFIELDS):
-            raise FormatError("bad entry flags")
+        flags, dms, dseq = (_int(v) for v in take(3))  # (only the two flag bits are read, as Redis)
         sid = ((master[0] + dms) % _U64, (master[1] + dseq) % _U64)
         if flags & FLAG_SAMEFIELDS:
             values = take(len(names))

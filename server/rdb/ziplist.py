@@ -94,7 +94,7 @@ def decode(zl: bytes) -> list[bytes]:
 
 def decode_zipmap(zm: bytes) -> list[bytes]:
     """A zipmap (zmlen, then len key len free value [free bytes]..., 0xFF) as field, value,
-    field, value..."""
+    field, value..., validated as zipmapValidateIntegrity (deep: Redis always converts it)."""
     out: list[bytes] = []
     n = len(zm)
     pos = 1
@@ -109,7 +109,7 @@ def decode_zipmap(zm: bytes) -> list[bytes]:
         if b < 254:
             pos += 1
             return b
-        if b == 254 and pos + 5 <= n:
+        if pos + 5 <= n:  # 254 (ZIPMAP_BIGLEN) or 255: a 4-byte length follows
             pos += 5
             return int(struct.unpack_from("<I", zm, pos - 4)[0])
         raise FormatError("bad zipmap length")
@@ -134,4 +134,6 @@ def decode_zipmap(zm: bytes) -> list[bytes]:
         out += (key, value)
     if pos != n - 1:
         raise FormatError("zipmap trailing bytes")
+    if zm[0] != 254 and zm[0] != len(out) // 2:  # zipmapValidateIntegrity: the header's count
+        raise FormatError("zipmap count mismatch")
     return out
