@@ -16,7 +16,7 @@ import pytest
 from server.harness.processes import ServerProcess, start_activekv, start_redis
 from tests.compat.helpers import connect
 from tests.conftest import Differential
-from tests.respclient import RespConnection
+from tests.respclient import Reply, RespConnection
 
 # -- WAIT's argument errors: the timeout is named as Redis's getTimeoutFromObjectOrReply does --
 
@@ -109,3 +109,55 @@ def test_wait_counts_a_redis_replica_but_not_while_it_is_stopped(
     assert [r.plain() for r in ref[3:6]] == [1, b"2", 1]
     assert ref[7].plain() == 0 and ref[8].plain() == 1
     assert ref[13].plain() == 0 and ref[15].plain() == 1 and ref[16].plain() == b"4"
+
+
+# -- HELLO names the connection where SETNAME appears (Redis 7.0; 7.2 defers it) -------------
+
+
+def _hello_then_name(port: int, protocol: int, opts: tuple[str, ...],
+                     password: str | None = None) -> tuple[Reply, Reply]:
+    """A fresh connection sends HELLO ``protocol`` ``opts``: (its error or reply type, then the
+    connection's name, read after AUTH ``password`` when given)."""
+    conn = RespConnection(port)
+    try:
+        hello = conn.call("HELLO", str(protocol), *opts)
+        if hello.type != "-":
+            hello = Reply(hello.type, None)  # the map holds the connection id: compare its type
+        if password is not None:
+            assert conn.call("AUTH", password).plain() == "OK"
+        return hello, conn.call("CLIENT", "GETNAME")
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("protocol", [2, 3], ids=["resp2", "resp3"])
+def test_hello_names_the_connection_where_setname_appears(redis_ref: ServerProcess, activekv: ServerProcess,
+                                                          protocol: int) -> None:
+    cases: list[tuple[str, ...]] = [
+        ("SETNAME", "n1", "BOGUS"),                # named, then the syntax error
+        ("SETNAME", "n2", "SETNAME", "bad name"),  # named n2, then the bad name refused
+        ("SETNAME", "n3", "SETNAME"),
+        ("SETNAME", "n4", "AUTH", "nouser", "pw"),  # named, then WRONGPASS
+        ("AUTH", "nouser", "pw", "SETNAME", "n5"),  # WRONGPASS first: no name
+        ("SETNAME", "bad name", "SETNAME", "n6"),
+        ("SETNAME", "n7", "SETNAME", "n8"),         # the last one wins
+        ("SETNAME", "n9", "SETNAME", ""),           # "" clears the name
+    ]
+    for opts in cases:
+        ref = _hello_then_name(redis_ref.port, protocol, opts)
+        ours = _hello_then_name(activekv.port, protocol, opts)
+        assert ours == ref, f"HELLO {protocol} {opts}: redis {ref!r}, activekv {ours!r}"
+    assert _hello_then_name(redis_ref.port, protocol, cases[1])[1].plain() == b"n2"
+    # not yet authenticated: the name is set, then -NOAUTH
+    admin = [RespConnection(p.port) for p in (redis_ref, activekv)]
+    try:
+        for conn in admin:
+            assert conn.call("CONFIG", "SET", "requirepass", "audit5").plain() == "OK"
+        got = [_hello_then_name(p.port, protocol, ("SETNAME", "early"), password="audit5")
+               for p in (redis_ref, activekv)]
+    finally:
+        for conn in admin:
+            conn.call("CONFIG", "SET", "requirepass", "")
+            conn.close()
+    assert got[1] == got[0]
+    assert got[0][0].type == "-" and got[0][1].plain() == b"early"
