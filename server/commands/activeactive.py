@@ -151,8 +151,12 @@ def cmd_crdt_token(c: Client, argv: list[bytes]) -> Any:
     return encode_token(c.last_write_vv)
 
 
+# Redis's getTimeoutFromObjectOrReply (UNIT_MILLISECONDS) names the timeout in its error
+TIMEOUT_NOT_INT = "ERR timeout is not an integer or out of range"
+
+
 def _timeout_s(arg: bytes) -> float:
-    ms = int_arg(arg)
+    ms = int_arg(arg, TIMEOUT_NOT_INT)
     if ms < 0:
         raise Error(errors.TIMEOUT_NEGATIVE)
     return ms / 1000.0

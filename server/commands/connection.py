@@ -61,9 +61,9 @@ def cmd_hello(c: Client, argv: list[bytes]) -> Any:
         proto = int_arg(argv[1], errors.PROTOCOL_VERSION)
         if proto < 2 or proto > 3:
             raise Error(errors.NOPROTO)
-    # Options are processed in order, as Redis 7.0 does: AUTH authenticates at once (even if
-    # a later option is then refused), SETNAME is validated where it appears.
-    name: bytes | None = None
+    # Options are processed in order, as Redis 7.0 does: AUTH authenticates at once and SETNAME
+    # names the connection at once (clientSetNameOrReply), even if a later option is then
+    # refused or the client is still unauthenticated (7.2 defers the name; 7.0 does not).
     i = 2
     while i < len(argv):
         opt = argv[i].lower()
@@ -75,13 +75,12 @@ def cmd_hello(c: Client, argv: list[bytes]) -> Any:
             name = argv[i + 1]
             if not valid_client_name(name):
                 raise Error(errors.CLIENT_NAME_CHARS)
+            c.name = name
             i += 2
         else:
             raise Error(errors.HELLO_OPTION_SYNTAX % argv[i].decode("utf-8", "replace"))
     if not c.authenticated:
         raise Error(errors.HELLO_NOAUTH)
-    if name is not None:
-        c.name = name
     c.resp3 = proto == 3
     return Map([
         ("server", "redis"),
