@@ -186,7 +186,9 @@ def cmd_wait(c: Client, argv: list[bytes]) -> Any:
     mine = {o: s for o, s in c.last_write_vv.items() if o == c.ks.region}
     replicas = c.server.replicas  # stock Redis replicas count too, once at the stream's end
     replicas.flush()
-    offset = replicas.offset
+    # Redis waits for the offset of the client's own last write (c->woff): one that wrote
+    # nothing is answered at once; after a write, the stream's end (which covers it)
+    offset = replicas.offset if c.last_batch is not None else 0
 
     def acked() -> int:
         return (rep.acked_by(mine) if rep is not None else 0) + replicas.acked(offset)

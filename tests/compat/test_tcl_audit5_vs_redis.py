@@ -100,6 +100,16 @@ def test_wait_counts_a_redis_replica_but_not_while_it_is_stopped(
                 conn.call("CLIENT", "UNPAUSE")
                 os.kill(pid, signal.SIGCONT)
             got += [conn.call("WAIT", "1", "5000"), rconn.call("GET", "foo")]
+            # a client that wrote nothing waits for nothing (Redis's c->woff is 0): at once.
+            # (Not after a read: Redis moves c->woff to the stream's end when anything, here
+            # the GETACK of the WAIT before, entered the stream during the read's call.)
+            os.kill(pid, signal.SIGSTOP)
+            fresh = RespConnection(primary.port)  # (no HELLO: its first command is the WAIT)
+            try:
+                got.append(fresh.call("WAIT", "1", "300"))  # (its first command: see below)
+            finally:
+                fresh.close()
+                os.kill(pid, signal.SIGCONT)
             results.append(got)
         finally:
             conn.close()
@@ -109,6 +119,7 @@ def test_wait_counts_a_redis_replica_but_not_while_it_is_stopped(
     assert [r.plain() for r in ref[3:6]] == [1, b"2", 1]
     assert ref[7].plain() == 0 and ref[8].plain() == 1
     assert ref[13].plain() == 0 and ref[15].plain() == 1 and ref[16].plain() == b"4"
+    assert ref[17].plain() == 1
 
 
 # -- HELLO names the connection where SETNAME appears (Redis 7.0; 7.2 defers it) -------------
