@@ -152,7 +152,7 @@ def cmd_crdt_token(c: Client, argv: list[bytes]) -> Any:
 
 
 def _timeout_s(arg: bytes) -> float:
-    ms = int_arg(arg)
+    ms = int_arg(arg, "ERR timeout is not an integer or out of range")  # getTimeoutFromObjectOrReply
     if ms < 0:
         raise Error(errors.TIMEOUT_NEGATIVE)
     return ms / 1000.0
