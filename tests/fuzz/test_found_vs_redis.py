@@ -109,3 +109,25 @@ def test_xgroup_options_are_checked_before_the_key_and_acl_cat_stops_at_nul(
             (b"XGROUP", b"SETID", b"fz:none", b"g", b"$", b"MKSTREAM"),
             (b"ACL", b"CAT", b"\x00"), (b"ACL", b"CAT", b"ab\x00cd"), (b"ACL", b"CAT", b"\xff")]
     assert raw_replies(activekv.port, resp3, *cmds) == raw_replies(redis_ref.port, resp3, *cmds)
+
+
+@pytest.mark.parametrize("resp3", [False, True], ids=["resp2", "resp3"])
+def test_wait_timeout_nogroup_names_xinfo_stream_key_and_latency_event_as_redis(
+    redis_ref: ServerProcess, activekv: ServerProcess, resp3: bool
+) -> None:
+    # Found by sending the command fuzzer's calls to both servers (fuzz campaign): WAIT's
+    # timeout has getTimeoutFromObjectOrReply's own message; NOGROUP and LATENCY GRAPH print
+    # names with %s (up to a NUL, bytes as sent); XINFO STREAM looks the key up before it
+    # reads FULL/COUNT
+    cmds = [(b"WAIT", b"0", b"0.001"), (b"WAIT", b"0", b"9223372036854775808"), (b"WAIT", b"x", b"1.5"),
+            (b"WAIT", b"0", b"-1"), (b"WAIT", b"0", b"1"),
+            (b"DEL", b"fz:s"), (b"XADD", b"fz:s", b"1-1", b"f", b"v"),
+            (b"XPENDING", b"fz:none", b"\x00"), (b"XPENDING", b"fz:s", b"g\x00h"),
+            (b"XPENDING", b"fz:s", b"caf\xc3"), (b"XGROUP", b"CREATECONSUMER", b"fz:s", b"g\x00x", b"c"),
+            (b"XREADGROUP", b"GROUP", b"g\x00x", b"c", b"STREAMS", b"fz:s", b">"),
+            (b"XINFO", b"STREAM", b"fz:none", b"COUNT"), (b"XINFO", b"STREAM", b"fz:none", b"FULL", b"X", b"1"),
+            (b"SET", b"fz:str", b"x"), (b"XINFO", b"STREAM", b"fz:str", b"COUNT", b"FULL", b"2"),
+            (b"XINFO", b"STREAM", b"fz:s", b"COUNT"), (b"XINFO", b"STREAM", b"fz:s", b"FULL", b"COUNT", b"x"),
+            (b"LATENCY", b"GRAPH", b"caf\xc3"), (b"LATENCY", b"GRAPH", b"a\x00b"),
+            (b"DEL", b"fz:s", b"fz:str")]
+    assert raw_replies(activekv.port, resp3, *cmds) == raw_replies(redis_ref.port, resp3, *cmds)
