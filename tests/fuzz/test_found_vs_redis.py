@@ -131,3 +131,24 @@ def test_wait_timeout_nogroup_names_xinfo_stream_key_and_latency_event_as_redis(
             (b"LATENCY", b"GRAPH", b"caf\xc3"), (b"LATENCY", b"GRAPH", b"a\x00b"),
             (b"DEL", b"fz:s", b"fz:str")]
     assert raw_replies(activekv.port, resp3, *cmds) == raw_replies(redis_ref.port, resp3, *cmds)
+
+
+@pytest.mark.parametrize("resp3", [False, True], ids=["resp2", "resp3"])
+def test_script_errors_echo_the_script_as_sent_and_expire_trims_a_trailing_newline(
+    redis_ref: ServerProcess, activekv: ServerProcess, resp3: bool
+) -> None:
+    # Lua's compile error quotes the script's bytes near the error, and the shebang and engine
+    # errors the words: Redis prints them with %s (we once replaced non-UTF-8 bytes with
+    # U+FFFD). addReplyErrorFormat trims CR/LF at the end of the message: EXPIRE's
+    # unsupported option ends it
+    cmds = [(b"SCRIPT", b"LOAD", b"\xff\xfe\x00\x80"), (b"SCRIPT", b"LOAD", b"x\xff"),
+            (b"SCRIPT", b"LOAD", b"return 'a\nb"), (b"EVAL", b"return \xff", b"0"),
+            (b"FUNCTION", b"LOAD", b"#!lua name=fzl\nredis.register_function('f', function() return \xff end)"),
+            (b"FUNCTION", b"LOAD", b"#!lu\xff name=fzl\nreturn 1"),
+            (b"FUNCTION", b"LOAD", b"#!lua name=fzl x\xff\nreturn 1"),
+            (b"EVAL", b"#!lua fl\xffgs=no-writes\nreturn 1", b"0"), (b"EVAL", b"#!lua x\xff\nreturn 1", b"0"),
+            (b"EVAL", b"#!lua flags=no-writes,n\xff\nreturn 1", b"0"), (b"EVAL", b"#!lu\xff\nreturn 1", b"0"),
+            (b"SET", b"fz:k", b"v"), (b"EXPIREAT", b"fz:k", b"10", b"\r\n", b"NX"),
+            (b"EXPIREAT", b"fz:k", b"10", b"a\r\nb\r\n"), (b"EXPIRE", b"fz:k", b"10", b"\r\nab\n"),
+            (b"PEXPIRE", b"fz:k", b"10", b"ab\x00cd\n"), (b"DEL", b"fz:k")]
+    assert raw_replies(activekv.port, resp3, *cmds) == raw_replies(redis_ref.port, resp3, *cmds)
