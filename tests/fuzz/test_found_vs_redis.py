@@ -152,3 +152,17 @@ def test_script_errors_echo_the_script_as_sent_and_expire_trims_a_trailing_newli
             (b"EXPIREAT", b"fz:k", b"10", b"a\r\nb\r\n"), (b"EXPIRE", b"fz:k", b"10", b"\r\nab\n"),
             (b"PEXPIRE", b"fz:k", b"10", b"ab\x00cd\n"), (b"DEL", b"fz:k")]
     assert raw_replies(activekv.port, resp3, *cmds) == raw_replies(redis_ref.port, resp3, *cmds)
+
+
+@pytest.mark.parametrize("resp3", [False, True], ids=["resp2", "resp3"])
+def test_scan_cursors_end_at_a_nul_byte_as_redis(
+    redis_ref: ServerProcess, activekv: ServerProcess, resp3: bool
+) -> None:
+    # parseScanCursorOrReply runs strtoul on the argument as a C string: "\0" is cursor 0,
+    # "0\0x" too (found by sending the command fuzzer's calls to both servers: SCAN \0 2 ...)
+    cmds = [(b"SELECT", b"9"), (b"FLUSHDB",), (b"SCAN", b"\x00"), (b"SCAN", b"0\x00x"),
+            (b"SCAN", b"\x00", b"2", b"TYPE"), (b"SCAN", b"-\x00"), (b"SCAN", b"+\x00x"), (b"SCAN", b"\x001"),
+            (b"SCAN", b" \x00"), (b"SCAN", b"1x\x00"), (b"HSET", b"fz:h", b"a", b"1"), (b"HSCAN", b"fz:h", b"\x00"),
+            (b"SADD", b"fz:s", b"a"), (b"SSCAN", b"fz:s", b"0\x00junk"), (b"ZADD", b"fz:z", b"1", b"a"),
+            (b"ZSCAN", b"fz:z", b"\x00\x00"), (b"SSCAN", b"fz:none", b"\x00"), (b"FLUSHDB",)]
+    assert raw_replies(activekv.port, resp3, *cmds) == raw_replies(redis_ref.port, resp3, *cmds)
