@@ -77,7 +77,7 @@ def cmd_hello(c: Client, argv: list[bytes]) -> Any:
                 raise Error(errors.CLIENT_NAME_CHARS)
             i += 2
         else:
-            raise Error(errors.HELLO_OPTION_SYNTAX % argv[i].decode("utf-8", "replace"))
+            raise Error(errors.HELLO_OPTION_SYNTAX % errors.arg_text(argv[i]))
     if not c.authenticated:
         raise Error(errors.HELLO_NOAUTH)
     if name is not None:

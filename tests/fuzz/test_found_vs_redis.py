@@ -166,3 +166,21 @@ def test_scan_cursors_end_at_a_nul_byte_as_redis(
             (b"SADD", b"fz:s", b"a"), (b"SSCAN", b"fz:s", b"0\x00junk"), (b"ZADD", b"fz:z", b"1", b"a"),
             (b"ZSCAN", b"fz:z", b"\x00\x00"), (b"SSCAN", b"fz:none", b"\x00"), (b"FLUSHDB",)]
     assert raw_replies(activekv.port, resp3, *cmds) == raw_replies(redis_ref.port, resp3, *cmds)
+
+
+@pytest.mark.parametrize("resp3", [False, True], ids=["resp2", "resp3"])
+def test_function_client_hello_and_replconf_errors_echo_the_argument_as_redis(
+    redis_ref: ServerProcess, activekv: ServerProcess, resp3: bool
+) -> None:
+    # Found by sending the command fuzzer's calls to both servers (FUNCTION LOAD \xff REPLACE,
+    # FUNCTION LIST k:\xff): %s prints up to a NUL, the bytes as sent; where the argument ends
+    # an addReplyErrorFormat message its trailing CR/LF is trimmed (FUNCTION LIST's sdscatfmt
+    # keeps them, as spaces)
+    cmds = [(b"FUNCTION", b"LOAD", b"\xff", b"REPLACE", b"x"), (b"FUNCTION", b"LOAD", b"a\x00b\r\n", b"x"),
+            (b"FUNCTION", b"LOAD", b"ab\r\n", b"x"), (b"FUNCTION", b"LIST", b"\xff\xfe\x00\x80"),
+            (b"FUNCTION", b"LIST", b"x\r\n"), (b"FUNCTION", b"LIST", b"WITHCODE", b"caf\xc3", b"x"),
+            (b"CLIENT", b"LIST", b"TYPE", b"\xff"), (b"CLIENT", b"LIST", b"TYPE", b"a\x00b\r\n"),
+            (b"CLIENT", b"KILL", b"USER", b"\xff\x00x"), (b"CLIENT", b"KILL", b"USER", b"a\r\n"),
+            (b"HELLO", b"3", b"\xff"), (b"HELLO", b"3", b"a\x00b"), (b"HELLO", b"2", b"a\r\n"),
+            (b"REPLCONF", b"\xff", b"x"), (b"REPLCONF", b"a\x00b\r\n", b"x"), (b"REPLCONF", b"ab\r\n", b"x")]
+    assert raw_replies(activekv.port, resp3, *cmds) == raw_replies(redis_ref.port, resp3, *cmds)
