@@ -35,7 +35,7 @@ CLIENT_TYPES = {b"normal", b"slave", b"replica", b"pubsub", b"master"}
 def client_type(name: bytes) -> str:
     t = name.lower()
     if t not in CLIENT_TYPES:
-        raise Error(errors.CLIENT_UNKNOWN_TYPE % name.decode("utf-8", "replace"))
+        raise Error(errors.CLIENT_UNKNOWN_TYPE % errors.arg_text(name))
     return "replica" if t == b"slave" else t.decode()
 
 
@@ -172,7 +172,7 @@ def cmd_client_kill(c: Client, argv: list[bytes]) -> Any:
             elif opt == b"user" and more:
                 user = c.server.acl.users.get(argv[i + 1])
                 if user is None:
-                    raise Error(errors.CLIENT_NO_SUCH_USER % argv[i + 1].decode("utf-8", "replace"))
+                    raise Error(errors.CLIENT_NO_SUCH_USER % errors.arg_text(argv[i + 1]))
             elif opt == b"skipme" and more:
                 value = argv[i + 1].lower()
                 if value not in (b"yes", b"no"):

@@ -78,7 +78,7 @@ def cmd_hello(c: Client, argv: list[bytes]) -> Any:
             c.name = name
             i += 2
         else:
-            raise Error(errors.HELLO_OPTION_SYNTAX % argv[i].decode("utf-8", "replace"))
+            raise Error(errors.HELLO_OPTION_SYNTAX % errors.arg_text(argv[i]))
     if not c.authenticated:
         raise Error(errors.HELLO_NOAUTH)
     c.resp3 = proto == 3

@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from crdt.types.library import NO_DB, LibraryDelete, LibraryFlush, LibraryLoad
+from server import errors
 from server.commands.registry import command
 from server.commands.scripting import keys_and_args, kill
 from server.glob import matches
@@ -100,7 +101,8 @@ def cmd_function_load(c: Client, argv: list[bytes]) -> Any:
     replace = False
     for opt in argv[2:-1]:
         if opt.lower() != b"replace":
-            raise Error("ERR Unknown option given: %s" % opt.decode("utf-8", "replace"))
+            raise Error("ERR Unknown option given: %s"  # (addReplyErrorFormat trims CR/LF at the end)
+                        % errors.arg_text(errors._cstr(opt).rstrip(b"\r\n")))
         replace = True
     lib = compile_library(function_engine(c.server), argv[-1])
     _check_collisions(c, [lib], replace)
@@ -141,7 +143,7 @@ def cmd_function_list(c: Client, argv: list[bytes]) -> Any:
             i += 1
             pattern = argv[i]
         else:
-            raise Error("ERR Unknown argument %s" % argv[i].decode("utf-8", "replace"))
+            raise Error("ERR Unknown argument %s" % errors.arg_text(argv[i]))
         i += 1
     out = []
     for lib in current(c.server).libraries.values():

@@ -178,7 +178,8 @@ def _expire_flags(argv: list[bytes]) -> set[bytes]:
     for arg in argv[3:]:
         opt = arg.lower()
         if opt not in (b"nx", b"xx", b"gt", b"lt"):
-            raise Error(errors.EXPIRE_UNSUPPORTED_OPTION % errors.arg_text(arg))
+            # the option ends the message, whose CR/LF at the end Redis trims (addReplyErrorFormat)
+            raise Error(errors.EXPIRE_UNSUPPORTED_OPTION % errors.arg_text(arg.split(b"\0", 1)[0].rstrip(b"\r\n")))
         flags.add(opt)
     if b"nx" in flags and flags & {b"xx", b"gt", b"lt"}:
         raise Error(errors.EXPIRE_NX_AND_XX_GT_LT)

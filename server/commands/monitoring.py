@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
+from server import errors
 from server.commands.common import int_arg
 from server.commands.registry import command
 from server.monitor import LatencyEvent, Monitor
@@ -191,7 +192,7 @@ def _ago(seconds: int) -> str:
 def cmd_latency_graph(c: Client, argv: list[bytes]) -> Any:
     ev = _event(c, argv[2])
     if ev is None:
-        raise Error("ERR No samples available for event '%s'" % argv[2].decode("utf-8", "replace"))
+        raise Error("ERR No samples available for event '%s'" % errors.arg_text(argv[2]))
     now = int(time.time())
     values = [ms for _, ms in ev.samples]
     graph = (f"{argv[2].decode('utf-8', 'replace')} - high {max(values, default=0)} ms, "

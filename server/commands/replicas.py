@@ -64,7 +64,8 @@ def cmd_replconf(c: Client, argv: list[bytes]) -> Any:
                                 + name.decode("utf-8", "replace"))
                 conf.exclude_functions = False
         else:
-            raise Error("ERR Unrecognized REPLCONF option: " + argv[j].decode("utf-8", "replace"))
+            raise Error("ERR Unrecognized REPLCONF option: "  # (addReplyErrorFormat trims CR/LF at the end)
+                        + errors.arg_text(errors._cstr(argv[j]).rstrip(b"\r\n")))
     return OK
 
 

@@ -31,8 +31,9 @@ def _position(name: bytes) -> int:
 
 def parse_cursor(arg: bytes) -> int:
     """Redis's parseScanCursorOrReply: strtoul, base 10, no leading space, the whole
-    argument consumed. Like strtoul it takes a sign ("-1" is 2**64-1) and reads "" as 0."""
-    text = arg
+    argument consumed. Like strtoul it takes a sign ("-1" is 2**64-1) and reads "" as 0; it
+    reads the argument as a C string, which a NUL byte ends ("5\\0x" is 5)."""
+    text = arg.split(b"\0", 1)[0]
     negative = text[:1] == b"-"
     if text[:1] in (b"-", b"+"):
         text = text[1:]

@@ -104,7 +104,7 @@ def now_ms(c: Client) -> int:
 
 
 def nogroup(key: bytes, group: bytes) -> Error:
-    return Error("NOGROUP No such key '%s' or consumer group '%s'" % (errors._text(key), errors._text(group)))
+    return Error("NOGROUP No such key '%s' or consumer group '%s'" % (errors.arg_text(key), errors.arg_text(group)))
 
 
 def group_of(c: Client, key: bytes, name: bytes) -> tuple[Stream, Group]:
@@ -132,7 +132,7 @@ def _xgroup_target(c: Client, argv: list[bytes], mkstream: bool, needs_group: bo
             raise Error(XGROUP_NEEDS_KEY)
         if g is None and needs_group:
             raise Error("NOGROUP No such consumer group '%s' for key name '%s'"
-                        % (errors._text(argv[3]), errors._text(argv[2])))
+                        % (errors.arg_text(argv[3]), errors.arg_text(argv[2])))
     return s, g
 
 
@@ -342,7 +342,7 @@ def cmd_xreadgroup(c: Client, argv: list[bytes]) -> Any:
         s = read_stream(c, key)
         if s is None or s.group(group) is None:
             raise Error("NOGROUP No such key '%s' or consumer group '%s' in XREADGROUP with GROUP option"
-                        % (errors._text(key), errors._text(group)))
+                        % (errors.arg_text(key), errors.arg_text(group)))
         if arg == b"$":
             raise Error(
                 "ERR The $ ID is meaningless in the context of XREADGROUP: you want to read the history of "

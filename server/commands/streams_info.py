@@ -39,7 +39,7 @@ def _group(c: Client, key: bytes, name: bytes) -> tuple[Stream, Group]:
     s = _stream(c, key)
     g = s.group(name)
     if g is None:
-        raise Error("NOGROUP No such consumer group '%s' for key name '%s'" % (errors._text(name), errors._text(key)))
+        raise Error("NOGROUP No such consumer group '%s' for key name '%s'" % (errors.arg_text(name), errors.arg_text(key)))
     return s, g
 
 
@@ -106,6 +106,7 @@ def _group_full(s: Stream, name: bytes, g: Group, count: int) -> Map:
 
 @command("xinfo|stream")
 def cmd_xinfo_stream(c: Client, argv: list[bytes]) -> Any:
+    s = _stream(c, argv[2])  # xinfoCommand looks the key up before the options are read
     full = False
     count = 10
     if len(argv) > 3:
@@ -118,7 +119,6 @@ def cmd_xinfo_stream(c: Client, argv: list[bytes]) -> Any:
             count = int_arg(argv[5])
             if count < 0:
                 count = 10
-    s = _stream(c, argv[2])
     items = _head(s, full)
     if not full:
         first = s.keys[0] if len(s) else None

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import lupa.lua51 as lua51
 
+from server import errors
 from server.acl.hooks import may_run, script_permission_error
 from server.blocking import Blocked
 from server.keyevents import begin, derive
@@ -95,7 +96,7 @@ def parse_shebang(body: bytes, *, eval_script: bool) -> tuple[frozenset[str], in
     if not parts:
         raise Error("ERR Invalid engine in script shebang")
     if parts[0] != b"#!lua" and eval_script:  # FUNCTION LOAD's engine names: any case
-        raise Error("ERR Unexpected engine in script shebang: %s" % parts[0].decode("utf-8", "replace"))
+        raise Error("ERR Unexpected engine in script shebang: %s" % errors.arg_text(parts[0]))
     flags: set[str] = set()
     options: dict[str, bytes] = {}
     if not eval_script and parts[0].lower() != b"#!lua":  # reported after the metadata's errors
@@ -105,16 +106,16 @@ def parse_shebang(body: bytes, *, eval_script: bool) -> tuple[frozenset[str], in
             for flag in filter(None, part[6:].split(b",")):
                 name = flag.decode("utf-8", "replace")
                 if name not in SCRIPT_FLAGS:
-                    raise Error("ERR Unexpected flag in script shebang: %s" % name)
+                    raise Error("ERR Unexpected flag in script shebang: %s" % errors.arg_text(flag))
                 flags.add(name)
         elif part[:5].lower() == b"name=" and not eval_script:
             if "name" in options:
                 raise Error("ERR Invalid metadata value, name argument was given multiple times")
             options["name"] = part[5:]
         elif eval_script:
-            raise Error("ERR Unknown lua shebang option: %s" % part.decode("utf-8", "replace"))
+            raise Error("ERR Unknown lua shebang option: %s" % errors.arg_text(part))
         else:
-            raise Error("ERR Invalid metadata value given: %s" % part.decode("utf-8", "replace"))
+            raise Error("ERR Invalid metadata value given: %s" % errors.arg_text(part))
     return frozenset(flags), end, options
 
 
@@ -169,7 +170,8 @@ class LuaEngine:
         result = self.api.compile(body, chunkname)
         fn, err = result if isinstance(result, tuple) else (result, None)
         if fn is None:
-            raise Error("ERR Error compiling script (new function): %s" % err.decode("utf-8", "replace"))
+            # Redis's %s of Lua's message: up to a NUL, the bytes of the script as sent
+            raise Error("ERR Error compiling script (new function): %s" % errors.arg_text(err))
         return fn
 
     # -- EVAL scripts ----------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, NamedTuple
 import lupa.lua51 as lua51
 
 from crdt.types.library import registry
+from server import errors
 from server.resp import Error
 from server.scripting.engine import LuaEngine, engine, parse_shebang
 from server.scripting.register import Function, valid_name
@@ -45,7 +46,7 @@ def library_name(code: bytes) -> tuple[bytes, int]:
     if not valid_name(name):
         raise Error(LIBRARY_NAME_ERROR)
     if "bad_engine" in options:  # Redis looks the engine up once the metadata is parsed
-        raise Error("ERR Engine '%s' not found" % options["bad_engine"].decode("utf-8", "replace"))
+        raise Error("ERR Engine '%s' not found" % errors.arg_text(options["bad_engine"]))
     return name, end
 
 
@@ -60,7 +61,7 @@ def compile_library(eng: LuaEngine, code: bytes) -> Library:
         collected, eng.registering, eng.loading_since = eng.registering, None, None
     ok, err, compile_error = outcome
     if compile_error:
-        raise Error("ERR Error compiling function: %s" % err.decode("utf-8", "replace"))
+        raise Error("ERR Error compiling function: %s" % errors.arg_text(err))
     if not ok:
         msg = err[b"err"] if lua51.lua_type(err) == "table" else err
         text = msg.decode("utf-8", "replace") if isinstance(msg, bytes) else str(msg)

@@ -55,8 +55,11 @@ UNSUBSCRIBE = {"unsubscribe", "punsubscribe", "sunsubscribe"}
 MAY_CLOSE = {"quit", "client|kill"}  # the only calls after which a close is the right answer
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def server() -> Iterator[ServerProcess]:
+    # A server for each run: the fuzzed CONFIG SET, CLIENT TRACKING, ACL and script calls
+    # outlive FLUSHALL, so a run on a server another seed had fuzzed first would not be
+    # replayed by its own FUZZ_SEED (each run draws its own seed in make test)
     with start_activekv("--enable-debug-command", "yes") as proc:
         yield proc
 

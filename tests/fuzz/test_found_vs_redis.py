@@ -109,3 +109,78 @@ def test_xgroup_options_are_checked_before_the_key_and_acl_cat_stops_at_nul(
             (b"XGROUP", b"SETID", b"fz:none", b"g", b"$", b"MKSTREAM"),
             (b"ACL", b"CAT", b"\x00"), (b"ACL", b"CAT", b"ab\x00cd"), (b"ACL", b"CAT", b"\xff")]
     assert raw_replies(activekv.port, resp3, *cmds) == raw_replies(redis_ref.port, resp3, *cmds)
+
+
+@pytest.mark.parametrize("resp3", [False, True], ids=["resp2", "resp3"])
+def test_wait_timeout_nogroup_names_xinfo_stream_key_and_latency_event_as_redis(
+    redis_ref: ServerProcess, activekv: ServerProcess, resp3: bool
+) -> None:
+    # Found by sending the command fuzzer's calls to both servers (fuzz campaign): WAIT's
+    # timeout has getTimeoutFromObjectOrReply's own message; NOGROUP and LATENCY GRAPH print
+    # names with %s (up to a NUL, bytes as sent); XINFO STREAM looks the key up before it
+    # reads FULL/COUNT
+    cmds = [(b"WAIT", b"0", b"0.001"), (b"WAIT", b"0", b"9223372036854775808"), (b"WAIT", b"x", b"1.5"),
+            (b"WAIT", b"0", b"-1"), (b"WAIT", b"0", b"1"),
+            (b"DEL", b"fz:s"), (b"XADD", b"fz:s", b"1-1", b"f", b"v"),
+            (b"XPENDING", b"fz:none", b"\x00"), (b"XPENDING", b"fz:s", b"g\x00h"),
+            (b"XPENDING", b"fz:s", b"caf\xc3"), (b"XGROUP", b"CREATECONSUMER", b"fz:s", b"g\x00x", b"c"),
+            (b"XREADGROUP", b"GROUP", b"g\x00x", b"c", b"STREAMS", b"fz:s", b">"),
+            (b"XINFO", b"STREAM", b"fz:none", b"COUNT"), (b"XINFO", b"STREAM", b"fz:none", b"FULL", b"X", b"1"),
+            (b"SET", b"fz:str", b"x"), (b"XINFO", b"STREAM", b"fz:str", b"COUNT", b"FULL", b"2"),
+            (b"XINFO", b"STREAM", b"fz:s", b"COUNT"), (b"XINFO", b"STREAM", b"fz:s", b"FULL", b"COUNT", b"x"),
+            (b"LATENCY", b"GRAPH", b"caf\xc3"), (b"LATENCY", b"GRAPH", b"a\x00b"),
+            (b"DEL", b"fz:s", b"fz:str")]
+    assert raw_replies(activekv.port, resp3, *cmds) == raw_replies(redis_ref.port, resp3, *cmds)
+
+
+@pytest.mark.parametrize("resp3", [False, True], ids=["resp2", "resp3"])
+def test_script_errors_echo_the_script_as_sent_and_expire_trims_a_trailing_newline(
+    redis_ref: ServerProcess, activekv: ServerProcess, resp3: bool
+) -> None:
+    # Lua's compile error quotes the script's bytes near the error, and the shebang and engine
+    # errors the words: Redis prints them with %s (we once replaced non-UTF-8 bytes with
+    # U+FFFD). addReplyErrorFormat trims CR/LF at the end of the message: EXPIRE's
+    # unsupported option ends it
+    cmds = [(b"SCRIPT", b"LOAD", b"\xff\xfe\x00\x80"), (b"SCRIPT", b"LOAD", b"x\xff"),
+            (b"SCRIPT", b"LOAD", b"return 'a\nb"), (b"EVAL", b"return \xff", b"0"),
+            (b"FUNCTION", b"LOAD", b"#!lua name=fzl\nredis.register_function('f', function() return \xff end)"),
+            (b"FUNCTION", b"LOAD", b"#!lu\xff name=fzl\nreturn 1"),
+            (b"FUNCTION", b"LOAD", b"#!lua name=fzl x\xff\nreturn 1"),
+            (b"EVAL", b"#!lua fl\xffgs=no-writes\nreturn 1", b"0"), (b"EVAL", b"#!lua x\xff\nreturn 1", b"0"),
+            (b"EVAL", b"#!lua flags=no-writes,n\xff\nreturn 1", b"0"), (b"EVAL", b"#!lu\xff\nreturn 1", b"0"),
+            (b"SET", b"fz:k", b"v"), (b"EXPIREAT", b"fz:k", b"10", b"\r\n", b"NX"),
+            (b"EXPIREAT", b"fz:k", b"10", b"a\r\nb\r\n"), (b"EXPIRE", b"fz:k", b"10", b"\r\nab\n"),
+            (b"PEXPIRE", b"fz:k", b"10", b"ab\x00cd\n"), (b"DEL", b"fz:k")]
+    assert raw_replies(activekv.port, resp3, *cmds) == raw_replies(redis_ref.port, resp3, *cmds)
+
+
+@pytest.mark.parametrize("resp3", [False, True], ids=["resp2", "resp3"])
+def test_scan_cursors_end_at_a_nul_byte_as_redis(
+    redis_ref: ServerProcess, activekv: ServerProcess, resp3: bool
+) -> None:
+    # parseScanCursorOrReply runs strtoul on the argument as a C string: "\0" is cursor 0,
+    # "0\0x" too (found by sending the command fuzzer's calls to both servers: SCAN \0 2 ...)
+    cmds = [(b"SELECT", b"9"), (b"FLUSHDB",), (b"SCAN", b"\x00"), (b"SCAN", b"0\x00x"),
+            (b"SCAN", b"\x00", b"2", b"TYPE"), (b"SCAN", b"-\x00"), (b"SCAN", b"+\x00x"), (b"SCAN", b"\x001"),
+            (b"SCAN", b" \x00"), (b"SCAN", b"1x\x00"), (b"HSET", b"fz:h", b"a", b"1"), (b"HSCAN", b"fz:h", b"\x00"),
+            (b"SADD", b"fz:s", b"a"), (b"SSCAN", b"fz:s", b"0\x00junk"), (b"ZADD", b"fz:z", b"1", b"a"),
+            (b"ZSCAN", b"fz:z", b"\x00\x00"), (b"SSCAN", b"fz:none", b"\x00"), (b"FLUSHDB",)]
+    assert raw_replies(activekv.port, resp3, *cmds) == raw_replies(redis_ref.port, resp3, *cmds)
+
+
+@pytest.mark.parametrize("resp3", [False, True], ids=["resp2", "resp3"])
+def test_function_client_hello_and_replconf_errors_echo_the_argument_as_redis(
+    redis_ref: ServerProcess, activekv: ServerProcess, resp3: bool
+) -> None:
+    # Found by sending the command fuzzer's calls to both servers (FUNCTION LOAD \xff REPLACE,
+    # FUNCTION LIST k:\xff): %s prints up to a NUL, the bytes as sent; where the argument ends
+    # an addReplyErrorFormat message its trailing CR/LF is trimmed (FUNCTION LIST's sdscatfmt
+    # keeps them, as spaces)
+    cmds = [(b"FUNCTION", b"LOAD", b"\xff", b"REPLACE", b"x"), (b"FUNCTION", b"LOAD", b"a\x00b\r\n", b"x"),
+            (b"FUNCTION", b"LOAD", b"ab\r\n", b"x"), (b"FUNCTION", b"LIST", b"\xff\xfe\x00\x80"),
+            (b"FUNCTION", b"LIST", b"x\r\n"), (b"FUNCTION", b"LIST", b"WITHCODE", b"caf\xc3", b"x"),
+            (b"CLIENT", b"LIST", b"TYPE", b"\xff"), (b"CLIENT", b"LIST", b"TYPE", b"a\x00b\r\n"),
+            (b"CLIENT", b"KILL", b"USER", b"\xff\x00x"), (b"CLIENT", b"KILL", b"USER", b"a\r\n"),
+            (b"HELLO", b"3", b"\xff"), (b"HELLO", b"3", b"a\x00b"), (b"HELLO", b"2", b"a\r\n"),
+            (b"REPLCONF", b"\xff", b"x"), (b"REPLCONF", b"a\x00b\r\n", b"x"), (b"REPLCONF", b"ab\r\n", b"x")]
+    assert raw_replies(activekv.port, resp3, *cmds) == raw_replies(redis_ref.port, resp3, *cmds)
