@@ -86,7 +86,7 @@ class Stats:
     expire_cycle_s: float = 0.0  # time the expire cycle took
     repl_output_bytes: int = 0  # written to Redis replicas (server/replicas/link.py)
     evicted_keys: int = 0  # maxmemory-policy (server/eviction.py)
-    dump_payload_sanitizations: int = 0  # RESTOREs whose payload was deeply checked
+    dump_payload_sanitizations: int = 0  # not counted: RESTORE always checks as sanitize yes
     obuf_disconnections: int = 0  # client-output-buffer-limit (server/outbuf.py)
     evicted_clients: int = 0  # maxmemory-clients (server/client_eviction.py)
     lazyfreed_objects: int = 0  # what Redis would have freed lazily (server/lazyfree.py)
