@@ -87,3 +87,12 @@ class RespConnection:
             n = int(rest)
             return Reply(t, [(self.read_reply(), self.read_reply()) for _ in range(n)])
         raise ValueError(f"unknown RESP type byte in {line!r}")
+
+
+def client_entry(conn: RespConnection, field: str, value: str) -> dict[str, str] | None:
+    """The fields of the first CLIENT LIST line whose ``field`` is ``value`` (None: none)."""
+    for line in conn.call("CLIENT", "LIST").value.decode().splitlines():
+        fields = dict(f.split("=", 1) for f in line.split(" ") if "=" in f)
+        if fields.get(field) == value:
+            return fields
+    return None

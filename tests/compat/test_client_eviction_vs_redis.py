@@ -13,7 +13,7 @@ from functools import partial
 import pytest
 
 from server.harness.processes import ServerProcess, start_activekv, start_redis
-from tests.respclient import RespConnection
+from tests.respclient import RespConnection, client_entry
 
 LIMIT = 3_000_000  # as Redis's client-eviction.tcl
 
@@ -39,11 +39,7 @@ def controls(pair: list[ServerProcess]) -> Iterator[list[RespConnection]]:
 
 
 def _fields(control: RespConnection, name: str) -> dict[str, str] | None:
-    for line in control.call("CLIENT", "LIST").value.decode().splitlines():
-        fields = dict(f.split("=", 1) for f in line.split(" ") if "=" in f)
-        if fields.get("name") == name:
-            return fields
-    return None
+    return client_entry(control, "name", name)
 
 
 def _evicted(control: RespConnection) -> int:

@@ -19,7 +19,7 @@ import pytest
 
 from server.harness.processes import ServerProcess, start_activekv, start_redis
 from server.streamed import HIGH_WATER, PART_BYTES, STREAM_FROM, TOO_LARGE, WHOLE_MAX_BYTES
-from tests.respclient import RespConnection, encode_command
+from tests.respclient import RespConnection, client_entry, encode_command
 
 END = b"$7\r\n__end__\r\n"  # ECHO __end__'s reply: the end of a pipeline's replies
 DRAWS = STREAM_FROM + 4321  # streamed; every reply below is some MB at most
@@ -125,11 +125,7 @@ def test_draws_from_many_elements_are_members_with_their_own_values(servers: tup
 
 
 def _client_of(conn: RespConnection, cmd: str) -> dict[str, str] | None:
-    for line in conn.call("CLIENT", "LIST").value.decode().splitlines():
-        fields = dict(f.split("=", 1) for f in line.split(" ") if "=" in f)
-        if fields.get("cmd") == cmd:
-            return fields
-    return None
+    return client_entry(conn, "cmd", cmd)
 
 
 def test_a_huge_count_streams_with_bounded_output_and_others_are_served(
